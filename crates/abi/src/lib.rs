@@ -1,0 +1,166 @@
+//! The Linux x86-64 ABI as the application sees it: syscall numbers, errno
+//! values, and the `#[repr(C)]` structures that cross the user/kernel
+//! boundary. Plain data only; no behaviour lives here (gVisor: `pkg/abi/linux`).
+
+pub mod signal;
+pub mod structs;
+
+pub use structs::*;
+pub use syscalls::{Errno, Sysno};
+
+/// Size of a page on x86-64.
+pub const PAGE_SIZE: u64 = 4096;
+
+/// Rounds `x` down to a page boundary.
+pub const fn page_down(x: u64) -> u64 {
+    x & !(PAGE_SIZE - 1)
+}
+
+/// Rounds `x` up to a page boundary, or `None` on overflow.
+pub const fn page_up(x: u64) -> Option<u64> {
+    match x.checked_add(PAGE_SIZE - 1) {
+        Some(v) => Some(v & !(PAGE_SIZE - 1)),
+        None => None,
+    }
+}
+
+/// Auxiliary vector keys (`AT_*`, linux/auxvec.h).
+pub mod auxv {
+    pub const AT_NULL: u64 = 0;
+    pub const AT_PHDR: u64 = 3;
+    pub const AT_PHENT: u64 = 4;
+    pub const AT_PHNUM: u64 = 5;
+    pub const AT_PAGESZ: u64 = 6;
+    pub const AT_BASE: u64 = 7;
+    pub const AT_FLAGS: u64 = 8;
+    pub const AT_ENTRY: u64 = 9;
+    pub const AT_UID: u64 = 11;
+    pub const AT_EUID: u64 = 12;
+    pub const AT_GID: u64 = 13;
+    pub const AT_EGID: u64 = 14;
+    pub const AT_PLATFORM: u64 = 15;
+    pub const AT_HWCAP: u64 = 16;
+    pub const AT_CLKTCK: u64 = 17;
+    pub const AT_SECURE: u64 = 23;
+    pub const AT_RANDOM: u64 = 25;
+    pub const AT_HWCAP2: u64 = 26;
+    pub const AT_EXECFN: u64 = 31;
+    pub const AT_MINSIGSTKSZ: u64 = 51;
+}
+
+/// Memory protection and mapping flags (asm-generic/mman-common.h).
+pub mod mman {
+    pub const PROT_READ: u64 = 0x1;
+    pub const PROT_WRITE: u64 = 0x2;
+    pub const PROT_EXEC: u64 = 0x4;
+    pub const PROT_NONE: u64 = 0x0;
+    pub const PROT_GROWSDOWN: u64 = 0x0100_0000;
+    pub const PROT_GROWSUP: u64 = 0x0200_0000;
+
+    pub const MAP_SHARED: u64 = 0x01;
+    pub const MAP_PRIVATE: u64 = 0x02;
+    pub const MAP_SHARED_VALIDATE: u64 = 0x03;
+    pub const MAP_TYPE: u64 = 0x0f;
+    pub const MAP_FIXED: u64 = 0x10;
+    pub const MAP_ANONYMOUS: u64 = 0x20;
+    pub const MAP_32BIT: u64 = 0x40;
+    pub const MAP_GROWSDOWN: u64 = 0x0100;
+    pub const MAP_DENYWRITE: u64 = 0x0800;
+    pub const MAP_EXECUTABLE: u64 = 0x1000;
+    pub const MAP_LOCKED: u64 = 0x2000;
+    pub const MAP_NORESERVE: u64 = 0x4000;
+    pub const MAP_POPULATE: u64 = 0x8000;
+    pub const MAP_NONBLOCK: u64 = 0x1_0000;
+    pub const MAP_STACK: u64 = 0x2_0000;
+    pub const MAP_HUGETLB: u64 = 0x4_0000;
+    pub const MAP_SYNC: u64 = 0x8_0000;
+    pub const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+}
+
+/// `arch_prctl` codes (asm/prctl.h).
+pub mod arch_prctl {
+    pub const ARCH_SET_GS: u64 = 0x1001;
+    pub const ARCH_SET_FS: u64 = 0x1002;
+    pub const ARCH_GET_FS: u64 = 0x1003;
+    pub const ARCH_GET_GS: u64 = 0x1004;
+    pub const ARCH_GET_CPUID: u64 = 0x1011;
+    pub const ARCH_SET_CPUID: u64 = 0x1012;
+}
+
+/// Terminal ioctl requests (asm-generic/ioctls.h).
+pub mod ioctl {
+    pub const TCGETS: u64 = 0x5401;
+    pub const TCSETS: u64 = 0x5402;
+    pub const TCSETSW: u64 = 0x5403;
+    pub const TCSETSF: u64 = 0x5404;
+    pub const TIOCGPGRP: u64 = 0x540f;
+    pub const TIOCSPGRP: u64 = 0x5410;
+    pub const TIOCGWINSZ: u64 = 0x5413;
+    pub const TIOCSWINSZ: u64 = 0x5414;
+    pub const FIONREAD: u64 = 0x541b;
+    pub const FIONBIO: u64 = 0x5421;
+    pub const FIOCLEX: u64 = 0x5451;
+    pub const FIONCLEX: u64 = 0x5450;
+}
+
+/// File status flags (asm-generic/fcntl.h).
+pub mod fcntl {
+    pub const O_RDONLY: u64 = 0o0;
+    pub const O_WRONLY: u64 = 0o1;
+    pub const O_RDWR: u64 = 0o2;
+    pub const O_ACCMODE: u64 = 0o3;
+    pub const O_CREAT: u64 = 0o100;
+    pub const O_EXCL: u64 = 0o200;
+    pub const O_NOCTTY: u64 = 0o400;
+    pub const O_TRUNC: u64 = 0o1000;
+    pub const O_APPEND: u64 = 0o2000;
+    pub const O_NONBLOCK: u64 = 0o4000;
+    pub const O_DIRECTORY: u64 = 0o200000;
+    pub const O_NOFOLLOW: u64 = 0o400000;
+    pub const O_CLOEXEC: u64 = 0o2000000;
+    pub const O_PATH: u64 = 0o10000000;
+    pub const AT_FDCWD: i64 = -100;
+    pub const AT_EMPTY_PATH: u64 = 0x1000;
+    pub const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+    pub const F_DUPFD: u64 = 0;
+    pub const F_GETFD: u64 = 1;
+    pub const F_SETFD: u64 = 2;
+    pub const F_GETFL: u64 = 3;
+    pub const F_SETFL: u64 = 4;
+    pub const F_DUPFD_CLOEXEC: u64 = 1030;
+    pub const FD_CLOEXEC: u64 = 1;
+}
+
+/// Resource limit numbers (asm-generic/resource.h).
+pub mod rlimit {
+    pub const RLIMIT_CPU: u32 = 0;
+    pub const RLIMIT_FSIZE: u32 = 1;
+    pub const RLIMIT_DATA: u32 = 2;
+    pub const RLIMIT_STACK: u32 = 3;
+    pub const RLIMIT_CORE: u32 = 4;
+    pub const RLIMIT_RSS: u32 = 5;
+    pub const RLIMIT_NPROC: u32 = 6;
+    pub const RLIMIT_NOFILE: u32 = 7;
+    pub const RLIMIT_MEMLOCK: u32 = 8;
+    pub const RLIMIT_AS: u32 = 9;
+    pub const RLIMIT_LOCKS: u32 = 10;
+    pub const RLIMIT_SIGPENDING: u32 = 11;
+    pub const RLIMIT_MSGQUEUE: u32 = 12;
+    pub const RLIMIT_NICE: u32 = 13;
+    pub const RLIMIT_RTPRIO: u32 = 14;
+    pub const RLIMIT_RTTIME: u32 = 15;
+    pub const RLIM_NLIMITS: usize = 16;
+    pub const RLIM_INFINITY: u64 = u64::MAX;
+}
+
+/// Clock ids (linux/time.h).
+pub mod clock {
+    pub const CLOCK_REALTIME: u64 = 0;
+    pub const CLOCK_MONOTONIC: u64 = 1;
+    pub const CLOCK_PROCESS_CPUTIME_ID: u64 = 2;
+    pub const CLOCK_THREAD_CPUTIME_ID: u64 = 3;
+    pub const CLOCK_MONOTONIC_RAW: u64 = 4;
+    pub const CLOCK_REALTIME_COARSE: u64 = 5;
+    pub const CLOCK_MONOTONIC_COARSE: u64 = 6;
+    pub const CLOCK_BOOTTIME: u64 = 7;
+}

@@ -1,0 +1,117 @@
+//! The control-socket protocol between the host-side runtime (`moat
+//! start|kill|state|wait ...`) and the sandbox (`moat boot`).
+//!
+//! A request and its response are each one frame on a Unix stream socket:
+//! a little-endian `u32` length, then that many bytes of JSON. File
+//! descriptors ride along with a frame's first byte as `SCM_RIGHTS`.
+//! gVisor's counterpart is `runsc/boot/controller.go` over `pkg/urpc`.
+
+pub mod frame;
+pub mod launch;
+
+use serde::{Deserialize, Serialize};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+pub use frame::{recv_frame, send_frame, FrameError};
+
+/// What the runtime asks of the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// Let the container's init run (`moat start`).
+    Start,
+    /// Deliver `signo` to the container's init, or with `all` to every
+    /// process of the container (`moat kill [--all]`).
+    Signal { signo: i32, all: bool },
+    /// Block until the container's init has exited, then report how.
+    Wait,
+    /// Report the container's state as the sandbox sees it.
+    State,
+}
+
+/// What the sandbox answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    Ok,
+    State(SandboxState),
+    Exited(ExitStatus),
+    Error { message: String },
+}
+
+/// The container as the sandbox sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SandboxState {
+    /// Built, waiting for `Start`.
+    Created,
+    /// The init process runs.
+    Running,
+    /// The init process has exited.
+    Stopped(ExitStatus),
+}
+
+/// How a container's init process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExitStatus {
+    /// `exit(code)`.
+    Code(i32),
+    /// Killed by a signal.
+    Signal(i32),
+}
+
+impl ExitStatus {
+    /// The status a shell would report: the code, or 128 + the signal.
+    pub fn shell_code(self) -> i32 {
+        match self {
+            ExitStatus::Code(c) => c & 0xff,
+            ExitStatus::Signal(s) => 128 + s,
+        }
+    }
+}
+
+/// Errors of a control-socket call, naming the socket.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("cannot connect to the sandbox's control socket {path}: {source} (is the sandbox still running?)")]
+    Connect {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("control socket {path}: {source}")]
+    Frame {
+        path: String,
+        #[source]
+        source: FrameError,
+    },
+    #[error("the sandbox refused the request: {0}")]
+    Refused(String),
+}
+
+/// A connection to a sandbox's control socket.
+pub struct Client {
+    stream: UnixStream,
+    path: String,
+}
+
+impl Client {
+    pub fn connect(path: &Path) -> Result<Client, ControlError> {
+        let stream = UnixStream::connect(path).map_err(|source| ControlError::Connect {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(Client { stream, path: path.display().to_string() })
+    }
+
+    /// Sends `req` (with `fds`) and returns the sandbox's answer; an
+    /// `Error` answer becomes `ControlError::Refused`.
+    pub fn call(&mut self, req: &Request, fds: &[OwnedFd]) -> Result<Response, ControlError> {
+        let frame_err = |source| ControlError::Frame { path: self.path.clone(), source };
+        send_frame(&self.stream, req, fds).map_err(frame_err)?;
+        let (resp, _fds): (Response, _) = recv_frame(&self.stream).map_err(frame_err)?;
+        match resp {
+            Response::Error { message } => Err(ControlError::Refused(message)),
+            other => Ok(other),
+        }
+    }
+}
