@@ -1,1 +1,218 @@
-//! memfile
+//! The memory file: one memfd that backs all application memory.
+//!
+//! Every page an application can touch is a page of this file (or, later, of
+//! a donated host file). The platform maps ranges of it into the stub
+//! processes; the sentry maps the whole file once into its own address
+//! space and reads and writes application memory through that mapping,
+//! never through `process_vm_*` (gVisor: `pkg/sentry/pgalloc` over
+//! `memmap.File`).
+//!
+//! The file is sparse: allocating a range costs nothing until it is
+//! touched, and freeing punches a hole so the host reclaims the pages.
+
+use rustix::fs::{fallocate, ftruncate, FallocateFlags, MemfdFlags};
+use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
+use std::collections::BTreeMap;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::ptr::NonNull;
+use std::sync::Mutex;
+
+const PAGE: u64 = 4096;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MemfileError {
+    #[error("creating the memory file: {0}")]
+    Create(#[source] std::io::Error),
+    #[error("the memory file is full ({0} bytes requested)")]
+    Full(u64),
+    #[error("range {offset:#x}+{len:#x} lies outside the memory file")]
+    OutOfRange { offset: u64, len: u64 },
+}
+
+/// A sparse memfd, mapped once into this process, with a page allocator.
+pub struct MemoryFile {
+    fd: OwnedFd,
+    base: NonNull<u8>,
+    size: u64,
+    free: Mutex<FreeList>,
+}
+
+// SAFETY: the mapping is process-wide shared memory; all access goes through
+// bounds-checked copies below, and the allocator state is behind a mutex.
+unsafe impl Send for MemoryFile {}
+// SAFETY: as above; concurrent copies to the same bytes race only on the
+// application's data, exactly as two CPUs racing on a page would.
+unsafe impl Sync for MemoryFile {}
+
+impl MemoryFile {
+    /// Creates a memory file of `size` bytes (rounded up to pages), all free.
+    pub fn new(size: u64) -> Result<MemoryFile, MemfileError> {
+        let size = size.div_ceil(PAGE) * PAGE;
+        let io = |e: rustix::io::Errno| MemfileError::Create(e.into());
+        let fd = rustix::fs::memfd_create("moat-memory", MemfdFlags::CLOEXEC).map_err(io)?;
+        ftruncate(&fd, size).map_err(io)?;
+        // SAFETY: a fresh shared mapping of our own memfd at an address the
+        // kernel picks; it aliases no Rust object.
+        let ptr = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                size as usize,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::SHARED | MapFlags::NORESERVE,
+                &fd,
+                0,
+            )
+        }
+        .map_err(io)?;
+        let base = NonNull::new(ptr.cast::<u8>()).ok_or(MemfileError::Create(std::io::Error::other("null mapping")))?;
+        Ok(MemoryFile { fd, base, size, free: Mutex::new(FreeList::new(size)) })
+    }
+
+    /// The memfd, for mapping ranges of it elsewhere.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Allocates `len` bytes (rounded up to pages) and returns the offset.
+    /// The range reads as zeroes.
+    pub fn allocate(&self, len: u64) -> Result<u64, MemfileError> {
+        let len = len.div_ceil(PAGE) * PAGE;
+        self.free.lock().unwrap().take(len).ok_or(MemfileError::Full(len))
+    }
+
+    /// Returns a page-aligned range (any part of an earlier allocation) to
+    /// the allocator and to the host.
+    pub fn free(&self, offset: u64, len: u64) -> Result<(), MemfileError> {
+        let len = len.div_ceil(PAGE) * PAGE;
+        self.check(offset, len)?;
+        // Punch the hole first: once the range is on the free list another
+        // thread may allocate it, and it must read as zeroes then.
+        let _ = fallocate(&self.fd, FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE, offset, len);
+        self.free.lock().unwrap().give(offset, len);
+        Ok(())
+    }
+
+    /// Copies `buf.len()` bytes at `offset` out of the file.
+    pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), MemfileError> {
+        self.check(offset, buf.len() as u64)?;
+        // SAFETY: the range is inside our mapping (checked above) and `buf`
+        // is a distinct Rust buffer; other writers of the shared pages can
+        // only change which bytes we copy, not make the copy unsound.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.base.as_ptr().add(offset as usize), buf.as_mut_ptr(), buf.len());
+        }
+        Ok(())
+    }
+
+    /// Copies `data` into the file at `offset`.
+    pub fn write(&self, offset: u64, data: &[u8]) -> Result<(), MemfileError> {
+        self.check(offset, data.len() as u64)?;
+        // SAFETY: as in `read`, with the roles of the buffers swapped.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.base.as_ptr().add(offset as usize), data.len());
+        }
+        Ok(())
+    }
+
+    /// Fills `len` bytes at `offset` with zeroes.
+    pub fn zero(&self, offset: u64, len: u64) -> Result<(), MemfileError> {
+        self.check(offset, len)?;
+        // SAFETY: the range is inside our mapping (checked above).
+        unsafe { std::ptr::write_bytes(self.base.as_ptr().add(offset as usize), 0, len as usize) };
+        Ok(())
+    }
+
+    fn check(&self, offset: u64, len: u64) -> Result<(), MemfileError> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.size => Ok(()),
+            _ => Err(MemfileError::OutOfRange { offset, len }),
+        }
+    }
+}
+
+impl Drop for MemoryFile {
+    fn drop(&mut self) {
+        // SAFETY: we created this mapping in `new` and hand out no references
+        // into it, so nothing uses it after drop.
+        let _ = unsafe { munmap(self.base.as_ptr().cast(), self.size as usize) };
+    }
+}
+
+/// Free ranges of the file, keyed by offset, merged with their neighbours.
+struct FreeList {
+    ranges: BTreeMap<u64, u64>,
+}
+
+impl FreeList {
+    fn new(size: u64) -> FreeList {
+        // Offset 0 is never handed out, so a zero offset can't be mistaken
+        // for a real allocation in debugging output.
+        FreeList { ranges: BTreeMap::from([(PAGE, size - PAGE)]) }
+    }
+
+    /// First fit.
+    fn take(&mut self, len: u64) -> Option<u64> {
+        let (&start, &avail) = self.ranges.iter().find(|(_, &l)| l >= len)?;
+        self.ranges.remove(&start);
+        if avail > len {
+            self.ranges.insert(start + len, avail - len);
+        }
+        Some(start)
+    }
+
+    fn give(&mut self, mut start: u64, mut len: u64) {
+        if let Some((&prev, &plen)) = self.ranges.range(..start).next_back() {
+            if prev + plen == start {
+                self.ranges.remove(&prev);
+                start = prev;
+                len += plen;
+            }
+        }
+        if let Some(&nlen) = self.ranges.get(&(start + len)) {
+            self.ranges.remove(&(start + len));
+            len += nlen;
+        }
+        self.ranges.insert(start, len);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocate_write_read_free() {
+        let mf = MemoryFile::new(1 << 24).unwrap();
+        let a = mf.allocate(3 * PAGE).unwrap();
+        let b = mf.allocate(1).unwrap();
+        assert_eq!(b, a + 3 * PAGE);
+        mf.write(a + 10, b"hello").unwrap();
+        let mut buf = [0u8; 5];
+        mf.read(a + 10, &mut buf).unwrap();
+        assert_eq!(&buf, b"hello");
+        mf.free(a, 3 * PAGE).unwrap();
+        // Freed memory comes back zeroed.
+        let c = mf.allocate(PAGE).unwrap();
+        assert_eq!(c, a);
+        mf.read(c + 10, &mut buf).unwrap();
+        assert_eq!(buf, [0; 5]);
+        assert!(mf.read(mf.size() - 2, &mut buf).is_err());
+    }
+
+    #[test]
+    fn free_list_merges_neighbours() {
+        let mut fl = FreeList::new(16 * PAGE);
+        let a = fl.take(PAGE).unwrap();
+        let b = fl.take(PAGE).unwrap();
+        let c = fl.take(PAGE).unwrap();
+        fl.give(a, PAGE);
+        fl.give(c, PAGE);
+        fl.give(b, PAGE);
+        assert_eq!(fl.ranges.len(), 1);
+        assert_eq!(fl.take(15 * PAGE), Some(PAGE));
+    }
+}

@@ -1,1 +1,106 @@
-//! platform
+//! The platform moves the CPU between the sentry and the application.
+//!
+//! The sentry owns the register file and all memory bookkeeping; a platform
+//! only (a) creates address spaces and maps memory-file ranges into them and
+//! (b) runs application code with a given register file until it traps
+//! back: a syscall, a fault, a signal, or an interrupt from another sentry
+//! thread (gVisor: `pkg/sentry/platform`). Backends: `ptrace` (today),
+//! systrap and kvm later.
+
+pub mod ptrace;
+
+use abi::PtRegs;
+use std::any::Any;
+use std::sync::Arc;
+
+/// Highest address (exclusive) an application may map: the top page below
+/// the x86-64 user limit is the platform's stub page.
+pub const MAX_USER_ADDRESS: u64 = ptrace::STUB_ADDR;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    #[error("creating a stub process: {0}")]
+    Stub(#[source] nix::Error),
+    #[error("controlling the stub process {pid}: {op}: {source}")]
+    Control {
+        pid: i32,
+        op: &'static str,
+        #[source]
+        source: nix::Error,
+    },
+    #[error("the stub process {pid} died unexpectedly ({how})")]
+    StubDied { pid: i32, how: String },
+    #[error("injected {syscall} in the stub failed with errno {errno}")]
+    Injected { syscall: &'static str, errno: i64 },
+    #[error("address space of another platform")]
+    WrongAddressSpace,
+}
+
+/// Memory access kinds of a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub read: bool,
+    pub write: bool,
+    pub exec: bool,
+}
+
+/// Why application code stopped running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The application made a system call; its number is in `orig_rax`.
+    Syscall,
+    /// A synchronous fault the sentry must turn into a signal (or resolve).
+    Fault { signo: i32, code: i32, addr: u64 },
+    /// Another signal arrived for the application thread.
+    Signal { signo: i32 },
+    /// `Interrupter::interrupt` was called.
+    Interrupted,
+}
+
+/// A factory for address spaces and execution contexts.
+pub trait Platform: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// A new, empty application address space. For ptrace, the calling
+    /// thread becomes the tracer of its stub and must be the one that
+    /// switches into it.
+    fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>, PlatformError>;
+    fn new_context(&self) -> Box<dyn Context>;
+}
+
+/// An application address space: memory-file ranges mapped at addresses.
+pub trait AddressSpace: Send + Sync + Any {
+    /// Maps `len` bytes of the memory file at `offset` to `addr` (both page
+    /// aligned), replacing whatever was there.
+    fn map(&self, addr: u64, len: u64, offset: u64, prot: u64) -> Result<(), PlatformError>;
+    fn unmap(&self, addr: u64, len: u64) -> Result<(), PlatformError>;
+    fn protect(&self, addr: u64, len: u64, prot: u64) -> Result<(), PlatformError>;
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// One application thread's hold on a CPU.
+pub trait Context: Send {
+    /// Runs the application in `space` with `regs` until it traps; `regs`
+    /// then holds the application's registers at the trap.
+    fn switch(&mut self, space: &dyn AddressSpace, regs: &mut PtRegs) -> Result<Event, PlatformError>;
+    /// A handle other threads use to make `switch` return `Interrupted`.
+    fn interrupter(&self) -> Interrupter;
+}
+
+/// Makes a running `switch` return promptly with `Event::Interrupted`.
+#[derive(Clone, Debug, Default)]
+pub struct Interrupter {
+    target: Arc<std::sync::Mutex<Option<(i32, i32)>>>,
+}
+
+impl Interrupter {
+    /// Records which host thread runs the context (pid, tid), or none.
+    pub fn set_target(&self, target: Option<(i32, i32)>) {
+        *self.target.lock().unwrap() = target;
+    }
+
+    pub fn interrupt(&self) {
+        if let Some((pid, tid)) = *self.target.lock().unwrap() {
+            ptrace::kick(pid, tid);
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! The ptrace platform: each address space is a stub process traced with
+//! `PTRACE_SYSEMU`, so its system calls stop before the host executes them
+//! and come to the sentry instead (gVisor: `pkg/sentry/platform/ptrace`).
+//!
+//! A stub is a fork of the sentry that is emptied right away: the tracer
+//! maps the stub page (`syscall; int3`, from the memory file) at
+//! [`STUB_ADDR`], unmaps everything below it and closes every descriptor
+//! but the memory file's. Memory operations on the application's behalf are
+//! system calls injected at the stub page; the `int3` hands control back.
+//!
+//! Cost: a syscall round trip is two context switches of the host. Across
+//! CPUs the wake-up costs ~100 µs on these machines, on one CPU ~4 µs, so
+//! the tracer thread and its stub are pinned to the same CPU.
+//!
+//! ptrace is per thread: the thread that creates an address space is its
+//! stub's tracer and must be the one that switches into it and changes its
+//! mappings. Multi-threaded applications (one stub thread per task) come
+//! with the process work of issue #3.
+
+use crate::{AddressSpace, Context, Event, Interrupter, Platform, PlatformError};
+use abi::{mman, PtRegs, Sysno};
+use memfile::MemoryFile;
+use nix::sys::ptrace;
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{gettid, Pid};
+use std::any::Any;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// The stub page: the highest user page on x86-64 (the one above it is
+/// the kernel's guard page).
+pub const STUB_ADDR: u64 = 0x7fff_ffff_e000;
+/// `syscall; int3`.
+const STUB_CODE: [u8; 3] = [0x0f, 0x05, 0xcc];
+/// `rseq(2)` flag and the signature glibc registers with on x86.
+const RSEQ_FLAG_UNREGISTER: u64 = 1;
+const RSEQ_SIG: u64 = 0x5305_3053;
+
+extern "C" {
+    /// Offset of the thread's rseq area from the thread pointer (glibc ≥ 2.35).
+    static __rseq_offset: isize;
+    /// Size of the registered rseq area, 0 if glibc did not register one.
+    static __rseq_size: u32;
+}
+
+fn glibc_rseq() -> (isize, u32) {
+    // SAFETY: glibc initialises both at start-up and never writes them again.
+    unsafe { (__rseq_offset, __rseq_size) }
+}
+
+/// The signal `Interrupter` uses to stop a running stub.
+const KICK: Signal = Signal::SIGSTOP;
+
+pub struct PtracePlatform {
+    memfile: Arc<MemoryFile>,
+    code_offset: u64,
+    next_cpu: AtomicUsize,
+    cpus: usize,
+}
+
+impl PtracePlatform {
+    pub fn new(memfile: Arc<MemoryFile>) -> Result<PtracePlatform, PlatformError> {
+        let code_offset = memfile
+            .allocate(abi::PAGE_SIZE)
+            .map_err(|_| PlatformError::Stub(nix::Error::ENOMEM))?;
+        memfile.write(code_offset, &STUB_CODE).map_err(|_| PlatformError::Stub(nix::Error::EFAULT))?;
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(PtracePlatform { memfile, code_offset, next_cpu: AtomicUsize::new(0), cpus })
+    }
+}
+
+impl Platform for PtracePlatform {
+    fn name(&self) -> &'static str {
+        "ptrace"
+    }
+
+    fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>, PlatformError> {
+        let cpu = self.next_cpu.fetch_add(1, Ordering::Relaxed) % self.cpus;
+        Ok(Arc::new(Stub::spawn(&self.memfile, self.code_offset, cpu)?))
+    }
+
+    fn new_context(&self) -> Box<dyn Context> {
+        Box::new(PtraceContext { interrupter: Interrupter::default() })
+    }
+}
+
+/// A stub process: one application address space.
+pub struct Stub {
+    pid: Pid,
+    tracer: Pid,
+    memfd: i32,
+}
+
+impl Stub {
+    fn spawn(memfile: &MemoryFile, code_offset: u64, cpu: usize) -> Result<Stub, PlatformError> {
+        let memfd = memfile.fd().as_raw_fd();
+        // SAFETY: the child runs only async-signal-safe libc calls (prctl,
+        // ptrace, raise, _exit) and then stops for good under our control.
+        let pid = match unsafe { nix::unistd::fork() }.map_err(PlatformError::Stub)? {
+            nix::unistd::ForkResult::Child => {
+                // SAFETY: plain syscall wrappers with constant arguments; if
+                // any fails the child exits without touching shared state.
+                unsafe {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) == 0 {
+                        libc::raise(libc::SIGSTOP);
+                    }
+                    libc::_exit(1)
+                }
+            }
+            nix::unistd::ForkResult::Parent { child } => child,
+        };
+        let stub = Stub { pid, tracer: gettid(), memfd };
+        stub.setup(memfd, code_offset, cpu).inspect_err(|_| {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, Some(WaitPidFlag::__WALL));
+        })?;
+        Ok(stub)
+    }
+
+    fn setup(&self, memfd: i32, code_offset: u64, cpu: usize) -> Result<(), PlatformError> {
+        match waitpid(self.pid, Some(WaitPidFlag::__WALL)).map_err(self.err("waitpid"))? {
+            WaitStatus::Stopped(_, Signal::SIGSTOP) => {}
+            other => return Err(self.died(other)),
+        }
+        ptrace::setoptions(
+            self.pid,
+            ptrace::Options::PTRACE_O_TRACESYSGOOD | ptrace::Options::PTRACE_O_EXITKILL,
+        )
+        .map_err(self.err("PTRACE_SETOPTIONS"))?;
+        pin(self.pid, cpu);
+        pin(Pid::from_raw(0), cpu);
+        // The child stopped in raise(), just after a `syscall` instruction:
+        // use that one to map the stub page, then switch to the stub page.
+        let template = self.getregs()?;
+        let libc_syscall = template.rip - 2;
+        let prot = mman::PROT_READ | mman::PROT_EXEC;
+        let flags = mman::MAP_SHARED | mman::MAP_FIXED;
+        self.inject_stepping(&template, libc_syscall, Sysno::mmap, [STUB_ADDR, 4096, prot, flags, memfd as u64, code_offset])?;
+        // The fork inherited glibc's rseq registration, whose area is about to
+        // vanish: the kernel would kill the stub on its next preemption.
+        let (rseq_offset, rseq_size) = glibc_rseq();
+        if rseq_size != 0 {
+            let area = template.fs_base.wrapping_add_signed(rseq_offset as i64);
+            // glibc registers at least the original 32-byte area even when
+            // it advertises a smaller feature size.
+            let len = u64::from(rseq_size.max(32));
+            self.inject(Sysno::rseq, [area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG, 0, 0])?;
+        }
+        self.inject(Sysno::munmap, [0, STUB_ADDR, 0, 0, 0, 0])?;
+        if memfd > 0 {
+            self.inject(Sysno::close_range, [0, memfd as u64 - 1, 0, 0, 0, 0])?;
+        }
+        self.inject(Sysno::close_range, [memfd as u64 + 1, u32::MAX as u64, 0, 0, 0, 0])?;
+        Ok(())
+    }
+
+    /// Runs one system call in the stub at its `syscall; int3` page.
+    fn inject(&self, nr: Sysno, args: [u64; 6]) -> Result<u64, PlatformError> {
+        self.check_tracer()?;
+        let mut regs = PtRegs::user_start(STUB_ADDR, 0);
+        set_call(&mut regs, nr, args);
+        self.setregs(&regs)?;
+        ptrace::cont(self.pid, None).map_err(self.err("PTRACE_CONT"))?;
+        match waitpid(self.pid, Some(WaitPidFlag::__WALL)).map_err(self.err("waitpid"))? {
+            WaitStatus::Stopped(_, Signal::SIGTRAP) => {}
+            other => return Err(self.died(other)),
+        }
+        check_result(nr, self.getregs()?.rax)
+    }
+
+    /// Runs one system call at an arbitrary `syscall` instruction, stopping
+    /// at its entry and exit (used before the stub page exists).
+    fn inject_stepping(&self, template: &PtRegs, at: u64, nr: Sysno, args: [u64; 6]) -> Result<u64, PlatformError> {
+        let mut regs = *template;
+        regs.rip = at;
+        set_call(&mut regs, nr, args);
+        self.setregs(&regs)?;
+        for _ in 0..2 {
+            ptrace::syscall(self.pid, None).map_err(self.err("PTRACE_SYSCALL"))?;
+            match waitpid(self.pid, Some(WaitPidFlag::__WALL)).map_err(self.err("waitpid"))? {
+                WaitStatus::PtraceSyscall(_) => {}
+                other => return Err(self.died(other)),
+            }
+        }
+        check_result(nr, self.getregs()?.rax)
+    }
+
+    fn check_tracer(&self) -> Result<(), PlatformError> {
+        if gettid() == self.tracer {
+            Ok(())
+        } else {
+            Err(PlatformError::Control { pid: self.pid.as_raw(), op: "use from a thread that is not its tracer", source: nix::Error::EPERM })
+        }
+    }
+
+    fn getregs(&self) -> Result<PtRegs, PlatformError> {
+        let r = ptrace::getregs(self.pid).map_err(self.err("PTRACE_GETREGS"))?;
+        Ok(from_libc(&r))
+    }
+
+    fn setregs(&self, regs: &PtRegs) -> Result<(), PlatformError> {
+        ptrace::setregs(self.pid, to_libc(regs)).map_err(self.err("PTRACE_SETREGS"))
+    }
+
+    fn err(&self, op: &'static str) -> impl Fn(nix::Error) -> PlatformError {
+        let pid = self.pid.as_raw();
+        move |source| PlatformError::Control { pid, op, source }
+    }
+
+    fn died(&self, status: WaitStatus) -> PlatformError {
+        let regs = match status {
+            WaitStatus::Stopped(..) => self.getregs().map(|r| format!(" at rip {:#x}", r.rip)).unwrap_or_default(),
+            _ => String::new(),
+        };
+        PlatformError::StubDied { pid: self.pid.as_raw(), how: format!("{status:?}{regs}") }
+    }
+}
+
+impl AddressSpace for Stub {
+    fn map(&self, addr: u64, len: u64, offset: u64, prot: u64) -> Result<(), PlatformError> {
+        let flags = mman::MAP_SHARED | mman::MAP_FIXED;
+        self.inject(Sysno::mmap, [addr, len, prot, flags, self.memfd as u64, offset]).map(drop)
+    }
+
+    fn unmap(&self, addr: u64, len: u64) -> Result<(), PlatformError> {
+        self.inject(Sysno::munmap, [addr, len, 0, 0, 0, 0]).map(drop)
+    }
+
+    fn protect(&self, addr: u64, len: u64, prot: u64) -> Result<(), PlatformError> {
+        self.inject(Sysno::mprotect, [addr, len, prot, 0, 0, 0]).map(drop)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        let _ = kill(self.pid, Signal::SIGKILL);
+        let _ = waitpid(self.pid, Some(WaitPidFlag::__WALL));
+    }
+}
+
+struct PtraceContext {
+    interrupter: Interrupter,
+}
+
+impl Context for PtraceContext {
+    fn switch(&mut self, space: &dyn AddressSpace, regs: &mut PtRegs) -> Result<Event, PlatformError> {
+        let stub = space.as_any().downcast_ref::<Stub>().ok_or(PlatformError::WrongAddressSpace)?;
+        stub.check_tracer()?;
+        stub.setregs(regs)?;
+        self.interrupter.set_target(Some((stub.pid.as_raw(), stub.pid.as_raw())));
+        let result = run_until_trap(stub, regs);
+        self.interrupter.set_target(None);
+        result
+    }
+
+    fn interrupter(&self) -> Interrupter {
+        self.interrupter.clone()
+    }
+}
+
+fn run_until_trap(stub: &Stub, regs: &mut PtRegs) -> Result<Event, PlatformError> {
+    ptrace::sysemu(stub.pid, None).map_err(stub.err("PTRACE_SYSEMU"))?;
+    let status = waitpid(stub.pid, Some(WaitPidFlag::__WALL)).map_err(stub.err("waitpid"))?;
+    let event = match status {
+        WaitStatus::PtraceSyscall(_) => Event::Syscall,
+        WaitStatus::Stopped(_, sig) if sig == KICK => Event::Interrupted,
+        WaitStatus::Stopped(_, sig @ (Signal::SIGSEGV | Signal::SIGBUS | Signal::SIGILL | Signal::SIGFPE | Signal::SIGTRAP)) => {
+            let info = ptrace::getsiginfo(stub.pid).map_err(stub.err("PTRACE_GETSIGINFO"))?;
+            // SAFETY: for these synchronous fault signals the kernel filled
+            // in the `si_addr` member of the union.
+            let addr = unsafe { info.si_addr() } as u64;
+            Event::Fault { signo: sig as i32, code: info.si_code, addr }
+        }
+        WaitStatus::Stopped(_, sig) => Event::Signal { signo: sig as i32 },
+        other => return Err(stub.died(other)),
+    };
+    *regs = stub.getregs()?;
+    Ok(event)
+}
+
+/// Stops a running stub so its tracer's `switch` returns.
+pub(crate) fn kick(pid: i32, _tid: i32) {
+    let _ = kill(Pid::from_raw(pid), KICK);
+}
+
+fn pin(pid: Pid, cpu: usize) {
+    let mut set = nix::sched::CpuSet::new();
+    if set.set(cpu).is_ok() {
+        if let Err(e) = nix::sched::sched_setaffinity(pid, &set) {
+            tracing::debug!("pinning {pid} to CPU {cpu}: {e}");
+        }
+    }
+}
+
+fn set_call(regs: &mut PtRegs, nr: Sysno, args: [u64; 6]) {
+    regs.rax = nr.id() as u64;
+    // Not a restartable syscall: the kernel must not rewind rip.
+    regs.orig_rax = u64::MAX;
+    [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9] = args;
+}
+
+fn check_result(nr: Sysno, rax: u64) -> Result<u64, PlatformError> {
+    let ret = rax as i64;
+    if (-4095..0).contains(&ret) {
+        Err(PlatformError::Injected { syscall: nr.name(), errno: -ret })
+    } else {
+        Ok(rax)
+    }
+}
+
+fn to_libc(r: &PtRegs) -> libc::user_regs_struct {
+    libc::user_regs_struct {
+        r15: r.r15, r14: r.r14, r13: r.r13, r12: r.r12, rbp: r.rbp, rbx: r.rbx, r11: r.r11,
+        r10: r.r10, r9: r.r9, r8: r.r8, rax: r.rax, rcx: r.rcx, rdx: r.rdx, rsi: r.rsi,
+        rdi: r.rdi, orig_rax: r.orig_rax, rip: r.rip, cs: r.cs, eflags: r.eflags, rsp: r.rsp,
+        ss: r.ss, fs_base: r.fs_base, gs_base: r.gs_base, ds: r.ds, es: r.es, fs: r.fs, gs: r.gs,
+    }
+}
+
+fn from_libc(r: &libc::user_regs_struct) -> PtRegs {
+    PtRegs {
+        r15: r.r15, r14: r.r14, r13: r.r13, r12: r.r12, rbp: r.rbp, rbx: r.rbx, r11: r.r11,
+        r10: r.r10, r9: r.r9, r8: r.r8, rax: r.rax, rcx: r.rcx, rdx: r.rdx, rsi: r.rsi,
+        rdi: r.rdi, orig_rax: r.orig_rax, rip: r.rip, cs: r.cs, eflags: r.eflags, rsp: r.rsp,
+        ss: r.ss, fs_base: r.fs_base, gs_base: r.gs_base, ds: r.ds, es: r.es, fs: r.fs, gs: r.gs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs hand-written machine code in a stub: it makes a getpid syscall,
+    /// then writes to an address it may not touch.
+    #[test]
+    fn syscalls_and_faults_come_to_the_tracer() {
+        let mf = Arc::new(MemoryFile::new(1 << 24).unwrap());
+        let platform = PtracePlatform::new(mf.clone()).unwrap();
+        let space = platform.new_address_space().unwrap();
+        let code_addr = 0x40_0000;
+        let off = mf.allocate(4096).unwrap();
+        // mov eax, 39; syscall; mov [0x1000], eax
+        let code = [0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x89, 0x04, 0x25, 0x00, 0x10, 0x00, 0x00];
+        mf.write(off, &code).unwrap();
+        space.map(code_addr, 4096, off, mman::PROT_READ | mman::PROT_EXEC).unwrap();
+
+        let mut ctx = platform.new_context();
+        let mut regs = PtRegs::user_start(code_addr, 0);
+        assert_eq!(ctx.switch(&*space, &mut regs).unwrap(), Event::Syscall);
+        assert_eq!(regs.orig_rax, 39);
+        assert_eq!(regs.rip, code_addr + 7);
+        regs.rax = 1234;
+        let ev = ctx.switch(&*space, &mut regs).unwrap();
+        assert_eq!(ev, Event::Fault { signo: libc::SIGSEGV, code: 1 /* SEGV_MAPERR */, addr: 0x1000 });
+        assert_eq!(regs.rax, 1234);
+    }
+}
