@@ -1,11 +1,182 @@
-//! `moat boot`: the sandbox process. Being written; see DESIGN.md §1.
+//! `moat boot`: the sandbox process (gVisor: `runsc/boot`).
+//!
+//! Started by `moat create` in a new PID namespace, it confines itself
+//! (user, mount, IPC, UTS and network namespaces; an empty root; uid
+//! 65534; no capabilities; no_new_privs; a seccomp allowlist), builds the
+//! kernel from the OCI spec, loads the container's init, tells the runtime
+//! it is ready, and runs the init when told to start. It exits with the
+//! init's status, after writing it to the exit file.
 
-use control::launch::BootArgs;
+mod confine;
+mod filter;
+mod logging;
+mod server;
+mod spec;
+
+use control::launch::{BootArgs, SYNC_FAILED, SYNC_MAPPED, SYNC_READY, SYNC_UNSHARED};
+use control::ExitStatus;
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::sync::{mpsc, Arc};
+
+/// Size of the memory file's address range (sparse; a limit, not a cost).
+const MEMFILE_SIZE: u64 = 64 << 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    #[error("descriptor --{name}={fd}: {source}")]
+    Fd {
+        name: &'static str,
+        fd: i32,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("handshake with the runtime: {0}")]
+    Handshake(String),
+    #[error("{0}")]
+    Spec(String),
+    #[error("confining the sandbox: {0}")]
+    Confine(String),
+    #[error("{0}")]
+    Kernel(String),
+}
 
 /// Runs the sandbox; returns the process exit code (the container init's
 /// shell-style status).
 pub fn run(args: BootArgs) -> i32 {
-    let _ = args;
-    eprintln!("moat boot: not yet implemented");
-    1
+    let log_fd = args.log_fd.and_then(|fd| hostsys::fd::adopt(fd).ok());
+    logging::init(log_fd, &args.log_format, args.debug, args.strace);
+    let sync = match adopt(args.sync_fd, "sync-fd") {
+        Ok(fd) => UnixStream::from(fd),
+        Err(e) => {
+            tracing::error!("{e}");
+            return 1;
+        }
+    };
+    match boot(&args, &sync) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("sandbox start-up failed: {e}");
+            let mut msg = vec![SYNC_FAILED];
+            msg.extend_from_slice(e.to_string().as_bytes());
+            let _ = (&sync).write_all(&msg);
+            1
+        }
+    }
+}
+
+fn adopt(fd: i32, name: &'static str) -> Result<std::os::fd::OwnedFd, BootError> {
+    hostsys::fd::adopt(fd).map_err(|source| BootError::Fd { name, fd, source })
+}
+
+fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
+    let control = UnixListener::from(adopt(args.control_fd, "control-fd")?);
+    let gofer = UnixStream::from(adopt(args.gofer_fd, "gofer-fd")?);
+    let exit_file = std::fs::File::from(adopt(args.exit_fd, "exit-fd")?);
+    if args.platform != "ptrace" {
+        return Err(BootError::Spec(format!(
+            "platform {:?} is not supported (only ptrace)",
+            args.platform
+        )));
+    }
+    if args.network != "none" {
+        return Err(BootError::Spec(format!(
+            "network mode {:?} is not supported yet (only none)",
+            args.network
+        )));
+    }
+    // Everything that reads host files happens before confinement.
+    let spec = spec::load(&args.bundle)?;
+
+    confine::unshare_namespaces()?;
+    handshake(sync)?;
+    confine::enter_empty_root()?;
+    confine::become_nobody()?;
+
+    let memfile = Arc::new(
+        memfile::MemoryFile::new(MEMFILE_SIZE).map_err(|e| BootError::Kernel(e.to_string()))?,
+    );
+    let platform = Arc::new(
+        platform::ptrace::PtracePlatform::new(memfile.clone())
+            .map_err(|e| BootError::Kernel(e.to_string()))?,
+    );
+    confine::drop_privileges()?;
+    filter::install().map_err(|e| BootError::Confine(format!("seccomp: {e}")))?;
+    tracing::debug!("sandbox confined");
+
+    let kernel = sentry::Kernel::new(sentry::KernelConfig {
+        platform,
+        memfile,
+        gofer: sentry::fs::gofer::GoferClient::new(gofer),
+        hostname: spec.hostname.clone(),
+        strace: args.strace,
+    });
+    let process = spec.process(hostsys::fd::take_stdio().into());
+
+    // The init task lives on its own thread: that thread is the ptrace
+    // tracer of its stub and must stay the one that runs it.
+    let (loaded_tx, loaded_rx) = mpsc::channel();
+    let (start_tx, start_rx) = mpsc::channel::<()>();
+    let task_thread = std::thread::Builder::new()
+        .name("task-1".into())
+        .spawn(move || {
+            let task = match sentry::kernel::Task::new_init(&kernel, process) {
+                Ok(task) => task,
+                Err(msg) => {
+                    let _ = loaded_tx.send(Err(msg));
+                    return None;
+                }
+            };
+            let _ = loaded_tx.send(Ok(task.handle()));
+            // A dropped sender (the sandbox is being torn down) means no start.
+            start_rx.recv().ok()?;
+            Some(task.run())
+        })
+        .map_err(|e| BootError::Kernel(format!("spawning the task thread: {e}")))?;
+    let handle = loaded_rx
+        .recv()
+        .map_err(|_| BootError::Kernel("the task thread died while loading".into()))?
+        .map_err(BootError::Kernel)?;
+
+    let state = server::Shared::new(handle, start_tx);
+    server::spawn(control, state.clone())
+        .map_err(|e| BootError::Kernel(format!("control server: {e}")))?;
+    (&*sync)
+        .write_all(&[SYNC_READY])
+        .map_err(|e| BootError::Handshake(e.to_string()))?;
+    tracing::info!(id = args.id, "sandbox ready");
+
+    let status = match task_thread.join() {
+        Ok(Some(status)) => match status {
+            sentry::ExitStatus::Code(c) => ExitStatus::Code(c),
+            sentry::ExitStatus::Signal(s) => ExitStatus::Signal(s),
+        },
+        Ok(None) => ExitStatus::Signal(abi::signal::SIGKILL),
+        Err(_) => {
+            tracing::error!("the task thread panicked");
+            ExitStatus::Signal(abi::signal::SIGKILL)
+        }
+    };
+    tracing::info!(?status, "container init exited");
+    let mut exit_file = exit_file;
+    if let Err(e) = exit_file.write_all(&serde_json::to_vec(&status).unwrap_or_default()) {
+        tracing::error!("recording the exit status: {e}");
+    }
+    state.exited(status);
+    Ok(status.shell_code())
+}
+
+/// Steps 1 and 2 of the handshake in `control::launch`.
+fn handshake(sync: &UnixStream) -> Result<(), BootError> {
+    let err = |e: std::io::Error| BootError::Handshake(e.to_string());
+    (&*sync).write_all(&[SYNC_UNSHARED]).map_err(err)?;
+    let mut b = [0u8; 1];
+    (&*sync).read_exact(&mut b).map_err(err)?;
+    if b[0] != SYNC_MAPPED {
+        return Err(BootError::Handshake(format!(
+            "unexpected byte {:#x} instead of the id-mapping reply",
+            b[0]
+        )));
+    }
+    Ok(())
 }

@@ -44,11 +44,18 @@ pub fn send_frame<T: Serialize>(
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
     let mut ancillary = SendAncillaryBuffer::new(&mut space);
     if !borrowed.is_empty() && !ancillary.push(SendAncillaryMessage::ScmRights(&borrowed)) {
-        return Err(FrameError::Io(std::io::Error::other("too many descriptors for one frame")));
+        return Err(FrameError::Io(std::io::Error::other(
+            "too many descriptors for one frame",
+        )));
     }
     // The descriptors go with the first chunk; the rest is plain stream data.
-    let sent = sendmsg(stream, &[IoSlice::new(&buf)], &mut ancillary, SendFlags::NOSIGNAL)
-        .map_err(std::io::Error::from)?;
+    let sent = sendmsg(
+        stream,
+        &[IoSlice::new(&buf)],
+        &mut ancillary,
+        SendFlags::NOSIGNAL,
+    )
+    .map_err(std::io::Error::from)?;
     let mut w = stream;
     w.write_all(&buf[sent..])?;
     Ok(())
@@ -105,9 +112,23 @@ mod tests {
     fn frames_round_trip_with_fds() {
         let (a, b) = UnixStream::pair().unwrap();
         let (p, _q) = UnixStream::pair().unwrap();
-        send_frame(&a, &Request::Signal { signo: 9, all: false }, &[OwnedFd::from(p)]).unwrap();
+        send_frame(
+            &a,
+            &Request::Signal {
+                signo: 9,
+                all: false,
+            },
+            &[OwnedFd::from(p)],
+        )
+        .unwrap();
         let (req, fds): (Request, _) = recv_frame(&b).unwrap();
-        assert_eq!(req, Request::Signal { signo: 9, all: false });
+        assert_eq!(
+            req,
+            Request::Signal {
+                signo: 9,
+                all: false
+            }
+        );
         assert_eq!(fds.len(), 1);
         send_frame(&b, &Response::Ok, &[]).unwrap();
         let (resp, fds): (Response, _) = recv_frame(&a).unwrap();
@@ -121,9 +142,15 @@ mod tests {
         let mut w = &a;
         w.write_all(&5u32.to_le_bytes()).unwrap();
         w.write_all(b"{oops").unwrap();
-        assert!(matches!(recv_frame::<Request>(&b), Err(FrameError::Decode(_))));
+        assert!(matches!(
+            recv_frame::<Request>(&b),
+            Err(FrameError::Decode(_))
+        ));
         w.write_all(&u32::MAX.to_le_bytes()).unwrap();
-        assert!(matches!(recv_frame::<Request>(&b), Err(FrameError::TooLarge(_))));
+        assert!(matches!(
+            recv_frame::<Request>(&b),
+            Err(FrameError::TooLarge(_))
+        ));
         drop(a);
         assert!(matches!(recv_frame::<Request>(&b), Err(FrameError::Closed)));
     }

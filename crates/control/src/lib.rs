@@ -100,13 +100,19 @@ impl Client {
             path: path.display().to_string(),
             source,
         })?;
-        Ok(Client { stream, path: path.display().to_string() })
+        Ok(Client {
+            stream,
+            path: path.display().to_string(),
+        })
     }
 
     /// Sends `req` (with `fds`) and returns the sandbox's answer; an
     /// `Error` answer becomes `ControlError::Refused`.
     pub fn call(&mut self, req: &Request, fds: &[OwnedFd]) -> Result<Response, ControlError> {
-        let frame_err = |source| ControlError::Frame { path: self.path.clone(), source };
+        let frame_err = |source| ControlError::Frame {
+            path: self.path.clone(),
+            source,
+        };
         send_frame(&self.stream, req, fds).map_err(frame_err)?;
         let (resp, _fds): (Response, _) = recv_frame(&self.stream).map_err(frame_err)?;
         match resp {

@@ -24,7 +24,9 @@ pub enum Response {
     Opened(FileAttr),
     Link(String),
     /// The request failed with this Linux errno.
-    Error { errno: i32 },
+    Error {
+        errno: i32,
+    },
 }
 
 /// File attributes as the sentry needs them (a subset of `struct statx`).

@@ -64,8 +64,14 @@ impl MemoryFile {
             )
         }
         .map_err(io)?;
-        let base = NonNull::new(ptr.cast::<u8>()).ok_or(MemfileError::Create(std::io::Error::other("null mapping")))?;
-        Ok(MemoryFile { fd, base, size, free: Mutex::new(FreeList::new(size)) })
+        let base = NonNull::new(ptr.cast::<u8>())
+            .ok_or(MemfileError::Create(std::io::Error::other("null mapping")))?;
+        Ok(MemoryFile {
+            fd,
+            base,
+            size,
+            free: Mutex::new(FreeList::new(size)),
+        })
     }
 
     /// The memfd, for mapping ranges of it elsewhere.
@@ -81,18 +87,34 @@ impl MemoryFile {
     /// The range reads as zeroes.
     pub fn allocate(&self, len: u64) -> Result<u64, MemfileError> {
         let len = len.div_ceil(PAGE) * PAGE;
-        self.free.lock().unwrap().take(len).ok_or(MemfileError::Full(len))
+        self.free
+            .lock()
+            .unwrap()
+            .take(len)
+            .ok_or(MemfileError::Full(len))
     }
 
     /// Returns a page-aligned range (any part of an earlier allocation) to
     /// the allocator and to the host.
     pub fn free(&self, offset: u64, len: u64) -> Result<(), MemfileError> {
         let len = len.div_ceil(PAGE) * PAGE;
-        self.check(offset, len)?;
-        // Punch the hole first: once the range is on the free list another
+        // Decommit first: once the range is on the free list another
         // thread may allocate it, and it must read as zeroes then.
-        let _ = fallocate(&self.fd, FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE, offset, len);
+        self.decommit(offset, len)?;
         self.free.lock().unwrap().give(offset, len);
+        Ok(())
+    }
+
+    /// Gives the pages of a range back to the host; the range stays
+    /// allocated and reads as zeroes (in every mapping of it).
+    pub fn decommit(&self, offset: u64, len: u64) -> Result<(), MemfileError> {
+        self.check(offset, len)?;
+        let _ = fallocate(
+            &self.fd,
+            FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE,
+            offset,
+            len,
+        );
         Ok(())
     }
 
@@ -103,7 +125,11 @@ impl MemoryFile {
         // is a distinct Rust buffer; other writers of the shared pages can
         // only change which bytes we copy, not make the copy unsound.
         unsafe {
-            std::ptr::copy_nonoverlapping(self.base.as_ptr().add(offset as usize), buf.as_mut_ptr(), buf.len());
+            std::ptr::copy_nonoverlapping(
+                self.base.as_ptr().add(offset as usize),
+                buf.as_mut_ptr(),
+                buf.len(),
+            );
         }
         Ok(())
     }
@@ -113,7 +139,11 @@ impl MemoryFile {
         self.check(offset, data.len() as u64)?;
         // SAFETY: as in `read`, with the roles of the buffers swapped.
         unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), self.base.as_ptr().add(offset as usize), data.len());
+            std::ptr::copy_nonoverlapping(
+                data.as_ptr(),
+                self.base.as_ptr().add(offset as usize),
+                data.len(),
+            );
         }
         Ok(())
     }
@@ -151,7 +181,9 @@ impl FreeList {
     fn new(size: u64) -> FreeList {
         // Offset 0 is never handed out, so a zero offset can't be mistaken
         // for a real allocation in debugging output.
-        FreeList { ranges: BTreeMap::from([(PAGE, size - PAGE)]) }
+        FreeList {
+            ranges: BTreeMap::from([(PAGE, size - PAGE)]),
+        }
     }
 
     /// First fit.

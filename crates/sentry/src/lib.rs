@@ -1,1 +1,23 @@
-//! sentry
+//! The sentry: moat's application kernel.
+//!
+//! It services the Linux system calls of the container's programs in user
+//! space. Rooms mirror gVisor's `pkg/sentry`: `kernel` (tasks, signals,
+//! credentials), `mm` (address spaces and their mappings), `vfs` (file
+//! descriptions and the fd table), `fs` (file system implementations:
+//! host stdio, gofer-backed files), `loader` (ELF and the initial stack),
+//! `syscalls` (the table, as data, and one file per family) and `strace`.
+//!
+//! No unsafe code: memory goes through the `memfile` crate, CPU switches
+//! through `platform`, host calls through rustix/nix.
+
+#![forbid(unsafe_code)]
+
+pub mod fs;
+pub mod kernel;
+pub mod loader;
+pub mod mm;
+pub mod strace;
+pub mod syscalls;
+pub mod vfs;
+
+pub use kernel::{ExitStatus, Kernel, KernelConfig, ProcessSpec};

@@ -1,0 +1,168 @@
+//! The sentry's seccomp allowlist: every host syscall the sandbox process
+//! (sentry and, by inheritance, its stubs) may make. Anything else kills the
+//! process. The list grows consciously: each entry says who needs it.
+//! (gVisor: `runsc/boot/filter/config`.)
+
+use abi::{ioctl, Sysno};
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule, TargetArch,
+};
+use std::collections::BTreeMap;
+
+/// Syscalls allowed with any arguments, and why.
+const ALLOWED: &[(Sysno, &str)] = &[
+    // Memory: the Rust allocator and thread stacks; in stubs, the mappings
+    // the ptrace platform injects on the application's behalf.
+    (Sysno::mmap, "allocator, stacks; injected into stubs"),
+    (Sysno::munmap, "allocator; injected into stubs"),
+    (Sysno::mprotect, "thread stack guards; injected into stubs"),
+    (Sysno::mremap, "allocator (realloc of large buffers)"),
+    (Sysno::madvise, "allocator, thread exit"),
+    (Sysno::brk, "allocator"),
+    (
+        Sysno::fallocate,
+        "memory file: punching holes to free pages",
+    ),
+    // Threads and synchronisation.
+    (Sysno::clone, "stub processes (fork)"),
+    (Sysno::clone3, "sentry threads (glibc pthread_create)"),
+    (Sysno::futex, "locks, condition variables, thread join"),
+    (Sysno::set_robust_list, "glibc thread start-up"),
+    (
+        Sysno::rseq,
+        "glibc thread start-up; unregistering it in new stubs",
+    ),
+    (
+        Sysno::rt_sigprocmask,
+        "glibc thread start-up, raise() in a new stub",
+    ),
+    (
+        Sysno::rt_sigreturn,
+        "return from the Rust runtime's signal handlers",
+    ),
+    (
+        Sysno::sigaltstack,
+        "Rust's stack-overflow handler per thread",
+    ),
+    (
+        Sysno::sched_yield,
+        "sched_yield for the application; spin loops",
+    ),
+    (Sysno::sched_getaffinity, "thread start-up"),
+    (
+        Sysno::sched_setaffinity,
+        "pinning a tracer and its stub to one CPU",
+    ),
+    (Sysno::exit, "thread exit"),
+    (Sysno::exit_group, "process exit"),
+    (Sysno::getpid, "glibc raise() in a new stub"),
+    (Sysno::gettid, "tracer checks; raise() in a new stub"),
+    (Sysno::prctl, "PR_SET_PDEATHSIG in a new stub"),
+    // The ptrace platform.
+    (
+        Sysno::ptrace,
+        "tracing stubs (and PTRACE_TRACEME in a new stub)",
+    ),
+    (Sysno::wait4, "waiting for stub stops"),
+    (Sysno::kill, "interrupting and killing stubs"),
+    (Sysno::tgkill, "raise() in a new stub"),
+    (
+        Sysno::close_range,
+        "injected into new stubs to drop inherited descriptors",
+    ),
+    // I/O on descriptors the sandbox was given: stdio, gofer files, the
+    // gofer and control sockets, the log and exit files.
+    (Sysno::read, "stdio of the container"),
+    (Sysno::write, "stdio of the container, log, exit file"),
+    (Sysno::writev, "log lines"),
+    (Sysno::pread64, "file data from gofer-donated descriptors"),
+    (Sysno::close, "closing descriptors"),
+    (
+        Sysno::fcntl,
+        "descriptor flags (CLOEXEC on received descriptors)",
+    ),
+    (Sysno::fstat, "stat of host stdio"),
+    (Sysno::newfstatat, "fstat through glibc (AT_EMPTY_PATH)"),
+    (Sysno::statx, "fstat through rustix"),
+    (
+        Sysno::recvmsg,
+        "gofer answers with donated descriptors, control requests",
+    ),
+    (Sysno::sendmsg, "gofer requests, control answers"),
+    (Sysno::recvfrom, "socket reads"),
+    (Sysno::sendto, "socket writes"),
+    (Sysno::accept4, "control connections"),
+    // Time and randomness.
+    (Sysno::clock_gettime, "clocks (vDSO fallback)"),
+    (Sysno::clock_nanosleep, "sleeps"),
+    (Sysno::nanosleep, "sleeps"),
+    (Sysno::getrandom, "AT_RANDOM, getrandom(2), hash seeds"),
+];
+
+/// `ioctl` only for the terminal queries the sentry answers from host stdio.
+const IOCTLS: &[(u64, &str)] = &[
+    (ioctl::TCGETS, "isatty / tcgetattr on stdio"),
+    (ioctl::TIOCGWINSZ, "window size of stdio"),
+];
+
+pub fn rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::BackendError> {
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = ALLOWED
+        .iter()
+        .map(|(s, _)| (s.id() as i64, vec![]))
+        .collect();
+    let ioctl_rules = IOCTLS
+        .iter()
+        .map(|(cmd, _)| {
+            SeccompRule::new(vec![SeccompCondition::new(
+                1,
+                SeccompCmpArgLen::Dword,
+                SeccompCmpOp::Eq,
+                *cmd,
+            )?])
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    rules.insert(Sysno::ioctl.id() as i64, ioctl_rules);
+    Ok(rules)
+}
+
+pub fn program() -> Result<BpfProgram, seccompiler::Error> {
+    let filter = SeccompFilter::new(
+        rules()?,
+        SeccompAction::KillProcess,
+        SeccompAction::Allow,
+        TargetArch::x86_64,
+    )?;
+    Ok(filter.try_into()?)
+}
+
+/// Installs the filter on every thread of the process.
+pub fn install() -> Result<(), seccompiler::Error> {
+    seccompiler::apply_filter_all_threads(&program()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_filter_compiles_and_lists_each_call_once() {
+        program().unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for (s, why) in ALLOWED {
+            assert!(seen.insert(*s), "{} listed twice", s.name());
+            assert!(!why.is_empty());
+        }
+        // Calls the sentry must never make.
+        for s in [
+            Sysno::open,
+            Sysno::openat,
+            Sysno::execve,
+            Sysno::mount,
+            Sysno::connect,
+            Sysno::socket,
+        ] {
+            assert!(!seen.contains(&s), "{} must not be allowed", s.name());
+        }
+    }
+}

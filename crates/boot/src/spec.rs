@@ -1,0 +1,63 @@
+//! The parts of the OCI spec the sandbox needs (gVisor: `runsc/specutils`).
+//! The runtime has already validated the bundle; errors here still name
+//! the file and the field.
+
+use crate::BootError;
+use oci_spec::runtime::Spec;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+pub struct ContainerSpec {
+    pub hostname: String,
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+}
+
+pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
+    let path = bundle.join("config.json");
+    let spec =
+        Spec::load(&path).map_err(|e| BootError::Spec(format!("{}: {e}", path.display())))?;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| BootError::Spec(format!("{}: no \"process\"", path.display())))?;
+    let args = process.args().clone().unwrap_or_default();
+    if args.is_empty() {
+        return Err(BootError::Spec(format!(
+            "{}: process.args is empty",
+            path.display()
+        )));
+    }
+    let user = process.user();
+    Ok(ContainerSpec {
+        hostname: spec.hostname().clone().unwrap_or_default(),
+        args,
+        env: process.env().clone().unwrap_or_default(),
+        cwd: process.cwd().display().to_string(),
+        uid: user.uid(),
+        gid: user.gid(),
+        additional_gids: user.additional_gids().clone().unwrap_or_default(),
+    })
+}
+
+impl ContainerSpec {
+    pub fn process(&self, stdio: Vec<Option<OwnedFd>>) -> sentry::ProcessSpec {
+        sentry::ProcessSpec {
+            argv: self.args.clone(),
+            envp: self.env.clone(),
+            cwd: if self.cwd.is_empty() {
+                "/".into()
+            } else {
+                self.cwd.clone()
+            },
+            uid: self.uid,
+            gid: self.gid,
+            additional_gids: self.additional_gids.clone(),
+            stdio,
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The kernel proper: the state shared by all tasks (gVisor:
+//! `pkg/sentry/kernel`), and the tasks themselves in `task`.
+//!
+//! Threading model (DESIGN.md §4): every application thread is served by
+//! one sentry OS thread, which is also the ptrace tracer of its stub. Other
+//! threads (the control server) reach a task only through its
+//! [`TaskHandle`]: they queue a signal and interrupt the platform.
+
+pub mod signal;
+pub mod task;
+
+use crate::fs::gofer::GoferClient;
+use memfile::MemoryFile;
+use platform::Platform;
+use std::collections::HashSet;
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex};
+
+pub use task::{Task, TaskHandle};
+
+/// moat's kernel version, as `uname -r` reports it.
+pub const RELEASE: &str = "6.1.0";
+/// `uname -v`.
+pub const VERSION: &str = concat!("#1 SMP moat ", env!("CARGO_PKG_VERSION"));
+
+/// How a task (or thread group) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Code(i32),
+    Signal(i32),
+}
+
+pub struct KernelConfig {
+    pub platform: Arc<dyn Platform>,
+    pub memfile: Arc<MemoryFile>,
+    pub gofer: GoferClient,
+    pub hostname: String,
+    /// Log every syscall (`--strace`).
+    pub strace: bool,
+}
+
+pub struct Kernel {
+    pub(crate) platform: Arc<dyn Platform>,
+    pub(crate) memfile: Arc<MemoryFile>,
+    pub(crate) gofer: GoferClient,
+    pub(crate) hostname: String,
+    pub(crate) strace: bool,
+    /// Unimplemented syscalls already reported, so each is logged once.
+    unimplemented_seen: Mutex<HashSet<u64>>,
+}
+
+/// The container's init process, as the OCI spec describes it.
+#[derive(Debug)]
+pub struct ProcessSpec {
+    pub argv: Vec<String>,
+    pub envp: Vec<String>,
+    pub cwd: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+    /// Host descriptors that become the process's fds 0, 1, 2...
+    pub stdio: Vec<Option<OwnedFd>>,
+}
+
+impl Kernel {
+    pub fn new(cfg: KernelConfig) -> Arc<Kernel> {
+        Arc::new(Kernel {
+            platform: cfg.platform,
+            memfile: cfg.memfile,
+            gofer: cfg.gofer,
+            hostname: cfg.hostname,
+            strace: cfg.strace,
+            unimplemented_seen: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Records that the application called an unimplemented syscall;
+    /// true the first time for each number.
+    pub(crate) fn first_unimplemented(&self, nr: u64) -> bool {
+        self.unimplemented_seen.lock().unwrap().insert(nr)
+    }
+}

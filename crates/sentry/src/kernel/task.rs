@@ -1,0 +1,302 @@
+//! A task: one application thread, its registers and the resources it
+//! holds, and the loop that runs it (gVisor: `kernel/task_run.go`).
+//!
+//! Issue #2 runs single-threaded processes: the task owns its address
+//! space and descriptor table outright. Thread groups, fork and shared
+//! tables arrive with issue #3.
+
+use super::signal::{fate, Fate, SignalActions};
+use super::{ExitStatus, Kernel, ProcessSpec};
+use crate::fs::host::HostFile;
+use crate::loader::{self, AuxIds};
+use crate::mm::MemoryManager;
+use crate::vfs::FdTable;
+use abi::signal::{SigSet, NSIG, SIGKILL};
+use abi::{fcntl, rlimit, Errno, PtRegs, Rlimit};
+use platform::{Context, Event, Interrupter};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// User and group ids (gVisor: `auth.Credentials`).
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    pub uid: u32,
+    pub euid: u32,
+    pub suid: u32,
+    pub gid: u32,
+    pub egid: u32,
+    pub sgid: u32,
+    pub groups: Vec<u32>,
+}
+
+/// The part of a task other threads may touch.
+struct TaskShared {
+    pending: Mutex<SigSet>,
+    wake: Condvar,
+    interrupter: Interrupter,
+}
+
+/// A handle on a task for other sentry threads.
+#[derive(Clone)]
+pub struct TaskHandle(Arc<TaskShared>);
+
+impl TaskHandle {
+    /// Queues `sig` for the task and interrupts whatever it is doing.
+    pub fn send_signal(&self, sig: i32) {
+        if !(1..=NSIG).contains(&sig) {
+            return;
+        }
+        self.0.pending.lock().unwrap().0 |= 1 << (sig - 1);
+        self.0.wake.notify_all();
+        self.0.interrupter.interrupt();
+    }
+}
+
+pub struct Task {
+    pub(crate) kernel: Arc<Kernel>,
+    pub(crate) tid: i32,
+    pub(crate) regs: PtRegs,
+    pub(crate) mm: MemoryManager,
+    pub(crate) fds: FdTable,
+    pub(crate) actions: SignalActions,
+    pub(crate) mask: SigSet,
+    pub(crate) creds: Credentials,
+    pub(crate) cwd: String,
+    pub(crate) umask: u32,
+    pub(crate) exe: String,
+    pub(crate) rlimits: [Rlimit; rlimit::RLIM_NLIMITS],
+    pub(crate) clear_child_tid: u64,
+    pub(crate) altstack: crate::syscalls::StackT,
+    /// Set by exit/exit_group (or a fatal signal): the loop ends.
+    pub(crate) exit: Option<ExitStatus>,
+    ctx: Box<dyn Context>,
+    shared: Arc<TaskShared>,
+    warned_handler: bool,
+}
+
+/// Default resource limits, as a fresh Linux login gets them.
+fn default_rlimits() -> [Rlimit; rlimit::RLIM_NLIMITS] {
+    let inf = Rlimit {
+        cur: rlimit::RLIM_INFINITY,
+        max: rlimit::RLIM_INFINITY,
+    };
+    let mut r = [inf; rlimit::RLIM_NLIMITS];
+    r[rlimit::RLIMIT_STACK as usize] = Rlimit {
+        cur: crate::mm::STACK_SIZE,
+        max: rlimit::RLIM_INFINITY,
+    };
+    r[rlimit::RLIMIT_CORE as usize] = Rlimit {
+        cur: 0,
+        max: rlimit::RLIM_INFINITY,
+    };
+    r[rlimit::RLIMIT_NOFILE as usize] = Rlimit {
+        cur: 1024,
+        max: 1 << 20,
+    };
+    r[rlimit::RLIMIT_MEMLOCK as usize] = Rlimit {
+        cur: 8 << 20,
+        max: 8 << 20,
+    };
+    r[rlimit::RLIMIT_SIGPENDING as usize] = Rlimit {
+        cur: 63476,
+        max: 63476,
+    };
+    r[rlimit::RLIMIT_MSGQUEUE as usize] = Rlimit {
+        cur: 819200,
+        max: 819200,
+    };
+    r[rlimit::RLIMIT_NPROC as usize] = Rlimit {
+        cur: 63476,
+        max: 63476,
+    };
+    r[rlimit::RLIMIT_NICE as usize] = Rlimit { cur: 0, max: 0 };
+    r[rlimit::RLIMIT_RTPRIO as usize] = Rlimit { cur: 0, max: 0 };
+    r
+}
+
+impl Task {
+    /// Creates the container's init process on the calling thread (which
+    /// becomes its stub's tracer) and loads its program. The error is a
+    /// message for the user.
+    pub fn new_init(kernel: &Arc<Kernel>, spec: ProcessSpec) -> Result<Task, String> {
+        let name = spec.argv.first().cloned().unwrap_or_default();
+        let path =
+            loader::resolve_executable(kernel, &name, &spec.cwd, &spec.envp).map_err(|e| {
+                format!(
+                    "executable {name:?} not found in the container (PATH or path): {}",
+                    describe(e)
+                )
+            })?;
+        let ids = AuxIds {
+            uid: spec.uid,
+            euid: spec.uid,
+            gid: spec.gid,
+            egid: spec.gid,
+        };
+        let loaded = loader::load(kernel, &path, &spec.argv, &spec.envp, ids)
+            .map_err(|e| format!("cannot execute {path}: {}", describe(e)))?;
+        let mut fds = FdTable::default();
+        for (i, fd) in spec.stdio.into_iter().enumerate() {
+            let Some(fd) = fd else { continue };
+            let flags = if i == 0 {
+                fcntl::O_RDONLY
+            } else {
+                fcntl::O_WRONLY
+            };
+            let name = ["stdin", "stdout", "stderr"]
+                .get(i)
+                .copied()
+                .unwrap_or("host");
+            fds.set(i, Arc::new(HostFile::new(fd, flags, name)), false);
+        }
+        let ctx = kernel.platform.new_context();
+        let shared = Arc::new(TaskShared {
+            pending: Mutex::new(SigSet::default()),
+            wake: Condvar::new(),
+            interrupter: ctx.interrupter(),
+        });
+        let mut groups = spec.additional_gids;
+        groups.sort_unstable();
+        groups.dedup();
+        Ok(Task {
+            kernel: kernel.clone(),
+            tid: 1,
+            regs: loaded.regs,
+            mm: loaded.mm,
+            fds,
+            actions: SignalActions::default(),
+            mask: SigSet::default(),
+            creds: Credentials {
+                uid: spec.uid,
+                euid: spec.uid,
+                suid: spec.uid,
+                gid: spec.gid,
+                egid: spec.gid,
+                sgid: spec.gid,
+                groups,
+            },
+            cwd: spec.cwd,
+            umask: 0o022,
+            exe: loaded.path,
+            rlimits: default_rlimits(),
+            clear_child_tid: 0,
+            altstack: crate::syscalls::StackT {
+                flags: 2,
+                ..Default::default()
+            },
+            exit: None,
+            ctx,
+            shared,
+            warned_handler: false,
+        })
+    }
+
+    pub fn handle(&self) -> TaskHandle {
+        TaskHandle(self.shared.clone())
+    }
+
+    /// Runs the task until its thread group exits.
+    pub fn run(mut self) -> ExitStatus {
+        loop {
+            self.handle_pending_signals();
+            if let Some(status) = self.exit {
+                return status;
+            }
+            match self.ctx.switch(&**self.mm.space(), &mut self.regs) {
+                Ok(Event::Syscall) => crate::syscalls::dispatch(&mut self),
+                Ok(Event::Fault { signo, code, addr }) => {
+                    tracing::info!(
+                        signo,
+                        code,
+                        addr = format_args!("{addr:#x}"),
+                        rip = format_args!("{:#x}", self.regs.rip),
+                        "application fault"
+                    );
+                    // A synchronous fault can't stay pending: without
+                    // handler delivery it ends the process.
+                    self.exit = Some(ExitStatus::Signal(signo));
+                }
+                Ok(Event::Signal { signo }) => {
+                    tracing::debug!(signo, "host signal at the stub ignored")
+                }
+                Ok(Event::Interrupted) => {}
+                Err(e) => {
+                    tracing::error!("platform failure, killing the task: {e}");
+                    self.exit = Some(ExitStatus::Signal(SIGKILL));
+                }
+            }
+        }
+    }
+
+    /// Acts on pending signals that are not blocked.
+    fn handle_pending_signals(&mut self) {
+        let mut pending = self.shared.pending.lock().unwrap();
+        let deliverable = pending.0 & !self.mask.blockable().0;
+        for sig in (1..=NSIG).filter(|s| deliverable & (1 << (s - 1)) != 0) {
+            match fate(sig, &self.actions.get(sig)) {
+                Fate::Kill => {
+                    pending.0 &= !(1 << (sig - 1));
+                    if self.exit.is_none() {
+                        self.exit = Some(ExitStatus::Signal(sig));
+                    }
+                }
+                Fate::Discard => pending.0 &= !(1 << (sig - 1)),
+                Fate::JobControl => {
+                    pending.0 &= !(1 << (sig - 1));
+                    tracing::warn!(
+                        sig,
+                        "job-control signal discarded: stop/continue is not implemented yet"
+                    );
+                }
+                Fate::Handler => {
+                    if !self.warned_handler {
+                        self.warned_handler = true;
+                        tracing::warn!(sig, "signal left pending: delivery to application handlers is not implemented yet");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether a signal in `pending` would interrupt a blocking call.
+    fn interrupts(&self, pending: SigSet) -> bool {
+        let deliverable = pending.0 & !self.mask.blockable().0;
+        (1..=NSIG).any(|s| {
+            deliverable & (1 << (s - 1)) != 0 && fate(s, &self.actions.get(s)) != Fate::Discard
+        })
+    }
+
+    /// Sleeps for `d` unless a signal interrupts; returns the time left
+    /// (zero if the sleep completed).
+    pub(crate) fn sleep(&self, d: Duration) -> Duration {
+        let deadline = std::time::Instant::now() + d;
+        let mut pending = self.shared.pending.lock().unwrap();
+        loop {
+            let now = std::time::Instant::now();
+            if self.interrupts(*pending) {
+                return deadline.saturating_duration_since(now);
+            }
+            if now >= deadline {
+                return Duration::ZERO;
+            }
+            pending = self
+                .shared
+                .wake
+                .wait_timeout(pending, deadline - now)
+                .unwrap()
+                .0;
+        }
+    }
+
+    /// Queues a signal for this task itself.
+    pub(crate) fn signal_self(&self, sig: i32) {
+        self.shared.pending.lock().unwrap().0 |= 1 << (sig - 1);
+    }
+}
+
+/// An errno as strerror would say it.
+pub fn describe(e: Errno) -> String {
+    e.description()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("errno {}", e.into_raw()))
+}

@@ -1,0 +1,150 @@
+//! Loading a program into a fresh address space: the ELF image (and its
+//! interpreter), then the initial stack with argv, envp and the auxiliary
+//! vector (gVisor: `pkg/sentry/loader`). `#!` scripts and a vDSO of moat's
+//! own arrive with issue #3.
+
+mod elf;
+mod stack;
+
+pub use elf::copy_from_file;
+
+use crate::fs::gofer::GoferFile;
+use crate::kernel::Kernel;
+use crate::mm::{MemoryManager, Placement, VmaKind, STACK_SIZE, STACK_TOP};
+use abi::{auxv, mman, Errno, PtRegs};
+use std::sync::Arc;
+
+/// Where a program was loaded and how to start it.
+pub struct Loaded {
+    pub regs: PtRegs,
+    pub mm: MemoryManager,
+    /// The executable's path as resolved (`AT_EXECFN`, `/proc/self/exe`).
+    pub path: String,
+}
+
+/// Credentials the auxiliary vector reports.
+#[derive(Debug, Clone, Copy)]
+pub struct AuxIds {
+    pub uid: u32,
+    pub euid: u32,
+    pub gid: u32,
+    pub egid: u32,
+}
+
+/// Resolves `name` the way execvp does: a name without `/` is looked up in
+/// the `PATH` of `envp` (the default path if there is none).
+pub fn resolve_executable(
+    kernel: &Kernel,
+    name: &str,
+    cwd: &str,
+    envp: &[String],
+) -> Result<String, Errno> {
+    if name.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    if name.contains('/') {
+        return Ok(absolute(cwd, name));
+    }
+    let path = envp
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    for dir in path.split(':').filter(|d| !d.is_empty()) {
+        let candidate = absolute(cwd, &format!("{dir}/{name}"));
+        if let Ok(attr) = kernel.gofer.stat(&candidate, true) {
+            if attr.mode & 0o170000 == 0o100000 {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(Errno::ENOENT)
+}
+
+/// Joins a possibly relative path onto the working directory.
+pub fn absolute(cwd: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_string()
+    } else if cwd.ends_with('/') {
+        format!("{cwd}{path}")
+    } else {
+        format!("{cwd}/{path}")
+    }
+}
+
+/// Builds a new address space running the program at `path`.
+pub fn load(
+    kernel: &Arc<Kernel>,
+    path: &str,
+    argv: &[String],
+    envp: &[String],
+    ids: AuxIds,
+) -> Result<Loaded, Errno> {
+    let file = open_executable(kernel, path)?;
+    let space = kernel.platform.new_address_space().map_err(|e| {
+        tracing::error!("creating an address space: {e}");
+        Errno::EAGAIN
+    })?;
+    let mut mm = MemoryManager::new(space, kernel.memfile.clone());
+
+    let image = elf::load(&mut mm, &file, elf::Role::Main)?;
+    let (entry, base) = match &image.interp {
+        Some(interp_path) => {
+            let interp_file = open_executable(kernel, interp_path)?;
+            let interp = elf::load(&mut mm, &interp_file, elf::Role::Interpreter)?;
+            if interp.interp.is_some() {
+                return Err(Errno::ELIBBAD);
+            }
+            (interp.entry, interp.bias)
+        }
+        None => (image.entry, 0),
+    };
+    mm.set_brk_start(image.brk_start);
+
+    let stack_bottom = STACK_TOP - STACK_SIZE;
+    mm.map_anonymous(
+        Placement::NoReplace(stack_bottom),
+        STACK_SIZE,
+        mman::PROT_READ | mman::PROT_WRITE,
+        VmaKind::Stack,
+    )?;
+    let aux = vec![
+        (auxv::AT_PHDR, image.phdr),
+        (auxv::AT_PHENT, image.phent),
+        (auxv::AT_PHNUM, image.phnum),
+        (auxv::AT_PAGESZ, abi::PAGE_SIZE),
+        (auxv::AT_BASE, base),
+        (auxv::AT_FLAGS, 0),
+        (auxv::AT_ENTRY, image.entry),
+        (auxv::AT_UID, ids.uid.into()),
+        (auxv::AT_EUID, ids.euid.into()),
+        (auxv::AT_GID, ids.gid.into()),
+        (auxv::AT_EGID, ids.egid.into()),
+        (auxv::AT_SECURE, 0),
+        (auxv::AT_CLKTCK, 100),
+        (auxv::AT_HWCAP, hwcap()),
+        (auxv::AT_HWCAP2, 0),
+    ];
+    let sp = stack::build(&mm, STACK_TOP, path, argv, envp, &aux)?;
+    Ok(Loaded {
+        regs: PtRegs::user_start(entry, sp),
+        mm,
+        path: path.to_string(),
+    })
+}
+
+fn open_executable(kernel: &Kernel, path: &str) -> Result<GoferFile, Errno> {
+    let file = kernel.gofer.open_read(path, abi::fcntl::O_RDONLY)?;
+    let mode = file.attr().mode;
+    if mode & 0o170000 == 0o040000 {
+        return Err(Errno::EACCES);
+    }
+    if mode & 0o170000 != 0o100000 || mode & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    Ok(file)
+}
+
+/// `AT_HWCAP`: CPUID leaf 1's EDX, as Linux reports it on x86.
+fn hwcap() -> u64 {
+    u64::from(std::arch::x86_64::__cpuid(1).edx)
+}

@@ -1,0 +1,413 @@
+//! Application address spaces: the sentry's record of every mapping (VMA),
+//! kept in step with the platform's real mappings, and copy-in/copy-out of
+//! application memory through the memory file (gVisor: `pkg/sentry/mm`).
+//!
+//! Every VMA is backed by its own range of the memory file, allocated when
+//! the VMA is created (the file is sparse, so untouched pages cost nothing)
+//! and mapped into the stub at once, so the application never faults on a
+//! page the sentry has to supply. Copy-on-write across fork and shared file
+//! mappings arrive with issue #3.
+
+use abi::{mman, page_down, page_up, Errno, PAGE_SIZE};
+use memfile::MemoryFile;
+use platform::{AddressSpace, MAX_USER_ADDRESS};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use zerocopy::{FromBytes, Immutable, IntoBytes};
+
+/// The lowest address a mapping may take (`vm.mmap_min_addr`).
+pub const MIN_ADDRESS: u64 = 0x1_0000;
+/// Top of the initial stack.
+pub const STACK_TOP: u64 = 0x7fff_fff0_0000;
+/// Reserved size of the initial stack (`RLIMIT_STACK`).
+pub const STACK_SIZE: u64 = 8 << 20;
+/// Where top-down `mmap` placement starts, below the stack's reservation.
+pub const MMAP_TOP: u64 = STACK_TOP - STACK_SIZE - (1 << 30);
+
+/// What a mapping is, for `/proc/pid/maps` and diagnostics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VmaKind {
+    Anonymous,
+    Stack,
+    Heap,
+    /// A private copy of a file's contents.
+    File {
+        path: String,
+        offset: u64,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Vma {
+    pub end: u64,
+    pub prot: u64,
+    /// Offset of the VMA's first byte in the memory file.
+    pub memfile_offset: u64,
+    pub kind: VmaKind,
+}
+
+/// How a new mapping may treat what is already at its address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Anywhere; the address is a hint.
+    Hint(u64),
+    /// Exactly there, replacing old mappings (`MAP_FIXED`).
+    Replace(u64),
+    /// Exactly there, failing with EEXIST if occupied (`MAP_FIXED_NOREPLACE`).
+    NoReplace(u64),
+}
+
+pub struct MemoryManager {
+    space: Arc<dyn AddressSpace>,
+    memfile: Arc<MemoryFile>,
+    vmas: BTreeMap<u64, Vma>,
+    brk_start: u64,
+    brk: u64,
+}
+
+fn platform_err(e: platform::PlatformError) -> Errno {
+    tracing::error!("platform: {e}");
+    Errno::EFAULT
+}
+
+impl MemoryManager {
+    pub fn new(space: Arc<dyn AddressSpace>, memfile: Arc<MemoryFile>) -> MemoryManager {
+        MemoryManager {
+            space,
+            memfile,
+            vmas: BTreeMap::new(),
+            brk_start: 0,
+            brk: 0,
+        }
+    }
+
+    pub fn space(&self) -> &Arc<dyn AddressSpace> {
+        &self.space
+    }
+
+    pub fn vmas(&self) -> impl Iterator<Item = (u64, &Vma)> {
+        self.vmas.iter().map(|(&s, v)| (s, v))
+    }
+
+    /// Creates a zero-filled mapping of `len` bytes and returns its address.
+    pub fn map_anonymous(
+        &mut self,
+        at: Placement,
+        len: u64,
+        prot: u64,
+        kind: VmaKind,
+    ) -> Result<u64, Errno> {
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let addr = match at {
+            Placement::Hint(hint) => self.find_free(page_down(hint), len)?,
+            Placement::Replace(addr) => {
+                check_range(addr, len)?;
+                self.unmap(addr, len)?;
+                addr
+            }
+            Placement::NoReplace(addr) => {
+                check_range(addr, len)?;
+                if self.overlaps(addr, addr + len) {
+                    return Err(Errno::EEXIST);
+                }
+                addr
+            }
+        };
+        let offset = self.memfile.allocate(len).map_err(|_| Errno::ENOMEM)?;
+        if let Err(e) = self.space.map(addr, len, offset, prot) {
+            let _ = self.memfile.free(offset, len);
+            return Err(platform_err(e));
+        }
+        self.vmas.insert(
+            addr,
+            Vma {
+                end: addr + len,
+                prot,
+                memfile_offset: offset,
+                kind,
+            },
+        );
+        Ok(addr)
+    }
+
+    /// Removes every mapping in `[addr, addr+len)`; unmapped holes are fine.
+    pub fn unmap(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
+        let len = page_up(len).ok_or(Errno::EINVAL)?;
+        if addr % PAGE_SIZE != 0 || len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+        let cut = self.carve(addr, end);
+        if cut.is_empty() {
+            return Ok(());
+        }
+        for (start, vma) in &cut {
+            let _ = self.memfile.free(vma.memfile_offset, vma.end - start);
+        }
+        let lo = cut.first().map(|(s, _)| *s).unwrap_or(addr);
+        let hi = cut.last().map(|(_, v)| v.end).unwrap_or(end);
+        self.space.unmap(lo, hi - lo).map_err(platform_err)
+    }
+
+    /// Changes the protection of `[addr, addr+len)`, which must be mapped
+    /// throughout (ENOMEM otherwise, as Linux).
+    pub fn protect(&mut self, addr: u64, len: u64, prot: u64) -> Result<(), Errno> {
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+        if len == 0 {
+            return Ok(());
+        }
+        if !self.is_mapped(addr, end) {
+            return Err(Errno::ENOMEM);
+        }
+        let mut cut = self.carve(addr, end);
+        for (start, vma) in &mut cut {
+            vma.prot = prot;
+            self.vmas.insert(*start, vma.clone());
+        }
+        self.space.protect(addr, len, prot).map_err(platform_err)
+    }
+
+    /// `MADV_DONTNEED`: private anonymous memory in the range reads as zero
+    /// afterwards. (Private file copies keep their contents: re-reading the
+    /// file comes with real file mappings in issue #3.)
+    pub fn discard(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
+        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+        if !self.is_mapped(addr, end) {
+            return Err(Errno::ENOMEM);
+        }
+        for (&start, vma) in self.vmas.range(..end).filter(|(_, v)| v.end > addr) {
+            if matches!(vma.kind, VmaKind::File { .. }) {
+                continue;
+            }
+            let lo = start.max(addr);
+            let hi = vma.end.min(end);
+            self.memfile
+                .decommit(vma.memfile_offset + (lo - start), hi - lo)
+                .map_err(|_| Errno::EFAULT)?;
+        }
+        Ok(())
+    }
+
+    /// Sets the program break's starting point (after loading).
+    pub fn set_brk_start(&mut self, at: u64) {
+        self.brk_start = at;
+        self.brk = at;
+    }
+
+    /// `brk(2)`: moves the break if it can and returns the break in force.
+    pub fn brk(&mut self, want: u64) -> u64 {
+        if want < self.brk_start {
+            return self.brk;
+        }
+        let (old_top, new_top) = (
+            page_up(self.brk).unwrap_or(u64::MAX),
+            page_up(want).unwrap_or(u64::MAX),
+        );
+        if new_top > old_top {
+            let grown = self.map_anonymous(
+                Placement::NoReplace(old_top),
+                new_top - old_top,
+                mman::PROT_READ | mman::PROT_WRITE,
+                VmaKind::Heap,
+            );
+            if grown.is_err() {
+                return self.brk;
+            }
+        } else if new_top < old_top && self.unmap(new_top, old_top - new_top).is_err() {
+            return self.brk;
+        }
+        self.brk = want;
+        want
+    }
+
+    /// Copies application memory at `addr` into `buf` (EFAULT if any byte
+    /// is unmapped or unreadable).
+    pub fn copy_in(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        let mut done = 0usize;
+        for (off, chunk) in self.pieces(addr, buf.len() as u64, mman::PROT_READ)? {
+            let n = chunk as usize;
+            self.memfile
+                .read(off, &mut buf[done..done + n])
+                .map_err(|_| Errno::EFAULT)?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Copies `data` into application memory at `addr`.
+    pub fn copy_out(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        let mut done = 0usize;
+        for (off, chunk) in self.pieces(addr, data.len() as u64, mman::PROT_WRITE)? {
+            let n = chunk as usize;
+            self.memfile
+                .write(off, &data[done..done + n])
+                .map_err(|_| Errno::EFAULT)?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Writes into application memory regardless of its protection, as the
+    /// loader does when it fills a read-only segment.
+    pub fn poke(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        let mut done = 0usize;
+        for (off, chunk) in self.pieces(addr, data.len() as u64, 0)? {
+            let n = chunk as usize;
+            self.memfile
+                .write(off, &data[done..done + n])
+                .map_err(|_| Errno::EFAULT)?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    pub fn read_obj<T: FromBytes + IntoBytes>(&self, addr: u64) -> Result<T, Errno> {
+        let mut v = T::new_zeroed();
+        self.copy_in(addr, v.as_mut_bytes())?;
+        Ok(v)
+    }
+
+    pub fn write_obj<T: IntoBytes + Immutable>(&self, addr: u64, v: &T) -> Result<(), Errno> {
+        self.copy_out(addr, v.as_bytes())
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes.
+    pub fn read_cstring(&self, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
+        let mut out = Vec::new();
+        let mut cur = addr;
+        while out.len() < max {
+            // Read up to the end of the page so we never fault past the string.
+            let chunk = (PAGE_SIZE - cur % PAGE_SIZE).min((max - out.len()) as u64) as usize;
+            let mut buf = vec![0u8; chunk];
+            self.copy_in(cur, &mut buf)?;
+            if let Some(nul) = buf.iter().position(|&b| b == 0) {
+                out.extend_from_slice(&buf[..nul]);
+                return Ok(out);
+            }
+            out.extend_from_slice(&buf);
+            cur += chunk as u64;
+        }
+        Err(Errno::ENAMETOOLONG)
+    }
+
+    /// Memory-file pieces `(offset, len)` covering `[addr, addr+len)`, each
+    /// in a VMA allowing `need` (a PROT_* mask).
+    fn pieces(&self, addr: u64, len: u64, need: u64) -> Result<Vec<(u64, u64)>, Errno> {
+        let end = addr.checked_add(len).ok_or(Errno::EFAULT)?;
+        let mut out = Vec::new();
+        let mut cur = addr;
+        while cur < end {
+            let (&start, vma) = self.vmas.range(..=cur).next_back().ok_or(Errno::EFAULT)?;
+            if cur >= vma.end || vma.prot & need != need {
+                return Err(Errno::EFAULT);
+            }
+            let n = vma.end.min(end) - cur;
+            out.push((vma.memfile_offset + (cur - start), n));
+            cur += n;
+        }
+        Ok(out)
+    }
+
+    fn overlaps(&self, start: u64, end: u64) -> bool {
+        self.vmas
+            .range(..end)
+            .next_back()
+            .is_some_and(|(_, v)| v.end > start)
+    }
+
+    fn is_mapped(&self, start: u64, end: u64) -> bool {
+        let mut cur = start;
+        for (&s, v) in self.vmas.range(..end) {
+            if v.end <= cur {
+                continue;
+            }
+            if s > cur {
+                return false;
+            }
+            cur = v.end;
+            if cur >= end {
+                return true;
+            }
+        }
+        cur >= end
+    }
+
+    /// Splits VMAs at `start` and `end`, removes the pieces inside and
+    /// returns them (each keyed by its start).
+    fn carve(&mut self, start: u64, end: u64) -> Vec<(u64, Vma)> {
+        let keys: Vec<u64> = self
+            .vmas
+            .range(..end)
+            .filter(|(_, v)| v.end > start)
+            .map(|(&s, _)| s)
+            .collect();
+        let mut inside = Vec::new();
+        for s in keys {
+            let vma = self.vmas.remove(&s).expect("key listed above");
+            if s < start {
+                let mut left = vma.clone();
+                left.end = start;
+                self.vmas.insert(s, left);
+            }
+            if vma.end > end {
+                let mut right = vma.clone();
+                right.memfile_offset += end - s;
+                self.vmas.insert(end, right);
+            }
+            let lo = s.max(start);
+            let mut mid = vma;
+            mid.memfile_offset += lo - s;
+            mid.end = mid.end.min(end);
+            inside.push((lo, mid));
+        }
+        inside
+    }
+
+    /// Finds a free range of `len` bytes, at `hint` if free, else the
+    /// highest one below `MMAP_TOP`.
+    fn find_free(&self, hint: u64, len: u64) -> Result<u64, Errno> {
+        if hint >= MIN_ADDRESS
+            && hint.checked_add(len).is_some_and(|e| e <= MAX_USER_ADDRESS)
+            && !self.overlaps(hint, hint + len)
+        {
+            return Ok(hint);
+        }
+        let mut top = MMAP_TOP;
+        for (&s, v) in self.vmas.range(..MMAP_TOP).rev() {
+            if v.end <= top && top - v.end >= len {
+                return Ok(top - len);
+            }
+            top = top.min(s);
+        }
+        if top >= MIN_ADDRESS + len {
+            Ok(top - len)
+        } else {
+            Err(Errno::ENOMEM)
+        }
+    }
+}
+
+impl Drop for MemoryManager {
+    fn drop(&mut self) {
+        for (start, vma) in std::mem::take(&mut self.vmas) {
+            let _ = self.memfile.free(vma.memfile_offset, vma.end - start);
+        }
+    }
+}
+
+fn check_range(addr: u64, len: u64) -> Result<(), Errno> {
+    if addr % PAGE_SIZE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    match addr.checked_add(len) {
+        Some(end) if addr >= MIN_ADDRESS && end <= MAX_USER_ADDRESS => Ok(()),
+        _ => Err(Errno::ENOMEM),
+    }
+}

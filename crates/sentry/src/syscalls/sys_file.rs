@@ -1,0 +1,404 @@
+//! File syscalls: read/write family, open/close, stat, descriptors
+//! (gVisor: `sys_file.go`, `sys_read_write.go`, `sys_stat.go`).
+
+use crate::fs::gofer::GoferFile;
+use crate::kernel::Task;
+use crate::vfs::{readable, writable, IoctlReply};
+use abi::{fcntl, ioctl as io, Errno, IoVec};
+use std::sync::Arc;
+
+/// Longest path accepted (`PATH_MAX`).
+const PATH_MAX: usize = 4096;
+/// Largest single transfer Linux performs (`MAX_RW_COUNT`).
+const MAX_RW: u64 = 0x7fff_f000;
+const IOV_MAX: u64 = 1024;
+
+fn fd_arg(a: u64) -> i64 {
+    a as i32 as i64
+}
+
+pub(super) fn read_path(task: &Task, addr: u64) -> Result<String, Errno> {
+    let bytes = task.mm.read_cstring(addr, PATH_MAX)?;
+    if bytes.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    String::from_utf8(bytes).map_err(|_| Errno::ENOENT)
+}
+
+/// Resolves `path` relative to `dirfd` into an absolute path inside the
+/// container's root.
+fn at_path(task: &Task, dirfd: i64, path: &str) -> Result<String, Errno> {
+    if path.starts_with('/') {
+        return Ok(path.to_string());
+    }
+    let base = if dirfd == fcntl::AT_FDCWD {
+        task.cwd.clone()
+    } else {
+        task.fds.get(dirfd)?.path()
+    };
+    Ok(crate::loader::absolute(&base, path))
+}
+
+pub fn read(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let file = task.fds.get(fd_arg(a[0]))?;
+    readable(&*file)?;
+    let mut buf = vec![0u8; a[2].min(MAX_RW) as usize];
+    let n = file.read(&mut buf)?;
+    task.mm.copy_out(a[1], &buf[..n])?;
+    Ok(n as u64)
+}
+
+pub fn pread64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let file = task.fds.get(fd_arg(a[0]))?;
+    readable(&*file)?;
+    if (a[3] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut buf = vec![0u8; a[2].min(MAX_RW) as usize];
+    let n = file.pread(&mut buf, a[3])?;
+    task.mm.copy_out(a[1], &buf[..n])?;
+    Ok(n as u64)
+}
+
+pub fn write(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let file = task.fds.get(fd_arg(a[0]))?;
+    writable(&*file)?;
+    let mut buf = vec![0u8; a[2].min(MAX_RW) as usize];
+    task.mm.copy_in(a[1], &mut buf)?;
+    Ok(file.write(&buf)? as u64)
+}
+
+fn iovecs(task: &Task, addr: u64, count: u64) -> Result<Vec<IoVec>, Errno> {
+    if count > IOV_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let mut v = Vec::with_capacity(count as usize);
+    let mut total: u64 = 0;
+    for i in 0..count {
+        let iov: IoVec = task.mm.read_obj(addr + i * 16)?;
+        if (iov.len as i64) < 0 {
+            return Err(Errno::EINVAL);
+        }
+        total = total.saturating_add(iov.len);
+        v.push(iov);
+    }
+    if total > i64::MAX as u64 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(v)
+}
+
+pub fn writev(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let file = task.fds.get(fd_arg(a[0]))?;
+    writable(&*file)?;
+    // Gather into one buffer so the write is one host write, as atomic as
+    // a single write(2) of the same bytes.
+    let mut buf = Vec::new();
+    for iov in iovecs(task, a[1], a[2])? {
+        let take = iov.len.min(MAX_RW - buf.len() as u64) as usize;
+        let start = buf.len();
+        buf.resize(start + take, 0);
+        task.mm.copy_in(iov.base, &mut buf[start..])?;
+    }
+    Ok(file.write(&buf)? as u64)
+}
+
+pub fn readv(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let file = task.fds.get(fd_arg(a[0]))?;
+    readable(&*file)?;
+    let iovs = iovecs(task, a[1], a[2])?;
+    let total: u64 = iovs.iter().map(|v| v.len).sum::<u64>().min(MAX_RW);
+    let mut buf = vec![0u8; total as usize];
+    let n = file.read(&mut buf)?;
+    let mut done = 0;
+    for iov in iovs {
+        if done >= n {
+            break;
+        }
+        let take = (iov.len as usize).min(n - done);
+        task.mm.copy_out(iov.base, &buf[done..done + take])?;
+        done += take;
+    }
+    Ok(n as u64)
+}
+
+fn open_common(task: &mut Task, dirfd: i64, path_addr: u64, flags: u64) -> Result<u64, Errno> {
+    let path = at_path(task, dirfd, &read_path(task, path_addr)?)?;
+    let writes = flags & fcntl::O_ACCMODE != fcntl::O_RDONLY
+        || flags & (fcntl::O_CREAT | fcntl::O_TRUNC) != 0;
+    if writes {
+        // Writable files come with the VFS of issue #4.
+        tracing::warn!(path, "open for writing is not implemented yet: EROFS");
+        return Err(Errno::EROFS);
+    }
+    let file: GoferFile = task
+        .kernel
+        .gofer
+        .open_read(&path, flags & !fcntl::O_CLOEXEC)?;
+    let is_dir = file.attr().mode & 0o170000 == 0o040000;
+    if flags & fcntl::O_DIRECTORY != 0 && !is_dir {
+        return Err(Errno::ENOTDIR);
+    }
+    task.fds
+        .insert(0, Arc::new(file), flags & fcntl::O_CLOEXEC != 0)
+        .map(|fd| fd as u64)
+}
+
+pub fn open(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    open_common(task, fcntl::AT_FDCWD, a[0], a[1])
+}
+
+pub fn openat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    open_common(task, fd_arg(a[0]), a[1], a[2])
+}
+
+pub fn close(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    task.fds.remove(fd_arg(a[0])).map(|_| 0)
+}
+
+fn stat_path(task: &Task, dirfd: i64, path_addr: u64, flags: u64) -> Result<abi::Stat, Errno> {
+    let raw = task.mm.read_cstring(path_addr, PATH_MAX)?;
+    if raw.is_empty() {
+        if flags & fcntl::AT_EMPTY_PATH != 0 {
+            return task.fds.get(dirfd)?.stat();
+        }
+        return Err(Errno::ENOENT);
+    }
+    let path = at_path(
+        task,
+        dirfd,
+        std::str::from_utf8(&raw).map_err(|_| Errno::ENOENT)?,
+    )?;
+    let follow = flags & fcntl::AT_SYMLINK_NOFOLLOW == 0;
+    Ok(crate::fs::stat_from_attr(
+        &task.kernel.gofer.stat(&path, follow)?,
+    ))
+}
+
+pub fn stat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let st = stat_path(task, fcntl::AT_FDCWD, a[0], 0)?;
+    task.mm.write_obj(a[1], &st).map(|_| 0)
+}
+
+pub fn lstat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let st = stat_path(task, fcntl::AT_FDCWD, a[0], fcntl::AT_SYMLINK_NOFOLLOW)?;
+    task.mm.write_obj(a[1], &st).map(|_| 0)
+}
+
+pub fn fstat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let st = task.fds.get(fd_arg(a[0]))?.stat()?;
+    task.mm.write_obj(a[1], &st).map(|_| 0)
+}
+
+pub fn newfstatat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if a[3] & !(fcntl::AT_EMPTY_PATH | fcntl::AT_SYMLINK_NOFOLLOW | 0x800/* AT_NO_AUTOMOUNT */) != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let st = stat_path(task, fd_arg(a[0]), a[1], a[3])?;
+    task.mm.write_obj(a[2], &st).map(|_| 0)
+}
+
+pub fn lseek(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    task.fds.get(fd_arg(a[0]))?.seek(a[1] as i64, a[2] as u32)
+}
+
+pub fn ioctl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let fd = fd_arg(a[0]);
+    let file = task.fds.get(fd)?;
+    match a[1] & 0xffff_ffff {
+        io::FIOCLEX => task.fds.set_cloexec(fd, true).map(|_| 0),
+        io::FIONCLEX => task.fds.set_cloexec(fd, false).map(|_| 0),
+        cmd => match file.ioctl(cmd)? {
+            IoctlReply::Value(v) => Ok(v),
+            IoctlReply::Out(bytes) => task.mm.copy_out(a[2], &bytes).map(|_| 0),
+        },
+    }
+}
+
+pub fn fcntl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let fd = fd_arg(a[0]);
+    let file = task.fds.get(fd)?;
+    match a[1] {
+        fcntl::F_DUPFD | fcntl::F_DUPFD_CLOEXEC => {
+            let min = usize::try_from(a[2] as i32).map_err(|_| Errno::EINVAL)?;
+            task.fds
+                .insert(min, file, a[1] == fcntl::F_DUPFD_CLOEXEC)
+                .map(|fd| fd as u64)
+        }
+        fcntl::F_GETFD => Ok(u64::from(task.fds.cloexec(fd)?)),
+        fcntl::F_SETFD => task
+            .fds
+            .set_cloexec(fd, a[2] & fcntl::FD_CLOEXEC != 0)
+            .map(|_| 0),
+        fcntl::F_GETFL => Ok(file.flags()),
+        fcntl::F_SETFL => {
+            let settable = fcntl::O_APPEND | fcntl::O_NONBLOCK;
+            file.set_flags((file.flags() & !settable) | (a[2] & settable));
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn dup(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let file = task.fds.get(fd_arg(a[0]))?;
+    task.fds.insert(0, file, false).map(|fd| fd as u64)
+}
+
+fn dup_to(task: &mut Task, old: i64, new: i64, cloexec: bool) -> Result<u64, Errno> {
+    let file = task.fds.get(old)?;
+    let new_idx = usize::try_from(new)
+        .ok()
+        .filter(|&n| n < crate::vfs::MAX_FDS)
+        .ok_or(Errno::EBADF)?;
+    task.fds.set(new_idx, file, cloexec);
+    Ok(new as u64)
+}
+
+pub fn dup2(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (old, new) = (fd_arg(a[0]), fd_arg(a[1]));
+    if old == new {
+        return task.fds.get(old).map(|_| new as u64);
+    }
+    dup_to(task, old, new, false)
+}
+
+pub fn dup3(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (old, new) = (fd_arg(a[0]), fd_arg(a[1]));
+    if old == new || a[2] & !fcntl::O_CLOEXEC != 0 {
+        return Err(Errno::EINVAL);
+    }
+    dup_to(task, old, new, a[2] & fcntl::O_CLOEXEC != 0)
+}
+
+fn access_check(
+    task: &Task,
+    dirfd: i64,
+    path_addr: u64,
+    mode: u64,
+    flags: u64,
+) -> Result<u64, Errno> {
+    const AT_EACCESS: u64 = 0x200;
+    if mode & !7 != 0
+        || flags & !(AT_EACCESS | fcntl::AT_SYMLINK_NOFOLLOW | fcntl::AT_EMPTY_PATH) != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let st = stat_path(task, dirfd, path_addr, flags)?;
+    let (uid, gid) = if flags & AT_EACCESS != 0 {
+        (task.creds.euid, task.creds.egid)
+    } else {
+        (task.creds.uid, task.creds.gid)
+    };
+    if mode == 0 {
+        return Ok(0);
+    }
+    let bits = if uid == 0 {
+        // root may read and write anything, and execute what anyone may.
+        let x = if st.mode & 0o111 != 0 || st.mode & 0o170000 == 0o040000 {
+            1
+        } else {
+            0
+        };
+        6 | x
+    } else if st.uid == uid {
+        (st.mode >> 6) & 7
+    } else if st.gid == gid || task.creds.groups.contains(&st.gid) {
+        (st.mode >> 3) & 7
+    } else {
+        st.mode & 7
+    };
+    if u64::from(bits) & mode == mode {
+        Ok(0)
+    } else {
+        Err(Errno::EACCES)
+    }
+}
+
+pub fn access(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    access_check(task, fcntl::AT_FDCWD, a[0], a[1], 0)
+}
+
+pub fn faccessat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    access_check(task, fd_arg(a[0]), a[1], a[2], 0)
+}
+
+pub fn faccessat2(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    access_check(task, fd_arg(a[0]), a[1], a[2], a[3])
+}
+
+fn readlink_common(
+    task: &mut Task,
+    dirfd: i64,
+    path_addr: u64,
+    buf: u64,
+    size: u64,
+) -> Result<u64, Errno> {
+    if (size as i64) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = at_path(task, dirfd, &read_path(task, path_addr)?)?;
+    let target = task.kernel.gofer.readlink(&path)?;
+    let n = target.len().min(size as usize);
+    task.mm.copy_out(buf, &target.as_bytes()[..n])?;
+    Ok(n as u64)
+}
+
+pub fn readlink(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    readlink_common(task, fcntl::AT_FDCWD, a[0], a[1], a[2])
+}
+
+pub fn readlinkat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    readlink_common(task, fd_arg(a[0]), a[1], a[2], a[3])
+}
+
+pub fn getcwd(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let mut bytes = task.cwd.clone().into_bytes();
+    bytes.push(0);
+    if (a[1] as usize) < bytes.len() {
+        return Err(Errno::ERANGE);
+    }
+    task.mm.copy_out(a[0], &bytes)?;
+    Ok(bytes.len() as u64)
+}
+
+pub fn chdir(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let path = at_path(task, fcntl::AT_FDCWD, &read_path(task, a[0])?)?;
+    let attr = task.kernel.gofer.stat(&path, true)?;
+    if attr.mode & 0o170000 != 0o040000 {
+        return Err(Errno::ENOTDIR);
+    }
+    task.cwd = normalize(&path);
+    Ok(0)
+}
+
+/// Lexically removes `.`, `..` and repeated slashes from an absolute path.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+pub fn umask(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let old = task.umask;
+    task.umask = (a[0] & 0o777) as u32;
+    Ok(old.into())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn normalize_paths() {
+        assert_eq!(super::normalize("/a/./b/../c//d"), "/a/c/d");
+        assert_eq!(super::normalize("/.."), "/");
+    }
+}

@@ -1,0 +1,101 @@
+//! Memory syscalls (gVisor: `sys_mmap.go`).
+
+use crate::kernel::Task;
+use crate::loader::copy_from_file;
+use crate::mm::{Placement, VmaKind};
+use crate::vfs::readable;
+use abi::{mman::*, page_up, Errno, PAGE_SIZE};
+
+const MADV_DONTNEED: u64 = 4;
+
+pub fn mmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (addr, len, prot, flags, fd, offset) = (a[0], a[1], a[2], a[3], a[4] as i32, a[5]);
+    if len == 0 || offset % PAGE_SIZE != 0 || prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_up(len).ok_or(Errno::ENOMEM)?;
+    let shared = match flags & MAP_TYPE {
+        MAP_PRIVATE => false,
+        MAP_SHARED | MAP_SHARED_VALIDATE => true,
+        _ => return Err(Errno::EINVAL),
+    };
+    let placement = if flags & MAP_FIXED != 0 {
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        Placement::Replace(addr)
+    } else if flags & MAP_FIXED_NOREPLACE != 0 {
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        Placement::NoReplace(addr)
+    } else {
+        Placement::Hint(addr)
+    };
+    if flags & MAP_ANONYMOUS != 0 {
+        // Shared anonymous memory behaves as private while there is a
+        // single process; sharing across fork comes with issue #3.
+        return task
+            .mm
+            .map_anonymous(placement, len, prot, VmaKind::Anonymous);
+    }
+    let file = task.fds.get(fd.into())?;
+    readable(&*file).map_err(|_| Errno::EACCES)?;
+    if shared && prot & PROT_WRITE != 0 {
+        // Every file is open read-only today, which Linux answers so.
+        return Err(Errno::EACCES);
+    }
+    if file.host_fd().is_none() {
+        return Err(Errno::ENODEV);
+    }
+    offset.checked_add(len).ok_or(Errno::EOVERFLOW)?;
+    let at = task.mm.map_anonymous(
+        placement,
+        len,
+        prot,
+        VmaKind::File {
+            path: file.path(),
+            offset,
+        },
+    )?;
+    if let Err(e) = copy_from_file(&task.mm, &*file, offset, at, len) {
+        let _ = task.mm.unmap(at, len);
+        return Err(e);
+    }
+    Ok(at)
+}
+
+pub fn munmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    task.mm.unmap(a[0], a[1]).map(|_| 0)
+}
+
+pub fn mprotect(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let prot = a[2];
+    if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    task.mm
+        .protect(a[0], a[1], prot & (PROT_READ | PROT_WRITE | PROT_EXEC))
+        .map(|_| 0)
+}
+
+pub fn brk(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(task.mm.brk(a[0]))
+}
+
+pub fn madvise(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (addr, len, advice) = (a[0], a[1], a[2]);
+    if addr % PAGE_SIZE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    match advice {
+        MADV_DONTNEED => task
+            .mm
+            .discard(addr, page_up(len).ok_or(Errno::EINVAL)?)
+            .map(|_| 0),
+        // Hints (NORMAL, RANDOM, SEQUENTIAL, WILLNEED, FREE, HUGEPAGE...) change
+        // no observable behaviour here.
+        0..=3 | 8..=19 | 100..=101 => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}

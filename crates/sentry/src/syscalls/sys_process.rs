@@ -1,0 +1,213 @@
+//! Process and identity syscalls (gVisor: `sys_thread.go`,
+//! `sys_identity.go`, `sys_rlimit.go`, `sys_tls.go`).
+
+use super::sys_file::read_path;
+use crate::kernel::{ExitStatus, Task};
+use crate::loader::{self, AuxIds};
+use abi::{arch_prctl as ap, rlimit, Errno, Rlimit};
+
+/// The container's init is pid 1 of its namespace; there is one process.
+const INIT_PID: u64 = 1;
+
+pub fn getpid(_: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(INIT_PID)
+}
+
+pub fn gettid(task: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(task.tid as u64)
+}
+
+pub fn getppid(_: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(0) // the init's parent is outside its namespace
+}
+
+pub fn getpgrp(_: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(INIT_PID)
+}
+
+/// The init leads its own process group and session.
+pub fn getpgid(_: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    match a[0] {
+        0 | INIT_PID => Ok(INIT_PID),
+        _ => Err(Errno::ESRCH),
+    }
+}
+
+pub fn getsid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    getpgid(task, a)
+}
+
+pub fn getuid(task: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(task.creds.uid.into())
+}
+
+pub fn geteuid(task: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(task.creds.euid.into())
+}
+
+pub fn getgid(task: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(task.creds.gid.into())
+}
+
+pub fn getegid(task: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(task.creds.egid.into())
+}
+
+fn put_ids(task: &Task, addrs: &[u64], ids: [u32; 3]) -> Result<u64, Errno> {
+    for (addr, id) in addrs.iter().zip(ids) {
+        task.mm.write_obj(*addr, &id)?;
+    }
+    Ok(0)
+}
+
+pub fn getresuid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let c = &task.creds;
+    put_ids(task, &a[..3], [c.uid, c.euid, c.suid])
+}
+
+pub fn getresgid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let c = &task.creds;
+    put_ids(task, &a[..3], [c.gid, c.egid, c.sgid])
+}
+
+pub fn getgroups(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let size = a[0] as i32;
+    let groups = &task.creds.groups;
+    if size < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if size == 0 {
+        return Ok(groups.len() as u64);
+    }
+    if (size as usize) < groups.len() {
+        return Err(Errno::EINVAL);
+    }
+    let bytes: Vec<u8> = groups.iter().flat_map(|g| g.to_le_bytes()).collect();
+    task.mm.copy_out(a[1], &bytes)?;
+    Ok(groups.len() as u64)
+}
+
+pub fn exit(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    // With one thread, the thread's exit ends the process.
+    task.exit = Some(ExitStatus::Code((a[0] & 0xff) as i32));
+    Ok(0)
+}
+
+pub fn exit_group(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    exit(task, a)
+}
+
+pub fn set_tid_address(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    task.clear_child_tid = a[0];
+    Ok(task.tid as u64)
+}
+
+pub fn set_robust_list(_: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    // sizeof(struct robust_list_head)
+    if a[1] != 24 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+pub fn arch_prctl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const CANONICAL_END: u64 = 0x0000_8000_0000_0000;
+    match a[0] {
+        ap::ARCH_SET_FS | ap::ARCH_SET_GS => {
+            if a[1] >= CANONICAL_END {
+                return Err(Errno::EPERM);
+            }
+            if a[0] == ap::ARCH_SET_FS {
+                task.regs.fs_base = a[1];
+                task.regs.fs = 0;
+            } else {
+                task.regs.gs_base = a[1];
+                task.regs.gs = 0;
+            }
+            Ok(0)
+        }
+        ap::ARCH_GET_FS => task.mm.write_obj(a[1], &task.regs.fs_base).map(|_| 0),
+        ap::ARCH_GET_GS => task.mm.write_obj(a[1], &task.regs.gs_base).map(|_| 0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn getrlimit(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let r = *task.rlimits.get(a[0] as usize).ok_or(Errno::EINVAL)?;
+    task.mm.write_obj(a[1], &r).map(|_| 0)
+}
+
+pub fn prlimit64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (pid, resource, new, old) = (a[0] as i32, a[1] as usize, a[2], a[3]);
+    if pid != 0 && pid as u64 != INIT_PID {
+        return Err(Errno::ESRCH);
+    }
+    let cur = *task.rlimits.get(resource).ok_or(Errno::EINVAL)?;
+    if new != 0 {
+        let r: Rlimit = task.mm.read_obj(new)?;
+        if r.cur > r.max {
+            return Err(Errno::EINVAL);
+        }
+        // Raising a hard limit needs CAP_SYS_RESOURCE: root in the container.
+        if r.max > cur.max && task.creds.euid != 0 {
+            return Err(Errno::EPERM);
+        }
+        if resource == rlimit::RLIMIT_NOFILE as usize && r.max > crate::vfs::MAX_FDS as u64 {
+            return Err(Errno::EPERM);
+        }
+        task.rlimits[resource] = r;
+    }
+    if old != 0 {
+        task.mm.write_obj(old, &cur)?;
+    }
+    Ok(0)
+}
+
+pub fn sched_yield(_: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
+    std::thread::yield_now();
+    Ok(0)
+}
+
+fn read_strings(task: &Task, mut addr: u64) -> Result<Vec<String>, Errno> {
+    const ARG_MAX: usize = 2 << 20;
+    let mut out = Vec::new();
+    let mut total = 0;
+    if addr == 0 {
+        return Ok(out);
+    }
+    loop {
+        let p: u64 = task.mm.read_obj(addr)?;
+        if p == 0 {
+            return Ok(out);
+        }
+        let s = task.mm.read_cstring(p, 128 * 1024)?;
+        total += s.len() + 1;
+        if total > ARG_MAX {
+            return Err(Errno::E2BIG);
+        }
+        out.push(String::from_utf8_lossy(&s).into_owned());
+        addr += 8;
+    }
+}
+
+pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let name = read_path(task, a[0])?;
+    let argv = read_strings(task, a[1])?;
+    let envp = read_strings(task, a[2])?;
+    let path = loader::absolute(&task.cwd, &name);
+    let c = &task.creds;
+    let ids = AuxIds {
+        uid: c.uid,
+        euid: c.euid,
+        gid: c.gid,
+        egid: c.egid,
+    };
+    let loaded = loader::load(&task.kernel, &path, &argv, &envp, ids)?;
+    task.mm = loaded.mm;
+    task.regs = loaded.regs;
+    task.exe = loaded.path;
+    task.actions.reset_for_exec();
+    task.fds.close_on_exec();
+    task.clear_child_tid = 0;
+    Ok(0)
+}

@@ -1,0 +1,127 @@
+//! Clocks and sleeps (gVisor: `sys_time.go`). The clocks are the host's;
+//! CPU-time clocks report the sentry thread's own time until per-task
+//! accounting exists (issue #3).
+
+use crate::kernel::Task;
+use abi::{clock::*, Errno, Timespec, Timeval};
+use rustix::time::{clock_gettime as host_clock, ClockId};
+use std::time::Duration;
+
+fn host_id(clock: u64) -> Result<ClockId, Errno> {
+    Ok(match clock {
+        CLOCK_REALTIME => ClockId::Realtime,
+        CLOCK_MONOTONIC => ClockId::Monotonic,
+        CLOCK_PROCESS_CPUTIME_ID => ClockId::ProcessCPUTime,
+        CLOCK_THREAD_CPUTIME_ID => ClockId::ThreadCPUTime,
+        CLOCK_MONOTONIC_RAW => ClockId::MonotonicRaw,
+        CLOCK_REALTIME_COARSE => ClockId::RealtimeCoarse,
+        CLOCK_MONOTONIC_COARSE => ClockId::MonotonicCoarse,
+        CLOCK_BOOTTIME => ClockId::Boottime,
+        _ => return Err(Errno::EINVAL),
+    })
+}
+
+fn now(clock: u64) -> Result<Timespec, Errno> {
+    let t = host_clock(host_id(clock)?);
+    Ok(Timespec {
+        tv_sec: t.tv_sec,
+        tv_nsec: t.tv_nsec,
+    })
+}
+
+pub fn clock_gettime(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let t = now(a[0])?;
+    task.mm.write_obj(a[1], &t).map(|_| 0)
+}
+
+pub fn clock_getres(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    host_id(a[0])?;
+    let coarse = matches!(a[0], CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE);
+    let res = Timespec {
+        tv_sec: 0,
+        tv_nsec: if coarse { 4_000_000 } else { 1 },
+    };
+    if a[1] != 0 {
+        task.mm.write_obj(a[1], &res)?;
+    }
+    Ok(0)
+}
+
+pub fn gettimeofday(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if a[0] != 0 {
+        let t = now(CLOCK_REALTIME)?;
+        task.mm.write_obj(
+            a[0],
+            &Timeval {
+                tv_sec: t.tv_sec,
+                tv_usec: t.tv_nsec / 1000,
+            },
+        )?;
+    }
+    if a[1] != 0 {
+        task.mm.write_obj(a[1], &[0u32; 2])?; // struct timezone: UTC
+    }
+    Ok(0)
+}
+
+pub fn time(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let t = now(CLOCK_REALTIME)?.tv_sec as u64;
+    if a[0] != 0 {
+        task.mm.write_obj(a[0], &t)?;
+    }
+    Ok(t)
+}
+
+fn duration(t: &Timespec) -> Result<Duration, Errno> {
+    if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
+}
+
+fn to_timespec(d: Duration) -> Timespec {
+    Timespec {
+        tv_sec: d.as_secs() as i64,
+        tv_nsec: i64::from(d.subsec_nanos()),
+    }
+}
+
+/// Sleeps `d`; on a signal, stores the remainder at `rem` and fails EINTR.
+fn sleep_for(task: &mut Task, d: Duration, rem: u64) -> Result<u64, Errno> {
+    let left = task.sleep(d);
+    if left.is_zero() {
+        return Ok(0);
+    }
+    if rem != 0 {
+        task.mm.write_obj(rem, &to_timespec(left))?;
+    }
+    Err(Errno::EINTR)
+}
+
+pub fn nanosleep(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let req: Timespec = task.mm.read_obj(a[0])?;
+    let d = duration(&req)?;
+    sleep_for(task, d, a[1])
+}
+
+pub fn clock_nanosleep(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const TIMER_ABSTIME: u64 = 1;
+    let (clock, flags) = (a[0], a[1]);
+    if matches!(clock, CLOCK_THREAD_CPUTIME_ID) {
+        return Err(Errno::EINVAL);
+    }
+    let req: Timespec = task.mm.read_obj(a[2])?;
+    let want = duration(&req)?;
+    if flags & TIMER_ABSTIME != 0 {
+        let cur = duration(&now(clock)?)?;
+        // An absolute sleep is not restarted with a remainder.
+        let left = task.sleep(want.saturating_sub(cur));
+        return if left.is_zero() {
+            Ok(0)
+        } else {
+            Err(Errno::EINTR)
+        };
+    }
+    host_id(clock)?;
+    sleep_for(task, want, a[3])
+}
