@@ -1,1 +1,5 @@
-//! hostsys
+//! hostsys: the few wrappers over raw host calls that rustix and nix lack.
+//! Every unsafe block of the host side lives here, each with its SAFETY
+//! comment, behind safe functions.
+
+pub mod process;
