@@ -152,8 +152,8 @@ pub fn launch(l: &Launch) -> Result<Launched> {
         reap(gofer_pid, Duration::ZERO);
         cleanup_files();
         let how = match status {
-            Some(WaitStatus::Exited(_, c)) => format!(" (moat boot exited with status {c})"),
-            Some(WaitStatus::Signaled(_, s, _)) => format!(" (moat boot was killed by {s})"),
+            Some(WaitStatus::Exited(_, c)) => format!(" (exit status {c}; its own error is on stderr or in the --log file)"),
+            Some(WaitStatus::Signaled(_, s, _)) => format!(" (killed by {s})"),
             _ => String::new(),
         };
         start_err(format!("{message}{how}"))
@@ -199,7 +199,7 @@ pub fn handshake(sync: &UnixStream, map_ids: impl FnOnce() -> std::io::Result<()
         if msg.is_empty() { "the sandbox reported a failure without a message".to_string() } else { msg.to_string() }
     };
     if !read_byte(&mut r, &mut byte, "to unshare its namespaces")? {
-        return Err("moat boot exited before the start-up handshake; its error is on stderr or in the --log file".into());
+        return Err("moat boot exited before the start-up handshake".into());
     }
     match byte[0] {
         SYNC_UNSHARED => {}
@@ -210,7 +210,7 @@ pub fn handshake(sync: &UnixStream, map_ids: impl FnOnce() -> std::io::Result<()
     let mut w = sync;
     w.write_all(&[SYNC_MAPPED]).map_err(|e| format!("sending the go-ahead to the sandbox: {e}"))?;
     if !read_byte(&mut r, &mut byte, "to become ready")? {
-        return Err("moat boot exited during start-up without a message; see stderr or the --log file".into());
+        return Err("moat boot exited during start-up without a message".into());
     }
     match byte[0] {
         SYNC_READY => Ok(()),
