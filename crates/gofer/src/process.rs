@@ -12,7 +12,9 @@ use control::launch::GoferArgs;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 use rustix::fs::{Mode, OFlags};
-use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch,
+};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::os::fd::AsFd;
@@ -98,23 +100,42 @@ fn enter_root(rootfs: &Path, readonly: bool) -> Result<(), GoferError> {
     // Nothing we mount may propagate back to the host.
     mount(None::<&str>, "/", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
         .map_err(step("make / a recursive slave"))?;
-    mount(Some(rootfs), rootfs, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-        .map_err(step(format!("bind-mount {}", rootfs.display())))?;
+    let target = staging_point(rootfs)?;
+    mount(Some(rootfs), &target, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+        .map_err(step(format!("bind-mount {} on {}", rootfs.display(), target.display())))?;
     if readonly {
         mount(
             None::<&str>,
-            rootfs,
+            &target,
             None::<&str>,
             MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
             None::<&str>,
         )
         .map_err(step(format!("remount {} read-only", rootfs.display())))?;
     }
-    nix::unistd::chdir(rootfs).map_err(step(format!("chdir {}", rootfs.display())))?;
+    nix::unistd::chdir(&target).map_err(step(format!("chdir {}", target.display())))?;
     nix::unistd::pivot_root(".", ".").map_err(step("pivot_root"))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(step("detach the old root"))?;
     nix::unistd::chdir("/").map_err(step("chdir /"))?;
     Ok(())
+}
+
+/// Where to bind-mount the root file system before pivoting into it.
+/// Normally onto itself, as runc does. The host's own root (`moat do`)
+/// cannot be: a mount stacked on the current root is not reachable by
+/// path, and pivot_root refuses the current root. Then the new root is
+/// staged on a tmpfs over `/proc`, which the gofer no longer needs (the
+/// sentry has its own procfs); the tmpfs shows up, empty but for the
+/// staging directory, as `/proc` of the served tree.
+fn staging_point(rootfs: &Path) -> Result<PathBuf, GoferError> {
+    if rootfs != Path::new("/") {
+        return Ok(rootfs.to_path_buf());
+    }
+    mount(Some("tmpfs"), "/proc", Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, Some("mode=0700"))
+        .map_err(step("mount the staging tmpfs on /proc"))?;
+    let target = PathBuf::from("/proc/root");
+    std::fs::create_dir(&target).map_err(step("create /proc/root"))?;
+    Ok(target)
 }
 
 /// Keeps only what opening any file as root needs.
@@ -175,8 +196,12 @@ pub const ALLOWED_SYSCALLS: &[(i64, &str)] = &[
 
 /// The compiled allowlist.
 pub fn seccomp_filter() -> Result<BpfProgram, seccompiler::Error> {
-    let rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> =
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> =
         ALLOWED_SYSCALLS.iter().map(|&(nr, _)| (nr, Vec::new())).collect();
+    // fcntl(fd, F_GETFD) only: std checks a descriptor is open before
+    // closing it (debug builds).
+    let getfd = SeccompCondition::new(1, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, libc::F_GETFD as u64)?;
+    rules.insert(libc::SYS_fcntl, vec![SeccompRule::new(vec![getfd])?]);
     let filter = SeccompFilter::new(rules, SeccompAction::KillProcess, SeccompAction::Allow, TargetArch::x86_64)?;
     Ok(filter.try_into()?)
 }
