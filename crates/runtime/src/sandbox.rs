@@ -193,6 +193,9 @@ pub fn handshake(sync: &UnixStream, map_ids: impl FnOnce() -> std::io::Result<()
         }
     };
     let failed = |r: &mut &UnixStream| {
+        // The sandbox closes the socket after its message; don't wait long
+        // for one that doesn't.
+        let _ = r.set_read_timeout(Some(Duration::from_secs(2)));
         let mut msg = String::new();
         let _ = r.read_to_string(&mut msg);
         let msg = msg.trim();
