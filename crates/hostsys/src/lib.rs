@@ -1,4 +1,6 @@
-//! The few wrappers over raw host calls that rustix and nix lack, each
-//! unsafe block fenced here with its reasoning.
+//! hostsys: the few wrappers over raw host calls that rustix and nix lack.
+//! Every unsafe block of the host side lives here, each with its SAFETY
+//! comment, behind safe functions.
 
 pub mod fd;
+pub mod process;

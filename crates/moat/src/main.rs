@@ -1,1 +1,150 @@
-fn main() {}
+//! `moat`: a runc-compatible command line whose containers run inside a
+//! sandbox with a user-space kernel. One file per subcommand under `cmd/`;
+//! the logic lives in the `runtime` crate.
+
+mod cmd;
+
+use anyhow::{bail, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "moat", version, about = "OCI runtime that runs containers in a user-space kernel sandbox")]
+struct Cli {
+    /// Directory for container state.
+    #[arg(long, default_value = "/run/moat")]
+    root: PathBuf,
+    /// Log file (appended to); also given to the sandbox and gofer.
+    #[arg(long)]
+    log: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[arg(long)]
+    debug: bool,
+    /// How the sandbox runs application code (only `ptrace` for now).
+    #[arg(long, default_value = "ptrace")]
+    platform: String,
+    /// Container networking (only `none` for now).
+    #[arg(long, default_value = "none")]
+    network: String,
+    /// Log every application system call.
+    #[arg(long)]
+    strace: bool,
+    /// Use systemd for cgroups (not supported yet; rejected).
+    #[arg(long)]
+    systemd_cgroup: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Create(cmd::create::Create),
+    Start(cmd::start::Start),
+    State(cmd::state::State),
+    Kill(cmd::kill::Kill),
+    Delete(cmd::delete::Delete),
+    Run(cmd::run::Run),
+    List(cmd::list::List),
+    Spec(cmd::spec::SpecCmd),
+    Do(cmd::r#do::Do),
+    #[command(hide = true)]
+    Boot(cmd::boot::Boot),
+    #[command(hide = true)]
+    Gofer(cmd::gofer::Gofer),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    // The sandbox and the gofer set up their own logging.
+    match cli.command {
+        Command::Boot(b) => std::process::exit(b.execute()),
+        Command::Gofer(g) => std::process::exit(g.execute()),
+        _ => {}
+    }
+    let log_to_file = cli.log.is_some();
+    let log_init = init_logging(&cli);
+    let result = log_init.and_then(|()| dispatch(cli));
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            if log_to_file {
+                tracing::error!("{e:#}");
+            }
+            eprintln!("moat: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<i32> {
+    if cli.systemd_cgroup {
+        bail!("--systemd-cgroup is not supported yet");
+    }
+    if cli.platform != "ptrace" {
+        bail!("--platform={}: unknown or unsupported platform (supported: ptrace)", cli.platform);
+    }
+    if cli.network != "none" {
+        bail!("--network={}: unsupported network mode (supported: none)", cli.network);
+    }
+    let mut rt = runtime::container::Runtime::new(cli.root.clone());
+    rt.log = cli.log.clone();
+    rt.log_format = cli.log_format.as_str().into();
+    rt.debug = cli.debug;
+    rt.strace = cli.strace;
+    rt.platform = cli.platform.clone();
+    rt.network = cli.network.clone();
+    match cli.command {
+        Command::Create(c) => c.execute(&rt),
+        Command::Start(c) => c.execute(&rt),
+        Command::State(c) => c.execute(&rt),
+        Command::Kill(c) => c.execute(&rt),
+        Command::Delete(c) => c.execute(&rt),
+        Command::Run(c) => c.execute(&rt),
+        Command::List(c) => c.execute(&rt),
+        Command::Spec(c) => c.execute(),
+        Command::Do(c) => c.execute(&rt),
+        Command::Boot(_) | Command::Gofer(_) => unreachable!("handled before logging"),
+    }
+}
+
+/// The runtime's own log: to `--log` (appended) or stderr; text or JSON
+/// lines; debug level with `--debug`, warnings otherwise.
+fn init_logging(cli: &Cli) -> Result<()> {
+    let level = if cli.debug { tracing::Level::DEBUG } else { tracing::Level::WARN };
+    let builder = tracing_subscriber::fmt().with_max_level(level).with_ansi(false);
+    match &cli.log {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| anyhow::anyhow!("cannot open the log file {}: {e}", path.display()))?;
+            let file = std::sync::Mutex::new(file);
+            match cli.log_format {
+                LogFormat::Json => builder.json().with_writer(file).init(),
+                LogFormat::Text => builder.with_writer(file).init(),
+            }
+        }
+        None => match cli.log_format {
+            LogFormat::Json => builder.json().with_writer(std::io::stderr).init(),
+            LogFormat::Text => builder.with_writer(std::io::stderr).init(),
+        },
+    }
+    Ok(())
+}

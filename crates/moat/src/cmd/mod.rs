@@ -1,0 +1,13 @@
+//! One file per subcommand: its arguments and `execute`.
+
+pub mod boot;
+pub mod create;
+pub mod delete;
+pub mod r#do;
+pub mod gofer;
+pub mod kill;
+pub mod list;
+pub mod run;
+pub mod spec;
+pub mod start;
+pub mod state;

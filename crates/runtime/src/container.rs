@@ -1,0 +1,312 @@
+//! Container lifecycle: what `moat create|start|kill|delete|state|list|run`
+//! do, as library calls (gVisor: `runsc/container/container.go`).
+//!
+//! Every mutation holds the container's lock; every status change goes
+//! through [`crate::status::check`].
+
+use crate::error::{Error, Result};
+use crate::procs::Proc;
+use crate::sandbox::{self, Launch};
+use crate::spec::load_bundle;
+use crate::state::{self, write_atomic, ContainerDir, Lock, State};
+use crate::status::{check, Action, Status};
+use control::{Client, ExitStatus, Request, Response};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// How long a killed process may take to disappear.
+const KILL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The runtime's settings: the global flags of `moat`.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    pub root: PathBuf,
+    /// The moat binary run as `boot`/`gofer`.
+    pub exe: PathBuf,
+    pub log: Option<PathBuf>,
+    pub log_format: String,
+    pub debug: bool,
+    pub strace: bool,
+    pub platform: String,
+    pub network: String,
+    /// How long `create` waits for the sandbox to become ready.
+    pub start_timeout: Duration,
+}
+
+/// Options of `create` (and `run`).
+#[derive(Debug, Clone, Default)]
+pub struct CreateOpts {
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+}
+
+impl Runtime {
+    pub fn new(root: PathBuf) -> Runtime {
+        Runtime {
+            root,
+            exe: PathBuf::from("/proc/self/exe"),
+            log: None,
+            log_format: "text".into(),
+            debug: false,
+            strace: false,
+            platform: "ptrace".into(),
+            network: "none".into(),
+            start_timeout: Duration::from_secs(60),
+        }
+    }
+
+    fn dir(&self, id: &str) -> Result<ContainerDir> {
+        ContainerDir::new(&self.root, id)
+    }
+
+    /// `moat create`: checks the bundle, then launches the sandbox and
+    /// waits until it is ready. On any failure nothing is left behind.
+    pub fn create(&self, id: &str, bundle: &Path, opts: &CreateOpts) -> Result<State> {
+        let cd = self.dir(id)?;
+        let b = load_bundle(bundle)?;
+        if b.terminal() {
+            return Err(Error::Unsupported(format!(
+                "terminals (\"process.terminal\": true in {}/config.json) are",
+                b.dir.display()
+            )));
+        }
+        let _ = &opts.console_socket; // Only meaningful with a terminal.
+        cd.create()?;
+        let result = self.create_in(&cd, &b, opts);
+        if result.is_err() {
+            let _ = cd.remove();
+        }
+        result
+    }
+
+    fn create_in(&self, cd: &ContainerDir, b: &crate::spec::Bundle, opts: &CreateOpts) -> Result<State> {
+        let lock = cd.lock()?;
+        let mut st = State {
+            id: cd.id.clone(),
+            status: Status::Creating,
+            bundle: b.dir.clone(),
+            sandbox_pid: 0,
+            sandbox_start_time: 0,
+            gofer_pid: 0,
+            gofer_start_time: 0,
+            created: crate::time::rfc3339(SystemTime::now()),
+            annotations: b.spec.annotations().clone().unwrap_or_default().into_iter().collect(),
+            owner: owner(),
+            control_socket: cd.control_socket(),
+            exit_file: cd.exit_file(),
+        };
+        cd.save(&st, &lock)?;
+        let launched = sandbox::launch(&Launch {
+            exe: self.exe.clone(),
+            id: cd.id.clone(),
+            bundle: b.dir.clone(),
+            control_socket: st.control_socket.clone(),
+            exit_file: st.exit_file.clone(),
+            log: self.log.clone(),
+            log_format: self.log_format.clone(),
+            debug: self.debug,
+            strace: self.strace,
+            platform: self.platform.clone(),
+            network: self.network.clone(),
+            timeout: self.start_timeout,
+        })?;
+        st.sandbox_pid = launched.sandbox.pid;
+        st.sandbox_start_time = launched.sandbox.start_time;
+        st.gofer_pid = launched.gofer.pid;
+        st.gofer_start_time = launched.gofer.start_time;
+        st.status = transition(&st, Status::Creating, Action::FinishCreate)?;
+        let finish = cd.save(&st, &lock).and_then(|()| match &opts.pid_file {
+            Some(p) => write_atomic(&absolute(p), st.sandbox_pid.to_string().as_bytes()),
+            None => Ok(()),
+        });
+        if let Err(e) = finish {
+            kill_all(&st);
+            return Err(e);
+        }
+        Ok(st)
+    }
+
+    /// `moat start`: lets a created container's init run.
+    pub fn start(&self, id: &str) -> Result<()> {
+        let cd = self.dir(id)?;
+        let lock = cd.lock()?;
+        let mut st = cd.load()?;
+        let to = transition(&st, effective(&st, &lock), Action::Start)?;
+        match client(&st)?.call(&Request::Start, &[]) {
+            Ok(Response::Ok) => {}
+            Ok(other) => return Err(protocol(id, "Start", other)),
+            Err(source) => return Err(Error::Control { id: id.into(), source }),
+        }
+        st.status = to;
+        cd.save(&st, &lock)
+    }
+
+    /// `moat kill`: sends `signo` to the init (or with `all`, every
+    /// process) of a created or running container.
+    pub fn kill(&self, id: &str, signo: i32, all: bool) -> Result<()> {
+        let cd = self.dir(id)?;
+        let st = cd.load()?;
+        transition(&st, st.effective_status(), Action::Kill)?;
+        match client(&st)?.call(&Request::Signal { signo, all }, &[]) {
+            Ok(Response::Ok) => Ok(()),
+            Ok(other) => Err(protocol(id, "Signal", other)),
+            Err(source) => Err(Error::Control { id: id.into(), source }),
+        }
+    }
+
+    /// `moat state`: the record, with its effective status.
+    pub fn state(&self, id: &str) -> Result<State> {
+        self.dir(id)?.load()
+    }
+
+    /// `moat list`.
+    pub fn list(&self) -> Result<Vec<State>> {
+        state::list(&self.root)
+    }
+
+    /// `moat delete [--force]`. Without `force`, only a stopped container
+    /// can be deleted and an unknown id is an error; with it, whatever
+    /// runs is killed first and an unknown id is not an error.
+    pub fn delete(&self, id: &str, force: bool) -> Result<()> {
+        let cd = self.dir(id)?;
+        let lock = match cd.lock() {
+            Err(Error::NotFound(_)) if force => return Ok(()),
+            r => r?,
+        };
+        let st = match cd.load() {
+            Ok(st) => st,
+            // A record that cannot be read: only --force may clean it up.
+            Err(_) if force => return cd.remove(),
+            Err(e) => return Err(e),
+        };
+        let status = effective(&st, &lock);
+        let action = if force { Action::ForceDelete } else { Action::Delete };
+        if check(status, action).is_none() {
+            return Err(if status.sandbox_expected() || status == Status::Creating {
+                Error::StillRunning(id.into())
+            } else {
+                Error::WrongStatus { id: id.into(), action, status }
+            });
+        }
+        for (what, p) in [("sandbox", st.sandbox()), ("gofer", st.gofer())] {
+            if !p.kill_and_wait(KILL_TIMEOUT) {
+                return Err(Error::Sys {
+                    what: format!("container {id}: the {what} (pid {}) did not die", p.pid),
+                    source: std::io::Error::from(std::io::ErrorKind::TimedOut),
+                });
+            }
+        }
+        cd.remove()?;
+        drop(lock);
+        Ok(())
+    }
+
+    /// For `moat run`: waits for the sandbox (our child) to exit, records
+    /// the container as stopped and returns the init's shell status.
+    /// SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 received
+    /// meanwhile are forwarded to the container.
+    pub fn wait_child(&self, id: &str) -> Result<i32> {
+        let cd = self.dir(id)?;
+        let st = cd.load()?;
+        forward_signals(&st);
+        let pid = Pid::from_raw(st.sandbox_pid);
+        let boot_status = loop {
+            match waitpid(pid, None) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Ok(WaitStatus::Exited(_, c)) => break Some(ExitStatus::Code(c)),
+                Ok(WaitStatus::Signaled(_, s, _)) => break Some(ExitStatus::Signal(s as i32)),
+                Ok(_) => continue,
+                Err(e) => return Err(Error::sys(format!("waiting for the sandbox of {id} (pid {pid})"))(e)),
+            }
+        };
+        let code = read_exit_file(&st.exit_file).or(boot_status).map(ExitStatus::shell_code).unwrap_or(255);
+        // The gofer ends when the sandbox hangs up; reap it either way.
+        sandbox::reap(st.gofer_pid, Duration::from_secs(1));
+        let lock = cd.lock()?;
+        let mut st = cd.load()?;
+        if let Some(to) = check(st.status, Action::Exit) {
+            st.status = to;
+            cd.save(&st, &lock)?;
+        }
+        Ok(code)
+    }
+}
+
+/// The status with the lock held: a record still saying `creating` whose
+/// creator is gone (we could take its lock) is stopped.
+fn effective(st: &State, _lock: &Lock) -> Status {
+    if st.status == Status::Creating {
+        Status::Stopped
+    } else {
+        st.effective_status()
+    }
+}
+
+fn transition(st: &State, status: Status, action: Action) -> Result<Status> {
+    check(status, action).ok_or_else(|| Error::WrongStatus { id: st.id.clone(), action, status })
+}
+
+fn client(st: &State) -> Result<Client> {
+    Client::connect(&st.control_socket).map_err(|source| Error::Control { id: st.id.clone(), source })
+}
+
+fn protocol(id: &str, request: &'static str, answer: Response) -> Error {
+    Error::Protocol { id: id.into(), request, answer: format!("{answer:?}") }
+}
+
+fn kill_all(st: &State) {
+    st.sandbox().kill_and_wait(KILL_TIMEOUT);
+    st.gofer().kill_and_wait(KILL_TIMEOUT);
+    let _ = waitpid(Pid::from_raw(st.sandbox_pid), None);
+    let _ = waitpid(Pid::from_raw(st.gofer_pid), None);
+}
+
+/// The init's exit as the sandbox recorded it, if it did.
+pub fn read_exit_file(path: &Path) -> Option<ExitStatus> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(text.trim()).ok()
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn owner() -> String {
+    let uid = nix::unistd::getuid();
+    match nix::unistd::User::from_uid(uid) {
+        Ok(Some(u)) => u.name,
+        _ => uid.to_string(),
+    }
+}
+
+/// Blocks the forwarded signals in this thread (and the threads it will
+/// start) and forwards them from a helper thread to the container.
+fn forward_signals(st: &State) {
+    let mut set = SigSet::empty();
+    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT, Signal::SIGUSR1, Signal::SIGUSR2] {
+        set.add(s);
+    }
+    if set.thread_block().is_err() {
+        return;
+    }
+    let st = st.clone();
+    std::thread::spawn(move || loop {
+        let Ok(sig) = set.wait() else { return };
+        tracing::debug!(id = %st.id, ?sig, "forwarding signal");
+        match client(&st).and_then(|mut c| {
+            c.call(&Request::Signal { signo: sig as i32, all: false }, &[])
+                .map_err(|source| Error::Control { id: st.id.clone(), source })
+        }) {
+            Ok(_) => {}
+            Err(e) => tracing::warn!("cannot forward {sig}: {e}"),
+        }
+    });
+}
+
+/// Is `p` (recorded in a state) still running? For callers outside.
+pub fn alive(p: Proc) -> bool {
+    p.alive()
+}

@@ -1,0 +1,146 @@
+//! Container statuses and the one table of what may happen in each.
+//!
+//! Every lifecycle operation asks [`check`] first, so a status never moves
+//! along an edge that is not in [`TRANSITIONS`] (runsc let a created
+//! container be paused and a paused one be deleted; this table is where
+//! such rules are decided, once).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The OCI status of a container (runtime-spec "state").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// `create` is building the sandbox.
+    Creating,
+    /// The sandbox is ready and waits for `start`.
+    Created,
+    /// The container's init runs.
+    Running,
+    /// The init has exited, or the sandbox is gone.
+    Stopped,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Stopped => "stopped",
+        })
+    }
+}
+
+/// What a command does to a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `create` finished building the sandbox.
+    FinishCreate,
+    Start,
+    /// Send a signal; the status does not change by itself.
+    Kill,
+    /// The init or the sandbox ended (observed, not requested).
+    Exit,
+    /// Remove a stopped container.
+    Delete,
+    /// Kill whatever runs and remove the container.
+    ForceDelete,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::FinishCreate => "finish creating",
+            Action::Start => "start",
+            Action::Kill => "signal",
+            Action::Exit => "record the exit of",
+            Action::Delete => "delete",
+            Action::ForceDelete => "force-delete",
+        })
+    }
+}
+
+use Action as A;
+use Status as S;
+
+/// `(from, action, to)`: the only allowed moves. `to == from` means the
+/// action is allowed and leaves the status alone. `Delete`/`ForceDelete`
+/// end in `Stopped` and the record is then removed.
+pub const TRANSITIONS: &[(Status, Action, Status)] = &[
+    (S::Creating, A::FinishCreate, S::Created),
+    (S::Creating, A::Exit, S::Stopped),
+    (S::Creating, A::ForceDelete, S::Stopped),
+    (S::Created, A::Start, S::Running),
+    (S::Created, A::Kill, S::Created),
+    (S::Created, A::Exit, S::Stopped),
+    (S::Created, A::ForceDelete, S::Stopped),
+    (S::Running, A::Kill, S::Running),
+    (S::Running, A::Exit, S::Stopped),
+    (S::Running, A::ForceDelete, S::Stopped),
+    (S::Stopped, A::Delete, S::Stopped),
+    (S::Stopped, A::ForceDelete, S::Stopped),
+];
+
+/// The status after `action` in `from`, or `None` if not allowed.
+pub fn check(from: Status, action: Action) -> Option<Status> {
+    TRANSITIONS.iter().find(|&&(f, a, _)| f == from && a == action).map(|&(_, _, to)| to)
+}
+
+impl Status {
+    /// Whether the sandbox process is supposed to exist.
+    pub fn sandbox_expected(self) -> bool {
+        matches!(self, Status::Created | Status::Running)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL_S: [Status; 4] = [S::Creating, S::Created, S::Running, S::Stopped];
+    const ALL_A: [Action; 6] =
+        [A::FinishCreate, A::Start, A::Kill, A::Exit, A::Delete, A::ForceDelete];
+
+    #[test]
+    fn lifecycle_follows_the_oci_order() {
+        assert_eq!(check(S::Creating, A::FinishCreate), Some(S::Created));
+        assert_eq!(check(S::Created, A::Start), Some(S::Running));
+        assert_eq!(check(S::Running, A::Exit), Some(S::Stopped));
+        assert_eq!(check(S::Stopped, A::Delete), Some(S::Stopped));
+    }
+
+    #[test]
+    fn forbidden_moves() {
+        assert_eq!(check(S::Running, A::Start), None, "start twice");
+        assert_eq!(check(S::Stopped, A::Start), None, "restart");
+        assert_eq!(check(S::Creating, A::Start), None);
+        assert_eq!(check(S::Stopped, A::Kill), None, "signal a dead container");
+        assert_eq!(check(S::Creating, A::Kill), None);
+        assert_eq!(check(S::Created, A::Delete), None, "delete needs --force");
+        assert_eq!(check(S::Running, A::Delete), None);
+        assert_eq!(check(S::Created, A::FinishCreate), None);
+    }
+
+    #[test]
+    fn table_is_a_function_and_only_moves_forward() {
+        let rank = |s: Status| ALL_S.iter().position(|&x| x == s).unwrap();
+        for s in ALL_S {
+            for a in ALL_A {
+                let n = TRANSITIONS.iter().filter(|&&(f, x, _)| f == s && x == a).count();
+                assert!(n <= 1, "{s} {a} listed twice");
+                if let Some(to) = check(s, a) {
+                    assert!(rank(to) >= rank(s), "{s} --{a}--> {to} goes backwards");
+                }
+            }
+            // Every status can be cleaned up by force.
+            assert!(check(s, A::ForceDelete).is_some());
+        }
+    }
+
+    #[test]
+    fn serializes_lowercase() {
+        assert_eq!(serde_json::to_string(&S::Running).unwrap(), "\"running\"");
+    }
+}
