@@ -56,9 +56,7 @@ pub const SA_RESETHAND: u64 = 0x8000_0000;
 
 /// The kernel's `struct sigaction` on x86-64 (not glibc's).
 #[repr(C)]
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct SigAction {
     pub handler: u64,
     pub flags: u64,
@@ -88,13 +86,11 @@ impl SigSet {
 /// the real-time range, which is spelled `RTMIN+n`.
 pub fn name(sig: i32) -> Option<&'static str> {
     const NAMES: [&str; 31] = [
-        "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
-        "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
-        "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+        "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM",
+        "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF",
+        "WINCH", "IO", "PWR", "SYS",
     ];
-    usize::try_from(sig - 1)
-        .ok()
-        .and_then(|i| NAMES.get(i).copied())
+    usize::try_from(sig - 1).ok().and_then(|i| NAMES.get(i).copied())
 }
 
 /// Parses a signal the way `kill` accepts it: a number, `TERM`, or `SIGTERM`
@@ -106,19 +102,11 @@ pub fn parse(s: &str) -> Option<i32> {
     let upper = s.to_ascii_uppercase();
     let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
     if let Some(rest) = bare.strip_prefix("RTMIN") {
-        let off = if rest.is_empty() {
-            0
-        } else {
-            rest.strip_prefix('+')?.parse().ok()?
-        };
+        let off = if rest.is_empty() { 0 } else { rest.strip_prefix('+')?.parse().ok()? };
         return (SIGRTMIN + off <= SIGRTMAX).then_some(SIGRTMIN + off);
     }
     if let Some(rest) = bare.strip_prefix("RTMAX") {
-        let off = if rest.is_empty() {
-            0
-        } else {
-            rest.strip_prefix('-')?.parse().ok()?
-        };
+        let off = if rest.is_empty() { 0 } else { rest.strip_prefix('-')?.parse().ok()? };
         return (SIGRTMAX - off >= SIGRTMIN).then_some(SIGRTMAX - off);
     }
     (1..=31).find(|&n| name(n) == Some(bare))

@@ -6,9 +6,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 /// The register file of a task, laid out as `struct user_regs_struct`
 /// (asm/user_64.h), which is also what ptrace's GETREGS/SETREGS move.
 #[repr(C)]
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct PtRegs {
     pub r15: u64,
     pub r14: u64,
@@ -48,14 +46,7 @@ impl PtRegs {
     /// A fresh user-mode register file that starts at `entry` with stack
     /// pointer `sp` (what execve leaves behind).
     pub fn user_start(entry: u64, sp: u64) -> PtRegs {
-        PtRegs {
-            rip: entry,
-            rsp: sp,
-            cs: 0x33,
-            ss: 0x2b,
-            eflags: 0x202,
-            ..PtRegs::default()
-        }
+        PtRegs { rip: entry, rsp: sp, cs: 0x33, ss: 0x2b, eflags: 0x202, ..PtRegs::default() }
     }
 }
 
@@ -73,9 +64,7 @@ pub struct UtsName {
 
 /// `struct timespec` (64-bit).
 #[repr(C)]
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct Timespec {
     pub tv_sec: i64,
     pub tv_nsec: i64,
@@ -83,9 +72,7 @@ pub struct Timespec {
 
 /// `struct timeval`.
 #[repr(C)]
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct Timeval {
     pub tv_sec: i64,
     pub tv_usec: i64,
@@ -93,9 +80,7 @@ pub struct Timeval {
 
 /// `struct winsize`.
 #[repr(C)]
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct Winsize {
     pub ws_row: u16,
     pub ws_col: u16,
@@ -105,9 +90,7 @@ pub struct Winsize {
 
 /// The kernel's `struct termios` (asm-generic/termbits.h), as TCGETS moves it.
 #[repr(C)]
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct Termios {
     pub c_iflag: u32,
     pub c_oflag: u32,
@@ -119,9 +102,7 @@ pub struct Termios {
 
 /// `struct iovec`.
 #[repr(C)]
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct IoVec {
     pub base: u64,
     pub len: u64,
@@ -129,9 +110,7 @@ pub struct IoVec {
 
 /// `struct rlimit64`.
 #[repr(C)]
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct Rlimit {
     pub cur: u64,
     pub max: u64,
@@ -139,9 +118,7 @@ pub struct Rlimit {
 
 /// `struct stat` on x86-64.
 #[repr(C)]
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct Stat {
     pub dev: u64,
     pub ino: u64,

@@ -27,22 +27,15 @@ pub fn unshare_namespaces() -> Result<(), BootError> {
 /// file by path, only the descriptors it was given.
 pub fn enter_empty_root() -> Result<(), BootError> {
     let none: Option<&str> = None;
-    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
-        .map_err(err("making / private"))?;
+    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none).map_err(err("making / private"))?;
     // Any directory will do as the mount point; the host never sees it.
     let at = ["/tmp", "/mnt", "/run", "/var"]
         .into_iter()
         .find(|d| std::path::Path::new(d).is_dir())
         .ok_or_else(|| BootError::Confine("no directory to mount the empty root on".into()))?;
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    mount(
-        Some("moat-root"),
-        at,
-        Some("tmpfs"),
-        flags,
-        Some("size=4k,mode=0555"),
-    )
-    .map_err(err("mounting the empty root"))?;
+    mount(Some("moat-root"), at, Some("tmpfs"), flags, Some("size=4k,mode=0555"))
+        .map_err(err("mounting the empty root"))?;
     chdir(at).map_err(err("chdir to the empty root"))?;
     pivot_root(".", ".").map_err(err("pivot_root"))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(err("detaching the old root"))?;
@@ -63,8 +56,7 @@ pub fn become_nobody() -> Result<(), BootError> {
 /// Drops every capability from every set, and sets no_new_privs.
 pub fn drop_privileges() -> Result<(), BootError> {
     use caps::CapSet;
-    let cap_err =
-        |e: caps::errors::CapsError| BootError::Confine(format!("dropping capabilities: {e}"));
+    let cap_err = |e: caps::errors::CapsError| BootError::Confine(format!("dropping capabilities: {e}"));
     // The bounding set first: dropping from it needs CAP_SETPCAP.
     caps::clear(None, CapSet::Bounding).map_err(cap_err)?;
     caps::clear(None, CapSet::Ambient).map_err(cap_err)?;

@@ -5,8 +5,7 @@
 
 use abi::{ioctl, Sysno};
 use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, TargetArch,
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch,
 };
 use std::collections::BTreeMap;
 
@@ -20,57 +19,31 @@ const ALLOWED: &[(Sysno, &str)] = &[
     (Sysno::mremap, "allocator (realloc of large buffers)"),
     (Sysno::madvise, "allocator, thread exit"),
     (Sysno::brk, "allocator"),
-    (
-        Sysno::fallocate,
-        "memory file: punching holes to free pages",
-    ),
+    (Sysno::fallocate, "memory file: punching holes to free pages"),
     // Threads and synchronisation.
     (Sysno::clone, "stub processes (fork)"),
     (Sysno::clone3, "sentry threads (glibc pthread_create)"),
     (Sysno::futex, "locks, condition variables, thread join"),
     (Sysno::set_robust_list, "glibc thread start-up"),
-    (
-        Sysno::rseq,
-        "glibc thread start-up; unregistering it in new stubs",
-    ),
-    (
-        Sysno::rt_sigprocmask,
-        "glibc thread start-up, raise() in a new stub",
-    ),
-    (
-        Sysno::rt_sigreturn,
-        "return from the Rust runtime's signal handlers",
-    ),
-    (
-        Sysno::sigaltstack,
-        "Rust's stack-overflow handler per thread",
-    ),
-    (
-        Sysno::sched_yield,
-        "sched_yield for the application; spin loops",
-    ),
+    (Sysno::rseq, "glibc thread start-up; unregistering it in new stubs"),
+    (Sysno::rt_sigprocmask, "glibc thread start-up, raise() in a new stub"),
+    (Sysno::rt_sigreturn, "return from the Rust runtime's signal handlers"),
+    (Sysno::rt_sigaction, "glibc installs its SIGSETXID/SIGCANCEL handlers at the first pthread_create"),
+    (Sysno::sigaltstack, "Rust's stack-overflow handler per thread"),
+    (Sysno::sched_yield, "sched_yield for the application; spin loops"),
     (Sysno::sched_getaffinity, "thread start-up"),
-    (
-        Sysno::sched_setaffinity,
-        "pinning a tracer and its stub to one CPU",
-    ),
+    (Sysno::sched_setaffinity, "pinning a tracer and its stub to one CPU"),
     (Sysno::exit, "thread exit"),
     (Sysno::exit_group, "process exit"),
     (Sysno::getpid, "glibc raise() in a new stub"),
     (Sysno::gettid, "tracer checks; raise() in a new stub"),
     (Sysno::prctl, "PR_SET_PDEATHSIG in a new stub"),
     // The ptrace platform.
-    (
-        Sysno::ptrace,
-        "tracing stubs (and PTRACE_TRACEME in a new stub)",
-    ),
+    (Sysno::ptrace, "tracing stubs (and PTRACE_TRACEME in a new stub)"),
     (Sysno::wait4, "waiting for stub stops"),
     (Sysno::kill, "interrupting and killing stubs"),
     (Sysno::tgkill, "raise() in a new stub"),
-    (
-        Sysno::close_range,
-        "injected into new stubs to drop inherited descriptors",
-    ),
+    (Sysno::close_range, "injected into new stubs to drop inherited descriptors"),
     // I/O on descriptors the sandbox was given: stdio, gofer files, the
     // gofer and control sockets, the log and exit files.
     (Sysno::read, "stdio of the container"),
@@ -78,17 +51,11 @@ const ALLOWED: &[(Sysno, &str)] = &[
     (Sysno::writev, "log lines"),
     (Sysno::pread64, "file data from gofer-donated descriptors"),
     (Sysno::close, "closing descriptors"),
-    (
-        Sysno::fcntl,
-        "descriptor flags (CLOEXEC on received descriptors)",
-    ),
+    (Sysno::fcntl, "descriptor flags (CLOEXEC on received descriptors)"),
     (Sysno::fstat, "stat of host stdio"),
     (Sysno::newfstatat, "fstat through glibc (AT_EMPTY_PATH)"),
     (Sysno::statx, "fstat through rustix"),
-    (
-        Sysno::recvmsg,
-        "gofer answers with donated descriptors, control requests",
-    ),
+    (Sysno::recvmsg, "gofer answers with donated descriptors, control requests"),
     (Sysno::sendmsg, "gofer requests, control answers"),
     (Sysno::recvfrom, "socket reads"),
     (Sysno::sendto, "socket writes"),
@@ -101,25 +68,15 @@ const ALLOWED: &[(Sysno, &str)] = &[
 ];
 
 /// `ioctl` only for the terminal queries the sentry answers from host stdio.
-const IOCTLS: &[(u64, &str)] = &[
-    (ioctl::TCGETS, "isatty / tcgetattr on stdio"),
-    (ioctl::TIOCGWINSZ, "window size of stdio"),
-];
+const IOCTLS: &[(u64, &str)] =
+    &[(ioctl::TCGETS, "isatty / tcgetattr on stdio"), (ioctl::TIOCGWINSZ, "window size of stdio")];
 
 pub fn rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::BackendError> {
-    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = ALLOWED
-        .iter()
-        .map(|(s, _)| (s.id() as i64, vec![]))
-        .collect();
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = ALLOWED.iter().map(|(s, _)| (s.id() as i64, vec![])).collect();
     let ioctl_rules = IOCTLS
         .iter()
         .map(|(cmd, _)| {
-            SeccompRule::new(vec![SeccompCondition::new(
-                1,
-                SeccompCmpArgLen::Dword,
-                SeccompCmpOp::Eq,
-                *cmd,
-            )?])
+            SeccompRule::new(vec![SeccompCondition::new(1, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, *cmd)?])
         })
         .collect::<Result<Vec<_>, _>>()?;
     rules.insert(Sysno::ioctl.id() as i64, ioctl_rules);
@@ -127,12 +84,7 @@ pub fn rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::BackendEr
 }
 
 pub fn program() -> Result<BpfProgram, seccompiler::Error> {
-    let filter = SeccompFilter::new(
-        rules()?,
-        SeccompAction::KillProcess,
-        SeccompAction::Allow,
-        TargetArch::x86_64,
-    )?;
+    let filter = SeccompFilter::new(rules()?, SeccompAction::KillProcess, SeccompAction::Allow, TargetArch::x86_64)?;
     Ok(filter.try_into()?)
 }
 
@@ -154,14 +106,7 @@ mod tests {
             assert!(!why.is_empty());
         }
         // Calls the sentry must never make.
-        for s in [
-            Sysno::open,
-            Sysno::openat,
-            Sysno::execve,
-            Sysno::mount,
-            Sysno::connect,
-            Sysno::socket,
-        ] {
+        for s in [Sysno::open, Sysno::openat, Sysno::execve, Sysno::mount, Sysno::connect, Sysno::socket] {
             assert!(!seen.contains(&s), "{} must not be allowed", s.name());
         }
     }

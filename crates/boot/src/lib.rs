@@ -74,16 +74,10 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
     let gofer = UnixStream::from(adopt(args.gofer_fd, "gofer-fd")?);
     let exit_file = std::fs::File::from(adopt(args.exit_fd, "exit-fd")?);
     if args.platform != "ptrace" {
-        return Err(BootError::Spec(format!(
-            "platform {:?} is not supported (only ptrace)",
-            args.platform
-        )));
+        return Err(BootError::Spec(format!("platform {:?} is not supported (only ptrace)", args.platform)));
     }
     if args.network != "none" {
-        return Err(BootError::Spec(format!(
-            "network mode {:?} is not supported yet (only none)",
-            args.network
-        )));
+        return Err(BootError::Spec(format!("network mode {:?} is not supported yet (only none)", args.network)));
     }
     // Everything that reads host files happens before confinement.
     let spec = spec::load(&args.bundle)?;
@@ -93,13 +87,9 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
     confine::enter_empty_root()?;
     confine::become_nobody()?;
 
-    let memfile = Arc::new(
-        memfile::MemoryFile::new(MEMFILE_SIZE).map_err(|e| BootError::Kernel(e.to_string()))?,
-    );
-    let platform = Arc::new(
-        platform::ptrace::PtracePlatform::new(memfile.clone())
-            .map_err(|e| BootError::Kernel(e.to_string()))?,
-    );
+    let memfile = Arc::new(memfile::MemoryFile::new(MEMFILE_SIZE).map_err(|e| BootError::Kernel(e.to_string()))?);
+    let platform =
+        Arc::new(platform::ptrace::PtracePlatform::new(memfile.clone()).map_err(|e| BootError::Kernel(e.to_string()))?);
     confine::drop_privileges()?;
     filter::install().map_err(|e| BootError::Confine(format!("seccomp: {e}")))?;
     tracing::debug!("sandbox confined");
@@ -139,11 +129,8 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
         .map_err(BootError::Kernel)?;
 
     let state = server::Shared::new(handle, start_tx);
-    server::spawn(control, state.clone())
-        .map_err(|e| BootError::Kernel(format!("control server: {e}")))?;
-    (&*sync)
-        .write_all(&[SYNC_READY])
-        .map_err(|e| BootError::Handshake(e.to_string()))?;
+    server::spawn(control, state.clone()).map_err(|e| BootError::Kernel(format!("control server: {e}")))?;
+    (&*sync).write_all(&[SYNC_READY]).map_err(|e| BootError::Handshake(e.to_string()))?;
     tracing::info!(id = args.id, "sandbox ready");
 
     let status = match task_thread.join() {
@@ -173,10 +160,7 @@ fn handshake(sync: &UnixStream) -> Result<(), BootError> {
     let mut b = [0u8; 1];
     (&*sync).read_exact(&mut b).map_err(err)?;
     if b[0] != SYNC_MAPPED {
-        return Err(BootError::Handshake(format!(
-            "unexpected byte {:#x} instead of the id-mapping reply",
-            b[0]
-        )));
+        return Err(BootError::Handshake(format!("unexpected byte {:#x} instead of the id-mapping reply", b[0])));
     }
     Ok(())
 }

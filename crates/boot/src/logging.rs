@@ -17,14 +17,6 @@ pub fn init(fd: Option<OwnedFd>, format: &str, debug: bool, strace: bool) {
     } else {
         LevelFilter::WARN
     };
-    let builder = tracing_subscriber::fmt()
-        .with_writer(file)
-        .with_max_level(level)
-        .with_ansi(false)
-        .with_target(true);
-    let _ = if format == "json" {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
+    let builder = tracing_subscriber::fmt().with_writer(file).with_max_level(level).with_ansi(false).with_target(true);
+    let _ = if format == "json" { builder.json().try_init() } else { builder.try_init() };
 }

@@ -22,11 +22,7 @@ pub struct Shared(Arc<(Mutex<State>, Condvar, TaskHandle)>);
 
 impl Shared {
     pub fn new(task: TaskHandle, start: Sender<()>) -> Shared {
-        let state = State {
-            phase: SandboxState::Created,
-            start: Some(start),
-            waiters: 0,
-        };
+        let state = State { phase: SandboxState::Created, start: Some(start), waiters: 0 };
         Shared(Arc::new((Mutex::new(state), Condvar::new(), task)))
     }
 
@@ -52,29 +48,20 @@ impl Shared {
                     st.phase = SandboxState::Running;
                     Response::Ok
                 }
-                other => Response::Error {
-                    message: format!("cannot start a container that is {}", phase_name(other)),
-                },
+                other => Response::Error { message: format!("cannot start a container that is {}", phase_name(other)) },
             },
             Request::Signal { signo, all: _ } => match st.phase {
-                SandboxState::Stopped(_) => Response::Error {
-                    message: "the container has exited".into(),
-                },
+                SandboxState::Stopped(_) => Response::Error { message: "the container has exited".into() },
                 phase => {
                     if !(1..=abi::signal::NSIG).contains(&signo) {
-                        return Response::Error {
-                            message: format!("invalid signal {signo}"),
-                        };
+                        return Response::Error { message: format!("invalid signal {signo}") };
                     }
                     // There is one process today, so `all` reaches the same one.
                     task.send_signal(signo);
                     // A created container has not run yet: a fatal signal
                     // must still end it, so let it run into the signal.
                     let fatal = signo == abi::signal::SIGKILL
-                        || matches!(
-                            default_action(signo),
-                            DefaultAction::Terminate | DefaultAction::CoreDump
-                        );
+                        || matches!(default_action(signo), DefaultAction::Terminate | DefaultAction::CoreDump);
                     if phase == SandboxState::Created && fatal {
                         if let Some(start) = st.start.take() {
                             let _ = start.send(());
@@ -87,13 +74,9 @@ impl Shared {
             Request::State => Response::State(st.phase),
             Request::Wait => {
                 st.waiters += 1;
-                let mut st = cond
-                    .wait_while(st, |s| !matches!(s.phase, SandboxState::Stopped(_)))
-                    .unwrap();
+                let mut st = cond.wait_while(st, |s| !matches!(s.phase, SandboxState::Stopped(_))).unwrap();
                 st.waiters -= 1;
-                let SandboxState::Stopped(status) = st.phase else {
-                    unreachable!("waited for Stopped")
-                };
+                let SandboxState::Stopped(status) = st.phase else { unreachable!("waited for Stopped") };
                 // The answer is sent after the lock is released; the
                 // main thread waits for `waiters` to reach zero first.
                 drop(st);
@@ -114,24 +97,21 @@ fn phase_name(p: SandboxState) -> &'static str {
 
 /// Serves control connections on their own threads.
 pub fn spawn(listener: UnixListener, shared: Shared) -> std::io::Result<()> {
-    std::thread::Builder::new()
-        .name("control".into())
-        .spawn(move || {
-            for conn in listener.incoming() {
-                match conn {
-                    Ok(conn) => {
-                        let shared = shared.clone();
-                        let spawned = std::thread::Builder::new()
-                            .name("control-conn".into())
-                            .spawn(move || serve(conn, shared));
-                        if let Err(e) = spawned {
-                            tracing::error!("control connection thread: {e}");
-                        }
+    std::thread::Builder::new().name("control".into()).spawn(move || {
+        for conn in listener.incoming() {
+            match conn {
+                Ok(conn) => {
+                    let shared = shared.clone();
+                    let spawned =
+                        std::thread::Builder::new().name("control-conn".into()).spawn(move || serve(conn, shared));
+                    if let Err(e) = spawned {
+                        tracing::error!("control connection thread: {e}");
                     }
-                    Err(e) => tracing::warn!("control accept: {e}"),
                 }
+                Err(e) => tracing::warn!("control accept: {e}"),
             }
-        })?;
+        }
+    })?;
     Ok(())
 }
 
@@ -143,9 +123,7 @@ fn serve(conn: UnixStream, shared: Shared) {
                 shared.handle(req)
             }
             Err(FrameError::Closed) => return,
-            Err(e) => Response::Error {
-                message: format!("bad control request: {e}"),
-            },
+            Err(e) => Response::Error { message: format!("bad control request: {e}") },
         };
         if let Err(e) = send_frame(&conn, &resp, &[]) {
             tracing::debug!("control answer not delivered: {e}");

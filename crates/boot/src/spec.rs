@@ -19,18 +19,12 @@ pub struct ContainerSpec {
 
 pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
     let path = bundle.join("config.json");
-    let spec =
-        Spec::load(&path).map_err(|e| BootError::Spec(format!("{}: {e}", path.display())))?;
-    let process = spec
-        .process()
-        .as_ref()
-        .ok_or_else(|| BootError::Spec(format!("{}: no \"process\"", path.display())))?;
+    let spec = Spec::load(&path).map_err(|e| BootError::Spec(format!("{}: {e}", path.display())))?;
+    let process =
+        spec.process().as_ref().ok_or_else(|| BootError::Spec(format!("{}: no \"process\"", path.display())))?;
     let args = process.args().clone().unwrap_or_default();
     if args.is_empty() {
-        return Err(BootError::Spec(format!(
-            "{}: process.args is empty",
-            path.display()
-        )));
+        return Err(BootError::Spec(format!("{}: process.args is empty", path.display())));
     }
     let user = process.user();
     Ok(ContainerSpec {
@@ -49,11 +43,7 @@ impl ContainerSpec {
         sentry::ProcessSpec {
             argv: self.args.clone(),
             envp: self.env.clone(),
-            cwd: if self.cwd.is_empty() {
-                "/".into()
-            } else {
-                self.cwd.clone()
-            },
+            cwd: if self.cwd.is_empty() { "/".into() } else { self.cwd.clone() },
             uid: self.uid,
             gid: self.gid,
             additional_gids: self.additional_gids.clone(),

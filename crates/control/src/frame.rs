@@ -1,8 +1,8 @@
 //! Length-prefixed JSON frames with file descriptors attached.
 
 use rustix::net::{
-    recvmsg, sendmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
-    SendAncillaryMessage, SendFlags,
+    recvmsg, sendmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer, SendAncillaryMessage,
+    SendFlags,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use std::io::{IoSlice, IoSliceMut, Read, Write};
@@ -28,11 +28,7 @@ pub enum FrameError {
 }
 
 /// Writes one frame carrying `msg` and `fds`.
-pub fn send_frame<T: Serialize>(
-    stream: &UnixStream,
-    msg: &T,
-    fds: &[OwnedFd],
-) -> Result<(), FrameError> {
+pub fn send_frame<T: Serialize>(stream: &UnixStream, msg: &T, fds: &[OwnedFd]) -> Result<(), FrameError> {
     let body = serde_json::to_vec(msg)?;
     if body.len() > MAX_FRAME {
         return Err(FrameError::TooLarge(body.len()));
@@ -44,18 +40,11 @@ pub fn send_frame<T: Serialize>(
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
     let mut ancillary = SendAncillaryBuffer::new(&mut space);
     if !borrowed.is_empty() && !ancillary.push(SendAncillaryMessage::ScmRights(&borrowed)) {
-        return Err(FrameError::Io(std::io::Error::other(
-            "too many descriptors for one frame",
-        )));
+        return Err(FrameError::Io(std::io::Error::other("too many descriptors for one frame")));
     }
     // The descriptors go with the first chunk; the rest is plain stream data.
-    let sent = sendmsg(
-        stream,
-        &[IoSlice::new(&buf)],
-        &mut ancillary,
-        SendFlags::NOSIGNAL,
-    )
-    .map_err(std::io::Error::from)?;
+    let sent =
+        sendmsg(stream, &[IoSlice::new(&buf)], &mut ancillary, SendFlags::NOSIGNAL).map_err(std::io::Error::from)?;
     let mut w = stream;
     w.write_all(&buf[sent..])?;
     Ok(())
@@ -63,17 +52,14 @@ pub fn send_frame<T: Serialize>(
 
 /// Reads one frame, returning the message and the descriptors that came
 /// with it.
-pub fn recv_frame<T: DeserializeOwned>(
-    stream: &UnixStream,
-) -> Result<(T, Vec<OwnedFd>), FrameError> {
+pub fn recv_frame<T: DeserializeOwned>(stream: &UnixStream) -> Result<(T, Vec<OwnedFd>), FrameError> {
     let mut len = [0u8; 4];
     let mut fds = Vec::new();
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
     let got = {
         let mut ancillary = RecvAncillaryBuffer::new(&mut space);
         let mut iov = [IoSliceMut::new(&mut len)];
-        let msg = recvmsg(stream, &mut iov, &mut ancillary, RecvFlags::CMSG_CLOEXEC)
-            .map_err(std::io::Error::from)?;
+        let msg = recvmsg(stream, &mut iov, &mut ancillary, RecvFlags::CMSG_CLOEXEC).map_err(std::io::Error::from)?;
         for cmsg in ancillary.drain() {
             if let RecvAncillaryMessage::ScmRights(received) = cmsg {
                 fds.extend(received);
@@ -112,23 +98,9 @@ mod tests {
     fn frames_round_trip_with_fds() {
         let (a, b) = UnixStream::pair().unwrap();
         let (p, _q) = UnixStream::pair().unwrap();
-        send_frame(
-            &a,
-            &Request::Signal {
-                signo: 9,
-                all: false,
-            },
-            &[OwnedFd::from(p)],
-        )
-        .unwrap();
+        send_frame(&a, &Request::Signal { signo: 9, all: false }, &[OwnedFd::from(p)]).unwrap();
         let (req, fds): (Request, _) = recv_frame(&b).unwrap();
-        assert_eq!(
-            req,
-            Request::Signal {
-                signo: 9,
-                all: false
-            }
-        );
+        assert_eq!(req, Request::Signal { signo: 9, all: false });
         assert_eq!(fds.len(), 1);
         send_frame(&b, &Response::Ok, &[]).unwrap();
         let (resp, fds): (Response, _) = recv_frame(&a).unwrap();
@@ -142,15 +114,9 @@ mod tests {
         let mut w = &a;
         w.write_all(&5u32.to_le_bytes()).unwrap();
         w.write_all(b"{oops").unwrap();
-        assert!(matches!(
-            recv_frame::<Request>(&b),
-            Err(FrameError::Decode(_))
-        ));
+        assert!(matches!(recv_frame::<Request>(&b), Err(FrameError::Decode(_))));
         w.write_all(&u32::MAX.to_le_bytes()).unwrap();
-        assert!(matches!(
-            recv_frame::<Request>(&b),
-            Err(FrameError::TooLarge(_))
-        ));
+        assert!(matches!(recv_frame::<Request>(&b), Err(FrameError::TooLarge(_))));
         drop(a);
         assert!(matches!(recv_frame::<Request>(&b), Err(FrameError::Closed)));
     }

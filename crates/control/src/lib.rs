@@ -96,23 +96,15 @@ pub struct Client {
 
 impl Client {
     pub fn connect(path: &Path) -> Result<Client, ControlError> {
-        let stream = UnixStream::connect(path).map_err(|source| ControlError::Connect {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Ok(Client {
-            stream,
-            path: path.display().to_string(),
-        })
+        let stream = UnixStream::connect(path)
+            .map_err(|source| ControlError::Connect { path: path.display().to_string(), source })?;
+        Ok(Client { stream, path: path.display().to_string() })
     }
 
     /// Sends `req` (with `fds`) and returns the sandbox's answer; an
     /// `Error` answer becomes `ControlError::Refused`.
     pub fn call(&mut self, req: &Request, fds: &[OwnedFd]) -> Result<Response, ControlError> {
-        let frame_err = |source| ControlError::Frame {
-            path: self.path.clone(),
-            source,
-        };
+        let frame_err = |source| ControlError::Frame { path: self.path.clone(), source };
         send_frame(&self.stream, req, fds).map_err(frame_err)?;
         let (resp, _fds): (Response, _) = recv_frame(&self.stream).map_err(frame_err)?;
         match resp {

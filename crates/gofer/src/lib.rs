@@ -9,6 +9,6 @@
 //! `proto` is shared with the sentry's client; `server` is the loop the
 //! `moat gofer` process runs once it has confined itself.
 
+pub mod process;
 pub mod proto;
 pub mod server;
-pub mod process;

@@ -131,8 +131,14 @@ fn staging_point(rootfs: &Path) -> Result<PathBuf, GoferError> {
     if rootfs != Path::new("/") {
         return Ok(rootfs.to_path_buf());
     }
-    mount(Some("tmpfs"), "/proc", Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, Some("mode=0700"))
-        .map_err(step("mount the staging tmpfs on /proc"))?;
+    mount(
+        Some("tmpfs"),
+        "/proc",
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some("mode=0700"),
+    )
+    .map_err(step("mount the staging tmpfs on /proc"))?;
     let target = PathBuf::from("/proc/root");
     std::fs::create_dir(&target).map_err(step("create /proc/root"))?;
     Ok(target)
@@ -196,8 +202,7 @@ pub const ALLOWED_SYSCALLS: &[(i64, &str)] = &[
 
 /// The compiled allowlist.
 pub fn seccomp_filter() -> Result<BpfProgram, seccompiler::Error> {
-    let mut rules: BTreeMap<i64, Vec<SeccompRule>> =
-        ALLOWED_SYSCALLS.iter().map(|&(nr, _)| (nr, Vec::new())).collect();
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = ALLOWED_SYSCALLS.iter().map(|&(nr, _)| (nr, Vec::new())).collect();
     // fcntl(fd, F_GETFD) only: std checks a descriptor is open before
     // closing it (debug builds).
     let getfd = SeccompCondition::new(1, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, libc::F_GETFD as u64)?;

@@ -21,13 +21,7 @@ pub fn serve(root: BorrowedFd<'_>, sock: &UnixStream) -> Result<(), FrameError> 
             Err(FrameError::Closed) => return Ok(()),
             Err(FrameError::Decode(e)) => {
                 tracing::warn!("gofer: malformed request: {e}");
-                send_frame(
-                    sock,
-                    &Response::Error {
-                        errno: Errno::INVAL.raw_os_error(),
-                    },
-                    &[],
-                )?;
+                send_frame(sock, &Response::Error { errno: Errno::INVAL.raw_os_error() }, &[])?;
                 continue;
             }
             Err(e) => return Err(e),
@@ -41,20 +35,11 @@ pub fn serve(root: BorrowedFd<'_>, sock: &UnixStream) -> Result<(), FrameError> 
 /// Answers one request.
 pub fn handle(root: BorrowedFd<'_>, req: &Request) -> (Response, Vec<OwnedFd>) {
     let result = match req {
-        Request::Stat { path, follow } => {
-            stat(root, path, *follow).map(|a| (Response::Attr(a), vec![]))
-        }
+        Request::Stat { path, follow } => stat(root, path, *follow).map(|a| (Response::Attr(a), vec![])),
         Request::OpenRead { path } => open_read(root, path),
         Request::Readlink { path } => readlink(root, path).map(|l| (Response::Link(l), vec![])),
     };
-    result.unwrap_or_else(|e| {
-        (
-            Response::Error {
-                errno: e.raw_os_error(),
-            },
-            vec![],
-        )
-    })
+    result.unwrap_or_else(|e| (Response::Error { errno: e.raw_os_error() }, vec![]))
 }
 
 fn resolve(root: BorrowedFd<'_>, path: &str, flags: OFlags) -> Result<OwnedFd, Errno> {
@@ -64,26 +49,12 @@ fn resolve(root: BorrowedFd<'_>, path: &str, flags: OFlags) -> Result<OwnedFd, E
     let rel = path.trim_start_matches('/');
     let rel = if rel.is_empty() { "." } else { rel };
     // openat2 rejects O_PATH combined with anything but DIRECTORY/NOFOLLOW/CLOEXEC.
-    let extra = if flags.contains(OFlags::PATH) {
-        OFlags::CLOEXEC
-    } else {
-        OFlags::CLOEXEC | OFlags::NOCTTY
-    };
-    openat2(
-        root,
-        rel,
-        flags | extra,
-        Mode::empty(),
-        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-    )
+    let extra = if flags.contains(OFlags::PATH) { OFlags::CLOEXEC } else { OFlags::CLOEXEC | OFlags::NOCTTY };
+    openat2(root, rel, flags | extra, Mode::empty(), ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS)
 }
 
 fn stat(root: BorrowedFd<'_>, path: &str, follow: bool) -> Result<FileAttr, Errno> {
-    let flags = if follow {
-        OFlags::PATH
-    } else {
-        OFlags::PATH | OFlags::NOFOLLOW
-    };
+    let flags = if follow { OFlags::PATH } else { OFlags::PATH | OFlags::NOFOLLOW };
     let fd = resolve(root, path, flags)?;
     Ok(FileAttr::from(&rustix::fs::fstat(&fd)?))
 }
@@ -114,51 +85,16 @@ mod tests {
         let _ = symlink("../../../../etc/passwd", dir.join("up"));
         let root = rustix::fs::open(&dir, OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
 
-        let (resp, fds) = handle(
-            root.as_fd(),
-            &Request::OpenRead {
-                path: "/abs".into(),
-            },
-        );
-        assert!(
-            matches!(resp, Response::Opened(a) if a.size == 5),
-            "{resp:?}"
-        );
+        let (resp, fds) = handle(root.as_fd(), &Request::OpenRead { path: "/abs".into() });
+        assert!(matches!(resp, Response::Opened(a) if a.size == 5), "{resp:?}");
         assert_eq!(fds.len(), 1);
         // `..` past the root stays at the root: there is no etc/passwd inside.
-        let (resp, _) = handle(
-            root.as_fd(),
-            &Request::Stat {
-                path: "/up".into(),
-                follow: true,
-            },
-        );
-        assert_eq!(
-            resp,
-            Response::Error {
-                errno: Errno::NOENT.raw_os_error()
-            }
-        );
-        let (resp, _) = handle(
-            root.as_fd(),
-            &Request::Readlink {
-                path: "/abs".into(),
-            },
-        );
+        let (resp, _) = handle(root.as_fd(), &Request::Stat { path: "/up".into(), follow: true });
+        assert_eq!(resp, Response::Error { errno: Errno::NOENT.raw_os_error() });
+        let (resp, _) = handle(root.as_fd(), &Request::Readlink { path: "/abs".into() });
         assert_eq!(resp, Response::Link("/bin/prog".into()));
-        let (resp, _) = handle(
-            root.as_fd(),
-            &Request::Stat {
-                path: "/a\0b".into(),
-                follow: true,
-            },
-        );
-        assert_eq!(
-            resp,
-            Response::Error {
-                errno: Errno::INVAL.raw_os_error()
-            }
-        );
+        let (resp, _) = handle(root.as_fd(), &Request::Stat { path: "/a\0b".into(), follow: true });
+        assert_eq!(resp, Response::Error { errno: Errno::INVAL.raw_os_error() });
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

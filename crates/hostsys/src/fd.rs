@@ -8,10 +8,7 @@ use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
 /// stdin/stdout/stderr (which belong to the container).
 pub fn adopt(raw: RawFd) -> io::Result<OwnedFd> {
     if raw < 3 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("descriptor {raw} is reserved for stdio"),
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("descriptor {raw} is reserved for stdio")));
     }
     // SAFETY: the borrow lives only for the F_GETFD probe, which fails
     // cleanly with EBADF if `raw` is not open.

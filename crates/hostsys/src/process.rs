@@ -137,7 +137,10 @@ static CLAIMED: Mutex<Option<HashSet<RawFd>>> = Mutex::new(None);
 /// never close the same descriptor. The descriptor is made close-on-exec.
 pub fn take_inherited_fd(fd: RawFd) -> io::Result<OwnedFd> {
     if fd <= 2 {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("fd {fd} is stdio, not an inherited descriptor")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("fd {fd} is stdio, not an inherited descriptor"),
+        ));
     }
     let mut claimed = CLAIMED.lock().unwrap_or_else(|e| e.into_inner());
     let claimed = claimed.get_or_insert_with(HashSet::new);

@@ -64,14 +64,8 @@ impl MemoryFile {
             )
         }
         .map_err(io)?;
-        let base = NonNull::new(ptr.cast::<u8>())
-            .ok_or(MemfileError::Create(std::io::Error::other("null mapping")))?;
-        Ok(MemoryFile {
-            fd,
-            base,
-            size,
-            free: Mutex::new(FreeList::new(size)),
-        })
+        let base = NonNull::new(ptr.cast::<u8>()).ok_or(MemfileError::Create(std::io::Error::other("null mapping")))?;
+        Ok(MemoryFile { fd, base, size, free: Mutex::new(FreeList::new(size)) })
     }
 
     /// The memfd, for mapping ranges of it elsewhere.
@@ -87,11 +81,7 @@ impl MemoryFile {
     /// The range reads as zeroes.
     pub fn allocate(&self, len: u64) -> Result<u64, MemfileError> {
         let len = len.div_ceil(PAGE) * PAGE;
-        self.free
-            .lock()
-            .unwrap()
-            .take(len)
-            .ok_or(MemfileError::Full(len))
+        self.free.lock().unwrap().take(len).ok_or(MemfileError::Full(len))
     }
 
     /// Returns a page-aligned range (any part of an earlier allocation) to
@@ -109,12 +99,7 @@ impl MemoryFile {
     /// allocated and reads as zeroes (in every mapping of it).
     pub fn decommit(&self, offset: u64, len: u64) -> Result<(), MemfileError> {
         self.check(offset, len)?;
-        let _ = fallocate(
-            &self.fd,
-            FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE,
-            offset,
-            len,
-        );
+        let _ = fallocate(&self.fd, FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE, offset, len);
         Ok(())
     }
 
@@ -125,11 +110,7 @@ impl MemoryFile {
         // is a distinct Rust buffer; other writers of the shared pages can
         // only change which bytes we copy, not make the copy unsound.
         unsafe {
-            std::ptr::copy_nonoverlapping(
-                self.base.as_ptr().add(offset as usize),
-                buf.as_mut_ptr(),
-                buf.len(),
-            );
+            std::ptr::copy_nonoverlapping(self.base.as_ptr().add(offset as usize), buf.as_mut_ptr(), buf.len());
         }
         Ok(())
     }
@@ -139,11 +120,7 @@ impl MemoryFile {
         self.check(offset, data.len() as u64)?;
         // SAFETY: as in `read`, with the roles of the buffers swapped.
         unsafe {
-            std::ptr::copy_nonoverlapping(
-                data.as_ptr(),
-                self.base.as_ptr().add(offset as usize),
-                data.len(),
-            );
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.base.as_ptr().add(offset as usize), data.len());
         }
         Ok(())
     }
@@ -181,9 +158,7 @@ impl FreeList {
     fn new(size: u64) -> FreeList {
         // Offset 0 is never handed out, so a zero offset can't be mistaken
         // for a real allocation in debugging output.
-        FreeList {
-            ranges: BTreeMap::from([(PAGE, size - PAGE)]),
-        }
+        FreeList { ranges: BTreeMap::from([(PAGE, size - PAGE)]) }
     }
 
     /// First fit.

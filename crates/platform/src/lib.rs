@@ -81,11 +81,7 @@ pub trait AddressSpace: Send + Sync + Any {
 pub trait Context: Send {
     /// Runs the application in `space` with `regs` until it traps; `regs`
     /// then holds the application's registers at the trap.
-    fn switch(
-        &mut self,
-        space: &dyn AddressSpace,
-        regs: &mut PtRegs,
-    ) -> Result<Event, PlatformError>;
+    fn switch(&mut self, space: &dyn AddressSpace, regs: &mut PtRegs) -> Result<Event, PlatformError>;
     /// A handle other threads use to make `switch` return `Interrupted`.
     fn interrupter(&self) -> Interrupter;
 }

@@ -62,19 +62,10 @@ pub struct PtracePlatform {
 
 impl PtracePlatform {
     pub fn new(memfile: Arc<MemoryFile>) -> Result<PtracePlatform, PlatformError> {
-        let code_offset = memfile
-            .allocate(abi::PAGE_SIZE)
-            .map_err(|_| PlatformError::Stub(nix::Error::ENOMEM))?;
-        memfile
-            .write(code_offset, &STUB_CODE)
-            .map_err(|_| PlatformError::Stub(nix::Error::EFAULT))?;
+        let code_offset = memfile.allocate(abi::PAGE_SIZE).map_err(|_| PlatformError::Stub(nix::Error::ENOMEM))?;
+        memfile.write(code_offset, &STUB_CODE).map_err(|_| PlatformError::Stub(nix::Error::EFAULT))?;
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Ok(PtracePlatform {
-            memfile,
-            code_offset,
-            next_cpu: AtomicUsize::new(0),
-            cpus,
-        })
+        Ok(PtracePlatform { memfile, code_offset, next_cpu: AtomicUsize::new(0), cpus })
     }
 }
 
@@ -89,9 +80,7 @@ impl Platform for PtracePlatform {
     }
 
     fn new_context(&self) -> Box<dyn Context> {
-        Box::new(PtraceContext {
-            interrupter: Interrupter::default(),
-        })
+        Box::new(PtraceContext { interrupter: Interrupter::default() })
     }
 }
 
@@ -121,11 +110,7 @@ impl Stub {
             }
             nix::unistd::ForkResult::Parent { child } => child,
         };
-        let stub = Stub {
-            pid,
-            tracer: gettid(),
-            memfd,
-        };
+        let stub = Stub { pid, tracer: gettid(), memfd };
         stub.setup(memfd, code_offset, cpu).inspect_err(|_| {
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, Some(WaitPidFlag::__WALL));
@@ -138,11 +123,8 @@ impl Stub {
             WaitStatus::Stopped(_, Signal::SIGSTOP) => {}
             other => return Err(self.died(other)),
         }
-        ptrace::setoptions(
-            self.pid,
-            ptrace::Options::PTRACE_O_TRACESYSGOOD | ptrace::Options::PTRACE_O_EXITKILL,
-        )
-        .map_err(self.err("PTRACE_SETOPTIONS"))?;
+        ptrace::setoptions(self.pid, ptrace::Options::PTRACE_O_TRACESYSGOOD | ptrace::Options::PTRACE_O_EXITKILL)
+            .map_err(self.err("PTRACE_SETOPTIONS"))?;
         pin(self.pid, cpu);
         pin(Pid::from_raw(0), cpu);
         // The child stopped in raise(), just after a `syscall` instruction:
@@ -165,19 +147,13 @@ impl Stub {
             // glibc registers at least the original 32-byte area even when
             // it advertises a smaller feature size.
             let len = u64::from(rseq_size.max(32));
-            self.inject(
-                Sysno::rseq,
-                [area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG, 0, 0],
-            )?;
+            self.inject(Sysno::rseq, [area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG, 0, 0])?;
         }
         self.inject(Sysno::munmap, [0, STUB_ADDR, 0, 0, 0, 0])?;
         if memfd > 0 {
             self.inject(Sysno::close_range, [0, memfd as u64 - 1, 0, 0, 0, 0])?;
         }
-        self.inject(
-            Sysno::close_range,
-            [memfd as u64 + 1, u32::MAX as u64, 0, 0, 0, 0],
-        )?;
+        self.inject(Sysno::close_range, [memfd as u64 + 1, u32::MAX as u64, 0, 0, 0, 0])?;
         Ok(())
     }
 
@@ -197,13 +173,7 @@ impl Stub {
 
     /// Runs one system call at an arbitrary `syscall` instruction, stopping
     /// at its entry and exit (used before the stub page exists).
-    fn inject_stepping(
-        &self,
-        template: &PtRegs,
-        at: u64,
-        nr: Sysno,
-        args: [u64; 6],
-    ) -> Result<u64, PlatformError> {
+    fn inject_stepping(&self, template: &PtRegs, at: u64, nr: Sysno, args: [u64; 6]) -> Result<u64, PlatformError> {
         let mut regs = *template;
         regs.rip = at;
         set_call(&mut regs, nr, args);
@@ -246,37 +216,25 @@ impl Stub {
 
     fn died(&self, status: WaitStatus) -> PlatformError {
         let regs = match status {
-            WaitStatus::Stopped(..) => self
-                .getregs()
-                .map(|r| format!(" at rip {:#x}", r.rip))
-                .unwrap_or_default(),
+            WaitStatus::Stopped(..) => self.getregs().map(|r| format!(" at rip {:#x}", r.rip)).unwrap_or_default(),
             _ => String::new(),
         };
-        PlatformError::StubDied {
-            pid: self.pid.as_raw(),
-            how: format!("{status:?}{regs}"),
-        }
+        PlatformError::StubDied { pid: self.pid.as_raw(), how: format!("{status:?}{regs}") }
     }
 }
 
 impl AddressSpace for Stub {
     fn map(&self, addr: u64, len: u64, offset: u64, prot: u64) -> Result<(), PlatformError> {
         let flags = mman::MAP_SHARED | mman::MAP_FIXED;
-        self.inject(
-            Sysno::mmap,
-            [addr, len, prot, flags, self.memfd as u64, offset],
-        )
-        .map(drop)
+        self.inject(Sysno::mmap, [addr, len, prot, flags, self.memfd as u64, offset]).map(drop)
     }
 
     fn unmap(&self, addr: u64, len: u64) -> Result<(), PlatformError> {
-        self.inject(Sysno::munmap, [addr, len, 0, 0, 0, 0])
-            .map(drop)
+        self.inject(Sysno::munmap, [addr, len, 0, 0, 0, 0]).map(drop)
     }
 
     fn protect(&self, addr: u64, len: u64, prot: u64) -> Result<(), PlatformError> {
-        self.inject(Sysno::mprotect, [addr, len, prot, 0, 0, 0])
-            .map(drop)
+        self.inject(Sysno::mprotect, [addr, len, prot, 0, 0, 0]).map(drop)
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -296,19 +254,11 @@ struct PtraceContext {
 }
 
 impl Context for PtraceContext {
-    fn switch(
-        &mut self,
-        space: &dyn AddressSpace,
-        regs: &mut PtRegs,
-    ) -> Result<Event, PlatformError> {
-        let stub = space
-            .as_any()
-            .downcast_ref::<Stub>()
-            .ok_or(PlatformError::WrongAddressSpace)?;
+    fn switch(&mut self, space: &dyn AddressSpace, regs: &mut PtRegs) -> Result<Event, PlatformError> {
+        let stub = space.as_any().downcast_ref::<Stub>().ok_or(PlatformError::WrongAddressSpace)?;
         stub.check_tracer()?;
         stub.setregs(regs)?;
-        self.interrupter
-            .set_target(Some((stub.pid.as_raw(), stub.pid.as_raw())));
+        self.interrupter.set_target(Some((stub.pid.as_raw(), stub.pid.as_raw())));
         let result = run_until_trap(stub, regs);
         self.interrupter.set_target(None);
         result
@@ -327,21 +277,13 @@ fn run_until_trap(stub: &Stub, regs: &mut PtRegs) -> Result<Event, PlatformError
         WaitStatus::Stopped(_, sig) if sig == KICK => Event::Interrupted,
         WaitStatus::Stopped(
             _,
-            sig @ (Signal::SIGSEGV
-            | Signal::SIGBUS
-            | Signal::SIGILL
-            | Signal::SIGFPE
-            | Signal::SIGTRAP),
+            sig @ (Signal::SIGSEGV | Signal::SIGBUS | Signal::SIGILL | Signal::SIGFPE | Signal::SIGTRAP),
         ) => {
             let info = ptrace::getsiginfo(stub.pid).map_err(stub.err("PTRACE_GETSIGINFO"))?;
             // SAFETY: for these synchronous fault signals the kernel filled
             // in the `si_addr` member of the union.
             let addr = unsafe { info.si_addr() } as u64;
-            Event::Fault {
-                signo: sig as i32,
-                code: info.si_code,
-                addr,
-            }
+            Event::Fault { signo: sig as i32, code: info.si_code, addr }
         }
         WaitStatus::Stopped(_, sig) => Event::Signal { signo: sig as i32 },
         other => return Err(stub.died(other)),
@@ -374,10 +316,7 @@ fn set_call(regs: &mut PtRegs, nr: Sysno, args: [u64; 6]) {
 fn check_result(nr: Sysno, rax: u64) -> Result<u64, PlatformError> {
     let ret = rax as i64;
     if (-4095..0).contains(&ret) {
-        Err(PlatformError::Injected {
-            syscall: nr.name(),
-            errno: -ret,
-        })
+        Err(PlatformError::Injected { syscall: nr.name(), errno: -ret })
     } else {
         Ok(rax)
     }
@@ -461,13 +400,9 @@ mod tests {
         let code_addr = 0x40_0000;
         let off = mf.allocate(4096).unwrap();
         // mov eax, 39; syscall; mov [0x1000], eax
-        let code = [
-            0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x89, 0x04, 0x25, 0x00, 0x10, 0x00, 0x00,
-        ];
+        let code = [0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x89, 0x04, 0x25, 0x00, 0x10, 0x00, 0x00];
         mf.write(off, &code).unwrap();
-        space
-            .map(code_addr, 4096, off, mman::PROT_READ | mman::PROT_EXEC)
-            .unwrap();
+        space.map(code_addr, 4096, off, mman::PROT_READ | mman::PROT_EXEC).unwrap();
 
         let mut ctx = platform.new_context();
         let mut regs = PtRegs::user_start(code_addr, 0);
@@ -476,14 +411,7 @@ mod tests {
         assert_eq!(regs.rip, code_addr + 7);
         regs.rax = 1234;
         let ev = ctx.switch(&*space, &mut regs).unwrap();
-        assert_eq!(
-            ev,
-            Event::Fault {
-                signo: libc::SIGSEGV,
-                code: 1, /* SEGV_MAPERR */
-                addr: 0x1000
-            }
-        );
+        assert_eq!(ev, Event::Fault { signo: libc::SIGSEGV, code: 1 /* SEGV_MAPERR */, addr: 0x1000 });
         assert_eq!(regs.rax, 1234);
     }
 }

@@ -62,10 +62,7 @@ impl Proc {
                 return false;
             }
             // Reap it if it happens to be our child; ignore otherwise.
-            let _ = nix::sys::wait::waitpid(
-                Pid::from_raw(self.pid),
-                Some(nix::sys::wait::WaitPidFlag::WNOHANG),
-            );
+            let _ = nix::sys::wait::waitpid(Pid::from_raw(self.pid), Some(nix::sys::wait::WaitPidFlag::WNOHANG));
             std::thread::sleep(Duration::from_millis(10));
         }
         true

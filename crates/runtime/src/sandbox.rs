@@ -63,7 +63,12 @@ pub fn launch(l: &Launch) -> Result<Launched> {
     let start_err = |message: String| Error::SandboxStart { id: id.clone(), message };
     let log = match &l.log {
         Some(p) => Some(
-            OpenOptions::new().create(true).append(true).mode(0o640).open(p).map_err(Error::io("open the log file", p))?,
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o640)
+                .open(p)
+                .map_err(Error::io("open the log file", p))?,
         ),
         None => None,
     };
@@ -143,16 +148,19 @@ pub fn launch(l: &Launch) -> Result<Launched> {
     // would never see the sandbox hang up.
     drop((listener, gofer_sandbox_end, sync_child, exit, devnull, log));
 
-    let result = sync.set_read_timeout(Some(l.timeout)).map_err(|e| e.to_string()).and_then(|()| {
-        handshake(&sync, || write_id_maps(sandbox_pid))
-    });
+    let result = sync
+        .set_read_timeout(Some(l.timeout))
+        .map_err(|e| e.to_string())
+        .and_then(|()| handshake(&sync, || write_id_maps(sandbox_pid)));
     let fail = |message: String| {
         // Give the sandbox a moment to exit by itself, so its status can be told.
         let status = reap(sandbox_pid, Duration::from_millis(500));
         reap(gofer_pid, Duration::ZERO);
         cleanup_files();
         let how = match status {
-            Some(WaitStatus::Exited(_, c)) => format!(" (exit status {c}; its own error is on stderr or in the --log file)"),
+            Some(WaitStatus::Exited(_, c)) => {
+                format!(" (exit status {c}; its own error is on stderr or in the --log file)")
+            }
             Some(WaitStatus::Signaled(_, s, _)) => format!(" (killed by {s})"),
             _ => String::new(),
         };
@@ -199,7 +207,11 @@ pub fn handshake(sync: &UnixStream, map_ids: impl FnOnce() -> std::io::Result<()
         let mut msg = String::new();
         let _ = r.read_to_string(&mut msg);
         let msg = msg.trim();
-        if msg.is_empty() { "the sandbox reported a failure without a message".to_string() } else { msg.to_string() }
+        if msg.is_empty() {
+            "the sandbox reported a failure without a message".to_string()
+        } else {
+            msg.to_string()
+        }
     };
     if !read_byte(&mut r, &mut byte, "to unshare its namespaces")? {
         return Err("moat boot exited before the start-up handshake".into());

@@ -27,10 +27,8 @@ pub fn load_bundle(bundle: &Path) -> Result<Bundle> {
     let dir = bundle.canonicalize().map_err(Error::io("open the bundle directory", bundle))?;
     let path = dir.join("config.json");
     let text = std::fs::read_to_string(&path).map_err(Error::io("read", &path))?;
-    let spec: Spec = serde_json::from_str(&text).map_err(|e| Error::Spec {
-        path: path.clone(),
-        message: format!("invalid JSON or spec field: {e}"),
-    })?;
+    let spec: Spec = serde_json::from_str(&text)
+        .map_err(|e| Error::Spec { path: path.clone(), message: format!("invalid JSON or spec field: {e}") })?;
     let bad = |message: String| Error::Spec { path: path.clone(), message };
     let process = spec.process().as_ref().ok_or_else(|| bad("the spec has no \"process\"".into()))?;
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {

@@ -100,8 +100,7 @@ mod tests {
     use super::*;
 
     const ALL_S: [Status; 4] = [S::Creating, S::Created, S::Running, S::Stopped];
-    const ALL_A: [Action; 6] =
-        [A::FinishCreate, A::Start, A::Kill, A::Exit, A::Delete, A::ForceDelete];
+    const ALL_A: [Action; 6] = [A::FinishCreate, A::Start, A::Kill, A::Exit, A::Delete, A::ForceDelete];
 
     #[test]
     fn lifecycle_follows_the_oci_order() {

@@ -43,7 +43,13 @@ fn create_then_force_delete() {
     assert_eq!(st.status, Status::Created);
     assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), st.sandbox_pid.to_string());
     assert!(st.sandbox().alive() && st.gofer().alive());
-    assert_eq!(std::fs::read_to_string(format!("/proc/{}/uid_map", st.sandbox_pid)).unwrap().split_whitespace().collect::<Vec<_>>(), ["65534", "65534", "1"]);
+    assert_eq!(
+        std::fs::read_to_string(format!("/proc/{}/uid_map", st.sandbox_pid))
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["65534", "65534", "1"]
+    );
     assert_eq!(rt.state("c1").unwrap().effective_status(), Status::Created);
     assert!(matches!(rt.create("c1", &dir.join("bundle"), &opts), Err(Error::Exists(_))));
     assert!(matches!(rt.delete("c1", false), Err(Error::StillRunning(_))));

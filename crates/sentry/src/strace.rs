@@ -11,19 +11,10 @@ const EXCERPT: usize = 64;
 
 /// Formats the syscall's name and the arguments known before it runs;
 /// `exit` completes the line with output buffers and the result.
-pub fn enter(
-    task: &Task,
-    nr: u64,
-    entry: Option<&Syscall>,
-    args: &[u64; 6],
-) -> Vec<Option<String>> {
+pub fn enter(task: &Task, nr: u64, entry: Option<&Syscall>, args: &[u64; 6]) -> Vec<Option<String>> {
     let _ = nr;
     let kinds = entry.map_or(&[][..], |e| e.args);
-    kinds
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (*k != Arg::OutBuf).then(|| format_arg(task, *k, args, i)))
-        .collect()
+    kinds.iter().enumerate().map(|(i, k)| (*k != Arg::OutBuf).then(|| format_arg(task, *k, args, i))).collect()
 }
 
 pub fn exit(
@@ -34,9 +25,7 @@ pub fn exit(
     result: &Result<u64, Errno>,
 ) {
     let nr = task.regs.orig_rax;
-    let name = entry
-        .map(|e| e.sysno.name())
-        .or_else(|| Sysno::new(nr as usize).map(|s| s.name()));
+    let name = entry.map(|e| e.sysno.name()).or_else(|| Sysno::new(nr as usize).map(|s| s.name()));
     let name = name.map_or_else(|| format!("syscall_{nr}"), str::to_string);
     let shown: Vec<String> = match entry {
         Some(e) => before
@@ -55,11 +44,7 @@ pub fn exit(
     let ret = match result {
         Ok(v) if *v > 0xffff => format!("{v:#x}"),
         Ok(v) => v.to_string(),
-        Err(e) => format!(
-            "-1 {} ({})",
-            e.name().unwrap_or("E?"),
-            e.description().unwrap_or("")
-        ),
+        Err(e) => format!("-1 {} ({})", e.name().unwrap_or("E?"), e.description().unwrap_or("")),
     };
     tracing::info!(target: "strace", "[{:>4}] {}({}) = {}", task.tid, name, shown.join(", "), ret);
 }
@@ -74,9 +59,7 @@ fn format_arg(task: &Task, kind: Arg, args: &[u64; 6], i: usize) -> String {
             -100 => "AT_FDCWD".into(),
             fd => fd.to_string(),
         },
-        Arg::Signal => {
-            abi::signal::name(v as i32).map_or_else(|| v.to_string(), |n| format!("SIG{n}"))
-        }
+        Arg::Signal => abi::signal::name(v as i32).map_or_else(|| v.to_string(), |n| format!("SIG{n}")),
         Arg::Path => match task.mm.read_cstring(v, 4096) {
             Ok(s) => quote(&s, usize::MAX),
             Err(_) => format!("{v:#x}"),
@@ -107,11 +90,9 @@ fn string_vec(task: &Task, mut addr: u64) -> String {
     while items.len() < 8 {
         match task.mm.read_obj::<u64>(addr) {
             Ok(0) => return format!("[{}]", items.join(", ")),
-            Ok(p) => items.push(
-                task.mm
-                    .read_cstring(p, 4096)
-                    .map_or_else(|_| format!("{p:#x}"), |s| quote(&s, EXCERPT)),
-            ),
+            Ok(p) => {
+                items.push(task.mm.read_cstring(p, 4096).map_or_else(|_| format!("{p:#x}"), |s| quote(&s, EXCERPT)))
+            }
             Err(_) => return format!("{addr:#x}"),
         }
         addr += 8;

@@ -17,9 +17,7 @@ pub struct GoferClient {
 
 impl GoferClient {
     pub fn new(sock: UnixStream) -> GoferClient {
-        GoferClient {
-            sock: Mutex::new(sock),
-        }
+        GoferClient { sock: Mutex::new(sock) }
     }
 
     fn call(&self, req: &Request) -> Result<(Response, Vec<OwnedFd>), Errno> {
@@ -33,19 +31,14 @@ impl GoferClient {
     }
 
     pub fn stat(&self, path: &str, follow: bool) -> Result<FileAttr, Errno> {
-        match self.call(&Request::Stat {
-            path: path.to_string(),
-            follow,
-        })? {
+        match self.call(&Request::Stat { path: path.to_string(), follow })? {
             (Response::Attr(a), _) => Ok(a),
             other => Err(protocol_error(&other.0)),
         }
     }
 
     pub fn readlink(&self, path: &str) -> Result<String, Errno> {
-        match self.call(&Request::Readlink {
-            path: path.to_string(),
-        })? {
+        match self.call(&Request::Readlink { path: path.to_string() })? {
             (Response::Link(l), _) => Ok(l),
             other => Err(protocol_error(&other.0)),
         }
@@ -53,9 +46,7 @@ impl GoferClient {
 
     /// Opens `path` read-only.
     pub fn open_read(&self, path: &str, flags: u64) -> Result<GoferFile, Errno> {
-        match self.call(&Request::OpenRead {
-            path: path.to_string(),
-        })? {
+        match self.call(&Request::OpenRead { path: path.to_string() })? {
             (Response::Opened(attr), mut fds) if fds.len() == 1 => Ok(GoferFile {
                 fd: fds.pop().expect("length checked"),
                 attr,
@@ -123,10 +114,7 @@ impl FileDescription for GoferFile {
             2 => self.attr.size as i64,
             _ => return Err(Errno::EINVAL),
         };
-        let new = base
-            .checked_add(offset)
-            .filter(|&n| n >= 0)
-            .ok_or(Errno::EINVAL)?;
+        let new = base.checked_add(offset).filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;
         *off = new as u64;
         Ok(new as u64)
     }

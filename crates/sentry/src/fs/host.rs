@@ -16,11 +16,7 @@ pub struct HostFile {
 
 impl HostFile {
     pub fn new(fd: OwnedFd, flags: u64, name: &str) -> HostFile {
-        HostFile {
-            fd,
-            flags: AtomicU64::new(flags),
-            name: name.to_string(),
-        }
+        HostFile { fd, flags: AtomicU64::new(flags), name: name.to_string() }
     }
 }
 
@@ -56,8 +52,7 @@ impl FileDescription for HostFile {
     fn ioctl(&self, cmd: u64) -> Result<IoctlReply, Errno> {
         match cmd {
             ioctl::TCGETS => {
-                let t = nix::sys::termios::tcgetattr(self.fd.as_fd())
-                    .map_err(|e| Errno::new(e as i32))?;
+                let t = nix::sys::termios::tcgetattr(self.fd.as_fd()).map_err(|e| Errno::new(e as i32))?;
                 let mut k = Termios {
                     c_iflag: t.input_flags.bits() as u32,
                     c_oflag: t.output_flags.bits() as u32,
@@ -71,12 +66,7 @@ impl FileDescription for HostFile {
             }
             ioctl::TIOCGWINSZ => {
                 let w = rustix::termios::tcgetwinsize(&self.fd).map_err(errno)?;
-                let k = Winsize {
-                    ws_row: w.ws_row,
-                    ws_col: w.ws_col,
-                    ws_xpixel: w.ws_xpixel,
-                    ws_ypixel: w.ws_ypixel,
-                };
+                let k = Winsize { ws_row: w.ws_row, ws_col: w.ws_col, ws_xpixel: w.ws_xpixel, ws_ypixel: w.ws_ypixel };
                 Ok(IoctlReply::Out(k.as_bytes().to_vec()))
             }
             _ => Err(Errno::ENOTTY),

@@ -20,18 +20,9 @@ pub fn stat_from_attr(a: &::gofer::proto::FileAttr) -> Stat {
         size: a.size as i64,
         blksize: a.blksize as i64,
         blocks: a.blocks as i64,
-        atime: Timespec {
-            tv_sec: a.atime.0,
-            tv_nsec: a.atime.1 as i64,
-        },
-        mtime: Timespec {
-            tv_sec: a.mtime.0,
-            tv_nsec: a.mtime.1 as i64,
-        },
-        ctime: Timespec {
-            tv_sec: a.ctime.0,
-            tv_nsec: a.ctime.1 as i64,
-        },
+        atime: Timespec { tv_sec: a.atime.0, tv_nsec: a.atime.1 as i64 },
+        mtime: Timespec { tv_sec: a.mtime.0, tv_nsec: a.mtime.1 as i64 },
+        ctime: Timespec { tv_sec: a.ctime.0, tv_nsec: a.ctime.1 as i64 },
         ..Stat::default()
     }
 }

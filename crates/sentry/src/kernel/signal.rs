@@ -20,8 +20,9 @@ pub fn default_action(sig: i32) -> DefaultAction {
         SIGCHLD | SIGURG | SIGWINCH => DefaultAction::Ignore,
         SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU => DefaultAction::Stop,
         SIGCONT => DefaultAction::Continue,
-        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | SIGXCPU | SIGXFSZ
-        | SIGSYS => DefaultAction::CoreDump,
+        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | SIGXCPU | SIGXFSZ | SIGSYS => {
+            DefaultAction::CoreDump
+        }
         _ => DefaultAction::Terminate,
     }
 }
@@ -34,9 +35,7 @@ pub struct SignalActions {
 
 impl Default for SignalActions {
     fn default() -> SignalActions {
-        SignalActions {
-            actions: [SigAction::default(); NSIG as usize],
-        }
+        SignalActions { actions: [SigAction::default(); NSIG as usize] }
     }
 }
 
@@ -96,14 +95,8 @@ mod tests {
     #[test]
     fn fates_follow_dispositions() {
         let dfl = SigAction::default();
-        let ign = SigAction {
-            handler: SIG_IGN,
-            ..dfl
-        };
-        let handler = SigAction {
-            handler: 0x401000,
-            ..dfl
-        };
+        let ign = SigAction { handler: SIG_IGN, ..dfl };
+        let handler = SigAction { handler: 0x401000, ..dfl };
         assert_eq!(fate(SIGTERM, &dfl), Fate::Kill);
         assert_eq!(fate(SIGCHLD, &dfl), Fate::Discard);
         assert_eq!(fate(SIGTERM, &ign), Fate::Discard);

@@ -76,39 +76,15 @@ pub struct Task {
 
 /// Default resource limits, as a fresh Linux login gets them.
 fn default_rlimits() -> [Rlimit; rlimit::RLIM_NLIMITS] {
-    let inf = Rlimit {
-        cur: rlimit::RLIM_INFINITY,
-        max: rlimit::RLIM_INFINITY,
-    };
+    let inf = Rlimit { cur: rlimit::RLIM_INFINITY, max: rlimit::RLIM_INFINITY };
     let mut r = [inf; rlimit::RLIM_NLIMITS];
-    r[rlimit::RLIMIT_STACK as usize] = Rlimit {
-        cur: crate::mm::STACK_SIZE,
-        max: rlimit::RLIM_INFINITY,
-    };
-    r[rlimit::RLIMIT_CORE as usize] = Rlimit {
-        cur: 0,
-        max: rlimit::RLIM_INFINITY,
-    };
-    r[rlimit::RLIMIT_NOFILE as usize] = Rlimit {
-        cur: 1024,
-        max: 1 << 20,
-    };
-    r[rlimit::RLIMIT_MEMLOCK as usize] = Rlimit {
-        cur: 8 << 20,
-        max: 8 << 20,
-    };
-    r[rlimit::RLIMIT_SIGPENDING as usize] = Rlimit {
-        cur: 63476,
-        max: 63476,
-    };
-    r[rlimit::RLIMIT_MSGQUEUE as usize] = Rlimit {
-        cur: 819200,
-        max: 819200,
-    };
-    r[rlimit::RLIMIT_NPROC as usize] = Rlimit {
-        cur: 63476,
-        max: 63476,
-    };
+    r[rlimit::RLIMIT_STACK as usize] = Rlimit { cur: crate::mm::STACK_SIZE, max: rlimit::RLIM_INFINITY };
+    r[rlimit::RLIMIT_CORE as usize] = Rlimit { cur: 0, max: rlimit::RLIM_INFINITY };
+    r[rlimit::RLIMIT_NOFILE as usize] = Rlimit { cur: 1024, max: 1 << 20 };
+    r[rlimit::RLIMIT_MEMLOCK as usize] = Rlimit { cur: 8 << 20, max: 8 << 20 };
+    r[rlimit::RLIMIT_SIGPENDING as usize] = Rlimit { cur: 63476, max: 63476 };
+    r[rlimit::RLIMIT_MSGQUEUE as usize] = Rlimit { cur: 819200, max: 819200 };
+    r[rlimit::RLIMIT_NPROC as usize] = Rlimit { cur: 63476, max: 63476 };
     r[rlimit::RLIMIT_NICE as usize] = Rlimit { cur: 0, max: 0 };
     r[rlimit::RLIMIT_RTPRIO as usize] = Rlimit { cur: 0, max: 0 };
     r
@@ -120,33 +96,16 @@ impl Task {
     /// message for the user.
     pub fn new_init(kernel: &Arc<Kernel>, spec: ProcessSpec) -> Result<Task, String> {
         let name = spec.argv.first().cloned().unwrap_or_default();
-        let path =
-            loader::resolve_executable(kernel, &name, &spec.cwd, &spec.envp).map_err(|e| {
-                format!(
-                    "executable {name:?} not found in the container (PATH or path): {}",
-                    describe(e)
-                )
-            })?;
-        let ids = AuxIds {
-            uid: spec.uid,
-            euid: spec.uid,
-            gid: spec.gid,
-            egid: spec.gid,
-        };
+        let path = loader::resolve_executable(kernel, &name, &spec.cwd, &spec.envp)
+            .map_err(|e| format!("executable {name:?} not found in the container (PATH or path): {}", describe(e)))?;
+        let ids = AuxIds { uid: spec.uid, euid: spec.uid, gid: spec.gid, egid: spec.gid };
         let loaded = loader::load(kernel, &path, &spec.argv, &spec.envp, ids)
             .map_err(|e| format!("cannot execute {path}: {}", describe(e)))?;
         let mut fds = FdTable::default();
         for (i, fd) in spec.stdio.into_iter().enumerate() {
             let Some(fd) = fd else { continue };
-            let flags = if i == 0 {
-                fcntl::O_RDONLY
-            } else {
-                fcntl::O_WRONLY
-            };
-            let name = ["stdin", "stdout", "stderr"]
-                .get(i)
-                .copied()
-                .unwrap_or("host");
+            let flags = if i == 0 { fcntl::O_RDONLY } else { fcntl::O_WRONLY };
+            let name = ["stdin", "stdout", "stderr"].get(i).copied().unwrap_or("host");
             fds.set(i, Arc::new(HostFile::new(fd, flags, name)), false);
         }
         let ctx = kernel.platform.new_context();
@@ -180,10 +139,7 @@ impl Task {
             exe: loaded.path,
             rlimits: default_rlimits(),
             clear_child_tid: 0,
-            altstack: crate::syscalls::StackT {
-                flags: 2,
-                ..Default::default()
-            },
+            altstack: crate::syscalls::StackT { flags: 2, ..Default::default() },
             exit: None,
             ctx,
             shared,
@@ -243,15 +199,15 @@ impl Task {
                 Fate::Discard => pending.0 &= !(1 << (sig - 1)),
                 Fate::JobControl => {
                     pending.0 &= !(1 << (sig - 1));
-                    tracing::warn!(
-                        sig,
-                        "job-control signal discarded: stop/continue is not implemented yet"
-                    );
+                    tracing::warn!(sig, "job-control signal discarded: stop/continue is not implemented yet");
                 }
                 Fate::Handler => {
                     if !self.warned_handler {
                         self.warned_handler = true;
-                        tracing::warn!(sig, "signal left pending: delivery to application handlers is not implemented yet");
+                        tracing::warn!(
+                            sig,
+                            "signal left pending: delivery to application handlers is not implemented yet"
+                        );
                     }
                 }
             }
@@ -261,9 +217,7 @@ impl Task {
     /// Whether a signal in `pending` would interrupt a blocking call.
     fn interrupts(&self, pending: SigSet) -> bool {
         let deliverable = pending.0 & !self.mask.blockable().0;
-        (1..=NSIG).any(|s| {
-            deliverable & (1 << (s - 1)) != 0 && fate(s, &self.actions.get(s)) != Fate::Discard
-        })
+        (1..=NSIG).any(|s| deliverable & (1 << (s - 1)) != 0 && fate(s, &self.actions.get(s)) != Fate::Discard)
     }
 
     /// Sleeps for `d` unless a signal interrupts; returns the time left
@@ -279,12 +233,7 @@ impl Task {
             if now >= deadline {
                 return Duration::ZERO;
             }
-            pending = self
-                .shared
-                .wake
-                .wait_timeout(pending, deadline - now)
-                .unwrap()
-                .0;
+            pending = self.shared.wake.wait_timeout(pending, deadline - now).unwrap().0;
         }
     }
 
@@ -296,7 +245,5 @@ impl Task {
 
 /// An errno as strerror would say it.
 pub fn describe(e: Errno) -> String {
-    e.description()
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("errno {}", e.into_raw()))
+    e.description().map(str::to_string).unwrap_or_else(|| format!("errno {}", e.into_raw()))
 }

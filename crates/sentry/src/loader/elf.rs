@@ -6,9 +6,7 @@ use crate::fs::gofer::GoferFile;
 use crate::mm::{MemoryManager, Placement, VmaKind};
 use crate::vfs::FileDescription;
 use abi::{mman, page_down, page_up, Errno};
-use object::elf::{
-    FileHeader64, ProgramHeader64, ET_DYN, ET_EXEC, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR,
-};
+use object::elf::{FileHeader64, ProgramHeader64, ET_DYN, ET_EXEC, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR};
 use object::read::elf::{FileHeader, ProgramHeader};
 use object::LittleEndian as LE;
 
@@ -65,17 +63,10 @@ pub fn load(mm: &mut MemoryManager, file: &GoferFile, role: Role) -> Result<Imag
         }
         t
     };
-    let phdrs: &[ProgramHeader64<LE>] = object::slice_from_bytes(&table, phnum)
-        .map_err(|_| Errno::ENOEXEC)?
-        .0;
+    let phdrs: &[ProgramHeader64<LE>] = object::slice_from_bytes(&table, phnum).map_err(|_| Errno::ENOEXEC)?.0;
 
-    let loads: Vec<&ProgramHeader64<LE>> =
-        phdrs.iter().filter(|p| p.p_type(e) == PT_LOAD).collect();
-    let lo = loads
-        .iter()
-        .map(|p| page_down(p.p_vaddr(e)))
-        .min()
-        .ok_or(Errno::ENOEXEC)?;
+    let loads: Vec<&ProgramHeader64<LE>> = phdrs.iter().filter(|p| p.p_type(e) == PT_LOAD).collect();
+    let lo = loads.iter().map(|p| page_down(p.p_vaddr(e))).min().ok_or(Errno::ENOEXEC)?;
     let hi = loads
         .iter()
         .map(|p| p.p_vaddr(e).checked_add(p.p_memsz(e)).and_then(page_up))
@@ -87,12 +78,7 @@ pub fn load(mm: &mut MemoryManager, file: &GoferFile, role: Role) -> Result<Imag
         (_, Role::Main) => ET_DYN_BASE - lo,
         // The interpreter goes wherever its whole span fits.
         (_, Role::Interpreter) => {
-            let at = mm.map_anonymous(
-                Placement::Hint(0),
-                hi - lo,
-                mman::PROT_NONE,
-                VmaKind::Anonymous,
-            )?;
+            let at = mm.map_anonymous(Placement::Hint(0), hi - lo, mman::PROT_NONE, VmaKind::Anonymous)?;
             mm.unmap(at, hi - lo)?;
             at - lo
         }
@@ -108,35 +94,23 @@ pub fn load(mm: &mut MemoryManager, file: &GoferFile, role: Role) -> Result<Imag
 
     let mut brk_start = 0;
     for p in &loads {
-        let (vaddr, memsz, filesz, offset) = (
-            p.p_vaddr(e) + bias,
-            p.p_memsz(e),
-            p.p_filesz(e),
-            p.p_offset(e),
-        );
+        let (vaddr, memsz, filesz, offset) = (p.p_vaddr(e) + bias, p.p_memsz(e), p.p_filesz(e), p.p_offset(e));
         if filesz > memsz || vaddr % 4096 != offset % 4096 {
             return Err(Errno::ENOEXEC);
         }
         let start = page_down(vaddr);
         let end = page_up(vaddr + memsz).ok_or(Errno::ENOEXEC)?;
         let flags = p.p_flags(e).0;
-        let prot = [
-            (PF_R, mman::PROT_READ),
-            (PF_W, mman::PROT_WRITE),
-            (PF_X, mman::PROT_EXEC),
-        ]
-        .iter()
-        .filter(|(f, _)| flags & f.0 != 0)
-        .fold(0, |acc, (_, p)| acc | p);
+        let prot = [(PF_R, mman::PROT_READ), (PF_W, mman::PROT_WRITE), (PF_X, mman::PROT_EXEC)]
+            .iter()
+            .filter(|(f, _)| flags & f.0 != 0)
+            .fold(0, |acc, (_, p)| acc | p);
         let path = file.path();
         mm.map_anonymous(
             Placement::Replace(start),
             end - start,
             prot,
-            VmaKind::File {
-                path,
-                offset: page_down(offset),
-            },
+            VmaKind::File { path, offset: page_down(offset) },
         )?;
         // Copy from the page start so a page shared with the previous
         // segment keeps that segment's bytes too, as a file mapping would.
@@ -151,22 +125,11 @@ pub fn load(mm: &mut MemoryManager, file: &GoferFile, role: Role) -> Result<Imag
         .or_else(|| {
             // No PT_PHDR: the headers are mapped if the first segment
             // covers them from file offset 0.
-            loads
-                .first()
-                .filter(|p| p.p_offset(e) == 0)
-                .map(|p| p.p_vaddr(e) + bias + phoff as u64)
+            loads.first().filter(|p| p.p_offset(e) == 0).map(|p| p.p_vaddr(e) + bias + phoff as u64)
         })
         .unwrap_or(0);
 
-    Ok(Image {
-        entry: hdr.e_entry(e) + bias,
-        bias,
-        phdr,
-        phent: phent as u64,
-        phnum: phnum as u64,
-        brk_start,
-        interp,
-    })
+    Ok(Image { entry: hdr.e_entry(e) + bias, bias, phdr, phent: phent as u64, phnum: phnum as u64, brk_start, interp })
 }
 
 /// Copies `len` bytes of `file` at `offset` to application address `addr`.

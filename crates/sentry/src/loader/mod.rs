@@ -33,12 +33,7 @@ pub struct AuxIds {
 
 /// Resolves `name` the way execvp does: a name without `/` is looked up in
 /// the `PATH` of `envp` (the default path if there is none).
-pub fn resolve_executable(
-    kernel: &Kernel,
-    name: &str,
-    cwd: &str,
-    envp: &[String],
-) -> Result<String, Errno> {
+pub fn resolve_executable(kernel: &Kernel, name: &str, cwd: &str, envp: &[String]) -> Result<String, Errno> {
     if name.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -72,13 +67,7 @@ pub fn absolute(cwd: &str, path: &str) -> String {
 }
 
 /// Builds a new address space running the program at `path`.
-pub fn load(
-    kernel: &Arc<Kernel>,
-    path: &str,
-    argv: &[String],
-    envp: &[String],
-    ids: AuxIds,
-) -> Result<Loaded, Errno> {
+pub fn load(kernel: &Arc<Kernel>, path: &str, argv: &[String], envp: &[String], ids: AuxIds) -> Result<Loaded, Errno> {
     let file = open_executable(kernel, path)?;
     let space = kernel.platform.new_address_space().map_err(|e| {
         tracing::error!("creating an address space: {e}");
@@ -125,11 +114,7 @@ pub fn load(
         (auxv::AT_HWCAP2, 0),
     ];
     let sp = stack::build(&mm, STACK_TOP, path, argv, envp, &aux)?;
-    Ok(Loaded {
-        regs: PtRegs::user_start(entry, sp),
-        mm,
-        path: path.to_string(),
-    })
+    Ok(Loaded { regs: PtRegs::user_start(entry, sp), mm, path: path.to_string() })
 }
 
 fn open_executable(kernel: &Kernel, path: &str) -> Result<GoferFile, Errno> {

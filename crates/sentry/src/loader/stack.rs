@@ -26,18 +26,11 @@ pub fn build(
         push_bytes(&v, sp)
     };
     let execfn_addr = cstr(execfn, &mut sp)?;
-    let env_addrs = envp
-        .iter()
-        .map(|s| cstr(s, &mut sp))
-        .collect::<Result<Vec<_>, _>>()?;
-    let arg_addrs = argv
-        .iter()
-        .map(|s| cstr(s, &mut sp))
-        .collect::<Result<Vec<_>, _>>()?;
+    let env_addrs = envp.iter().map(|s| cstr(s, &mut sp)).collect::<Result<Vec<_>, _>>()?;
+    let arg_addrs = argv.iter().map(|s| cstr(s, &mut sp)).collect::<Result<Vec<_>, _>>()?;
     let platform = cstr("x86_64", &mut sp)?;
     let mut random = [0u8; 16];
-    rustix::rand::getrandom(&mut random, rustix::rand::GetRandomFlags::empty())
-        .map_err(|_| Errno::EIO)?;
+    rustix::rand::getrandom(&mut random, rustix::rand::GetRandomFlags::empty()).map_err(|_| Errno::EIO)?;
     sp -= 16;
     mm.copy_out(sp, &random)?;
     let random_addr = sp;

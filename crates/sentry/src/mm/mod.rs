@@ -72,13 +72,7 @@ fn platform_err(e: platform::PlatformError) -> Errno {
 
 impl MemoryManager {
     pub fn new(space: Arc<dyn AddressSpace>, memfile: Arc<MemoryFile>) -> MemoryManager {
-        MemoryManager {
-            space,
-            memfile,
-            vmas: BTreeMap::new(),
-            brk_start: 0,
-            brk: 0,
-        }
+        MemoryManager { space, memfile, vmas: BTreeMap::new(), brk_start: 0, brk: 0 }
     }
 
     pub fn space(&self) -> &Arc<dyn AddressSpace> {
@@ -90,13 +84,7 @@ impl MemoryManager {
     }
 
     /// Creates a zero-filled mapping of `len` bytes and returns its address.
-    pub fn map_anonymous(
-        &mut self,
-        at: Placement,
-        len: u64,
-        prot: u64,
-        kind: VmaKind,
-    ) -> Result<u64, Errno> {
+    pub fn map_anonymous(&mut self, at: Placement, len: u64, prot: u64, kind: VmaKind) -> Result<u64, Errno> {
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
         if len == 0 {
             return Err(Errno::EINVAL);
@@ -121,15 +109,7 @@ impl MemoryManager {
             let _ = self.memfile.free(offset, len);
             return Err(platform_err(e));
         }
-        self.vmas.insert(
-            addr,
-            Vma {
-                end: addr + len,
-                prot,
-                memfile_offset: offset,
-                kind,
-            },
-        );
+        self.vmas.insert(addr, Vma { end: addr + len, prot, memfile_offset: offset, kind });
         Ok(addr)
     }
 
@@ -188,9 +168,7 @@ impl MemoryManager {
             }
             let lo = start.max(addr);
             let hi = vma.end.min(end);
-            self.memfile
-                .decommit(vma.memfile_offset + (lo - start), hi - lo)
-                .map_err(|_| Errno::EFAULT)?;
+            self.memfile.decommit(vma.memfile_offset + (lo - start), hi - lo).map_err(|_| Errno::EFAULT)?;
         }
         Ok(())
     }
@@ -206,10 +184,7 @@ impl MemoryManager {
         if want < self.brk_start {
             return self.brk;
         }
-        let (old_top, new_top) = (
-            page_up(self.brk).unwrap_or(u64::MAX),
-            page_up(want).unwrap_or(u64::MAX),
-        );
+        let (old_top, new_top) = (page_up(self.brk).unwrap_or(u64::MAX), page_up(want).unwrap_or(u64::MAX));
         if new_top > old_top {
             let grown = self.map_anonymous(
                 Placement::NoReplace(old_top),
@@ -233,9 +208,7 @@ impl MemoryManager {
         let mut done = 0usize;
         for (off, chunk) in self.pieces(addr, buf.len() as u64, mman::PROT_READ)? {
             let n = chunk as usize;
-            self.memfile
-                .read(off, &mut buf[done..done + n])
-                .map_err(|_| Errno::EFAULT)?;
+            self.memfile.read(off, &mut buf[done..done + n]).map_err(|_| Errno::EFAULT)?;
             done += n;
         }
         Ok(())
@@ -246,9 +219,7 @@ impl MemoryManager {
         let mut done = 0usize;
         for (off, chunk) in self.pieces(addr, data.len() as u64, mman::PROT_WRITE)? {
             let n = chunk as usize;
-            self.memfile
-                .write(off, &data[done..done + n])
-                .map_err(|_| Errno::EFAULT)?;
+            self.memfile.write(off, &data[done..done + n]).map_err(|_| Errno::EFAULT)?;
             done += n;
         }
         Ok(())
@@ -260,9 +231,7 @@ impl MemoryManager {
         let mut done = 0usize;
         for (off, chunk) in self.pieces(addr, data.len() as u64, 0)? {
             let n = chunk as usize;
-            self.memfile
-                .write(off, &data[done..done + n])
-                .map_err(|_| Errno::EFAULT)?;
+            self.memfile.write(off, &data[done..done + n]).map_err(|_| Errno::EFAULT)?;
             done += n;
         }
         Ok(())
@@ -316,10 +285,7 @@ impl MemoryManager {
     }
 
     fn overlaps(&self, start: u64, end: u64) -> bool {
-        self.vmas
-            .range(..end)
-            .next_back()
-            .is_some_and(|(_, v)| v.end > start)
+        self.vmas.range(..end).next_back().is_some_and(|(_, v)| v.end > start)
     }
 
     fn is_mapped(&self, start: u64, end: u64) -> bool {
@@ -342,12 +308,7 @@ impl MemoryManager {
     /// Splits VMAs at `start` and `end`, removes the pieces inside and
     /// returns them (each keyed by its start).
     fn carve(&mut self, start: u64, end: u64) -> Vec<(u64, Vma)> {
-        let keys: Vec<u64> = self
-            .vmas
-            .range(..end)
-            .filter(|(_, v)| v.end > start)
-            .map(|(&s, _)| s)
-            .collect();
+        let keys: Vec<u64> = self.vmas.range(..end).filter(|(_, v)| v.end > start).map(|(&s, _)| s).collect();
         let mut inside = Vec::new();
         for s in keys {
             let vma = self.vmas.remove(&s).expect("key listed above");

@@ -74,10 +74,7 @@ pub fn dispatch(task: &mut Task) {
     let nr = task.regs.orig_rax;
     let args = task.regs.syscall_args();
     let entry = lookup(nr);
-    let before = task
-        .kernel
-        .strace
-        .then(|| crate::strace::enter(task, nr, entry, &args));
+    let before = task.kernel.strace.then(|| crate::strace::enter(task, nr, entry, &args));
     let result = match entry.and_then(|e| e.handler) {
         Some(handler) => handler(task, &args),
         None => {
@@ -92,9 +89,7 @@ pub fn dispatch(task: &mut Task) {
         crate::strace::exit(task, line, entry, &args, &result);
     }
     // execve replaced the registers wholesale; don't clobber rax.
-    if task.regs.orig_rax == nr
-        && !(entry.is_some_and(|e| e.sysno == Sysno::execve) && result.is_ok())
-    {
+    if task.regs.orig_rax == nr && !(entry.is_some_and(|e| e.sysno == Sysno::execve) && result.is_ok()) {
         task.regs.rax = match result {
             Ok(v) => v,
             Err(e) => (-(e.into_raw() as i64)) as u64,
@@ -130,17 +125,9 @@ pub fn compatibility_markdown() -> String {
                 ("ENOSYS", "")
             }
         };
-        out.push_str(&format!(
-            "| {} | `{}` | {} | {} |\n",
-            sysno.id(),
-            sysno.name(),
-            level,
-            note
-        ));
+        out.push_str(&format!("| {} | `{}` | {} | {} |\n", sysno.id(), sysno.name(), level, note));
     }
-    out.push_str(&format!(
-        "\n{full} supported, {partial} partial, {none} not implemented.\n"
-    ));
+    out.push_str(&format!("\n{full} supported, {partial} partial, {none} not implemented.\n"));
     out
 }
 

@@ -31,11 +31,7 @@ fn at_path(task: &Task, dirfd: i64, path: &str) -> Result<String, Errno> {
     if path.starts_with('/') {
         return Ok(path.to_string());
     }
-    let base = if dirfd == fcntl::AT_FDCWD {
-        task.cwd.clone()
-    } else {
-        task.fds.get(dirfd)?.path()
-    };
+    let base = if dirfd == fcntl::AT_FDCWD { task.cwd.clone() } else { task.fds.get(dirfd)?.path() };
     Ok(crate::loader::absolute(&base, path))
 }
 
@@ -124,24 +120,18 @@ pub fn readv(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 fn open_common(task: &mut Task, dirfd: i64, path_addr: u64, flags: u64) -> Result<u64, Errno> {
     let path = at_path(task, dirfd, &read_path(task, path_addr)?)?;
-    let writes = flags & fcntl::O_ACCMODE != fcntl::O_RDONLY
-        || flags & (fcntl::O_CREAT | fcntl::O_TRUNC) != 0;
+    let writes = flags & fcntl::O_ACCMODE != fcntl::O_RDONLY || flags & (fcntl::O_CREAT | fcntl::O_TRUNC) != 0;
     if writes {
         // Writable files come with the VFS of issue #4.
         tracing::warn!(path, "open for writing is not implemented yet: EROFS");
         return Err(Errno::EROFS);
     }
-    let file: GoferFile = task
-        .kernel
-        .gofer
-        .open_read(&path, flags & !fcntl::O_CLOEXEC)?;
+    let file: GoferFile = task.kernel.gofer.open_read(&path, flags & !fcntl::O_CLOEXEC)?;
     let is_dir = file.attr().mode & 0o170000 == 0o040000;
     if flags & fcntl::O_DIRECTORY != 0 && !is_dir {
         return Err(Errno::ENOTDIR);
     }
-    task.fds
-        .insert(0, Arc::new(file), flags & fcntl::O_CLOEXEC != 0)
-        .map(|fd| fd as u64)
+    task.fds.insert(0, Arc::new(file), flags & fcntl::O_CLOEXEC != 0).map(|fd| fd as u64)
 }
 
 pub fn open(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -164,15 +154,9 @@ fn stat_path(task: &Task, dirfd: i64, path_addr: u64, flags: u64) -> Result<abi:
         }
         return Err(Errno::ENOENT);
     }
-    let path = at_path(
-        task,
-        dirfd,
-        std::str::from_utf8(&raw).map_err(|_| Errno::ENOENT)?,
-    )?;
+    let path = at_path(task, dirfd, std::str::from_utf8(&raw).map_err(|_| Errno::ENOENT)?)?;
     let follow = flags & fcntl::AT_SYMLINK_NOFOLLOW == 0;
-    Ok(crate::fs::stat_from_attr(
-        &task.kernel.gofer.stat(&path, follow)?,
-    ))
+    Ok(crate::fs::stat_from_attr(&task.kernel.gofer.stat(&path, follow)?))
 }
 
 pub fn stat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -191,8 +175,7 @@ pub fn fstat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 pub fn newfstatat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    if a[3] & !(fcntl::AT_EMPTY_PATH | fcntl::AT_SYMLINK_NOFOLLOW | 0x800/* AT_NO_AUTOMOUNT */) != 0
-    {
+    if a[3] & !(fcntl::AT_EMPTY_PATH | fcntl::AT_SYMLINK_NOFOLLOW | 0x800/* AT_NO_AUTOMOUNT */) != 0 {
         return Err(Errno::EINVAL);
     }
     let st = stat_path(task, fd_arg(a[0]), a[1], a[3])?;
@@ -222,15 +205,10 @@ pub fn fcntl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     match a[1] {
         fcntl::F_DUPFD | fcntl::F_DUPFD_CLOEXEC => {
             let min = usize::try_from(a[2] as i32).map_err(|_| Errno::EINVAL)?;
-            task.fds
-                .insert(min, file, a[1] == fcntl::F_DUPFD_CLOEXEC)
-                .map(|fd| fd as u64)
+            task.fds.insert(min, file, a[1] == fcntl::F_DUPFD_CLOEXEC).map(|fd| fd as u64)
         }
         fcntl::F_GETFD => Ok(u64::from(task.fds.cloexec(fd)?)),
-        fcntl::F_SETFD => task
-            .fds
-            .set_cloexec(fd, a[2] & fcntl::FD_CLOEXEC != 0)
-            .map(|_| 0),
+        fcntl::F_SETFD => task.fds.set_cloexec(fd, a[2] & fcntl::FD_CLOEXEC != 0).map(|_| 0),
         fcntl::F_GETFL => Ok(file.flags()),
         fcntl::F_SETFL => {
             let settable = fcntl::O_APPEND | fcntl::O_NONBLOCK;
@@ -248,10 +226,7 @@ pub fn dup(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 fn dup_to(task: &mut Task, old: i64, new: i64, cloexec: bool) -> Result<u64, Errno> {
     let file = task.fds.get(old)?;
-    let new_idx = usize::try_from(new)
-        .ok()
-        .filter(|&n| n < crate::vfs::MAX_FDS)
-        .ok_or(Errno::EBADF)?;
+    let new_idx = usize::try_from(new).ok().filter(|&n| n < crate::vfs::MAX_FDS).ok_or(Errno::EBADF)?;
     task.fds.set(new_idx, file, cloexec);
     Ok(new as u64)
 }
@@ -272,35 +247,20 @@ pub fn dup3(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     dup_to(task, old, new, a[2] & fcntl::O_CLOEXEC != 0)
 }
 
-fn access_check(
-    task: &Task,
-    dirfd: i64,
-    path_addr: u64,
-    mode: u64,
-    flags: u64,
-) -> Result<u64, Errno> {
+fn access_check(task: &Task, dirfd: i64, path_addr: u64, mode: u64, flags: u64) -> Result<u64, Errno> {
     const AT_EACCESS: u64 = 0x200;
-    if mode & !7 != 0
-        || flags & !(AT_EACCESS | fcntl::AT_SYMLINK_NOFOLLOW | fcntl::AT_EMPTY_PATH) != 0
-    {
+    if mode & !7 != 0 || flags & !(AT_EACCESS | fcntl::AT_SYMLINK_NOFOLLOW | fcntl::AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
     let st = stat_path(task, dirfd, path_addr, flags)?;
-    let (uid, gid) = if flags & AT_EACCESS != 0 {
-        (task.creds.euid, task.creds.egid)
-    } else {
-        (task.creds.uid, task.creds.gid)
-    };
+    let (uid, gid) =
+        if flags & AT_EACCESS != 0 { (task.creds.euid, task.creds.egid) } else { (task.creds.uid, task.creds.gid) };
     if mode == 0 {
         return Ok(0);
     }
     let bits = if uid == 0 {
         // root may read and write anything, and execute what anyone may.
-        let x = if st.mode & 0o111 != 0 || st.mode & 0o170000 == 0o040000 {
-            1
-        } else {
-            0
-        };
+        let x = if st.mode & 0o111 != 0 || st.mode & 0o170000 == 0o040000 { 1 } else { 0 };
         6 | x
     } else if st.uid == uid {
         (st.mode >> 6) & 7
@@ -328,13 +288,7 @@ pub fn faccessat2(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     access_check(task, fd_arg(a[0]), a[1], a[2], a[3])
 }
 
-fn readlink_common(
-    task: &mut Task,
-    dirfd: i64,
-    path_addr: u64,
-    buf: u64,
-    size: u64,
-) -> Result<u64, Errno> {
+fn readlink_common(task: &mut Task, dirfd: i64, path_addr: u64, buf: u64, size: u64) -> Result<u64, Errno> {
     if (size as i64) <= 0 {
         return Err(Errno::EINVAL);
     }

@@ -33,8 +33,7 @@ pub fn getrandom(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     let len = a[1].min(33_554_431) as usize; // Linux caps one call at 32 MiB - 1
     let mut buf = vec![0u8; len];
-    rustix::rand::getrandom(&mut buf, rustix::rand::GetRandomFlags::empty())
-        .map_err(|_| Errno::EIO)?;
+    rustix::rand::getrandom(&mut buf, rustix::rand::GetRandomFlags::empty()).map_err(|_| Errno::EIO)?;
     task.mm.copy_out(a[0], &buf)?;
     Ok(len as u64)
 }

@@ -35,9 +35,7 @@ pub fn mmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if flags & MAP_ANONYMOUS != 0 {
         // Shared anonymous memory behaves as private while there is a
         // single process; sharing across fork comes with issue #3.
-        return task
-            .mm
-            .map_anonymous(placement, len, prot, VmaKind::Anonymous);
+        return task.mm.map_anonymous(placement, len, prot, VmaKind::Anonymous);
     }
     let file = task.fds.get(fd.into())?;
     readable(&*file).map_err(|_| Errno::EACCES)?;
@@ -49,15 +47,7 @@ pub fn mmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::ENODEV);
     }
     offset.checked_add(len).ok_or(Errno::EOVERFLOW)?;
-    let at = task.mm.map_anonymous(
-        placement,
-        len,
-        prot,
-        VmaKind::File {
-            path: file.path(),
-            offset,
-        },
-    )?;
+    let at = task.mm.map_anonymous(placement, len, prot, VmaKind::File { path: file.path(), offset })?;
     if let Err(e) = copy_from_file(&task.mm, &*file, offset, at, len) {
         let _ = task.mm.unmap(at, len);
         return Err(e);
@@ -74,9 +64,7 @@ pub fn mprotect(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP) != 0 {
         return Err(Errno::EINVAL);
     }
-    task.mm
-        .protect(a[0], a[1], prot & (PROT_READ | PROT_WRITE | PROT_EXEC))
-        .map(|_| 0)
+    task.mm.protect(a[0], a[1], prot & (PROT_READ | PROT_WRITE | PROT_EXEC)).map(|_| 0)
 }
 
 pub fn brk(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -89,10 +77,7 @@ pub fn madvise(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::EINVAL);
     }
     match advice {
-        MADV_DONTNEED => task
-            .mm
-            .discard(addr, page_up(len).ok_or(Errno::EINVAL)?)
-            .map(|_| 0),
+        MADV_DONTNEED => task.mm.discard(addr, page_up(len).ok_or(Errno::EINVAL)?).map(|_| 0),
         // Hints (NORMAL, RANDOM, SEQUENTIAL, WILLNEED, FREE, HUGEPAGE...) change
         // no observable behaviour here.
         0..=3 | 8..=19 | 100..=101 => Ok(0),

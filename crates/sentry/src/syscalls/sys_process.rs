@@ -196,12 +196,7 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let envp = read_strings(task, a[2])?;
     let path = loader::absolute(&task.cwd, &name);
     let c = &task.creds;
-    let ids = AuxIds {
-        uid: c.uid,
-        euid: c.euid,
-        gid: c.gid,
-        egid: c.egid,
-    };
+    let ids = AuxIds { uid: c.uid, euid: c.euid, gid: c.gid, egid: c.egid };
     let loaded = loader::load(&task.kernel, &path, &argv, &envp, ids)?;
     task.mm = loaded.mm;
     task.regs = loaded.regs;

@@ -75,11 +75,7 @@ pub fn kill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 pub fn tkill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if a[0] as i32 != task.tid {
-        return Err(if (a[0] as i32) <= 0 {
-            Errno::EINVAL
-        } else {
-            Errno::ESRCH
-        });
+        return Err(if (a[0] as i32) <= 0 { Errno::EINVAL } else { Errno::ESRCH });
     }
     signal_init(task, a[1])
 }
@@ -98,13 +94,7 @@ pub fn tgkill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 /// `struct stack_t`.
 #[repr(C)]
 #[derive(
-    Clone,
-    Copy,
-    Default,
-    zerocopy::FromBytes,
-    zerocopy::IntoBytes,
-    zerocopy::Immutable,
-    zerocopy::KnownLayout,
+    Clone, Copy, Default, zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::Immutable, zerocopy::KnownLayout,
 )]
 pub struct StackT {
     pub sp: u64,
@@ -126,14 +116,8 @@ pub fn sigaltstack(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         if new.flags & SS_DISABLE == 0 && new.size < MINSIGSTKSZ {
             return Err(Errno::ENOMEM);
         }
-        task.altstack = if new.flags & SS_DISABLE != 0 {
-            StackT {
-                flags: SS_DISABLE,
-                ..StackT::default()
-            }
-        } else {
-            new
-        };
+        task.altstack =
+            if new.flags & SS_DISABLE != 0 { StackT { flags: SS_DISABLE, ..StackT::default() } } else { new };
     }
     if a[1] != 0 {
         task.mm.write_obj(a[1], &old)?;

@@ -23,10 +23,7 @@ fn host_id(clock: u64) -> Result<ClockId, Errno> {
 
 fn now(clock: u64) -> Result<Timespec, Errno> {
     let t = host_clock(host_id(clock)?);
-    Ok(Timespec {
-        tv_sec: t.tv_sec,
-        tv_nsec: t.tv_nsec,
-    })
+    Ok(Timespec { tv_sec: t.tv_sec, tv_nsec: t.tv_nsec })
 }
 
 pub fn clock_gettime(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -37,10 +34,7 @@ pub fn clock_gettime(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 pub fn clock_getres(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     host_id(a[0])?;
     let coarse = matches!(a[0], CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE);
-    let res = Timespec {
-        tv_sec: 0,
-        tv_nsec: if coarse { 4_000_000 } else { 1 },
-    };
+    let res = Timespec { tv_sec: 0, tv_nsec: if coarse { 4_000_000 } else { 1 } };
     if a[1] != 0 {
         task.mm.write_obj(a[1], &res)?;
     }
@@ -50,13 +44,7 @@ pub fn clock_getres(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 pub fn gettimeofday(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if a[0] != 0 {
         let t = now(CLOCK_REALTIME)?;
-        task.mm.write_obj(
-            a[0],
-            &Timeval {
-                tv_sec: t.tv_sec,
-                tv_usec: t.tv_nsec / 1000,
-            },
-        )?;
+        task.mm.write_obj(a[0], &Timeval { tv_sec: t.tv_sec, tv_usec: t.tv_nsec / 1000 })?;
     }
     if a[1] != 0 {
         task.mm.write_obj(a[1], &[0u32; 2])?; // struct timezone: UTC
@@ -80,10 +68,7 @@ fn duration(t: &Timespec) -> Result<Duration, Errno> {
 }
 
 fn to_timespec(d: Duration) -> Timespec {
-    Timespec {
-        tv_sec: d.as_secs() as i64,
-        tv_nsec: i64::from(d.subsec_nanos()),
-    }
+    Timespec { tv_sec: d.as_secs() as i64, tv_nsec: i64::from(d.subsec_nanos()) }
 }
 
 /// Sleeps `d`; on a signal, stores the remainder at `rem` and fails EINTR.
@@ -116,11 +101,7 @@ pub fn clock_nanosleep(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         let cur = duration(&now(clock)?)?;
         // An absolute sleep is not restarted with a remainder.
         let left = task.sleep(want.saturating_sub(cur));
-        return if left.is_zero() {
-            Ok(0)
-        } else {
-            Err(Errno::EINTR)
-        };
+        return if left.is_zero() { Ok(0) } else { Err(Errno::EINTR) };
     }
     host_id(clock)?;
     sleep_for(task, want, a[3])

@@ -3,87 +3,45 @@
 use super::Arg::*;
 use super::Support::*;
 use super::{
-    sys_file as file, sys_misc as misc, sys_mmap as mmap, sys_process as process,
-    sys_signal as signal, sys_time as time,
+    sys_file as file, sys_misc as misc, sys_mmap as mmap, sys_process as process, sys_signal as signal,
+    sys_time as time,
 };
 use super::{Arg, Handler, Support, Syscall};
 use abi::Sysno;
 
 const fn sys(sysno: Sysno, support: Support, handler: Handler, args: &'static [Arg]) -> Syscall {
-    Syscall {
-        sysno,
-        support,
-        handler: Some(handler),
-        args,
-    }
+    Syscall { sysno, support, handler: Some(handler), args }
 }
 
 const fn todo(sysno: Sysno, note: &'static str) -> Syscall {
-    Syscall {
-        sysno,
-        support: Unimplemented(note),
-        handler: None,
-        args: &[],
-    }
+    Syscall { sysno, support: Unimplemented(note), handler: None, args: &[] }
 }
 
-const NO_SIGNALS: &str =
-    "signal delivery to handlers comes with issue #3; handled signals stay pending";
-const PRIVATE_COPY: &str =
-    "file mappings are private copies; MAP_SHARED+PROT_WRITE on files is ENODEV until issue #3";
+const NO_SIGNALS: &str = "signal delivery to handlers comes with issue #3; handled signals stay pending";
+const PRIVATE_COPY: &str = "file mappings are private copies; MAP_SHARED+PROT_WRITE on files is ENODEV until issue #3";
 const STDIO_ONLY: &str = "host stdio and gofer files only; the full VFS comes with issue #4";
 
 pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::read, Full, file::read, &[Fd, OutBuf, Dec]),
     sys(Sysno::write, Full, file::write, &[Fd, InBuf(2), Dec]),
-    sys(
-        Sysno::open,
-        Partial("read-only opens of root file system files (issue #4)"),
-        file::open,
-        &[Path, Hex, Oct],
-    ),
+    sys(Sysno::open, Partial("read-only opens of root file system files (issue #4)"), file::open, &[Path, Hex, Oct]),
     sys(Sysno::close, Full, file::close, &[Fd]),
     sys(Sysno::stat, Partial(STDIO_ONLY), file::stat, &[Path, Hex]),
     sys(Sysno::fstat, Full, file::fstat, &[Fd, Hex]),
     sys(Sysno::lstat, Partial(STDIO_ONLY), file::lstat, &[Path, Hex]),
     sys(Sysno::lseek, Full, file::lseek, &[Fd, Dec, Dec]),
-    sys(
-        Sysno::mmap,
-        Partial(PRIVATE_COPY),
-        mmap::mmap,
-        &[Hex, Dec, Hex, Hex, Fd, Hex],
-    ),
+    sys(Sysno::mmap, Partial(PRIVATE_COPY), mmap::mmap, &[Hex, Dec, Hex, Hex, Fd, Hex]),
     sys(Sysno::mprotect, Full, mmap::mprotect, &[Hex, Dec, Hex]),
     sys(Sysno::munmap, Full, mmap::munmap, &[Hex, Dec]),
     sys(Sysno::brk, Full, mmap::brk, &[Hex]),
-    sys(
-        Sysno::rt_sigaction,
-        Partial(NO_SIGNALS),
-        signal::rt_sigaction,
-        &[Signal, Hex, Hex, Dec],
-    ),
-    sys(
-        Sysno::rt_sigprocmask,
-        Full,
-        signal::rt_sigprocmask,
-        &[Dec, Hex, Hex, Dec],
-    ),
+    sys(Sysno::rt_sigaction, Partial(NO_SIGNALS), signal::rt_sigaction, &[Signal, Hex, Hex, Dec]),
+    sys(Sysno::rt_sigprocmask, Full, signal::rt_sigprocmask, &[Dec, Hex, Hex, Dec]),
     todo(Sysno::rt_sigreturn, "issue #3 (signal frames)"),
-    sys(
-        Sysno::ioctl,
-        Partial("TCGETS and TIOCGWINSZ on host stdio; FIOCLEX/FIONCLEX"),
-        file::ioctl,
-        &[Fd, Hex, Hex],
-    ),
+    sys(Sysno::ioctl, Partial("TCGETS and TIOCGWINSZ on host stdio; FIOCLEX/FIONCLEX"), file::ioctl, &[Fd, Hex, Hex]),
     sys(Sysno::pread64, Full, file::pread64, &[Fd, OutBuf, Dec, Dec]),
     sys(Sysno::readv, Full, file::readv, &[Fd, Hex, Dec]),
     sys(Sysno::writev, Full, file::writev, &[Fd, Hex, Dec]),
-    sys(
-        Sysno::access,
-        Partial(STDIO_ONLY),
-        file::access,
-        &[Path, Oct],
-    ),
+    sys(Sysno::access, Partial(STDIO_ONLY), file::access, &[Path, Oct]),
     sys(Sysno::sched_yield, Full, process::sched_yield, &[]),
     sys(
         Sysno::madvise,
@@ -98,20 +56,10 @@ pub(super) static TABLE: &[Syscall] = &[
     todo(Sysno::clone, "issue #3"),
     todo(Sysno::fork, "issue #3"),
     todo(Sysno::vfork, "issue #3"),
-    sys(
-        Sysno::execve,
-        Partial("no #! scripts yet (issue #3)"),
-        process::execve,
-        &[Path, StrVec, StrVec],
-    ),
+    sys(Sysno::execve, Partial("no #! scripts yet (issue #3)"), process::execve, &[Path, StrVec, StrVec]),
     sys(Sysno::exit, Full, process::exit, &[Dec]),
     todo(Sysno::wait4, "issue #3"),
-    sys(
-        Sysno::kill,
-        Partial("signals to the process itself; no other processes yet"),
-        signal::kill,
-        &[Dec, Signal],
-    ),
+    sys(Sysno::kill, Partial("signals to the process itself; no other processes yet"), signal::kill, &[Dec, Signal]),
     sys(Sysno::uname, Full, misc::uname, &[Hex]),
     sys(
         Sysno::fcntl,
@@ -121,12 +69,7 @@ pub(super) static TABLE: &[Syscall] = &[
     ),
     sys(Sysno::getcwd, Full, file::getcwd, &[Hex, Dec]),
     sys(Sysno::chdir, Partial(STDIO_ONLY), file::chdir, &[Path]),
-    sys(
-        Sysno::readlink,
-        Partial(STDIO_ONLY),
-        file::readlink,
-        &[Path, Hex, Dec],
-    ),
+    sys(Sysno::readlink, Partial(STDIO_ONLY), file::readlink, &[Path, Hex, Dec]),
     sys(Sysno::umask, Full, file::umask, &[Oct]),
     sys(Sysno::gettimeofday, Full, time::gettimeofday, &[Hex, Hex]),
     sys(Sysno::getrlimit, Full, process::getrlimit, &[Dec, Hex]),
@@ -141,72 +84,27 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::getresgid, Full, process::getresgid, &[Hex, Hex, Hex]),
     sys(Sysno::getpgid, Full, process::getpgid, &[Dec]),
     sys(Sysno::getsid, Full, process::getsid, &[Dec]),
-    sys(
-        Sysno::sigaltstack,
-        Partial(NO_SIGNALS),
-        signal::sigaltstack,
-        &[Hex, Hex],
-    ),
-    sys(
-        Sysno::arch_prctl,
-        Partial("ARCH_SET_FS/GET_FS/SET_GS/GET_GS"),
-        process::arch_prctl,
-        &[Hex, Hex],
-    ),
+    sys(Sysno::sigaltstack, Partial(NO_SIGNALS), signal::sigaltstack, &[Hex, Hex]),
+    sys(Sysno::arch_prctl, Partial("ARCH_SET_FS/GET_FS/SET_GS/GET_GS"), process::arch_prctl, &[Hex, Hex]),
     sys(Sysno::gettid, Full, process::gettid, &[]),
-    sys(
-        Sysno::tkill,
-        Partial("signals to the task itself"),
-        signal::tkill,
-        &[Dec, Signal],
-    ),
+    sys(Sysno::tkill, Partial("signals to the task itself"), signal::tkill, &[Dec, Signal]),
     sys(Sysno::time, Full, time::time, &[Hex]),
     todo(Sysno::futex, "issue #3"),
-    sys(
-        Sysno::set_tid_address,
-        Full,
-        process::set_tid_address,
-        &[Hex],
-    ),
+    sys(Sysno::set_tid_address, Full, process::set_tid_address, &[Hex]),
     sys(Sysno::clock_gettime, Full, time::clock_gettime, &[Dec, Hex]),
     sys(Sysno::clock_getres, Full, time::clock_getres, &[Dec, Hex]),
-    sys(
-        Sysno::clock_nanosleep,
-        Full,
-        time::clock_nanosleep,
-        &[Dec, Hex, Hex, Hex],
-    ),
+    sys(Sysno::clock_nanosleep, Full, time::clock_nanosleep, &[Dec, Hex, Hex, Hex]),
     sys(Sysno::exit_group, Full, process::exit_group, &[Dec]),
-    sys(
-        Sysno::tgkill,
-        Partial("signals to the task itself"),
-        signal::tgkill,
-        &[Dec, Dec, Signal],
-    ),
+    sys(Sysno::tgkill, Partial("signals to the task itself"), signal::tgkill, &[Dec, Dec, Signal]),
     sys(
         Sysno::openat,
         Partial("read-only opens of root file system files (issue #4)"),
         file::openat,
         &[Fd, Path, Hex, Oct],
     ),
-    sys(
-        Sysno::newfstatat,
-        Partial(STDIO_ONLY),
-        file::newfstatat,
-        &[Fd, Path, Hex, Hex],
-    ),
-    sys(
-        Sysno::readlinkat,
-        Partial(STDIO_ONLY),
-        file::readlinkat,
-        &[Fd, Path, Hex, Dec],
-    ),
-    sys(
-        Sysno::faccessat,
-        Partial(STDIO_ONLY),
-        file::faccessat,
-        &[Fd, Path, Oct],
-    ),
+    sys(Sysno::newfstatat, Partial(STDIO_ONLY), file::newfstatat, &[Fd, Path, Hex, Hex]),
+    sys(Sysno::readlinkat, Partial(STDIO_ONLY), file::readlinkat, &[Fd, Path, Hex, Dec]),
+    sys(Sysno::faccessat, Partial(STDIO_ONLY), file::faccessat, &[Fd, Path, Oct]),
     sys(
         Sysno::set_robust_list,
         Partial("recorded; futex cleanup at exit comes with issue #3"),
@@ -222,10 +120,5 @@ pub(super) static TABLE: &[Syscall] = &[
     ),
     sys(Sysno::getrandom, Full, misc::getrandom, &[Hex, Dec, Hex]),
     todo(Sysno::rseq, "glibc falls back without it"),
-    sys(
-        Sysno::faccessat2,
-        Partial(STDIO_ONLY),
-        file::faccessat2,
-        &[Fd, Path, Oct, Hex],
-    ),
+    sys(Sysno::faccessat2, Partial(STDIO_ONLY), file::faccessat2, &[Fd, Path, Oct, Hex]),
 ];

@@ -88,15 +88,8 @@ impl FdTable {
     }
 
     /// Installs `file` at the lowest free descriptor ≥ `min`.
-    pub fn insert(
-        &mut self,
-        min: usize,
-        file: Arc<dyn FileDescription>,
-        cloexec: bool,
-    ) -> Result<i64, Errno> {
-        let free = (min..MAX_FDS)
-            .find(|&i| self.slots.get(i).is_none_or(|s| s.is_none()))
-            .ok_or(Errno::EMFILE)?;
+    pub fn insert(&mut self, min: usize, file: Arc<dyn FileDescription>, cloexec: bool) -> Result<i64, Errno> {
+        let free = (min..MAX_FDS).find(|&i| self.slots.get(i).is_none_or(|s| s.is_none())).ok_or(Errno::EMFILE)?;
         self.set(free, file, cloexec);
         Ok(free as i64)
     }
@@ -110,10 +103,7 @@ impl FdTable {
     }
 
     pub fn remove(&mut self, fd: i64) -> Result<Arc<dyn FileDescription>, Errno> {
-        let slot = usize::try_from(fd)
-            .ok()
-            .and_then(|i| self.slots.get_mut(i))
-            .ok_or(Errno::EBADF)?;
+        let slot = usize::try_from(fd).ok().and_then(|i| self.slots.get_mut(i)).ok_or(Errno::EBADF)?;
         slot.take().map(|s| s.file).ok_or(Errno::EBADF)
     }
 
@@ -141,10 +131,6 @@ impl FdTable {
     }
 
     fn slot(&self, fd: i64) -> Result<&Slot, Errno> {
-        usize::try_from(fd)
-            .ok()
-            .and_then(|i| self.slots.get(i))
-            .and_then(|s| s.as_ref())
-            .ok_or(Errno::EBADF)
+        usize::try_from(fd).ok().and_then(|i| self.slots.get(i)).and_then(|s| s.as_ref()).ok_or(Errno::EBADF)
     }
 }
