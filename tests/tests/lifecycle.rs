@@ -142,7 +142,9 @@ fn run_keep_leaves_a_stopped_container() {
 #[test]
 fn run_without_keep_deletes_the_container() {
     let moat = Moat::new();
-    moat.run_bundle(&Bundle::derive(&["/bin/true"])).assert_success();
+    let out = moat.run_bundle(&Bundle::derive(&["/bin/sh", "-c", "echo done"]));
+    out.assert_success();
+    assert_eq!(out.stdout, "done\n", "stdout:\n{out}");
     assert!(moat.root_entries().is_empty(), "state left after run: {:?}", moat.root_entries());
     assert!(moat.leftover_processes().is_empty(), "processes left: {:?}", moat.leftover_processes());
 }
