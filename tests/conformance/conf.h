@@ -1,0 +1,61 @@
+/* Shared helpers for the differential conformance programs.
+ *
+ * Each program checks one Linux behaviour and prints deterministic lines
+ * (never pids, addresses, times or the uname version) with raw write(2),
+ * so its output is byte-identical natively and inside moat when moat is
+ * right. Built with `gcc -static -O1`; see tests/tests/conformance.rs.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Formats and writes one line to fd 1 with a single raw write. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
+static void say(const char *fmt, ...) {
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if (n > (int)sizeof buf - 2) n = sizeof buf - 2;
+    buf[n++] = '\n';
+    (void)!write(1, buf, n);
+}
+
+/* Symbolic name of the errnos the programs expect; numbers otherwise. */
+__attribute__((unused)) static const char *errname(int e) {
+    static char other[32];
+    switch (e) {
+    case 0: return "0";
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case ESRCH: return "ESRCH";
+    case EINTR: return "EINTR";
+    case EBADF: return "EBADF";
+    case EAGAIN: return "EAGAIN";
+    case ENOMEM: return "ENOMEM";
+    case EFAULT: return "EFAULT";
+    case EEXIST: return "EEXIST";
+    case EINVAL: return "EINVAL";
+    case ENOSYS: return "ENOSYS";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    }
+    snprintf(other, sizeof other, "errno%d", e);
+    return other;
+}
+
+/* "yes"/"no" for a boolean. */
+#define YN(x) ((x) ? "yes" : "no")
+
+/* Prints `label: ret=R errno=E` for a call returning -1/errno. */
+#define REPORT(label, expr)                                             \
+    do {                                                                \
+        errno = 0;                                                      \
+        long r_ = (long)(expr);                                         \
+        say("%s: ret=%ld errno=%s", label, r_, errname(r_ < 0 ? errno : 0)); \
+    } while (0)

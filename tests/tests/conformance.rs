@@ -1,0 +1,158 @@
+//! Differential conformance: every `tests/conformance/*.c` is built with
+//! `gcc -static -O1`, run natively (the host kernel is the oracle) and then
+//! with `moat run`, both with stdin on /dev/null; stdout and the exit status
+//! must match byte for byte. On mismatch the report shows a line diff, the
+//! moat command with its stderr, and the tail of moat's --log.
+//!
+//! To add a behaviour: drop `foo.c` next to the others (include "conf.h",
+//! print relations, never pids/addresses/times) and add `foo` to the
+//! `conformance!` list below; `every_program_is_listed` enforces the latter.
+//! A program whose native exit status is not 0 says so in a comment:
+//! `expect-exit: N`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use moat_tests::{gcc_static, run_cmd, Bundle, Moat, Output};
+
+fn sources_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance")
+}
+
+/// A rootfs holding only what static programs need; binaries go in /conformance.
+/// Rebuilt once per test process under cargo's per-target tmp dir.
+fn rootfs() -> &'static Path {
+    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
+    ROOTFS.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("conformance-rootfs");
+        let _ = fs::remove_dir_all(&root);
+        for d in ["conformance", "proc", "dev", "tmp", "etc", "sys"] {
+            fs::create_dir_all(root.join(d))
+                .unwrap_or_else(|e| panic!("creating {}: {e}", root.join(d).display()));
+        }
+        root
+    })
+}
+
+/// `expect-exit: N` from the source, else 0.
+fn expected_exit(src: &str) -> i32 {
+    src.split("expect-exit:")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A line diff good enough for short outputs: `-` native, `+` moat.
+fn diff(native: &str, moat: &str) -> String {
+    let a: Vec<&str> = native.lines().collect();
+    let b: Vec<&str> = moat.lines().collect();
+    let mut out = String::new();
+    for i in 0..a.len().max(b.len()) {
+        match (a.get(i), b.get(i)) {
+            (Some(x), Some(y)) if x == y => out += &format!("    {x}\n"),
+            (x, y) => {
+                if let Some(x) = x {
+                    out += &format!("  - {x}\n");
+                }
+                if let Some(y) = y {
+                    out += &format!("  + {y}\n");
+                }
+            }
+        }
+    }
+    if native.ends_with('\n') != moat.ends_with('\n') {
+        out += "  (trailing newline differs)\n";
+    }
+    out
+}
+
+fn check(name: &str) {
+    let src_path = sources_dir().join(format!("{name}.c"));
+    let src = fs::read_to_string(&src_path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", src_path.display()));
+    let bin = rootfs().join("conformance").join(name);
+    gcc_static(&src_path, &bin);
+
+    // Native run: the oracle. It must itself behave as the program says.
+    let native: Output = run_cmd(&mut Command::new(&bin), Duration::from_secs(60));
+    let want_exit = expected_exit(&src);
+    assert_eq!(
+        native.exit_code(),
+        want_exit,
+        "{name} misbehaves NATIVELY (a broken test, not a moat bug):\n{native}"
+    );
+
+    let moat = Moat::new();
+    let guest_path = format!("/conformance/{name}");
+    let bundle = Bundle::with_rootfs(rootfs(), &[&guest_path]);
+    let sandboxed = moat.run_bundle(&bundle);
+    let mut sandboxed_report = sandboxed.to_string();
+    if sandboxed.success() {
+        sandboxed_report += &moat.log_tail(40);
+    }
+
+    if sandboxed.stdout != native.stdout || sandboxed.exit_code() != native.exit_code() {
+        panic!(
+            "conformance `{name}` differs (tests/conformance/{name}.c)\n\
+             exit status: native {} vs moat {}\n\
+             stdout diff (- native, + moat):\n{}\n\
+             moat run:\n{sandboxed_report}",
+            native.exit_code(),
+            sandboxed.exit_code(),
+            diff(&native.stdout, &sandboxed.stdout),
+        );
+    }
+}
+
+macro_rules! conformance {
+    ($($(#[$attr:meta])* $name:ident),* $(,)?) => {
+        const LISTED: &[&str] = &[$(stringify!($name)),*];
+        $(
+            #[test]
+            $(#[$attr])*
+            fn $name() {
+                check(stringify!($name));
+            }
+        )*
+    };
+}
+
+conformance!(
+    write_stdout,
+    bad_fd,
+    read_eof,
+    enosys,
+    brk,
+    mmap_anon,
+    mprotect,
+    mmap_einval,
+    arch_prctl,
+    getpid,
+    sigprocmask,
+    clock,
+    getrandom,
+    uname,
+    exit42,
+    #[ignore = "needs fault → SIGSEGV delivery with siginfo and sigreturn (after issue #2)"]
+    mprotect_fault,
+);
+
+#[test]
+fn every_program_is_listed() {
+    let mut on_disk: Vec<String> = fs::read_dir(sources_dir())
+        .expect("read tests/conformance")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".c").map(str::to_string))
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = LISTED.iter().map(|s| s.to_string()).collect();
+    listed.sort();
+    assert_eq!(
+        on_disk, listed,
+        "tests/conformance/*.c and the conformance! list in tests/tests/conformance.rs differ"
+    );
+}
