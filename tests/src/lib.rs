@@ -31,10 +31,7 @@ use serde_json::Value;
 
 /// Root of the workspace (parent of `tests/`).
 pub fn workspace_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
 /// The `moat` binary under test. Panics, naming what to build, if missing.
@@ -87,10 +84,7 @@ pub fn require_root() {
 }
 
 fn timeout_default() -> Duration {
-    let secs = std::env::var("MOAT_TEST_TIMEOUT")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
+    let secs = std::env::var("MOAT_TEST_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
     Duration::from_secs(secs)
 }
 
@@ -114,8 +108,7 @@ impl TempDir {
     pub fn new(prefix: &str) -> TempDir {
         let path = std::env::temp_dir().join(unique_name(&format!("moat-test-{prefix}")));
         let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path)
-            .unwrap_or_else(|e| panic!("creating temp dir {}: {e}", path.display()));
+        fs::create_dir_all(&path).unwrap_or_else(|e| panic!("creating temp dir {}: {e}", path.display()));
         TempDir { path }
     }
 
@@ -165,21 +158,14 @@ impl Output {
     /// Panics with the full report unless the command ran to a non-zero exit.
     #[track_caller]
     pub fn assert_failure(&self) -> &Self {
-        assert!(
-            self.status.is_some() && !self.success(),
-            "command was expected to fail but did not:\n{self}"
-        );
+        assert!(self.status.is_some() && !self.success(), "command was expected to fail but did not:\n{self}");
         self
     }
 
     /// Panics with the full report unless the exit status is `want`.
     #[track_caller]
     pub fn assert_exit(&self, want: i32) -> &Self {
-        assert_eq!(
-            self.exit_code(),
-            want,
-            "unexpected exit status (want {want}):\n{self}"
-        );
+        assert_eq!(self.exit_code(), want, "unexpected exit status (want {want}):\n{self}");
         self
     }
 }
@@ -213,10 +199,7 @@ fn indent(s: &str) -> String {
 }
 
 fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
-    {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c)) {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
@@ -252,9 +235,7 @@ fn drain(mut r: impl Read + Send + 'static) -> (Arc<Mutex<Vec<u8>>>, thread::Joi
 /// a second for EOF and report what arrived.
 pub fn run_cmd(cmd: &mut Command, timeout: Duration) -> Output {
     let desc = describe(cmd);
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child: Child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => panic!("cannot spawn `{desc}`: {e}"),
@@ -359,11 +340,7 @@ impl Moat {
             Ok(s) => {
                 let lines: Vec<&str> = s.lines().collect();
                 let from = lines.len().saturating_sub(n);
-                format!(
-                    "  --- {} (last {n} lines) ---\n{}",
-                    self.log.display(),
-                    indent(&lines[from..].join("\n"))
-                )
+                format!("  --- {} (last {n} lines) ---\n{}", self.log.display(), indent(&lines[from..].join("\n")))
             }
             Err(e) => format!("  --- {}: {e} ---", self.log.display()),
         }
@@ -378,8 +355,7 @@ impl Moat {
     pub fn state(&self, id: &str) -> Value {
         let out = self.run(&["state", id]);
         out.assert_success();
-        serde_json::from_str(&out.stdout)
-            .unwrap_or_else(|e| panic!("`state` printed invalid JSON ({e}):\n{out}"))
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("`state` printed invalid JSON ({e}):\n{out}"))
     }
 
     /// Polls `moat state ID` until its status is one of `want`, or panics
@@ -406,10 +382,7 @@ impl Moat {
     /// Container ids present as entries in the --root dir.
     pub fn root_entries(&self) -> Vec<String> {
         match fs::read_dir(&self.root) {
-            Ok(rd) => rd
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect(),
+            Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
             Err(_) => Vec::new(),
         }
     }
@@ -465,22 +438,14 @@ pub fn processes_mentioning(needle: &str) -> Vec<(i32, String)> {
 /// `/proc/PID/status` as key → value (values trimmed), or None if gone.
 pub fn proc_status(pid: i64) -> Option<HashMap<String, String>> {
     let s = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    Some(
-        s.lines()
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.to_string(), v.trim().to_string()))
-            .collect(),
-    )
+    Some(s.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.to_string(), v.trim().to_string())).collect())
 }
 
 /// True if `pid` exists and is not a zombie.
 pub fn pid_alive(pid: i32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
         // The state is the first field after the parenthesised comm.
-        Ok(s) => s
-            .rsplit_once(')')
-            .map(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']))
-            .unwrap_or(false),
+        Ok(s) => s.rsplit_once(')').map(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])).unwrap_or(false),
         Err(_) => false,
     }
 }

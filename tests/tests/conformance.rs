@@ -30,8 +30,7 @@ fn rootfs() -> &'static Path {
         let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("conformance-rootfs");
         let _ = fs::remove_dir_all(&root);
         for d in ["conformance", "proc", "dev", "tmp", "etc", "sys"] {
-            fs::create_dir_all(root.join(d))
-                .unwrap_or_else(|e| panic!("creating {}: {e}", root.join(d).display()));
+            fs::create_dir_all(root.join(d)).unwrap_or_else(|e| panic!("creating {}: {e}", root.join(d).display()));
         }
         root
     })
@@ -72,19 +71,14 @@ fn diff(native: &str, moat: &str) -> String {
 
 fn check(name: &str) {
     let src_path = sources_dir().join(format!("{name}.c"));
-    let src = fs::read_to_string(&src_path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", src_path.display()));
+    let src = fs::read_to_string(&src_path).unwrap_or_else(|e| panic!("reading {}: {e}", src_path.display()));
     let bin = rootfs().join("conformance").join(name);
     gcc_static(&src_path, &bin);
 
     // Native run: the oracle. It must itself behave as the program says.
     let native: Output = run_cmd(&mut Command::new(&bin), Duration::from_secs(60));
     let want_exit = expected_exit(&src);
-    assert_eq!(
-        native.exit_code(),
-        want_exit,
-        "{name} misbehaves NATIVELY (a broken test, not a moat bug):\n{native}"
-    );
+    assert_eq!(native.exit_code(), want_exit, "{name} misbehaves NATIVELY (a broken test, not a moat bug):\n{native}");
 
     let moat = Moat::new();
     let guest_path = format!("/conformance/{name}");
@@ -151,8 +145,5 @@ fn every_program_is_listed() {
     on_disk.sort();
     let mut listed: Vec<String> = LISTED.iter().map(|s| s.to_string()).collect();
     listed.sort();
-    assert_eq!(
-        on_disk, listed,
-        "tests/conformance/*.c and the conformance! list in tests/tests/conformance.rs differ"
-    );
+    assert_eq!(on_disk, listed, "tests/conformance/*.c and the conformance! list in tests/tests/conformance.rs differ");
 }

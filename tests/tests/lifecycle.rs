@@ -20,9 +20,7 @@ fn create(moat: &Moat, bundle: &Bundle) -> (String, i64) {
     let id = unique_name("c");
     moat.run(&["create", "--bundle", bundle.path_str(), &id]).assert_success();
     let st = moat.state(&id);
-    let pid = st["pid"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("state of {id} has no numeric pid:\n{st:#}"));
+    let pid = st["pid"].as_i64().unwrap_or_else(|| panic!("state of {id} has no numeric pid:\n{st:#}"));
     assert!(pid > 0, "state of {id} has pid {pid}:\n{st:#}");
     (id, pid)
 }
@@ -87,9 +85,7 @@ fn run_exit_status_of_signal_death_is_128_plus_signal() {
                 break;
             }
             if run.is_finished() || start.elapsed() > DEADLINE {
-                panic!(
-                    "container {id} never reported running under `moat run`; last state:\n{st}"
-                );
+                panic!("container {id} never reported running under `moat run`; last state:\n{st}");
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -116,9 +112,7 @@ fn strace_logs_the_write_of_hello() {
     out.assert_success();
     assert_eq!(out.stdout, "hello\n", "stdout:\n{out}");
     let log = moat.log_contents();
-    let found = log
-        .lines()
-        .any(|l| l.contains(r#"write(1, "hello\n", 6)"#) && l.trim_end().ends_with("= 6"));
+    let found = log.lines().any(|l| l.contains(r#"write(1, "hello\n", 6)"#) && l.trim_end().ends_with("= 6"));
     assert!(
         found,
         "--strace log {} has no line with `write(1, \"hello\\n\", 6) = 6`:\n{}",
@@ -166,8 +160,7 @@ fn create_gives_a_confined_sandbox() {
     let pid = st["pid"].as_i64().unwrap_or_else(|| panic!("no pid in state:\n{st:#}"));
     assert!(pid > 0, "pid {pid} in state:\n{st:#}");
 
-    let from_file = fs::read_to_string(&pid_file)
-        .unwrap_or_else(|e| panic!("--pid-file {}: {e}", pid_file.display()));
+    let from_file = fs::read_to_string(&pid_file).unwrap_or_else(|e| panic!("--pid-file {}: {e}", pid_file.display()));
     assert_eq!(from_file.trim(), pid.to_string(), "--pid-file disagrees with state");
 
     let status = proc_status(pid).unwrap_or_else(|| panic!("sandbox pid {pid} has no /proc entry"));
@@ -197,11 +190,7 @@ fn start_kill_delete() {
     moat.run(&["delete", &id]).assert_success();
     let st = moat.run(&["state", &id]);
     st.assert_failure();
-    assert!(
-        !moat.root().join(&id).exists(),
-        "state dir {} still exists after delete",
-        moat.root().join(&id).display()
-    );
+    assert!(!moat.root().join(&id).exists(), "state dir {} still exists after delete", moat.root().join(&id).display());
     assert!(wait_pid_gone(pid as i32, DEADLINE), "sandbox pid {pid} still alive after delete");
 }
 
@@ -282,10 +271,7 @@ fn create_with_invalid_id_fails() {
         out.assert_failure();
         assert_nothing_left(&moat);
     }
-    assert!(
-        !moat.root().parent().unwrap().join("escape").exists(),
-        "an invalid id created a directory outside --root"
-    );
+    assert!(!moat.root().parent().unwrap().join("escape").exists(), "an invalid id created a directory outside --root");
 }
 
 #[test]

@@ -44,7 +44,7 @@ pub enum BootError {
 /// Runs the sandbox; returns the process exit code (the container init's
 /// shell-style status).
 pub fn run(args: BootArgs) -> i32 {
-    let log_fd = args.log_fd.and_then(|fd| hostsys::fd::adopt(fd).ok());
+    let log_fd = args.log_fd.and_then(|fd| hostsys::process::take_inherited_fd(fd).ok());
     logging::init(log_fd, &args.log_format, args.debug, args.strace);
     let sync = match adopt(args.sync_fd, "sync-fd") {
         Ok(fd) => UnixStream::from(fd),
@@ -66,7 +66,7 @@ pub fn run(args: BootArgs) -> i32 {
 }
 
 fn adopt(fd: i32, name: &'static str) -> Result<std::os::fd::OwnedFd, BootError> {
-    hostsys::fd::adopt(fd).map_err(|source| BootError::Fd { name, fd, source })
+    hostsys::process::take_inherited_fd(fd).map_err(|source| BootError::Fd { name, fd, source })
 }
 
 fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {

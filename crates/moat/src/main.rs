@@ -63,6 +63,7 @@ enum Command {
     List(cmd::list::List),
     Spec(cmd::spec::SpecCmd),
     Do(cmd::r#do::Do),
+    Syscalls(cmd::syscalls::Syscalls),
     #[command(hide = true)]
     Boot(cmd::boot::Boot),
     #[command(hide = true)]
@@ -118,6 +119,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Run(c) => c.execute(&rt),
         Command::List(c) => c.execute(&rt),
         Command::Spec(c) => c.execute(),
+        Command::Syscalls(c) => c.execute(),
         Command::Do(c) => c.execute(&rt),
         Command::Boot(_) | Command::Gofer(_) => unreachable!("handled before logging"),
     }

@@ -11,3 +11,4 @@ pub mod run;
 pub mod spec;
 pub mod start;
 pub mod state;
+pub mod syscalls;

@@ -116,7 +116,7 @@ impl MemoryManager {
     /// Removes every mapping in `[addr, addr+len)`; unmapped holes are fine.
     pub fn unmap(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
         let len = page_up(len).ok_or(Errno::EINVAL)?;
-        if addr % PAGE_SIZE != 0 || len == 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {
             return Err(Errno::EINVAL);
         }
         let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
@@ -135,7 +135,7 @@ impl MemoryManager {
     /// Changes the protection of `[addr, addr+len)`, which must be mapped
     /// throughout (ENOMEM otherwise, as Linux).
     pub fn protect(&mut self, addr: u64, len: u64, prot: u64) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
@@ -364,7 +364,7 @@ impl Drop for MemoryManager {
 }
 
 fn check_range(addr: u64, len: u64) -> Result<(), Errno> {
-    if addr % PAGE_SIZE != 0 {
+    if !addr.is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
     match addr.checked_add(len) {

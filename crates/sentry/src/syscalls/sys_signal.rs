@@ -68,7 +68,7 @@ fn signal_init(task: &mut Task, sig: u64) -> Result<u64, Errno> {
 pub fn kill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     match a[0] as i32 {
         // Self, own group, or everyone we may signal: all mean the init.
-        1 | 0 | -1 => signal_init(task, a[1]),
+        -1..=1 => signal_init(task, a[1]),
         _ => Err(Errno::ESRCH),
     }
 }
