@@ -35,6 +35,7 @@ __attribute__((unused)) static const char *errname(int e) {
     case EPERM: return "EPERM";
     case ENOENT: return "ENOENT";
     case ESRCH: return "ESRCH";
+    case ECHILD: return "ECHILD";
     case EINTR: return "EINTR";
     case EBADF: return "EBADF";
     case EAGAIN: return "EAGAIN";

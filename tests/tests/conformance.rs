@@ -131,6 +131,7 @@ conformance!(
     getrandom,
     uname,
     exit42,
+    fork_wait,
     #[ignore = "needs fault → SIGSEGV delivery with siginfo and sigreturn (after issue #2)"]
     mprotect_fault,
 );

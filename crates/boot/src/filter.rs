@@ -20,6 +20,7 @@ const ALLOWED: &[(Sysno, &str)] = &[
     (Sysno::madvise, "allocator, thread exit"),
     (Sysno::brk, "allocator"),
     (Sysno::fallocate, "memory file: punching holes to free pages"),
+    (Sysno::lseek, "memory file: SEEK_DATA/SEEK_HOLE to copy only touched pages at fork"),
     // Threads and synchronisation.
     (Sysno::clone, "stub processes (fork)"),
     (Sysno::clone3, "sentry threads (glibc pthread_create)"),

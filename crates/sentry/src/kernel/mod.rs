@@ -6,6 +6,8 @@
 //! threads (the control server) reach a task only through its
 //! [`TaskHandle`]: they queue a signal and interrupt the platform.
 
+pub mod fork;
+pub mod process;
 pub mod signal;
 pub mod task;
 
@@ -47,6 +49,8 @@ pub struct Kernel {
     pub(crate) strace: bool,
     /// Unimplemented syscalls already reported, so each is logged once.
     unimplemented_seen: Mutex<HashSet<u64>>,
+    /// The process tree of the container's PID namespace.
+    pub(crate) procs: Mutex<process::ProcessTable>,
 }
 
 /// The container's init process, as the OCI spec describes it.
@@ -71,7 +75,12 @@ impl Kernel {
             hostname: cfg.hostname,
             strace: cfg.strace,
             unimplemented_seen: Mutex::new(HashSet::new()),
+            procs: Mutex::new(process::ProcessTable::default()),
         })
+    }
+
+    pub(crate) fn procs(&self) -> std::sync::MutexGuard<'_, process::ProcessTable> {
+        self.procs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Records that the application called an unimplemented syscall;

@@ -5,6 +5,7 @@
 //! space and descriptor table outright. Thread groups, fork and shared
 //! tables arrive with issue #3.
 
+use super::process::Process;
 use super::signal::{fate, Fate, SignalActions};
 use super::{ExitStatus, Kernel, ProcessSpec};
 use crate::fs::host::HostFile;
@@ -14,7 +15,8 @@ use crate::vfs::FdTable;
 use abi::signal::{SigSet, NSIG, SIGKILL};
 use abi::{fcntl, rlimit, Errno, PtRegs, Rlimit};
 use platform::{Context, Event, Interrupter};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// User and group ids (gVisor: `auth.Credentials`).
@@ -33,7 +35,21 @@ pub struct Credentials {
 struct TaskShared {
     pending: Mutex<SigSet>,
     wake: Condvar,
+    /// Counts `TaskHandle::wake` calls, so a waiter can tell whether
+    /// something happened since it last looked (e.g. a child exited).
+    wakeups: AtomicU64,
     interrupter: Interrupter,
+}
+
+impl TaskShared {
+    fn new(ctx: &dyn Context) -> Arc<TaskShared> {
+        Arc::new(TaskShared {
+            pending: Mutex::new(SigSet::default()),
+            wake: Condvar::new(),
+            wakeups: AtomicU64::new(0),
+            interrupter: ctx.interrupter(),
+        })
+    }
 }
 
 /// A handle on a task for other sentry threads.
@@ -50,10 +66,19 @@ impl TaskHandle {
         self.0.wake.notify_all();
         self.0.interrupter.interrupt();
     }
+
+    /// Wakes the task if it sleeps in a wait (a child changed state).
+    pub fn wake(&self) {
+        let _guard = self.0.pending.lock().unwrap();
+        self.0.wakeups.fetch_add(1, Ordering::SeqCst);
+        self.0.wake.notify_all();
+    }
 }
 
 pub struct Task {
     pub(crate) kernel: Arc<Kernel>,
+    /// Thread group id: the process's pid.
+    pub(crate) pid: i32,
     pub(crate) tid: i32,
     pub(crate) regs: PtRegs,
     pub(crate) mm: MemoryManager,
@@ -67,9 +92,11 @@ pub struct Task {
     pub(crate) rlimits: [Rlimit; rlimit::RLIM_NLIMITS],
     pub(crate) clear_child_tid: u64,
     pub(crate) altstack: crate::syscalls::StackT,
+    /// A vfork parent waits on this until we exec or exit.
+    pub(crate) vfork_done: Option<mpsc::Sender<()>>,
     /// Set by exit/exit_group (or a fatal signal): the loop ends.
     pub(crate) exit: Option<ExitStatus>,
-    ctx: Box<dyn Context>,
+    pub(crate) ctx: Box<dyn Context>,
     shared: Arc<TaskShared>,
     warned_handler: bool,
 }
@@ -109,16 +136,25 @@ impl Task {
             fds.set(i, Arc::new(HostFile::new(fd, flags, name)), false);
         }
         let ctx = kernel.platform.new_context();
-        let shared = Arc::new(TaskShared {
-            pending: Mutex::new(SigSet::default()),
-            wake: Condvar::new(),
-            interrupter: ctx.interrupter(),
-        });
+        let shared = TaskShared::new(&*ctx);
         let mut groups = spec.additional_gids;
         groups.sort_unstable();
         groups.dedup();
+        kernel.procs().insert(
+            1,
+            Process {
+                ppid: 0,
+                pgid: 1,
+                sid: 1,
+                children: Default::default(),
+                exit: None,
+                exit_signal: 0,
+                handle: TaskHandle(shared.clone()),
+            },
+        );
         Ok(Task {
             kernel: kernel.clone(),
+            pid: 1,
             tid: 1,
             regs: loaded.regs,
             mm: loaded.mm,
@@ -140,6 +176,7 @@ impl Task {
             rlimits: default_rlimits(),
             clear_child_tid: 0,
             altstack: crate::syscalls::StackT { flags: 2, ..Default::default() },
+            vfork_done: None,
             exit: None,
             ctx,
             shared,
@@ -151,15 +188,67 @@ impl Task {
         TaskHandle(self.shared.clone())
     }
 
-    /// Runs the task until its thread group exits.
+    /// The child of a `fork`: returns the child's handle and a constructor
+    /// that completes it, on the child's own thread, once its address
+    /// space exists there (the thread that creates a stub must trace it).
+    pub(crate) fn forked(
+        &self,
+        pid: i32,
+        regs: PtRegs,
+    ) -> (TaskHandle, impl FnOnce(MemoryManager) -> Task + Send + 'static) {
+        let ctx = self.kernel.platform.new_context();
+        let shared = TaskShared::new(&*ctx);
+        let handle = TaskHandle(shared.clone());
+        let (kernel, fds, actions, mask, creds) =
+            (self.kernel.clone(), self.fds.clone(), self.actions.clone(), self.mask, self.creds.clone());
+        let (cwd, umask, exe, rlimits, altstack) =
+            (self.cwd.clone(), self.umask, self.exe.clone(), self.rlimits, self.altstack);
+        let make = move |mm| Task {
+            kernel,
+            pid,
+            tid: pid,
+            regs,
+            mm,
+            fds,
+            actions,
+            mask,
+            creds,
+            cwd,
+            umask,
+            exe,
+            rlimits,
+            clear_child_tid: 0,
+            altstack,
+            vfork_done: None,
+            exit: None,
+            ctx,
+            shared,
+            warned_handler: false,
+        };
+        (handle, make)
+    }
+
+    /// Runs the task until its thread group exits, then records the exit
+    /// in the process tree.
     pub fn run(mut self) -> ExitStatus {
+        let status = self.run_until_exit();
+        // Release the vfork parent and drop the address space before the
+        // parent can observe the exit.
+        self.vfork_done.take();
+        let (kernel, pid) = (self.kernel.clone(), self.pid);
+        drop(self);
+        kernel.procs().exit(pid, status);
+        status
+    }
+
+    fn run_until_exit(&mut self) -> ExitStatus {
         loop {
             self.handle_pending_signals();
             if let Some(status) = self.exit {
                 return status;
             }
             match self.ctx.switch(&**self.mm.space(), &mut self.regs) {
-                Ok(Event::Syscall) => crate::syscalls::dispatch(&mut self),
+                Ok(Event::Syscall) => crate::syscalls::dispatch(self),
                 Ok(Event::Fault { signo, code, addr }) => {
                     tracing::info!(
                         signo,
@@ -234,6 +323,27 @@ impl Task {
                 return Duration::ZERO;
             }
             pending = self.shared.wake.wait_timeout(pending, deadline - now).unwrap().0;
+        }
+    }
+
+    /// The wake-up count, to pass to `wait_for_wake` after checking
+    /// whatever the caller waits for.
+    pub(crate) fn wakeups(&self) -> u64 {
+        self.shared.wakeups.load(Ordering::SeqCst)
+    }
+
+    /// Blocks until `TaskHandle::wake` is called after `seen` was read, or
+    /// a signal interrupts (then false).
+    pub(crate) fn wait_for_wake(&self, seen: u64) -> bool {
+        let mut pending = self.shared.pending.lock().unwrap();
+        loop {
+            if self.shared.wakeups.load(Ordering::SeqCst) != seen {
+                return true;
+            }
+            if self.interrupts(*pending) {
+                return false;
+            }
+            pending = self.shared.wake.wait(pending).unwrap();
         }
     }
 

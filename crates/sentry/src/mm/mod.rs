@@ -70,7 +70,59 @@ fn platform_err(e: platform::PlatformError) -> Errno {
     Errno::EFAULT
 }
 
+/// A copy of an address space's contents, made by `fork` in the parent and
+/// mapped into the child's new address space on the child's own thread
+/// (which must be the tracer of its stub).
+pub struct MmImage {
+    vmas: BTreeMap<u64, Vma>,
+    brk_start: u64,
+    brk: u64,
+    memfile: Arc<MemoryFile>,
+}
+
+impl Drop for MmImage {
+    fn drop(&mut self) {
+        for (start, vma) in std::mem::take(&mut self.vmas) {
+            let _ = self.memfile.free(vma.memfile_offset, vma.end - start);
+        }
+    }
+}
+
 impl MemoryManager {
+    /// Copies every mapping into fresh memory-file ranges. The copy is
+    /// eager (pages never touched stay holes and cost nothing); sharing
+    /// pages copy-on-write comes later.
+    pub fn fork_image(&self) -> Result<MmImage, Errno> {
+        let mut image =
+            MmImage { vmas: BTreeMap::new(), brk_start: self.brk_start, brk: self.brk, memfile: self.memfile.clone() };
+        for (&start, vma) in &self.vmas {
+            let len = vma.end - start;
+            let offset = self.memfile.allocate(len).map_err(|_| Errno::ENOMEM)?;
+            // Inserted first, so the image frees it if the copy fails.
+            image.vmas.insert(start, Vma { memfile_offset: offset, ..vma.clone() });
+            self.memfile.copy(vma.memfile_offset, offset, len).map_err(|_| Errno::ENOMEM)?;
+        }
+        Ok(image)
+    }
+
+    /// Maps a fork image into the new, empty address space `space`.
+    pub fn from_image(space: Arc<dyn AddressSpace>, mut image: MmImage) -> Result<MemoryManager, Errno> {
+        let vmas = std::mem::take(&mut image.vmas);
+        let mut mm = MemoryManager {
+            space,
+            memfile: image.memfile.clone(),
+            vmas: BTreeMap::new(),
+            brk_start: image.brk_start,
+            brk: image.brk,
+        };
+        for (start, vma) in vmas {
+            // Owned by `mm` from here on, so it is freed on any failure.
+            mm.vmas.insert(start, vma.clone());
+            mm.space.map(start, vma.end - start, vma.memfile_offset, vma.prot).map_err(platform_err)?;
+        }
+        Ok(mm)
+    }
+
     pub fn new(space: Arc<dyn AddressSpace>, memfile: Arc<MemoryFile>) -> MemoryManager {
         MemoryManager { space, memfile, vmas: BTreeMap::new(), brk_start: 0, brk: 0 }
     }

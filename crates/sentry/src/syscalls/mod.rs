@@ -11,6 +11,7 @@ mod sys_misc;
 mod sys_mmap;
 mod sys_process;
 mod sys_signal;
+mod sys_thread;
 mod sys_time;
 mod table;
 

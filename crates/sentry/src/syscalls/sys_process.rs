@@ -6,35 +6,81 @@ use crate::kernel::{ExitStatus, Task};
 use crate::loader::{self, AuxIds};
 use abi::{arch_prctl as ap, rlimit, Errno, Rlimit};
 
-/// The container's init is pid 1 of its namespace; there is one process.
-const INIT_PID: u64 = 1;
-
-pub fn getpid(_: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
-    Ok(INIT_PID)
+pub fn getpid(task: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(task.pid as u64)
 }
 
 pub fn gettid(task: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
     Ok(task.tid as u64)
 }
 
-pub fn getppid(_: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
-    Ok(0) // the init's parent is outside its namespace
+pub fn getppid(task: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
+    // The init's parent is outside the namespace: 0.
+    Ok(task.kernel.procs().get(task.pid).map_or(0, |p| p.ppid) as u64)
 }
 
-pub fn getpgrp(_: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
-    Ok(INIT_PID)
-}
-
-/// The init leads its own process group and session.
-pub fn getpgid(_: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    match a[0] {
-        0 | INIT_PID => Ok(INIT_PID),
-        _ => Err(Errno::ESRCH),
+/// The process `pid` names (0: the caller).
+fn target(task: &Task, pid: u64) -> i32 {
+    match pid as i32 {
+        0 => task.pid,
+        p => p,
     }
 }
 
+pub fn getpgid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let pid = target(task, a[0]);
+    task.kernel.procs().get(pid).map(|p| p.pgid as u64).ok_or(Errno::ESRCH)
+}
+
+pub fn getpgrp(task: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
+    getpgid(task, &[0; 6])
+}
+
 pub fn getsid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    getpgid(task, a)
+    let pid = target(task, a[0]);
+    task.kernel.procs().get(pid).map(|p| p.sid as u64).ok_or(Errno::ESRCH)
+}
+
+pub fn setpgid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let pid = target(task, a[0]);
+    let pgid = match a[1] as i32 {
+        0 => pid,
+        g if g < 0 => return Err(Errno::EINVAL),
+        g => g,
+    };
+    let mut procs = task.kernel.procs();
+    let me = procs.get(task.pid).ok_or(Errno::ESRCH)?;
+    let my_sid = me.sid;
+    let p = procs.get(pid).ok_or(Errno::ESRCH)?;
+    // Only ourselves or a child of ours, in our session, not a session leader.
+    if pid != task.pid && p.ppid != task.pid {
+        return Err(Errno::ESRCH);
+    }
+    if p.sid != my_sid {
+        return Err(Errno::EPERM);
+    }
+    if p.sid == pid {
+        return Err(Errno::EPERM);
+    }
+    // The group must exist in our session unless we are creating it.
+    if pgid != pid && !procs.live().any(|(_, q)| q.pgid == pgid && q.sid == my_sid) {
+        return Err(Errno::EPERM);
+    }
+    procs.get_mut(pid).ok_or(Errno::ESRCH)?.pgid = pgid;
+    Ok(0)
+}
+
+pub fn setsid(task: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
+    let mut procs = task.kernel.procs();
+    let pid = task.pid;
+    // A process group leader cannot start a session.
+    if procs.live().any(|(_, q)| q.pgid == pid) {
+        return Err(Errno::EPERM);
+    }
+    let me = procs.get_mut(pid).ok_or(Errno::ESRCH)?;
+    me.sid = pid;
+    me.pgid = pid;
+    Ok(pid as u64)
 }
 
 pub fn getuid(task: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
@@ -139,8 +185,9 @@ pub fn getrlimit(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 pub fn prlimit64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let (pid, resource, new, old) = (a[0] as i32, a[1] as usize, a[2], a[3]);
-    if pid != 0 && pid as u64 != INIT_PID {
-        return Err(Errno::ESRCH);
+    if pid != 0 && pid != task.pid {
+        // Other processes' limits come with the rest of issue #3.
+        return Err(if task.kernel.procs().get(pid).is_some() { Errno::EPERM } else { Errno::ESRCH });
     }
     let cur = *task.rlimits.get(resource).ok_or(Errno::EINVAL)?;
     if new != 0 {
@@ -204,5 +251,7 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     task.actions.reset_for_exec();
     task.fds.close_on_exec();
     task.clear_child_tid = 0;
+    // A vfork parent resumes once the child has its own image.
+    task.vfork_done.take();
     Ok(0)
 }

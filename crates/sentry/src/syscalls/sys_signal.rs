@@ -55,7 +55,7 @@ pub fn rt_sigprocmask(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(0)
 }
 
-/// Sends `sig` to the one process there is, if `pid` names it.
+/// Sends `sig` to the task itself (tkill/tgkill of our own tid).
 fn signal_init(task: &mut Task, sig: u64) -> Result<u64, Errno> {
     if sig == 0 {
         return Ok(0); // existence check
@@ -66,11 +66,25 @@ fn signal_init(task: &mut Task, sig: u64) -> Result<u64, Errno> {
 }
 
 pub fn kill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    match a[0] as i32 {
-        // Self, own group, or everyone we may signal: all mean the init.
-        -1..=1 => signal_init(task, a[1]),
-        _ => Err(Errno::ESRCH),
+    let sig = a[1];
+    if sig != 0 {
+        valid(sig)?;
     }
+    if a[0] as i32 == i32::MIN {
+        return Err(Errno::ESRCH);
+    }
+    let targets = task.kernel.procs().kill_targets(task.pid, a[0] as i32)?;
+    if sig == 0 {
+        return Ok(0);
+    }
+    for (pid, handle) in targets {
+        if pid == task.pid {
+            task.signal_self(sig as i32);
+        } else {
+            handle.send_signal(sig as i32);
+        }
+    }
+    Ok(0)
 }
 
 pub fn tkill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -85,7 +99,7 @@ pub fn tgkill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if tgid <= 0 || tid <= 0 {
         return Err(Errno::EINVAL);
     }
-    if tgid != 1 || tid != task.tid {
+    if tgid != task.pid || tid != task.tid {
         return Err(Errno::ESRCH);
     }
     signal_init(task, a[2])

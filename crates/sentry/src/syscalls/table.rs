@@ -4,7 +4,7 @@ use super::Arg::*;
 use super::Support::*;
 use super::{
     sys_file as file, sys_misc as misc, sys_mmap as mmap, sys_process as process, sys_signal as signal,
-    sys_time as time,
+    sys_thread as thread, sys_time as time,
 };
 use super::{Arg, Handler, Support, Syscall};
 use abi::Sysno;
@@ -19,6 +19,9 @@ const fn todo(sysno: Sysno, note: &'static str) -> Syscall {
 
 const NO_SIGNALS: &str = "signal delivery to handlers comes with issue #3; handled signals stay pending";
 const PRIVATE_COPY: &str = "file mappings are private copies; MAP_SHARED+PROT_WRITE on files is ENODEV until issue #3";
+const PROCESSES_ONLY: &str =
+    "new processes only: CLONE_THREAD and CLONE_VM without CLONE_VFORK return ENOSYS (threads: issue #3)";
+const VFORK_COPY: &str = "the child gets a copy of memory; the parent waits until it execs or exits";
 const STDIO_ONLY: &str = "host stdio and gofer files only; the full VFS comes with issue #4";
 
 pub(super) static TABLE: &[Syscall] = &[
@@ -53,13 +56,13 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::dup2, Full, file::dup2, &[Fd, Fd]),
     sys(Sysno::nanosleep, Full, time::nanosleep, &[Hex, Hex]),
     sys(Sysno::getpid, Full, process::getpid, &[]),
-    todo(Sysno::clone, "issue #3"),
-    todo(Sysno::fork, "issue #3"),
-    todo(Sysno::vfork, "issue #3"),
+    sys(Sysno::clone, Partial(PROCESSES_ONLY), thread::clone, &[Hex, Hex, Hex, Hex, Hex]),
+    sys(Sysno::fork, Full, thread::fork, &[]),
+    sys(Sysno::vfork, Partial(VFORK_COPY), thread::vfork, &[]),
     sys(Sysno::execve, Partial("no #! scripts yet (issue #3)"), process::execve, &[Path, StrVec, StrVec]),
     sys(Sysno::exit, Full, process::exit, &[Dec]),
-    todo(Sysno::wait4, "issue #3"),
-    sys(Sysno::kill, Partial("signals to the process itself; no other processes yet"), signal::kill, &[Dec, Signal]),
+    sys(Sysno::wait4, Partial("no stop/continue reports; rusage is zero"), thread::wait4, &[Dec, Hex, Hex, Hex]),
+    sys(Sysno::kill, Partial(NO_SIGNALS), signal::kill, &[Dec, Signal]),
     sys(Sysno::uname, Full, misc::uname, &[Hex]),
     sys(
         Sysno::fcntl,
@@ -77,8 +80,10 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::getgid, Full, process::getgid, &[]),
     sys(Sysno::geteuid, Full, process::geteuid, &[]),
     sys(Sysno::getegid, Full, process::getegid, &[]),
+    sys(Sysno::setpgid, Full, process::setpgid, &[Dec, Dec]),
     sys(Sysno::getppid, Full, process::getppid, &[]),
     sys(Sysno::getpgrp, Full, process::getpgrp, &[]),
+    sys(Sysno::setsid, Full, process::setsid, &[]),
     sys(Sysno::getgroups, Full, process::getgroups, &[Dec, Hex]),
     sys(Sysno::getresuid, Full, process::getresuid, &[Hex, Hex, Hex]),
     sys(Sysno::getresgid, Full, process::getresgid, &[Hex, Hex, Hex]),
@@ -119,6 +124,13 @@ pub(super) static TABLE: &[Syscall] = &[
         &[Dec, Dec, Hex, Hex],
     ),
     sys(Sysno::getrandom, Full, misc::getrandom, &[Hex, Dec, Hex]),
+    sys(
+        Sysno::waitid,
+        Partial("WEXITED only; no stop/continue reports; rusage is zero"),
+        thread::waitid,
+        &[Dec, Dec, Hex, Hex, Hex],
+    ),
+    sys(Sysno::clone3, Partial(PROCESSES_ONLY), thread::clone3, &[Hex, Dec]),
     todo(Sysno::rseq, "glibc falls back without it"),
     sys(Sysno::faccessat2, Partial(STDIO_ONLY), file::faccessat2, &[Fd, Path, Oct, Hex]),
 ];

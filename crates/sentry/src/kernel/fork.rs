@@ -1,0 +1,164 @@
+//! `clone`, `fork` and `vfork` of processes (gVisor: `kernel/task_clone.go`).
+//!
+//! A child process gets its own sentry thread (its stub's tracer) and a
+//! copy of the parent's memory. Threads (`CLONE_THREAD`) and address spaces
+//! shared without `CLONE_VFORK` need one stub thread per task and come with
+//! the rest of issue #3; they return ENOSYS, logged.
+//!
+//! `vfork` (and `posix_spawn`'s `CLONE_VM | CLONE_VFORK`) is served as a
+//! fork whose parent waits until the child execs or exits: the child's
+//! writes to memory are not seen by the parent, which POSIX leaves
+//! undefined except for one case glibc's posix_spawn uses — reporting an
+//! exec failure through shared memory — so such a failure shows as exit
+//! status 127 of the child rather than as posix_spawn's return value.
+
+use super::process::Process;
+use super::task::Task;
+use crate::mm::MemoryManager;
+use abi::Errno;
+use std::sync::mpsc;
+
+pub const CLONE_VM: u64 = 0x100;
+pub const CLONE_FS: u64 = 0x200;
+pub const CLONE_FILES: u64 = 0x400;
+pub const CLONE_SIGHAND: u64 = 0x800;
+pub const CLONE_PIDFD: u64 = 0x1000;
+pub const CLONE_PTRACE: u64 = 0x2000;
+pub const CLONE_VFORK: u64 = 0x4000;
+pub const CLONE_PARENT: u64 = 0x8000;
+pub const CLONE_THREAD: u64 = 0x1_0000;
+pub const CLONE_NEWNS: u64 = 0x2_0000;
+pub const CLONE_SYSVSEM: u64 = 0x4_0000;
+pub const CLONE_SETTLS: u64 = 0x8_0000;
+pub const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+pub const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+pub const CLONE_DETACHED: u64 = 0x40_0000;
+pub const CLONE_UNTRACED: u64 = 0x80_0000;
+pub const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+pub const CLONE_IO: u64 = 0x8000_0000;
+/// Every namespace flag (NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET, NEWTIME, NEWNS).
+pub const CLONE_NEW_ANY: u64 = 0x7e02_0080;
+
+/// What `clone`/`clone3` asked for, decoded.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CloneArgs {
+    pub flags: u64,
+    pub exit_signal: i32,
+    pub stack: u64,
+    pub parent_tid: u64,
+    pub child_tid: u64,
+    pub tls: u64,
+}
+
+impl Task {
+    /// Creates a child process; returns its pid.
+    pub(crate) fn clone_process(&mut self, args: &CloneArgs) -> Result<i32, Errno> {
+        let f = args.flags;
+        if f & CLONE_SIGHAND != 0 && f & CLONE_VM == 0 || f & CLONE_THREAD != 0 && f & CLONE_SIGHAND == 0 {
+            return Err(Errno::EINVAL);
+        }
+        if f & CLONE_THREAD != 0 || (f & CLONE_VM != 0 && f & CLONE_VFORK == 0) {
+            if self.kernel.first_unimplemented(u64::MAX - 1) {
+                tracing::warn!(
+                    "clone of a thread or of a shared address space is not implemented yet: ENOSYS (logged once)"
+                );
+            }
+            return Err(Errno::ENOSYS);
+        }
+        if f & (CLONE_NEW_ANY | CLONE_PIDFD) != 0 {
+            tracing::warn!(
+                flags = format_args!("{f:#x}"),
+                "clone with namespaces or pidfd is not implemented yet: EINVAL"
+            );
+            return Err(Errno::EINVAL);
+        }
+        if !(0..=abi::signal::NSIG).contains(&args.exit_signal) {
+            return Err(Errno::EINVAL);
+        }
+
+        let pid = self.kernel.procs().alloc_pid()?;
+        if f & CLONE_PARENT_SETTID != 0 {
+            // Before the copy: parent and child both see it.
+            self.mm.write_obj(args.parent_tid, &pid)?;
+        }
+        let image = self.mm.fork_image()?;
+        let mut regs = self.regs;
+        regs.rax = 0;
+        if args.stack != 0 {
+            regs.rsp = args.stack;
+        }
+        if f & CLONE_SETTLS != 0 {
+            regs.fs_base = args.tls;
+        }
+        let (handle, make) = self.forked(pid, regs);
+        {
+            let mut procs = self.kernel.procs();
+            let me = procs.get(self.pid).ok_or(Errno::ESRCH)?;
+            let ppid = if f & CLONE_PARENT != 0 { me.ppid } else { self.pid };
+            let (pgid, sid) = (me.pgid, me.sid);
+            procs.insert(
+                pid,
+                Process {
+                    ppid,
+                    pgid,
+                    sid,
+                    children: Default::default(),
+                    exit: None,
+                    exit_signal: args.exit_signal,
+                    handle,
+                },
+            );
+        }
+
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), Errno>>();
+        let (vfork_tx, vfork_rx) = mpsc::channel::<()>();
+        let vfork_tx = (f & CLONE_VFORK != 0).then_some(vfork_tx);
+        let kernel = self.kernel.clone();
+        let (child_tid, clear_tid) = (
+            (f & CLONE_CHILD_SETTID != 0).then_some(args.child_tid),
+            (f & CLONE_CHILD_CLEARTID != 0).then_some(args.child_tid).unwrap_or(0),
+        );
+        let spawned = std::thread::Builder::new().name(format!("task-{pid}")).spawn(move || {
+            let mm = kernel
+                .platform
+                .new_address_space()
+                .map_err(|e| {
+                    tracing::error!("address space for pid {pid}: {e}");
+                    Errno::EAGAIN
+                })
+                .and_then(|space| MemoryManager::from_image(space, image));
+            let mm = match mm {
+                Ok(mm) => mm,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            if let Some(addr) = child_tid {
+                // A bad address here is the child's problem, as in Linux.
+                let _ = mm.write_obj(addr, &pid);
+            }
+            let mut child = make(mm);
+            child.clear_child_tid = clear_tid;
+            child.vfork_done = vfork_tx;
+            let _ = ready_tx.send(Ok(()));
+            child.run();
+        });
+        let started = match spawned {
+            Ok(_) => ready_rx.recv().unwrap_or(Err(Errno::EAGAIN)),
+            Err(e) => {
+                tracing::error!("spawning the thread of pid {pid}: {e}");
+                Err(Errno::EAGAIN)
+            }
+        };
+        if let Err(e) = started {
+            self.kernel.procs().remove(pid);
+            return Err(e);
+        }
+        if f & CLONE_VFORK != 0 {
+            // Returns when the child execs or exits (the sender is dropped).
+            let _ = vfork_rx.recv();
+        }
+        Ok(pid)
+    }
+}

@@ -1,0 +1,170 @@
+//! The process tree of the container's PID namespace: pids, parents and
+//! children, process groups and sessions, zombies until reaped (gVisor:
+//! `kernel/threads.go`, `task_exit.go`).
+//!
+//! One lock (the kernel's `procs`) guards the whole tree, like Linux's
+//! tasklist_lock. Lock order: `procs` before any task's signal state.
+//! Today every process has one thread (tid == pid); thread groups come
+//! with the rest of issue #3.
+
+use super::{ExitStatus, TaskHandle};
+use abi::signal::SIGKILL;
+use abi::Errno;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Largest pid (`/proc/sys/kernel/pid_max` default).
+pub const PID_MAX: i32 = 4_194_304;
+
+pub struct Process {
+    pub ppid: i32,
+    pub pgid: i32,
+    pub sid: i32,
+    pub children: BTreeSet<i32>,
+    /// Set when the process has exited: it is a zombie until reaped.
+    pub exit: Option<ExitStatus>,
+    /// The signal the parent gets when this process exits.
+    pub exit_signal: i32,
+    pub handle: TaskHandle,
+}
+
+#[derive(Default)]
+pub struct ProcessTable {
+    procs: BTreeMap<i32, Process>,
+    last_pid: i32,
+}
+
+/// Which children a wait call accepts (`wait4`'s pid argument).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitTarget {
+    Any,
+    Pid(i32),
+    Group(i32),
+}
+
+impl ProcessTable {
+    /// The next free pid, as Linux allocates them: increasing, wrapping.
+    pub fn alloc_pid(&mut self) -> Result<i32, Errno> {
+        for _ in 0..PID_MAX {
+            self.last_pid = if self.last_pid >= PID_MAX - 1 { 2 } else { self.last_pid + 1 };
+            if !self.procs.contains_key(&self.last_pid)
+                && !self.procs.values().any(|p| p.pgid == self.last_pid || p.sid == self.last_pid)
+            {
+                return Ok(self.last_pid);
+            }
+        }
+        Err(Errno::EAGAIN)
+    }
+
+    pub fn insert(&mut self, pid: i32, proc: Process) {
+        if let Some(parent) = self.procs.get_mut(&proc.ppid) {
+            parent.children.insert(pid);
+        }
+        self.last_pid = self.last_pid.max(pid);
+        self.procs.insert(pid, proc);
+    }
+
+    pub fn get(&self, pid: i32) -> Option<&Process> {
+        self.procs.get(&pid)
+    }
+
+    pub fn get_mut(&mut self, pid: i32) -> Option<&mut Process> {
+        self.procs.get_mut(&pid)
+    }
+
+    /// Live (not yet exited) processes.
+    pub fn live(&self) -> impl Iterator<Item = (i32, &Process)> {
+        self.procs.iter().filter(|(_, p)| p.exit.is_none()).map(|(&pid, p)| (pid, p))
+    }
+
+    /// Removes a process that failed to start.
+    pub fn remove(&mut self, pid: i32) {
+        if let Some(p) = self.procs.remove(&pid) {
+            if let Some(parent) = self.procs.get_mut(&p.ppid) {
+                parent.children.remove(&pid);
+            }
+        }
+    }
+
+    /// Records that `pid` exited: it becomes a zombie, its children are
+    /// handed to the init, and the parent (and the init, if it got
+    /// zombies) is told. When the init itself exits, every other process
+    /// of the namespace is killed, as Linux does.
+    pub fn exit(&mut self, pid: i32, status: ExitStatus) {
+        let Some(p) = self.procs.get_mut(&pid) else { return };
+        p.exit = Some(status);
+        let children = std::mem::take(&mut p.children);
+        let (ppid, exit_signal) = (p.ppid, p.exit_signal);
+        if pid == 1 {
+            for (_, other) in self.live() {
+                other.handle.send_signal(SIGKILL);
+            }
+            return;
+        }
+        let mut orphan_zombies = false;
+        for c in &children {
+            if let Some(child) = self.procs.get_mut(c) {
+                child.ppid = 1;
+                orphan_zombies |= child.exit.is_some();
+            }
+        }
+        if let Some(init) = self.procs.get_mut(&1) {
+            init.children.extend(children);
+            if orphan_zombies {
+                init.handle.wake();
+            }
+        }
+        if let Some(parent) = self.procs.get(&ppid) {
+            if exit_signal != 0 {
+                parent.handle.send_signal(exit_signal);
+            }
+            parent.handle.wake();
+        }
+    }
+
+    /// Children of `parent` that `target` selects.
+    pub fn children_matching(&self, parent: i32, target: WaitTarget) -> Vec<i32> {
+        let Some(p) = self.procs.get(&parent) else { return vec![] };
+        p.children
+            .iter()
+            .copied()
+            .filter(|c| match target {
+                WaitTarget::Any => true,
+                WaitTarget::Pid(pid) => *c == pid,
+                WaitTarget::Group(g) => self.procs.get(c).is_some_and(|cp| cp.pgid == g),
+            })
+            .collect()
+    }
+
+    /// The processes `kill(pid, ...)` from `sender` reaches: one process,
+    /// the sender's group (0), a group (-pgid), or everyone but the init
+    /// and the sender (-1). ESRCH if none.
+    pub fn kill_targets(&self, sender: i32, pid: i32) -> Result<Vec<(i32, TaskHandle)>, Errno> {
+        let my_pgid = self.procs.get(&sender).map_or(sender, |p| p.pgid);
+        let targets: Vec<(i32, TaskHandle)> = self
+            .procs
+            .iter()
+            .filter(|(&p, proc)| match pid {
+                0 => proc.pgid == my_pgid,
+                -1 => p != 1 && p != sender,
+                n if n > 0 => p == n,
+                n => proc.pgid == -n,
+            })
+            // Zombies accept signals and ignore them; only a pid lookup
+            // may name one.
+            .filter(|(&p, proc)| proc.exit.is_none() || p == pid)
+            .map(|(&p, proc)| (p, proc.handle.clone()))
+            .collect();
+        if targets.is_empty() {
+            Err(Errno::ESRCH)
+        } else {
+            Ok(targets)
+        }
+    }
+
+    /// Removes a zombie and returns its status.
+    pub fn reap(&mut self, pid: i32) -> Option<ExitStatus> {
+        let status = self.procs.get(&pid)?.exit?;
+        self.remove(pid);
+        Some(status)
+    }
+}
