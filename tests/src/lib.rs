@@ -3,7 +3,8 @@
 //! Every test gets its own `--root` temp dir ([`Moat`]) and its own bundle
 //! dir ([`Bundle`]) whose `config.json` points (absolute `root.path`) at the
 //! shared busybox rootfs built by `scripts/make-bundles`, so deriving a bundle
-//! with new args costs one small file write.
+//! with new args costs one small file write. [`Bundle::derive_debian`] does the
+//! same from the Debian (debootstrap) bundle built by `scripts/make-rootfs`.
 //!
 //! Environment:
 //! * `MOAT_BIN` — the binary under test (default
@@ -70,6 +71,28 @@ pub fn bundles_dir() -> PathBuf {
 /// The shared busybox bundle (base for [`Bundle::derive`]).
 pub fn busybox_bundle() -> PathBuf {
     bundles_dir().join("busybox")
+}
+
+/// The shared Debian bundle: bookworm minbase + python3 from debootstrap,
+/// built by `scripts/make-rootfs` (called by `scripts/make-bundles`). Its
+/// `.key` is written last, so a dir without one is not a finished build.
+pub fn debian_bundle() -> PathBuf {
+    let dir = bundles_dir().join("debian");
+    assert!(
+        dir.join("config.json").is_file() && dir.join(".key").is_file() && dir.join("rootfs/usr/bin/bash").is_file(),
+        "Debian bundle missing under {} — run scripts/make-bundles (needs debootstrap and a Debian \
+         mirror); to leave these tests out on purpose, run `MOAT_TEST_DEBIAN=0 scripts/test`",
+        dir.display()
+    );
+    dir
+}
+
+/// The Debian rootfs (`root.path` of [`debian_bundle`]).
+pub fn debian_rootfs() -> PathBuf {
+    let base = debian_bundle();
+    let mut spec = read_config(&base.join("config.json"));
+    absolutize_root(&mut spec, &base);
+    PathBuf::from(spec["root"]["path"].as_str().expect("debian config.json has root.path"))
 }
 
 /// Panics unless running as root: the runtime needs it, and skipping would hide it.
@@ -480,9 +503,25 @@ impl Bundle {
 
     /// The busybox bundle's config, edited by `edit`.
     pub fn derive_with(edit: impl FnOnce(&mut Value)) -> Bundle {
-        let base = busybox_bundle();
+        Bundle::derive_from(&busybox_bundle(), edit)
+    }
+
+    /// The Debian bundle ([`debian_bundle`]) with `process.args` replaced.
+    pub fn derive_debian(args: &[&str]) -> Bundle {
+        Bundle::derive_debian_with(|spec| {
+            spec["process"]["args"] = args.iter().map(|a| Value::from(*a)).collect();
+        })
+    }
+
+    /// The Debian bundle's config, edited by `edit`.
+    pub fn derive_debian_with(edit: impl FnOnce(&mut Value)) -> Bundle {
+        Bundle::derive_from(&debian_bundle(), edit)
+    }
+
+    /// The config.json of the bundle dir `base` (root.path made absolute), edited by `edit`.
+    pub fn derive_from(base: &Path, edit: impl FnOnce(&mut Value)) -> Bundle {
         let mut spec = read_config(&base.join("config.json"));
-        absolutize_root(&mut spec, &base);
+        absolutize_root(&mut spec, base);
         edit(&mut spec);
         Bundle::from_config(&spec)
     }
