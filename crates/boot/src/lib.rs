@@ -81,6 +81,8 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
     }
     // Everything that reads host files happens before confinement.
     let spec = spec::load(&args.bundle)?;
+    // The container's memory: the host's, until cgroup limits (issue #6).
+    let total_memory = nix::sys::sysinfo::sysinfo().map(|i| i.ram_total()).unwrap_or(0);
 
     confine::unshare_namespaces()?;
     handshake(sync)?;
@@ -100,6 +102,7 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
         gofer: sentry::fs::gofer::GoferClient::new(gofer),
         hostname: spec.hostname.clone(),
         strace: args.strace,
+        total_memory,
     });
     let process = spec.process(hostsys::fd::take_stdio().into());
 

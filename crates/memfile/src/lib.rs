@@ -77,6 +77,11 @@ impl MemoryFile {
         self.size
     }
 
+    /// Bytes of the file the host actually holds in memory (touched pages).
+    pub fn committed(&self) -> u64 {
+        rustix::fs::fstat(&self.fd).map_or(0, |st| st.st_blocks as u64 * 512)
+    }
+
     /// Allocates `len` bytes (rounded up to pages) and returns the offset.
     /// The range reads as zeroes.
     pub fn allocate(&self, len: u64) -> Result<u64, MemfileError> {

@@ -4,6 +4,7 @@
 
 pub mod gofer;
 pub mod host;
+pub mod pipe;
 
 use abi::{Stat, Timespec};
 

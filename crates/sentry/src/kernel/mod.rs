@@ -10,6 +10,7 @@ pub mod fork;
 pub mod process;
 pub mod signal;
 pub mod task;
+pub mod waiter;
 
 use crate::fs::gofer::GoferClient;
 use memfile::MemoryFile;
@@ -39,6 +40,8 @@ pub struct KernelConfig {
     pub hostname: String,
     /// Log every syscall (`--strace`).
     pub strace: bool,
+    /// Memory the container may use, as `sysinfo`/`/proc/meminfo` report it.
+    pub total_memory: u64,
 }
 
 pub struct Kernel {
@@ -47,6 +50,8 @@ pub struct Kernel {
     pub(crate) gofer: GoferClient,
     pub(crate) hostname: String,
     pub(crate) strace: bool,
+    pub(crate) total_memory: u64,
+    pub(crate) started: std::time::Instant,
     /// Unimplemented syscalls already reported, so each is logged once.
     unimplemented_seen: Mutex<HashSet<u64>>,
     /// The process tree of the container's PID namespace.
@@ -74,6 +79,8 @@ impl Kernel {
             gofer: cfg.gofer,
             hostname: cfg.hostname,
             strace: cfg.strace,
+            total_memory: cfg.total_memory,
+            started: std::time::Instant::now(),
             unimplemented_seen: Mutex::new(HashSet::new()),
             procs: Mutex::new(process::ProcessTable::default()),
         })

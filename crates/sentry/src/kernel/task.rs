@@ -67,6 +67,11 @@ impl TaskHandle {
         self.0.interrupter.interrupt();
     }
 
+    /// Whether two handles name the same task.
+    pub fn same(&self, other: &TaskHandle) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// Wakes the task if it sleeps in a wait (a child changed state).
     pub fn wake(&self) {
         let _guard = self.0.pending.lock().unwrap();

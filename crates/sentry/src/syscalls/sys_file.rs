@@ -2,8 +2,9 @@
 //! (gVisor: `sys_file.go`, `sys_read_write.go`, `sys_stat.go`).
 
 use crate::fs::gofer::GoferFile;
+use crate::kernel::waiter::WaitQueue;
 use crate::kernel::Task;
-use crate::vfs::{readable, writable, IoctlReply};
+use crate::vfs::{readable, writable, FileDescription, IoctlReply};
 use abi::{fcntl, ioctl as io, Errno, IoVec};
 use std::sync::Arc;
 
@@ -35,11 +36,52 @@ fn at_path(task: &Task, dirfd: i64, path: &str) -> Result<String, Errno> {
     Ok(crate::loader::absolute(&base, path))
 }
 
+/// The queue to block on for `file`, unless it is non-blocking.
+fn blocking_queue(file: &dyn FileDescription) -> Option<&WaitQueue> {
+    file.wait_queue().filter(|_| file.flags() & fcntl::O_NONBLOCK == 0)
+}
+
+/// Reads, waiting while the file has nothing yet (pipes).
+fn read_waiting(task: &Task, file: &dyn FileDescription, buf: &mut [u8]) -> Result<usize, Errno> {
+    match blocking_queue(file) {
+        Some(q) => task.block_on(q, || file.read(buf)),
+        None => file.read(buf),
+    }
+}
+
+/// Writes all of `data` to a blocking file (pipes take it in pieces), or
+/// what the file takes at once to a non-blocking one. A pipe without
+/// readers also raises SIGPIPE, as Linux does.
+fn write_waiting(task: &Task, file: &dyn FileDescription, data: &[u8]) -> Result<usize, Errno> {
+    let result = match blocking_queue(file) {
+        None => file.write(data),
+        Some(q) => {
+            let mut done = 0;
+            while done < data.len() {
+                match task.block_on(q, || file.write(&data[done..])) {
+                    Ok(n) => done += n,
+                    Err(_) if done > 0 => break,
+                    Err(e) => return Err(sigpipe(task, e)),
+                }
+            }
+            Ok(done)
+        }
+    };
+    result.map_err(|e| sigpipe(task, e))
+}
+
+fn sigpipe(task: &Task, e: Errno) -> Errno {
+    if e == Errno::EPIPE {
+        task.signal_self(abi::signal::SIGPIPE);
+    }
+    e
+}
+
 pub fn read(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = task.fds.get(fd_arg(a[0]))?;
     readable(&*file)?;
     let mut buf = vec![0u8; a[2].min(MAX_RW) as usize];
-    let n = file.read(&mut buf)?;
+    let n = read_waiting(task, &*file, &mut buf)?;
     task.mm.copy_out(a[1], &buf[..n])?;
     Ok(n as u64)
 }
@@ -61,7 +103,7 @@ pub fn write(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     writable(&*file)?;
     let mut buf = vec![0u8; a[2].min(MAX_RW) as usize];
     task.mm.copy_in(a[1], &mut buf)?;
-    Ok(file.write(&buf)? as u64)
+    Ok(write_waiting(task, &*file, &buf)? as u64)
 }
 
 fn iovecs(task: &Task, addr: u64, count: u64) -> Result<Vec<IoVec>, Errno> {
@@ -96,7 +138,7 @@ pub fn writev(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         buf.resize(start + take, 0);
         task.mm.copy_in(iov.base, &mut buf[start..])?;
     }
-    Ok(file.write(&buf)? as u64)
+    Ok(write_waiting(task, &*file, &buf)? as u64)
 }
 
 pub fn readv(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -105,7 +147,7 @@ pub fn readv(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let iovs = iovecs(task, a[1], a[2])?;
     let total: u64 = iovs.iter().map(|v| v.len).sum::<u64>().min(MAX_RW);
     let mut buf = vec![0u8; total as usize];
-    let n = file.read(&mut buf)?;
+    let n = read_waiting(task, &*file, &mut buf)?;
     let mut done = 0;
     for iov in iovs {
         if done >= n {
@@ -340,6 +382,39 @@ fn normalize(path: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
+}
+
+pub fn pipe2(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const O_DIRECT: u64 = 0o40000;
+    let flags = a[1];
+    if flags & !(fcntl::O_CLOEXEC | fcntl::O_NONBLOCK | O_DIRECT) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & O_DIRECT != 0 {
+        // Packet mode is not implemented; refusing beats ignoring it.
+        return Err(Errno::EINVAL);
+    }
+    let (r, w) = crate::fs::pipe::new_pipe(flags);
+    let cloexec = flags & fcntl::O_CLOEXEC != 0;
+    let rfd = task.fds.insert(0, Arc::new(r), cloexec)?;
+    let wfd = match task.fds.insert(0, Arc::new(w), cloexec) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = task.fds.remove(rfd);
+            return Err(e);
+        }
+    };
+    let fds = [rfd as i32, wfd as i32];
+    if let Err(e) = task.mm.write_obj(a[0], &fds) {
+        let _ = task.fds.remove(rfd);
+        let _ = task.fds.remove(wfd);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+pub fn pipe(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    pipe2(task, &[a[0], 0, 0, 0, 0, 0])
 }
 
 pub fn umask(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {

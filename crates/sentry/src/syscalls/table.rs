@@ -45,6 +45,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::readv, Full, file::readv, &[Fd, Hex, Dec]),
     sys(Sysno::writev, Full, file::writev, &[Fd, Hex, Dec]),
     sys(Sysno::access, Partial(STDIO_ONLY), file::access, &[Path, Oct]),
+    sys(Sysno::pipe, Full, file::pipe, &[Hex]),
     sys(Sysno::sched_yield, Full, process::sched_yield, &[]),
     sys(
         Sysno::madvise,
@@ -76,6 +77,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::umask, Full, file::umask, &[Oct]),
     sys(Sysno::gettimeofday, Full, time::gettimeofday, &[Hex, Hex]),
     sys(Sysno::getrlimit, Full, process::getrlimit, &[Dec, Hex]),
+    sys(Sysno::sysinfo, Partial("load averages are zero"), misc::sysinfo, &[Hex]),
     sys(Sysno::getuid, Full, process::getuid, &[]),
     sys(Sysno::getgid, Full, process::getgid, &[]),
     sys(Sysno::geteuid, Full, process::geteuid, &[]),
@@ -117,6 +119,7 @@ pub(super) static TABLE: &[Syscall] = &[
         &[Hex, Dec],
     ),
     sys(Sysno::dup3, Full, file::dup3, &[Fd, Fd, Hex]),
+    sys(Sysno::pipe2, Partial("no O_DIRECT packet mode; no F_SETPIPE_SZ yet"), file::pipe2, &[Hex, Hex]),
     sys(
         Sysno::prlimit64,
         Partial("limits are recorded; enforcement comes with the subsystems they govern"),

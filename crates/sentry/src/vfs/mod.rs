@@ -31,6 +31,11 @@ pub trait FileDescription: Send + Sync {
     }
     /// The path this description was opened by, for diagnostics.
     fn path(&self) -> String;
+    /// The queue to sleep on when an operation fails with EAGAIN, for
+    /// files whose operations can block (pipes).
+    fn wait_queue(&self) -> Option<&crate::kernel::waiter::WaitQueue> {
+        None
+    }
     /// A host descriptor holding the file's data, if there is one
     /// (gofer-donated files), for reading it into memory mappings.
     fn host_fd(&self) -> Option<BorrowedFd<'_>> {
