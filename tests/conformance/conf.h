@@ -44,6 +44,7 @@ __attribute__((unused)) static const char *errname(int e) {
     case EEXIST: return "EEXIST";
     case EINVAL: return "EINVAL";
     case ENOSYS: return "ENOSYS";
+    case ETIMEDOUT: return "ETIMEDOUT";
     case EOPNOTSUPP: return "EOPNOTSUPP";
     }
     snprintf(other, sizeof other, "errno%d", e);

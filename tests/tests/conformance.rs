@@ -132,6 +132,7 @@ conformance!(
     uname,
     exit42,
     fork_wait,
+    futex,
     #[ignore = "needs fault → SIGSEGV delivery with siginfo and sigreturn (after issue #2)"]
     mprotect_fault,
 );

@@ -7,6 +7,7 @@
 //! [`TaskHandle`]: they queue a signal and interrupt the platform.
 
 pub mod fork;
+pub mod futex;
 pub mod process;
 pub mod signal;
 pub mod task;
@@ -56,6 +57,7 @@ pub struct Kernel {
     unimplemented_seen: Mutex<HashSet<u64>>,
     /// The process tree of the container's PID namespace.
     pub(crate) procs: Mutex<process::ProcessTable>,
+    pub(crate) futexes: futex::Futexes,
 }
 
 /// The container's init process, as the OCI spec describes it.
@@ -83,6 +85,7 @@ impl Kernel {
             started: std::time::Instant::now(),
             unimplemented_seen: Mutex::new(HashSet::new()),
             procs: Mutex::new(process::ProcessTable::default()),
+            futexes: futex::Futexes::default(),
         })
     }
 

@@ -41,6 +41,14 @@ struct TaskShared {
     interrupter: Interrupter,
 }
 
+/// How a wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    Woken,
+    Interrupted,
+    TimedOut,
+}
+
 impl TaskShared {
     fn new(ctx: &dyn Context) -> Arc<TaskShared> {
         Arc::new(TaskShared {
@@ -237,6 +245,7 @@ impl Task {
     /// in the process tree.
     pub fn run(mut self) -> ExitStatus {
         let status = self.run_until_exit();
+        self.clear_tid_at_exit();
         // Release the vfork parent and drop the address space before the
         // parent can observe the exit.
         self.vfork_done.take();
@@ -244,6 +253,15 @@ impl Task {
         drop(self);
         kernel.procs().exit(pid, status);
         status
+    }
+
+    /// CLONE_CHILD_CLEARTID / set_tid_address: zero the word and wake one
+    /// futex waiter on it (how pthread_join learns of a thread's exit).
+    fn clear_tid_at_exit(&mut self) {
+        let addr = std::mem::take(&mut self.clear_child_tid);
+        if addr != 0 && self.mm.write_obj(addr, &0u32).is_ok() {
+            self.kernel.futexes.wake((self.pid, addr), 1, u32::MAX);
+        }
     }
 
     fn run_until_exit(&mut self) -> ExitStatus {
@@ -340,15 +358,29 @@ impl Task {
     /// Blocks until `TaskHandle::wake` is called after `seen` was read, or
     /// a signal interrupts (then false).
     pub(crate) fn wait_for_wake(&self, seen: u64) -> bool {
+        self.wait_for_wake_until(seen, None) == Wake::Woken
+    }
+
+    /// `wait_for_wake` with an optional deadline.
+    pub(crate) fn wait_for_wake_until(&self, seen: u64, deadline: Option<std::time::Instant>) -> Wake {
         let mut pending = self.shared.pending.lock().unwrap();
         loop {
             if self.shared.wakeups.load(Ordering::SeqCst) != seen {
-                return true;
+                return Wake::Woken;
             }
             if self.interrupts(*pending) {
-                return false;
+                return Wake::Interrupted;
             }
-            pending = self.shared.wake.wait(pending).unwrap();
+            pending = match deadline {
+                None => self.shared.wake.wait(pending).unwrap(),
+                Some(d) => {
+                    let now = std::time::Instant::now();
+                    if now >= d {
+                        return Wake::TimedOut;
+                    }
+                    self.shared.wake.wait_timeout(pending, d - now).unwrap().0
+                }
+            };
         }
     }
 

@@ -7,6 +7,7 @@
 //! for `rax` or an errno; they never panic on bad input.
 
 mod sys_file;
+mod sys_futex;
 mod sys_misc;
 mod sys_mmap;
 mod sys_process;

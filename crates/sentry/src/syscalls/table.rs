@@ -3,7 +3,7 @@
 use super::Arg::*;
 use super::Support::*;
 use super::{
-    sys_file as file, sys_misc as misc, sys_mmap as mmap, sys_process as process, sys_signal as signal,
+    sys_file as file, sys_futex, sys_misc as misc, sys_mmap as mmap, sys_process as process, sys_signal as signal,
     sys_thread as thread, sys_time as time,
 };
 use super::{Arg, Handler, Support, Syscall};
@@ -96,7 +96,12 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::gettid, Full, process::gettid, &[]),
     sys(Sysno::tkill, Partial("signals to the task itself"), signal::tkill, &[Dec, Signal]),
     sys(Sysno::time, Full, time::time, &[Hex]),
-    todo(Sysno::futex, "issue #3"),
+    sys(
+        Sysno::futex,
+        Partial("WAIT/WAKE(_BITSET), (CMP_)REQUEUE; no PI or WAKE_OP; keys are per process"),
+        sys_futex::futex,
+        &[Hex, Hex, Dec, Hex, Hex, Hex],
+    ),
     sys(Sysno::set_tid_address, Full, process::set_tid_address, &[Hex]),
     sys(Sysno::clock_gettime, Full, time::clock_gettime, &[Dec, Hex]),
     sys(Sysno::clock_getres, Full, time::clock_getres, &[Dec, Hex]),
