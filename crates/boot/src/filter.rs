@@ -98,6 +98,59 @@ pub fn install() -> Result<(), seccompiler::Error> {
 mod tests {
     use super::*;
 
+    const ALLOW: u32 = 0x7fff_0000;
+    const KILL_PROCESS: u32 = 0x8000_0000;
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+
+    /// A classic-BPF interpreter for the instructions seccompiler emits,
+    /// run over a `struct seccomp_data` for one call.
+    fn verdict(prog: &BpfProgram, nr: Sysno, args: [u64; 6]) -> u32 {
+        let mut data = vec![0u8; 64];
+        data[0..4].copy_from_slice(&nr.id().to_le_bytes());
+        data[4..8].copy_from_slice(&AUDIT_ARCH_X86_64.to_le_bytes());
+        for (i, a) in args.iter().enumerate() {
+            data[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_le_bytes());
+        }
+        let (mut acc, mut pc) = (0u32, 0usize);
+        loop {
+            let ins = &prog[pc];
+            let k = ins.k;
+            pc += 1;
+            match ins.code {
+                0x20 => acc = u32::from_le_bytes(data[k as usize..k as usize + 4].try_into().unwrap()), // ld [k]
+                0x00 => acc = k,                                                                        // ld #k
+                0x54 => acc &= k,                                                                       // and #k
+                0x05 => pc += k as usize,                                                               // ja
+                0x15 | 0x25 | 0x35 | 0x45 => {
+                    let taken = match ins.code {
+                        0x15 => acc == k,
+                        0x25 => acc > k,
+                        0x35 => acc >= k,
+                        _ => acc & k != 0,
+                    };
+                    pc += usize::from(if taken { ins.jt } else { ins.jf });
+                }
+                0x06 => return k, // ret #k
+                op => panic!("BPF op {op:#x} not modelled"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_filter_allows_what_it_lists_and_kills_the_rest() {
+        let prog = program().unwrap();
+        for (s, _) in ALLOWED {
+            assert_eq!(verdict(&prog, *s, [0; 6]), ALLOW, "{} should be allowed", s.name());
+        }
+        for s in [Sysno::openat, Sysno::execve, Sysno::socket, Sysno::mount, Sysno::unshare, Sysno::setuid] {
+            assert_eq!(verdict(&prog, s, [0; 6]), KILL_PROCESS, "{} should kill", s.name());
+        }
+        assert_eq!(verdict(&prog, Sysno::ioctl, [1, ioctl::TCGETS, 0, 0, 0, 0]), ALLOW);
+        assert_eq!(verdict(&prog, Sysno::ioctl, [1, ioctl::TIOCGWINSZ, 0, 0, 0, 0]), ALLOW);
+        // TIOCSTI (pushing input into a terminal) must stay out.
+        assert_eq!(verdict(&prog, Sysno::ioctl, [0, 0x5412, 0, 0, 0, 0]), KILL_PROCESS);
+    }
+
     #[test]
     fn the_filter_compiles_and_lists_each_call_once() {
         program().unwrap();
