@@ -132,6 +132,8 @@ conformance!(
     uname,
     exit42,
     fork_wait,
+    getdents,
+    stat_family,
     #[ignore = "needs fault → SIGSEGV delivery with siginfo and sigreturn (after issue #2)"]
     mprotect_fault,
 );
