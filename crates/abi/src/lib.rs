@@ -168,11 +168,8 @@ pub mod clock {
     pub const CLOCK_BOOTTIME: u64 = 7;
 }
 
-/// `statx` masks and directory entry types (linux/stat.h, linux/dirent.h).
+/// `statx` masks (linux/stat.h).
 pub mod stat {
     pub const STATX_BASIC_STATS: u32 = 0x7ff;
     pub const STATX_RESERVED: u32 = 0x8000_0000;
-    pub const S_IFMT: u32 = 0o170000;
-    pub const S_IFDIR: u32 = 0o040000;
-    pub const DT_DIR: u8 = 4;
 }

@@ -498,7 +498,6 @@ pub fn fgetxattr(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Err(Errno::EOPNOTSUPP)
 }
 
-
 #[cfg(test)]
 mod dir_tests {
     use super::*;
