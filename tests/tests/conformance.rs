@@ -133,6 +133,8 @@ conformance!(
     exit42,
     fork_wait,
     futex,
+    getdents,
+    stat_family,
     #[ignore = "needs fault → SIGSEGV delivery with siginfo and sigreturn (after issue #2)"]
     mprotect_fault,
 );

@@ -122,6 +122,9 @@ pub mod fcntl {
     pub const AT_FDCWD: i64 = -100;
     pub const AT_EMPTY_PATH: u64 = 0x1000;
     pub const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+    pub const AT_NO_AUTOMOUNT: u64 = 0x800;
+    pub const AT_STATX_FORCE_SYNC: u64 = 0x2000;
+    pub const AT_STATX_DONT_SYNC: u64 = 0x4000;
     pub const F_DUPFD: u64 = 0;
     pub const F_GETFD: u64 = 1;
     pub const F_SETFD: u64 = 2;
@@ -163,4 +166,10 @@ pub mod clock {
     pub const CLOCK_REALTIME_COARSE: u64 = 5;
     pub const CLOCK_MONOTONIC_COARSE: u64 = 6;
     pub const CLOCK_BOOTTIME: u64 = 7;
+}
+
+/// `statx` masks (linux/stat.h).
+pub mod stat {
+    pub const STATX_BASIC_STATS: u32 = 0x7ff;
+    pub const STATX_RESERVED: u32 = 0x8000_0000;
 }

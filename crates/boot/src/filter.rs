@@ -54,6 +54,7 @@ const ALLOWED: &[(Sysno, &str)] = &[
     (Sysno::close, "closing descriptors"),
     (Sysno::fcntl, "descriptor flags (CLOEXEC on received descriptors)"),
     (Sysno::fstat, "stat of host stdio"),
+    (Sysno::fstatfs, "fstatfs of host stdio"),
     (Sysno::newfstatat, "fstat through glibc (AT_EMPTY_PATH)"),
     (Sysno::statx, "fstat through rustix"),
     (Sysno::recvmsg, "gofer answers with donated descriptors, control requests"),

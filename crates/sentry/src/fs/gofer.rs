@@ -3,21 +3,23 @@
 //! the gofer, which donates an open descriptor; data then moves with
 //! `pread` on that descriptor, without a message per read.
 
-use crate::vfs::FileDescription;
-use abi::{Errno, Stat};
-use gofer::proto::{FileAttr, Request, Response};
+use crate::vfs::{DirEntry, FileDescription};
+use abi::{Errno, Stat, Statfs};
+use gofer::proto::{Dirent, FileAttr, FsStat, Request, Response};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-/// The sentry's connection to its gofer.
+/// The sentry's connection to its gofer. Clones share the connection
+/// (open directories keep one to fetch their entries).
+#[derive(Clone)]
 pub struct GoferClient {
-    sock: Mutex<UnixStream>,
+    sock: Arc<Mutex<UnixStream>>,
 }
 
 impl GoferClient {
     pub fn new(sock: UnixStream) -> GoferClient {
-        GoferClient { sock: Mutex::new(sock) }
+        GoferClient { sock: Arc::new(Mutex::new(sock)) }
     }
 
     fn call(&self, req: &Request) -> Result<(Response, Vec<OwnedFd>), Errno> {
@@ -44,6 +46,22 @@ impl GoferClient {
         }
     }
 
+    /// One page of the entries of the directory at `path` from `cookie`
+    /// on, and the cookie of the next page if there is one.
+    pub fn readdir(&self, path: &str, cookie: u64) -> Result<(Vec<Dirent>, Option<u64>), Errno> {
+        match self.call(&Request::Readdir { path: path.to_string(), cookie })? {
+            (Response::Dirents { entries, next }, _) => Ok((entries, next)),
+            other => Err(protocol_error(&other.0)),
+        }
+    }
+
+    pub fn statfs(&self, path: &str) -> Result<FsStat, Errno> {
+        match self.call(&Request::Statfs { path: path.to_string() })? {
+            (Response::Statfs(s), _) => Ok(s),
+            other => Err(protocol_error(&other.0)),
+        }
+    }
+
     /// Opens `path` read-only.
     pub fn open_read(&self, path: &str, flags: u64) -> Result<GoferFile, Errno> {
         match self.call(&Request::OpenRead { path: path.to_string() })? {
@@ -53,6 +71,8 @@ impl GoferClient {
                 path: path.to_string(),
                 offset: Mutex::new(0),
                 flags,
+                client: self.clone(),
+                dir: Mutex::new(DirCache::default()),
             }),
             other => Err(protocol_error(&other.0)),
         }
@@ -74,13 +94,47 @@ pub struct GoferFile {
     fd: OwnedFd,
     attr: FileAttr,
     path: String,
+    /// The file offset; for a directory, the index of the next entry
+    /// in `dir` (so `d_off` values are small, stable positions).
     offset: Mutex<u64>,
     flags: u64,
+    client: GoferClient,
+    /// A directory's entries, fetched from the gofer a page at a time as
+    /// `getdents` reaches them. Locked after `offset`.
+    dir: Mutex<DirCache>,
+}
+
+#[derive(Default)]
+struct DirCache {
+    entries: Vec<Dirent>,
+    /// Whether the first page has been fetched.
+    loaded: bool,
+    /// The gofer's cookie for the page after `entries`, if any.
+    next: Option<u64>,
 }
 
 impl GoferFile {
     pub fn attr(&self) -> &FileAttr {
         &self.attr
+    }
+
+    fn is_dir(&self) -> bool {
+        self.attr.mode & S_IFMT == S_IFDIR
+    }
+
+    /// Fetches the next page into `cache`, if there is one to fetch.
+    fn fetch_page(&self, cache: &mut DirCache) -> Result<(), Errno> {
+        let cookie = match (cache.loaded, cache.next) {
+            (false, _) => 0,
+            (true, Some(c)) => c,
+            (true, None) => return Ok(()),
+        };
+        let (entries, next) = self.client.readdir(&self.path, cookie)?;
+        cache.loaded = true;
+        // An empty page that claims more would loop forever: take it as the end.
+        cache.next = next.filter(|_| !entries.is_empty());
+        cache.entries.extend(entries);
+        Ok(())
     }
 }
 
@@ -100,7 +154,7 @@ impl FileDescription for GoferFile {
     }
 
     fn pread(&self, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
-        if self.attr.mode & S_IFMT == S_IFDIR {
+        if self.is_dir() {
             return Err(Errno::EISDIR);
         }
         rustix::io::pread(&self.fd, buf, offset).map_err(|e| Errno::new(e.raw_os_error()))
@@ -111,12 +165,49 @@ impl FileDescription for GoferFile {
         let base = match whence {
             0 => 0,
             1 => *off as i64,
-            2 => self.attr.size as i64,
+            // A directory's end is not known before it is read (Linux's
+            // generic directories refuse SEEK_END too).
+            2 if !self.is_dir() => self.attr.size as i64,
             _ => return Err(Errno::EINVAL),
         };
         let new = base.checked_add(offset).filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;
+        if self.is_dir() && new == 0 {
+            // A rewind lists the directory afresh, as it is now.
+            *self.dir.lock().unwrap() = DirCache::default();
+        }
         *off = new as u64;
         Ok(new as u64)
+    }
+
+    fn readdir(&self, emit: &mut dyn FnMut(&DirEntry<'_>) -> bool) -> Result<(), Errno> {
+        if !self.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let mut pos = self.offset.lock().unwrap();
+        let mut cache = self.dir.lock().unwrap();
+        let mut emitted = false;
+        loop {
+            let index = usize::try_from(*pos).unwrap_or(usize::MAX);
+            if !cache.loaded || (index >= cache.entries.len() && cache.next.is_some()) {
+                match self.fetch_page(&mut cache) {
+                    Ok(()) => continue,
+                    // What was already given is returned; the error comes next call.
+                    Err(_) if emitted => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+            }
+            let Some(e) = cache.entries.get(index) else { return Ok(()) };
+            let entry = DirEntry { ino: e.ino, next_off: *pos as i64 + 1, d_type: e.d_type, name: &e.name };
+            if !emit(&entry) {
+                return Ok(());
+            }
+            emitted = true;
+            *pos += 1;
+        }
+    }
+
+    fn statfs(&self) -> Result<Statfs, Errno> {
+        Ok(crate::fs::statfs_from(&self.client.statfs(&self.path)?))
     }
 
     fn stat(&self) -> Result<Stat, Errno> {

@@ -3,7 +3,7 @@
 //! queries are answered from it, since the terminal is the host's.
 
 use crate::vfs::{FileDescription, IoctlReply};
-use abi::{ioctl, Errno, Stat, Termios, Winsize};
+use abi::{ioctl, Errno, Stat, Statfs, Termios, Winsize};
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use zerocopy::IntoBytes;
@@ -47,6 +47,11 @@ impl FileDescription for HostFile {
         // The host's device numbers mean nothing inside; keep the type only.
         s.dev = 0;
         Ok(s)
+    }
+
+    fn statfs(&self) -> Result<Statfs, Errno> {
+        let s = rustix::fs::fstatfs(&self.fd).map_err(errno)?;
+        Ok(crate::fs::statfs_from(&gofer::proto::FsStat::from(&s)))
     }
 
     fn ioctl(&self, cmd: u64) -> Result<IoctlReply, Errno> {

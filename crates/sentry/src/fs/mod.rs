@@ -6,7 +6,7 @@ pub mod gofer;
 pub mod host;
 pub mod pipe;
 
-use abi::{Stat, Timespec};
+use abi::{Stat, Statfs, Timespec};
 
 /// A `struct stat` from gofer attributes.
 pub fn stat_from_attr(a: &::gofer::proto::FileAttr) -> Stat {
@@ -25,5 +25,22 @@ pub fn stat_from_attr(a: &::gofer::proto::FileAttr) -> Stat {
         mtime: Timespec { tv_sec: a.mtime.0, tv_nsec: a.mtime.1 as i64 },
         ctime: Timespec { tv_sec: a.ctime.0, tv_nsec: a.ctime.1 as i64 },
         ..Stat::default()
+    }
+}
+
+/// A `struct statfs` from the gofer's statistics.
+pub fn statfs_from(s: &::gofer::proto::FsStat) -> Statfs {
+    Statfs {
+        f_type: s.fs_type as i64,
+        f_bsize: s.bsize as i64,
+        f_blocks: s.blocks,
+        f_bfree: s.bfree,
+        f_bavail: s.bavail,
+        f_files: s.files,
+        f_ffree: s.ffree,
+        f_namelen: s.namelen as i64,
+        f_frsize: s.frsize as i64,
+        f_flags: s.flags as i64,
+        ..Statfs::default()
     }
 }

@@ -4,8 +4,8 @@
 use crate::fs::gofer::GoferFile;
 use crate::kernel::waiter::WaitQueue;
 use crate::kernel::Task;
-use crate::vfs::{readable, writable, FileDescription, IoctlReply};
-use abi::{fcntl, ioctl as io, Errno, IoVec};
+use crate::vfs::{readable, writable, DirEntry, FileDescription, IoctlReply};
+use abi::{fcntl, ioctl as io, stat, Errno, IoVec, Statx, StatxTimestamp};
 use std::sync::Arc;
 
 /// Longest path accepted (`PATH_MAX`).
@@ -421,6 +421,193 @@ pub fn umask(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let old = task.umask;
     task.umask = (a[0] & 0o777) as u32;
     Ok(old.into())
+}
+
+// Directories and the stat family (gVisor: `sys_getdents.go`, `sys_stat.go`).
+
+/// Fills a `getdents` buffer from `file`'s position on. `record` lays out
+/// one entry; EINVAL if even the first one does not fit.
+fn getdents_common(task: &mut Task, a: &[u64; 6], record: fn(&DirEntry<'_>) -> Vec<u8>) -> Result<u64, Errno> {
+    let file = task.fds.get(fd_arg(a[0]))?;
+    let cap = (a[2] as u32 as u64).min(MAX_RW) as usize;
+    let mut buf = Vec::new();
+    let mut too_small = false;
+    file.readdir(&mut |e| {
+        let rec = record(e);
+        if buf.len() + rec.len() > cap {
+            too_small = buf.is_empty();
+            return false;
+        }
+        buf.extend_from_slice(&rec);
+        true
+    })?;
+    if too_small {
+        return Err(Errno::EINVAL);
+    }
+    task.mm.copy_out(a[1], &buf)?;
+    Ok(buf.len() as u64)
+}
+
+/// `struct linux_dirent64`: d_ino, d_off, d_reclen, d_type, then the
+/// NUL-terminated name, padded to 8 bytes.
+fn dirent64_record(e: &DirEntry<'_>) -> Vec<u8> {
+    let reclen = (19 + e.name.len() + 1).next_multiple_of(8);
+    let mut rec = Vec::with_capacity(reclen);
+    rec.extend_from_slice(&e.ino.to_le_bytes());
+    rec.extend_from_slice(&e.next_off.to_le_bytes());
+    rec.extend_from_slice(&(reclen as u16).to_le_bytes());
+    rec.push(e.d_type);
+    rec.extend_from_slice(e.name);
+    rec.resize(reclen, 0);
+    rec
+}
+
+/// The old `struct linux_dirent`: d_ino, d_off, d_reclen, the
+/// NUL-terminated name, and d_type in the record's last byte.
+fn dirent_record(e: &DirEntry<'_>) -> Vec<u8> {
+    let reclen = (18 + e.name.len() + 2).next_multiple_of(8);
+    let mut rec = Vec::with_capacity(reclen);
+    rec.extend_from_slice(&e.ino.to_le_bytes());
+    rec.extend_from_slice(&e.next_off.to_le_bytes());
+    rec.extend_from_slice(&(reclen as u16).to_le_bytes());
+    rec.extend_from_slice(e.name);
+    rec.resize(reclen, 0);
+    rec[reclen - 1] = e.d_type;
+    rec
+}
+
+pub fn getdents64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    getdents_common(task, a, dirent64_record)
+}
+
+pub fn getdents(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    getdents_common(task, a, dirent_record)
+}
+
+/// `struct statx` from what `stat` knows: the basic stats, no birth time.
+fn statx_from(st: &abi::Stat) -> Statx {
+    let ts = |t: &abi::Timespec| StatxTimestamp { tv_sec: t.tv_sec, tv_nsec: t.tv_nsec as u32, reserved: 0 };
+    // glibc's major()/minor() of a kernel dev_t.
+    let major = |d: u64| (((d >> 8) & 0xfff) | ((d >> 32) & !0xfff)) as u32;
+    let minor = |d: u64| ((d & 0xff) | ((d >> 12) & !0xff)) as u32;
+    Statx {
+        mask: stat::STATX_BASIC_STATS,
+        blksize: st.blksize as u32,
+        nlink: st.nlink as u32,
+        uid: st.uid,
+        gid: st.gid,
+        mode: st.mode as u16,
+        ino: st.ino,
+        size: st.size as u64,
+        blocks: st.blocks as u64,
+        atime: ts(&st.atime),
+        ctime: ts(&st.ctime),
+        mtime: ts(&st.mtime),
+        rdev_major: major(st.rdev),
+        rdev_minor: minor(st.rdev),
+        dev_major: major(st.dev),
+        dev_minor: minor(st.dev),
+        ..Statx::default()
+    }
+}
+
+pub fn statx(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (dirfd, path_addr, flags, mask) = (fd_arg(a[0]), a[1], a[2], a[3] as u32);
+    let sync = fcntl::AT_STATX_FORCE_SYNC | fcntl::AT_STATX_DONT_SYNC;
+    let valid = fcntl::AT_SYMLINK_NOFOLLOW | fcntl::AT_NO_AUTOMOUNT | fcntl::AT_EMPTY_PATH | sync;
+    if flags & !valid != 0 || flags & sync == sync || mask & stat::STATX_RESERVED != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // Every field we have costs nothing to fill, so all are filled
+    // whatever the mask asks: Linux too may return more than was asked.
+    let empty = flags & fcntl::AT_EMPTY_PATH != 0 && (path_addr == 0 || first_byte(task, path_addr)? == 0);
+    let st = if empty {
+        if dirfd == fcntl::AT_FDCWD {
+            crate::fs::stat_from_attr(&task.kernel.gofer.stat(&task.cwd, true)?)
+        } else {
+            task.fds.get(dirfd)?.stat()?
+        }
+    } else {
+        stat_path(task, dirfd, path_addr, flags)?
+    };
+    task.mm.write_obj(a[4], &statx_from(&st)).map(|_| 0)
+}
+
+fn first_byte(task: &Task, addr: u64) -> Result<u8, Errno> {
+    let mut b = [0u8; 1];
+    task.mm.copy_in(addr, &mut b)?;
+    Ok(b[0])
+}
+
+pub fn statfs(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let path = at_path(task, fcntl::AT_FDCWD, &read_path(task, a[0])?)?;
+    let st = crate::fs::statfs_from(&task.kernel.gofer.statfs(&path)?);
+    task.mm.write_obj(a[1], &st).map(|_| 0)
+}
+
+pub fn fstatfs(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let st = task.fds.get(fd_arg(a[0]))?.statfs()?;
+    task.mm.write_obj(a[1], &st).map(|_| 0)
+}
+
+// Extended attributes: none are visible yet. As gVisor does for
+// attributes its gofer does not serve, a file that exists answers
+// EOPNOTSUPP, which `ls -l` and the like take as "no ACL, no label".
+
+fn xattr_path(task: &Task, path_addr: u64, follow: bool) -> Result<u64, Errno> {
+    let path = at_path(task, fcntl::AT_FDCWD, &read_path(task, path_addr)?)?;
+    task.kernel.gofer.stat(&path, follow)?;
+    Err(Errno::EOPNOTSUPP)
+}
+
+pub fn getxattr(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    xattr_path(task, a[0], true)
+}
+
+pub fn lgetxattr(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    xattr_path(task, a[0], false)
+}
+
+pub fn fgetxattr(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    task.fds.get(fd_arg(a[0]))?;
+    Err(Errno::EOPNOTSUPP)
+}
+
+#[cfg(test)]
+mod dir_tests {
+    use super::*;
+
+    #[test]
+    fn dirent_records_are_laid_out_as_linux_does() {
+        let e = DirEntry { ino: 7, next_off: 3, d_type: 4, name: b"abcde" };
+        let r = dirent64_record(&e);
+        assert_eq!(r.len(), 32); // 19 + 5 + NUL = 25, rounded up to 8
+        assert_eq!(&r[0..8], &7u64.to_le_bytes());
+        assert_eq!(&r[8..16], &3i64.to_le_bytes());
+        assert_eq!(&r[16..18], &32u16.to_le_bytes());
+        assert_eq!(r[18], 4);
+        assert_eq!(&r[19..25], b"abcde\0");
+        let r = dirent_record(&e);
+        assert_eq!(r.len(), 32); // 18 + 5 + NUL + d_type = 25, rounded up to 8
+        assert_eq!(&r[18..24], b"abcde\0");
+        assert_eq!(r[31], 4);
+        let long = DirEntry { name: b"abcdef", ..e };
+        assert_eq!(dirent64_record(&long).len(), 32);
+        assert_eq!(dirent64_record(&DirEntry { name: &[b'x'; 13], ..e }).len(), 40);
+    }
+
+    #[test]
+    fn statx_splits_device_numbers() {
+        let st = abi::Stat { dev: (8 << 8) | 1, rdev: 0x1234_5678_9abc, mode: 0o40755, ..abi::Stat::default() };
+        let sx = statx_from(&st);
+        assert_eq!((sx.dev_major, sx.dev_minor), (8, 1));
+        // Large numbers round-trip through the makedev encoding.
+        let (ma, mi) = (sx.rdev_major as u64, sx.rdev_minor as u64);
+        let dev = ((ma & 0xfff) << 8) | ((ma & !0xfff) << 32) | (mi & 0xff) | ((mi & !0xff) << 12);
+        assert_eq!(dev, st.rdev);
+        assert_eq!(sx.mode, 0o40755);
+        assert_eq!(sx.mask, stat::STATX_BASIC_STATS);
+    }
 }
 
 #[cfg(test)]

@@ -23,6 +23,9 @@ const PROCESSES_ONLY: &str =
     "new processes only: CLONE_THREAD and CLONE_VM without CLONE_VFORK return ENOSYS (threads: issue #3)";
 const VFORK_COPY: &str = "the child gets a copy of memory; the parent waits until it execs or exits";
 const STDIO_ONLY: &str = "host stdio and gofer files only; the full VFS comes with issue #4";
+const GOFER_DIRS: &str = "directories of the root file system, listed by the gofer; the full VFS comes with issue #4";
+const NO_XATTRS: &str = "no extended attributes yet: EOPNOTSUPP for files that exist (issue #4)";
+const NO_FSID: &str = "from the host file system holding the file; f_fsid is zero";
 
 pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::read, Full, file::read, &[Fd, OutBuf, Dec]),
@@ -71,6 +74,7 @@ pub(super) static TABLE: &[Syscall] = &[
         file::fcntl,
         &[Fd, Dec, Hex],
     ),
+    sys(Sysno::getdents, Partial(GOFER_DIRS), file::getdents, &[Fd, Hex, Dec]),
     sys(Sysno::getcwd, Full, file::getcwd, &[Hex, Dec]),
     sys(Sysno::chdir, Partial(STDIO_ONLY), file::chdir, &[Path]),
     sys(Sysno::readlink, Partial(STDIO_ONLY), file::readlink, &[Path, Hex, Dec]),
@@ -92,6 +96,8 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::getpgid, Full, process::getpgid, &[Dec]),
     sys(Sysno::getsid, Full, process::getsid, &[Dec]),
     sys(Sysno::sigaltstack, Partial(NO_SIGNALS), signal::sigaltstack, &[Hex, Hex]),
+    sys(Sysno::statfs, Partial(NO_FSID), file::statfs, &[Path, Hex]),
+    sys(Sysno::fstatfs, Partial(NO_FSID), file::fstatfs, &[Fd, Hex]),
     sys(Sysno::arch_prctl, Partial("ARCH_SET_FS/GET_FS/SET_GS/GET_GS"), process::arch_prctl, &[Hex, Hex]),
     sys(Sysno::gettid, Full, process::gettid, &[]),
     sys(Sysno::tkill, Partial("signals to the task itself"), signal::tkill, &[Dec, Signal]),
@@ -102,6 +108,10 @@ pub(super) static TABLE: &[Syscall] = &[
         sys_futex::futex,
         &[Hex, Hex, Dec, Hex, Hex, Hex],
     ),
+    sys(Sysno::getxattr, Partial(NO_XATTRS), file::getxattr, &[Path, Path, Hex, Dec]),
+    sys(Sysno::lgetxattr, Partial(NO_XATTRS), file::lgetxattr, &[Path, Path, Hex, Dec]),
+    sys(Sysno::fgetxattr, Partial(NO_XATTRS), file::fgetxattr, &[Fd, Path, Hex, Dec]),
+    sys(Sysno::getdents64, Partial(GOFER_DIRS), file::getdents64, &[Fd, Hex, Dec]),
     sys(Sysno::set_tid_address, Full, process::set_tid_address, &[Hex]),
     sys(Sysno::clock_gettime, Full, time::clock_gettime, &[Dec, Hex]),
     sys(Sysno::clock_getres, Full, time::clock_getres, &[Dec, Hex]),
@@ -132,6 +142,12 @@ pub(super) static TABLE: &[Syscall] = &[
         &[Dec, Dec, Hex, Hex],
     ),
     sys(Sysno::getrandom, Full, misc::getrandom, &[Hex, Dec, Hex]),
+    sys(
+        Sysno::statx,
+        Partial("basic stats (STATX_BASIC_STATS); no birth time, mount id or attributes; sync flags are ignored"),
+        file::statx,
+        &[Fd, Path, Hex, Hex, Hex],
+    ),
     sys(
         Sysno::waitid,
         Partial("WEXITED only; no stop/continue reports; rusage is zero"),

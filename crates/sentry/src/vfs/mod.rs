@@ -3,7 +3,7 @@
 //! with issue #4; for now paths are resolved by the gofer inside the
 //! container's root.
 
-use abi::{fcntl, Errno, Stat};
+use abi::{fcntl, Errno, Stat, Statfs};
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 
@@ -29,6 +29,17 @@ pub trait FileDescription: Send + Sync {
     fn ioctl(&self, _cmd: u64) -> Result<IoctlReply, Errno> {
         Err(Errno::ENOTTY)
     }
+    /// Directory entries from the description's position on, for
+    /// `getdents`: `emit` is called with each in turn until it returns
+    /// false (the caller's buffer is full), and the position moves past
+    /// the entries it took.
+    fn readdir(&self, _emit: &mut dyn FnMut(&DirEntry<'_>) -> bool) -> Result<(), Errno> {
+        Err(Errno::ENOTDIR)
+    }
+    /// Statistics of the file system holding the file (`fstatfs`).
+    fn statfs(&self) -> Result<Statfs, Errno> {
+        Err(Errno::ENOSYS)
+    }
     /// The path this description was opened by, for diagnostics.
     fn path(&self) -> String;
     /// The queue to sleep on when an operation fails with EAGAIN, for
@@ -41,6 +52,16 @@ pub trait FileDescription: Send + Sync {
     fn host_fd(&self) -> Option<BorrowedFd<'_>> {
         None
     }
+}
+
+/// One directory entry as `getdents` reports it.
+pub struct DirEntry<'a> {
+    pub ino: u64,
+    /// The position just past this entry (`d_off`): where `lseek` resumes.
+    pub next_off: i64,
+    /// `DT_*`.
+    pub d_type: u8,
+    pub name: &'a [u8],
 }
 
 /// What an ioctl hands back to the application.
