@@ -128,6 +128,16 @@ fn fail(msg: &[u8]) -> ! {
     }
 }
 
+/// Gives SIGPIPE back its default action (the Rust runtime ignores it), so
+/// a command line whose output pipe closes (`moat list | head`) ends
+/// quietly, as other Unix tools do, instead of failing on EPIPE. Processes
+/// exec'd from here start with the runtime's ignore again.
+pub fn default_sigpipe() {
+    // SAFETY: setting a signal's disposition to SIG_DFL installs no handler
+    // and touches no memory of ours.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+}
+
 /// Descriptors already claimed by [`take_inherited_fd`].
 static CLAIMED: Mutex<Option<HashSet<RawFd>>> = Mutex::new(None);
 

@@ -78,6 +78,7 @@ fn main() {
         Command::Gofer(g) => std::process::exit(g.execute()),
         _ => {}
     }
+    hostsys::process::default_sigpipe();
     let log_to_file = cli.log.is_some();
     let log_init = init_logging(&cli);
     let result = log_init.and_then(|()| dispatch(cli));
