@@ -322,68 +322,50 @@ fn check_result(nr: Sysno, rax: u64) -> Result<u64, PlatformError> {
     }
 }
 
+/// Copies a register file between `PtRegs` and `libc::user_regs_struct`,
+/// which have the same fields in the same order (both are the kernel's
+/// `struct user_regs_struct`).
+macro_rules! copy_regs {
+    ($r:expr => $T:ident) => {
+        $T {
+            r15: $r.r15,
+            r14: $r.r14,
+            r13: $r.r13,
+            r12: $r.r12,
+            rbp: $r.rbp,
+            rbx: $r.rbx,
+            r11: $r.r11,
+            r10: $r.r10,
+            r9: $r.r9,
+            r8: $r.r8,
+            rax: $r.rax,
+            rcx: $r.rcx,
+            rdx: $r.rdx,
+            rsi: $r.rsi,
+            rdi: $r.rdi,
+            orig_rax: $r.orig_rax,
+            rip: $r.rip,
+            cs: $r.cs,
+            eflags: $r.eflags,
+            rsp: $r.rsp,
+            ss: $r.ss,
+            fs_base: $r.fs_base,
+            gs_base: $r.gs_base,
+            ds: $r.ds,
+            es: $r.es,
+            fs: $r.fs,
+            gs: $r.gs,
+        }
+    };
+}
+
 fn to_libc(r: &PtRegs) -> libc::user_regs_struct {
-    libc::user_regs_struct {
-        r15: r.r15,
-        r14: r.r14,
-        r13: r.r13,
-        r12: r.r12,
-        rbp: r.rbp,
-        rbx: r.rbx,
-        r11: r.r11,
-        r10: r.r10,
-        r9: r.r9,
-        r8: r.r8,
-        rax: r.rax,
-        rcx: r.rcx,
-        rdx: r.rdx,
-        rsi: r.rsi,
-        rdi: r.rdi,
-        orig_rax: r.orig_rax,
-        rip: r.rip,
-        cs: r.cs,
-        eflags: r.eflags,
-        rsp: r.rsp,
-        ss: r.ss,
-        fs_base: r.fs_base,
-        gs_base: r.gs_base,
-        ds: r.ds,
-        es: r.es,
-        fs: r.fs,
-        gs: r.gs,
-    }
+    use libc::user_regs_struct;
+    copy_regs!(r => user_regs_struct)
 }
 
 fn from_libc(r: &libc::user_regs_struct) -> PtRegs {
-    PtRegs {
-        r15: r.r15,
-        r14: r.r14,
-        r13: r.r13,
-        r12: r.r12,
-        rbp: r.rbp,
-        rbx: r.rbx,
-        r11: r.r11,
-        r10: r.r10,
-        r9: r.r9,
-        r8: r.r8,
-        rax: r.rax,
-        rcx: r.rcx,
-        rdx: r.rdx,
-        rsi: r.rsi,
-        rdi: r.rdi,
-        orig_rax: r.orig_rax,
-        rip: r.rip,
-        cs: r.cs,
-        eflags: r.eflags,
-        rsp: r.rsp,
-        ss: r.ss,
-        fs_base: r.fs_base,
-        gs_base: r.gs_base,
-        ds: r.ds,
-        es: r.es,
-        fs: r.fs,
-        gs: r.gs,
-    }
+    copy_regs!(r => PtRegs)
 }
 
 #[cfg(test)]
