@@ -127,6 +127,7 @@ conformance!(
     arch_prctl,
     getpid,
     sigprocmask,
+    signal_handler,
     clock,
     getrandom,
     uname,

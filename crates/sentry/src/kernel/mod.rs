@@ -6,7 +6,9 @@
 //! threads (the control server) reach a task only through its
 //! [`TaskHandle`]: they queue a signal and interrupt the platform.
 
+pub mod delivery;
 pub mod signal;
+pub mod signal_frame;
 pub mod task;
 
 use crate::fs::gofer::GoferClient;

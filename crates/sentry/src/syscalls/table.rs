@@ -17,7 +17,7 @@ const fn todo(sysno: Sysno, note: &'static str) -> Syscall {
     Syscall { sysno, support: Unimplemented(note), handler: None, args: &[] }
 }
 
-const NO_SIGNALS: &str = "signal delivery to handlers comes with issue #3; handled signals stay pending";
+const ONE_PENDING: &str = "a pending real-time signal is not queued twice yet";
 const PRIVATE_COPY: &str = "file mappings are private copies; MAP_SHARED+PROT_WRITE on files is ENODEV until issue #3";
 const STDIO_ONLY: &str = "host stdio and gofer files only; the full VFS comes with issue #4";
 
@@ -34,9 +34,14 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::mprotect, Full, mmap::mprotect, &[Hex, Dec, Hex]),
     sys(Sysno::munmap, Full, mmap::munmap, &[Hex, Dec]),
     sys(Sysno::brk, Full, mmap::brk, &[Hex]),
-    sys(Sysno::rt_sigaction, Partial(NO_SIGNALS), signal::rt_sigaction, &[Signal, Hex, Hex, Dec]),
+    sys(Sysno::rt_sigaction, Full, signal::rt_sigaction, &[Signal, Hex, Hex, Dec]),
     sys(Sysno::rt_sigprocmask, Full, signal::rt_sigprocmask, &[Dec, Hex, Hex, Dec]),
-    todo(Sysno::rt_sigreturn, "issue #3 (signal frames)"),
+    sys(
+        Sysno::rt_sigreturn,
+        Partial("fxsave FPU state only: AVX and later xsave state is not saved across handlers"),
+        signal::rt_sigreturn,
+        &[],
+    ),
     sys(Sysno::ioctl, Partial("TCGETS and TIOCGWINSZ on host stdio; FIOCLEX/FIONCLEX"), file::ioctl, &[Fd, Hex, Hex]),
     sys(Sysno::pread64, Full, file::pread64, &[Fd, OutBuf, Dec, Dec]),
     sys(Sysno::readv, Full, file::readv, &[Fd, Hex, Dec]),
@@ -52,6 +57,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::dup, Full, file::dup, &[Fd]),
     sys(Sysno::dup2, Full, file::dup2, &[Fd, Fd]),
     sys(Sysno::nanosleep, Full, time::nanosleep, &[Hex, Hex]),
+    sys(Sysno::pause, Full, signal::pause, &[]),
     sys(Sysno::getpid, Full, process::getpid, &[]),
     todo(Sysno::clone, "issue #3"),
     todo(Sysno::fork, "issue #3"),
@@ -84,13 +90,23 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::getresgid, Full, process::getresgid, &[Hex, Hex, Hex]),
     sys(Sysno::getpgid, Full, process::getpgid, &[Dec]),
     sys(Sysno::getsid, Full, process::getsid, &[Dec]),
-    sys(Sysno::sigaltstack, Partial(NO_SIGNALS), signal::sigaltstack, &[Hex, Hex]),
+    sys(Sysno::rt_sigpending, Full, signal::rt_sigpending, &[Hex, Dec]),
+    sys(Sysno::rt_sigtimedwait, Partial(ONE_PENDING), signal::rt_sigtimedwait, &[Hex, Hex, Hex, Dec]),
+    sys(
+        Sysno::rt_sigqueueinfo,
+        Partial("to the process itself; a pending real-time signal is not queued twice yet"),
+        signal::rt_sigqueueinfo,
+        &[Dec, Signal, Hex],
+    ),
+    sys(Sysno::rt_sigsuspend, Full, signal::rt_sigsuspend, &[Hex, Dec]),
+    sys(Sysno::sigaltstack, Full, signal::sigaltstack, &[Hex, Hex]),
     sys(Sysno::arch_prctl, Partial("ARCH_SET_FS/GET_FS/SET_GS/GET_GS"), process::arch_prctl, &[Hex, Hex]),
     sys(Sysno::gettid, Full, process::gettid, &[]),
     sys(Sysno::tkill, Partial("signals to the task itself"), signal::tkill, &[Dec, Signal]),
     sys(Sysno::time, Full, time::time, &[Hex]),
     todo(Sysno::futex, "issue #3"),
     sys(Sysno::set_tid_address, Full, process::set_tid_address, &[Hex]),
+    sys(Sysno::restart_syscall, Full, time::restart_syscall, &[]),
     sys(Sysno::clock_gettime, Full, time::clock_gettime, &[Dec, Hex]),
     sys(Sysno::clock_getres, Full, time::clock_getres, &[Dec, Hex]),
     sys(Sysno::clock_nanosleep, Full, time::clock_nanosleep, &[Dec, Hex, Hex, Hex]),
