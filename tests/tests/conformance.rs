@@ -132,8 +132,12 @@ conformance!(
     getrandom,
     uname,
     exit42,
-    #[ignore = "needs fault → SIGSEGV delivery with siginfo and sigreturn (after issue #2)"]
     mprotect_fault,
+    sigaltstack,
+    segv_handler,
+    segv_blocked,
+    sigsuspend,
+    signal_fatal,
 );
 
 #[test]
