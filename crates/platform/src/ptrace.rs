@@ -276,7 +276,12 @@ impl Context for PtraceContext {
         // user_fpregs_struct) = 512 bytes at the pointer, which points at
         // our 512-byte buffer; the stub is in a ptrace stop (between switches).
         let r = unsafe {
-            libc::ptrace(libc::PTRACE_GETFPREGS, stub.pid.as_raw(), std::ptr::null_mut::<libc::c_void>(), fp.0.as_mut_ptr())
+            libc::ptrace(
+                libc::PTRACE_GETFPREGS,
+                stub.pid.as_raw(),
+                std::ptr::null_mut::<libc::c_void>(),
+                fp.0.as_mut_ptr(),
+            )
         };
         if r < 0 {
             return Err(stub.err("PTRACE_GETFPREGS")(nix::Error::last()));

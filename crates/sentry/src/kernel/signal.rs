@@ -206,8 +206,10 @@ pub fn fate(sig: i32, act: &SigAction) -> Fate {
         SIG_IGN => Fate::Discard,
         SIG_DFL => match default_action(sig) {
             DefaultAction::Terminate | DefaultAction::CoreDump => Fate::Kill,
-            DefaultAction::Ignore => Fate::Discard,
-            DefaultAction::Stop | DefaultAction::Continue => Fate::JobControl,
+            // SIGCONT continues a stopped process when it is sent; its
+            // delivery is then ignored (Linux `sig_kernel_ignore`).
+            DefaultAction::Ignore | DefaultAction::Continue => Fate::Discard,
+            DefaultAction::Stop => Fate::JobControl,
         },
         _ => Fate::Handler,
     }
@@ -228,6 +230,7 @@ mod tests {
         assert_eq!(fate(SIGKILL, &ign), Fate::Kill);
         assert_eq!(fate(SIGTERM, &handler), Fate::Handler);
         assert_eq!(fate(SIGTSTP, &dfl), Fate::JobControl);
+        assert_eq!(fate(SIGCONT, &dfl), Fate::Discard);
     }
 
     #[test]

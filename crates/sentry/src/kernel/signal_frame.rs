@@ -132,12 +132,8 @@ pub fn sas_ss_flags(ss: &StackT, sp: u64) -> i32 {
 /// installs `new` if given and returns the previous setting.
 pub fn do_sigaltstack(task: &mut Task, new: Option<StackT>, sp: u64) -> Result<StackT, Errno> {
     let cur = task.altstack;
-    let old = StackT {
-        sp: cur.sp,
-        size: cur.size,
-        flags: sas_ss_flags(&cur, sp) | (cur.flags & SS_AUTODISARM),
-        pad: 0,
-    };
+    let old =
+        StackT { sp: cur.sp, size: cur.size, flags: sas_ss_flags(&cur, sp) | (cur.flags & SS_AUTODISARM), pad: 0 };
     if let Some(ss) = new {
         if on_sig_stack(&cur, sp) {
             return Err(Errno::EPERM);
@@ -309,7 +305,7 @@ fn restore(task: &mut Task, frame_addr: u64) -> Result<(), Errno> {
     let fp = if sc.fpstate == 0 {
         FpState::initial()
     } else {
-        if sc.fpstate % 64 != 0 {
+        if !sc.fpstate.is_multiple_of(64) {
             return Err(Errno::EFAULT);
         }
         let mut fp = FpState([0; FpState::SIZE]);

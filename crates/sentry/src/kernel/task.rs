@@ -219,7 +219,8 @@ impl Task {
         loop {
             let now = std::time::Instant::now();
             if wake(pending.set) {
-                return deadline.map_or(Duration::MAX, |dl| dl.saturating_duration_since(now).max(Duration::from_nanos(1)));
+                return deadline
+                    .map_or(Duration::MAX, |dl| dl.saturating_duration_since(now).max(Duration::from_nanos(1)));
             }
             pending = match deadline {
                 Some(dl) if now >= dl => return Duration::ZERO,

@@ -98,7 +98,16 @@ pub fn tgkill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 /// `struct stack_t`.
 #[repr(C)]
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::Immutable, zerocopy::KnownLayout,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    zerocopy::FromBytes,
+    zerocopy::IntoBytes,
+    zerocopy::Immutable,
+    zerocopy::KnownLayout,
 )]
 pub struct StackT {
     pub sp: u64,
