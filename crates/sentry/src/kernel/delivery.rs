@@ -8,7 +8,7 @@
 //! code in `rax` like any errno and this module turns it into EINTR or a
 //! restart before the application runs again, so the codes never reach it.
 
-use super::signal::{fate, Fate, SigInfo, SYNCHRONOUS};
+use super::signal::{fate, Fate, SigInfo, SignalState, SYNCHRONOUS};
 use super::signal_frame;
 use super::task::Task;
 use super::ExitStatus;
@@ -146,6 +146,15 @@ pub fn force_sigsegv(task: &mut Task, sig: i32) {
         task.actions.set(SIGSEGV, SigAction::default());
     }
     force_signal(task, SigInfo::kernel(SIGSEGV));
+}
+
+/// What execve does to signal state beyond the dispositions (Linux
+/// `setup_new_exec`): the alternate stack is gone (its flags stay, as on
+/// Linux), and so is any restart block; the mask and pending signals stay.
+pub fn reset_for_exec(task: &mut Task) {
+    task.altstack.sp = 0;
+    task.altstack.size = 0;
+    task.sigstate = SignalState::default();
 }
 
 /// The platform failed under the task: nothing sane is left to run.
