@@ -127,6 +127,7 @@ conformance!(
     arch_prctl,
     getpid,
     sigprocmask,
+    signal_handler,
     clock,
     getrandom,
     uname,
@@ -135,8 +136,12 @@ conformance!(
     futex,
     getdents,
     stat_family,
-    #[ignore = "needs fault → SIGSEGV delivery with siginfo and sigreturn (after issue #2)"]
     mprotect_fault,
+    sigaltstack,
+    segv_handler,
+    segv_blocked,
+    sigsuspend,
+    signal_fatal,
 );
 
 #[test]

@@ -94,7 +94,6 @@ mod debian {
     }
 
     #[test]
-    #[ignore = "needs kill(2) of self delivered to a bash trap handler, and wait (issue #3); today exits 0, prints nothing"]
     fn bash_trap_usr1() {
         let (_moat, out) = run(&["bash", "-c", "trap \"echo caught\" USR1; kill -USR1 $$; wait"]);
         assert_stdout(&out, "caught\n");

@@ -84,6 +84,32 @@ pub trait Context: Send {
     fn switch(&mut self, space: &dyn AddressSpace, regs: &mut PtRegs) -> Result<Event, PlatformError>;
     /// A handle other threads use to make `switch` return `Interrupted`.
     fn interrupter(&self) -> Interrupter;
+    /// The application thread's FPU/SSE state as of its last trap.
+    fn fp_state(&mut self, space: &dyn AddressSpace) -> Result<FpState, PlatformError>;
+    /// Replaces the application thread's FPU/SSE state; EINVAL (as
+    /// `PlatformError::Control`) if the image has reserved MXCSR bits set.
+    fn set_fp_state(&mut self, space: &dyn AddressSpace, fp: &FpState) -> Result<(), PlatformError>;
+}
+
+/// The FPU/SSE state as the x86-64 `fxsave` instruction lays it out
+/// (512 bytes: x87 control words, MXCSR, ST0-7, XMM0-15). Signal frames
+/// carry it; the AVX and later xsave components are not carried yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FpState(pub [u8; FpState::SIZE]);
+
+impl FpState {
+    pub const SIZE: usize = 512;
+    /// Offset of MXCSR in the image.
+    pub const MXCSR: usize = 24;
+
+    /// The state a signal handler starts with (what `fninit` and the
+    /// default MXCSR give): FCW 0x37f, MXCSR 0x1f80, everything else 0.
+    pub fn initial() -> FpState {
+        let mut b = [0u8; FpState::SIZE];
+        b[0..2].copy_from_slice(&0x37fu16.to_le_bytes());
+        b[Self::MXCSR..Self::MXCSR + 4].copy_from_slice(&0x1f80u32.to_le_bytes());
+        FpState(b)
+    }
 }
 
 /// Makes a running `switch` return promptly with `Event::Interrupted`.

@@ -17,7 +17,7 @@
 //! mappings. Multi-threaded applications (one stub thread per task) come
 //! with the process work of issue #3.
 
-use crate::{AddressSpace, Context, Event, Interrupter, Platform, PlatformError};
+use crate::{AddressSpace, Context, Event, FpState, Interrupter, Platform, PlatformError};
 use abi::{mman, PtRegs, Sysno};
 use memfile::MemoryFile;
 use nix::sys::ptrace;
@@ -267,6 +267,41 @@ impl Context for PtraceContext {
     fn interrupter(&self) -> Interrupter {
         self.interrupter.clone()
     }
+
+    fn fp_state(&mut self, space: &dyn AddressSpace) -> Result<FpState, PlatformError> {
+        let stub = space.as_any().downcast_ref::<Stub>().ok_or(PlatformError::WrongAddressSpace)?;
+        stub.check_tracer()?;
+        let mut fp = FpState([0; FpState::SIZE]);
+        // SAFETY: PTRACE_GETFPREGS writes exactly sizeof(struct
+        // user_fpregs_struct) = 512 bytes at the pointer, which points at
+        // our 512-byte buffer; the stub is in a ptrace stop (between switches).
+        let r = unsafe {
+            libc::ptrace(
+                libc::PTRACE_GETFPREGS,
+                stub.pid.as_raw(),
+                std::ptr::null_mut::<libc::c_void>(),
+                fp.0.as_mut_ptr(),
+            )
+        };
+        if r < 0 {
+            return Err(stub.err("PTRACE_GETFPREGS")(nix::Error::last()));
+        }
+        Ok(fp)
+    }
+
+    fn set_fp_state(&mut self, space: &dyn AddressSpace, fp: &FpState) -> Result<(), PlatformError> {
+        let stub = space.as_any().downcast_ref::<Stub>().ok_or(PlatformError::WrongAddressSpace)?;
+        stub.check_tracer()?;
+        // SAFETY: PTRACE_SETFPREGS only reads 512 bytes at the pointer, which
+        // points at the caller's 512-byte image; the stub is in a ptrace stop.
+        let r = unsafe {
+            libc::ptrace(libc::PTRACE_SETFPREGS, stub.pid.as_raw(), std::ptr::null_mut::<libc::c_void>(), fp.0.as_ptr())
+        };
+        if r < 0 {
+            return Err(stub.err("PTRACE_SETFPREGS")(nix::Error::last()));
+        }
+        Ok(())
+    }
 }
 
 fn run_until_trap(stub: &Stub, regs: &mut PtRegs) -> Result<Event, PlatformError> {
@@ -395,5 +430,17 @@ mod tests {
         let ev = ctx.switch(&*space, &mut regs).unwrap();
         assert_eq!(ev, Event::Fault { signo: libc::SIGSEGV, code: 1 /* SEGV_MAPERR */, addr: 0x1000 });
         assert_eq!(regs.rax, 1234);
+
+        // FPU state round-trips, and a bad MXCSR is refused.
+        let mut fp = ctx.fp_state(&*space).unwrap();
+        assert_eq!(&fp.0[0..2], &0x37fu16.to_le_bytes(), "a fresh stub has the default FCW");
+        fp.0[160..176].copy_from_slice(&[0xab; 16]); // XMM0
+        ctx.set_fp_state(&*space, &fp).unwrap();
+        assert_eq!(ctx.fp_state(&*space).unwrap().0[160..176], [0xab; 16]);
+        let mut bad = FpState::initial();
+        bad.0[FpState::MXCSR + 3] = 0xff;
+        assert!(ctx.set_fp_state(&*space, &bad).is_err());
+        ctx.set_fp_state(&*space, &FpState::initial()).unwrap();
+        assert_eq!(ctx.fp_state(&*space).unwrap().0[160..176], [0; 16]);
     }
 }

@@ -82,6 +82,8 @@ impl Task {
             self.mm.write_obj(args.parent_tid, &pid)?;
         }
         let image = self.mm.fork_image()?;
+        // The child's FPU/SSE registers start as the parent's, as in Linux.
+        let fp = self.ctx.fp_state(&**self.mm.space()).ok();
         let mut regs = self.regs;
         regs.rax = 0;
         if args.stack != 0 {
@@ -139,6 +141,11 @@ impl Task {
                 let _ = mm.write_obj(addr, &pid);
             }
             let mut child = make(mm);
+            if let Some(fp) = &fp {
+                if let Err(e) = child.ctx.set_fp_state(&**child.mm.space(), fp) {
+                    tracing::warn!("pid {pid}: copying the parent's FPU state: {e}");
+                }
+            }
             child.clear_child_tid = clear_tid;
             child.vfork_done = vfork_tx;
             let _ = ready_tx.send(Ok(()));

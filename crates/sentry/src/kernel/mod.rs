@@ -6,10 +6,12 @@
 //! threads (the control server) reach a task only through its
 //! [`TaskHandle`]: they queue a signal and interrupt the platform.
 
+pub mod delivery;
 pub mod fork;
 pub mod futex;
 pub mod process;
 pub mod signal;
+pub mod signal_frame;
 pub mod task;
 pub mod waiter;
 

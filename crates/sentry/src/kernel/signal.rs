@@ -1,9 +1,134 @@
-//! Signal dispositions, masks and pending sets (gVisor:
-//! `kernel/task_signals.go`). Delivery to application handlers (signal
-//! frames, `rt_sigreturn`) arrives with issue #3; until then a signal whose
-//! disposition is a handler stays pending, and this is logged.
+//! Signal dispositions, masks, pending sets and siginfo (gVisor:
+//! `kernel/task_signals.go`). Delivery to application handlers is in
+//! `delivery` (which signal, restarts) and `signal_frame` (the frame).
 
 use abi::signal::*;
+use std::time::Instant;
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+/// `si_code` values (asm-generic/siginfo.h).
+pub const SI_USER: i32 = 0;
+pub const SI_KERNEL: i32 = 0x80;
+pub const SI_QUEUE: i32 = -1;
+pub const SI_TKILL: i32 = -6;
+
+/// The signals Linux dequeues first: those a faulting instruction raises.
+pub const SYNCHRONOUS: u64 = (1 << (SIGSEGV - 1))
+    | (1 << (SIGBUS - 1))
+    | (1 << (SIGILL - 1))
+    | (1 << (SIGTRAP - 1))
+    | (1 << (SIGFPE - 1))
+    | (1 << (SIGSYS - 1));
+
+/// `siginfo_t` as the kernel lays it out on x86-64: 128 bytes, the union
+/// at offset 16 (kill: pid, uid; fault: addr; sigqueue: pid, uid, value).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct SigInfo {
+    pub signo: i32,
+    pub errno: i32,
+    pub code: i32,
+    pub pad: i32,
+    pub fields: [u64; 14],
+}
+
+impl SigInfo {
+    fn new(signo: i32, code: i32) -> SigInfo {
+        SigInfo { signo, errno: 0, code, pad: 0, fields: [0; 14] }
+    }
+
+    /// From a sender: kill (SI_USER), tkill/tgkill (SI_TKILL), sigqueue.
+    pub fn from_sender(signo: i32, code: i32, pid: i32, uid: u32) -> SigInfo {
+        let mut i = SigInfo::new(signo, code);
+        i.fields[0] = u64::from(pid as u32) | (u64::from(uid) << 32);
+        i
+    }
+
+    /// Raised by the kernel itself (SI_KERNEL: pid and uid 0).
+    pub fn kernel(signo: i32) -> SigInfo {
+        SigInfo::new(signo, SI_KERNEL)
+    }
+
+    /// A synchronous fault at `addr` with the platform's `si_code`.
+    pub fn fault(signo: i32, code: i32, addr: u64) -> SigInfo {
+        let mut i = SigInfo::new(signo, code);
+        i.fields[0] = addr;
+        i
+    }
+
+    /// Whether this describes a hardware fault (si_addr is meaningful).
+    pub fn is_fault(&self) -> bool {
+        SYNCHRONOUS & (1 << (self.signo - 1)) != 0 && self.code > 0 && self.code != SI_KERNEL
+    }
+
+    pub fn addr(&self) -> u64 {
+        self.fields[0]
+    }
+}
+
+/// Signals pending for a task, with the siginfo of each. Like Linux for
+/// standard signals, a signal already pending is not queued twice; unlike
+/// Linux, real-time signals are not queued more than once either (yet).
+#[derive(Clone)]
+pub struct PendingSignals {
+    pub set: SigSet,
+    info: [SigInfo; NSIG as usize],
+}
+
+impl Default for PendingSignals {
+    fn default() -> PendingSignals {
+        PendingSignals { set: SigSet::default(), info: [SigInfo::new(0, 0); NSIG as usize] }
+    }
+}
+
+impl PendingSignals {
+    /// Queues `info`; false if the signal was already pending (dropped).
+    pub fn add(&mut self, info: SigInfo) -> bool {
+        let sig = info.signo;
+        if !(1..=NSIG).contains(&sig) || self.set.contains(sig) {
+            return false;
+        }
+        self.set.0 |= 1 << (sig - 1);
+        self.info[(sig - 1) as usize] = info;
+        true
+    }
+
+    /// Dequeues `sig`, with its siginfo.
+    pub fn take(&mut self, sig: i32) -> Option<SigInfo> {
+        if !self.set.contains(sig) {
+            return None;
+        }
+        self.set.0 &= !(1 << (sig - 1));
+        Some(self.info[(sig - 1) as usize])
+    }
+
+    /// The signal Linux would dequeue first among `among`: synchronous
+    /// ones first, then the lowest number.
+    pub fn next(&self, among: u64) -> Option<i32> {
+        let candidates = self.set.0 & among;
+        let pick = if candidates & SYNCHRONOUS != 0 { candidates & SYNCHRONOUS } else { candidates };
+        (pick != 0).then(|| pick.trailing_zeros() as i32 + 1)
+    }
+}
+
+/// How to continue a sleep that a signal interrupted, if the application
+/// ends up calling `restart_syscall` (Linux: `struct restart_block`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartBlock {
+    /// A relative nanosleep: sleep until `deadline`; write what is left to
+    /// `rem` (if not 0) when interrupted again.
+    Sleep { deadline: Instant, rem: u64 },
+}
+
+/// Per-task signal bookkeeping beyond the mask and the dispositions.
+#[derive(Debug, Default, Clone)]
+pub struct SignalState {
+    /// Set by a sleep that returned ERESTART_RESTARTBLOCK.
+    pub restart: Option<RestartBlock>,
+    /// The mask to restore once a signal was handled (sigsuspend's
+    /// TIF_RESTORE_SIGMASK): it goes in the frame's uc_sigmask.
+    pub saved_mask: Option<SigSet>,
+}
 
 /// What the default disposition of a signal does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +189,7 @@ pub enum Fate {
     Discard,
     /// Ends the thread group with this signal.
     Kill,
-    /// Needs a handler frame: stays pending until delivery exists.
+    /// Runs the application's handler on a signal frame.
     Handler,
     /// Job control: not modelled yet, discarded with a log line.
     JobControl,
@@ -81,8 +206,10 @@ pub fn fate(sig: i32, act: &SigAction) -> Fate {
         SIG_IGN => Fate::Discard,
         SIG_DFL => match default_action(sig) {
             DefaultAction::Terminate | DefaultAction::CoreDump => Fate::Kill,
-            DefaultAction::Ignore => Fate::Discard,
-            DefaultAction::Stop | DefaultAction::Continue => Fate::JobControl,
+            // SIGCONT continues a stopped process when it is sent; its
+            // delivery is then ignored (Linux `sig_kernel_ignore`).
+            DefaultAction::Ignore | DefaultAction::Continue => Fate::Discard,
+            DefaultAction::Stop => Fate::JobControl,
         },
         _ => Fate::Handler,
     }
@@ -103,5 +230,36 @@ mod tests {
         assert_eq!(fate(SIGKILL, &ign), Fate::Kill);
         assert_eq!(fate(SIGTERM, &handler), Fate::Handler);
         assert_eq!(fate(SIGTSTP, &dfl), Fate::JobControl);
+        assert_eq!(fate(SIGCONT, &dfl), Fate::Discard);
+    }
+
+    #[test]
+    fn siginfo_is_128_bytes_with_the_union_at_16() {
+        assert_eq!(std::mem::size_of::<SigInfo>(), 128);
+        let i = SigInfo::from_sender(SIGUSR1, SI_TKILL, 7, 1000);
+        let b = i.as_bytes();
+        assert_eq!(&b[0..4], &SIGUSR1.to_le_bytes());
+        assert_eq!(&b[8..12], &SI_TKILL.to_le_bytes());
+        assert_eq!(&b[16..20], &7i32.to_le_bytes());
+        assert_eq!(&b[20..24], &1000u32.to_le_bytes());
+        let f = SigInfo::fault(SIGSEGV, 2, 0xdead_b000);
+        assert_eq!(&f.as_bytes()[16..24], &0xdead_b000u64.to_le_bytes());
+        assert!(f.is_fault());
+        assert!(!i.is_fault());
+    }
+
+    #[test]
+    fn pending_dequeues_synchronous_first_and_does_not_queue_twice() {
+        let mut p = PendingSignals::default();
+        assert!(p.add(SigInfo::kernel(SIGUSR2)));
+        assert!(p.add(SigInfo::from_sender(SIGHUP, SI_USER, 1, 0)));
+        assert!(!p.add(SigInfo::kernel(SIGHUP)), "a pending standard signal is not queued twice");
+        assert!(p.add(SigInfo::fault(SIGSEGV, 1, 0)));
+        assert_eq!(p.next(u64::MAX), Some(SIGSEGV));
+        assert_eq!(p.take(SIGSEGV).unwrap().code, 1);
+        assert_eq!(p.next(u64::MAX), Some(SIGHUP));
+        assert_eq!(p.take(SIGHUP).unwrap().code, SI_USER);
+        assert_eq!(p.next(!(1 << (SIGUSR2 - 1))), None);
+        assert_eq!(p.take(SIGHUP), None);
     }
 }

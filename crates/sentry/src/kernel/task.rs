@@ -6,7 +6,7 @@
 //! tables arrive with issue #3.
 
 use super::process::Process;
-use super::signal::{fate, Fate, SignalActions};
+use super::signal::{fate, Fate, PendingSignals, SigInfo, SignalActions, SignalState, SI_USER};
 use super::{ExitStatus, Kernel, ProcessSpec};
 use crate::fs::host::HostFile;
 use crate::loader::{self, AuxIds};
@@ -16,7 +16,7 @@ use abi::signal::{SigSet, NSIG, SIGKILL};
 use abi::{fcntl, rlimit, Errno, PtRegs, Rlimit};
 use platform::{Context, Event, Interrupter};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// User and group ids (gVisor: `auth.Credentials`).
@@ -33,7 +33,7 @@ pub struct Credentials {
 
 /// The part of a task other threads may touch.
 struct TaskShared {
-    pending: Mutex<SigSet>,
+    pending: Mutex<PendingSignals>,
     wake: Condvar,
     /// Counts `TaskHandle::wake` calls, so a waiter can tell whether
     /// something happened since it last looked (e.g. a child exited).
@@ -52,7 +52,7 @@ pub enum Wake {
 impl TaskShared {
     fn new(ctx: &dyn Context) -> Arc<TaskShared> {
         Arc::new(TaskShared {
-            pending: Mutex::new(SigSet::default()),
+            pending: Mutex::new(PendingSignals::default()),
             wake: Condvar::new(),
             wakeups: AtomicU64::new(0),
             interrupter: ctx.interrupter(),
@@ -65,12 +65,18 @@ impl TaskShared {
 pub struct TaskHandle(Arc<TaskShared>);
 
 impl TaskHandle {
-    /// Queues `sig` for the task and interrupts whatever it is doing.
+    /// Queues `sig` from outside the sandbox (`moat kill`: SI_USER from
+    /// pid 0) and interrupts whatever the task is doing.
     pub fn send_signal(&self, sig: i32) {
-        if !(1..=NSIG).contains(&sig) {
+        self.send_signal_info(SigInfo::from_sender(sig, SI_USER, 0, 0));
+    }
+
+    /// Queues a signal with its siginfo and interrupts the task.
+    pub fn send_signal_info(&self, info: SigInfo) {
+        if !(1..=NSIG).contains(&info.signo) {
             return;
         }
-        self.0.pending.lock().unwrap().0 |= 1 << (sig - 1);
+        self.0.pending.lock().unwrap().add(info);
         self.0.wake.notify_all();
         self.0.interrupter.interrupt();
     }
@@ -107,11 +113,12 @@ pub struct Task {
     pub(crate) altstack: crate::syscalls::StackT,
     /// A vfork parent waits on this until we exec or exit.
     pub(crate) vfork_done: Option<mpsc::Sender<()>>,
+    /// Restart block and saved mask of signal delivery (kernel::delivery).
+    pub(crate) sigstate: SignalState,
     /// Set by exit/exit_group (or a fatal signal): the loop ends.
     pub(crate) exit: Option<ExitStatus>,
     pub(crate) ctx: Box<dyn Context>,
     shared: Arc<TaskShared>,
-    warned_handler: bool,
 }
 
 /// Default resource limits, as a fresh Linux login gets them.
@@ -190,10 +197,10 @@ impl Task {
             clear_child_tid: 0,
             altstack: crate::syscalls::StackT { flags: 2, ..Default::default() },
             vfork_done: None,
+            sigstate: SignalState::default(),
             exit: None,
             ctx,
             shared,
-            warned_handler: false,
         })
     }
 
@@ -236,7 +243,7 @@ impl Task {
             exit: None,
             ctx,
             shared,
-            warned_handler: false,
+            sigstate: SignalState::default(),
         };
         (handle, make)
     }
@@ -273,16 +280,14 @@ impl Task {
             match self.ctx.switch(&**self.mm.space(), &mut self.regs) {
                 Ok(Event::Syscall) => crate::syscalls::dispatch(self),
                 Ok(Event::Fault { signo, code, addr }) => {
-                    tracing::info!(
+                    tracing::debug!(
                         signo,
                         code,
                         addr = format_args!("{addr:#x}"),
                         rip = format_args!("{:#x}", self.regs.rip),
                         "application fault"
                     );
-                    // A synchronous fault can't stay pending: without
-                    // handler delivery it ends the process.
-                    self.exit = Some(ExitStatus::Signal(signo));
+                    super::delivery::force_signal(self, SigInfo::fault(signo, code, addr));
                 }
                 Ok(Event::Signal { signo }) => {
                     tracing::debug!(signo, "host signal at the stub ignored")
@@ -296,38 +301,18 @@ impl Task {
         }
     }
 
-    /// Acts on pending signals that are not blocked.
+    /// Acts on pending signals that are not blocked (kernel::delivery).
     fn handle_pending_signals(&mut self) {
-        let mut pending = self.shared.pending.lock().unwrap();
-        let deliverable = pending.0 & !self.mask.blockable().0;
-        for sig in (1..=NSIG).filter(|s| deliverable & (1 << (s - 1)) != 0) {
-            match fate(sig, &self.actions.get(sig)) {
-                Fate::Kill => {
-                    pending.0 &= !(1 << (sig - 1));
-                    if self.exit.is_none() {
-                        self.exit = Some(ExitStatus::Signal(sig));
-                    }
-                }
-                Fate::Discard => pending.0 &= !(1 << (sig - 1)),
-                Fate::JobControl => {
-                    pending.0 &= !(1 << (sig - 1));
-                    tracing::warn!(sig, "job-control signal discarded: stop/continue is not implemented yet");
-                }
-                Fate::Handler => {
-                    if !self.warned_handler {
-                        self.warned_handler = true;
-                        tracing::warn!(
-                            sig,
-                            "signal left pending: delivery to application handlers is not implemented yet"
-                        );
-                    }
-                }
-            }
-        }
+        super::delivery::handle_pending_signals(self);
+    }
+
+    /// The task's pending signals, locked.
+    pub(crate) fn pending(&self) -> MutexGuard<'_, PendingSignals> {
+        self.shared.pending.lock().unwrap()
     }
 
     /// Whether a signal in `pending` would interrupt a blocking call.
-    fn interrupts(&self, pending: SigSet) -> bool {
+    pub(crate) fn interrupts(&self, pending: SigSet) -> bool {
         let deliverable = pending.0 & !self.mask.blockable().0;
         (1..=NSIG).any(|s| deliverable & (1 << (s - 1)) != 0 && fate(s, &self.actions.get(s)) != Fate::Discard)
     }
@@ -335,17 +320,25 @@ impl Task {
     /// Sleeps for `d` unless a signal interrupts; returns the time left
     /// (zero if the sleep completed).
     pub(crate) fn sleep(&self, d: Duration) -> Duration {
-        let deadline = std::time::Instant::now() + d;
+        self.wait_signal(Some(d), |p| self.interrupts(p))
+    }
+
+    /// Blocks until `wake` holds for the pending set or `d` (if any) has
+    /// passed; returns the time left (zero on timeout).
+    pub(crate) fn wait_signal(&self, d: Option<Duration>, wake: impl Fn(SigSet) -> bool) -> Duration {
+        let deadline = d.and_then(|d| std::time::Instant::now().checked_add(d));
         let mut pending = self.shared.pending.lock().unwrap();
         loop {
             let now = std::time::Instant::now();
-            if self.interrupts(*pending) {
-                return deadline.saturating_duration_since(now);
+            if wake(pending.set) {
+                return deadline
+                    .map_or(Duration::MAX, |dl| dl.saturating_duration_since(now).max(Duration::from_nanos(1)));
             }
-            if now >= deadline {
-                return Duration::ZERO;
-            }
-            pending = self.shared.wake.wait_timeout(pending, deadline - now).unwrap().0;
+            pending = match deadline {
+                Some(dl) if now >= dl => return Duration::ZERO,
+                Some(dl) => self.shared.wake.wait_timeout(pending, dl - now).unwrap().0,
+                None => self.shared.wake.wait(pending).unwrap(),
+            };
         }
     }
 
@@ -368,7 +361,7 @@ impl Task {
             if self.shared.wakeups.load(Ordering::SeqCst) != seen {
                 return Wake::Woken;
             }
-            if self.interrupts(*pending) {
+            if self.interrupts(pending.set) {
                 return Wake::Interrupted;
             }
             pending = match deadline {
@@ -385,8 +378,8 @@ impl Task {
     }
 
     /// Queues a signal for this task itself.
-    pub(crate) fn signal_self(&self, sig: i32) {
-        self.shared.pending.lock().unwrap().0 |= 1 << (sig - 1);
+    pub(crate) fn signal_self(&self, info: SigInfo) {
+        self.shared.pending.lock().unwrap().add(info);
     }
 }
 

@@ -72,7 +72,13 @@ fn write_waiting(task: &Task, file: &dyn FileDescription, data: &[u8]) -> Result
 
 fn sigpipe(task: &Task, e: Errno) -> Errno {
     if e == Errno::EPIPE {
-        task.signal_self(abi::signal::SIGPIPE);
+        let info = crate::kernel::signal::SigInfo::from_sender(
+            abi::signal::SIGPIPE,
+            crate::kernel::signal::SI_USER,
+            task.pid,
+            task.creds.uid,
+        );
+        task.signal_self(info);
     }
     e
 }

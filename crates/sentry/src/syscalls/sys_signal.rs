@@ -1,9 +1,12 @@
-//! Signal syscalls (gVisor: `sys_signal.go`). Dispositions and masks are
-//! kept exactly; delivery to handlers arrives with issue #3.
+//! Signal syscalls (gVisor: `sys_signal.go`). Delivery itself is in
+//! `kernel::delivery` and `kernel::signal_frame`.
 
+use crate::kernel::signal::{SigInfo, SI_TKILL, SI_USER};
+use crate::kernel::signal_frame;
 use crate::kernel::Task;
 use abi::signal::*;
-use abi::Errno;
+use abi::{Errno, Timespec};
+use std::time::Duration;
 
 fn valid(sig: u64) -> Result<i32, Errno> {
     let sig = i32::try_from(sig).map_err(|_| Errno::EINVAL)?;
@@ -55,13 +58,14 @@ pub fn rt_sigprocmask(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(0)
 }
 
-/// Sends `sig` to the task itself (tkill/tgkill of our own tid).
-fn signal_init(task: &mut Task, sig: u64) -> Result<u64, Errno> {
+/// Sends `sig` to the task itself (tkill/tgkill of our own tid), with
+/// our pid and real uid in the siginfo.
+fn signal_init(task: &mut Task, sig: u64, code: i32) -> Result<u64, Errno> {
     if sig == 0 {
         return Ok(0); // existence check
     }
     let sig = valid(sig)?;
-    task.signal_self(sig);
+    task.signal_self(SigInfo::from_sender(sig, code, task.pid, task.creds.uid));
     Ok(0)
 }
 
@@ -77,11 +81,12 @@ pub fn kill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if sig == 0 {
         return Ok(0);
     }
+    let info = SigInfo::from_sender(sig as i32, SI_USER, task.pid, task.creds.uid);
     for (pid, handle) in targets {
         if pid == task.pid {
-            task.signal_self(sig as i32);
+            task.signal_self(info);
         } else {
-            handle.send_signal(sig as i32);
+            handle.send_signal_info(info);
         }
     }
     Ok(0)
@@ -91,7 +96,7 @@ pub fn tkill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if a[0] as i32 != task.tid {
         return Err(if (a[0] as i32) <= 0 { Errno::EINVAL } else { Errno::ESRCH });
     }
-    signal_init(task, a[1])
+    signal_init(task, a[1], SI_TKILL)
 }
 
 pub fn tgkill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -102,13 +107,22 @@ pub fn tgkill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if tgid != task.pid || tid != task.tid {
         return Err(Errno::ESRCH);
     }
-    signal_init(task, a[2])
+    signal_init(task, a[2], SI_TKILL)
 }
 
 /// `struct stack_t`.
 #[repr(C)]
 #[derive(
-    Clone, Copy, Default, zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::Immutable, zerocopy::KnownLayout,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    zerocopy::FromBytes,
+    zerocopy::IntoBytes,
+    zerocopy::Immutable,
+    zerocopy::KnownLayout,
 )]
 pub struct StackT {
     pub sp: u64,
@@ -117,24 +131,111 @@ pub struct StackT {
     pub size: u64,
 }
 
-const SS_DISABLE: i32 = 2;
-const MINSIGSTKSZ: u64 = 2048;
-
 pub fn sigaltstack(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let old = task.altstack;
-    if a[0] != 0 {
-        let new: StackT = task.mm.read_obj(a[0])?;
-        if new.flags & !SS_DISABLE != 0 {
-            return Err(Errno::EINVAL);
-        }
-        if new.flags & SS_DISABLE == 0 && new.size < MINSIGSTKSZ {
-            return Err(Errno::ENOMEM);
-        }
-        task.altstack =
-            if new.flags & SS_DISABLE != 0 { StackT { flags: SS_DISABLE, ..StackT::default() } } else { new };
-    }
+    let new = if a[0] != 0 { Some(task.mm.read_obj::<StackT>(a[0])?) } else { None };
+    let sp = task.regs.rsp;
+    let old = signal_frame::do_sigaltstack(task, new, sp)?;
     if a[1] != 0 {
         task.mm.write_obj(a[1], &old)?;
     }
+    Ok(0)
+}
+
+pub fn rt_sigreturn(task: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
+    signal_frame::sigreturn(task)
+}
+
+/// Reads a sigset argument whose size must be the kernel's 8 bytes.
+fn read_set(task: &Task, addr: u64, size: u64) -> Result<SigSet, Errno> {
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(SigSet(task.mm.read_obj::<u64>(addr)?))
+}
+
+pub fn rt_sigpending(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if a[1] > 8 {
+        return Err(Errno::EINVAL);
+    }
+    let set = task.pending().set.0 & task.mask.0;
+    task.mm.copy_out(a[0], &set.to_le_bytes()[..a[1] as usize])?;
+    Ok(0)
+}
+
+/// Blocks until a signal that is not discarded arrives (the caller's mask
+/// in force); the caller returns ERESTARTNOHAND.
+fn wait_for_any_signal(task: &Task) {
+    task.wait_signal(None, |p| task.interrupts(p));
+}
+
+pub fn rt_sigsuspend(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let set = read_set(task, a[0], a[1])?;
+    task.sigstate.saved_mask = Some(task.mask);
+    task.mask = set.blockable();
+    wait_for_any_signal(task);
+    Err(Errno::ERESTARTNOHAND)
+}
+
+pub fn pause(task: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
+    wait_for_any_signal(task);
+    Err(Errno::ERESTARTNOHAND)
+}
+
+pub fn rt_sigtimedwait(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let set = read_set(task, a[0], a[3])?.blockable();
+    let timeout = if a[2] != 0 {
+        let t: Timespec = task.mm.read_obj(a[2])?;
+        if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
+            return Err(Errno::EINVAL);
+        }
+        Some(Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
+    } else {
+        None
+    };
+    let take = |task: &Task| {
+        let mut pending = task.pending();
+        pending.next(set.0).and_then(|sig| pending.take(sig))
+    };
+    let mut got = take(task);
+    let mut timed_out = false;
+    if got.is_none() && timeout != Some(Duration::ZERO) {
+        // The awaited signals are unblocked while waiting, so any of them,
+        // or any other deliverable signal, wakes the task.
+        let blocked = task.mask;
+        task.mask = SigSet(blocked.0 & !set.0);
+        let left = task.wait_signal(timeout, |p| p.0 & set.0 != 0 || task.interrupts(p));
+        task.mask = blocked;
+        timed_out = left.is_zero();
+        got = take(task);
+    } else if got.is_none() {
+        timed_out = true;
+    }
+    match got {
+        Some(info) => {
+            if a[1] != 0 {
+                task.mm.write_obj(a[1], &info)?;
+            }
+            Ok(info.signo as u64)
+        }
+        None if timed_out => Err(Errno::EAGAIN),
+        None => Err(Errno::EINTR),
+    }
+}
+
+pub fn rt_sigqueueinfo(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let mut info: SigInfo = task.mm.read_obj(a[2])?;
+    // Only the kernel may claim SI_USER/SI_KERNEL or SI_TKILL for a
+    // signal to another process.
+    if (info.code >= 0 || info.code == SI_TKILL) && a[0] as i32 != 1 {
+        return Err(Errno::EPERM);
+    }
+    if a[0] as i32 != 1 {
+        return Err(Errno::ESRCH);
+    }
+    if a[1] == 0 {
+        return Ok(0);
+    }
+    info.signo = valid(a[1])?;
+    task.signal_self(info);
     Ok(0)
 }

@@ -2,10 +2,11 @@
 //! CPU-time clocks report the sentry thread's own time until per-task
 //! accounting exists (issue #3).
 
+use crate::kernel::signal::RestartBlock;
 use crate::kernel::Task;
 use abi::{clock::*, Errno, Timespec, Timeval};
 use rustix::time::{clock_gettime as host_clock, ClockId};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn host_id(clock: u64) -> Result<ClockId, Errno> {
     Ok(match clock {
@@ -71,16 +72,34 @@ fn to_timespec(d: Duration) -> Timespec {
     Timespec { tv_sec: d.as_secs() as i64, tv_nsec: i64::from(d.subsec_nanos()) }
 }
 
-/// Sleeps `d`; on a signal, stores the remainder at `rem` and fails EINTR.
-fn sleep_for(task: &mut Task, d: Duration, rem: u64) -> Result<u64, Errno> {
-    let left = task.sleep(d);
+/// Sleeps until `deadline`. On a signal, stores the time left at `rem`
+/// and returns ERESTART_RESTARTBLOCK, as Linux does: the application sees
+/// EINTR if a handler runs, and otherwise `restart_syscall` continues the
+/// sleep to the same deadline.
+fn sleep_until(task: &mut Task, deadline: Instant, rem: u64) -> Result<u64, Errno> {
+    let left = task.sleep(deadline.saturating_duration_since(Instant::now()));
     if left.is_zero() {
         return Ok(0);
     }
     if rem != 0 {
         task.mm.write_obj(rem, &to_timespec(left))?;
     }
-    Err(Errno::EINTR)
+    task.sigstate.restart = Some(RestartBlock::Sleep { deadline, rem });
+    Err(Errno::ERESTART_RESTARTBLOCK)
+}
+
+fn sleep_for(task: &mut Task, d: Duration, rem: u64) -> Result<u64, Errno> {
+    let deadline = Instant::now().checked_add(d).ok_or(Errno::EINVAL)?;
+    sleep_until(task, deadline, rem)
+}
+
+/// `restart_syscall(2)`: continues what the restart block says; EINTR if
+/// there is none (Linux `do_no_restart_syscall`).
+pub fn restart_syscall(task: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
+    match task.sigstate.restart.take() {
+        Some(RestartBlock::Sleep { deadline, rem }) => sleep_until(task, deadline, rem),
+        None => Err(Errno::EINTR),
+    }
 }
 
 pub fn nanosleep(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -99,9 +118,10 @@ pub fn clock_nanosleep(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let want = duration(&req)?;
     if flags & TIMER_ABSTIME != 0 {
         let cur = duration(&now(clock)?)?;
-        // An absolute sleep is not restarted with a remainder.
+        // An absolute sleep is restarted as it was called (Linux:
+        // ERESTARTNOHAND): EINTR if a handler ran, no remainder.
         let left = task.sleep(want.saturating_sub(cur));
-        return if left.is_zero() { Ok(0) } else { Err(Errno::EINTR) };
+        return if left.is_zero() { Ok(0) } else { Err(Errno::ERESTARTNOHAND) };
     }
     host_id(clock)?;
     sleep_for(task, want, a[3])

@@ -17,7 +17,7 @@ const fn todo(sysno: Sysno, note: &'static str) -> Syscall {
     Syscall { sysno, support: Unimplemented(note), handler: None, args: &[] }
 }
 
-const NO_SIGNALS: &str = "signal delivery to handlers comes with issue #3; handled signals stay pending";
+const ONE_PENDING: &str = "a pending real-time signal is not queued twice yet";
 const PRIVATE_COPY: &str = "file mappings are private copies; MAP_SHARED+PROT_WRITE on files is ENODEV until issue #3";
 const PROCESSES_ONLY: &str =
     "new processes only: CLONE_THREAD and CLONE_VM without CLONE_VFORK return ENOSYS (threads: issue #3)";
@@ -40,9 +40,14 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::mprotect, Full, mmap::mprotect, &[Hex, Dec, Hex]),
     sys(Sysno::munmap, Full, mmap::munmap, &[Hex, Dec]),
     sys(Sysno::brk, Full, mmap::brk, &[Hex]),
-    sys(Sysno::rt_sigaction, Partial(NO_SIGNALS), signal::rt_sigaction, &[Signal, Hex, Hex, Dec]),
+    sys(Sysno::rt_sigaction, Full, signal::rt_sigaction, &[Signal, Hex, Hex, Dec]),
     sys(Sysno::rt_sigprocmask, Full, signal::rt_sigprocmask, &[Dec, Hex, Hex, Dec]),
-    todo(Sysno::rt_sigreturn, "issue #3 (signal frames)"),
+    sys(
+        Sysno::rt_sigreturn,
+        Partial("fxsave FPU state only: AVX and later xsave state is not saved across handlers"),
+        signal::rt_sigreturn,
+        &[],
+    ),
     sys(Sysno::ioctl, Partial("TCGETS and TIOCGWINSZ on host stdio; FIOCLEX/FIONCLEX"), file::ioctl, &[Fd, Hex, Hex]),
     sys(Sysno::pread64, Full, file::pread64, &[Fd, OutBuf, Dec, Dec]),
     sys(Sysno::readv, Full, file::readv, &[Fd, Hex, Dec]),
@@ -59,6 +64,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::dup, Full, file::dup, &[Fd]),
     sys(Sysno::dup2, Full, file::dup2, &[Fd, Fd]),
     sys(Sysno::nanosleep, Full, time::nanosleep, &[Hex, Hex]),
+    sys(Sysno::pause, Full, signal::pause, &[]),
     sys(Sysno::getpid, Full, process::getpid, &[]),
     sys(Sysno::clone, Partial(PROCESSES_ONLY), thread::clone, &[Hex, Hex, Hex, Hex, Hex]),
     sys(Sysno::fork, Full, thread::fork, &[]),
@@ -66,7 +72,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::execve, Partial("no #! scripts yet (issue #3)"), process::execve, &[Path, StrVec, StrVec]),
     sys(Sysno::exit, Full, process::exit, &[Dec]),
     sys(Sysno::wait4, Partial("no stop/continue reports; rusage is zero"), thread::wait4, &[Dec, Hex, Hex, Hex]),
-    sys(Sysno::kill, Partial(NO_SIGNALS), signal::kill, &[Dec, Signal]),
+    sys(Sysno::kill, Partial(ONE_PENDING), signal::kill, &[Dec, Signal]),
     sys(Sysno::uname, Full, misc::uname, &[Hex]),
     sys(
         Sysno::fcntl,
@@ -95,9 +101,18 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::getresgid, Full, process::getresgid, &[Hex, Hex, Hex]),
     sys(Sysno::getpgid, Full, process::getpgid, &[Dec]),
     sys(Sysno::getsid, Full, process::getsid, &[Dec]),
-    sys(Sysno::sigaltstack, Partial(NO_SIGNALS), signal::sigaltstack, &[Hex, Hex]),
     sys(Sysno::statfs, Partial(NO_FSID), file::statfs, &[Path, Hex]),
     sys(Sysno::fstatfs, Partial(NO_FSID), file::fstatfs, &[Fd, Hex]),
+    sys(Sysno::rt_sigpending, Full, signal::rt_sigpending, &[Hex, Dec]),
+    sys(Sysno::rt_sigtimedwait, Partial(ONE_PENDING), signal::rt_sigtimedwait, &[Hex, Hex, Hex, Dec]),
+    sys(
+        Sysno::rt_sigqueueinfo,
+        Partial("to the process itself; a pending real-time signal is not queued twice yet"),
+        signal::rt_sigqueueinfo,
+        &[Dec, Signal, Hex],
+    ),
+    sys(Sysno::rt_sigsuspend, Full, signal::rt_sigsuspend, &[Hex, Dec]),
+    sys(Sysno::sigaltstack, Full, signal::sigaltstack, &[Hex, Hex]),
     sys(Sysno::arch_prctl, Partial("ARCH_SET_FS/GET_FS/SET_GS/GET_GS"), process::arch_prctl, &[Hex, Hex]),
     sys(Sysno::gettid, Full, process::gettid, &[]),
     sys(Sysno::tkill, Partial("signals to the task itself"), signal::tkill, &[Dec, Signal]),
@@ -113,6 +128,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::fgetxattr, Partial(NO_XATTRS), file::fgetxattr, &[Fd, Path, Hex, Dec]),
     sys(Sysno::getdents64, Partial(GOFER_DIRS), file::getdents64, &[Fd, Hex, Dec]),
     sys(Sysno::set_tid_address, Full, process::set_tid_address, &[Hex]),
+    sys(Sysno::restart_syscall, Full, time::restart_syscall, &[]),
     sys(Sysno::clock_gettime, Full, time::clock_gettime, &[Dec, Hex]),
     sys(Sysno::clock_getres, Full, time::clock_getres, &[Dec, Hex]),
     sys(Sysno::clock_nanosleep, Full, time::clock_nanosleep, &[Dec, Hex, Hex, Hex]),
