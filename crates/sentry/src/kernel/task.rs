@@ -148,7 +148,7 @@ impl Task {
         let ids = AuxIds { uid: spec.uid, euid: spec.uid, gid: spec.gid, egid: spec.gid };
         let loaded = loader::load(kernel, &path, &spec.argv, &spec.envp, ids)
             .map_err(|e| format!("cannot execute {path}: {}", describe(e)))?;
-        let mut fds = FdTable::default();
+        let fds = FdTable::default();
         for (i, fd) in spec.stdio.into_iter().enumerate() {
             let Some(fd) = fd else { continue };
             let flags = if i == 0 { fcntl::O_RDONLY } else { fcntl::O_WRONLY };
@@ -220,7 +220,7 @@ impl Task {
         let shared = TaskShared::new(&*ctx);
         let handle = TaskHandle(shared.clone());
         let (kernel, fds, actions, mask, creds) =
-            (self.kernel.clone(), self.fds.clone(), self.actions.clone(), self.mask, self.creds.clone());
+            (self.kernel.clone(), self.fds.fork_copy(), self.actions.clone(), self.mask, self.creds.clone());
         let (cwd, umask, exe, rlimits, altstack) =
             (self.cwd.clone(), self.umask, self.exe.clone(), self.rlimits, self.altstack);
         let make = move |mm| Task {

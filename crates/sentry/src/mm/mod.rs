@@ -12,7 +12,7 @@ use abi::{mman, page_down, page_up, Errno, PAGE_SIZE};
 use memfile::MemoryFile;
 use platform::{AddressSpace, MAX_USER_ADDRESS};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 /// The lowest address a mapping may take (`vm.mmap_min_addr`).
@@ -57,7 +57,8 @@ pub enum Placement {
     NoReplace(u64),
 }
 
-pub struct MemoryManager {
+/// The state behind a `MemoryManager`'s lock.
+struct Inner {
     space: Arc<dyn AddressSpace>,
     memfile: Arc<MemoryFile>,
     vmas: BTreeMap<u64, Vma>,
@@ -88,7 +89,7 @@ impl Drop for MmImage {
     }
 }
 
-impl MemoryManager {
+impl Inner {
     /// Copies every mapping into fresh memory-file ranges. The copy is
     /// eager (pages never touched stay holes and cost nothing); sharing
     /// pages copy-on-write comes later.
@@ -106,9 +107,9 @@ impl MemoryManager {
     }
 
     /// Maps a fork image into the new, empty address space `space`.
-    pub fn from_image(space: Arc<dyn AddressSpace>, mut image: MmImage) -> Result<MemoryManager, Errno> {
+    fn from_image(space: Arc<dyn AddressSpace>, mut image: MmImage) -> Result<Inner, Errno> {
         let vmas = std::mem::take(&mut image.vmas);
-        let mut mm = MemoryManager {
+        let mut mm = Inner {
             space,
             memfile: image.memfile.clone(),
             vmas: BTreeMap::new(),
@@ -123,12 +124,8 @@ impl MemoryManager {
         Ok(mm)
     }
 
-    pub fn new(space: Arc<dyn AddressSpace>, memfile: Arc<MemoryFile>) -> MemoryManager {
-        MemoryManager { space, memfile, vmas: BTreeMap::new(), brk_start: 0, brk: 0 }
-    }
-
-    pub fn space(&self) -> &Arc<dyn AddressSpace> {
-        &self.space
+    fn new(space: Arc<dyn AddressSpace>, memfile: Arc<MemoryFile>) -> Inner {
+        Inner { space, memfile, vmas: BTreeMap::new(), brk_start: 0, brk: 0 }
     }
 
     pub fn vmas(&self) -> impl Iterator<Item = (u64, &Vma)> {
@@ -289,16 +286,6 @@ impl MemoryManager {
         Ok(())
     }
 
-    pub fn read_obj<T: FromBytes + IntoBytes>(&self, addr: u64) -> Result<T, Errno> {
-        let mut v = T::new_zeroed();
-        self.copy_in(addr, v.as_mut_bytes())?;
-        Ok(v)
-    }
-
-    pub fn write_obj<T: IntoBytes + Immutable>(&self, addr: u64, v: &T) -> Result<(), Errno> {
-        self.copy_out(addr, v.as_bytes())
-    }
-
     /// Reads a NUL-terminated string of at most `max` bytes.
     pub fn read_cstring(&self, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
         let mut out = Vec::new();
@@ -407,11 +394,107 @@ impl MemoryManager {
     }
 }
 
-impl Drop for MemoryManager {
+impl Drop for Inner {
     fn drop(&mut self) {
         for (start, vma) in std::mem::take(&mut self.vmas) {
             let _ = self.memfile.free(vma.memfile_offset, vma.end - start);
         }
+    }
+}
+
+/// An application address space, shared by the threads that use it. Every
+/// operation takes the lock for its duration (gVisor's `mm.MemoryManager`
+/// has finer locks; this one is coarse and simple).
+pub struct MemoryManager {
+    space: Arc<dyn AddressSpace>,
+    inner: Mutex<Inner>,
+}
+
+impl MemoryManager {
+    pub fn new(space: Arc<dyn AddressSpace>, memfile: Arc<MemoryFile>) -> MemoryManager {
+        MemoryManager { space: space.clone(), inner: Mutex::new(Inner::new(space, memfile)) }
+    }
+
+    /// Maps a fork image into the new, empty address space `space`.
+    pub fn from_image(space: Arc<dyn AddressSpace>, image: MmImage) -> Result<MemoryManager, Errno> {
+        Ok(MemoryManager { space: space.clone(), inner: Mutex::new(Inner::from_image(space, image)?) })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn space(&self) -> &Arc<dyn AddressSpace> {
+        &self.space
+    }
+
+    /// The mappings, for /proc/pid/maps and diagnostics.
+    pub fn vmas(&self) -> Vec<(u64, Vma)> {
+        self.lock().vmas().map(|(s, v)| (s, v.clone())).collect()
+    }
+
+    pub fn fork_image(&self) -> Result<MmImage, Errno> {
+        self.lock().fork_image()
+    }
+
+    /// Creates a zero-filled mapping of `len` bytes and returns its address.
+    pub fn map_anonymous(&self, at: Placement, len: u64, prot: u64, kind: VmaKind) -> Result<u64, Errno> {
+        self.lock().map_anonymous(at, len, prot, kind)
+    }
+
+    /// Removes every mapping in `[addr, addr+len)`; unmapped holes are fine.
+    pub fn unmap(&self, addr: u64, len: u64) -> Result<(), Errno> {
+        self.lock().unmap(addr, len)
+    }
+
+    /// Changes the protection of `[addr, addr+len)` (ENOMEM if any of it is unmapped).
+    pub fn protect(&self, addr: u64, len: u64, prot: u64) -> Result<(), Errno> {
+        self.lock().protect(addr, len, prot)
+    }
+
+    /// `MADV_DONTNEED` of private anonymous memory.
+    pub fn discard(&self, addr: u64, len: u64) -> Result<(), Errno> {
+        self.lock().discard(addr, len)
+    }
+
+    pub fn set_brk_start(&self, at: u64) {
+        self.lock().set_brk_start(at)
+    }
+
+    /// `brk(2)`: moves the break if it can and returns the break in force.
+    pub fn brk(&self, want: u64) -> u64 {
+        self.lock().brk(want)
+    }
+
+    /// Copies application memory at `addr` into `buf` (EFAULT if any byte
+    /// is unmapped or unreadable).
+    pub fn copy_in(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        self.lock().copy_in(addr, buf)
+    }
+
+    /// Copies `data` into application memory at `addr`.
+    pub fn copy_out(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.lock().copy_out(addr, data)
+    }
+
+    /// Writes regardless of protection, as the loader fills read-only segments.
+    pub fn poke(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.lock().poke(addr, data)
+    }
+
+    pub fn read_obj<T: FromBytes + IntoBytes>(&self, addr: u64) -> Result<T, Errno> {
+        let mut v = T::new_zeroed();
+        self.copy_in(addr, v.as_mut_bytes())?;
+        Ok(v)
+    }
+
+    pub fn write_obj<T: IntoBytes + Immutable>(&self, addr: u64, v: &T) -> Result<(), Errno> {
+        self.copy_out(addr, v.as_bytes())
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes.
+    pub fn read_cstring(&self, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
+        self.lock().read_cstring(addr, max)
     }
 }
 

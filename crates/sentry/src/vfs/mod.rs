@@ -5,7 +5,7 @@
 
 use abi::{fcntl, Errno, Stat, Statfs};
 use std::os::fd::BorrowedFd;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// An open file description: what `open` creates and `dup` shares.
 pub trait FileDescription: Send + Sync {
@@ -94,69 +94,76 @@ struct Slot {
     cloexec: bool,
 }
 
-/// A process's file descriptor table.
-#[derive(Default, Clone)]
+/// A process's file descriptor table, shared by the threads (and
+/// `CLONE_FILES` children) that use it.
+#[derive(Default)]
 pub struct FdTable {
-    slots: Vec<Option<Slot>>,
+    slots: Mutex<Vec<Option<Slot>>>,
 }
 
 /// `RLIMIT_NOFILE` default.
 pub const MAX_FDS: usize = 1 << 20;
 
 impl FdTable {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Option<Slot>>> {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A copy for a child that does not share the table (fork): the same
+    /// open descriptions under the same numbers.
+    pub fn fork_copy(&self) -> FdTable {
+        FdTable { slots: Mutex::new(self.lock().clone()) }
+    }
+
     pub fn get(&self, fd: i64) -> Result<Arc<dyn FileDescription>, Errno> {
-        usize::try_from(fd)
-            .ok()
-            .and_then(|i| self.slots.get(i))
-            .and_then(|s| s.as_ref())
-            .map(|s| s.file.clone())
-            .ok_or(Errno::EBADF)
+        let slots = self.lock();
+        let slot = usize::try_from(fd).ok().and_then(|i| slots.get(i)).and_then(|s| s.as_ref());
+        slot.map(|s| s.file.clone()).ok_or(Errno::EBADF)
     }
 
     /// Installs `file` at the lowest free descriptor ≥ `min`.
-    pub fn insert(&mut self, min: usize, file: Arc<dyn FileDescription>, cloexec: bool) -> Result<i64, Errno> {
-        let free = (min..MAX_FDS).find(|&i| self.slots.get(i).is_none_or(|s| s.is_none())).ok_or(Errno::EMFILE)?;
-        self.set(free, file, cloexec);
+    pub fn insert(&self, min: usize, file: Arc<dyn FileDescription>, cloexec: bool) -> Result<i64, Errno> {
+        let mut slots = self.lock();
+        let free = (min..MAX_FDS).find(|&i| slots.get(i).is_none_or(|s| s.is_none())).ok_or(Errno::EMFILE)?;
+        Self::put(&mut slots, free, file, cloexec);
         Ok(free as i64)
     }
 
     /// Installs `file` at exactly `fd`, closing what was there.
-    pub fn set(&mut self, fd: usize, file: Arc<dyn FileDescription>, cloexec: bool) {
-        if self.slots.len() <= fd {
-            self.slots.resize(fd + 1, None);
-        }
-        self.slots[fd] = Some(Slot { file, cloexec });
+    pub fn set(&self, fd: usize, file: Arc<dyn FileDescription>, cloexec: bool) {
+        let old = Self::put(&mut self.lock(), fd, file, cloexec);
+        drop(old); // closed outside the lock
     }
 
-    pub fn remove(&mut self, fd: i64) -> Result<Arc<dyn FileDescription>, Errno> {
-        let slot = usize::try_from(fd).ok().and_then(|i| self.slots.get_mut(i)).ok_or(Errno::EBADF)?;
+    fn put(slots: &mut Vec<Option<Slot>>, fd: usize, file: Arc<dyn FileDescription>, cloexec: bool) -> Option<Slot> {
+        if slots.len() <= fd {
+            slots.resize(fd + 1, None);
+        }
+        slots[fd].replace(Slot { file, cloexec })
+    }
+
+    pub fn remove(&self, fd: i64) -> Result<Arc<dyn FileDescription>, Errno> {
+        let mut slots = self.lock();
+        let slot = usize::try_from(fd).ok().and_then(|i| slots.get_mut(i)).ok_or(Errno::EBADF)?;
         slot.take().map(|s| s.file).ok_or(Errno::EBADF)
     }
 
     pub fn cloexec(&self, fd: i64) -> Result<bool, Errno> {
-        self.slot(fd).map(|s| s.cloexec)
+        let slots = self.lock();
+        let slot = usize::try_from(fd).ok().and_then(|i| slots.get(i)).and_then(|s| s.as_ref());
+        slot.map(|s| s.cloexec).ok_or(Errno::EBADF)
     }
 
-    pub fn set_cloexec(&mut self, fd: i64, on: bool) -> Result<(), Errno> {
-        let slot = usize::try_from(fd)
-            .ok()
-            .and_then(|i| self.slots.get_mut(i))
-            .and_then(|s| s.as_mut())
-            .ok_or(Errno::EBADF)?;
-        slot.cloexec = on;
+    pub fn set_cloexec(&self, fd: i64, on: bool) -> Result<(), Errno> {
+        let mut slots = self.lock();
+        let slot = usize::try_from(fd).ok().and_then(|i| slots.get_mut(i)).and_then(|s| s.as_mut());
+        slot.ok_or(Errno::EBADF)?.cloexec = on;
         Ok(())
     }
 
     /// Closes every descriptor marked close-on-exec.
-    pub fn close_on_exec(&mut self) {
-        for slot in &mut self.slots {
-            if slot.as_ref().is_some_and(|s| s.cloexec) {
-                *slot = None;
-            }
-        }
-    }
-
-    fn slot(&self, fd: i64) -> Result<&Slot, Errno> {
-        usize::try_from(fd).ok().and_then(|i| self.slots.get(i)).and_then(|s| s.as_ref()).ok_or(Errno::EBADF)
+    pub fn close_on_exec(&self) {
+        let closed: Vec<Slot> = self.lock().iter_mut().filter_map(|s| s.take_if(|s| s.cloexec)).collect();
+        drop(closed);
     }
 }
