@@ -52,6 +52,8 @@ const ALLOWED: &[(Sysno, &str)] = &[
     (Sysno::writev, "log lines"),
     (Sysno::pread64, "file data from gofer-donated descriptors"),
     (Sysno::close, "closing descriptors"),
+    (Sysno::poll, "waiting on host stdio in slices a signal can interrupt"),
+    (Sysno::ppoll, "the same, where the libc spells poll as ppoll"),
     (Sysno::fcntl, "descriptor flags (CLOEXEC on received descriptors)"),
     (Sysno::fstat, "stat of host stdio"),
     (Sysno::fstatfs, "fstatfs of host stdio"),

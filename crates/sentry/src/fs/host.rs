@@ -81,4 +81,8 @@ impl FileDescription for HostFile {
     fn path(&self) -> String {
         self.name.clone()
     }
+
+    fn host_stream(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        Some(self.fd.as_fd())
+    }
 }

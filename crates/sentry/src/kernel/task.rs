@@ -311,6 +311,11 @@ impl Task {
         self.shared.pending.lock().unwrap()
     }
 
+    /// Whether a signal pending now would interrupt a blocking call.
+    pub(crate) fn interrupted(&self) -> bool {
+        self.interrupts(self.pending().set)
+    }
+
     /// Whether a signal in `pending` would interrupt a blocking call.
     pub(crate) fn interrupts(&self, pending: SigSet) -> bool {
         let deliverable = pending.0 & !self.mask.blockable().0;

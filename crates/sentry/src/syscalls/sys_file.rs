@@ -41,11 +41,34 @@ fn blocking_queue(file: &dyn FileDescription) -> Option<&WaitQueue> {
     file.wait_queue().filter(|_| file.flags() & fcntl::O_NONBLOCK == 0)
 }
 
-/// Reads, waiting while the file has nothing yet (pipes).
+/// Waits until a blocking host stream is ready for `events`, in slices so
+/// that a signal (`moat kill`, a timer) can interrupt the wait: the sentry
+/// never sits in a host read it cannot leave.
+fn wait_host(task: &Task, file: &dyn FileDescription, events: rustix::event::PollFlags) -> Result<(), Errno> {
+    use rustix::event::{poll, PollFd, Timespec};
+    let Some(fd) = file.host_stream().filter(|_| file.flags() & fcntl::O_NONBLOCK == 0) else { return Ok(()) };
+    let slice = Timespec { tv_sec: 0, tv_nsec: 100_000_000 };
+    loop {
+        let mut fds = [PollFd::new(&fd, events)];
+        match poll(&mut fds, Some(&slice)) {
+            Ok(n) if n > 0 => return Ok(()),
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(Errno::new(e.raw_os_error())),
+        }
+        if task.interrupted() {
+            return Err(Errno::EINTR);
+        }
+    }
+}
+
+/// Reads, waiting while the file has nothing yet (pipes, host stdio).
 fn read_waiting(task: &Task, file: &dyn FileDescription, buf: &mut [u8]) -> Result<usize, Errno> {
     match blocking_queue(file) {
         Some(q) => task.block_on(q, || file.read(buf)),
-        None => file.read(buf),
+        None => {
+            wait_host(task, file, rustix::event::PollFlags::IN)?;
+            file.read(buf)
+        }
     }
 }
 
@@ -54,7 +77,7 @@ fn read_waiting(task: &Task, file: &dyn FileDescription, buf: &mut [u8]) -> Resu
 /// readers also raises SIGPIPE, as Linux does.
 fn write_waiting(task: &Task, file: &dyn FileDescription, data: &[u8]) -> Result<usize, Errno> {
     let result = match blocking_queue(file) {
-        None => file.write(data),
+        None => wait_host(task, file, rustix::event::PollFlags::OUT).and_then(|()| file.write(data)),
         Some(q) => {
             let mut done = 0;
             while done < data.len() {

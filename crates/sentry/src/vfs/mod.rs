@@ -47,6 +47,12 @@ pub trait FileDescription: Send + Sync {
     fn wait_queue(&self) -> Option<&crate::kernel::waiter::WaitQueue> {
         None
     }
+    /// For files that are host streams (the container's stdio): the host
+    /// descriptor, which the syscall layer polls before a blocking read or
+    /// write so that a signal can interrupt the wait.
+    fn host_stream(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
     /// A host descriptor holding the file's data, if there is one
     /// (gofer-donated files), for reading it into memory mappings.
     fn host_fd(&self) -> Option<BorrowedFd<'_>> {
