@@ -63,6 +63,10 @@ pub struct MemoryManager {
     vmas: BTreeMap<u64, Vma>,
     brk_start: u64,
     brk: u64,
+    /// argv as `/proc/<pid>/cmdline` shows it: each argument NUL-ended.
+    /// A copy made at exec (Linux reads the stack, so a program that
+    /// rewrites its argv changes it there; here it does not).
+    cmdline: Vec<u8>,
 }
 
 fn platform_err(e: platform::PlatformError) -> Errno {
@@ -77,6 +81,7 @@ pub struct MmImage {
     vmas: BTreeMap<u64, Vma>,
     brk_start: u64,
     brk: u64,
+    cmdline: Vec<u8>,
     memfile: Arc<MemoryFile>,
 }
 
@@ -93,8 +98,13 @@ impl MemoryManager {
     /// eager (pages never touched stay holes and cost nothing); sharing
     /// pages copy-on-write comes later.
     pub fn fork_image(&self) -> Result<MmImage, Errno> {
-        let mut image =
-            MmImage { vmas: BTreeMap::new(), brk_start: self.brk_start, brk: self.brk, memfile: self.memfile.clone() };
+        let mut image = MmImage {
+            vmas: BTreeMap::new(),
+            brk_start: self.brk_start,
+            brk: self.brk,
+            cmdline: self.cmdline.clone(),
+            memfile: self.memfile.clone(),
+        };
         for (&start, vma) in &self.vmas {
             let len = vma.end - start;
             let offset = self.memfile.allocate(len).map_err(|_| Errno::ENOMEM)?;
@@ -114,6 +124,7 @@ impl MemoryManager {
             vmas: BTreeMap::new(),
             brk_start: image.brk_start,
             brk: image.brk,
+            cmdline: std::mem::take(&mut image.cmdline),
         };
         for (start, vma) in vmas {
             // Owned by `mm` from here on, so it is freed on any failure.
@@ -124,7 +135,15 @@ impl MemoryManager {
     }
 
     pub fn new(space: Arc<dyn AddressSpace>, memfile: Arc<MemoryFile>) -> MemoryManager {
-        MemoryManager { space, memfile, vmas: BTreeMap::new(), brk_start: 0, brk: 0 }
+        MemoryManager { space, memfile, vmas: BTreeMap::new(), brk_start: 0, brk: 0, cmdline: Vec::new() }
+    }
+
+    pub fn cmdline(&self) -> &[u8] {
+        &self.cmdline
+    }
+
+    pub fn set_cmdline(&mut self, argv: &[String]) {
+        self.cmdline = argv.iter().flat_map(|a| a.bytes().chain([0])).collect();
     }
 
     pub fn space(&self) -> &Arc<dyn AddressSpace> {
