@@ -135,6 +135,8 @@ conformance!(
     futex,
     getdents,
     stat_family,
+    devfs,
+    procfs,
     #[ignore = "needs fault → SIGSEGV delivery with siginfo and sigreturn (after issue #2)"]
     mprotect_fault,
 );

@@ -291,11 +291,7 @@ impl FileSystem for ProcFs {
 
     fn open(&self, task: &Task, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno> {
         let comps = Self::comps(path);
-        let (ino, node) = match self.node(task, &comps) {
-            Ok(n) => n,
-            Err(Errno::ENOENT) if flags & fcntl::O_CREAT != 0 => return Err(Errno::EACCES),
-            Err(e) => return Err(e),
-        };
+        let (ino, node) = self.node(task, &comps)?;
         if let Node::Fd(fd) = node {
             if flags & fcntl::O_NOFOLLOW != 0 {
                 return Err(Errno::ELOOP);
