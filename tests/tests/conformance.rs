@@ -136,6 +136,8 @@ conformance!(
     futex,
     getdents,
     stat_family,
+    devfs,
+    procfs,
     mprotect_fault,
     sigaltstack,
     segv_handler,

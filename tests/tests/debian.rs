@@ -104,4 +104,14 @@ mod debian {
         let (_moat, out) = run(&["python3", "-c", "print(6*7)"]);
         assert_stdout(&out, "42\n");
     }
+
+    #[test]
+    fn bash_dev_and_proc() {
+        // /dev/null for writing, /proc/self/cmdline of cat, /dev/zero through
+        // od. Native output (hard-coded: the rootfs has no /proc mounted).
+        let script =
+            r#"echo hi > /dev/null; cat /proc/self/cmdline | tr "\0" " "; echo; head -c 4 /dev/zero | od -An -tx1"#;
+        let (_moat, out) = run(&["bash", "-c", script]);
+        assert_stdout(&out, "cat /proc/self/cmdline \n 00 00 00 00\n");
+    }
 }

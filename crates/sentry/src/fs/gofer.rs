@@ -118,7 +118,7 @@ impl GoferFile {
         &self.attr
     }
 
-    fn is_dir(&self) -> bool {
+    pub fn is_dir(&self) -> bool {
         self.attr.mode & S_IFMT == S_IFDIR
     }
 
@@ -220,5 +220,50 @@ impl FileDescription for GoferFile {
 
     fn host_fd(&self) -> Option<BorrowedFd<'_>> {
         Some(self.fd.as_fd())
+    }
+}
+
+/// The gofer's tree as the root mount. It resolves whole paths itself
+/// (symlinks included) inside the container root.
+pub struct GoferFs {
+    client: GoferClient,
+}
+
+impl GoferFs {
+    pub fn new(client: GoferClient) -> GoferFs {
+        GoferFs { client }
+    }
+}
+
+impl crate::vfs::mount::FileSystem for GoferFs {
+    fn name(&self) -> &'static str {
+        "gofer"
+    }
+
+    fn open(&self, _task: &crate::kernel::Task, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno> {
+        use abi::fcntl;
+        let writes = flags & fcntl::O_ACCMODE != fcntl::O_RDONLY || flags & (fcntl::O_CREAT | fcntl::O_TRUNC) != 0;
+        if writes {
+            // Writable gofer files come with the rest of issue #4.
+            tracing::warn!(path, "open for writing is not implemented yet: EROFS");
+            return Err(Errno::EROFS);
+        }
+        let file = self.client.open_read(path, flags)?;
+        if flags & fcntl::O_DIRECTORY != 0 && !file.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(Arc::new(file))
+    }
+
+    fn stat(&self, _task: &crate::kernel::Task, path: &str, follow: bool) -> Result<Stat, Errno> {
+        Ok(crate::fs::stat_from_attr(&self.client.stat(path, follow)?))
+    }
+
+    fn readlink(&self, _task: &crate::kernel::Task, path: &str) -> Result<String, Errno> {
+        self.client.readlink(path)
+    }
+
+    fn statfs(&self, _task: &crate::kernel::Task, path: &str) -> Result<Statfs, Errno> {
+        Ok(crate::fs::statfs_from(&self.client.statfs(path)?))
     }
 }

@@ -1,10 +1,15 @@
 //! File system implementations. Today: host descriptors handed in as the
-//! container's stdio (`host`), and files opened through the gofer
-//! (`gofer`). tmpfs, overlay, procfs, devfs and the rest come with issue #4.
+//! container's stdio (`host`), files opened through the gofer (`gofer`,
+//! the root mount), devfs at `/dev` (`dev`), a minimal procfs at `/proc`
+//! (`proc`, over `synthetic`'s open files) and pipes. tmpfs, overlay,
+//! sysfs, devpts and the rest come with issue #4.
 
+pub mod dev;
 pub mod gofer;
 pub mod host;
 pub mod pipe;
+pub mod proc;
+pub mod synthetic;
 
 use abi::{Stat, Statfs, Timespec};
 

@@ -51,6 +51,9 @@ pub struct Kernel {
     pub(crate) platform: Arc<dyn Platform>,
     pub(crate) memfile: Arc<MemoryFile>,
     pub(crate) gofer: GoferClient,
+    /// Which file system serves which path: the gofer at `/`, devfs at
+    /// `/dev`, procfs at `/proc`.
+    pub(crate) mounts: crate::vfs::mount::MountTable,
     pub(crate) hostname: String,
     pub(crate) strace: bool,
     pub(crate) total_memory: u64,
@@ -60,6 +63,15 @@ pub struct Kernel {
     /// The process tree of the container's PID namespace.
     pub(crate) procs: Mutex<process::ProcessTable>,
     pub(crate) futexes: futex::Futexes,
+}
+
+/// The mounts every container gets (the OCI spec's `/dev` and `/proc`
+/// entries are served by these whatever their options say).
+fn default_mounts(gofer: &GoferClient) -> crate::vfs::mount::MountTable {
+    let mut t = crate::vfs::mount::MountTable::new(Arc::new(crate::fs::gofer::GoferFs::new(gofer.clone())));
+    t.mount("/dev", Arc::new(crate::fs::dev::DevFs::new()));
+    t.mount("/proc", Arc::new(crate::fs::proc::ProcFs::new()));
+    t
 }
 
 /// The container's init process, as the OCI spec describes it.
@@ -80,6 +92,7 @@ impl Kernel {
         Arc::new(Kernel {
             platform: cfg.platform,
             memfile: cfg.memfile,
+            mounts: default_mounts(&cfg.gofer),
             gofer: cfg.gofer,
             hostname: cfg.hostname,
             strace: cfg.strace,

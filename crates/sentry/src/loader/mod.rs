@@ -114,6 +114,7 @@ pub fn load(kernel: &Arc<Kernel>, path: &str, argv: &[String], envp: &[String], 
         (auxv::AT_HWCAP2, 0),
     ];
     let sp = stack::build(&mm, STACK_TOP, path, argv, envp, &aux)?;
+    mm.set_cmdline(argv);
     Ok(Loaded { regs: PtRegs::user_start(entry, sp), mm, path: path.to_string() })
 }
 

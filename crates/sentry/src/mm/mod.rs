@@ -64,6 +64,10 @@ struct Inner {
     vmas: BTreeMap<u64, Vma>,
     brk_start: u64,
     brk: u64,
+    /// argv as `/proc/<pid>/cmdline` shows it: each argument NUL-ended.
+    /// A copy made at exec (Linux reads the stack, so a program that
+    /// rewrites its argv changes it there; here it does not).
+    cmdline: Vec<u8>,
 }
 
 fn platform_err(e: platform::PlatformError) -> Errno {
@@ -78,6 +82,7 @@ pub struct MmImage {
     vmas: BTreeMap<u64, Vma>,
     brk_start: u64,
     brk: u64,
+    cmdline: Vec<u8>,
     memfile: Arc<MemoryFile>,
 }
 
@@ -94,8 +99,13 @@ impl Inner {
     /// eager (pages never touched stay holes and cost nothing); sharing
     /// pages copy-on-write comes later.
     pub fn fork_image(&self) -> Result<MmImage, Errno> {
-        let mut image =
-            MmImage { vmas: BTreeMap::new(), brk_start: self.brk_start, brk: self.brk, memfile: self.memfile.clone() };
+        let mut image = MmImage {
+            vmas: BTreeMap::new(),
+            brk_start: self.brk_start,
+            brk: self.brk,
+            cmdline: self.cmdline.clone(),
+            memfile: self.memfile.clone(),
+        };
         for (&start, vma) in &self.vmas {
             let len = vma.end - start;
             let offset = self.memfile.allocate(len).map_err(|_| Errno::ENOMEM)?;
@@ -115,6 +125,7 @@ impl Inner {
             vmas: BTreeMap::new(),
             brk_start: image.brk_start,
             brk: image.brk,
+            cmdline: std::mem::take(&mut image.cmdline),
         };
         for (start, vma) in vmas {
             // Owned by `mm` from here on, so it is freed on any failure.
@@ -125,7 +136,7 @@ impl Inner {
     }
 
     fn new(space: Arc<dyn AddressSpace>, memfile: Arc<MemoryFile>) -> Inner {
-        Inner { space, memfile, vmas: BTreeMap::new(), brk_start: 0, brk: 0 }
+        Inner { space, memfile, vmas: BTreeMap::new(), brk_start: 0, brk: 0, cmdline: Vec::new() }
     }
 
     pub fn vmas(&self) -> impl Iterator<Item = (u64, &Vma)> {
@@ -435,6 +446,15 @@ impl MemoryManager {
 
     pub fn fork_image(&self) -> Result<MmImage, Errno> {
         self.lock().fork_image()
+    }
+
+    /// argv as `/proc/<pid>/cmdline` shows it: each argument NUL-ended.
+    pub fn cmdline(&self) -> Vec<u8> {
+        self.lock().cmdline.clone()
+    }
+
+    pub fn set_cmdline(&self, argv: &[String]) {
+        self.lock().cmdline = argv.iter().flat_map(|a| a.bytes().chain([0])).collect();
     }
 
     /// Creates a zero-filled mapping of `len` bytes and returns its address.

@@ -1,9 +1,9 @@
 //! File syscalls: read/write family, open/close, stat, descriptors
 //! (gVisor: `sys_file.go`, `sys_read_write.go`, `sys_stat.go`).
 
-use crate::fs::gofer::GoferFile;
 use crate::kernel::waiter::WaitQueue;
 use crate::kernel::Task;
+use crate::vfs::mount::FileSystem;
 use crate::vfs::{readable, writable, DirEntry, FileDescription, IoctlReply};
 use abi::{fcntl, ioctl as io, stat, Errno, IoVec, Statx, StatxTimestamp};
 use std::sync::Arc;
@@ -34,6 +34,18 @@ fn at_path(task: &Task, dirfd: i64, path: &str) -> Result<String, Errno> {
     }
     let base = if dirfd == fcntl::AT_FDCWD { task.cwd.clone() } else { task.fds.get(dirfd)?.path() };
     Ok(crate::loader::absolute(&base, path))
+}
+
+/// The file system serving the absolute `path` and the path within it,
+/// after following the synthetic file systems' links on the way.
+fn resolve(task: &Task, path: &str, follow: bool) -> Result<(Arc<dyn FileSystem>, String), Errno> {
+    task.kernel.mounts.resolve(task, path, follow)
+}
+
+/// The attributes of the absolute `path`.
+fn stat_abs(task: &Task, path: &str, follow: bool) -> Result<abi::Stat, Errno> {
+    let (fs, inner) = resolve(task, path, follow)?;
+    fs.stat(task, &inner, follow)
 }
 
 /// The queue to block on for `file`, unless it is non-blocking.
@@ -191,18 +203,9 @@ pub fn readv(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 fn open_common(task: &mut Task, dirfd: i64, path_addr: u64, flags: u64) -> Result<u64, Errno> {
     let path = at_path(task, dirfd, &read_path(task, path_addr)?)?;
-    let writes = flags & fcntl::O_ACCMODE != fcntl::O_RDONLY || flags & (fcntl::O_CREAT | fcntl::O_TRUNC) != 0;
-    if writes {
-        // Writable files come with the VFS of issue #4.
-        tracing::warn!(path, "open for writing is not implemented yet: EROFS");
-        return Err(Errno::EROFS);
-    }
-    let file: GoferFile = task.kernel.gofer.open_read(&path, flags & !fcntl::O_CLOEXEC)?;
-    let is_dir = file.attr().mode & 0o170000 == 0o040000;
-    if flags & fcntl::O_DIRECTORY != 0 && !is_dir {
-        return Err(Errno::ENOTDIR);
-    }
-    task.fds.insert(0, Arc::new(file), flags & fcntl::O_CLOEXEC != 0).map(|fd| fd as u64)
+    let (fs, inner) = resolve(task, &path, flags & fcntl::O_NOFOLLOW == 0)?;
+    let file = fs.open(task, &inner, flags & !fcntl::O_CLOEXEC)?;
+    task.fds.insert(0, file, flags & fcntl::O_CLOEXEC != 0).map(|fd| fd as u64)
 }
 
 pub fn open(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -226,8 +229,7 @@ fn stat_path(task: &Task, dirfd: i64, path_addr: u64, flags: u64) -> Result<abi:
         return Err(Errno::ENOENT);
     }
     let path = at_path(task, dirfd, std::str::from_utf8(&raw).map_err(|_| Errno::ENOENT)?)?;
-    let follow = flags & fcntl::AT_SYMLINK_NOFOLLOW == 0;
-    Ok(crate::fs::stat_from_attr(&task.kernel.gofer.stat(&path, follow)?))
+    stat_abs(task, &path, flags & fcntl::AT_SYMLINK_NOFOLLOW == 0)
 }
 
 pub fn stat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -364,7 +366,8 @@ fn readlink_common(task: &mut Task, dirfd: i64, path_addr: u64, buf: u64, size: 
         return Err(Errno::EINVAL);
     }
     let path = at_path(task, dirfd, &read_path(task, path_addr)?)?;
-    let target = task.kernel.gofer.readlink(&path)?;
+    let (fs, inner) = resolve(task, &path, false)?;
+    let target = fs.readlink(task, &inner)?;
     let n = target.len().min(size as usize);
     task.mm.copy_out(buf, &target.as_bytes()[..n])?;
     Ok(n as u64)
@@ -390,28 +393,15 @@ pub fn getcwd(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 pub fn chdir(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let path = at_path(task, fcntl::AT_FDCWD, &read_path(task, a[0])?)?;
-    let attr = task.kernel.gofer.stat(&path, true)?;
-    if attr.mode & 0o170000 != 0o040000 {
+    let st = stat_abs(task, &path, true)?;
+    if st.mode & 0o170000 != 0o040000 {
         return Err(Errno::ENOTDIR);
     }
     task.cwd = normalize(&path);
     Ok(0)
 }
 
-/// Lexically removes `.`, `..` and repeated slashes from an absolute path.
-fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
+use crate::vfs::mount::normalize;
 
 pub fn pipe2(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const O_DIRECT: u64 = 0o40000;
@@ -552,7 +542,7 @@ pub fn statx(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let empty = flags & fcntl::AT_EMPTY_PATH != 0 && (path_addr == 0 || first_byte(task, path_addr)? == 0);
     let st = if empty {
         if dirfd == fcntl::AT_FDCWD {
-            crate::fs::stat_from_attr(&task.kernel.gofer.stat(&task.cwd, true)?)
+            stat_abs(task, &task.cwd, true)?
         } else {
             task.fds.get(dirfd)?.stat()?
         }
@@ -570,7 +560,8 @@ fn first_byte(task: &Task, addr: u64) -> Result<u8, Errno> {
 
 pub fn statfs(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let path = at_path(task, fcntl::AT_FDCWD, &read_path(task, a[0])?)?;
-    let st = crate::fs::statfs_from(&task.kernel.gofer.statfs(&path)?);
+    let (fs, inner) = resolve(task, &path, true)?;
+    let st = fs.statfs(task, &inner)?;
     task.mm.write_obj(a[1], &st).map(|_| 0)
 }
 
@@ -585,7 +576,7 @@ pub fn fstatfs(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 fn xattr_path(task: &Task, path_addr: u64, follow: bool) -> Result<u64, Errno> {
     let path = at_path(task, fcntl::AT_FDCWD, &read_path(task, path_addr)?)?;
-    task.kernel.gofer.stat(&path, follow)?;
+    stat_abs(task, &path, follow)?;
     Err(Errno::EOPNOTSUPP)
 }
 
@@ -636,14 +627,5 @@ mod dir_tests {
         assert_eq!(dev, st.rdev);
         assert_eq!(sx.mode, 0o40755);
         assert_eq!(sx.mask, stat::STATX_BASIC_STATS);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn normalize_paths() {
-        assert_eq!(super::normalize("/a/./b/../c//d"), "/a/c/d");
-        assert_eq!(super::normalize("/.."), "/");
     }
 }

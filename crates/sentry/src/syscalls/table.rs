@@ -22,15 +22,22 @@ const PRIVATE_COPY: &str = "file mappings are private copies; MAP_SHARED+PROT_WR
 const PROCESSES_ONLY: &str =
     "new processes only: CLONE_THREAD and CLONE_VM without CLONE_VFORK return ENOSYS (threads: issue #3)";
 const VFORK_COPY: &str = "the child gets a copy of memory; the parent waits until it execs or exits";
-const STDIO_ONLY: &str = "host stdio and gofer files only; the full VFS comes with issue #4";
-const GOFER_DIRS: &str = "directories of the root file system, listed by the gofer; the full VFS comes with issue #4";
+const STDIO_ONLY: &str =
+    "root file system (gofer), /dev (devfs) and /proc (minimal procfs); no symlink walk across mounts in the root tree; the full VFS comes with issue #4";
+const GOFER_DIRS: &str =
+    "directories of the root file system (listed by the gofer), /dev and /proc; the full VFS comes with issue #4";
 const NO_XATTRS: &str = "no extended attributes yet: EOPNOTSUPP for files that exist (issue #4)";
-const NO_FSID: &str = "from the host file system holding the file; f_fsid is zero";
+const NO_FSID: &str = "root files: the host file system holding them; /dev: tmpfs, /proc: procfs; f_fsid is zero";
 
 pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::read, Full, file::read, &[Fd, OutBuf, Dec]),
     sys(Sysno::write, Full, file::write, &[Fd, InBuf(2), Dec]),
-    sys(Sysno::open, Partial("read-only opens of root file system files (issue #4)"), file::open, &[Path, Hex, Oct]),
+    sys(
+        Sysno::open,
+        Partial("root file system files read-only; /dev devices and /proc files; no creation (issue #4)"),
+        file::open,
+        &[Path, Hex, Oct],
+    ),
     sys(Sysno::close, Full, file::close, &[Fd]),
     sys(Sysno::stat, Partial(STDIO_ONLY), file::stat, &[Path, Hex]),
     sys(Sysno::fstat, Full, file::fstat, &[Fd, Hex]),
@@ -136,7 +143,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::tgkill, Partial("signals to the task itself"), signal::tgkill, &[Dec, Dec, Signal]),
     sys(
         Sysno::openat,
-        Partial("read-only opens of root file system files (issue #4)"),
+        Partial("root file system files read-only; /dev devices and /proc files; no creation (issue #4)"),
         file::openat,
         &[Fd, Path, Hex, Oct],
     ),

@@ -1,7 +1,11 @@
-//! Open file descriptions and the per-process descriptor table (gVisor:
-//! `pkg/sentry/vfs`). The mount tree and path walk of a real VFS arrive
-//! with issue #4; for now paths are resolved by the gofer inside the
-//! container's root.
+//! Open file descriptions, the per-process descriptor table and the
+//! mount table (gVisor: `pkg/sentry/vfs`). A dentry tree and a path walk
+//! of the sentry's own arrive with the rest of issue #4: today a path is
+//! handed whole to the file system whose mount point is its longest
+//! prefix (see `mount`), and the gofer resolves it inside the container's
+//! root.
+
+pub mod mount;
 
 use abi::{fcntl, Errno, Stat, Statfs};
 use std::os::fd::BorrowedFd;

@@ -1,0 +1,347 @@
+//! A minimal procfs, mounted at `/proc` (gVisor: `fsimpl/proc`). Every
+//! file is generated from the sentry's own state when it is opened, never
+//! from the host's. Read-only: opening for writing is EACCES.
+//!
+//! Per process: `exe`, `cwd`, `cmdline`, `fd/` and `fd/<n>` are the
+//! caller's own only (a task's state lives on its thread); another
+//! process's `exe` and `cwd` answer EACCES, as Linux does for processes
+//! the caller may not trace, its `cmdline` is empty and `fd/` lists
+//! nothing. `stat` and `status` come from the process table for all.
+//! `fd/<n>` opens the caller's description itself (shared offset), where
+//! Linux reopens the file.
+
+use super::synthetic::{self, check_open, Entry, S_IFDIR, S_IFLNK, S_IFREG};
+use crate::kernel::process::PID_MAX;
+use crate::kernel::{Task, RELEASE, VERSION};
+use crate::vfs::mount::{join, FileSystem};
+use crate::vfs::FileDescription;
+use abi::{fcntl, Errno, Stat, Statfs, Timespec};
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+/// `st_dev` of procfs's nodes.
+const DEV: u64 = 0x16;
+
+/// The fixed files of the root and of `sys/kernel`.
+const ROOT_FILES: &[&str] = &["cpuinfo", "filesystems", "loadavg", "meminfo", "uptime", "version"];
+const SYS_KERNEL_FILES: &[&str] = &["hostname", "ostype", "osrelease", "pid_max"];
+const PID_ENTRIES: &[(&str, u8)] = &[
+    ("cmdline", synthetic::DT_REG),
+    ("cwd", synthetic::DT_LNK),
+    ("exe", synthetic::DT_LNK),
+    ("fd", synthetic::DT_DIR),
+    ("stat", synthetic::DT_REG),
+    ("status", synthetic::DT_REG),
+];
+
+enum Node {
+    Dir(Vec<Entry>),
+    File(Vec<u8>),
+    Link(String),
+    /// `fd/<n>` of the caller: a link to the description itself.
+    Fd(i64),
+}
+
+pub struct ProcFs {
+    time: Timespec,
+    /// CPUs the sandbox may use, counted at boot.
+    cpus: usize,
+}
+
+impl ProcFs {
+    pub fn new() -> ProcFs {
+        let cpus = rustix::thread::sched_getaffinity(None).map(|s| s.count() as usize).unwrap_or(1).max(1);
+        ProcFs { time: synthetic::now(), cpus }
+    }
+
+    fn ino(pid: i32, index: usize) -> u64 {
+        ((pid as u64) << 16) | (index as u64 + 1)
+    }
+
+    /// The node at `comps` (components of a path in procfs).
+    fn node(&self, task: &Task, comps: &[&str]) -> Result<(u64, Node), Errno> {
+        let own = task.pid;
+        match comps {
+            [] => {
+                let mut e = vec![
+                    Entry { name: ".".into(), ino: 1, d_type: synthetic::DT_DIR },
+                    Entry { name: "..".into(), ino: 1, d_type: synthetic::DT_DIR },
+                ];
+                for (i, f) in ROOT_FILES.iter().enumerate() {
+                    e.push(Entry { name: f.to_string(), ino: Self::ino(0, i + 1), d_type: synthetic::DT_REG });
+                }
+                e.push(Entry { name: "self".into(), ino: Self::ino(0, 10), d_type: synthetic::DT_LNK });
+                e.push(Entry { name: "sys".into(), ino: Self::ino(0, 11), d_type: synthetic::DT_DIR });
+                let pids: Vec<i32> = task.kernel.procs().live().map(|(p, _)| p).collect();
+                for p in pids {
+                    e.push(Entry { name: p.to_string(), ino: Self::ino(p, 0), d_type: synthetic::DT_DIR });
+                }
+                Ok((1, Node::Dir(e)))
+            }
+            ["self"] => Ok((Self::ino(0, 10), Node::Link(own.to_string()))),
+            ["sys"] => Ok((
+                Self::ino(0, 11),
+                Node::Dir(vec![Entry { name: "kernel".into(), ino: Self::ino(0, 12), d_type: synthetic::DT_DIR }]),
+            )),
+            ["sys", "kernel"] => Ok((
+                Self::ino(0, 12),
+                Node::Dir(
+                    SYS_KERNEL_FILES
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| Entry {
+                            name: f.to_string(),
+                            ino: Self::ino(0, 20 + i),
+                            d_type: synthetic::DT_REG,
+                        })
+                        .collect(),
+                ),
+            )),
+            ["sys", "kernel", f] => {
+                let i = SYS_KERNEL_FILES.iter().position(|x| x == f).ok_or(Errno::ENOENT)?;
+                let text = match *f {
+                    "hostname" => task.kernel.hostname.clone(),
+                    "ostype" => "Linux".into(),
+                    "osrelease" => RELEASE.into(),
+                    _ => PID_MAX.to_string(),
+                };
+                Ok((Self::ino(0, 20 + i), Node::File(format!("{text}\n").into_bytes())))
+            }
+            [f] if ROOT_FILES.contains(f) => {
+                let i = ROOT_FILES.iter().position(|x| x == f).unwrap_or(0);
+                Ok((Self::ino(0, i + 1), Node::File(self.root_file(task, f).into_bytes())))
+            }
+            [pid, rest @ ..] => {
+                let pid: i32 = pid.parse().map_err(|_| Errno::ENOENT)?;
+                let (ppid, pgid, sid) = {
+                    let procs = task.kernel.procs();
+                    let p = procs.get(pid).filter(|p| p.exit.is_none()).ok_or(Errno::ENOENT)?;
+                    (p.ppid, p.pgid, p.sid)
+                };
+                let mine = pid == own;
+                let comm = if mine { comm(&task.exe) } else { String::new() };
+                match rest {
+                    [] => {
+                        let e = PID_ENTRIES
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (n, t))| Entry { name: n.to_string(), ino: Self::ino(pid, i + 1), d_type: *t })
+                            .collect();
+                        Ok((Self::ino(pid, 0), Node::Dir(e)))
+                    }
+                    [name, more @ ..] => {
+                        let i = PID_ENTRIES.iter().position(|(n, _)| n == name).ok_or(Errno::ENOENT)?;
+                        let ino = Self::ino(pid, i + 1);
+                        let node = match (*name, more) {
+                            ("exe", []) if mine => Node::Link(task.exe.clone()),
+                            ("cwd", []) if mine => Node::Link(task.cwd.clone()),
+                            ("exe" | "cwd", []) => return Err(Errno::EACCES),
+                            ("cmdline", []) => Node::File(if mine { task.mm.cmdline().to_vec() } else { Vec::new() }),
+                            ("stat", []) => Node::File(stat_line(pid, &comm, mine, ppid, pgid, sid).into_bytes()),
+                            ("status", []) => Node::File(status(task, pid, &comm, mine, ppid).into_bytes()),
+                            ("fd", []) => Node::Dir(if mine { fd_entries(task, pid) } else { Vec::new() }),
+                            ("fd", [n]) if mine => {
+                                let fd: i64 = n.parse().map_err(|_| Errno::ENOENT)?;
+                                task.fds.get(fd).map_err(|_| Errno::ENOENT)?;
+                                return Ok((Self::ino(pid, 100 + fd as usize), Node::Fd(fd)));
+                            }
+                            _ => return Err(if more.is_empty() { Errno::ENOENT } else { Errno::ENOTDIR }),
+                        };
+                        Ok((ino, node))
+                    }
+                }
+            }
+        }
+    }
+
+    fn root_file(&self, task: &Task, name: &str) -> String {
+        let k = &task.kernel;
+        let mut s = String::new();
+        match name {
+            "cpuinfo" => {
+                for cpu in 0..self.cpus {
+                    let _ = write!(
+                        s,
+                        "processor\t: {cpu}\nvendor_id\t: moat\nmodel name\t: moat virtual CPU\n\
+                         physical id\t: 0\ncore id\t\t: {cpu}\ncpu cores\t: {}\n\n",
+                        self.cpus
+                    );
+                }
+            }
+            "meminfo" => {
+                let total = k.total_memory / 1024;
+                let free = k.total_memory.saturating_sub(k.memfile.committed()) / 1024;
+                for (key, v) in [
+                    ("MemTotal", total),
+                    ("MemFree", free),
+                    ("MemAvailable", free),
+                    ("Buffers", 0),
+                    ("Cached", 0),
+                    ("SwapCached", 0),
+                    ("SwapTotal", 0),
+                    ("SwapFree", 0),
+                ] {
+                    let _ = writeln!(s, "{:<16}{v:>8} kB", format!("{key}:"));
+                }
+            }
+            "uptime" => {
+                let up = k.started.elapsed();
+                let _ = writeln!(s, "{}.{:02} 0.00", up.as_secs(), up.subsec_millis() / 10);
+            }
+            "loadavg" => {
+                let procs = k.procs();
+                let n = procs.live().count();
+                let last = procs.live().map(|(p, _)| p).max().unwrap_or(1);
+                let _ = writeln!(s, "0.00 0.00 0.00 1/{n} {last}");
+            }
+            "version" => {
+                let _ = writeln!(s, "Linux version {RELEASE} (moat) {VERSION}");
+            }
+            _ => s.push_str("nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\n"),
+        }
+        s
+    }
+
+    fn comps(path: &str) -> Vec<&str> {
+        path.split('/').filter(|c| !c.is_empty()).collect()
+    }
+
+    fn stat_of(&self, ino: u64, node: &Node) -> Stat {
+        let mode = match node {
+            Node::Dir(_) => S_IFDIR | 0o555,
+            Node::File(_) => S_IFREG | 0o444,
+            Node::Link(_) | Node::Fd(_) => S_IFLNK | 0o777,
+        };
+        // Like Linux's, procfs files report size 0: the size is what a read gives.
+        synthetic::stat(DEV, ino, mode, 0, 0, self.time)
+    }
+}
+
+impl Default for ProcFs {
+    fn default() -> Self {
+        ProcFs::new()
+    }
+}
+
+/// The command name: the executable's base name, at most 15 bytes.
+fn comm(exe: &str) -> String {
+    let base = exe.rsplit('/').next().unwrap_or(exe);
+    base.chars().take(15).collect()
+}
+
+fn stat_line(pid: i32, comm: &str, mine: bool, ppid: i32, pgid: i32, sid: i32) -> String {
+    let state = if mine { 'R' } else { 'S' };
+    // Fields 8 on (tty_nr, tpgid, flags, faults, times...): what we do
+    // not track is 0; priority 20, nice 0, one thread.
+    let mut f = vec!["0".to_string(), "-1".to_string()];
+    f.extend(std::iter::repeat_n("0".to_string(), 9)); // flags .. cstime
+    f.extend(["20", "0", "1", "0"].map(String::from)); // priority nice num_threads itrealvalue
+    f.extend(std::iter::repeat_n("0".to_string(), 52 - 6 - f.len()));
+    format!("{pid} ({comm}) {state} {ppid} {pgid} {sid} {}\n", f.join(" "))
+}
+
+fn status(task: &Task, pid: i32, comm: &str, mine: bool, ppid: i32) -> String {
+    let state = if mine { "R (running)" } else { "S (sleeping)" };
+    let mut s = format!("Name:\t{comm}\nState:\t{state}\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{ppid}\n");
+    if mine {
+        let c = &task.creds;
+        let _ = write!(
+            s,
+            "Uid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\n",
+            c.uid, c.euid, c.uid, c.euid, c.gid, c.egid, c.gid, c.egid
+        );
+    }
+    s.push_str("Threads:\t1\n");
+    s
+}
+
+fn fd_entries(task: &Task, pid: i32) -> Vec<Entry> {
+    (0..1024)
+        .filter(|&fd| task.fds.get(fd).is_ok())
+        .map(|fd| Entry { name: fd.to_string(), ino: ProcFs::ino(pid, 100 + fd as usize), d_type: synthetic::DT_LNK })
+        .collect()
+}
+
+impl FileSystem for ProcFs {
+    fn name(&self) -> &'static str {
+        "proc"
+    }
+
+    fn follow(&self, task: &Task, path: &str, follow_last: bool) -> Result<Option<String>, Errno> {
+        let comps = Self::comps(path);
+        for i in 0..comps.len() {
+            let last = i + 1 == comps.len();
+            let target = match self.node(task, &comps[..=i]) {
+                Ok((_, Node::Link(t))) if !last || follow_last => t,
+                // A followed `fd/<n>` last is the description itself.
+                Ok((_, Node::Fd(fd))) if !last => task.fds.get(fd)?.path(),
+                Ok((_, Node::Dir(_))) => continue,
+                Ok(_) if last => return Ok(None),
+                Ok(_) => return Err(Errno::ENOTDIR),
+                Err(_) => return Ok(None),
+            };
+            let dir = format!("/proc/{}", comps[..i].join("/"));
+            let target = join(&dir, &target);
+            let rest = comps[i + 1..].join("/");
+            return Ok(Some(if rest.is_empty() { target } else { format!("{target}/{rest}") }));
+        }
+        Ok(None)
+    }
+
+    fn open(&self, task: &Task, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno> {
+        let comps = Self::comps(path);
+        let (ino, node) = self.node(task, &comps)?;
+        if let Node::Fd(fd) = node {
+            if flags & fcntl::O_NOFOLLOW != 0 {
+                return Err(Errno::ELOOP);
+            }
+            return task.fds.get(fd);
+        }
+        let stat = self.stat_of(ino, &node);
+        check_open(stat.mode, flags)?;
+        let full_path = format!("/proc/{}", comps.join("/")).trim_end_matches('/').to_string();
+        let statfs = synthetic::statfs(PROC_SUPER_MAGIC);
+        match node {
+            Node::Dir(entries) => {
+                Ok(Arc::new(synthetic::Dir { path: full_path, stat, statfs, flags, entries, pos: Mutex::new(0) }))
+            }
+            Node::File(data) => {
+                Ok(Arc::new(synthetic::File { path: full_path, stat, statfs, flags, data, pos: Mutex::new(0) }))
+            }
+            _ => Err(Errno::ELOOP),
+        }
+    }
+
+    fn stat(&self, task: &Task, path: &str, follow: bool) -> Result<Stat, Errno> {
+        let (ino, node) = self.node(task, &Self::comps(path))?;
+        match node {
+            Node::Fd(fd) if follow => task.fds.get(fd)?.stat(),
+            node => Ok(self.stat_of(ino, &node)),
+        }
+    }
+
+    fn readlink(&self, task: &Task, path: &str) -> Result<String, Errno> {
+        match self.node(task, &Self::comps(path))? {
+            (_, Node::Link(t)) => Ok(t),
+            (_, Node::Fd(fd)) => Ok(task.fds.get(fd)?.path()),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn statfs(&self, task: &Task, path: &str) -> Result<Statfs, Errno> {
+        self.node(task, &Self::comps(path))?;
+        Ok(synthetic::statfs(PROC_SUPER_MAGIC))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stat_line_has_52_fields() {
+        let s = super::stat_line(7, "sh", true, 1, 7, 1);
+        assert_eq!(s.split_whitespace().count(), 52);
+        assert!(s.starts_with("7 (sh) R 1 7 1 0 -1 "));
+        assert_eq!(super::comm("/usr/bin/a-very-long-program-name"), "a-very-long-pro");
+    }
+}

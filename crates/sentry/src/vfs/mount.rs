@@ -1,0 +1,216 @@
+//! The mount table (gVisor: `vfs/mount.go`, much reduced): which file
+//! system serves an absolute path. One table per kernel, fixed at boot:
+//! the gofer's tree at `/`, devfs at `/dev`, procfs at `/proc`.
+//!
+//! A path is matched by the longest mount point that is a prefix of it on
+//! a component boundary, after lexical normalisation (`.`, `..` and
+//! repeated slashes removed).
+//!
+//! Limits, today:
+//! * There is no dentry tree and no walk across mounts inside the gofer's
+//!   tree. The root mount receives the caller's path unchanged and the
+//!   gofer resolves it inside the container root: a symlink there that
+//!   points into `/dev` or `/proc` resolves in the gofer's tree (the empty
+//!   directories of the rootfs), not in devfs or procfs. Likewise a `..`
+//!   that follows a symlink in the path is taken lexically when matching.
+//! * Symlinks of the synthetic file systems (`/dev/fd`, `/proc/self`,
+//!   `/proc/<pid>/exe`...) are followed here, by [`FileSystem::follow`],
+//!   so they may lead anywhere, the gofer's tree included.
+//! * Mounts are not visible to `mount(2)`/`/proc/self/mounts` yet.
+
+use super::FileDescription;
+use crate::kernel::Task;
+use abi::{Errno, Stat, Statfs};
+use std::sync::Arc;
+
+/// Most symlinks followed in one lookup (Linux's `MAXSYMLINKS`).
+const MAX_SYMLINKS: usize = 40;
+
+/// A mounted file system. Paths given to it are absolute within the file
+/// system (`/` is its root), except for the root mount, which gets the
+/// caller's path as given (see the module header).
+pub trait FileSystem: Send + Sync {
+    /// `f_type` of `statfs`, and a name for diagnostics.
+    fn name(&self) -> &'static str;
+
+    /// When a symlink of this file system lies on `path` and must be
+    /// followed (any component but the last; the last too if
+    /// `follow_last`), the absolute path (in the whole namespace) to look
+    /// up instead. None when `path` names no such link.
+    fn follow(&self, _task: &Task, _path: &str, _follow_last: bool) -> Result<Option<String>, Errno> {
+        Ok(None)
+    }
+
+    /// Opens `path` with `open(2)` `flags` (O_CLOEXEC already removed).
+    fn open(&self, task: &Task, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno>;
+
+    /// The attributes of `path`; of the link's target when `follow`
+    /// (only the gofer's root mount needs it: the table follows the
+    /// others' links first).
+    fn stat(&self, task: &Task, path: &str, follow: bool) -> Result<Stat, Errno>;
+
+    fn readlink(&self, task: &Task, path: &str) -> Result<String, Errno>;
+
+    fn statfs(&self, task: &Task, path: &str) -> Result<Statfs, Errno>;
+}
+
+struct Mount {
+    /// Normalised absolute path, `/` for the root.
+    point: String,
+    fs: Arc<dyn FileSystem>,
+}
+
+/// The kernel's mounts, longest mount point first.
+pub struct MountTable {
+    mounts: Vec<Mount>,
+}
+
+impl MountTable {
+    pub fn new(root: Arc<dyn FileSystem>) -> MountTable {
+        MountTable { mounts: vec![Mount { point: "/".into(), fs: root }] }
+    }
+
+    /// Mounts `fs` at `point`, hiding what was there.
+    pub fn mount(&mut self, point: &str, fs: Arc<dyn FileSystem>) {
+        let point = normalize(point);
+        self.mounts.retain(|m| m.point != point);
+        self.mounts.push(Mount { point, fs });
+        self.mounts.sort_by_key(|m| std::cmp::Reverse(m.point.len()));
+    }
+
+    /// The file system serving the absolute path `path`, and the path
+    /// within it.
+    pub fn lookup(&self, path: &str) -> (&Arc<dyn FileSystem>, String) {
+        let norm = normalize(path);
+        for m in &self.mounts {
+            if m.point == "/" {
+                // The gofer resolves the path itself, symlinks and all.
+                return (&m.fs, path.to_string());
+            }
+            if let Some(rest) = norm.strip_prefix(&m.point) {
+                if rest.is_empty() {
+                    return (&m.fs, "/".into());
+                }
+                if rest.starts_with('/') {
+                    return (&m.fs, rest.to_string());
+                }
+            }
+        }
+        unreachable!("the table always holds the root mount")
+    }
+
+    /// Like [`lookup`](Self::lookup), after following the synthetic file
+    /// systems' symlinks (the last component's too when `follow_last`).
+    pub fn resolve(&self, task: &Task, path: &str, follow_last: bool) -> Result<(Arc<dyn FileSystem>, String), Errno> {
+        let mut path = path.to_string();
+        for _ in 0..=MAX_SYMLINKS {
+            let (fs, inner) = self.lookup(&path);
+            match fs.follow(task, &inner, follow_last)? {
+                Some(next) => path = next,
+                None => return Ok((fs.clone(), inner)),
+            }
+        }
+        Err(Errno::ELOOP)
+    }
+}
+
+/// Lexically removes `.`, `..` and repeated slashes from an absolute path.
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Joins `base` (absolute) and a link target, as a symlink's target is
+/// read: absolute targets replace `base`, relative ones are appended.
+pub fn join(base: &str, target: &str) -> String {
+    if target.starts_with('/') {
+        target.to_string()
+    } else {
+        format!("{}/{}", base.trim_end_matches('/'), target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Named(&'static str);
+    impl FileSystem for Named {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn open(&self, _: &Task, _: &str, _: u64) -> Result<Arc<dyn FileDescription>, Errno> {
+            Err(Errno::ENOENT)
+        }
+        fn stat(&self, _: &Task, _: &str, _: bool) -> Result<Stat, Errno> {
+            Err(Errno::ENOENT)
+        }
+        fn readlink(&self, _: &Task, _: &str) -> Result<String, Errno> {
+            Err(Errno::EINVAL)
+        }
+        fn statfs(&self, _: &Task, _: &str) -> Result<Statfs, Errno> {
+            Err(Errno::ENOSYS)
+        }
+    }
+
+    fn table() -> MountTable {
+        let mut t = MountTable::new(Arc::new(Named("root")));
+        t.mount("/dev", Arc::new(Named("dev")));
+        t.mount("/proc", Arc::new(Named("proc")));
+        t.mount("/dev/pts/", Arc::new(Named("pts")));
+        t
+    }
+
+    fn at(t: &MountTable, p: &str) -> (&'static str, String) {
+        let (fs, inner) = t.lookup(p);
+        (fs.name(), inner)
+    }
+
+    #[test]
+    fn longest_prefix_on_component_boundaries() {
+        let t = table();
+        assert_eq!(at(&t, "/dev/null"), ("dev", "/null".into()));
+        assert_eq!(at(&t, "/dev"), ("dev", "/".into()));
+        assert_eq!(at(&t, "/dev/"), ("dev", "/".into()));
+        assert_eq!(at(&t, "/dev/pts/0"), ("pts", "/0".into()));
+        assert_eq!(at(&t, "/dev/ptsx"), ("dev", "/ptsx".into()));
+        assert_eq!(at(&t, "/device"), ("root", "/device".into()));
+        assert_eq!(at(&t, "/proc/self/exe"), ("proc", "/self/exe".into()));
+        assert_eq!(at(&t, "/"), ("root", "/".into()));
+    }
+
+    #[test]
+    fn matching_is_on_the_normalised_path() {
+        let t = table();
+        assert_eq!(at(&t, "//dev/./null"), ("dev", "/null".into()));
+        assert_eq!(at(&t, "/etc/../dev/zero"), ("dev", "/zero".into()));
+        assert_eq!(at(&t, "/dev/../proc"), ("proc", "/".into()));
+        // The root mount gets the path as given: the gofer walks it.
+        assert_eq!(at(&t, "/dev/../etc//passwd"), ("root", "/dev/../etc//passwd".into()));
+    }
+
+    #[test]
+    fn remounting_replaces() {
+        let mut t = table();
+        t.mount("/dev", Arc::new(Named("dev2")));
+        assert_eq!(at(&t, "/dev/null"), ("dev2", "/null".into()));
+        assert_eq!(t.mounts.len(), 4);
+    }
+
+    #[test]
+    fn paths_normalise_and_join() {
+        assert_eq!(normalize("/a/./b/../c//d"), "/a/c/d");
+        assert_eq!(normalize("/.."), "/");
+        assert_eq!(join("/proc", "1"), "/proc/1");
+        assert_eq!(join("/dev/", "/proc/self/fd"), "/proc/self/fd");
+    }
+}

@@ -1,0 +1,96 @@
+/* procfs: /proc/self and the caller's own entries (exe, cmdline, stat,
+ * status, fd), the system files' shapes (meminfo, cpuinfo, uptime,
+ * loadavg, version, sys/kernel), the listing of /proc, its statfs type.
+ * Prints relations only: pids and sizes differ between the runs. */
+#include "conf.h"
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+
+static char data[65536];
+
+/* Reads the whole file into `data`; returns its length or -errno. */
+static long slurp(const char *path) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -errno;
+    long total = 0, n;
+    while ((n = read(fd, data + total, sizeof data - 1 - total)) > 0) total += n;
+    close(fd);
+    data[total] = 0;
+    return total;
+}
+
+int main(int argc, char **argv) {
+    char buf[4096];
+    ssize_t n = readlink("/proc/self", buf, sizeof buf - 1);
+    buf[n < 0 ? 0 : n] = 0;
+    say("readlink /proc/self is getpid(): %s", YN(n > 0 && atoi(buf) == getpid()));
+
+    n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    buf[n < 0 ? 0 : n] = 0;
+    say("exe ends with /procfs: %s", YN(n > 7 && strcmp(buf + n - 7, "/procfs") == 0));
+
+    long len = slurp("/proc/self/cmdline");
+    long want = 0;
+    for (int i = 0; i < argc; i++) want += strlen(argv[i]) + 1;
+    int same = len == want;
+    for (long at = 0, i = 0; same && i < argc; at += strlen(argv[i]) + 1, i++) same = strcmp(data + at, argv[i]) == 0;
+    say("cmdline is argv: %s", YN(same));
+
+    slurp("/proc/self/stat");
+    int pid = 0, ppid = 0;
+    char state = 0;
+    char *close_paren = strrchr(data, ')');
+    pid = atoi(data);
+    if (close_paren) sscanf(close_paren + 2, "%c %d", &state, &ppid);
+    say("stat: pid %s, ppid %s, running %s", YN(pid == getpid()), YN(ppid == getppid()), YN(state == 'R'));
+    slurp("/proc/self/status");
+    snprintf(buf, sizeof buf, "\nPid:\t%d\n", getpid());
+    say("status has Pid: %s", YN(strstr(data, buf) != NULL));
+
+    say("meminfo has MemTotal: %s", YN(slurp("/proc/meminfo") > 0 && strncmp(data, "MemTotal:", 9) == 0));
+    say("meminfo has MemAvailable: %s", YN(strstr(data, "\nMemAvailable:") != NULL));
+    say("cpuinfo has processor 0: %s", YN(slurp("/proc/cpuinfo") > 0 && strncmp(data, "processor\t: 0\n", 14) == 0));
+    double up = -1, idle = -1;
+    slurp("/proc/uptime");
+    say("uptime has two numbers: %s", YN(sscanf(data, "%lf %lf", &up, &idle) == 2 && up >= 0));
+    double l1, l5, l15;
+    slurp("/proc/loadavg");
+    say("loadavg has three loads: %s", YN(sscanf(data, "%lf %lf %lf", &l1, &l5, &l15) == 3));
+    say("version: %s", YN(slurp("/proc/version") > 0 && strncmp(data, "Linux version ", 14) == 0));
+    struct utsname u;
+    uname(&u);
+    slurp("/proc/sys/kernel/ostype");
+    say("ostype: %s", data);
+    slurp("/proc/sys/kernel/osrelease");
+    say("osrelease is uname's: %s", YN(strncmp(data, u.release, strlen(u.release)) == 0));
+    slurp("/proc/sys/kernel/hostname");
+    say("hostname is uname's: %s", YN(strncmp(data, u.nodename, strlen(u.nodename)) == 0));
+    slurp("/proc/sys/kernel/pid_max");
+    say("pid_max positive: %s", YN(atol(data) > 0));
+    say("filesystems lists proc: %s", YN(slurp("/proc/filesystems") > 0 && strstr(data, "\tproc\n") != NULL));
+
+    struct stat st;
+    say("/proc/self: lstat link %s, stat dir %s", YN(lstat("/proc/self", &st) == 0 && S_ISLNK(st.st_mode)),
+        YN(stat("/proc/self", &st) == 0 && S_ISDIR(st.st_mode)));
+    say("/proc/meminfo regular: %s", YN(stat("/proc/meminfo", &st) == 0 && S_ISREG(st.st_mode)));
+    say("/proc/self/fd/1 exists: %s", YN(readlink("/proc/self/fd/1", buf, sizeof buf) > 0));
+    REPORT("open /proc/nonexistent", open("/proc/nonexistent", O_RDONLY));
+
+    DIR *d = opendir("/proc");
+    char me[16];
+    snprintf(me, sizeof me, "%d", getpid());
+    int self = 0, mine = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        self |= strcmp(e->d_name, "self") == 0;
+        mine |= strcmp(e->d_name, me) == 0 && e->d_type == DT_DIR;
+    }
+    say("/proc lists self: %s, own pid: %s", YN(self), YN(mine));
+    struct statfs sf;
+    say("/proc is procfs: %s", YN(statfs("/proc", &sf) == 0 && sf.f_type == 0x9fa0));
+    return 0;
+}
