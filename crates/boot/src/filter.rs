@@ -108,7 +108,7 @@ mod tests {
     /// A classic-BPF interpreter for the instructions seccompiler emits,
     /// run over a `struct seccomp_data` for one call.
     fn verdict(prog: &BpfProgram, nr: Sysno, args: [u64; 6]) -> u32 {
-        let mut data = vec![0u8; 64];
+        let mut data = [0u8; 64];
         data[0..4].copy_from_slice(&nr.id().to_le_bytes());
         data[4..8].copy_from_slice(&AUDIT_ARCH_X86_64.to_le_bytes());
         for (i, a) in args.iter().enumerate() {

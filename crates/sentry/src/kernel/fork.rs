@@ -118,7 +118,7 @@ impl Task {
         let kernel = self.kernel.clone();
         let (child_tid, clear_tid) = (
             (f & CLONE_CHILD_SETTID != 0).then_some(args.child_tid),
-            (f & CLONE_CHILD_CLEARTID != 0).then_some(args.child_tid).unwrap_or(0),
+            if f & CLONE_CHILD_CLEARTID != 0 { args.child_tid } else { 0 },
         );
         let spawned = std::thread::Builder::new().name(format!("task-{pid}")).spawn(move || {
             let mm = kernel

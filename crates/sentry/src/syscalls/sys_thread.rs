@@ -41,7 +41,7 @@ struct CloneArgs3 {
 pub fn clone3(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const VER0: u64 = 64;
     let size = a[1];
-    if size < VER0 || size > 4096 {
+    if !(VER0..=4096).contains(&size) {
         return Err(Errno::EINVAL);
     }
     let mut raw = vec![0u8; size as usize];
