@@ -570,10 +570,10 @@ fn absolutize_root(spec: &mut Value, bundle: &Path) {
     }
 }
 
-/// Compiles `src` with `gcc -static -O1 -o out`, panicking with gcc's output.
+/// Compiles `src` with `gcc -static -O1 -pthread -o out`, panicking with gcc's output.
 pub fn gcc_static(src: &Path, out: &Path) {
     let mut c = Command::new("gcc");
-    c.args(["-static", "-O1", "-Wall", "-o"]).arg(out).arg(src);
+    c.args(["-static", "-O1", "-Wall", "-pthread", "-o"]).arg(out).arg(src);
     let o = run_cmd(&mut c, Duration::from_secs(120));
     assert!(
         o.success(),

@@ -134,6 +134,7 @@ conformance!(
     exit42,
     fork_wait,
     futex,
+    threads,
     getdents,
     stat_family,
     devfs,

@@ -50,7 +50,12 @@ pub fn become_nobody() -> Result<(), BootError> {
     let gid = Gid::from_raw(SANDBOX_ID);
     setresgid(gid, gid, gid).map_err(err("setresgid"))?;
     let uid = Uid::from_raw(SANDBOX_ID);
-    setresuid(uid, uid, uid).map_err(err("setresuid"))
+    setresuid(uid, uid, uid).map_err(err("setresuid"))?;
+    // Changing uid made us non-dumpable; the ptrace platform needs its own
+    // threads to attach to the stub threads it forks. Nothing outside the
+    // sandbox's user namespace gains access by this: ptrace across user
+    // namespaces still needs CAP_SYS_PTRACE over ours.
+    nix::sys::prctl::set_dumpable(true).map_err(err("PR_SET_DUMPABLE"))
 }
 
 /// Drops every capability from every set, and sets no_new_privs.

@@ -74,6 +74,15 @@ pub trait AddressSpace: Send + Sync + Any {
     fn map(&self, addr: u64, len: u64, offset: u64, prot: u64) -> Result<(), PlatformError>;
     fn unmap(&self, addr: u64, len: u64) -> Result<(), PlatformError>;
     fn protect(&self, addr: u64, len: u64, prot: u64) -> Result<(), PlatformError>;
+    /// Starts another thread in the address space, for a new application
+    /// thread; returns its id, to pass to `adopt_thread` on the sentry
+    /// thread that will run it.
+    fn new_thread(&self) -> Result<i32, PlatformError>;
+    /// Makes the calling sentry thread the one that runs thread `id`.
+    fn adopt_thread(&self, id: i32) -> Result<(), PlatformError>;
+    /// Ends the calling sentry thread's thread in the address space (the
+    /// application thread exited; the address space lives on).
+    fn release_thread(&self) -> Result<(), PlatformError>;
     fn as_any(&self) -> &dyn Any;
 }
 

@@ -25,15 +25,58 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{gettid, Pid};
 use std::any::Any;
+use std::collections::HashMap;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The stub page: the highest user page on x86-64 (the one above it is
 /// the kernel's guard page).
 pub const STUB_ADDR: u64 = 0x7fff_ffff_e000;
-/// `syscall; int3`.
-const STUB_CODE: [u8; 3] = [0x0f, 0x05, 0xcc];
+/// The stub page's code. At 0, `syscall; int3`: one injected call. At
+/// [`CLONE_ENTRY`], a `clone` whose parent side traps (`int3`) and whose
+/// child side, a new untraced stub thread, parks in `nanosleep` until the
+/// sentry thread that is to serve it attaches.
+const STUB_CODE: [u8; 64] = {
+    let mut c = [0xccu8; 64];
+    let head: [u8; 3] = [0x0f, 0x05, 0xcc];
+    let clone: [u8; 26] = [
+        0x0f, 0x05, // 16: syscall
+        0x48, 0x85, 0xc0, // 18: test rax, rax
+        0x75, 0x12, // 21: jnz 41 (parent)
+        0xb8, 0x23, 0x00, 0x00, 0x00, // 23: mov eax, SYS_nanosleep
+        0x48, 0x8d, 0x3d, 0x0d, 0x00, 0x00, 0x00, // 28: lea rdi, [rip + 13] (the timespec at 48)
+        0x31, 0xf6, // 35: xor esi, esi
+        0x0f, 0x05, // 37: syscall
+        0xeb, 0xee, // 39: jmp 23
+        0xcc, // 41: int3
+    ];
+    let mut i = 0;
+    while i < head.len() {
+        c[i] = head[i];
+        i += 1;
+    }
+    i = 0;
+    while i < clone.len() {
+        c[16 + i] = clone[i];
+        i += 1;
+    }
+    // 48: struct timespec { 1_000_000 s, 0 ns }
+    let secs = 1_000_000u64.to_le_bytes();
+    i = 0;
+    while i < 8 {
+        c[48 + i] = secs[i];
+        c[56 + i] = 0;
+        i += 1;
+    }
+    c
+};
+/// Offset of the thread-creating `clone` in the stub page.
+const CLONE_ENTRY: u64 = 16;
+/// A stub thread shares everything with its siblings, as an application
+/// thread does: CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+/// CLONE_THREAD | CLONE_SYSVSEM.
+const STUB_THREAD_FLAGS: u64 = 0x0005_0f00;
 /// `rseq(2)` flag and the signature glibc registers with on x86.
 const RSEQ_FLAG_UNREGISTER: u64 = 1;
 const RSEQ_SIG: u64 = 0x5305_3053;
@@ -76,7 +119,7 @@ impl Platform for PtracePlatform {
 
     fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>, PlatformError> {
         let cpu = self.next_cpu.fetch_add(1, Ordering::Relaxed) % self.cpus;
-        Ok(Arc::new(Stub::spawn(&self.memfile, self.code_offset, cpu)?))
+        Ok(Arc::new(Stub::spawn(&self.memfile, self.code_offset, cpu, self.cpus)?))
     }
 
     fn new_context(&self) -> Box<dyn Context> {
@@ -84,15 +127,23 @@ impl Platform for PtracePlatform {
     }
 }
 
-/// A stub process: one application address space.
+/// A stub process: one application address space, with one stub thread
+/// per application thread, each traced by the sentry thread that serves it.
 pub struct Stub {
     pid: Pid,
-    tracer: Pid,
     memfd: i32,
+    /// Stub threads by the host tid of their tracer (a sentry thread).
+    threads: Mutex<HashMap<i32, Pid>>,
+    cpus: usize,
+    next_cpu: AtomicUsize,
 }
 
+/// One traced stub thread, as its tracer uses it.
+#[derive(Clone, Copy)]
+struct Traced(Pid);
+
 impl Stub {
-    fn spawn(memfile: &MemoryFile, code_offset: u64, cpu: usize) -> Result<Stub, PlatformError> {
+    fn spawn(memfile: &MemoryFile, code_offset: u64, cpu: usize, cpus: usize) -> Result<Stub, PlatformError> {
         let memfd = memfile.fd().as_raw_fd();
         // SAFETY: the child runs only async-signal-safe libc calls (prctl,
         // ptrace, raise, _exit) and then stops for good under our control.
@@ -110,22 +161,44 @@ impl Stub {
             }
             nix::unistd::ForkResult::Parent { child } => child,
         };
-        let stub = Stub { pid, tracer: gettid(), memfd };
-        stub.setup(memfd, code_offset, cpu).inspect_err(|_| {
+        let stub = Stub {
+            pid,
+            memfd,
+            threads: Mutex::new(HashMap::from([(gettid().as_raw(), pid)])),
+            cpus,
+            next_cpu: AtomicUsize::new(cpu + 1),
+        };
+        Traced(pid).setup(memfd, code_offset, cpu).inspect_err(|_| {
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, Some(WaitPidFlag::__WALL));
         })?;
         Ok(stub)
     }
 
-    fn setup(&self, memfd: i32, code_offset: u64, cpu: usize) -> Result<(), PlatformError> {
-        match waitpid(self.pid, Some(WaitPidFlag::__WALL)).map_err(self.err("waitpid"))? {
+    /// The stub thread the calling sentry thread traces.
+    fn current(&self) -> Result<Traced, PlatformError> {
+        let me = gettid().as_raw();
+        self.threads.lock().unwrap().get(&me).copied().map(Traced).ok_or(PlatformError::Control {
+            pid: self.pid.as_raw(),
+            op: "use from a thread that traces none of its threads",
+            source: nix::Error::EPERM,
+        })
+    }
+
+    fn inject(&self, nr: Sysno, args: [u64; 6]) -> Result<u64, PlatformError> {
+        self.current()?.inject(0, nr, args)
+    }
+}
+
+impl Traced {
+    fn setup(self, memfd: i32, code_offset: u64, cpu: usize) -> Result<(), PlatformError> {
+        match waitpid(self.0, Some(WaitPidFlag::__WALL)).map_err(self.err("waitpid"))? {
             WaitStatus::Stopped(_, Signal::SIGSTOP) => {}
             other => return Err(self.died(other)),
         }
-        ptrace::setoptions(self.pid, ptrace::Options::PTRACE_O_TRACESYSGOOD | ptrace::Options::PTRACE_O_EXITKILL)
+        ptrace::setoptions(self.0, ptrace::Options::PTRACE_O_TRACESYSGOOD | ptrace::Options::PTRACE_O_EXITKILL)
             .map_err(self.err("PTRACE_SETOPTIONS"))?;
-        pin(self.pid, cpu);
+        pin(self.0, cpu);
         pin(Pid::from_raw(0), cpu);
         // The child stopped in raise(), just after a `syscall` instruction:
         // use that one to map the stub page, then switch to the stub page.
@@ -147,24 +220,24 @@ impl Stub {
             // glibc registers at least the original 32-byte area even when
             // it advertises a smaller feature size.
             let len = u64::from(rseq_size.max(32));
-            self.inject(Sysno::rseq, [area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG, 0, 0])?;
+            self.inject(0, Sysno::rseq, [area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG, 0, 0])?;
         }
-        self.inject(Sysno::munmap, [0, STUB_ADDR, 0, 0, 0, 0])?;
+        self.inject(0, Sysno::munmap, [0, STUB_ADDR, 0, 0, 0, 0])?;
         if memfd > 0 {
-            self.inject(Sysno::close_range, [0, memfd as u64 - 1, 0, 0, 0, 0])?;
+            self.inject(0, Sysno::close_range, [0, memfd as u64 - 1, 0, 0, 0, 0])?;
         }
-        self.inject(Sysno::close_range, [memfd as u64 + 1, u32::MAX as u64, 0, 0, 0, 0])?;
+        self.inject(0, Sysno::close_range, [memfd as u64 + 1, u32::MAX as u64, 0, 0, 0, 0])?;
         Ok(())
     }
 
-    /// Runs one system call in the stub at its `syscall; int3` page.
-    fn inject(&self, nr: Sysno, args: [u64; 6]) -> Result<u64, PlatformError> {
-        self.check_tracer()?;
-        let mut regs = PtRegs::user_start(STUB_ADDR, 0);
+    /// Runs one system call in the stub thread at the stub page entry
+    /// `entry` (0: `syscall; int3`), until the `int3` traps.
+    fn inject(self, entry: u64, nr: Sysno, args: [u64; 6]) -> Result<u64, PlatformError> {
+        let mut regs = PtRegs::user_start(STUB_ADDR + entry, 0);
         set_call(&mut regs, nr, args);
         self.setregs(&regs)?;
-        ptrace::cont(self.pid, None).map_err(self.err("PTRACE_CONT"))?;
-        match waitpid(self.pid, Some(WaitPidFlag::__WALL)).map_err(self.err("waitpid"))? {
+        ptrace::cont(self.0, None).map_err(self.err("PTRACE_CONT"))?;
+        match waitpid(self.0, Some(WaitPidFlag::__WALL)).map_err(self.err("waitpid"))? {
             WaitStatus::Stopped(_, Signal::SIGTRAP) => {}
             other => return Err(self.died(other)),
         }
@@ -173,14 +246,14 @@ impl Stub {
 
     /// Runs one system call at an arbitrary `syscall` instruction, stopping
     /// at its entry and exit (used before the stub page exists).
-    fn inject_stepping(&self, template: &PtRegs, at: u64, nr: Sysno, args: [u64; 6]) -> Result<u64, PlatformError> {
+    fn inject_stepping(self, template: &PtRegs, at: u64, nr: Sysno, args: [u64; 6]) -> Result<u64, PlatformError> {
         let mut regs = *template;
         regs.rip = at;
         set_call(&mut regs, nr, args);
         self.setregs(&regs)?;
         for _ in 0..2 {
-            ptrace::syscall(self.pid, None).map_err(self.err("PTRACE_SYSCALL"))?;
-            match waitpid(self.pid, Some(WaitPidFlag::__WALL)).map_err(self.err("waitpid"))? {
+            ptrace::syscall(self.0, None).map_err(self.err("PTRACE_SYSCALL"))?;
+            match waitpid(self.0, Some(WaitPidFlag::__WALL)).map_err(self.err("waitpid"))? {
                 WaitStatus::PtraceSyscall(_) => {}
                 other => return Err(self.died(other)),
             }
@@ -188,38 +261,49 @@ impl Stub {
         check_result(nr, self.getregs()?.rax)
     }
 
-    fn check_tracer(&self) -> Result<(), PlatformError> {
-        if gettid() == self.tracer {
-            Ok(())
-        } else {
-            Err(PlatformError::Control {
-                pid: self.pid.as_raw(),
-                op: "use from a thread that is not its tracer",
-                source: nix::Error::EPERM,
-            })
-        }
-    }
-
-    fn getregs(&self) -> Result<PtRegs, PlatformError> {
-        let r = ptrace::getregs(self.pid).map_err(self.err("PTRACE_GETREGS"))?;
+    fn getregs(self) -> Result<PtRegs, PlatformError> {
+        let r = ptrace::getregs(self.0).map_err(self.err("PTRACE_GETREGS"))?;
         Ok(from_libc(&r))
     }
 
-    fn setregs(&self, regs: &PtRegs) -> Result<(), PlatformError> {
-        ptrace::setregs(self.pid, to_libc(regs)).map_err(self.err("PTRACE_SETREGS"))
+    fn setregs(self, regs: &PtRegs) -> Result<(), PlatformError> {
+        ptrace::setregs(self.0, to_libc(regs)).map_err(self.err("PTRACE_SETREGS"))
     }
 
-    fn err(&self, op: &'static str) -> impl Fn(nix::Error) -> PlatformError {
-        let pid = self.pid.as_raw();
+    fn err(self, op: &'static str) -> impl Fn(nix::Error) -> PlatformError {
+        let pid = self.0.as_raw();
         move |source| PlatformError::Control { pid, op, source }
     }
 
-    fn died(&self, status: WaitStatus) -> PlatformError {
+    fn died(self, status: WaitStatus) -> PlatformError {
         let regs = match status {
             WaitStatus::Stopped(..) => self.getregs().map(|r| format!(" at rip {:#x}", r.rip)).unwrap_or_default(),
             _ => String::new(),
         };
-        PlatformError::StubDied { pid: self.pid.as_raw(), how: format!("{status:?}{regs}") }
+        PlatformError::StubDied { pid: self.0.as_raw(), how: format!("{status:?}{regs}") }
+    }
+
+    fn run_until_trap(self, regs: &mut PtRegs) -> Result<Event, PlatformError> {
+        ptrace::sysemu(self.0, None).map_err(self.err("PTRACE_SYSEMU"))?;
+        let status = waitpid(self.0, Some(WaitPidFlag::__WALL)).map_err(self.err("waitpid"))?;
+        let event = match status {
+            WaitStatus::PtraceSyscall(_) => Event::Syscall,
+            WaitStatus::Stopped(_, sig) if sig == KICK => Event::Interrupted,
+            WaitStatus::Stopped(
+                _,
+                sig @ (Signal::SIGSEGV | Signal::SIGBUS | Signal::SIGILL | Signal::SIGFPE | Signal::SIGTRAP),
+            ) => {
+                let info = ptrace::getsiginfo(self.0).map_err(self.err("PTRACE_GETSIGINFO"))?;
+                // SAFETY: for these synchronous fault signals the kernel filled
+                // in the `si_addr` member of the union.
+                let addr = unsafe { info.si_addr() } as u64;
+                Event::Fault { signo: sig as i32, code: info.si_code, addr }
+            }
+            WaitStatus::Stopped(_, sig) => Event::Signal { signo: sig as i32 },
+            other => return Err(self.died(other)),
+        };
+        *regs = self.getregs()?;
+        Ok(event)
     }
 }
 
@@ -235,6 +319,54 @@ impl AddressSpace for Stub {
 
     fn protect(&self, addr: u64, len: u64, prot: u64) -> Result<(), PlatformError> {
         self.inject(Sysno::mprotect, [addr, len, prot, 0, 0, 0]).map(drop)
+    }
+
+    fn new_thread(&self) -> Result<i32, PlatformError> {
+        let tid = self.current()?.inject(CLONE_ENTRY, Sysno::clone, [STUB_THREAD_FLAGS, 0, 0, 0, 0, 0])?;
+        Ok(tid as i32)
+    }
+
+    fn adopt_thread(&self, tid: i32) -> Result<(), PlatformError> {
+        let t = Traced(Pid::from_raw(tid));
+        // The new thread is parked in nanosleep; attaching stops it. This
+        // needs the stub to be dumpable (boot keeps the sandbox dumpable so
+        // its own threads may trace its stubs; nothing outside may).
+        ptrace::attach(t.0).map_err(t.err("PTRACE_ATTACH"))?;
+        loop {
+            match waitpid(t.0, Some(WaitPidFlag::__WALL)).map_err(t.err("waitpid"))? {
+                WaitStatus::Stopped(_, Signal::SIGSTOP) => break,
+                // Anything else first (none expected): let it go and wait on.
+                WaitStatus::Stopped(_, _) => ptrace::cont(t.0, None).map_err(t.err("PTRACE_CONT"))?,
+                other => return Err(t.died(other)),
+            }
+        }
+        ptrace::setoptions(t.0, ptrace::Options::PTRACE_O_TRACESYSGOOD | ptrace::Options::PTRACE_O_EXITKILL)
+            .map_err(t.err("PTRACE_SETOPTIONS"))?;
+        let cpu = self.next_cpu.fetch_add(1, Ordering::Relaxed) % self.cpus;
+        pin(t.0, cpu);
+        pin(Pid::from_raw(0), cpu);
+        self.threads.lock().unwrap().insert(gettid().as_raw(), t.0);
+        Ok(())
+    }
+
+    fn release_thread(&self) -> Result<(), PlatformError> {
+        let t = self.current()?;
+        if t.0 == self.pid {
+            // The stub's main thread goes with the stub process.
+            return Ok(());
+        }
+        self.threads.lock().unwrap().remove(&gettid().as_raw());
+        let mut regs = PtRegs::user_start(STUB_ADDR, 0);
+        set_call(&mut regs, Sysno::exit, [0; 6]);
+        t.setregs(&regs)?;
+        ptrace::cont(t.0, None).map_err(t.err("PTRACE_CONT"))?;
+        loop {
+            match waitpid(t.0, Some(WaitPidFlag::__WALL)).map_err(t.err("waitpid"))? {
+                WaitStatus::Exited(..) | WaitStatus::Signaled(..) => return Ok(()),
+                WaitStatus::Stopped(_, _) => ptrace::cont(t.0, None).map_err(t.err("PTRACE_CONT"))?,
+                _ => {}
+            }
+        }
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -253,13 +385,17 @@ struct PtraceContext {
     interrupter: Interrupter,
 }
 
+fn stub_of(space: &dyn AddressSpace) -> Result<&Stub, PlatformError> {
+    space.as_any().downcast_ref::<Stub>().ok_or(PlatformError::WrongAddressSpace)
+}
+
 impl Context for PtraceContext {
     fn switch(&mut self, space: &dyn AddressSpace, regs: &mut PtRegs) -> Result<Event, PlatformError> {
-        let stub = space.as_any().downcast_ref::<Stub>().ok_or(PlatformError::WrongAddressSpace)?;
-        stub.check_tracer()?;
-        stub.setregs(regs)?;
-        self.interrupter.set_target(Some((stub.pid.as_raw(), stub.pid.as_raw())));
-        let result = run_until_trap(stub, regs);
+        let stub = stub_of(space)?;
+        let t = stub.current()?;
+        t.setregs(regs)?;
+        self.interrupter.set_target(Some((stub.pid.as_raw(), t.0.as_raw())));
+        let result = t.run_until_trap(regs);
         self.interrupter.set_target(None);
         result
     }
@@ -269,67 +405,38 @@ impl Context for PtraceContext {
     }
 
     fn fp_state(&mut self, space: &dyn AddressSpace) -> Result<FpState, PlatformError> {
-        let stub = space.as_any().downcast_ref::<Stub>().ok_or(PlatformError::WrongAddressSpace)?;
-        stub.check_tracer()?;
+        let t = stub_of(space)?.current()?;
         let mut fp = FpState([0; FpState::SIZE]);
         // SAFETY: PTRACE_GETFPREGS writes exactly sizeof(struct
         // user_fpregs_struct) = 512 bytes at the pointer, which points at
-        // our 512-byte buffer; the stub is in a ptrace stop (between switches).
+        // our 512-byte buffer; the thread is in a ptrace stop (between switches).
         let r = unsafe {
-            libc::ptrace(
-                libc::PTRACE_GETFPREGS,
-                stub.pid.as_raw(),
-                std::ptr::null_mut::<libc::c_void>(),
-                fp.0.as_mut_ptr(),
-            )
+            libc::ptrace(libc::PTRACE_GETFPREGS, t.0.as_raw(), std::ptr::null_mut::<libc::c_void>(), fp.0.as_mut_ptr())
         };
         if r < 0 {
-            return Err(stub.err("PTRACE_GETFPREGS")(nix::Error::last()));
+            return Err(t.err("PTRACE_GETFPREGS")(nix::Error::last()));
         }
         Ok(fp)
     }
 
     fn set_fp_state(&mut self, space: &dyn AddressSpace, fp: &FpState) -> Result<(), PlatformError> {
-        let stub = space.as_any().downcast_ref::<Stub>().ok_or(PlatformError::WrongAddressSpace)?;
-        stub.check_tracer()?;
+        let t = stub_of(space)?.current()?;
         // SAFETY: PTRACE_SETFPREGS only reads 512 bytes at the pointer, which
-        // points at the caller's 512-byte image; the stub is in a ptrace stop.
+        // points at the caller's 512-byte image; the thread is in a ptrace stop.
         let r = unsafe {
-            libc::ptrace(libc::PTRACE_SETFPREGS, stub.pid.as_raw(), std::ptr::null_mut::<libc::c_void>(), fp.0.as_ptr())
+            libc::ptrace(libc::PTRACE_SETFPREGS, t.0.as_raw(), std::ptr::null_mut::<libc::c_void>(), fp.0.as_ptr())
         };
         if r < 0 {
-            return Err(stub.err("PTRACE_SETFPREGS")(nix::Error::last()));
+            return Err(t.err("PTRACE_SETFPREGS")(nix::Error::last()));
         }
         Ok(())
     }
 }
 
-fn run_until_trap(stub: &Stub, regs: &mut PtRegs) -> Result<Event, PlatformError> {
-    ptrace::sysemu(stub.pid, None).map_err(stub.err("PTRACE_SYSEMU"))?;
-    let status = waitpid(stub.pid, Some(WaitPidFlag::__WALL)).map_err(stub.err("waitpid"))?;
-    let event = match status {
-        WaitStatus::PtraceSyscall(_) => Event::Syscall,
-        WaitStatus::Stopped(_, sig) if sig == KICK => Event::Interrupted,
-        WaitStatus::Stopped(
-            _,
-            sig @ (Signal::SIGSEGV | Signal::SIGBUS | Signal::SIGILL | Signal::SIGFPE | Signal::SIGTRAP),
-        ) => {
-            let info = ptrace::getsiginfo(stub.pid).map_err(stub.err("PTRACE_GETSIGINFO"))?;
-            // SAFETY: for these synchronous fault signals the kernel filled
-            // in the `si_addr` member of the union.
-            let addr = unsafe { info.si_addr() } as u64;
-            Event::Fault { signo: sig as i32, code: info.si_code, addr }
-        }
-        WaitStatus::Stopped(_, sig) => Event::Signal { signo: sig as i32 },
-        other => return Err(stub.died(other)),
-    };
-    *regs = stub.getregs()?;
-    Ok(event)
-}
-
-/// Stops a running stub so its tracer's `switch` returns.
-pub(crate) fn kick(pid: i32, _tid: i32) {
-    let _ = kill(Pid::from_raw(pid), KICK);
+/// Stops a running stub thread so its tracer's `switch` returns.
+pub(crate) fn kick(pid: i32, tid: i32) {
+    // SAFETY: tgkill has no memory effects; a stale id fails with ESRCH.
+    unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, KICK as i32) };
 }
 
 fn pin(pid: Pid, cpu: usize) {
@@ -442,5 +549,41 @@ mod tests {
         assert!(ctx.set_fp_state(&*space, &bad).is_err());
         ctx.set_fp_state(&*space, &FpState::initial()).unwrap();
         assert_eq!(ctx.fp_state(&*space).unwrap().0[160..176], [0; 16]);
+    }
+
+    /// A second thread in the same address space, run by another sentry
+    /// thread, sees the same memory and traps its own syscalls.
+    #[test]
+    fn threads_of_one_address_space() {
+        let mf = Arc::new(MemoryFile::new(1 << 24).unwrap());
+        let platform = PtracePlatform::new(mf.clone()).unwrap();
+        let space = platform.new_address_space().unwrap();
+        let code_addr = 0x40_0000;
+        let off = mf.allocate(4096).unwrap();
+        // mov eax, 39; syscall; jmp $-7 (back to the mov)
+        let code = [0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7];
+        mf.write(off, &code).unwrap();
+        space.map(code_addr, 4096, off, mman::PROT_READ | mman::PROT_EXEC).unwrap();
+        let tid = space.new_thread().unwrap();
+        assert!(tid > 0);
+
+        let other = space.clone();
+        let mut ctx = platform.new_context();
+        let worker = std::thread::spawn(move || {
+            other.adopt_thread(tid).unwrap();
+            let mut regs = PtRegs::user_start(code_addr, 0);
+            for _ in 0..3 {
+                assert_eq!(ctx.switch(&*other, &mut regs).unwrap(), Event::Syscall);
+                assert_eq!(regs.orig_rax, 39);
+            }
+            // Mapping from this thread goes through its own stub thread.
+            other.protect(code_addr, 4096, mman::PROT_READ | mman::PROT_EXEC).unwrap();
+            other.release_thread().unwrap();
+        });
+        worker.join().unwrap();
+
+        let mut ctx = platform.new_context();
+        let mut regs = PtRegs::user_start(code_addr, 0);
+        assert_eq!(ctx.switch(&*space, &mut regs).unwrap(), Event::Syscall);
     }
 }

@@ -13,10 +13,11 @@
 //! status 127 of the child rather than as posix_spawn's return value.
 
 use super::process::Process;
-use super::task::Task;
-use crate::mm::MemoryManager;
+use super::task::{Shared, Task};
+use super::thread_group::ThreadGroup;
+use crate::mm::{MemoryManager, MmImage};
 use abi::Errno;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 pub const CLONE_VM: u64 = 0x100;
 pub const CLONE_FS: u64 = 0x200;
@@ -50,17 +51,26 @@ pub struct CloneArgs {
     pub tls: u64,
 }
 
+/// Where a new task's address space comes from.
+enum Memory {
+    /// A copy (fork): mapped into a new stub on the child's thread.
+    Copy(MmImage),
+    /// The same (a thread): the child's thread adopts a new stub thread.
+    Shared(Arc<MemoryManager>, i32),
+}
+
 impl Task {
-    /// Creates a child process; returns its pid.
+    /// Creates a child process or thread; returns its pid or tid.
     pub(crate) fn clone_process(&mut self, args: &CloneArgs) -> Result<i32, Errno> {
         let f = args.flags;
         if f & CLONE_SIGHAND != 0 && f & CLONE_VM == 0 || f & CLONE_THREAD != 0 && f & CLONE_SIGHAND == 0 {
             return Err(Errno::EINVAL);
         }
-        if f & CLONE_THREAD != 0 || (f & CLONE_VM != 0 && f & CLONE_VFORK == 0) {
+        let thread = f & CLONE_THREAD != 0;
+        if f & CLONE_VM != 0 && !thread && f & CLONE_VFORK == 0 {
             if self.kernel.first_unimplemented(u64::MAX - 1) {
                 tracing::warn!(
-                    "clone of a thread or of a shared address space is not implemented yet: ENOSYS (logged once)"
+                    "clone of a process sharing memory without CLONE_VFORK is not implemented: ENOSYS (logged once)"
                 );
             }
             return Err(Errno::ENOSYS);
@@ -76,12 +86,20 @@ impl Task {
             return Err(Errno::EINVAL);
         }
 
-        let pid = self.kernel.procs().alloc_pid()?;
+        let id = self.kernel.procs().alloc_pid()?;
         if f & CLONE_PARENT_SETTID != 0 {
-            // Before the copy: parent and child both see it.
-            self.mm.write_obj(args.parent_tid, &pid)?;
+            // Before any copy: parent and child both see it.
+            self.mm.write_obj(args.parent_tid, &id)?;
         }
-        let image = self.mm.fork_image()?;
+        let memory = if thread {
+            let stub_thread = self.mm.space().new_thread().map_err(|e| {
+                tracing::error!("a stub thread for tid {id}: {e}");
+                Errno::EAGAIN
+            })?;
+            Memory::Shared(self.mm.clone(), stub_thread)
+        } else {
+            Memory::Copy(self.mm.fork_image()?)
+        };
         // The child's FPU/SSE registers start as the parent's, as in Linux.
         let fp = self.ctx.fp_state(&**self.mm.space()).ok();
         let mut regs = self.regs;
@@ -92,25 +110,31 @@ impl Task {
         if f & CLONE_SETTLS != 0 {
             regs.fs_base = args.tls;
         }
-        let (handle, make) = self.forked(pid, regs);
+        let pid = if thread { self.pid } else { id };
+        let share = Shared {
+            fds: if f & CLONE_FILES != 0 { self.fds.clone() } else { Arc::new(self.fds.fork_copy()) },
+            actions: if f & CLONE_SIGHAND != 0 { self.actions.clone() } else { Arc::new(self.actions.fork_copy()) },
+            group: if thread { self.group.clone() } else { Arc::new(ThreadGroup::default()) },
+        };
+        let group = share.group.clone();
+        let (handle, make) = self.cloned(pid, id, regs, share);
         {
             let mut procs = self.kernel.procs();
-            let me = procs.get(self.pid).ok_or(Errno::ESRCH)?;
-            let ppid = if f & CLONE_PARENT != 0 { me.ppid } else { self.pid };
-            let (pgid, sid) = (me.pgid, me.sid);
-            procs.insert(
-                pid,
-                Process {
-                    ppid,
-                    pgid,
-                    sid,
-                    children: Default::default(),
-                    exit: None,
-                    exit_signal: args.exit_signal,
-                    handle,
-                },
-            );
+            if thread {
+                procs.add_thread(id, pid, handle.clone());
+            } else {
+                let me = procs.get(self.pid).ok_or(Errno::ESRCH)?;
+                let ppid = if f & CLONE_PARENT != 0 { me.ppid } else { self.pid };
+                let (pgid, sid) = (me.pgid, me.sid);
+                let children = Default::default();
+                let (exit_signal, h) = (args.exit_signal, handle.clone());
+                procs.insert(
+                    pid,
+                    Process { ppid, pgid, sid, children, exit: None, exit_signal, handle: h, group: group.clone() },
+                );
+            }
         }
+        group.add(id, handle);
 
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), Errno>>();
         let (vfork_tx, vfork_rx) = mpsc::channel::<()>();
@@ -120,15 +144,22 @@ impl Task {
             (f & CLONE_CHILD_SETTID != 0).then_some(args.child_tid),
             if f & CLONE_CHILD_CLEARTID != 0 { args.child_tid } else { 0 },
         );
-        let spawned = std::thread::Builder::new().name(format!("task-{pid}")).spawn(move || {
-            let mm = kernel
-                .platform
-                .new_address_space()
-                .map_err(|e| {
-                    tracing::error!("address space for pid {pid}: {e}");
+        let spawned = std::thread::Builder::new().name(format!("task-{id}")).spawn(move || {
+            let mm = match memory {
+                Memory::Copy(image) => kernel
+                    .platform
+                    .new_address_space()
+                    .map_err(|e| {
+                        tracing::error!("address space for pid {id}: {e}");
+                        Errno::EAGAIN
+                    })
+                    .and_then(|space| MemoryManager::from_image(space, image))
+                    .map(Arc::new),
+                Memory::Shared(mm, stub_thread) => mm.space().adopt_thread(stub_thread).map(|()| mm).map_err(|e| {
+                    tracing::error!("adopting the stub thread of tid {id}: {e}");
                     Errno::EAGAIN
-                })
-                .and_then(|space| MemoryManager::from_image(space, image));
+                }),
+            };
             let mm = match mm {
                 Ok(mm) => mm,
                 Err(e) => {
@@ -138,12 +169,12 @@ impl Task {
             };
             if let Some(addr) = child_tid {
                 // A bad address here is the child's problem, as in Linux.
-                let _ = mm.write_obj(addr, &pid);
+                let _ = mm.write_obj(addr, &id);
             }
             let mut child = make(mm);
             if let Some(fp) = &fp {
                 if let Err(e) = child.ctx.set_fp_state(&**child.mm.space(), fp) {
-                    tracing::warn!("pid {pid}: copying the parent's FPU state: {e}");
+                    tracing::warn!("tid {id}: copying the parent's FPU state: {e}");
                 }
             }
             child.clear_child_tid = clear_tid;
@@ -154,18 +185,24 @@ impl Task {
         let started = match spawned {
             Ok(_) => ready_rx.recv().unwrap_or(Err(Errno::EAGAIN)),
             Err(e) => {
-                tracing::error!("spawning the thread of pid {pid}: {e}");
+                tracing::error!("spawning the thread of tid {id}: {e}");
                 Err(Errno::EAGAIN)
             }
         };
         if let Err(e) = started {
-            self.kernel.procs().remove(pid);
+            group.remove(id);
+            let mut procs = self.kernel.procs();
+            if thread {
+                procs.forget_thread(id);
+            } else {
+                procs.remove(pid);
+            }
             return Err(e);
         }
         if f & CLONE_VFORK != 0 {
             // Returns when the child execs or exits (the sender is dropped).
             let _ = vfork_rx.recv();
         }
-        Ok(pid)
+        Ok(id)
     }
 }

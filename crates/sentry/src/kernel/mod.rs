@@ -9,10 +9,12 @@
 pub mod delivery;
 pub mod fork;
 pub mod futex;
+pub mod itimer;
 pub mod process;
 pub mod signal;
 pub mod signal_frame;
 pub mod task;
+pub mod thread_group;
 pub mod waiter;
 
 use crate::fs::gofer::GoferClient;

@@ -7,10 +7,12 @@
 //! Today every process has one thread (tid == pid); thread groups come
 //! with the rest of issue #3.
 
+use super::thread_group::ThreadGroup;
 use super::{ExitStatus, TaskHandle};
 use abi::signal::SIGKILL;
 use abi::Errno;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Largest pid (`/proc/sys/kernel/pid_max` default).
 pub const PID_MAX: i32 = 4_194_304;
@@ -24,12 +26,25 @@ pub struct Process {
     pub exit: Option<ExitStatus>,
     /// The signal the parent gets when this process exits.
     pub exit_signal: i32,
+    /// The leader thread's handle.
     pub handle: TaskHandle,
+    pub group: Arc<ThreadGroup>,
+}
+
+impl Process {
+    /// Where a signal to the process goes: the leader while it runs, else
+    /// another live thread (Linux picks any thread not blocking it).
+    pub fn signal_target(&self) -> TaskHandle {
+        self.group.threads().into_iter().next().map_or_else(|| self.handle.clone(), |(_, h)| h)
+    }
 }
 
 #[derive(Default)]
 pub struct ProcessTable {
     procs: BTreeMap<i32, Process>,
+    /// Threads other than leaders: tid → (pid, handle). Tids and pids are
+    /// one number space.
+    threads: BTreeMap<i32, (i32, TaskHandle)>,
     last_pid: i32,
 }
 
@@ -46,10 +61,12 @@ impl ProcessTable {
     pub fn alloc_pid(&mut self) -> Result<i32, Errno> {
         for _ in 0..PID_MAX {
             self.last_pid = if self.last_pid >= PID_MAX - 1 { 2 } else { self.last_pid + 1 };
-            if !self.procs.contains_key(&self.last_pid)
-                && !self.procs.values().any(|p| p.pgid == self.last_pid || p.sid == self.last_pid)
+            let id = self.last_pid;
+            if !self.procs.contains_key(&id)
+                && !self.threads.contains_key(&id)
+                && !self.procs.values().any(|p| p.pgid == id || p.sid == id)
             {
-                return Ok(self.last_pid);
+                return Ok(id);
             }
         }
         Err(Errno::EAGAIN)
@@ -61,6 +78,25 @@ impl ProcessTable {
         }
         self.last_pid = self.last_pid.max(pid);
         self.procs.insert(pid, proc);
+    }
+
+    pub fn add_thread(&mut self, tid: i32, pid: i32, handle: TaskHandle) {
+        self.threads.insert(tid, (pid, handle));
+    }
+
+    pub fn forget_thread(&mut self, tid: i32) {
+        self.threads.remove(&tid);
+    }
+
+    /// The thread `tid` (a leader or not): its process and handle.
+    pub fn thread(&self, tid: i32) -> Option<(i32, TaskHandle)> {
+        match self.procs.get(&tid) {
+            Some(p) if p.exit.is_none() && p.group.threads().iter().any(|(t, _)| *t == tid) => {
+                Some((tid, p.handle.clone()))
+            }
+            Some(_) => None,
+            None => self.threads.get(&tid).cloned(),
+        }
     }
 
     pub fn get(&self, pid: i32) -> Option<&Process> {
@@ -152,7 +188,7 @@ impl ProcessTable {
             // Zombies accept signals and ignore them; only a pid lookup
             // may name one.
             .filter(|(&p, proc)| proc.exit.is_none() || p == pid)
-            .map(|(&p, proc)| (p, proc.handle.clone()))
+            .map(|(&p, proc)| (p, proc.signal_target()))
             .collect();
         if targets.is_empty() {
             Err(Errno::ESRCH)

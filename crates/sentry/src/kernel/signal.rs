@@ -152,30 +152,40 @@ pub fn default_action(sig: i32) -> DefaultAction {
     }
 }
 
-/// The signal state of a thread group: one action per signal.
-#[derive(Debug, Clone)]
+/// The signal dispositions of a thread group (shared by its threads, and
+/// by `CLONE_SIGHAND` children): one action per signal.
+#[derive(Debug)]
 pub struct SignalActions {
-    actions: [SigAction; NSIG as usize],
+    actions: std::sync::Mutex<[SigAction; NSIG as usize]>,
 }
 
 impl Default for SignalActions {
     fn default() -> SignalActions {
-        SignalActions { actions: [SigAction::default(); NSIG as usize] }
+        SignalActions { actions: std::sync::Mutex::new([SigAction::default(); NSIG as usize]) }
     }
 }
 
 impl SignalActions {
-    pub fn get(&self, sig: i32) -> SigAction {
-        self.actions[(sig - 1) as usize]
+    fn lock(&self) -> std::sync::MutexGuard<'_, [SigAction; NSIG as usize]> {
+        self.actions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn set(&mut self, sig: i32, act: SigAction) {
-        self.actions[(sig - 1) as usize] = act;
+    pub fn get(&self, sig: i32) -> SigAction {
+        self.lock()[(sig - 1) as usize]
+    }
+
+    pub fn set(&self, sig: i32, act: SigAction) {
+        self.lock()[(sig - 1) as usize] = act;
+    }
+
+    /// A copy for a child that does not share them (fork).
+    pub fn fork_copy(&self) -> SignalActions {
+        SignalActions { actions: std::sync::Mutex::new(*self.lock()) }
     }
 
     /// What execve leaves: handlers reset to default, ignored stays ignored.
-    pub fn reset_for_exec(&mut self) {
-        for a in &mut self.actions {
+    pub fn reset_for_exec(&self) {
+        for a in self.lock().iter_mut() {
             if a.handler != SIG_IGN {
                 *a = SigAction::default();
             }

@@ -7,6 +7,7 @@
 
 use super::process::Process;
 use super::signal::{fate, Fate, PendingSignals, SigInfo, SignalActions, SignalState, SI_USER};
+use super::thread_group::ThreadGroup;
 use super::{ExitStatus, Kernel, ProcessSpec};
 use crate::fs::host::HostFile;
 use crate::loader::{self, AuxIds};
@@ -39,6 +40,13 @@ struct TaskShared {
     /// something happened since it last looked (e.g. a child exited).
     wakeups: AtomicU64,
     interrupter: Interrupter,
+}
+
+/// What a cloned task shares with its creator (or has copied from it).
+pub(crate) struct Shared {
+    pub fds: Arc<FdTable>,
+    pub actions: Arc<SignalActions>,
+    pub group: Arc<ThreadGroup>,
 }
 
 /// How a wait ended.
@@ -100,9 +108,13 @@ pub struct Task {
     pub(crate) pid: i32,
     pub(crate) tid: i32,
     pub(crate) regs: PtRegs,
-    pub(crate) mm: MemoryManager,
-    pub(crate) fds: FdTable,
-    pub(crate) actions: SignalActions,
+    /// Shared by the threads of the process (and `CLONE_VM` children).
+    pub(crate) mm: Arc<MemoryManager>,
+    /// Shared by the threads (and `CLONE_FILES` children).
+    pub(crate) fds: Arc<FdTable>,
+    /// Shared by the threads (and `CLONE_SIGHAND` children).
+    pub(crate) actions: Arc<SignalActions>,
+    pub(crate) group: Arc<ThreadGroup>,
     pub(crate) mask: SigSet,
     pub(crate) creds: Credentials,
     pub(crate) cwd: String,
@@ -117,6 +129,8 @@ pub struct Task {
     pub(crate) sigstate: SignalState,
     /// Set by exit/exit_group (or a fatal signal): the loop ends.
     pub(crate) exit: Option<ExitStatus>,
+    /// The exit is `exit(2)` of this thread alone, not of its group.
+    pub(crate) exit_thread_only: bool,
     pub(crate) ctx: Box<dyn Context>,
     shared: Arc<TaskShared>,
 }
@@ -148,7 +162,7 @@ impl Task {
         let ids = AuxIds { uid: spec.uid, euid: spec.uid, gid: spec.gid, egid: spec.gid };
         let loaded = loader::load(kernel, &path, &spec.argv, &spec.envp, ids)
             .map_err(|e| format!("cannot execute {path}: {}", describe(e)))?;
-        let fds = FdTable::default();
+        let fds = Arc::new(FdTable::default());
         for (i, fd) in spec.stdio.into_iter().enumerate() {
             let Some(fd) = fd else { continue };
             let flags = if i == 0 { fcntl::O_RDONLY } else { fcntl::O_WRONLY };
@@ -160,6 +174,8 @@ impl Task {
         let mut groups = spec.additional_gids;
         groups.sort_unstable();
         groups.dedup();
+        let group = Arc::new(ThreadGroup::default());
+        group.add(1, TaskHandle(shared.clone()));
         kernel.procs().insert(
             1,
             Process {
@@ -170,6 +186,7 @@ impl Task {
                 exit: None,
                 exit_signal: 0,
                 handle: TaskHandle(shared.clone()),
+                group: group.clone(),
             },
         );
         Ok(Task {
@@ -177,9 +194,10 @@ impl Task {
             pid: 1,
             tid: 1,
             regs: loaded.regs,
-            mm: loaded.mm,
+            mm: Arc::new(loaded.mm),
             fds,
-            actions: SignalActions::default(),
+            actions: Arc::default(),
+            group,
             mask: SigSet::default(),
             creds: Credentials {
                 uid: spec.uid,
@@ -199,6 +217,7 @@ impl Task {
             vfork_done: None,
             sigstate: SignalState::default(),
             exit: None,
+            exit_thread_only: false,
             ctx,
             shared,
         })
@@ -208,29 +227,32 @@ impl Task {
         TaskHandle(self.shared.clone())
     }
 
-    /// The child of a `fork`: returns the child's handle and a constructor
-    /// that completes it, on the child's own thread, once its address
-    /// space exists there (the thread that creates a stub must trace it).
-    pub(crate) fn forked(
+    /// A new task cloned from this one, as process `pid` thread `tid`
+    /// sharing what `share` says: returns its handle and a constructor that
+    /// completes it on its own sentry thread once its address space is
+    /// there (the thread that runs a stub thread must be its tracer).
+    pub(crate) fn cloned(
         &self,
         pid: i32,
+        tid: i32,
         regs: PtRegs,
-    ) -> (TaskHandle, impl FnOnce(MemoryManager) -> Task + Send + 'static) {
+        share: Shared,
+    ) -> (TaskHandle, impl FnOnce(Arc<MemoryManager>) -> Task + Send + 'static) {
         let ctx = self.kernel.platform.new_context();
         let shared = TaskShared::new(&*ctx);
         let handle = TaskHandle(shared.clone());
-        let (kernel, fds, actions, mask, creds) =
-            (self.kernel.clone(), self.fds.fork_copy(), self.actions.clone(), self.mask, self.creds.clone());
+        let (kernel, mask, creds) = (self.kernel.clone(), self.mask, self.creds.clone());
         let (cwd, umask, exe, rlimits, altstack) =
             (self.cwd.clone(), self.umask, self.exe.clone(), self.rlimits, self.altstack);
         let make = move |mm| Task {
             kernel,
             pid,
-            tid: pid,
+            tid,
             regs,
             mm,
-            fds,
-            actions,
+            fds: share.fds,
+            actions: share.actions,
+            group: share.group,
             mask,
             creds,
             cwd,
@@ -241,6 +263,7 @@ impl Task {
             altstack,
             vfork_done: None,
             exit: None,
+            exit_thread_only: false,
             ctx,
             shared,
             sigstate: SignalState::default(),
@@ -248,15 +271,41 @@ impl Task {
         (handle, make)
     }
 
-    /// Runs the task until its thread group exits, then records the exit
-    /// in the process tree.
+    /// Runs the task until it exits. The thread that ends its group
+    /// records the process's exit in the process tree; the leader's thread
+    /// returns only once its whole group has gone, with the group's status.
     pub fn run(mut self) -> ExitStatus {
-        let status = self.run_until_exit();
+        let own = self.run_until_exit();
+        if !self.exit_thread_only {
+            self.group.begin_exit(self.tid, own);
+        }
         self.clear_tid_at_exit();
-        // Release the vfork parent and drop the address space before the
-        // parent can observe the exit.
+        // Release a vfork parent.
         self.vfork_done.take();
+        let group = self.group.clone();
+        let last = group.remove(self.tid);
+        if self.tid != self.pid {
+            if let Err(e) = self.mm.space().release_thread() {
+                tracing::debug!(tid = self.tid, "releasing the stub thread: {e}");
+            }
+            self.kernel.procs().forget_thread(self.tid);
+            // If this was the last thread, the leader wakes and reports.
+            return own;
+        }
+        if !last {
+            // The leader outlives its threads; a fatal signal sent to the
+            // process meanwhile still ends them all.
+            let me = &self;
+            group.wait_empty(|| {
+                let pending = me.pending().set;
+                if (1..=abi::signal::NSIG).any(|s| pending.contains(s) && fate(s, &me.actions.get(s)) == Fate::Kill) {
+                    me.group.begin_exit(me.tid, ExitStatus::Signal(SIGKILL));
+                }
+            });
+        }
+        let status = group.exit_status().unwrap_or(own);
         let (kernel, pid) = (self.kernel.clone(), self.pid);
+        // The address space (and its stub) go before the parent can see the exit.
         drop(self);
         kernel.procs().exit(pid, status);
         status

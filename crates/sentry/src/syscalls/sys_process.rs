@@ -5,6 +5,7 @@ use super::sys_file::read_path;
 use crate::kernel::{ExitStatus, Task};
 use crate::loader::{self, AuxIds};
 use abi::{arch_prctl as ap, rlimit, Errno, Rlimit};
+use std::sync::Arc;
 
 pub fn getpid(task: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
     Ok(task.pid as u64)
@@ -133,14 +134,17 @@ pub fn getgroups(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(groups.len() as u64)
 }
 
+/// Ends the calling thread; the process ends with its last thread.
 pub fn exit(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    // With one thread, the thread's exit ends the process.
     task.exit = Some(ExitStatus::Code((a[0] & 0xff) as i32));
+    task.exit_thread_only = true;
     Ok(0)
 }
 
+/// Ends every thread of the process.
 pub fn exit_group(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    exit(task, a)
+    task.exit = Some(ExitStatus::Code((a[0] & 0xff) as i32));
+    Ok(0)
 }
 
 pub fn set_tid_address(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -238,6 +242,13 @@ fn read_strings(task: &Task, mut addr: u64) -> Result<Vec<String>, Errno> {
 }
 
 pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if task.group.live() > 1 || task.tid != task.pid {
+        // Linux first kills the other threads (de_thread); not done yet.
+        if task.kernel.first_unimplemented(u64::MAX - 3) {
+            tracing::warn!("execve from a process with other threads is not implemented yet: EAGAIN (logged once)");
+        }
+        return Err(Errno::EAGAIN);
+    }
     let name = read_path(task, a[0])?;
     let argv = read_strings(task, a[1])?;
     let envp = read_strings(task, a[2])?;
@@ -245,7 +256,7 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let c = &task.creds;
     let ids = AuxIds { uid: c.uid, euid: c.euid, gid: c.gid, egid: c.egid };
     let loaded = loader::load(&task.kernel, &path, &argv, &envp, ids)?;
-    task.mm = loaded.mm;
+    task.mm = Arc::new(loaded.mm);
     task.regs = loaded.regs;
     task.exe = loaded.path;
     task.actions.reset_for_exec();

@@ -92,22 +92,34 @@ pub fn kill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(0)
 }
 
-pub fn tkill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    if a[0] as i32 != task.tid {
-        return Err(if (a[0] as i32) <= 0 { Errno::EINVAL } else { Errno::ESRCH });
+/// Sends `sig` to thread `tid`, which must belong to process `tgid` if
+/// one is given (tgkill) — any thread of the namespace otherwise (tkill).
+fn signal_thread(task: &mut Task, tgid: Option<i32>, tid: i32, sig: u64) -> Result<u64, Errno> {
+    if tid <= 0 || tgid.is_some_and(|g| g <= 0) {
+        return Err(Errno::EINVAL);
     }
-    signal_init(task, a[1], SI_TKILL)
+    if sig != 0 {
+        valid(sig)?;
+    }
+    if tid == task.tid && tgid.is_none_or(|g| g == task.pid) {
+        return signal_init(task, sig, SI_TKILL);
+    }
+    let (pid, handle) = task.kernel.procs().thread(tid).ok_or(Errno::ESRCH)?;
+    if tgid.is_some_and(|g| g != pid) {
+        return Err(Errno::ESRCH);
+    }
+    if sig != 0 {
+        handle.send_signal_info(SigInfo::from_sender(sig as i32, SI_TKILL, task.pid, task.creds.uid));
+    }
+    Ok(0)
+}
+
+pub fn tkill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    signal_thread(task, None, a[0] as i32, a[1])
 }
 
 pub fn tgkill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let (tgid, tid) = (a[0] as i32, a[1] as i32);
-    if tgid <= 0 || tid <= 0 {
-        return Err(Errno::EINVAL);
-    }
-    if tgid != task.pid || tid != task.tid {
-        return Err(Errno::ESRCH);
-    }
-    signal_init(task, a[2], SI_TKILL)
+    signal_thread(task, Some(a[0] as i32), a[1] as i32, a[2])
 }
 
 /// `struct stack_t`.

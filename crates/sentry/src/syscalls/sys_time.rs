@@ -126,3 +126,67 @@ pub fn clock_nanosleep(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     host_id(clock)?;
     sleep_for(task, want, a[3])
 }
+
+/// `struct itimerval`.
+#[repr(C)]
+#[derive(
+    Clone, Copy, Default, zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::Immutable, zerocopy::KnownLayout,
+)]
+struct ItimerVal {
+    interval: Timeval,
+    value: Timeval,
+}
+
+const ITIMER_REAL: u64 = 0;
+const ITIMER_VIRTUAL: u64 = 1;
+const ITIMER_PROF: u64 = 2;
+
+fn timeval(d: Duration) -> Timeval {
+    Timeval { tv_sec: d.as_secs() as i64, tv_usec: i64::from(d.subsec_micros()) }
+}
+
+fn from_timeval(t: &Timeval) -> Result<Duration, Errno> {
+    if t.tv_sec < 0 || !(0..1_000_000).contains(&t.tv_usec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000))
+}
+
+/// Only ITIMER_REAL exists; the CPU-time timers need per-task CPU
+/// accounting, which comes later.
+fn check_which(task: &Task, which: u64) -> Result<(), Errno> {
+    match which {
+        ITIMER_REAL => Ok(()),
+        ITIMER_VIRTUAL | ITIMER_PROF => {
+            if task.kernel.first_unimplemented(u64::MAX - 10 - which) {
+                tracing::warn!(which, "CPU-time interval timers are not implemented yet: ENOSYS (logged once)");
+            }
+            Err(Errno::ENOSYS)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn getitimer(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    check_which(task, a[0])?;
+    let (left, interval) = task.group.real_timer.get();
+    task.mm.write_obj(a[1], &ItimerVal { interval: timeval(interval), value: timeval(left) }).map(|_| 0)
+}
+
+pub fn setitimer(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    check_which(task, a[0])?;
+    let new: ItimerVal = if a[1] == 0 { ItimerVal::default() } else { task.mm.read_obj(a[1])? };
+    let (value, interval) = (from_timeval(&new.value)?, from_timeval(&new.interval)?);
+    let (left, old_interval) = task.group.real_timer.set(&task.kernel, task.pid, value, interval);
+    if a[2] != 0 {
+        task.mm.write_obj(a[2], &ItimerVal { interval: timeval(old_interval), value: timeval(left) })?;
+    }
+    Ok(0)
+}
+
+pub fn alarm(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let secs = a[0] as u32;
+    let (left, _) = task.group.real_timer.set(&task.kernel, task.pid, Duration::from_secs(secs.into()), Duration::ZERO);
+    // Whole seconds left, rounded up, as alarm(2) reports them.
+    Ok(left.as_secs() + u64::from(left.subsec_nanos() > 0))
+}

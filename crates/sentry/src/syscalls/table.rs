@@ -20,7 +20,8 @@ const fn todo(sysno: Sysno, note: &'static str) -> Syscall {
 const ONE_PENDING: &str = "a pending real-time signal is not queued twice yet";
 const PRIVATE_COPY: &str = "file mappings are private copies; MAP_SHARED+PROT_WRITE on files is ENODEV until issue #3";
 const PROCESSES_ONLY: &str =
-    "new processes only: CLONE_THREAD and CLONE_VM without CLONE_VFORK return ENOSYS (threads: issue #3)";
+    "processes and threads; CLONE_VM without CLONE_THREAD or CLONE_VFORK, namespaces and pidfds are refused";
+const REAL_TIMER_ONLY: &str = "ITIMER_REAL; the CPU-time timers return ENOSYS";
 const VFORK_COPY: &str = "the child gets a copy of memory; the parent waits until it execs or exits";
 const STDIO_ONLY: &str =
     "root file system (gofer), /dev (devfs) and /proc (minimal procfs); no symlink walk across mounts in the root tree; the full VFS comes with issue #4";
@@ -72,11 +73,19 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::dup2, Full, file::dup2, &[Fd, Fd]),
     sys(Sysno::nanosleep, Full, time::nanosleep, &[Hex, Hex]),
     sys(Sysno::pause, Full, signal::pause, &[]),
+    sys(Sysno::getitimer, Partial(REAL_TIMER_ONLY), time::getitimer, &[Dec, Hex]),
+    sys(Sysno::alarm, Full, time::alarm, &[Dec]),
+    sys(Sysno::setitimer, Partial(REAL_TIMER_ONLY), time::setitimer, &[Dec, Hex, Hex]),
     sys(Sysno::getpid, Full, process::getpid, &[]),
     sys(Sysno::clone, Partial(PROCESSES_ONLY), thread::clone, &[Hex, Hex, Hex, Hex, Hex]),
     sys(Sysno::fork, Full, thread::fork, &[]),
     sys(Sysno::vfork, Partial(VFORK_COPY), thread::vfork, &[]),
-    sys(Sysno::execve, Partial("no #! scripts yet (issue #3)"), process::execve, &[Path, StrVec, StrVec]),
+    sys(
+        Sysno::execve,
+        Partial("no #! scripts yet; EAGAIN while the process has other threads"),
+        process::execve,
+        &[Path, StrVec, StrVec],
+    ),
     sys(Sysno::exit, Full, process::exit, &[Dec]),
     sys(Sysno::wait4, Partial("no stop/continue reports; rusage is zero"), thread::wait4, &[Dec, Hex, Hex, Hex]),
     sys(Sysno::kill, Partial(ONE_PENDING), signal::kill, &[Dec, Signal]),
@@ -122,7 +131,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::sigaltstack, Full, signal::sigaltstack, &[Hex, Hex]),
     sys(Sysno::arch_prctl, Partial("ARCH_SET_FS/GET_FS/SET_GS/GET_GS"), process::arch_prctl, &[Hex, Hex]),
     sys(Sysno::gettid, Full, process::gettid, &[]),
-    sys(Sysno::tkill, Partial("signals to the task itself"), signal::tkill, &[Dec, Signal]),
+    sys(Sysno::tkill, Full, signal::tkill, &[Dec, Signal]),
     sys(Sysno::time, Full, time::time, &[Hex]),
     sys(
         Sysno::futex,
@@ -140,7 +149,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::clock_getres, Full, time::clock_getres, &[Dec, Hex]),
     sys(Sysno::clock_nanosleep, Full, time::clock_nanosleep, &[Dec, Hex, Hex, Hex]),
     sys(Sysno::exit_group, Full, process::exit_group, &[Dec]),
-    sys(Sysno::tgkill, Partial("signals to the task itself"), signal::tgkill, &[Dec, Dec, Signal]),
+    sys(Sysno::tgkill, Full, signal::tgkill, &[Dec, Dec, Signal]),
     sys(
         Sysno::openat,
         Partial("root file system files read-only; /dev devices and /proc files; no creation (issue #4)"),

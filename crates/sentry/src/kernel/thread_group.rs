@@ -1,0 +1,91 @@
+//! A thread group: the threads of one process (gVisor:
+//! `kernel/thread_group.go`). It knows its live threads, and whether the
+//! group as a whole is exiting (`exit_group`, a fatal signal), in which case
+//! every thread ends and the group's status is the first one recorded.
+//!
+//! On the ptrace platform the leader's sentry thread created the stub
+//! process, and the stub dies with it (PDEATHSIG, EXITKILL). So the leader's
+//! thread stays until every other thread has gone, as a Linux thread-group
+//! leader stays a zombie until its group is empty.
+
+use super::task::TaskHandle;
+use super::ExitStatus;
+use abi::signal::SIGKILL;
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+#[derive(Default)]
+struct State {
+    threads: Vec<(i32, TaskHandle)>,
+    exit: Option<ExitStatus>,
+}
+
+#[derive(Default)]
+pub struct ThreadGroup {
+    state: Mutex<State>,
+    changed: Condvar,
+    /// `alarm` / `ITIMER_REAL`.
+    pub real_timer: std::sync::Arc<super::itimer::RealTimer>,
+}
+
+impl ThreadGroup {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn add(&self, tid: i32, handle: TaskHandle) {
+        self.lock().threads.push((tid, handle));
+    }
+
+    pub fn live(&self) -> usize {
+        self.lock().threads.len()
+    }
+
+    /// The live threads.
+    pub fn threads(&self) -> Vec<(i32, TaskHandle)> {
+        self.lock().threads.clone()
+    }
+
+    /// The group is ending with `status` (the first caller's wins): every
+    /// other thread is killed.
+    pub fn begin_exit(&self, me: i32, status: ExitStatus) {
+        let mut st = self.lock();
+        if st.exit.is_some() {
+            return;
+        }
+        st.exit = Some(status);
+        for (tid, h) in &st.threads {
+            if *tid != me {
+                h.send_signal(SIGKILL);
+            }
+        }
+    }
+
+    /// The group's status, if it is exiting as a whole.
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        self.lock().exit
+    }
+
+    /// Thread `tid` has finished; true if it was the last.
+    pub fn remove(&self, tid: i32) -> bool {
+        let mut st = self.lock();
+        st.threads.retain(|(t, _)| *t != tid);
+        self.changed.notify_all();
+        st.threads.is_empty()
+    }
+
+    /// Blocks until every thread has gone, calling `tick` now and then
+    /// (the waiting leader still acts on fatal signals sent to the process).
+    pub fn wait_empty(&self, mut tick: impl FnMut()) {
+        let mut st = self.lock();
+        while !st.threads.is_empty() {
+            drop(st);
+            tick();
+            st = self.lock();
+            if st.threads.is_empty() {
+                break;
+            }
+            st = self.changed.wait_timeout(st, Duration::from_millis(50)).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+}
