@@ -135,6 +135,7 @@ conformance!(
     fork_wait,
     futex,
     threads,
+    itimer,
     getdents,
     stat_family,
     devfs,

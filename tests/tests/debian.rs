@@ -114,4 +114,40 @@ mod debian {
         let (_moat, out) = run(&["bash", "-c", script]);
         assert_stdout(&out, "cat /proc/self/cmdline \n 00 00 00 00\n");
     }
+
+    /// Issue #3's Python check, without the multiprocessing pool (below):
+    /// 8 threads, a forked child, and SIGALRM from signal.alarm.
+    #[test]
+    fn python3_threads_fork_alarm() {
+        let script = r#"
+import os, signal, threading
+results = []
+lock = threading.Lock()
+def work(n):
+    with lock:
+        results.append(sum(range(n)))
+threads = [threading.Thread(target=work, args=(1000 * i,)) for i in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+pid = os.fork()
+if pid == 0:
+    os._exit(3)
+_, status = os.waitpid(pid, 0)
+caught = []
+signal.signal(signal.SIGALRM, lambda sig, frame: caught.append(sig))
+signal.alarm(1)
+signal.pause()
+print(len(results), sum(results), os.waitstatus_to_exitcode(status), caught == [signal.SIGALRM])
+"#;
+        let (_moat, out) = run(&["python3", "-c", script]);
+        assert_stdout(&out, "8 69986000 3 True\n");
+    }
+
+    #[test]
+    #[ignore = "multiprocessing.Pool needs POSIX semaphores in a writable /dev/shm (tmpfs, issue #4)"]
+    fn python3_multiprocessing_pool() {
+        let script = "import multiprocessing as m\nwith m.Pool(2) as p: print(sum(p.map(abs, range(-10, 10))))";
+        let (_moat, out) = run(&["python3", "-c", script]);
+        assert_stdout(&out, "100\n");
+    }
 }
