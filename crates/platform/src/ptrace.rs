@@ -12,10 +12,12 @@
 //! CPUs the wake-up costs ~100 µs on these machines, on one CPU ~4 µs, so
 //! the tracer thread and its stub are pinned to the same CPU.
 //!
-//! ptrace is per thread: the thread that creates an address space is its
-//! stub's tracer and must be the one that switches into it and changes its
-//! mappings. Multi-threaded applications (one stub thread per task) come
-//! with the process work of issue #3.
+//! ptrace is per thread: each application thread has a stub thread, traced
+//! by the sentry thread that serves it, and every operation (switching,
+//! injecting a mapping change) goes through the calling sentry thread's own
+//! stub thread. A new stub thread is cloned at the stub page's clone entry
+//! and parks in `nanosleep`, untraced, until the sentry thread that will
+//! serve it attaches (the sandbox keeps itself dumpable for that).
 
 use crate::{AddressSpace, Context, Event, FpState, Interrupter, Platform, PlatformError};
 use abi::{mman, PtRegs, Sysno};

@@ -1,9 +1,11 @@
-//! `clone`, `fork` and `vfork` of processes (gVisor: `kernel/task_clone.go`).
+//! `clone`, `fork` and `vfork` (gVisor: `kernel/task_clone.go`).
 //!
-//! A child process gets its own sentry thread (its stub's tracer) and a
-//! copy of the parent's memory. Threads (`CLONE_THREAD`) and address spaces
-//! shared without `CLONE_VFORK` need one stub thread per task and come with
-//! the rest of issue #3; they return ENOSYS, logged.
+//! Every new task gets its own sentry thread. A child process gets a copy
+//! of the parent's memory in a new stub, which its thread creates (and so
+//! traces). A new thread (`CLONE_THREAD`) shares the address space: the
+//! parent's thread starts a stub thread in it, and the child's sentry
+//! thread adopts it. A process sharing memory without being a thread or a
+//! vfork child (`CLONE_VM` alone) is refused with ENOSYS, logged.
 //!
 //! `vfork` (and `posix_spawn`'s `CLONE_VM | CLONE_VFORK`) is served as a
 //! fork whose parent waits until the child execs or exits: the child's

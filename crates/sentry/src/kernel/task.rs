@@ -1,9 +1,10 @@
 //! A task: one application thread, its registers and the resources it
 //! holds, and the loop that runs it (gVisor: `kernel/task_run.go`).
 //!
-//! Issue #2 runs single-threaded processes: the task owns its address
-//! space and descriptor table outright. Thread groups, fork and shared
-//! tables arrive with issue #3.
+//! The address space, descriptor table and signal dispositions are shared
+//! (`Arc`) with the other threads of the process, or copied for a child
+//! process, as the clone flags say; registers, the signal mask and the
+//! pending signals are the task's own.
 
 use super::process::Process;
 use super::signal::{fate, Fate, PendingSignals, SigInfo, SignalActions, SignalState, SI_USER};
