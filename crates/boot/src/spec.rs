@@ -15,6 +15,8 @@ pub struct ContainerSpec {
     pub uid: u32,
     pub gid: u32,
     pub additional_gids: Vec<u32>,
+    /// `linux.resources.memory.limit`, when positive.
+    pub memory_limit: Option<u64>,
 }
 
 pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
@@ -35,6 +37,14 @@ pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
         uid: user.uid(),
         gid: user.gid(),
         additional_gids: user.additional_gids().clone().unwrap_or_default(),
+        memory_limit: spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.resources().as_ref())
+            .and_then(|r| r.memory().as_ref())
+            .and_then(|m| m.limit())
+            .and_then(|l| u64::try_from(l).ok())
+            .filter(|&l| l > 0),
     })
 }
 

@@ -82,6 +82,24 @@ impl MemoryFile {
         rustix::fs::fstat(&self.fd).map_or(0, |st| st.st_blocks as u64 * 512)
     }
 
+    /// Bytes of `[offset, offset+len)` the host holds (pages touched and
+    /// not freed), found with SEEK_DATA/SEEK_HOLE.
+    pub fn committed_in(&self, offset: u64, len: u64) -> u64 {
+        use rustix::fs::{seek, SeekFrom};
+        let end = offset.saturating_add(len).min(self.size);
+        let (mut cur, mut total) = (offset, 0);
+        while cur < end {
+            let Ok(data) = seek(&self.fd, SeekFrom::Data(cur)) else { break };
+            if data >= end {
+                break;
+            }
+            let hole = seek(&self.fd, SeekFrom::Hole(data)).map_or(end, |h| h.min(end));
+            total += hole - data;
+            cur = hole;
+        }
+        total
+    }
+
     /// Allocates `len` bytes (rounded up to pages) and returns the offset.
     /// The range reads as zeroes.
     pub fn allocate(&self, len: u64) -> Result<u64, MemfileError> {

@@ -130,10 +130,10 @@ impl Task {
                 let (pgid, sid) = (me.pgid, me.sid);
                 let children = Default::default();
                 let (exit_signal, h) = (args.exit_signal, handle.clone());
-                procs.insert(
-                    pid,
-                    Process { ppid, pgid, sid, children, exit: None, exit_signal, handle: h, group: group.clone() },
-                );
+                // The child's address space is made on its own thread and
+                // recorded there, once it exists.
+                let (mm, group) = (std::sync::Weak::new(), group.clone());
+                procs.insert(pid, Process { ppid, pgid, sid, children, exit: None, exit_signal, handle: h, group, mm });
             }
         }
         group.add(id, handle);
@@ -169,6 +169,11 @@ impl Task {
                     return;
                 }
             };
+            if !thread {
+                if let Some(p) = kernel.procs().get_mut(pid) {
+                    p.mm = Arc::downgrade(&mm);
+                }
+            }
             if let Some(addr) = child_tid {
                 // A bad address here is the child's problem, as in Linux.
                 let _ = mm.write_obj(addr, &id);

@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod fork;
 pub mod futex;
 pub mod itimer;
+pub mod oom;
 pub mod process;
 pub mod signal;
 pub mod signal_frame;
@@ -47,6 +48,9 @@ pub struct KernelConfig {
     pub strace: bool,
     /// Memory the container may use, as `sysinfo`/`/proc/meminfo` report it.
     pub total_memory: u64,
+    /// The container's memory limit (`linux.resources.memory.limit`),
+    /// enforced by the sentry's OOM killer.
+    pub memory_limit: Option<u64>,
 }
 
 pub struct Kernel {
@@ -91,19 +95,24 @@ pub struct ProcessSpec {
 
 impl Kernel {
     pub fn new(cfg: KernelConfig) -> Arc<Kernel> {
-        Arc::new(Kernel {
+        let limit = cfg.memory_limit;
+        let kernel = Arc::new(Kernel {
             platform: cfg.platform,
             memfile: cfg.memfile,
             mounts: default_mounts(&cfg.gofer),
             gofer: cfg.gofer,
             hostname: cfg.hostname,
             strace: cfg.strace,
-            total_memory: cfg.total_memory,
+            total_memory: limit.map_or(cfg.total_memory, |l| l.min(cfg.total_memory)),
             started: std::time::Instant::now(),
             unimplemented_seen: Mutex::new(HashSet::new()),
             procs: Mutex::new(process::ProcessTable::default()),
             futexes: futex::Futexes::default(),
-        })
+        });
+        if let Some(limit) = limit {
+            oom::watch(&kernel, limit);
+        }
+        kernel
     }
 
     pub(crate) fn procs(&self) -> std::sync::MutexGuard<'_, process::ProcessTable> {

@@ -29,6 +29,8 @@ pub struct Process {
     /// The leader thread's handle.
     pub handle: TaskHandle,
     pub group: Arc<ThreadGroup>,
+    /// The process's address space (replaced at execve), for the OOM killer.
+    pub mm: std::sync::Weak<crate::mm::MemoryManager>,
 }
 
 impl Process {

@@ -177,6 +177,7 @@ impl Task {
         groups.dedup();
         let group = Arc::new(ThreadGroup::default());
         group.add(1, TaskHandle(shared.clone()));
+        let mm = Arc::new(loaded.mm);
         kernel.procs().insert(
             1,
             Process {
@@ -188,6 +189,7 @@ impl Task {
                 exit_signal: 0,
                 handle: TaskHandle(shared.clone()),
                 group: group.clone(),
+                mm: Arc::downgrade(&mm),
             },
         );
         Ok(Task {
@@ -195,7 +197,7 @@ impl Task {
             pid: 1,
             tid: 1,
             regs: loaded.regs,
-            mm: Arc::new(loaded.mm),
+            mm,
             fds,
             actions: Arc::default(),
             group,

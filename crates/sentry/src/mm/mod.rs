@@ -448,6 +448,12 @@ impl MemoryManager {
         self.lock().fork_image()
     }
 
+    /// Bytes of memory this address space holds (its resident set).
+    pub fn resident(&self) -> u64 {
+        let inner = self.lock();
+        inner.vmas.iter().map(|(&start, v)| inner.memfile.committed_in(v.memfile_offset, v.end - start)).sum()
+    }
+
     /// argv as `/proc/<pid>/cmdline` shows it: each argument NUL-ended.
     pub fn cmdline(&self) -> Vec<u8> {
         self.lock().cmdline.clone()

@@ -257,6 +257,9 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let ids = AuxIds { uid: c.uid, euid: c.euid, gid: c.gid, egid: c.egid };
     let loaded = loader::load(&task.kernel, &path, &argv, &envp, ids)?;
     task.mm = Arc::new(loaded.mm);
+    if let Some(p) = task.kernel.procs().get_mut(task.pid) {
+        p.mm = Arc::downgrade(&task.mm);
+    }
     task.regs = loaded.regs;
     task.exe = loaded.path;
     task.actions.reset_for_exec();
