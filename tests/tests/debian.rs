@@ -99,6 +99,13 @@ mod debian {
         assert_stdout(&out, "caught\n");
     }
 
+    /// `which` is a `#! /bin/sh` script in Debian: execve runs its interpreter.
+    #[test]
+    fn shell_script_through_its_interpreter() {
+        let (_moat, out) = run(&["which", "bash"]);
+        assert_stdout(&out, "/usr/bin/bash\n");
+    }
+
     #[test]
     fn python3_print() {
         let (_moat, out) = run(&["python3", "-c", "print(6*7)"]);

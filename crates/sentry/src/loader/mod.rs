@@ -68,7 +68,55 @@ pub fn absolute(cwd: &str, path: &str) -> String {
 
 /// Builds a new address space running the program at `path`.
 pub fn load(kernel: &Arc<Kernel>, path: &str, argv: &[String], envp: &[String], ids: AuxIds) -> Result<Loaded, Errno> {
-    let file = open_executable(kernel, path)?;
+    // `#!` scripts name their interpreter, which may be a script in turn,
+    // up to Linux's limit of four levels.
+    let (mut path, mut argv) = (path.to_string(), argv.to_vec());
+    let execfn = path.clone();
+    for _ in 0..5 {
+        let file = open_executable(kernel, &path)?;
+        match script_interpreter(&file)? {
+            Some((interp, arg)) => {
+                let mut new_argv = vec![interp.clone()];
+                new_argv.extend(arg);
+                new_argv.push(path.clone());
+                new_argv.extend(argv.into_iter().skip(1));
+                (path, argv) = (interp, new_argv);
+            }
+            None => return load_elf(kernel, file, &path, &execfn, &argv, envp, ids),
+        }
+    }
+    Err(Errno::ELOOP)
+}
+
+/// The interpreter and optional argument of a `#!` line, if `file` has one.
+fn script_interpreter(file: &GoferFile) -> Result<Option<(String, Option<String>)>, Errno> {
+    use crate::vfs::FileDescription;
+    // Linux reads at most this much of the line (BINPRM_BUF_SIZE).
+    let mut head = [0u8; 256];
+    let n = file.pread(&mut head, 0)?;
+    let Some(line) = head[..n].strip_prefix(b"#!") else { return Ok(None) };
+    let line = line.split(|&b| b == b'\n').next().unwrap_or_default();
+    let text = String::from_utf8_lossy(line);
+    let text = text.trim_matches(|c| c == ' ' || c == '\t');
+    let (interp, arg) = match text.split_once([' ', '\t']) {
+        Some((i, a)) => (i, Some(a.trim_matches(|c| c == ' ' || c == '\t').to_string()).filter(|a| !a.is_empty())),
+        None => (text, None),
+    };
+    if interp.is_empty() {
+        return Err(Errno::ENOEXEC);
+    }
+    Ok(Some((interp.to_string(), arg)))
+}
+
+fn load_elf(
+    kernel: &Arc<Kernel>,
+    file: GoferFile,
+    path: &str,
+    execfn: &str,
+    argv: &[String],
+    envp: &[String],
+    ids: AuxIds,
+) -> Result<Loaded, Errno> {
     let space = kernel.platform.new_address_space().map_err(|e| {
         tracing::error!("creating an address space: {e}");
         Errno::EAGAIN
@@ -113,7 +161,7 @@ pub fn load(kernel: &Arc<Kernel>, path: &str, argv: &[String], envp: &[String], 
         (auxv::AT_HWCAP, hwcap()),
         (auxv::AT_HWCAP2, 0),
     ];
-    let sp = stack::build(&mm, STACK_TOP, path, argv, envp, &aux)?;
+    let sp = stack::build(&mm, STACK_TOP, execfn, argv, envp, &aux)?;
     mm.set_cmdline(argv);
     Ok(Loaded { regs: PtRegs::user_start(entry, sp), mm, path: path.to_string() })
 }

@@ -82,7 +82,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::vfork, Partial(VFORK_COPY), thread::vfork, &[]),
     sys(
         Sysno::execve,
-        Partial("no #! scripts yet; EAGAIN while the process has other threads"),
+        Partial("EAGAIN while the process has other threads"),
         process::execve,
         &[Path, StrVec, StrVec],
     ),
