@@ -357,6 +357,72 @@ impl Inner {
 
     /// Splits VMAs at `start` and `end`, removes the pieces inside and
     /// returns them (each keyed by its start).
+    /// `mremap(2)`: shrinks, grows in place, or moves `[old, old+old_len)`
+    /// (which must lie in one mapping). A move keeps the same memory-file
+    /// pages, so no byte is copied.
+    fn remap(
+        &mut self,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        may_move: bool,
+        fixed: Option<u64>,
+    ) -> Result<u64, Errno> {
+        let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
+        let (&start, vma) = self.vmas.range(..=old).next_back().ok_or(Errno::EFAULT)?;
+        if old_end > vma.end || old_len == 0 {
+            return Err(Errno::EFAULT);
+        }
+        let (prot, kind, offset) = (vma.prot, vma.kind.clone(), vma.memfile_offset + (old - start));
+        if fixed.is_none() && new_len <= old_len {
+            if new_len < old_len {
+                self.unmap(old + new_len, old_len - new_len)?;
+            }
+            return Ok(old);
+        }
+        if fixed.is_none() {
+            let grown_end = old.checked_add(new_len).filter(|&e| e <= MAX_USER_ADDRESS);
+            if let Some(end) = grown_end.filter(|&e| !self.overlaps(old_end, e)) {
+                self.map_anonymous(Placement::NoReplace(old_end), end - old_end, prot, kind)?;
+                return Ok(old);
+            }
+            if !may_move {
+                return Err(Errno::ENOMEM);
+            }
+        }
+        let new = match fixed {
+            Some(at) => {
+                check_range(at, new_len)?;
+                if at < old_end && old < at + new_len {
+                    return Err(Errno::EINVAL);
+                }
+                self.unmap(at, new_len)?;
+                at
+            }
+            None => self.find_free(0, new_len)?,
+        };
+        let kept = old_len.min(new_len);
+        // Move the pages: map the same memory-file range at the new place,
+        // then drop the old addresses without freeing the pages.
+        self.space.map(new, kept, offset, prot).map_err(platform_err)?;
+        let mut moved = self.carve(old, old + kept);
+        for (_, v) in &mut moved {
+            v.end = v.end - old + new;
+        }
+        let old_starts: Vec<u64> = moved.iter().map(|(s, _)| *s).collect();
+        for ((_, v), s) in moved.into_iter().zip(old_starts) {
+            self.vmas.insert(s - old + new, v);
+        }
+        self.space.unmap(old, kept).map_err(platform_err)?;
+        if old_len > kept {
+            self.unmap(old + kept, old_len - kept)?;
+        }
+        if new_len > kept {
+            self.map_anonymous(Placement::NoReplace(new + kept), new_len - kept, prot, kind)?;
+        }
+        Ok(new)
+    }
+
     fn carve(&mut self, start: u64, end: u64) -> Vec<(u64, Vma)> {
         let keys: Vec<u64> = self.vmas.range(..end).filter(|(_, v)| v.end > start).map(|(&s, _)| s).collect();
         let mut inside = Vec::new();
@@ -446,6 +512,18 @@ impl MemoryManager {
 
     pub fn fork_image(&self) -> Result<MmImage, Errno> {
         self.lock().fork_image()
+    }
+
+    /// `mremap(2)`.
+    pub fn remap(
+        &self,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        may_move: bool,
+        fixed: Option<u64>,
+    ) -> Result<u64, Errno> {
+        self.lock().remap(old, old_len, new_len, may_move, fixed)
     }
 
     /// Bytes of memory this address space holds (its resident set).

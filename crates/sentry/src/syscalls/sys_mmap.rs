@@ -84,3 +84,29 @@ pub fn madvise(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         _ => Err(Errno::EINVAL),
     }
 }
+
+pub fn mremap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const MREMAP_MAYMOVE: u64 = 1;
+    const MREMAP_FIXED: u64 = 2;
+    const MREMAP_DONTUNMAP: u64 = 4;
+    let (old, old_len, new_len, flags, new_addr) = (a[0], a[1], a[2], a[3], a[4]);
+    if old % PAGE_SIZE != 0 || flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MREMAP_DONTUNMAP != 0 {
+        // Leaving the old range mapped but empty is not done yet.
+        return Err(Errno::EINVAL);
+    }
+    let (old_len, new_len) = (page_up(old_len).ok_or(Errno::EINVAL)?, page_up(new_len).ok_or(Errno::EINVAL)?);
+    if new_len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let fixed = (flags & MREMAP_FIXED != 0).then_some(new_addr);
+    if fixed.is_some_and(|f| f % PAGE_SIZE != 0) {
+        return Err(Errno::EINVAL);
+    }
+    task.mm.remap(old, old_len, new_len, flags & MREMAP_MAYMOVE != 0, fixed)
+}

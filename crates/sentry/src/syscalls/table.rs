@@ -64,6 +64,12 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::pipe, Full, file::pipe, &[Hex]),
     sys(Sysno::sched_yield, Full, process::sched_yield, &[]),
     sys(
+        Sysno::mremap,
+        Partial("no MREMAP_DONTUNMAP; old_len 0 (duplicating shared mappings) is EFAULT"),
+        mmap::mremap,
+        &[Hex, Dec, Dec, Hex, Hex],
+    ),
+    sys(
         Sysno::madvise,
         Partial("MADV_DONTNEED zeroes; other advice is accepted and has no effect"),
         mmap::madvise,
@@ -80,12 +86,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::clone, Partial(PROCESSES_ONLY), thread::clone, &[Hex, Hex, Hex, Hex, Hex]),
     sys(Sysno::fork, Full, thread::fork, &[]),
     sys(Sysno::vfork, Partial(VFORK_COPY), thread::vfork, &[]),
-    sys(
-        Sysno::execve,
-        Partial("EAGAIN while the process has other threads"),
-        process::execve,
-        &[Path, StrVec, StrVec],
-    ),
+    sys(Sysno::execve, Partial("EAGAIN while the process has other threads"), process::execve, &[Path, StrVec, StrVec]),
     sys(Sysno::exit, Full, process::exit, &[Dec]),
     sys(Sysno::wait4, Partial("no stop/continue reports; rusage is zero"), thread::wait4, &[Dec, Hex, Hex, Hex]),
     sys(Sysno::kill, Partial(ONE_PENDING), signal::kill, &[Dec, Signal]),
