@@ -103,6 +103,7 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
         hostname: spec.hostname.clone(),
         strace: args.strace,
         total_memory,
+        mounts: spec.mounts.clone(),
     });
     let process = spec.process(hostsys::fd::take_stdio().into());
 

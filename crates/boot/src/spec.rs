@@ -15,6 +15,8 @@ pub struct ContainerSpec {
     pub uid: u32,
     pub gid: u32,
     pub additional_gids: Vec<u32>,
+    /// `mounts`, for the sentry's mount table.
+    pub mounts: Vec<sentry::MountSpec>,
 }
 
 pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
@@ -27,6 +29,16 @@ pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
         return Err(BootError::Spec(format!("{}: process.args is empty", path.display())));
     }
     let user = process.user();
+    let mounts = spec
+        .mounts()
+        .iter()
+        .flatten()
+        .map(|m| sentry::MountSpec {
+            destination: m.destination().display().to_string(),
+            kind: m.typ().clone().unwrap_or_default(),
+            options: m.options().clone().unwrap_or_default(),
+        })
+        .collect();
     Ok(ContainerSpec {
         hostname: spec.hostname().clone().unwrap_or_default(),
         args,
@@ -35,6 +47,7 @@ pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
         uid: user.uid(),
         gid: user.gid(),
         additional_gids: user.additional_gids().clone().unwrap_or_default(),
+        mounts,
     })
 }
 
