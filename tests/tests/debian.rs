@@ -114,4 +114,12 @@ mod debian {
         let (_moat, out) = run(&["bash", "-c", script]);
         assert_stdout(&out, "cat /proc/self/cmdline \n 00 00 00 00\n");
     }
+
+    #[test]
+    fn bash_files_in_dev_shm() {
+        // The spec's /dev/shm tmpfs: create, read, mkdir, rename, rm -r.
+        let script = "cd /dev/shm && echo data > f && cat f && mkdir d && mv f d/g && ls d && rm -r d && ls -A";
+        let (_moat, out) = run(&["bash", "-c", script]);
+        assert_stdout(&out, "data\ng\n");
+    }
 }
