@@ -245,7 +245,13 @@ impl crate::vfs::mount::FileSystem for GoferFs {
         "gofer"
     }
 
-    fn open(&self, _task: &crate::kernel::Task, path: &str, flags: u64, _mode: u32) -> Result<Arc<dyn FileDescription>, Errno> {
+    fn open(
+        &self,
+        _task: &crate::kernel::Task,
+        path: &str,
+        flags: u64,
+        _mode: u32,
+    ) -> Result<Arc<dyn FileDescription>, Errno> {
         use abi::fcntl;
         let writes = flags & fcntl::O_ACCMODE != fcntl::O_RDONLY || flags & (fcntl::O_CREAT | fcntl::O_TRUNC) != 0;
         if writes {

@@ -16,6 +16,7 @@ use crate::kernel::Task;
 use crate::vfs::mount::{join, FileSystem, SetAttr, TimeSet};
 use crate::vfs::{DirEntry, FileDescription};
 use abi::{fcntl, Errno, Stat, Statfs, Timespec};
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -65,7 +66,8 @@ impl Options {
             let num = |v: &str, radix| u64::from_str_radix(v, radix).map_err(|_| format!("tmpfs: bad option {opt}"));
             match key {
                 "size" => {
-                    let (digits, unit) = value.split_at(value.find(|c: char| !c.is_ascii_digit()).unwrap_or(value.len()));
+                    let (digits, unit) =
+                        value.split_at(value.find(|c: char| !c.is_ascii_digit()).unwrap_or(value.len()));
                     let n = num(digits, 10)?;
                     o.size = match unit {
                         "" => n,
@@ -326,15 +328,15 @@ impl State {
             let pos = offset + done as u64;
             let (page, within) = (pos / PAGE, (pos % PAGE) as usize);
             let take = (PAGE as usize - within).min(data.len() - done);
-            if !pages.contains_key(&page) {
-                if free == 0 {
-                    break;
+            let p = match pages.entry(page) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(_) if free == 0 => break,
+                Entry::Vacant(e) => {
+                    free -= 1;
+                    allocated += 1;
+                    e.insert(vec![0u8; PAGE as usize].into_boxed_slice())
                 }
-                free -= 1;
-                allocated += 1;
-                pages.insert(page, vec![0u8; PAGE as usize].into_boxed_slice());
-            }
-            let p = pages.get_mut(&page).expect("just ensured");
+            };
             p[within..within + take].copy_from_slice(&data[done..done + take]);
             done += take;
         }
@@ -362,9 +364,10 @@ impl State {
             for k in gone {
                 pages.remove(&k);
             }
-            if new % PAGE != 0 {
+            let tail = (new % PAGE) as usize;
+            if tail > 0 {
                 if let Some(p) = pages.get_mut(&(new / PAGE)) {
-                    p[(new % PAGE) as usize..].fill(0);
+                    p[tail..].fill(0);
                 }
             }
         }
@@ -930,7 +933,8 @@ impl FileDescription for TmpFile {
         let Data::Dir { entries, parent } = &i.data else { return Err(Errno::ENOTDIR) };
         // A directory removed while open lists nothing, as on Linux.
         let dots: &[(&str, u64)] = if i.nlink == 0 { &[] } else { &[(".", self.ino), ("..", *parent)] };
-        let all = dots.iter().map(|(n, ino)| ((*n).to_string(), *ino)).chain(entries.iter().map(|(n, i)| (n.clone(), *i)));
+        let all =
+            dots.iter().map(|(n, ino)| ((*n).to_string(), *ino)).chain(entries.iter().map(|(n, i)| (n.clone(), *i)));
         for (name, ino) in all.skip(*pos as usize) {
             let d_type = synthetic::dtype(st.get(ino).mode);
             let entry = DirEntry { ino, next_off: *pos as i64 + 1, d_type, name: name.as_bytes() };

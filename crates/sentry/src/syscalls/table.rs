@@ -30,8 +30,7 @@ const TMPFS_ONLY: &str =
     "tmpfs mounts (the spec's, e.g. /dev/shm); EROFS on the root file system (gofer), /dev and /proc (issue #4)";
 const TMPFS_RENAME: &str =
     "within one tmpfs mount (EXDEV across mounts); RENAME_NOREPLACE; no RENAME_EXCHANGE or RENAME_WHITEOUT; EROFS elsewhere (issue #4)";
-const TMPFS_LINK: &str =
-    "within one tmpfs mount (EXDEV across mounts); no AT_EMPTY_PATH; EROFS elsewhere (issue #4)";
+const TMPFS_LINK: &str = "within one tmpfs mount (EXDEV across mounts); no AT_EMPTY_PATH; EROFS elsewhere (issue #4)";
 const OPEN_NOTE: &str =
     "tmpfs files read-write and created; root file system files read-only (EROFS for writing); /dev devices and /proc files (issue #4)";
 const SYNC_NOTE: &str = "no-op success on tmpfs and root files (read-only); EINVAL on pipes and host stdio";
@@ -42,12 +41,7 @@ const NO_FSID: &str =
 pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::read, Full, file::read, &[Fd, OutBuf, Dec]),
     sys(Sysno::write, Full, file::write, &[Fd, InBuf(2), Dec]),
-    sys(
-        Sysno::open,
-        Partial(OPEN_NOTE),
-        file::open,
-        &[Path, Hex, Oct],
-    ),
+    sys(Sysno::open, Partial(OPEN_NOTE), file::open, &[Path, Hex, Oct]),
     sys(Sysno::close, Full, file::close, &[Fd]),
     sys(Sysno::stat, Partial(STDIO_ONLY), file::stat, &[Path, Hex]),
     sys(Sysno::fstat, Full, file::fstat, &[Fd, Hex]),
@@ -169,12 +163,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::clock_nanosleep, Full, time::clock_nanosleep, &[Dec, Hex, Hex, Hex]),
     sys(Sysno::exit_group, Full, process::exit_group, &[Dec]),
     sys(Sysno::tgkill, Partial("signals to the task itself"), signal::tgkill, &[Dec, Dec, Signal]),
-    sys(
-        Sysno::openat,
-        Partial(OPEN_NOTE),
-        file::openat,
-        &[Fd, Path, Hex, Oct],
-    ),
+    sys(Sysno::openat, Partial(OPEN_NOTE), file::openat, &[Fd, Path, Hex, Oct]),
     sys(Sysno::mkdirat, Partial(TMPFS_ONLY), file::mkdirat, &[Fd, Path, Oct]),
     sys(Sysno::fchownat, Partial(TMPFS_ONLY), file::fchownat, &[Fd, Path, Dec, Dec, Hex]),
     sys(Sysno::newfstatat, Partial(STDIO_ONLY), file::newfstatat, &[Fd, Path, Hex, Hex]),
