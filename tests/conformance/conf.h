@@ -46,6 +46,16 @@ __attribute__((unused)) static const char *errname(int e) {
     case ENOSYS: return "ENOSYS";
     case ETIMEDOUT: return "ETIMEDOUT";
     case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EACCES: return "EACCES";
+    case EISDIR: return "EISDIR";
+    case ENOTDIR: return "ENOTDIR";
+    case ENOTEMPTY: return "ENOTEMPTY";
+    case EXDEV: return "EXDEV";
+    case ENOSPC: return "ENOSPC";
+    case EROFS: return "EROFS";
+    case ELOOP: return "ELOOP";
+    case EBUSY: return "EBUSY";
+    case ESPIPE: return "ESPIPE";
     }
     snprintf(other, sizeof other, "errno%d", e);
     return other;

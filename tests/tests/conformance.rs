@@ -140,6 +140,7 @@ conformance!(
     stat_family,
     devfs,
     procfs,
+    tmpfs,
     mprotect_fault,
     sigaltstack,
     segv_handler,

@@ -151,10 +151,18 @@ print(len(results), sum(results), os.waitstatus_to_exitcode(status), caught == [
     }
 
     #[test]
-    #[ignore = "multiprocessing.Pool needs POSIX semaphores in a writable /dev/shm (tmpfs, issue #4)"]
+    #[ignore = "multiprocessing.Pool needs MAP_SHARED mappings of tmpfs files (sem_open) and poll/epoll (issue #4)"]
     fn python3_multiprocessing_pool() {
         let script = "import multiprocessing as m\nwith m.Pool(2) as p: print(sum(p.map(abs, range(-10, 10))))";
         let (_moat, out) = run(&["python3", "-c", script]);
         assert_stdout(&out, "100\n");
+    }
+
+    #[test]
+    fn bash_files_in_dev_shm() {
+        // The spec's /dev/shm tmpfs: create, read, mkdir, rename, rm -r.
+        let script = "cd /dev/shm && echo data > f && cat f && mkdir d && mv f d/g && ls d && rm -r d && ls -A";
+        let (_moat, out) = run(&["bash", "-c", script]);
+        assert_stdout(&out, "data\ng\n");
     }
 }

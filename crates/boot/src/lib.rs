@@ -104,6 +104,7 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
         strace: args.strace,
         total_memory,
         memory_limit: spec.memory_limit,
+        mounts: spec.mounts.clone(),
     });
     let process = spec.process(hostsys::fd::take_stdio().into());
 

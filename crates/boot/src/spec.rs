@@ -17,6 +17,8 @@ pub struct ContainerSpec {
     pub additional_gids: Vec<u32>,
     /// `linux.resources.memory.limit`, when positive.
     pub memory_limit: Option<u64>,
+    /// `mounts`, for the sentry's mount table.
+    pub mounts: Vec<sentry::MountSpec>,
 }
 
 pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
@@ -29,6 +31,16 @@ pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
         return Err(BootError::Spec(format!("{}: process.args is empty", path.display())));
     }
     let user = process.user();
+    let mounts = spec
+        .mounts()
+        .iter()
+        .flatten()
+        .map(|m| sentry::MountSpec {
+            destination: m.destination().display().to_string(),
+            kind: m.typ().clone().unwrap_or_default(),
+            options: m.options().clone().unwrap_or_default(),
+        })
+        .collect();
     Ok(ContainerSpec {
         hostname: spec.hostname().clone().unwrap_or_default(),
         args,
@@ -45,6 +57,7 @@ pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
             .and_then(|m| m.limit())
             .and_then(|l| u64::try_from(l).ok())
             .filter(|&l| l > 0),
+        mounts,
     })
 }
 

@@ -20,4 +20,4 @@ pub mod strace;
 pub mod syscalls;
 pub mod vfs;
 
-pub use kernel::{ExitStatus, Kernel, KernelConfig, ProcessSpec};
+pub use kernel::{ExitStatus, Kernel, KernelConfig, MountSpec, ProcessSpec};

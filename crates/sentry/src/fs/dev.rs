@@ -135,7 +135,7 @@ impl FileSystem for DevFs {
         Ok(None)
     }
 
-    fn open(&self, _task: &Task, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno> {
+    fn open(&self, _task: &Task, path: &str, flags: u64, _mode: u32) -> Result<Arc<dyn FileDescription>, Errno> {
         let (ino, node) = match Self::node(path) {
             Ok(n) => n,
             // Nothing can be created here yet.

@@ -218,6 +218,11 @@ impl FileDescription for GoferFile {
         self.path.clone()
     }
 
+    fn sync(&self) -> Result<(), Errno> {
+        // Read-only today: nothing to write back.
+        Ok(())
+    }
+
     fn host_fd(&self) -> Option<BorrowedFd<'_>> {
         Some(self.fd.as_fd())
     }
@@ -240,7 +245,13 @@ impl crate::vfs::mount::FileSystem for GoferFs {
         "gofer"
     }
 
-    fn open(&self, _task: &crate::kernel::Task, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno> {
+    fn open(
+        &self,
+        _task: &crate::kernel::Task,
+        path: &str,
+        flags: u64,
+        _mode: u32,
+    ) -> Result<Arc<dyn FileDescription>, Errno> {
         use abi::fcntl;
         let writes = flags & fcntl::O_ACCMODE != fcntl::O_RDONLY || flags & (fcntl::O_CREAT | fcntl::O_TRUNC) != 0;
         if writes {

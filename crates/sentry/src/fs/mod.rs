@@ -1,8 +1,9 @@
 //! File system implementations. Today: host descriptors handed in as the
 //! container's stdio (`host`), files opened through the gofer (`gofer`,
 //! the root mount), devfs at `/dev` (`dev`), a minimal procfs at `/proc`
-//! (`proc`, over `synthetic`'s open files) and pipes. tmpfs, overlay,
-//! sysfs, devpts and the rest come with issue #4.
+//! (`proc`, over `synthetic`'s open files), tmpfs (`tmpfs`, the spec's
+//! tmpfs mounts) and pipes. Overlay, sysfs, devpts and the rest come with
+//! issue #4.
 
 pub mod dev;
 pub mod gofer;
@@ -10,6 +11,7 @@ pub mod host;
 pub mod pipe;
 pub mod proc;
 pub mod synthetic;
+pub mod tmpfs;
 
 use abi::{Stat, Statfs, Timespec};
 

@@ -289,7 +289,7 @@ impl FileSystem for ProcFs {
         Ok(None)
     }
 
-    fn open(&self, task: &Task, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno> {
+    fn open(&self, task: &Task, path: &str, flags: u64, _mode: u32) -> Result<Arc<dyn FileDescription>, Errno> {
         let comps = Self::comps(path);
         let (ino, node) = self.node(task, &comps)?;
         if let Node::Fd(fd) = node {

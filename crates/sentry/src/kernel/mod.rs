@@ -51,6 +51,17 @@ pub struct KernelConfig {
     /// The container's memory limit (`linux.resources.memory.limit`),
     /// enforced by the sentry's OOM killer.
     pub memory_limit: Option<u64>,
+    /// The OCI spec's `mounts`, in order.
+    pub mounts: Vec<MountSpec>,
+}
+
+/// One entry of the OCI spec's `mounts`.
+#[derive(Clone, Debug, Default)]
+pub struct MountSpec {
+    pub destination: String,
+    /// `type`: `tmpfs`, `proc`, `bind`...
+    pub kind: String,
+    pub options: Vec<String>,
 }
 
 pub struct Kernel {
@@ -58,7 +69,7 @@ pub struct Kernel {
     pub(crate) memfile: Arc<MemoryFile>,
     pub(crate) gofer: GoferClient,
     /// Which file system serves which path: the gofer at `/`, devfs at
-    /// `/dev`, procfs at `/proc`.
+    /// `/dev`, procfs at `/proc`, and the spec's tmpfs mounts.
     pub(crate) mounts: crate::vfs::mount::MountTable,
     pub(crate) hostname: String,
     pub(crate) strace: bool,
@@ -71,12 +82,36 @@ pub struct Kernel {
     pub(crate) futexes: futex::Futexes,
 }
 
-/// The mounts every container gets (the OCI spec's `/dev` and `/proc`
-/// entries are served by these whatever their options say).
-fn default_mounts(gofer: &GoferClient) -> crate::vfs::mount::MountTable {
+/// The mount table: the gofer's tree at `/`, devfs at `/dev` and procfs
+/// at `/proc` always (runc's default spec mounts a tmpfs on `/dev`; devfs
+/// serves it, as in runsc), then the spec's other mounts that the sentry
+/// can serve. The rest are skipped with a log line, never faked.
+fn build_mounts(gofer: &GoferClient, specs: &[MountSpec], memory: u64) -> crate::vfs::mount::MountTable {
+    use crate::vfs::mount::normalize;
     let mut t = crate::vfs::mount::MountTable::new(Arc::new(crate::fs::gofer::GoferFs::new(gofer.clone())));
     t.mount("/dev", Arc::new(crate::fs::dev::DevFs::new()));
     t.mount("/proc", Arc::new(crate::fs::proc::ProcFs::new()));
+    let mut unsupported = HashSet::new();
+    for m in specs {
+        let dest = normalize(&m.destination);
+        let bind = m.kind == "bind" || m.options.iter().any(|o| o == "bind" || o == "rbind");
+        match m.kind.as_str() {
+            _ if bind => tracing::warn!(destination = dest, "bind mounts are not supported yet: skipped"),
+            _ if dest == "/" => tracing::warn!(kind = m.kind, "a mount over the root is not supported: skipped"),
+            "tmpfs" if dest == "/dev" => {}
+            "proc" if dest == "/proc" => {}
+            "tmpfs" => match crate::fs::tmpfs::Options::parse(&m.options, memory) {
+                Ok(o) => t.mount(&dest, Arc::new(crate::fs::tmpfs::TmpFs::new(&dest, o))),
+                Err(e) => tracing::warn!(destination = dest, "{e}: skipped"),
+            },
+            "proc" => t.mount(&dest, Arc::new(crate::fs::proc::ProcFs::new())),
+            kind => {
+                if unsupported.insert(kind.to_string()) {
+                    tracing::info!(kind, destination = dest, "mounts of this type are not supported yet: skipped");
+                }
+            }
+        }
+    }
     t
 }
 
@@ -99,7 +134,7 @@ impl Kernel {
         let kernel = Arc::new(Kernel {
             platform: cfg.platform,
             memfile: cfg.memfile,
-            mounts: default_mounts(&cfg.gofer),
+            mounts: build_mounts(&cfg.gofer, &cfg.mounts, cfg.total_memory),
             gofer: cfg.gofer,
             hostname: cfg.hostname,
             strace: cfg.strace,

@@ -3,7 +3,7 @@
 
 use crate::kernel::waiter::WaitQueue;
 use crate::kernel::Task;
-use crate::vfs::mount::FileSystem;
+use crate::vfs::mount::{FileSystem, MountTable, SetAttr, TimeSet};
 use crate::vfs::{readable, writable, DirEntry, FileDescription, IoctlReply};
 use abi::{fcntl, ioctl as io, stat, Errno, IoVec, Statx, StatxTimestamp};
 use std::sync::Arc;
@@ -147,6 +147,17 @@ pub fn write(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(write_waiting(task, &*file, &buf)? as u64)
 }
 
+pub fn pwrite64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let file = task.fds.get(fd_arg(a[0]))?;
+    writable(&*file)?;
+    if (a[3] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut buf = vec![0u8; a[2].min(MAX_RW) as usize];
+    task.mm.copy_in(a[1], &mut buf)?;
+    Ok(file.pwrite(&buf, a[3])? as u64)
+}
+
 fn iovecs(task: &Task, addr: u64, count: u64) -> Result<Vec<IoVec>, Errno> {
     if count > IOV_MAX {
         return Err(Errno::EINVAL);
@@ -201,19 +212,25 @@ pub fn readv(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(n as u64)
 }
 
-fn open_common(task: &mut Task, dirfd: i64, path_addr: u64, flags: u64) -> Result<u64, Errno> {
+fn open_common(task: &mut Task, dirfd: i64, path_addr: u64, flags: u64, mode: u64) -> Result<u64, Errno> {
     let path = at_path(task, dirfd, &read_path(task, path_addr)?)?;
-    let (fs, inner) = resolve(task, &path, flags & fcntl::O_NOFOLLOW == 0)?;
-    let file = fs.open(task, &inner, flags & !fcntl::O_CLOEXEC)?;
+    // O_CREAT|O_EXCL never follows a link in the last component.
+    let excl = flags & (fcntl::O_CREAT | fcntl::O_EXCL) == fcntl::O_CREAT | fcntl::O_EXCL;
+    let (fs, inner) = resolve(task, &path, flags & fcntl::O_NOFOLLOW == 0 && !excl)?;
+    let file = fs.open(task, &inner, flags & !fcntl::O_CLOEXEC, (mode & 0o7777) as u32)?;
     task.fds.insert(0, file, flags & fcntl::O_CLOEXEC != 0).map(|fd| fd as u64)
 }
 
 pub fn open(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    open_common(task, fcntl::AT_FDCWD, a[0], a[1])
+    open_common(task, fcntl::AT_FDCWD, a[0], a[1], a[2])
 }
 
 pub fn openat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    open_common(task, fd_arg(a[0]), a[1], a[2])
+    open_common(task, fd_arg(a[0]), a[1], a[2], a[3])
+}
+
+pub fn creat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    open_common(task, fcntl::AT_FDCWD, a[0], fcntl::O_CREAT | fcntl::O_WRONLY | fcntl::O_TRUNC, a[1])
 }
 
 pub fn close(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -568,6 +585,270 @@ pub fn statfs(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 pub fn fstatfs(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let st = task.fds.get(fd_arg(a[0]))?.statfs()?;
     task.mm.write_obj(a[1], &st).map(|_| 0)
+}
+
+// Changes to the tree (gVisor: `sys_file.go`'s mkdir, unlink, rename,
+// link, symlink; `sys_stat.go`'s chmod/chown/truncate/utimensat). Each
+// goes to the file system serving the path; the gofer's root answers
+// EROFS until writable gofer files arrive.
+
+const AT_REMOVEDIR: u64 = 0x200;
+const AT_SYMLINK_FOLLOW: u64 = 0x400;
+
+/// The absolute path named by `dirfd` and the string at `addr`.
+fn path_at(task: &Task, dirfd: i64, addr: u64) -> Result<String, Errno> {
+    at_path(task, dirfd, &read_path(task, addr)?)
+}
+
+/// EEXIST when `path` names something already (links included), so
+/// that file systems that cannot create (EROFS) still answer what Linux
+/// checks first.
+fn must_not_exist(task: &Task, path: &str) -> Result<(), Errno> {
+    match stat_abs(task, path, false) {
+        Ok(_) => Err(Errno::EEXIST),
+        Err(_) => Ok(()),
+    }
+}
+
+fn mkdir_common(task: &Task, dirfd: i64, addr: u64, mode: u64) -> Result<u64, Errno> {
+    let path = path_at(task, dirfd, addr)?;
+    must_not_exist(task, &path)?;
+    let (fs, inner) = resolve(task, &path, false)?;
+    fs.mkdir(task, &inner, (mode & 0o7777) as u32).map(|()| 0)
+}
+
+pub fn mkdir(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    mkdir_common(task, fcntl::AT_FDCWD, a[0], a[1])
+}
+
+pub fn mkdirat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    mkdir_common(task, fd_arg(a[0]), a[1], a[2])
+}
+
+fn rmdir_common(task: &Task, dirfd: i64, addr: u64) -> Result<u64, Errno> {
+    let raw = read_path(task, addr)?;
+    // Lexical normalisation would hide these: Linux refuses them by name.
+    match raw.trim_end_matches('/').rsplit('/').next() {
+        Some(".") => return Err(Errno::EINVAL),
+        Some("..") => return Err(Errno::ENOTEMPTY),
+        _ => {}
+    }
+    let path = at_path(task, dirfd, &raw)?;
+    let (fs, inner) = resolve(task, &path, false)?;
+    fs.stat(task, &inner, false)?;
+    fs.rmdir(task, &inner).map(|()| 0)
+}
+
+pub fn rmdir(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    rmdir_common(task, fcntl::AT_FDCWD, a[0])
+}
+
+fn unlink_common(task: &Task, dirfd: i64, addr: u64) -> Result<u64, Errno> {
+    let path = path_at(task, dirfd, addr)?;
+    let (fs, inner) = resolve(task, &path, false)?;
+    fs.stat(task, &inner, false)?;
+    fs.unlink(task, &inner).map(|()| 0)
+}
+
+pub fn unlink(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    unlink_common(task, fcntl::AT_FDCWD, a[0])
+}
+
+pub fn unlinkat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    match a[2] {
+        0 => unlink_common(task, fd_arg(a[0]), a[1]),
+        AT_REMOVEDIR => rmdir_common(task, fd_arg(a[0]), a[1]),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// The mount and inner paths of both ends of a rename or link: EXDEV
+/// when they are on different mounts.
+fn same_mount(
+    task: &Task,
+    old: &str,
+    follow_old: bool,
+    new: &str,
+) -> Result<(Arc<dyn FileSystem>, String, String), Errno> {
+    let (fs, old_inner) = resolve(task, old, follow_old)?;
+    fs.stat(task, &old_inner, follow_old)?;
+    let (new_fs, new_inner) = resolve(task, new, false)?;
+    if !MountTable::same(&fs, &new_fs) {
+        return Err(Errno::EXDEV);
+    }
+    Ok((fs, old_inner, new_inner))
+}
+
+fn rename_common(task: &Task, olddir: i64, old: u64, newdir: i64, new: u64, flags: u64) -> Result<u64, Errno> {
+    let flags = u32::try_from(flags).map_err(|_| Errno::EINVAL)?;
+    let (old, new) = (path_at(task, olddir, old)?, path_at(task, newdir, new)?);
+    let (fs, old, new) = same_mount(task, &old, false, &new)?;
+    fs.rename(task, &old, &new, flags).map(|()| 0)
+}
+
+pub fn rename(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    rename_common(task, fcntl::AT_FDCWD, a[0], fcntl::AT_FDCWD, a[1], 0)
+}
+
+pub fn renameat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    rename_common(task, fd_arg(a[0]), a[1], fd_arg(a[2]), a[3], 0)
+}
+
+pub fn renameat2(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    rename_common(task, fd_arg(a[0]), a[1], fd_arg(a[2]), a[3], a[4])
+}
+
+fn symlink_common(task: &Task, target: u64, dirfd: i64, addr: u64) -> Result<u64, Errno> {
+    let target = read_path(task, target)?;
+    let path = path_at(task, dirfd, addr)?;
+    must_not_exist(task, &path)?;
+    let (fs, inner) = resolve(task, &path, false)?;
+    fs.symlink(task, &target, &inner).map(|()| 0)
+}
+
+pub fn symlink(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    symlink_common(task, a[0], fcntl::AT_FDCWD, a[1])
+}
+
+pub fn symlinkat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    symlink_common(task, a[0], fd_arg(a[1]), a[2])
+}
+
+fn link_common(task: &Task, olddir: i64, old: u64, newdir: i64, new: u64, flags: u64) -> Result<u64, Errno> {
+    if flags & !AT_SYMLINK_FOLLOW != 0 {
+        // AT_EMPTY_PATH (linking an open file) is not supported yet.
+        return Err(Errno::EINVAL);
+    }
+    let (old, new) = (path_at(task, olddir, old)?, path_at(task, newdir, new)?);
+    must_not_exist(task, &new)?;
+    let (fs, old, new) = same_mount(task, &old, flags & AT_SYMLINK_FOLLOW != 0, &new)?;
+    fs.link(task, &old, &new).map(|()| 0)
+}
+
+pub fn link(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    link_common(task, fcntl::AT_FDCWD, a[0], fcntl::AT_FDCWD, a[1], 0)
+}
+
+pub fn linkat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    link_common(task, fd_arg(a[0]), a[1], fd_arg(a[2]), a[3], a[4])
+}
+
+/// Applies `attr` to the file at `path`, after checking it exists.
+fn setattr_path(task: &Task, path: &str, follow: bool, attr: &SetAttr) -> Result<u64, Errno> {
+    let (fs, inner) = resolve(task, path, follow)?;
+    fs.stat(task, &inner, follow)?;
+    fs.setattr(task, &inner, attr).map(|()| 0)
+}
+
+fn chmod_attr(mode: u64) -> SetAttr {
+    SetAttr { mode: Some((mode & 0o7777) as u32), ..SetAttr::default() }
+}
+
+pub fn chmod(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    setattr_path(task, &path_at(task, fcntl::AT_FDCWD, a[0])?, true, &chmod_attr(a[1]))
+}
+
+pub fn fchmodat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    setattr_path(task, &path_at(task, fd_arg(a[0]), a[1])?, true, &chmod_attr(a[2]))
+}
+
+pub fn fchmod(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    task.fds.get(fd_arg(a[0]))?.setattr(task, &chmod_attr(a[1])).map(|()| 0)
+}
+
+/// uid/gid arguments of the chown family: -1 leaves one unchanged.
+fn chown_attr(uid: u64, gid: u64) -> SetAttr {
+    let id = |v: u64| Some(v as u32).filter(|&v| v != u32::MAX);
+    SetAttr { uid: id(uid), gid: id(gid), ..SetAttr::default() }
+}
+
+pub fn chown(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    setattr_path(task, &path_at(task, fcntl::AT_FDCWD, a[0])?, true, &chown_attr(a[1], a[2]))
+}
+
+pub fn lchown(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    setattr_path(task, &path_at(task, fcntl::AT_FDCWD, a[0])?, false, &chown_attr(a[1], a[2]))
+}
+
+pub fn fchown(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    task.fds.get(fd_arg(a[0]))?.setattr(task, &chown_attr(a[1], a[2])).map(|()| 0)
+}
+
+pub fn fchownat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let flags = a[4];
+    if flags & !(fcntl::AT_SYMLINK_NOFOLLOW | fcntl::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let attr = chown_attr(a[2], a[3]);
+    if flags & fcntl::AT_EMPTY_PATH != 0 && first_byte(task, a[1])? == 0 {
+        return task.fds.get(fd_arg(a[0]))?.setattr(task, &attr).map(|()| 0);
+    }
+    setattr_path(task, &path_at(task, fd_arg(a[0]), a[1])?, flags & fcntl::AT_SYMLINK_NOFOLLOW == 0, &attr)
+}
+
+fn size_arg(len: u64) -> Result<u64, Errno> {
+    if (len as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(len)
+}
+
+pub fn truncate(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let attr = SetAttr { size: Some(size_arg(a[1])?), ..SetAttr::default() };
+    setattr_path(task, &path_at(task, fcntl::AT_FDCWD, a[0])?, true, &attr)
+}
+
+pub fn ftruncate(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let file = task.fds.get(fd_arg(a[0]))?;
+    let size = size_arg(a[1])?;
+    // Linux: EINVAL unless a regular file open for writing.
+    if writable(&*file).is_err() || file.stat()?.mode & 0o170000 != 0o100000 {
+        return Err(Errno::EINVAL);
+    }
+    file.setattr(task, &SetAttr { size: Some(size), ..SetAttr::default() }).map(|()| 0)
+}
+
+pub fn utimensat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const UTIME_NOW: i64 = (1 << 30) - 1;
+    const UTIME_OMIT: i64 = (1 << 30) - 2;
+    let (dirfd, path_addr, times, flags) = (fd_arg(a[0]), a[1], a[2], a[3]);
+    if flags & !(fcntl::AT_SYMLINK_NOFOLLOW | fcntl::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (atime, mtime) = if times == 0 {
+        (Some(TimeSet::Now), Some(TimeSet::Now))
+    } else {
+        let ts: [abi::Timespec; 2] = task.mm.read_obj(times)?;
+        let one = |t: abi::Timespec| match t.tv_nsec {
+            UTIME_NOW => Ok(Some(TimeSet::Now)),
+            UTIME_OMIT => Ok(None),
+            n if (0..1_000_000_000).contains(&n) => Ok(Some(TimeSet::At(t))),
+            _ => Err(Errno::EINVAL),
+        };
+        (one(ts[0])?, one(ts[1])?)
+    };
+    if atime.is_none() && mtime.is_none() {
+        return Ok(0);
+    }
+    let attr = SetAttr { atime, mtime, ..SetAttr::default() };
+    // A null path is futimens: the descriptor itself.
+    if path_addr == 0 || (flags & fcntl::AT_EMPTY_PATH != 0 && first_byte(task, path_addr)? == 0) {
+        return task.fds.get(dirfd)?.setattr(task, &attr).map(|()| 0);
+    }
+    setattr_path(task, &path_at(task, dirfd, path_addr)?, flags & fcntl::AT_SYMLINK_NOFOLLOW == 0, &attr)
+}
+
+pub fn fsync(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    task.fds.get(fd_arg(a[0]))?.sync().map(|()| 0)
+}
+
+pub fn fchdir(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let file = task.fds.get(fd_arg(a[0]))?;
+    if file.stat()?.mode & 0o170000 != 0o040000 {
+        return Err(Errno::ENOTDIR);
+    }
+    task.cwd = normalize(&file.path());
+    Ok(0)
 }
 
 // Extended attributes: none are visible yet. As gVisor does for

@@ -24,21 +24,25 @@ const PROCESSES_ONLY: &str =
 const REAL_TIMER_ONLY: &str = "ITIMER_REAL; the CPU-time timers return ENOSYS";
 const VFORK_COPY: &str = "the child gets a copy of memory; the parent waits until it execs or exits";
 const STDIO_ONLY: &str =
-    "root file system (gofer), /dev (devfs) and /proc (minimal procfs); no symlink walk across mounts in the root tree; the full VFS comes with issue #4";
+    "root file system (gofer), /dev (devfs), /proc (minimal procfs) and tmpfs mounts; no symlink walk across mounts in the root tree; the full VFS comes with issue #4";
 const GOFER_DIRS: &str =
-    "directories of the root file system (listed by the gofer), /dev and /proc; the full VFS comes with issue #4";
+    "directories of the root file system (listed by the gofer), /dev, /proc and tmpfs mounts; the full VFS comes with issue #4";
+const TMPFS_ONLY: &str =
+    "tmpfs mounts (the spec's, e.g. /dev/shm); EROFS on the root file system (gofer), /dev and /proc (issue #4)";
+const TMPFS_RENAME: &str =
+    "within one tmpfs mount (EXDEV across mounts); RENAME_NOREPLACE; no RENAME_EXCHANGE or RENAME_WHITEOUT; EROFS elsewhere (issue #4)";
+const TMPFS_LINK: &str = "within one tmpfs mount (EXDEV across mounts); no AT_EMPTY_PATH; EROFS elsewhere (issue #4)";
+const OPEN_NOTE: &str =
+    "tmpfs files read-write and created; root file system files read-only (EROFS for writing); /dev devices and /proc files (issue #4)";
+const SYNC_NOTE: &str = "no-op success on tmpfs and root files (read-only); EINVAL on pipes and host stdio";
 const NO_XATTRS: &str = "no extended attributes yet: EOPNOTSUPP for files that exist (issue #4)";
-const NO_FSID: &str = "root files: the host file system holding them; /dev: tmpfs, /proc: procfs; f_fsid is zero";
+const NO_FSID: &str =
+    "root files: the host file system holding them; /dev and tmpfs mounts: tmpfs, /proc: procfs; f_fsid is zero";
 
 pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::read, Full, file::read, &[Fd, OutBuf, Dec]),
     sys(Sysno::write, Full, file::write, &[Fd, InBuf(2), Dec]),
-    sys(
-        Sysno::open,
-        Partial("root file system files read-only; /dev devices and /proc files; no creation (issue #4)"),
-        file::open,
-        &[Path, Hex, Oct],
-    ),
+    sys(Sysno::open, Partial(OPEN_NOTE), file::open, &[Path, Hex, Oct]),
     sys(Sysno::close, Full, file::close, &[Fd]),
     sys(Sysno::stat, Partial(STDIO_ONLY), file::stat, &[Path, Hex]),
     sys(Sysno::fstat, Full, file::fstat, &[Fd, Hex]),
@@ -58,6 +62,7 @@ pub(super) static TABLE: &[Syscall] = &[
     ),
     sys(Sysno::ioctl, Partial("TCGETS and TIOCGWINSZ on host stdio; FIOCLEX/FIONCLEX"), file::ioctl, &[Fd, Hex, Hex]),
     sys(Sysno::pread64, Full, file::pread64, &[Fd, OutBuf, Dec, Dec]),
+    sys(Sysno::pwrite64, Partial("tmpfs files; ESPIPE on host stdio"), file::pwrite64, &[Fd, InBuf(2), Dec, Dec]),
     sys(Sysno::readv, Full, file::readv, &[Fd, Hex, Dec]),
     sys(Sysno::writev, Full, file::writev, &[Fd, Hex, Dec]),
     sys(Sysno::access, Partial(STDIO_ONLY), file::access, &[Path, Oct]),
@@ -97,10 +102,27 @@ pub(super) static TABLE: &[Syscall] = &[
         file::fcntl,
         &[Fd, Dec, Hex],
     ),
+    sys(Sysno::fsync, Partial(SYNC_NOTE), file::fsync, &[Fd]),
+    sys(Sysno::fdatasync, Partial(SYNC_NOTE), file::fsync, &[Fd]),
+    sys(Sysno::truncate, Partial(TMPFS_ONLY), file::truncate, &[Path, Dec]),
+    sys(Sysno::ftruncate, Partial(TMPFS_ONLY), file::ftruncate, &[Fd, Dec]),
     sys(Sysno::getdents, Partial(GOFER_DIRS), file::getdents, &[Fd, Hex, Dec]),
     sys(Sysno::getcwd, Full, file::getcwd, &[Hex, Dec]),
     sys(Sysno::chdir, Partial(STDIO_ONLY), file::chdir, &[Path]),
+    sys(Sysno::fchdir, Full, file::fchdir, &[Fd]),
+    sys(Sysno::rename, Partial(TMPFS_RENAME), file::rename, &[Path, Path]),
+    sys(Sysno::mkdir, Partial(TMPFS_ONLY), file::mkdir, &[Path, Oct]),
+    sys(Sysno::rmdir, Partial(TMPFS_ONLY), file::rmdir, &[Path]),
+    sys(Sysno::creat, Partial(OPEN_NOTE), file::creat, &[Path, Oct]),
+    sys(Sysno::link, Partial(TMPFS_LINK), file::link, &[Path, Path]),
+    sys(Sysno::unlink, Partial(TMPFS_ONLY), file::unlink, &[Path]),
+    sys(Sysno::symlink, Partial(TMPFS_ONLY), file::symlink, &[Path, Path]),
     sys(Sysno::readlink, Partial(STDIO_ONLY), file::readlink, &[Path, Hex, Dec]),
+    sys(Sysno::chmod, Partial(TMPFS_ONLY), file::chmod, &[Path, Oct]),
+    sys(Sysno::fchmod, Partial(TMPFS_ONLY), file::fchmod, &[Fd, Oct]),
+    sys(Sysno::chown, Partial(TMPFS_ONLY), file::chown, &[Path, Dec, Dec]),
+    sys(Sysno::fchown, Partial(TMPFS_ONLY), file::fchown, &[Fd, Dec, Dec]),
+    sys(Sysno::lchown, Partial(TMPFS_ONLY), file::lchown, &[Path, Dec, Dec]),
     sys(Sysno::umask, Full, file::umask, &[Oct]),
     sys(Sysno::gettimeofday, Full, time::gettimeofday, &[Hex, Hex]),
     sys(Sysno::getrlimit, Full, process::getrlimit, &[Dec, Hex]),
@@ -151,14 +173,16 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::clock_nanosleep, Full, time::clock_nanosleep, &[Dec, Hex, Hex, Hex]),
     sys(Sysno::exit_group, Full, process::exit_group, &[Dec]),
     sys(Sysno::tgkill, Full, signal::tgkill, &[Dec, Dec, Signal]),
-    sys(
-        Sysno::openat,
-        Partial("root file system files read-only; /dev devices and /proc files; no creation (issue #4)"),
-        file::openat,
-        &[Fd, Path, Hex, Oct],
-    ),
+    sys(Sysno::openat, Partial(OPEN_NOTE), file::openat, &[Fd, Path, Hex, Oct]),
+    sys(Sysno::mkdirat, Partial(TMPFS_ONLY), file::mkdirat, &[Fd, Path, Oct]),
+    sys(Sysno::fchownat, Partial(TMPFS_ONLY), file::fchownat, &[Fd, Path, Dec, Dec, Hex]),
     sys(Sysno::newfstatat, Partial(STDIO_ONLY), file::newfstatat, &[Fd, Path, Hex, Hex]),
+    sys(Sysno::unlinkat, Partial(TMPFS_ONLY), file::unlinkat, &[Fd, Path, Hex]),
+    sys(Sysno::renameat, Partial(TMPFS_RENAME), file::renameat, &[Fd, Path, Fd, Path]),
+    sys(Sysno::linkat, Partial(TMPFS_LINK), file::linkat, &[Fd, Path, Fd, Path, Hex]),
+    sys(Sysno::symlinkat, Partial(TMPFS_ONLY), file::symlinkat, &[Path, Fd, Path]),
     sys(Sysno::readlinkat, Partial(STDIO_ONLY), file::readlinkat, &[Fd, Path, Hex, Dec]),
+    sys(Sysno::fchmodat, Partial(TMPFS_ONLY), file::fchmodat, &[Fd, Path, Oct]),
     sys(Sysno::faccessat, Partial(STDIO_ONLY), file::faccessat, &[Fd, Path, Oct]),
     sys(
         Sysno::set_robust_list,
@@ -166,6 +190,7 @@ pub(super) static TABLE: &[Syscall] = &[
         process::set_robust_list,
         &[Hex, Dec],
     ),
+    sys(Sysno::utimensat, Partial(TMPFS_ONLY), file::utimensat, &[Fd, Path, Hex, Hex]),
     sys(Sysno::dup3, Full, file::dup3, &[Fd, Fd, Hex]),
     sys(Sysno::pipe2, Partial("no O_DIRECT packet mode; no F_SETPIPE_SZ yet"), file::pipe2, &[Hex, Hex]),
     sys(
@@ -174,6 +199,7 @@ pub(super) static TABLE: &[Syscall] = &[
         process::prlimit64,
         &[Dec, Dec, Hex, Hex],
     ),
+    sys(Sysno::renameat2, Partial(TMPFS_RENAME), file::renameat2, &[Fd, Path, Fd, Path, Hex]),
     sys(Sysno::getrandom, Full, misc::getrandom, &[Hex, Dec, Hex]),
     sys(
         Sysno::statx,

@@ -26,6 +26,19 @@ pub trait FileDescription: Send + Sync {
     fn write(&self, _data: &[u8]) -> Result<usize, Errno> {
         Err(Errno::EINVAL)
     }
+    fn pwrite(&self, _data: &[u8], _offset: u64) -> Result<usize, Errno> {
+        Err(Errno::ESPIPE)
+    }
+    /// fchmod, fchown, ftruncate, futimens. The syscall layer has checked
+    /// that a size change comes through a description open for writing.
+    fn setattr(&self, _task: &crate::kernel::Task, _attr: &mount::SetAttr) -> Result<(), Errno> {
+        Err(Errno::EROFS)
+    }
+    /// fsync/fdatasync. Linux answers EINVAL for files that cannot be
+    /// synced (pipes, sockets).
+    fn sync(&self) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
+    }
     fn seek(&self, _offset: i64, _whence: u32) -> Result<u64, Errno> {
         Err(Errno::ESPIPE)
     }

@@ -41,8 +41,9 @@ pub trait FileSystem: Send + Sync {
         Ok(None)
     }
 
-    /// Opens `path` with `open(2)` `flags` (O_CLOEXEC already removed).
-    fn open(&self, task: &Task, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno>;
+    /// Opens `path` with `open(2)` `flags` (O_CLOEXEC already removed);
+    /// `mode` is the permission bits for a file O_CREAT makes.
+    fn open(&self, task: &Task, path: &str, flags: u64, mode: u32) -> Result<Arc<dyn FileDescription>, Errno>;
 
     /// The attributes of `path`; of the link's target when `follow`
     /// (only the gofer's root mount needs it: the table follows the
@@ -52,6 +53,57 @@ pub trait FileSystem: Send + Sync {
     fn readlink(&self, task: &Task, path: &str) -> Result<String, Errno>;
 
     fn statfs(&self, task: &Task, path: &str) -> Result<Statfs, Errno>;
+
+    // Changes to the tree. File systems that cannot change (the gofer's
+    // root today, devfs, procfs) keep the defaults: EROFS.
+
+    fn mkdir(&self, _task: &Task, _path: &str, _mode: u32) -> Result<(), Errno> {
+        Err(Errno::EROFS)
+    }
+    fn rmdir(&self, _task: &Task, _path: &str) -> Result<(), Errno> {
+        Err(Errno::EROFS)
+    }
+    fn unlink(&self, _task: &Task, _path: &str) -> Result<(), Errno> {
+        Err(Errno::EROFS)
+    }
+    /// Creates a symlink at `path` holding `target`.
+    fn symlink(&self, _task: &Task, _target: &str, _path: &str) -> Result<(), Errno> {
+        Err(Errno::EROFS)
+    }
+    /// A new name `new` for `old`; both in this file system (the caller
+    /// answers EXDEV otherwise).
+    fn link(&self, _task: &Task, _old: &str, _new: &str) -> Result<(), Errno> {
+        Err(Errno::EROFS)
+    }
+    /// `renameat2` within this file system, `flags` as `RENAME_*`.
+    fn rename(&self, _task: &Task, _old: &str, _new: &str, _flags: u32) -> Result<(), Errno> {
+        Err(Errno::EROFS)
+    }
+    /// chmod, chown, truncate, utimensat on a path.
+    fn setattr(&self, _task: &Task, _path: &str, _attr: &SetAttr) -> Result<(), Errno> {
+        Err(Errno::EROFS)
+    }
+}
+
+/// Attribute changes, as Linux's `struct iattr`: what `chmod`, `chown`,
+/// `truncate` and `utimensat` ask of a file system.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SetAttr {
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub size: Option<u64>,
+    pub atime: Option<TimeSet>,
+    pub mtime: Option<TimeSet>,
+}
+
+/// A timestamp `utimensat` sets.
+#[derive(Clone, Copy, Debug)]
+pub enum TimeSet {
+    /// `UTIME_NOW` (or a null `times`): allowed to whoever may write.
+    Now,
+    /// An explicit time: only the owner (or root) may set it.
+    At(abi::Timespec),
 }
 
 struct Mount {
@@ -80,6 +132,12 @@ impl MountTable {
 
     /// The file system serving the absolute path `path`, and the path
     /// within it.
+    /// True when `a` and `b` are the same mounted file system (rename and
+    /// link across mounts are EXDEV).
+    pub fn same(a: &Arc<dyn FileSystem>, b: &Arc<dyn FileSystem>) -> bool {
+        std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
+    }
+
     pub fn lookup(&self, path: &str) -> (&Arc<dyn FileSystem>, String) {
         let norm = normalize(path);
         for m in &self.mounts {
@@ -148,7 +206,7 @@ mod tests {
         fn name(&self) -> &'static str {
             self.0
         }
-        fn open(&self, _: &Task, _: &str, _: u64) -> Result<Arc<dyn FileDescription>, Errno> {
+        fn open(&self, _: &Task, _: &str, _: u64, _: u32) -> Result<Arc<dyn FileDescription>, Errno> {
             Err(Errno::ENOENT)
         }
         fn stat(&self, _: &Task, _: &str, _: bool) -> Result<Stat, Errno> {

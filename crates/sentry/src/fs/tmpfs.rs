@@ -1,0 +1,1047 @@
+//! tmpfs (gVisor: `fsimpl/tmpfs`): a writable file system held in the
+//! sentry's memory. Directories, regular files and symlinks; the spec's
+//! `tmpfs` mounts (`/dev/shm` in runc's default spec) are these.
+//!
+//! The tree is plain data: inodes in a map keyed by inode number,
+//! directories map names to numbers, so the whole file system can later
+//! be saved as it is (STYLE.md §9). One lock guards it, as one rename
+//! must see both directories at once. File data lives in 4 KiB pages
+//! allocated on first write, so a file truncated up is sparse and `size=`
+//! counts only the pages written, as Linux's shmem does. Pages are sentry
+//! heap for now, not the memory file: tmpfs files cannot be mmapped yet.
+
+use super::synthetic::{self, S_IFDIR, S_IFLNK, S_IFREG};
+use crate::kernel::task::Credentials;
+use crate::kernel::Task;
+use crate::vfs::mount::{join, FileSystem, SetAttr, TimeSet};
+use crate::vfs::{DirEntry, FileDescription};
+use abi::{fcntl, Errno, Stat, Statfs, Timespec};
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// `TMPFS_MAGIC`.
+pub const TMPFS_MAGIC: i64 = 0x0102_1994;
+const PAGE: u64 = 4096;
+const S_IFMT: u32 = 0o170000;
+const S_ISUID: u32 = 0o4000;
+const S_ISGID: u32 = 0o2000;
+const S_ISVTX: u32 = 0o1000;
+/// What Linux's tmpfs reports as a directory's size per entry.
+const BOGO_DIRENT_SIZE: i64 = 20;
+const NAME_MAX: usize = 255;
+pub const RENAME_NOREPLACE: u32 = 1;
+const ST_RDONLY: i64 = 1;
+const ST_NOSUID: i64 = 2;
+const ST_NODEV: i64 = 4;
+const ST_NOEXEC: i64 = 8;
+
+/// Anonymous device numbers (major 0), one per mounted instance.
+static NEXT_MINOR: AtomicU64 = AtomicU64::new(64);
+
+/// Mount options (`size=`, `mode=`, `uid=`, `gid=`, `ro` and the
+/// `nosuid`/`nodev`/`noexec` flags statfs reports).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Bytes of file data allowed, rounded up to pages.
+    pub size: u64,
+    /// Mode of the root directory.
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub read_only: bool,
+    /// `ST_*` flags for statfs.
+    flags: i64,
+}
+
+impl Options {
+    /// Parses a spec's options; `memory` is the container's memory, of
+    /// which Linux's default `size=` is half. Unknown options (`nr_inodes`,
+    /// the atime ones) are accepted and have no effect.
+    pub fn parse(options: &[String], memory: u64) -> Result<Options, String> {
+        let mut o = Options { size: memory / 2, mode: 0o1777, uid: 0, gid: 0, read_only: false, flags: 0 };
+        for opt in options {
+            let (key, value) = opt.split_once('=').unwrap_or((opt, ""));
+            let num = |v: &str, radix| u64::from_str_radix(v, radix).map_err(|_| format!("tmpfs: bad option {opt}"));
+            match key {
+                "size" => {
+                    let (digits, unit) =
+                        value.split_at(value.find(|c: char| !c.is_ascii_digit()).unwrap_or(value.len()));
+                    let n = num(digits, 10)?;
+                    o.size = match unit {
+                        "" => n,
+                        "k" | "K" => n << 10,
+                        "m" | "M" => n << 20,
+                        "g" | "G" => n << 30,
+                        "%" => memory / 100 * n,
+                        _ => return Err(format!("tmpfs: bad size {value}")),
+                    };
+                }
+                "mode" => o.mode = (num(value, 8)? & 0o7777) as u32,
+                "uid" => o.uid = num(value, 10)? as u32,
+                "gid" => o.gid = num(value, 10)? as u32,
+                "ro" => o.read_only = true,
+                "rw" => o.read_only = false,
+                "nosuid" => o.flags |= ST_NOSUID,
+                "nodev" => o.flags |= ST_NODEV,
+                "noexec" => o.flags |= ST_NOEXEC,
+                _ => {}
+            }
+        }
+        if o.read_only {
+            o.flags |= ST_RDONLY;
+        }
+        Ok(o)
+    }
+}
+
+enum Data {
+    Dir { entries: BTreeMap<String, u64>, parent: u64 },
+    File { size: u64, pages: BTreeMap<u64, Box<[u8]>> },
+    Link(String),
+}
+
+struct Inode {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    nlink: u64,
+    atime: Timespec,
+    mtime: Timespec,
+    ctime: Timespec,
+    /// Open descriptions: an unlinked inode lives until the last closes.
+    open: u64,
+    data: Data,
+}
+
+impl Inode {
+    fn is_dir(&self) -> bool {
+        self.mode & S_IFMT == S_IFDIR
+    }
+    fn entries(&self) -> Result<&BTreeMap<String, u64>, Errno> {
+        match &self.data {
+            Data::Dir { entries, .. } => Ok(entries),
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+    fn entries_mut(&mut self) -> &mut BTreeMap<String, u64> {
+        match &mut self.data {
+            Data::Dir { entries, .. } => entries,
+            _ => unreachable!("checked to be a directory"),
+        }
+    }
+    fn touch_mc(&mut self) {
+        let now = synthetic::now();
+        self.mtime = now;
+        self.ctime = now;
+    }
+}
+
+struct State {
+    inodes: HashMap<u64, Inode>,
+    next_ino: u64,
+    /// Pages of file data held, against `max_pages`.
+    pages: u64,
+    max_pages: u64,
+}
+
+const ROOT: u64 = 1;
+
+impl State {
+    fn get(&self, ino: u64) -> &Inode {
+        &self.inodes[&ino]
+    }
+    fn get_mut(&mut self, ino: u64) -> &mut Inode {
+        self.inodes.get_mut(&ino).expect("inode numbers in directories are live")
+    }
+
+    /// Drops an inode no name and no description refers to.
+    fn maybe_free(&mut self, ino: u64) {
+        let i = self.get(ino);
+        if i.nlink == 0 && i.open == 0 {
+            if let Some(Inode { data: Data::File { pages, .. }, .. }) = self.inodes.remove(&ino) {
+                self.pages -= pages.len() as u64;
+            }
+        }
+    }
+
+    fn new_inode(&mut self, creds: &Credentials, umask: u32, parent: u64, mode: u32, data: Data) -> u64 {
+        let ino = self.next_ino;
+        self.next_ino += 1;
+        let now = synthetic::now();
+        let dir = self.get(parent);
+        let (mut mode, mut gid) = (mode, creds.egid);
+        if mode & S_IFMT != S_IFLNK {
+            mode &= !umask;
+        }
+        // A set-group-id directory hands its group down, and the bit to
+        // subdirectories.
+        if dir.mode & S_ISGID != 0 {
+            gid = dir.gid;
+            if mode & S_IFMT == S_IFDIR {
+                mode |= S_ISGID;
+            }
+        }
+        let nlink = if mode & S_IFMT == S_IFDIR { 2 } else { 1 };
+        let inode = Inode { mode, uid: creds.euid, gid, nlink, atime: now, mtime: now, ctime: now, open: 0, data };
+        self.inodes.insert(ino, inode);
+        ino
+    }
+
+    /// Walks `path` (absolute in this file system, symlinks already
+    /// followed by [`TmpFs::follow`]) to its inode, checking search
+    /// permission on the way.
+    fn walk(&self, creds: &Credentials, path: &str) -> Result<u64, Errno> {
+        let mut ino = ROOT;
+        for c in path.split('/').filter(|c| !c.is_empty()) {
+            ino = self.child(creds, ino, c)?.ok_or(Errno::ENOENT)?;
+        }
+        Ok(ino)
+    }
+
+    /// The entry `name` of directory `dir`, if any.
+    fn child(&self, creds: &Credentials, dir: u64, name: &str) -> Result<Option<u64>, Errno> {
+        let d = self.get(dir);
+        let entries = d.entries()?;
+        permit(creds, d, 1)?;
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        Ok(entries.get(name).copied())
+    }
+
+    /// The directory holding the last component of `path`, and that
+    /// component ("" for the root).
+    fn parent<'p>(&self, creds: &Credentials, path: &'p str) -> Result<(u64, &'p str), Errno> {
+        let trimmed = path.trim_end_matches('/');
+        let (dir, name) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
+        let ino = self.walk(creds, dir)?;
+        self.get(ino).entries()?;
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        Ok((ino, name))
+    }
+
+    /// Checks that `creds` may add or remove names in `dir`; for removal,
+    /// `victim` is the inode going, for the sticky bit.
+    fn may_change(&self, creds: &Credentials, dir: u64, victim: Option<u64>) -> Result<(), Errno> {
+        let d = self.get(dir);
+        permit(creds, d, 3)?;
+        if let Some(v) = victim {
+            let v = self.get(v);
+            if d.mode & S_ISVTX != 0 && creds.euid != 0 && creds.euid != d.uid && creds.euid != v.uid {
+                return Err(Errno::EPERM);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a new inode as `name` in `dir` (which has been checked).
+    fn insert(&mut self, dir: u64, name: &str, ino: u64) {
+        let is_dir = self.get(ino).is_dir();
+        if let Data::Dir { parent, .. } = &mut self.get_mut(ino).data {
+            *parent = dir;
+        }
+        let d = self.get_mut(dir);
+        d.entries_mut().insert(name.to_string(), ino);
+        if is_dir {
+            d.nlink += 1;
+        }
+        d.touch_mc();
+    }
+
+    /// Removes `name` from `dir`, dropping a link of its inode.
+    fn remove(&mut self, dir: u64, name: &str) {
+        let d = self.get_mut(dir);
+        let ino = d.entries_mut().remove(name).expect("checked to exist");
+        d.touch_mc();
+        let now = synthetic::now();
+        let i = self.get_mut(ino);
+        i.ctime = now;
+        if i.is_dir() {
+            i.nlink = 0;
+            self.get_mut(dir).nlink -= 1;
+        } else {
+            i.nlink -= 1;
+        }
+        self.maybe_free(ino);
+    }
+
+    fn stat(&self, dev: u64, ino: u64) -> Stat {
+        let i = self.get(ino);
+        let (size, blocks) = match &i.data {
+            Data::Dir { entries, .. } => ((entries.len() as i64 + 2) * BOGO_DIRENT_SIZE, 0),
+            Data::File { size, pages } => (*size as i64, pages.len() as i64 * (PAGE as i64 / 512)),
+            Data::Link(t) => (t.len() as i64, 0),
+        };
+        Stat {
+            dev,
+            ino,
+            nlink: i.nlink,
+            mode: i.mode,
+            uid: i.uid,
+            gid: i.gid,
+            size,
+            blksize: PAGE as i64,
+            blocks,
+            atime: i.atime,
+            mtime: i.mtime,
+            ctime: i.ctime,
+            ..Stat::default()
+        }
+    }
+
+    fn read(&mut self, ino: u64, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
+        let i = self.get_mut(ino);
+        let Data::File { size, pages } = &i.data else { return Err(Errno::EISDIR) };
+        let n = (buf.len() as u64).min(size.saturating_sub(offset)) as usize;
+        let mut done = 0;
+        while done < n {
+            let pos = offset + done as u64;
+            let (page, within) = (pos / PAGE, (pos % PAGE) as usize);
+            let take = (PAGE as usize - within).min(n - done);
+            match pages.get(&page) {
+                Some(p) => buf[done..done + take].copy_from_slice(&p[within..within + take]),
+                None => buf[done..done + take].fill(0),
+            }
+            done += take;
+        }
+        i.atime = synthetic::now();
+        Ok(n)
+    }
+
+    /// Writes at `offset`: what fits in the file system's size, ENOSPC
+    /// when nothing does.
+    fn write(&mut self, ino: u64, data: &[u8], offset: u64) -> Result<usize, Errno> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let end = offset.checked_add(data.len() as u64).filter(|&e| e <= i64::MAX as u64).ok_or(Errno::EFBIG)?;
+        let mut free = self.max_pages.saturating_sub(self.pages);
+        let i = self.inodes.get_mut(&ino).expect("open inodes are live");
+        let Data::File { size, pages } = &mut i.data else { return Err(Errno::EISDIR) };
+        let mut done = 0usize;
+        let mut allocated = 0;
+        while done < data.len() {
+            let pos = offset + done as u64;
+            let (page, within) = (pos / PAGE, (pos % PAGE) as usize);
+            let take = (PAGE as usize - within).min(data.len() - done);
+            let p = match pages.entry(page) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(_) if free == 0 => break,
+                Entry::Vacant(e) => {
+                    free -= 1;
+                    allocated += 1;
+                    e.insert(vec![0u8; PAGE as usize].into_boxed_slice())
+                }
+            };
+            p[within..within + take].copy_from_slice(&data[done..done + take]);
+            done += take;
+        }
+        if done == 0 {
+            return Err(Errno::ENOSPC);
+        }
+        *size = (*size).max(offset + done as u64);
+        debug_assert!(offset + done as u64 <= end);
+        i.touch_mc();
+        self.pages += allocated;
+        Ok(done)
+    }
+
+    fn truncate(&mut self, ino: u64, new: u64) -> Result<(), Errno> {
+        if new > i64::MAX as u64 {
+            return Err(Errno::EFBIG);
+        }
+        let i = self.get_mut(ino);
+        let Data::File { size, pages } = &mut i.data else { return Err(Errno::EISDIR) };
+        let mut freed = 0;
+        if new < *size {
+            let keep = new.div_ceil(PAGE);
+            let gone: Vec<u64> = pages.range(keep..).map(|(k, _)| *k).collect();
+            freed = gone.len() as u64;
+            for k in gone {
+                pages.remove(&k);
+            }
+            let tail = (new % PAGE) as usize;
+            if tail > 0 {
+                if let Some(p) = pages.get_mut(&(new / PAGE)) {
+                    p[tail..].fill(0);
+                }
+            }
+        }
+        *size = new;
+        i.touch_mc();
+        self.pages -= freed;
+        Ok(())
+    }
+
+    fn setattr(&mut self, creds: &Credentials, ino: u64, a: &SetAttr, size_by_fd: bool) -> Result<(), Errno> {
+        let root = creds.euid == 0;
+        let i = self.get(ino);
+        let owner = root || creds.euid == i.uid;
+        if let Some(size) = a.size {
+            if i.is_dir() {
+                return Err(Errno::EISDIR);
+            }
+            if !matches!(i.data, Data::File { .. }) {
+                return Err(Errno::EINVAL);
+            }
+            if !size_by_fd {
+                permit(creds, i, 2)?;
+            }
+            self.truncate(ino, size)?;
+        }
+        let i = self.get(ino);
+        if a.uid.is_some() || a.gid.is_some() {
+            let uid_changes = a.uid.is_some_and(|u| u != i.uid);
+            let gid_ok = |g: u32| g == i.gid || creds.egid == g || creds.groups.contains(&g);
+            if !root && (uid_changes || !owner || a.gid.is_some_and(|g| !gid_ok(g))) {
+                return Err(Errno::EPERM);
+            }
+        }
+        if a.mode.is_some() && !owner {
+            return Err(Errno::EPERM);
+        }
+        let explicit = matches!(a.atime, Some(TimeSet::At(_))) || matches!(a.mtime, Some(TimeSet::At(_)));
+        if explicit && !owner {
+            return Err(Errno::EPERM);
+        }
+        if (a.atime.is_some() || a.mtime.is_some()) && !explicit && !owner {
+            permit(creds, i, 2).map_err(|_| Errno::EACCES)?;
+        }
+        let in_group = creds.egid == i.gid || creds.groups.contains(&i.gid);
+        let now = synthetic::now();
+        let i = self.get_mut(ino);
+        if let Some(mode) = a.mode {
+            let mut mode = mode & 0o7777;
+            // Linux drops set-group-id when a non-member who is not root sets it.
+            if !root && !in_group {
+                mode &= !S_ISGID;
+            }
+            i.mode = (i.mode & S_IFMT) | mode;
+        }
+        if a.uid.is_some() || a.gid.is_some() {
+            if let Some(u) = a.uid {
+                i.uid = u;
+            }
+            if let Some(g) = a.gid {
+                i.gid = g;
+            }
+            if !i.is_dir() {
+                i.mode &= !S_ISUID;
+                if i.mode & 0o010 != 0 {
+                    i.mode &= !S_ISGID;
+                }
+            }
+        }
+        let at = |t: TimeSet| match t {
+            TimeSet::Now => now,
+            TimeSet::At(t) => t,
+        };
+        if let Some(t) = a.atime {
+            i.atime = at(t);
+        }
+        if let Some(t) = a.mtime {
+            i.mtime = at(t);
+        }
+        if a.mode.is_some() || a.uid.is_some() || a.gid.is_some() || a.atime.is_some() || a.mtime.is_some() {
+            i.ctime = now;
+        }
+        Ok(())
+    }
+}
+
+/// Checks `want` (r=4, w=2, x=1) against an inode's mode for `creds`.
+/// Root may read and write anything, search any directory, and execute
+/// a file that anyone may execute.
+fn permit(creds: &Credentials, i: &Inode, want: u32) -> Result<(), Errno> {
+    let bits = if creds.euid == 0 {
+        let x = u32::from(i.is_dir() || i.mode & 0o111 != 0);
+        6 | x
+    } else if creds.euid == i.uid {
+        (i.mode >> 6) & 7
+    } else if creds.egid == i.gid || creds.groups.contains(&i.gid) {
+        (i.mode >> 3) & 7
+    } else {
+        i.mode & 7
+    };
+    if bits & want == want {
+        Ok(())
+    } else {
+        Err(Errno::EACCES)
+    }
+}
+
+struct Shared {
+    /// Where the file system is mounted, for the absolute paths of its
+    /// descriptions and its symlinks' targets.
+    point: String,
+    dev: u64,
+    options: Options,
+    state: Mutex<State>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn full(&self, path: &str) -> String {
+        if path == "/" {
+            self.point.clone()
+        } else {
+            format!("{}{}", self.point.trim_end_matches('/'), path)
+        }
+    }
+    fn writable(&self) -> Result<(), Errno> {
+        if self.options.read_only {
+            Err(Errno::EROFS)
+        } else {
+            Ok(())
+        }
+    }
+    fn statfs(&self) -> Statfs {
+        let st = self.lock();
+        let free = st.max_pages.saturating_sub(st.pages);
+        let files = st.max_pages.max(st.inodes.len() as u64);
+        Statfs {
+            f_type: TMPFS_MAGIC,
+            f_bsize: PAGE as i64,
+            f_blocks: st.max_pages,
+            f_bfree: free,
+            f_bavail: free,
+            f_files: files,
+            f_ffree: files - st.inodes.len() as u64,
+            f_namelen: NAME_MAX as i64,
+            f_frsize: PAGE as i64,
+            f_flags: self.options.flags,
+            ..Statfs::default()
+        }
+    }
+}
+
+/// A mounted tmpfs.
+pub struct TmpFs {
+    shared: Arc<Shared>,
+}
+
+impl TmpFs {
+    /// An empty tmpfs to be mounted at `point`.
+    pub fn new(point: &str, options: Options) -> TmpFs {
+        let now = synthetic::now();
+        let root = Inode {
+            mode: S_IFDIR | options.mode,
+            uid: options.uid,
+            gid: options.gid,
+            nlink: 2,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            open: 0,
+            data: Data::Dir { entries: BTreeMap::new(), parent: ROOT },
+        };
+        let state = State {
+            inodes: HashMap::from([(ROOT, root)]),
+            next_ino: ROOT + 1,
+            pages: 0,
+            max_pages: options.size.div_ceil(PAGE),
+        };
+        let minor = NEXT_MINOR.fetch_add(1, Ordering::Relaxed);
+        TmpFs {
+            shared: Arc::new(Shared {
+                point: crate::vfs::mount::normalize(point),
+                dev: synthetic::makedev(0, minor),
+                options,
+                state: Mutex::new(state),
+            }),
+        }
+    }
+
+    fn description(&self, st: &mut State, ino: u64, path: &str, flags: u64) -> Arc<dyn FileDescription> {
+        st.get_mut(ino).open += 1;
+        Arc::new(TmpFile {
+            fs: self.shared.clone(),
+            ino,
+            path: self.shared.full(path),
+            flags: AtomicU64::new(flags),
+            pos: Mutex::new(0),
+        })
+    }
+}
+
+impl FileSystem for TmpFs {
+    fn name(&self) -> &'static str {
+        "tmpfs"
+    }
+
+    fn follow(&self, task: &Task, path: &str, follow_last: bool) -> Result<Option<String>, Errno> {
+        let st = self.shared.lock();
+        let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+        let mut ino = ROOT;
+        for (i, c) in comps.iter().enumerate() {
+            let Ok(Some(next)) = st.child(&task.creds, ino, c) else {
+                // The operation reports the error.
+                return Ok(None);
+            };
+            let last = i + 1 == comps.len();
+            if let Data::Link(target) = &st.get(next).data {
+                if !last || follow_last {
+                    let dir = format!("/{}", comps[..i].join("/"));
+                    let target = join(&self.shared.full(&dir), target);
+                    let rest = comps[i + 1..].join("/");
+                    return Ok(Some(if rest.is_empty() { target } else { format!("{target}/{rest}") }));
+                }
+            }
+            ino = next;
+        }
+        Ok(None)
+    }
+
+    fn open(&self, task: &Task, path: &str, flags: u64, mode: u32) -> Result<Arc<dyn FileDescription>, Errno> {
+        let creds = &task.creds;
+        let writes = flags & fcntl::O_ACCMODE != fcntl::O_RDONLY;
+        let mut st = self.shared.lock();
+        let (dir, name) = st.parent(creds, path)?;
+        let existing = if name.is_empty() { Some(ROOT) } else { st.child(creds, dir, name)? };
+        let ino = match existing {
+            Some(_) if flags & (fcntl::O_CREAT | fcntl::O_EXCL) == fcntl::O_CREAT | fcntl::O_EXCL => {
+                return Err(Errno::EEXIST)
+            }
+            Some(ino) => {
+                let i = st.get(ino);
+                match i.mode & S_IFMT {
+                    S_IFLNK => return Err(Errno::ELOOP),
+                    S_IFDIR if writes || flags & fcntl::O_CREAT != 0 => return Err(Errno::EISDIR),
+                    S_IFDIR => {}
+                    _ if flags & fcntl::O_DIRECTORY != 0 => return Err(Errno::ENOTDIR),
+                    _ => {}
+                }
+                let want = match flags & fcntl::O_ACCMODE {
+                    fcntl::O_RDONLY => 4,
+                    fcntl::O_WRONLY => 2,
+                    _ => 6,
+                };
+                permit(creds, i, want)?;
+                if (writes || flags & fcntl::O_TRUNC != 0) && self.shared.options.read_only {
+                    return Err(Errno::EROFS);
+                }
+                if flags & fcntl::O_TRUNC != 0 && !i.is_dir() {
+                    permit(creds, i, 2)?;
+                    st.truncate(ino, 0)?;
+                }
+                ino
+            }
+            None if flags & fcntl::O_CREAT == 0 => return Err(Errno::ENOENT),
+            None => {
+                if path.ends_with('/') {
+                    return Err(Errno::EISDIR);
+                }
+                self.shared.writable()?;
+                st.may_change(creds, dir, None)?;
+                let mode = S_IFREG | (mode & 0o7777);
+                let ino = st.new_inode(creds, task.umask, dir, mode, Data::File { size: 0, pages: BTreeMap::new() });
+                st.insert(dir, name, ino);
+                ino
+            }
+        };
+        Ok(self.description(&mut st, ino, path, flags))
+    }
+
+    fn stat(&self, task: &Task, path: &str, _follow: bool) -> Result<Stat, Errno> {
+        let st = self.shared.lock();
+        let ino = st.walk(&task.creds, path)?;
+        Ok(st.stat(self.shared.dev, ino))
+    }
+
+    fn readlink(&self, task: &Task, path: &str) -> Result<String, Errno> {
+        let st = self.shared.lock();
+        match &st.get(st.walk(&task.creds, path)?).data {
+            Data::Link(t) => Ok(t.clone()),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn statfs(&self, task: &Task, path: &str) -> Result<Statfs, Errno> {
+        self.shared.lock().walk(&task.creds, path)?;
+        Ok(self.shared.statfs())
+    }
+
+    fn mkdir(&self, task: &Task, path: &str, mode: u32) -> Result<(), Errno> {
+        let creds = &task.creds;
+        let mut st = self.shared.lock();
+        let (dir, name) = st.parent(creds, path)?;
+        if name.is_empty() || st.child(creds, dir, name)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        self.shared.writable()?;
+        st.may_change(creds, dir, None)?;
+        let data = Data::Dir { entries: BTreeMap::new(), parent: dir };
+        let ino = st.new_inode(creds, task.umask, dir, S_IFDIR | (mode & 0o1777), data);
+        st.insert(dir, name, ino);
+        Ok(())
+    }
+
+    fn rmdir(&self, task: &Task, path: &str) -> Result<(), Errno> {
+        let creds = &task.creds;
+        let mut st = self.shared.lock();
+        let (dir, name) = st.parent(creds, path)?;
+        if name.is_empty() {
+            return Err(Errno::EBUSY);
+        }
+        let ino = st.child(creds, dir, name)?.ok_or(Errno::ENOENT)?;
+        if !st.get(ino).entries()?.is_empty() {
+            return Err(Errno::ENOTEMPTY);
+        }
+        self.shared.writable()?;
+        st.may_change(creds, dir, Some(ino))?;
+        st.remove(dir, name);
+        Ok(())
+    }
+
+    fn unlink(&self, task: &Task, path: &str) -> Result<(), Errno> {
+        let creds = &task.creds;
+        let mut st = self.shared.lock();
+        let (dir, name) = st.parent(creds, path)?;
+        if name.is_empty() {
+            return Err(Errno::EISDIR);
+        }
+        let ino = st.child(creds, dir, name)?.ok_or(Errno::ENOENT)?;
+        if path.ends_with('/') && !st.get(ino).is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        self.shared.writable()?;
+        st.may_change(creds, dir, Some(ino))?;
+        if st.get(ino).is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        st.remove(dir, name);
+        Ok(())
+    }
+
+    fn symlink(&self, task: &Task, target: &str, path: &str) -> Result<(), Errno> {
+        let creds = &task.creds;
+        let mut st = self.shared.lock();
+        let (dir, name) = st.parent(creds, path)?;
+        if name.is_empty() || st.child(creds, dir, name)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        self.shared.writable()?;
+        st.may_change(creds, dir, None)?;
+        let ino = st.new_inode(creds, 0, dir, S_IFLNK | 0o777, Data::Link(target.to_string()));
+        st.insert(dir, name, ino);
+        Ok(())
+    }
+
+    fn link(&self, task: &Task, old: &str, new: &str) -> Result<(), Errno> {
+        let creds = &task.creds;
+        let mut st = self.shared.lock();
+        let ino = st.walk(creds, old)?;
+        let (dir, name) = st.parent(creds, new)?;
+        if name.is_empty() || st.child(creds, dir, name)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if st.get(ino).is_dir() {
+            return Err(Errno::EPERM);
+        }
+        self.shared.writable()?;
+        st.may_change(creds, dir, None)?;
+        let d = st.get_mut(dir);
+        d.entries_mut().insert(name.to_string(), ino);
+        d.touch_mc();
+        let i = st.get_mut(ino);
+        i.nlink += 1;
+        i.ctime = synthetic::now();
+        Ok(())
+    }
+
+    fn rename(&self, task: &Task, old: &str, new: &str, flags: u32) -> Result<(), Errno> {
+        if flags & !RENAME_NOREPLACE != 0 {
+            // RENAME_EXCHANGE and RENAME_WHITEOUT are not implemented.
+            return Err(Errno::EINVAL);
+        }
+        let creds = &task.creds;
+        let mut st = self.shared.lock();
+        let (odir, oname) = st.parent(creds, old)?;
+        let (ndir, nname) = st.parent(creds, new)?;
+        if oname.is_empty() || nname.is_empty() {
+            return Err(Errno::EBUSY);
+        }
+        let ino = st.child(creds, odir, oname)?.ok_or(Errno::ENOENT)?;
+        let target = st.child(creds, ndir, nname)?;
+        if flags & RENAME_NOREPLACE != 0 && target.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        let is_dir = st.get(ino).is_dir();
+        if !is_dir && (new.ends_with('/') || old.ends_with('/')) {
+            return Err(Errno::ENOTDIR);
+        }
+        // A directory may not move below itself; nor may a name replace
+        // one of its own ancestors.
+        let ancestors = |st: &State, mut d: u64| {
+            let mut v = vec![d];
+            while d != ROOT {
+                let Data::Dir { parent, .. } = st.get(d).data else { break };
+                d = parent;
+                v.push(d);
+            }
+            v
+        };
+        if is_dir && ancestors(&st, ndir).contains(&ino) {
+            return Err(Errno::EINVAL);
+        }
+        if target.is_some_and(|t| ancestors(&st, odir).contains(&t)) {
+            return Err(Errno::ENOTEMPTY);
+        }
+        if target == Some(ino) {
+            return Ok(());
+        }
+        self.shared.writable()?;
+        st.may_change(creds, odir, Some(ino))?;
+        st.may_change(creds, ndir, target)?;
+        if is_dir && odir != ndir {
+            // Its `..` changes.
+            permit(creds, st.get(ino), 2)?;
+        }
+        if let Some(t) = target {
+            let ti = st.get(t);
+            match (is_dir, ti.is_dir()) {
+                (true, false) => return Err(Errno::ENOTDIR),
+                (false, true) => return Err(Errno::EISDIR),
+                (true, true) if !ti.entries()?.is_empty() => return Err(Errno::ENOTEMPTY),
+                _ => {}
+            }
+            st.remove(ndir, nname);
+        }
+        let d = st.get_mut(odir);
+        d.entries_mut().remove(oname);
+        if is_dir {
+            d.nlink -= 1;
+        }
+        d.touch_mc();
+        st.insert(ndir, nname, ino);
+        st.get_mut(ino).ctime = synthetic::now();
+        Ok(())
+    }
+
+    fn setattr(&self, task: &Task, path: &str, attr: &SetAttr) -> Result<(), Errno> {
+        let mut st = self.shared.lock();
+        let ino = st.walk(&task.creds, path)?;
+        self.shared.writable()?;
+        st.setattr(&task.creds, ino, attr, false)
+    }
+}
+
+/// An open tmpfs file or directory.
+struct TmpFile {
+    fs: Arc<Shared>,
+    ino: u64,
+    path: String,
+    flags: AtomicU64,
+    /// The file offset; for directories, the index of the next entry.
+    pos: Mutex<u64>,
+}
+
+impl TmpFile {
+    fn is_dir(&self) -> bool {
+        self.fs.lock().get(self.ino).is_dir()
+    }
+}
+
+impl Drop for TmpFile {
+    fn drop(&mut self) {
+        let mut st = self.fs.lock();
+        st.get_mut(self.ino).open -= 1;
+        st.maybe_free(self.ino);
+    }
+}
+
+impl FileDescription for TmpFile {
+    fn flags(&self) -> u64 {
+        self.flags.load(Ordering::Relaxed)
+    }
+    fn set_flags(&self, flags: u64) {
+        self.flags.store(flags, Ordering::Relaxed);
+    }
+    fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        let mut pos = self.pos.lock().unwrap_or_else(|e| e.into_inner());
+        let n = self.fs.lock().read(self.ino, buf, *pos)?;
+        *pos += n as u64;
+        Ok(n)
+    }
+    fn pread(&self, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
+        self.fs.lock().read(self.ino, buf, offset)
+    }
+    fn write(&self, data: &[u8]) -> Result<usize, Errno> {
+        let mut pos = self.pos.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = self.fs.lock();
+        if self.flags() & fcntl::O_APPEND != 0 {
+            if let Data::File { size, .. } = st.get(self.ino).data {
+                *pos = size;
+            }
+        }
+        let n = st.write(self.ino, data, *pos)?;
+        *pos += n as u64;
+        Ok(n)
+    }
+    fn pwrite(&self, data: &[u8], offset: u64) -> Result<usize, Errno> {
+        let mut st = self.fs.lock();
+        // Linux appends even for pwrite on an O_APPEND description.
+        let offset = match st.get(self.ino).data {
+            Data::File { size, .. } if self.flags() & fcntl::O_APPEND != 0 => size,
+            _ => offset,
+        };
+        st.write(self.ino, data, offset)
+    }
+    fn seek(&self, offset: i64, whence: u32) -> Result<u64, Errno> {
+        let mut pos = self.pos.lock().unwrap_or_else(|e| e.into_inner());
+        let size = match self.fs.lock().get(self.ino).data {
+            Data::File { size, .. } => size as i64,
+            _ => 0,
+        };
+        let base = match whence {
+            0 => 0,
+            1 => *pos as i64,
+            2 => size,
+            _ => return Err(Errno::EINVAL),
+        };
+        let new = base.checked_add(offset).filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;
+        *pos = new as u64;
+        Ok(*pos)
+    }
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.fs.lock().stat(self.fs.dev, self.ino))
+    }
+    fn statfs(&self) -> Result<Statfs, Errno> {
+        Ok(self.fs.statfs())
+    }
+    fn setattr(&self, task: &Task, attr: &SetAttr) -> Result<(), Errno> {
+        self.fs.writable()?;
+        self.fs.lock().setattr(&task.creds, self.ino, attr, true)
+    }
+    fn sync(&self) -> Result<(), Errno> {
+        // Memory is the backing store: nothing to write back.
+        Ok(())
+    }
+    fn readdir(&self, emit: &mut dyn FnMut(&DirEntry<'_>) -> bool) -> Result<(), Errno> {
+        if !self.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let mut pos = self.pos.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = self.fs.lock();
+        let i = st.get(self.ino);
+        let Data::Dir { entries, parent } = &i.data else { return Err(Errno::ENOTDIR) };
+        // A directory removed while open lists nothing, as on Linux.
+        let dots: &[(&str, u64)] = if i.nlink == 0 { &[] } else { &[(".", self.ino), ("..", *parent)] };
+        let all =
+            dots.iter().map(|(n, ino)| ((*n).to_string(), *ino)).chain(entries.iter().map(|(n, i)| (n.clone(), *i)));
+        for (name, ino) in all.skip(*pos as usize) {
+            let d_type = synthetic::dtype(st.get(ino).mode);
+            let entry = DirEntry { ino, next_off: *pos as i64 + 1, d_type, name: name.as_bytes() };
+            if !emit(&entry) {
+                break;
+            }
+            *pos += 1;
+        }
+        st.get_mut(self.ino).atime = synthetic::now();
+        Ok(())
+    }
+    fn path(&self) -> String {
+        self.path.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(uid: u32) -> Credentials {
+        Credentials { uid, euid: uid, suid: uid, gid: uid, egid: uid, sgid: uid, groups: vec![] }
+    }
+
+    fn fs(size: u64) -> (State, Credentials) {
+        let t = TmpFs::new("/t", Options::parse(&[format!("size={size}")], 1 << 30).unwrap());
+        let st = Arc::try_unwrap(t.shared).ok().unwrap().state.into_inner().unwrap();
+        (st, user(0))
+    }
+
+    fn mkfile(st: &mut State, c: &Credentials, dir: u64, name: &str) -> u64 {
+        let ino = st.new_inode(c, 0o022, dir, S_IFREG | 0o666, Data::File { size: 0, pages: BTreeMap::new() });
+        st.insert(dir, name, ino);
+        ino
+    }
+
+    #[test]
+    fn options_parse() {
+        let o = Options::parse(&["mode=755".into(), "size=65536k".into(), "nosuid".into()], 1 << 30).unwrap();
+        assert_eq!((o.mode, o.size, o.flags), (0o755, 64 << 20, ST_NOSUID));
+        assert_eq!(Options::parse(&[], 1 << 30).unwrap().size, 1 << 29);
+        assert_eq!(Options::parse(&["size=50%".into()], 1000).unwrap().size, 500);
+        assert!(Options::parse(&["size=1x".into()], 0).is_err());
+    }
+
+    #[test]
+    fn files_are_sparse_pages_and_size_is_enforced() {
+        let (mut st, c) = fs(3 * PAGE);
+        let f = mkfile(&mut st, &c, ROOT, "f");
+        assert_eq!(st.get(f).mode, S_IFREG | 0o644);
+        assert_eq!(st.write(f, b"hello", 2 * PAGE - 2).unwrap(), 5);
+        assert_eq!(st.pages, 2);
+        let mut buf = [1u8; 8];
+        assert_eq!(st.read(f, &mut buf, 2 * PAGE - 4).unwrap(), 7);
+        assert_eq!(&buf[..7], b"\0\0hello");
+        // One page left: a write over two new pages takes what fits.
+        assert_eq!(st.write(f, &[7u8; 2 * PAGE as usize], 4 * PAGE).unwrap(), PAGE as usize);
+        assert_eq!(st.write(f, b"x", 10 * PAGE), Err(Errno::ENOSPC));
+        st.truncate(f, PAGE + 1).unwrap(); // page 1 stays, pages 2 and 4 go
+        assert_eq!(st.pages, 1);
+        assert_eq!(st.read(f, &mut buf, PAGE).unwrap(), 1);
+        assert_eq!(buf[0], 0);
+        st.truncate(f, 1 << 40).unwrap(); // sparse: no pages
+        assert_eq!(st.pages, 1);
+        assert_eq!(st.stat(0, f).blocks, 8);
+    }
+
+    #[test]
+    fn directories_count_links_and_free_inodes() {
+        let (mut st, c) = fs(PAGE);
+        let d = st.new_inode(&c, 0o022, ROOT, S_IFDIR | 0o777, Data::Dir { entries: BTreeMap::new(), parent: ROOT });
+        st.insert(ROOT, "d", d);
+        assert_eq!(st.get(ROOT).nlink, 3);
+        assert_eq!(st.get(d).mode, S_IFDIR | 0o755);
+        let f = mkfile(&mut st, &c, d, "f");
+        st.write(f, b"x", 0).unwrap();
+        assert_eq!(st.walk(&c, "/d/f").unwrap(), f);
+        assert_eq!(st.walk(&c, "/d/f/x"), Err(Errno::ENOTDIR));
+        assert_eq!(st.walk(&c, "/e"), Err(Errno::ENOENT));
+        st.remove(d, "f");
+        assert!(!st.inodes.contains_key(&f));
+        assert_eq!(st.pages, 0);
+        st.remove(ROOT, "d");
+        assert_eq!(st.get(ROOT).nlink, 2);
+    }
+
+    #[test]
+    fn permissions_follow_owner_group_other() {
+        let (mut st, root) = fs(PAGE);
+        let f = mkfile(&mut st, &root, ROOT, "f"); // 0644 root:root
+        let alice = user(1000);
+        assert!(permit(&alice, st.get(f), 4).is_ok());
+        assert_eq!(permit(&alice, st.get(f), 2), Err(Errno::EACCES));
+        assert!(permit(&root, st.get(f), 6).is_ok());
+        assert_eq!(permit(&root, st.get(f), 1), Err(Errno::EACCES)); // no x bit at all
+        let chmod = SetAttr { mode: Some(0o600), ..SetAttr::default() };
+        assert_eq!(st.setattr(&alice, f, &chmod, false), Err(Errno::EPERM));
+        let chown = SetAttr { uid: Some(1000), ..SetAttr::default() };
+        assert_eq!(st.setattr(&alice, f, &chown, false), Err(Errno::EPERM));
+        st.setattr(&root, f, &chown, false).unwrap();
+        st.setattr(&alice, f, &chmod, false).unwrap();
+        assert_eq!(st.get(f).mode, S_IFREG | 0o600);
+        let now = SetAttr { atime: Some(TimeSet::Now), mtime: Some(TimeSet::Now), ..SetAttr::default() };
+        assert_eq!(st.setattr(&user(1001), f, &now, false), Err(Errno::EACCES));
+        // Sticky directories: only the owner of the file (or the directory) removes it.
+        st.get_mut(ROOT).mode = S_IFDIR | 0o1777;
+        assert_eq!(st.may_change(&user(1001), ROOT, Some(f)), Err(Errno::EPERM));
+        assert!(st.may_change(&alice, ROOT, Some(f)).is_ok());
+    }
+}
