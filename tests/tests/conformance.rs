@@ -136,6 +136,7 @@ conformance!(
     futex,
     threads,
     itimer,
+    shared_memory,
     getdents,
     stat_family,
     devfs,

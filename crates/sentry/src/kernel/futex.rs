@@ -1,10 +1,10 @@
 //! Futexes (gVisor: `pkg/sentry/kernel/futex`): wait queues keyed by a
 //! user address, with the compare-and-sleep that makes them race-free.
 //!
-//! Keys are (process, address). Every process has its own memory today
-//! (no threads, and MAP_SHARED anonymous memory is copied at fork), so a
-//! "shared" futex can only ever be seen by one process; keys by memory-file
-//! offset come with shared mappings.
+//! Keys are (process, address) for private futexes and words in private
+//! memory (threads share their process's key space), and (-1, memory-file
+//! offset) for words in shared memory, so processes sharing a MAP_SHARED
+//! mapping meet on the same key.
 
 use super::task::TaskHandle;
 use std::collections::HashMap;

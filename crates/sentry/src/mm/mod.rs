@@ -44,6 +44,40 @@ pub struct Vma {
     /// Offset of the VMA's first byte in the memory file.
     pub memfile_offset: u64,
     pub kind: VmaKind,
+    /// For `MAP_SHARED` memory: the pages, shared with every other mapping
+    /// of them (in this and other processes). Private VMAs own their range.
+    pub shared: Option<Arc<SharedPages>>,
+}
+
+impl Vma {
+    /// Returns the VMA's memory to the memory file, unless other mappings
+    /// share it (then the last one's `SharedPages` does).
+    fn release(&self, memfile: &MemoryFile, start: u64) {
+        if self.shared.is_none() {
+            let _ = memfile.free(self.memfile_offset, self.end - start);
+        }
+    }
+}
+
+/// Memory-file pages shared by several mappings: `MAP_SHARED | MAP_ANONYMOUS`
+/// memory, which `fork` shares instead of copying. Freed with the last
+/// mapping of it.
+pub struct SharedPages {
+    memfile: Arc<MemoryFile>,
+    offset: u64,
+    len: u64,
+}
+
+impl std::fmt::Debug for SharedPages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SharedPages({:#x}+{:#x})", self.offset, self.len)
+    }
+}
+
+impl Drop for SharedPages {
+    fn drop(&mut self) {
+        let _ = self.memfile.free(self.offset, self.len);
+    }
 }
 
 /// How a new mapping may treat what is already at its address.
@@ -89,7 +123,7 @@ pub struct MmImage {
 impl Drop for MmImage {
     fn drop(&mut self) {
         for (start, vma) in std::mem::take(&mut self.vmas) {
-            let _ = self.memfile.free(vma.memfile_offset, vma.end - start);
+            vma.release(&self.memfile, start);
         }
     }
 }
@@ -107,6 +141,11 @@ impl Inner {
             memfile: self.memfile.clone(),
         };
         for (&start, vma) in &self.vmas {
+            if vma.shared.is_some() {
+                // Shared memory stays shared with the child.
+                image.vmas.insert(start, vma.clone());
+                continue;
+            }
             let len = vma.end - start;
             let offset = self.memfile.allocate(len).map_err(|_| Errno::ENOMEM)?;
             // Inserted first, so the image frees it if the copy fails.
@@ -145,6 +184,11 @@ impl Inner {
 
     /// Creates a zero-filled mapping of `len` bytes and returns its address.
     pub fn map_anonymous(&mut self, at: Placement, len: u64, prot: u64, kind: VmaKind) -> Result<u64, Errno> {
+        self.map_new(at, len, prot, kind, false)
+    }
+
+    /// Creates zero-filled memory, shared (`MAP_SHARED`) or private.
+    fn map_new(&mut self, at: Placement, len: u64, prot: u64, kind: VmaKind, shared: bool) -> Result<u64, Errno> {
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
         if len == 0 {
             return Err(Errno::EINVAL);
@@ -169,7 +213,8 @@ impl Inner {
             let _ = self.memfile.free(offset, len);
             return Err(platform_err(e));
         }
-        self.vmas.insert(addr, Vma { end: addr + len, prot, memfile_offset: offset, kind });
+        let shared = shared.then(|| Arc::new(SharedPages { memfile: self.memfile.clone(), offset, len }));
+        self.vmas.insert(addr, Vma { end: addr + len, prot, memfile_offset: offset, kind, shared });
         Ok(addr)
     }
 
@@ -185,7 +230,7 @@ impl Inner {
             return Ok(());
         }
         for (start, vma) in &cut {
-            let _ = self.memfile.free(vma.memfile_offset, vma.end - start);
+            vma.release(&self.memfile, *start);
         }
         let lo = cut.first().map(|(s, _)| *s).unwrap_or(addr);
         let hi = cut.last().map(|(_, v)| v.end).unwrap_or(end);
@@ -223,7 +268,9 @@ impl Inner {
             return Err(Errno::ENOMEM);
         }
         for (&start, vma) in self.vmas.range(..end).filter(|(_, v)| v.end > addr) {
-            if matches!(vma.kind, VmaKind::File { .. }) {
+            // Private file copies keep their contents; shared memory keeps
+            // what the other mappings see.
+            if matches!(vma.kind, VmaKind::File { .. }) || vma.shared.is_some() {
                 continue;
             }
             let lo = start.max(addr);
@@ -358,8 +405,8 @@ impl Inner {
     /// Splits VMAs at `start` and `end`, removes the pieces inside and
     /// returns them (each keyed by its start).
     /// `mremap(2)`: shrinks, grows in place, or moves `[old, old+old_len)`
-    /// (which must lie in one mapping). A move keeps the same memory-file
-    /// pages, so no byte is copied.
+    /// (which must be mapped throughout). A move keeps the same
+    /// memory-file pages, so no byte is copied.
     fn remap(
         &mut self,
         old: u64,
@@ -369,11 +416,12 @@ impl Inner {
         fixed: Option<u64>,
     ) -> Result<u64, Errno> {
         let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
-        let (&start, vma) = self.vmas.range(..=old).next_back().ok_or(Errno::EFAULT)?;
-        if old_end > vma.end || old_len == 0 {
+        if old_len == 0 || !self.is_mapped(old, old_end) {
             return Err(Errno::EFAULT);
         }
-        let (prot, kind, offset) = (vma.prot, vma.kind.clone(), vma.memfile_offset + (old - start));
+        // Growth takes the protection and kind of the last piece.
+        let (_, last) = self.vmas.range(..old_end).next_back().ok_or(Errno::EFAULT)?;
+        let (prot, kind) = (last.prot, last.kind.clone());
         if fixed.is_none() && new_len <= old_len {
             if new_len < old_len {
                 self.unmap(old + new_len, old_len - new_len)?;
@@ -402,16 +450,12 @@ impl Inner {
             None => self.find_free(0, new_len)?,
         };
         let kept = old_len.min(new_len);
-        // Move the pages: map the same memory-file range at the new place,
+        // Move the pages: map the same memory-file ranges at the new place,
         // then drop the old addresses without freeing the pages.
-        self.space.map(new, kept, offset, prot).map_err(platform_err)?;
-        let mut moved = self.carve(old, old + kept);
-        for (_, v) in &mut moved {
-            v.end = v.end - old + new;
-        }
-        let old_starts: Vec<u64> = moved.iter().map(|(s, _)| *s).collect();
-        for ((_, v), s) in moved.into_iter().zip(old_starts) {
-            self.vmas.insert(s - old + new, v);
+        for (s, v) in self.carve(old, old + kept) {
+            let at = s - old + new;
+            self.space.map(at, v.end - s, v.memfile_offset, v.prot).map_err(platform_err)?;
+            self.vmas.insert(at, Vma { end: v.end - old + new, ..v });
         }
         self.space.unmap(old, kept).map_err(platform_err)?;
         if old_len > kept {
@@ -474,7 +518,7 @@ impl Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         for (start, vma) in std::mem::take(&mut self.vmas) {
-            let _ = self.memfile.free(vma.memfile_offset, vma.end - start);
+            vma.release(&self.memfile, start);
         }
     }
 }
@@ -544,6 +588,19 @@ impl MemoryManager {
     /// Creates a zero-filled mapping of `len` bytes and returns its address.
     pub fn map_anonymous(&self, at: Placement, len: u64, prot: u64, kind: VmaKind) -> Result<u64, Errno> {
         self.lock().map_anonymous(at, len, prot, kind)
+    }
+
+    /// Creates zero-filled `MAP_SHARED` memory: children share it across fork.
+    pub fn map_shared_anonymous(&self, at: Placement, len: u64, prot: u64) -> Result<u64, Errno> {
+        self.lock().map_new(at, len, prot, VmaKind::Anonymous, true)
+    }
+
+    /// The futex key of a word in shared memory (its memory-file offset),
+    /// or `None` for private memory.
+    pub fn shared_key(&self, addr: u64) -> Option<u64> {
+        let inner = self.lock();
+        let (&start, vma) = inner.vmas.range(..=addr).next_back()?;
+        (addr < vma.end && vma.shared.is_some()).then(|| vma.memfile_offset + (addr - start))
     }
 
     /// Removes every mapping in `[addr, addr+len)`; unmapped holes are fine.

@@ -33,9 +33,11 @@ pub fn mmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         Placement::Hint(addr)
     };
     if flags & MAP_ANONYMOUS != 0 {
-        // Shared anonymous memory behaves as private while there is a
-        // single process; sharing across fork comes with issue #3.
-        return task.mm.map_anonymous(placement, len, prot, VmaKind::Anonymous);
+        return if shared {
+            task.mm.map_shared_anonymous(placement, len, prot)
+        } else {
+            task.mm.map_anonymous(placement, len, prot, VmaKind::Anonymous)
+        };
     }
     let file = task.fds.get(fd.into())?;
     readable(&*file).map_err(|_| Errno::EACCES)?;

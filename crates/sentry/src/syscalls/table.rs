@@ -18,7 +18,7 @@ const fn todo(sysno: Sysno, note: &'static str) -> Syscall {
 }
 
 const ONE_PENDING: &str = "a pending real-time signal is not queued twice yet";
-const PRIVATE_COPY: &str = "file mappings are private copies; MAP_SHARED+PROT_WRITE on files is ENODEV until issue #3";
+const PRIVATE_COPY: &str = "file mappings are private copies (a writable MAP_SHARED of a file is EACCES: files are read-only or in tmpfs); MAP_SHARED anonymous memory is shared across fork";
 const PROCESSES_ONLY: &str =
     "processes and threads; CLONE_VM without CLONE_THREAD or CLONE_VFORK, namespaces and pidfds are refused";
 const REAL_TIMER_ONLY: &str = "ITIMER_REAL; the CPU-time timers return ENOSYS";
@@ -158,7 +158,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::time, Full, time::time, &[Hex]),
     sys(
         Sysno::futex,
-        Partial("WAIT/WAKE(_BITSET), (CMP_)REQUEUE; no PI or WAKE_OP; keys are per process"),
+        Partial("WAIT/WAKE(_BITSET), (CMP_)REQUEUE; no PI or WAKE_OP"),
         sys_futex::futex,
         &[Hex, Hex, Dec, Hex, Hex, Hex],
     ),
