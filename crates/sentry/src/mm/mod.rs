@@ -402,8 +402,6 @@ impl Inner {
         cur >= end
     }
 
-    /// Splits VMAs at `start` and `end`, removes the pieces inside and
-    /// returns them (each keyed by its start).
     /// `mremap(2)`: shrinks, grows in place, or moves `[old, old+old_len)`
     /// (which must be mapped throughout). A move keeps the same
     /// memory-file pages, so no byte is copied.
@@ -467,6 +465,8 @@ impl Inner {
         Ok(new)
     }
 
+    /// Splits VMAs at `start` and `end`, removes the pieces inside and
+    /// returns them (each keyed by its start).
     fn carve(&mut self, start: u64, end: u64) -> Vec<(u64, Vma)> {
         let keys: Vec<u64> = self.vmas.range(..end).filter(|(_, v)| v.end > start).map(|(&s, _)| s).collect();
         let mut inside = Vec::new();
