@@ -197,7 +197,7 @@ impl Task {
             }
         };
         if let Err(e) = started {
-            group.remove(id);
+            group.remove(id, super::ExitStatus::Code(0));
             let mut procs = self.kernel.procs();
             if thread {
                 procs.forget_thread(id);

@@ -13,6 +13,17 @@ use std::sync::{Arc, Mutex};
 
 pub type Key = (i32, u64);
 
+/// The "process" of keys in shared memory.
+const SHARED: i32 = -1;
+
+/// The key of the futex word at `addr` in process `pid`'s memory `mm`.
+pub fn key(mm: &crate::mm::MemoryManager, pid: i32, addr: u64, private: bool) -> Key {
+    match (private, mm.shared_key(addr)) {
+        (false, Some(offset)) => (SHARED, offset),
+        _ => (pid, addr),
+    }
+}
+
 struct Waiter {
     handle: TaskHandle,
     bitset: u32,

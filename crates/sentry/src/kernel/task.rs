@@ -286,7 +286,7 @@ impl Task {
         // Release a vfork parent.
         self.vfork_done.take();
         let group = self.group.clone();
-        let last = group.remove(self.tid);
+        let last = group.remove(self.tid, own);
         if self.tid != self.pid {
             if let Err(e) = self.mm.space().release_thread() {
                 tracing::debug!(tid = self.tid, "releasing the stub thread: {e}");
@@ -319,7 +319,9 @@ impl Task {
     fn clear_tid_at_exit(&mut self) {
         let addr = std::mem::take(&mut self.clear_child_tid);
         if addr != 0 && self.mm.write_obj(addr, &0u32).is_ok() {
-            self.kernel.futexes.wake((self.pid, addr), 1, u32::MAX);
+            // A shared wake, as Linux does it (glibc's join waits shared).
+            let key = super::futex::key(&self.mm, self.pid, addr, false);
+            self.kernel.futexes.wake(key, 1, u32::MAX);
         }
     }
 

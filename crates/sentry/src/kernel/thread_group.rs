@@ -66,12 +66,18 @@ impl ThreadGroup {
         self.lock().exit
     }
 
-    /// Thread `tid` has finished; true if it was the last.
-    pub fn remove(&self, tid: i32) -> bool {
+    /// Thread `tid` has finished with `status`; true if it was the last.
+    /// When every thread has exited on its own, the last one's status is
+    /// the process's, as in Linux.
+    pub fn remove(&self, tid: i32, status: ExitStatus) -> bool {
         let mut st = self.lock();
         st.threads.retain(|(t, _)| *t != tid);
+        let last = st.threads.is_empty();
+        if last && st.exit.is_none() {
+            st.exit = Some(status);
+        }
         self.changed.notify_all();
-        st.threads.is_empty()
+        last
     }
 
     /// Blocks until every thread has gone, calling `tick` now and then

@@ -1,6 +1,7 @@
 //! `futex(2)` (gVisor: `sys_futex.go`): WAIT/WAKE with bitsets, REQUEUE
 //! and CMP_REQUEUE. Priority-inheritance and WAKE_OP return ENOSYS.
 
+use crate::kernel::futex;
 use crate::kernel::task::Wake;
 use crate::kernel::Task;
 use abi::{Errno, Timespec};
@@ -15,8 +16,6 @@ const FUTEX_WAKE_BITSET: u64 = 10;
 const FUTEX_PRIVATE_FLAG: u64 = 128;
 const FUTEX_CLOCK_REALTIME: u64 = 256;
 const BITSET_MATCH_ANY: u32 = u32::MAX;
-/// The "process" of keys in shared memory.
-const SHARED: i32 = -1;
 
 pub fn futex(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let (addr, op, val, timeout, addr2, val3) = (a[0], a[1], a[2] as u32, a[3], a[4], a[5] as u32);
@@ -27,8 +26,7 @@ pub fn futex(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     // Private futexes (and words in private memory) are keyed by process
     // and address; words in shared memory by their place in the memory
     // file, so processes sharing it meet on the same key.
-    let shared_key = |at: u64| (op & FUTEX_PRIVATE_FLAG == 0).then(|| task.mm.shared_key(at)).flatten();
-    let key_of = |at: u64| shared_key(at).map_or((task.pid, at), |off| (SHARED, off));
+    let key_of = |at: u64| futex::key(&task.mm, task.pid, at, op & FUTEX_PRIVATE_FLAG != 0);
     let key = key_of(addr);
     match cmd {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
