@@ -85,13 +85,28 @@ fn main() {
     match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {
+            let msg = render(&e);
             if log_to_file {
-                tracing::error!("{e:#}");
+                tracing::error!("{msg}");
             }
-            eprintln!("moat: {e:#}");
+            eprintln!("moat: {msg}");
             std::process::exit(1);
         }
     }
+}
+
+/// The error and its causes, each cause once: many of our errors already
+/// name their source in their own message.
+fn render(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !out.contains(&c) {
+            out.push_str(": ");
+            out.push_str(&c);
+        }
+    }
+    out
 }
 
 fn dispatch(cli: Cli) -> Result<i32> {
