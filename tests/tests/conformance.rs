@@ -137,6 +137,7 @@ conformance!(
     threads,
     itimer,
     shared_memory,
+    prctl_name,
     getdents,
     stat_family,
     devfs,

@@ -51,7 +51,7 @@ pub struct ProcFs {
 
 impl ProcFs {
     pub fn new() -> ProcFs {
-        let cpus = rustix::thread::sched_getaffinity(None).map(|s| s.count() as usize).unwrap_or(1).max(1);
+        let cpus = crate::kernel::cpus();
         ProcFs { time: synthetic::now(), cpus }
     }
 
@@ -120,7 +120,7 @@ impl ProcFs {
                     (p.ppid, p.pgid, p.sid)
                 };
                 let mine = pid == own;
-                let comm = if mine { comm(&task.exe) } else { String::new() };
+                let comm = if mine { task.comm.clone() } else { String::new() };
                 match rest {
                     [] => {
                         let e = PID_ENTRIES
@@ -222,12 +222,6 @@ impl Default for ProcFs {
     fn default() -> Self {
         ProcFs::new()
     }
-}
-
-/// The command name: the executable's base name, at most 15 bytes.
-fn comm(exe: &str) -> String {
-    let base = exe.rsplit('/').next().unwrap_or(exe);
-    base.chars().take(15).collect()
 }
 
 fn stat_line(pid: i32, comm: &str, mine: bool, ppid: i32, pgid: i32, sid: i32) -> String {

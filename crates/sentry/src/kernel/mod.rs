@@ -128,6 +128,12 @@ pub struct ProcessSpec {
     pub stdio: Vec<Option<OwnedFd>>,
 }
 
+/// How many CPUs the sandbox may run on (its own affinity; a cgroup's cpu
+/// limits come with issue #6).
+pub fn cpus() -> usize {
+    rustix::thread::sched_getaffinity(None).map(|s| s.count() as usize).unwrap_or(1).max(1)
+}
+
 impl Kernel {
     pub fn new(cfg: KernelConfig) -> Arc<Kernel> {
         let limit = cfg.memory_limit;

@@ -121,6 +121,11 @@ pub struct Task {
     pub(crate) cwd: String,
     pub(crate) umask: u32,
     pub(crate) exe: String,
+    /// The thread's name (`PR_SET_NAME`, /proc/pid/comm): the executable's
+    /// base name until set, at most 15 bytes.
+    pub(crate) comm: String,
+    /// `PR_SET_PDEATHSIG`, recorded.
+    pub(crate) pdeath_signal: i32,
     pub(crate) rlimits: [Rlimit; rlimit::RLIM_NLIMITS],
     pub(crate) clear_child_tid: u64,
     pub(crate) altstack: crate::syscalls::StackT,
@@ -213,6 +218,8 @@ impl Task {
             },
             cwd: spec.cwd,
             umask: 0o022,
+            comm: comm_of(&loaded.path),
+            pdeath_signal: 0,
             exe: loaded.path,
             rlimits: default_rlimits(),
             clear_child_tid: 0,
@@ -247,10 +254,13 @@ impl Task {
         let (kernel, mask, creds) = (self.kernel.clone(), self.mask, self.creds.clone());
         let (cwd, umask, exe, rlimits, altstack) =
             (self.cwd.clone(), self.umask, self.exe.clone(), self.rlimits, self.altstack);
+        let comm = self.comm.clone();
         let make = move |mm| Task {
             kernel,
             pid,
             tid,
+            comm,
+            pdeath_signal: 0,
             regs,
             mm,
             fds: share.fds,
@@ -440,6 +450,12 @@ impl Task {
     pub(crate) fn signal_self(&self, info: SigInfo) {
         self.shared.pending.lock().unwrap().add(info);
     }
+}
+
+/// The command name of an executable: its base name, at most 15 bytes.
+pub fn comm_of(exe: &str) -> String {
+    let base = exe.rsplit('/').next().unwrap_or(exe);
+    base.chars().take(15).collect()
 }
 
 /// An errno as strerror would say it.

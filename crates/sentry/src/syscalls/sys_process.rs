@@ -261,6 +261,7 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         p.mm = Arc::downgrade(&task.mm);
     }
     task.regs = loaded.regs;
+    task.comm = crate::kernel::task::comm_of(&loaded.path);
     task.exe = loaded.path;
     task.actions.reset_for_exec();
     crate::kernel::delivery::reset_for_exec(task);
@@ -269,4 +270,95 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     // A vfork parent resumes once the child has its own image.
     task.vfork_done.take();
     Ok(0)
+}
+
+pub fn prctl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const PR_SET_PDEATHSIG: u64 = 1;
+    const PR_GET_PDEATHSIG: u64 = 2;
+    const PR_GET_DUMPABLE: u64 = 3;
+    const PR_SET_DUMPABLE: u64 = 4;
+    const PR_GET_KEEPCAPS: u64 = 7;
+    const PR_SET_KEEPCAPS: u64 = 8;
+    const PR_SET_NAME: u64 = 15;
+    const PR_GET_NAME: u64 = 16;
+    const PR_GET_SECCOMP: u64 = 21;
+    const PR_CAPBSET_READ: u64 = 23;
+    const PR_SET_CHILD_SUBREAPER: u64 = 36;
+    const PR_GET_CHILD_SUBREAPER: u64 = 37;
+    const PR_SET_NO_NEW_PRIVS: u64 = 38;
+    const PR_GET_NO_NEW_PRIVS: u64 = 39;
+    match a[0] {
+        PR_SET_NAME => {
+            let name = task.mm.read_cstring(a[1], 16).or_else(|e| {
+                // Longer names are cut at 15 bytes, as Linux does.
+                if e == Errno::ENAMETOOLONG {
+                    let mut b = [0u8; 15];
+                    task.mm.copy_in(a[1], &mut b).map(|()| b.to_vec())
+                } else {
+                    Err(e)
+                }
+            })?;
+            task.comm = String::from_utf8_lossy(&name[..name.len().min(15)]).into_owned();
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let mut buf = [0u8; 16];
+            let n = task.comm.len().min(15);
+            buf[..n].copy_from_slice(&task.comm.as_bytes()[..n]);
+            task.mm.copy_out(a[1], &buf).map(|()| 0)
+        }
+        PR_SET_PDEATHSIG => {
+            let sig = i32::try_from(a[1]).ok().filter(|s| (0..=abi::signal::NSIG).contains(s)).ok_or(Errno::EINVAL)?;
+            task.pdeath_signal = sig;
+            Ok(0)
+        }
+        PR_GET_PDEATHSIG => task.mm.write_obj(a[1], &task.pdeath_signal).map(|()| 0),
+        // Dumpability, keep-caps, subreaper and no_new_privs are accepted
+        // and reported as their defaults: core dumps, capabilities and
+        // setuid binaries do not exist in the sandbox yet.
+        PR_GET_DUMPABLE => Ok(1),
+        PR_SET_DUMPABLE if a[1] <= 1 => Ok(0),
+        PR_GET_KEEPCAPS => Ok(0),
+        PR_SET_KEEPCAPS if a[1] <= 1 => Ok(0),
+        PR_GET_SECCOMP => Ok(0),
+        PR_CAPBSET_READ if a[1] <= 40 => Ok(u64::from(task.creds.euid == 0)),
+        PR_SET_CHILD_SUBREAPER | PR_GET_CHILD_SUBREAPER | PR_SET_NO_NEW_PRIVS | PR_GET_NO_NEW_PRIVS => {
+            if task.kernel.first_unimplemented(u64::MAX - 100 - a[0]) {
+                tracing::warn!(option = a[0], "prctl option not implemented yet: EINVAL (logged once)");
+            }
+            Err(Errno::EINVAL)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `sched_getaffinity`: every CPU the sandbox may use.
+pub fn sched_getaffinity(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let cpus = crate::kernel::cpus();
+    let len = a[1] as usize;
+    // The kernel's mask size: 8 bytes per 64 CPUs; smaller buffers fail.
+    let need = cpus.div_ceil(64) * 8;
+    if len < need || len % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut mask = vec![0u8; need];
+    for c in 0..cpus {
+        mask[c / 8] |= 1 << (c % 8);
+    }
+    task.mm.copy_out(a[2], &mask)?;
+    Ok(need as u64)
+}
+
+/// `sched_setaffinity`: the sentry schedules its own threads; a mask that
+/// names at least one CPU is accepted and has no effect.
+pub fn sched_setaffinity(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let mut mask = vec![0u8; (a[1] as usize).min(1024)];
+    task.mm.copy_in(a[2], &mut mask)?;
+    let cpus = crate::kernel::cpus();
+    let any = (0..cpus.min(mask.len() * 8)).any(|c| mask[c / 8] & (1 << (c % 8)) != 0);
+    if any {
+        Ok(0)
+    } else {
+        Err(Errno::EINVAL)
+    }
 }

@@ -215,5 +215,8 @@ pub(super) static TABLE: &[Syscall] = &[
     ),
     sys(Sysno::clone3, Partial(PROCESSES_ONLY), thread::clone3, &[Hex, Dec]),
     todo(Sysno::rseq, "glibc falls back without it"),
+    sys(Sysno::prctl, Partial("names, pdeathsig (recorded), dumpable/keepcaps/seccomp read as defaults; subreaper and no_new_privs EINVAL"), process::prctl, &[Dec, Hex, Hex, Hex, Hex]),
+    sys(Sysno::sched_getaffinity, Full, process::sched_getaffinity, &[Dec, Dec, Hex]),
+    sys(Sysno::sched_setaffinity, Partial("accepted, no effect: the sentry places its threads"), process::sched_setaffinity, &[Dec, Dec, Hex]),
     sys(Sysno::faccessat2, Partial(STDIO_ONLY), file::faccessat2, &[Fd, Path, Oct, Hex]),
 ];
