@@ -336,6 +336,6 @@ mod tests {
         let s = super::stat_line(7, "sh", true, 1, 7, 1);
         assert_eq!(s.split_whitespace().count(), 52);
         assert!(s.starts_with("7 (sh) R 1 7 1 0 -1 "));
-        assert_eq!(super::comm("/usr/bin/a-very-long-program-name"), "a-very-long-pro");
+        assert_eq!(crate::kernel::task::comm_of("/usr/bin/a-very-long-program-name"), "a-very-long-pro");
     }
 }

@@ -338,7 +338,7 @@ pub fn sched_getaffinity(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let len = a[1] as usize;
     // The kernel's mask size: 8 bytes per 64 CPUs; smaller buffers fail.
     let need = cpus.div_ceil(64) * 8;
-    if len < need || len % 8 != 0 {
+    if len < need || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     let mut mask = vec![0u8; need];
