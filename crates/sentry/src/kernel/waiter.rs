@@ -6,27 +6,42 @@
 
 use super::task::{Task, TaskHandle};
 use abi::Errno;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 #[derive(Default)]
 pub struct WaitQueue {
     waiters: Mutex<Vec<TaskHandle>>,
+    /// Counts notifications: edge-triggered epoll reports a ready file
+    /// again once its queue has been notified since the last report.
+    generation: AtomicU64,
 }
 
 impl WaitQueue {
     /// Wakes every registered task; each re-checks its condition.
     pub fn notify(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         for w in self.waiters.lock().unwrap().iter() {
             w.wake();
         }
     }
 
-    fn register(&self, h: &TaskHandle) {
+    /// How many times the queue was notified.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn register(&self, h: &TaskHandle) {
         self.waiters.lock().unwrap().push(h.clone());
     }
 
-    fn unregister(&self, h: &TaskHandle) {
-        self.waiters.lock().unwrap().retain(|w| !w.same(h));
+    pub(crate) fn unregister(&self, h: &TaskHandle) {
+        let mut waiters = self.waiters.lock().unwrap();
+        // One registration per call: a task may wait on a queue twice
+        // (the same pipe end listed twice in a poll set).
+        if let Some(i) = waiters.iter().position(|w| w.same(h)) {
+            waiters.swap_remove(i);
+        }
     }
 }
 
