@@ -83,6 +83,10 @@ pub trait FileDescription: Send + Sync {
     fn watched(&self) -> Vec<Arc<dyn FileDescription>> {
         Vec::new()
     }
+    /// The epoll instance this description is, if it is one.
+    fn as_epoll(&self) -> Option<&crate::fs::epoll::EpollFile> {
+        None
+    }
     /// For files that are host streams (the container's stdio): the host
     /// descriptor, which the syscall layer polls before a blocking read or
     /// write so that a signal can interrupt the wait.
