@@ -26,7 +26,8 @@ use std::sync::{Arc, Mutex, Weak};
 /// Bits of an entry's events that are options, not events.
 const PRIVATE_BITS: u32 = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE;
 /// What an EPOLLEXCLUSIVE entry may ask for (Linux `EPOLLEXCLUSIVE_OK_BITS`).
-const EXCLUSIVE_OK: u32 = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM | POLLERR | POLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
+const EXCLUSIVE_OK: u32 =
+    POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM | POLLERR | POLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
 
 struct Entry {
     fd: i64,
@@ -112,10 +113,9 @@ impl EpollFile {
         if !file.pollable() {
             return Err(Errno::EPERM);
         }
-        if op != EPOLL_CTL_DEL && events & EPOLLEXCLUSIVE != 0 {
-            if op == EPOLL_CTL_MOD || file.as_epoll().is_some() || events & !EXCLUSIVE_OK != 0 {
-                return Err(Errno::EINVAL);
-            }
+        let exclusive = op != EPOLL_CTL_DEL && events & EPOLLEXCLUSIVE != 0;
+        if exclusive && (op == EPOLL_CTL_MOD || file.as_epoll().is_some() || events & !EXCLUSIVE_OK != 0) {
+            return Err(Errno::EINVAL);
         }
         if std::ptr::addr_eq(addr(&**file), self as *const EpollFile as *const ()) {
             return Err(Errno::EINVAL);

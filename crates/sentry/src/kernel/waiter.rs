@@ -7,10 +7,10 @@
 use super::task::{Task, TaskHandle, Wake};
 use crate::vfs::FileDescription;
 use abi::Errno;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 #[derive(Default)]
 pub struct WaitQueue {
@@ -87,7 +87,12 @@ const MAX_NESTING: usize = 5;
 
 /// The files among `files` (and those nested epoll instances watch) that
 /// have a queue; `host` is set if one of them is a host stream.
-fn queued_files(files: &[Arc<dyn FileDescription>], out: &mut Vec<Arc<dyn FileDescription>>, host: &mut bool, depth: usize) {
+fn queued_files(
+    files: &[Arc<dyn FileDescription>],
+    out: &mut Vec<Arc<dyn FileDescription>>,
+    host: &mut bool,
+    depth: usize,
+) {
     if depth > MAX_NESTING {
         return;
     }

@@ -77,13 +77,16 @@ fn restore_mask<T>(task: &mut Task, old: Option<SigSet>, result: &Result<T, Errn
 /// `struct pollfd` is 8 bytes: int fd, short events, short revents.
 const POLLFD_SIZE: usize = 8;
 
+/// One `struct pollfd` read in: fd, events, and the description if open.
+type Wanted = (i32, u32, Option<Arc<dyn FileDescription>>);
+
 fn do_poll(task: &Task, addr: u64, nfds: u64, deadline: Option<Instant>) -> Result<u64, Errno> {
     if nfds > task.rlimits[rlimit::RLIMIT_NOFILE as usize].cur {
         return Err(Errno::EINVAL);
     }
     let mut raw = vec![0u8; nfds as usize * POLLFD_SIZE];
     task.mm.copy_in(addr, &mut raw)?;
-    let wanted: Vec<(i32, u32, Option<Arc<dyn FileDescription>>)> = raw
+    let wanted: Vec<Wanted> = raw
         .chunks(POLLFD_SIZE)
         .map(|c| {
             let fd = i32::from_le_bytes([c[0], c[1], c[2], c[3]]);
@@ -158,7 +161,7 @@ fn read_fd_set(task: &Task, addr: u64, n: usize) -> Result<Vec<u64>, Errno> {
             *w = u64::from_le_bytes(c.try_into().expect("8-byte chunk"));
         }
         // Bits at and past n are not looked at.
-        if n % 64 != 0 {
+        if !n.is_multiple_of(64) {
             *words.last_mut().expect("n > 0") &= (1u64 << (n % 64)) - 1;
         }
     }
@@ -304,9 +307,9 @@ fn do_epoll_wait(task: &Task, epfd: i64, addr: u64, max: u64, deadline: Option<I
     }
     let file = task.fds.get(epfd)?;
     let ep = file.as_epoll().ok_or(Errno::EINVAL)?;
-    let events = match task.wait_ready(std::slice::from_ref(&file), deadline, || {
-        Some(ep.collect(max as usize)).filter(|v| !v.is_empty())
-    }) {
+    let events = match task
+        .wait_ready(std::slice::from_ref(&file), deadline, || Some(ep.collect(max as usize)).filter(|v| !v.is_empty()))
+    {
         Readiness::Ready(v) => v,
         Readiness::TimedOut => return Ok(0),
         Readiness::Interrupted => return Err(Errno::EINTR),
