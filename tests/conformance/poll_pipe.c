@@ -2,7 +2,7 @@
  * once the write end is closed, POLLERR on a write end without reader,
  * POLLNVAL for a closed descriptor, negative descriptors ignored, zero
  * and short timeouts, a sleep ended by a child's write, EINVAL for more
- * descriptors than RLIMIT_NOFILE. */
+ * descriptors than RLIMIT_NOFILE, and the host's stdio. */
 #include "conf.h"
 #include <poll.h>
 #include <signal.h>
@@ -63,6 +63,11 @@ int main(void) {
 
     struct pollfd odd[3] = {{p[1], POLLIN, 0x77}, {-1, POLLIN, 0x77}, {p[0], POLLIN, 0}};
     show("closed and negative fds", poll(odd, 3, 0), odd, 3);
+
+    /* The host's stdio: stdin is /dev/null, stdout a pipe. */
+    struct pollfd stdio[2] = {{0, POLLIN, 0}, {1, POLLOUT, 0}};
+    show("stdio", poll(stdio, 2, 0), stdio, 2);
+    show("stdio, 20 ms", poll(stdio, 2, 20), stdio, 2);
 
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
