@@ -149,6 +149,10 @@ conformance!(
     segv_blocked,
     sigsuspend,
     signal_fatal,
+    poll_pipe,
+    select_pipe,
+    epoll,
+    poll_eintr,
 );
 
 #[test]

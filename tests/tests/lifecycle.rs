@@ -315,3 +315,35 @@ fn do_runs_a_static_host_program() {
     out.assert_success();
     assert_eq!(out.stdout, "hi\n", "stdout:\n{out}");
 }
+
+/// poll on the container's stdin when it is a host pipe: busybox's
+/// `read -t` polls before reading, so a line written a little later is
+/// read, and a silent stdin times out (the sentry re-polls host streams
+/// while it waits, since nothing in the sandbox notifies it).
+#[test]
+fn poll_on_host_stdin_pipe() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let moat = Moat::new();
+    let script = "read -t 0.2 x; echo timeout=$?; read -t 5 y && echo got $y";
+    let bundle = Bundle::derive(&["/bin/busybox", "sh", "-c", script]);
+    let id = unique_name("poll");
+    let mut child = moat
+        .command(&[])
+        .args(["run", "--bundle", bundle.path_str(), &id])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn moat run");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    std::thread::sleep(Duration::from_millis(800));
+    stdin.write_all(b"hi\n").expect("write to the container's stdin");
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait for moat run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "moat run failed: {stdout}\n{}", moat.log_tail(40));
+    let timed_out = stdout.lines().next().and_then(|l| l.strip_prefix("timeout=")).and_then(|v| v.parse::<i32>().ok());
+    assert!(timed_out.is_some_and(|s| s != 0), "first read should time out:\n{stdout}");
+    assert!(stdout.ends_with("got hi\n"), "second read should get the line:\n{stdout}");
+}

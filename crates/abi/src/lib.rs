@@ -134,6 +134,29 @@ pub mod fcntl {
     pub const FD_CLOEXEC: u64 = 1;
 }
 
+/// poll/epoll event bits (asm-generic/poll.h, uapi/linux/eventpoll.h).
+pub mod poll {
+    pub const POLLIN: u32 = 0x001;
+    pub const POLLPRI: u32 = 0x002;
+    pub const POLLOUT: u32 = 0x004;
+    pub const POLLERR: u32 = 0x008;
+    pub const POLLHUP: u32 = 0x010;
+    pub const POLLNVAL: u32 = 0x020;
+    pub const POLLRDNORM: u32 = 0x040;
+    pub const POLLRDBAND: u32 = 0x080;
+    pub const POLLWRNORM: u32 = 0x100;
+    pub const POLLWRBAND: u32 = 0x200;
+    pub const POLLRDHUP: u32 = 0x2000;
+    pub const EPOLLEXCLUSIVE: u32 = 1 << 28;
+    pub const EPOLLWAKEUP: u32 = 1 << 29;
+    pub const EPOLLONESHOT: u32 = 1 << 30;
+    pub const EPOLLET: u32 = 1 << 31;
+    pub const EPOLL_CTL_ADD: u64 = 1;
+    pub const EPOLL_CTL_DEL: u64 = 2;
+    pub const EPOLL_CTL_MOD: u64 = 3;
+    pub const EPOLL_CLOEXEC: u64 = 0o2000000;
+}
+
 /// Resource limit numbers (asm-generic/resource.h).
 pub mod rlimit {
     pub const RLIMIT_CPU: u32 = 0;

@@ -82,6 +82,24 @@ impl FileDescription for HostFile {
         self.name.clone()
     }
 
+    /// A zero-timeout poll of the host descriptor: nothing here can
+    /// notify a wait queue when the host's side changes.
+    fn readiness(&self, mask: u32) -> u32 {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let ask = PollFlags::from_bits_truncate((mask & 0xffff) as u16 as _);
+        let mut fds = [PollFd::new(&self.fd, ask)];
+        match poll(&mut fds, Some(&Timespec { tv_sec: 0, tv_nsec: 0 })) {
+            Ok(_) => u32::from(fds[0].revents().bits()),
+            Err(_) => abi::poll::POLLERR,
+        }
+    }
+
+    /// Host streams are terminals, pipes or sockets, which Linux polls;
+    /// a regular file or a directory would be refused.
+    fn pollable(&self) -> bool {
+        rustix::fs::fstat(&self.fd).is_ok_and(|st| !matches!(st.st_mode & 0o170000, 0o100000 | 0o040000))
+    }
+
     fn host_stream(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
         Some(self.fd.as_fd())
     }

@@ -2,10 +2,11 @@
 //! container's stdio (`host`), files opened through the gofer (`gofer`,
 //! the root mount), devfs at `/dev` (`dev`), a minimal procfs at `/proc`
 //! (`proc`, over `synthetic`'s open files), tmpfs (`tmpfs`, the spec's
-//! tmpfs mounts) and pipes. Overlay, sysfs, devpts and the rest come with
+//! tmpfs mounts), pipes and epoll instances (`epoll`). Overlay, sysfs, devpts and the rest come with
 //! issue #4.
 
 pub mod dev;
+pub mod epoll;
 pub mod gofer;
 pub mod host;
 pub mod pipe;

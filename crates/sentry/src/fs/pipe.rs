@@ -130,6 +130,35 @@ impl FileDescription for PipeEnd {
     fn wait_queue(&self) -> Option<&WaitQueue> {
         Some(&self.pipe.queue)
     }
+
+    /// Linux `pipe_poll`: the read end is readable with data and hung up
+    /// once no writer is left; the write end is writable while a
+    /// PIPE_BUF write fits and in error once no reader is left.
+    fn readiness(&self, _mask: u32) -> u32 {
+        use abi::poll::*;
+        let st = self.pipe.state.lock().unwrap();
+        let mut ready = 0;
+        if !self.writer {
+            if !st.buf.is_empty() {
+                ready |= POLLIN | POLLRDNORM;
+            }
+            if st.writers == 0 {
+                ready |= POLLHUP;
+            }
+        } else {
+            if PIPE_CAPACITY - st.buf.len() >= PIPE_BUF {
+                ready |= POLLOUT | POLLWRNORM;
+            }
+            if st.readers == 0 {
+                ready |= POLLERR;
+            }
+        }
+        ready
+    }
+
+    fn pollable(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]
@@ -158,5 +187,35 @@ mod tests {
         assert_eq!(w.write(&big), Ok(PIPE_CAPACITY - 10));
         assert_eq!(w.write(&[1u8; 20]), Err(Errno::EAGAIN));
         assert_eq!(w.write(&[1u8; 10]), Ok(10));
+    }
+
+    #[test]
+    fn readiness_of_both_ends() {
+        use abi::poll::*;
+        let (r, w) = new_pipe(0);
+        assert_eq!(r.readiness(POLLIN), 0);
+        assert_eq!(w.readiness(POLLOUT), POLLOUT | POLLWRNORM);
+        w.write(b"x").unwrap();
+        assert_eq!(r.readiness(POLLIN), POLLIN | POLLRDNORM);
+        // Less than PIPE_BUF of room: not writable.
+        w.write(&vec![0u8; PIPE_CAPACITY - PIPE_BUF]).unwrap();
+        assert_eq!(w.readiness(POLLOUT), 0);
+        drop(w);
+        assert_eq!(r.readiness(POLLIN), POLLIN | POLLRDNORM | POLLHUP);
+        let mut buf = vec![0u8; PIPE_CAPACITY];
+        r.read(&mut buf).unwrap();
+        // Empty and no writer: hung up, not readable (Linux pipe_poll).
+        assert_eq!(r.readiness(POLLIN), POLLHUP);
+        let (r, w) = new_pipe(0);
+        drop(r);
+        assert_eq!(w.readiness(POLLOUT), POLLOUT | POLLWRNORM | POLLERR);
+    }
+
+    #[test]
+    fn notify_counts_generations() {
+        let (r, w) = new_pipe(0);
+        let g = r.wait_queue().unwrap().generation();
+        w.write(b"x").unwrap();
+        assert!(r.wait_queue().unwrap().generation() > g);
     }
 }

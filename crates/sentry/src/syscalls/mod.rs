@@ -10,6 +10,7 @@ mod sys_file;
 mod sys_futex;
 mod sys_misc;
 mod sys_mmap;
+mod sys_poll;
 mod sys_process;
 mod sys_signal;
 mod sys_thread;

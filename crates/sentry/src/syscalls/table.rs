@@ -39,6 +39,11 @@ const NO_XATTRS: &str = "no extended attributes yet: EOPNOTSUPP for files that e
 const NO_FSID: &str =
     "root files: the host file system holding them; /dev and tmpfs mounts: tmpfs, /proc: procfs; f_fsid is zero";
 
+const POLL_NOTE: &str =
+    "pipes, epoll instances and host stdio (polled every 50 ms while waiting); other files are always ready; an interrupted poll restarts with its whole timeout";
+const EPOLL_NOTE: &str =
+    "edge-triggered entries fire again on any change of the file, not only on the events they ask for; ready events come in interest-list order; EPOLLEXCLUSIVE is accepted and wakes every waiter";
+
 pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::read, Full, file::read, &[Fd, OutBuf, Dec]),
     sys(Sysno::write, Full, file::write, &[Fd, InBuf(2), Dec]),
@@ -219,4 +224,14 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::sched_getaffinity, Full, process::sched_getaffinity, &[Dec, Dec, Hex]),
     sys(Sysno::sched_setaffinity, Partial("accepted, no effect: the sentry places its threads"), process::sched_setaffinity, &[Dec, Dec, Hex]),
     sys(Sysno::faccessat2, Partial(STDIO_ONLY), file::faccessat2, &[Fd, Path, Oct, Hex]),
+    sys(Sysno::poll, Partial(POLL_NOTE), super::sys_poll::poll, &[Hex, Dec, Dec]),
+    sys(Sysno::select, Partial(POLL_NOTE), super::sys_poll::select, &[Dec, Hex, Hex, Hex, Hex]),
+    sys(Sysno::ppoll, Partial(POLL_NOTE), super::sys_poll::ppoll, &[Hex, Dec, Hex, Hex, Dec]),
+    sys(Sysno::pselect6, Partial(POLL_NOTE), super::sys_poll::pselect6, &[Dec, Hex, Hex, Hex, Hex, Hex]),
+    sys(Sysno::epoll_create, Full, super::sys_poll::epoll_create, &[Dec]),
+    sys(Sysno::epoll_create1, Full, super::sys_poll::epoll_create1, &[Hex]),
+    sys(Sysno::epoll_ctl, Partial(EPOLL_NOTE), super::sys_poll::epoll_ctl, &[Fd, Dec, Fd, Hex]),
+    sys(Sysno::epoll_wait, Partial(EPOLL_NOTE), super::sys_poll::epoll_wait, &[Fd, Hex, Dec, Dec]),
+    sys(Sysno::epoll_pwait, Partial(EPOLL_NOTE), super::sys_poll::epoll_pwait, &[Fd, Hex, Dec, Dec, Hex, Dec]),
+    sys(Sysno::epoll_pwait2, Partial(EPOLL_NOTE), super::sys_poll::epoll_pwait2, &[Fd, Hex, Dec, Hex, Hex, Dec]),
 ];

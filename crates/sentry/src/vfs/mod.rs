@@ -64,6 +64,29 @@ pub trait FileDescription: Send + Sync {
     fn wait_queue(&self) -> Option<&crate::kernel::waiter::WaitQueue> {
         None
     }
+    /// The events the file is ready for now (`POLLIN`, `POLLOUT`,
+    /// `POLLHUP`... as poll.h; Linux `f_op->poll`). `mask` is what the
+    /// caller asks about; the answer may hold more, and callers keep
+    /// `mask | POLLERR | POLLHUP` of it. Files that cannot block are always
+    /// ready (Linux's `DEFAULT_POLLMASK` for files without `poll`).
+    fn readiness(&self, _mask: u32) -> u32 {
+        use abi::poll::*;
+        POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM
+    }
+    /// Whether epoll may watch the file: Linux refuses (EPERM) files
+    /// without a `poll` operation, such as regular files and /dev/null.
+    fn pollable(&self) -> bool {
+        false
+    }
+    /// For an epoll instance: the files it watches, so that a waiter on it
+    /// also sleeps on their queues (nested epoll).
+    fn watched(&self) -> Vec<Arc<dyn FileDescription>> {
+        Vec::new()
+    }
+    /// The epoll instance this description is, if it is one.
+    fn as_epoll(&self) -> Option<&crate::fs::epoll::EpollFile> {
+        None
+    }
     /// For files that are host streams (the container's stdio): the host
     /// descriptor, which the syscall layer polls before a blocking read or
     /// write so that a signal can interrupt the wait.
