@@ -97,8 +97,7 @@ pub fn debian_rootfs() -> PathBuf {
 
 /// Panics unless running as root: the runtime needs it, and skipping would hide it.
 pub fn require_root() {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
+    let euid = nix::unistd::geteuid().as_raw();
     assert_eq!(
         euid, 0,
         "these tests drive a container runtime and must run as root (euid is {euid}); \
@@ -430,8 +429,8 @@ impl Drop for Moat {
             let _ = run_cmd(&mut c, Duration::from_secs(10));
         }
         for (pid, _) in self.leftover_processes() {
-            // SAFETY: kill(2) with a pid we just read from /proc; at worst ESRCH.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            // A pid just read from /proc: at worst it is gone (ESRCH).
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
         }
     }
 }
