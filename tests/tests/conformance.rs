@@ -138,6 +138,7 @@ conformance!(
     itimer,
     shared_memory,
     prctl_name,
+    misc_fd_mem,
     getdents,
     stat_family,
     devfs,

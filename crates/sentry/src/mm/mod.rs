@@ -570,6 +570,25 @@ impl MemoryManager {
         self.lock().remap(old, old_len, new_len, may_move, fixed)
     }
 
+    /// `mincore(2)`: one byte per page of `[addr, addr+len)`, 1 if the page
+    /// is in memory; ENOMEM if any of it is unmapped.
+    pub fn residency(&self, addr: u64, len: u64) -> Result<Vec<u8>, Errno> {
+        let inner = self.lock();
+        let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+        if !inner.is_mapped(addr, end) {
+            return Err(Errno::ENOMEM);
+        }
+        let mut out = Vec::with_capacity((len / PAGE_SIZE) as usize);
+        let mut page = addr;
+        while page < end {
+            let (&start, vma) = inner.vmas.range(..=page).next_back().ok_or(Errno::ENOMEM)?;
+            let off = vma.memfile_offset + (page - start);
+            out.push(u8::from(inner.memfile.committed_in(off, PAGE_SIZE) > 0));
+            page += PAGE_SIZE;
+        }
+        Ok(out)
+    }
+
     /// Bytes of memory this address space holds (its resident set).
     pub fn resident(&self) -> u64 {
         let inner = self.lock();

@@ -112,3 +112,13 @@ pub fn mremap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     task.mm.remap(old, old_len, new_len, flags & MREMAP_MAYMOVE != 0, fixed)
 }
+
+pub fn mincore(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (addr, len, vec) = (a[0], a[1], a[2]);
+    if addr % PAGE_SIZE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_up(len).ok_or(Errno::ENOMEM)?;
+    let pages = task.mm.residency(addr, len)?;
+    task.mm.copy_out(vec, &pages).map(|()| 0)
+}

@@ -207,6 +207,25 @@ impl FdTable {
         Ok(())
     }
 
+    /// `close_range`: closes descriptors `first..=last`, or with `cloexec`
+    /// only marks them close-on-exec.
+    pub fn close_range(&self, first: usize, last: usize, cloexec: bool) {
+        let mut slots = self.lock();
+        let end = slots.len().min(last.saturating_add(1));
+        let mut closed = Vec::new();
+        for slot in slots.iter_mut().take(end).skip(first) {
+            if cloexec {
+                if let Some(s) = slot.as_mut() {
+                    s.cloexec = true;
+                }
+            } else {
+                closed.extend(slot.take());
+            }
+        }
+        drop(slots);
+        drop(closed); // closed outside the lock
+    }
+
     /// Closes every descriptor marked close-on-exec.
     pub fn close_on_exec(&self) {
         let closed: Vec<Slot> = self.lock().iter_mut().filter_map(|s| s.take_if(|s| s.cloexec)).collect();
