@@ -139,6 +139,7 @@ conformance!(
     shared_memory,
     prctl_name,
     misc_fd_mem,
+    cpu_times,
     getdents,
     stat_family,
     devfs,

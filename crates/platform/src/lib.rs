@@ -83,6 +83,9 @@ pub trait AddressSpace: Send + Sync + Any {
     /// Ends the calling sentry thread's thread in the address space (the
     /// application thread exited; the address space lives on).
     fn release_thread(&self) -> Result<(), PlatformError>;
+    /// CPU time the application has spent running in this address space
+    /// (all its threads).
+    fn cpu_time(&self) -> std::time::Duration;
     fn as_any(&self) -> &dyn Any;
 }
 

@@ -133,7 +133,23 @@ impl Task {
                 // The child's address space is made on its own thread and
                 // recorded there, once it exists.
                 let (mm, group) = (std::sync::Weak::new(), group.clone());
-                procs.insert(pid, Process { ppid, pgid, sid, children, exit: None, exit_signal, handle: h, group, mm });
+                let (times, child_times) = Default::default();
+                procs.insert(
+                    pid,
+                    Process {
+                        ppid,
+                        pgid,
+                        sid,
+                        children,
+                        exit: None,
+                        exit_signal,
+                        handle: h,
+                        group,
+                        mm,
+                        times,
+                        child_times,
+                    },
+                );
             }
         }
         group.add(id, handle);

@@ -29,6 +29,10 @@ pub struct Process {
     /// The leader thread's handle.
     pub handle: TaskHandle,
     pub group: Arc<ThreadGroup>,
+    /// CPU time of the process (user, system), final once it has exited.
+    pub times: CpuTimes,
+    /// CPU time of its reaped children, and theirs (`RUSAGE_CHILDREN`).
+    pub child_times: CpuTimes,
     /// The process's address space (replaced at execve), for the OOM killer.
     pub mm: std::sync::Weak<crate::mm::MemoryManager>,
 }
@@ -48,6 +52,20 @@ pub struct ProcessTable {
     /// one number space.
     threads: BTreeMap<i32, (i32, TaskHandle)>,
     last_pid: i32,
+}
+
+/// User and system CPU time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuTimes {
+    pub user: std::time::Duration,
+    pub system: std::time::Duration,
+}
+
+impl std::ops::Add for CpuTimes {
+    type Output = CpuTimes;
+    fn add(self, o: CpuTimes) -> CpuTimes {
+        CpuTimes { user: self.user + o.user, system: self.system + o.system }
+    }
 }
 
 /// Which children a wait call accepts (`wait4`'s pid argument).
@@ -127,9 +145,10 @@ impl ProcessTable {
     /// handed to the init, and the parent (and the init, if it got
     /// zombies) is told. When the init itself exits, every other process
     /// of the namespace is killed, as Linux does.
-    pub fn exit(&mut self, pid: i32, status: ExitStatus) {
+    pub fn exit(&mut self, pid: i32, status: ExitStatus, times: CpuTimes) {
         let Some(p) = self.procs.get_mut(&pid) else { return };
         p.exit = Some(status);
+        p.times = times;
         let children = std::mem::take(&mut p.children);
         let (ppid, exit_signal) = (p.ppid, p.exit_signal);
         if pid == 1 {
@@ -200,9 +219,15 @@ impl ProcessTable {
     }
 
     /// Removes a zombie and returns its status.
-    pub fn reap(&mut self, pid: i32) -> Option<ExitStatus> {
-        let status = self.procs.get(&pid)?.exit?;
+    /// Removes a zombie and returns its status and CPU time (its own plus
+    /// its reaped children's), which its parent now counts as its children's.
+    pub fn reap(&mut self, pid: i32) -> Option<(ExitStatus, CpuTimes)> {
+        let p = self.procs.get(&pid)?;
+        let (status, times, ppid) = (p.exit?, p.times + p.child_times, p.ppid);
         self.remove(pid);
-        Some(status)
+        if let Some(parent) = self.procs.get_mut(&ppid) {
+            parent.child_times = parent.child_times + times;
+        }
+        Some((status, times))
     }
 }

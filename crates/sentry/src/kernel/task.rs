@@ -6,7 +6,7 @@
 //! process, as the clone flags say; registers, the signal mask and the
 //! pending signals are the task's own.
 
-use super::process::Process;
+use super::process::{CpuTimes, Process};
 use super::signal::{fate, Fate, PendingSignals, SigInfo, SignalActions, SignalState, SI_USER};
 use super::thread_group::ThreadGroup;
 use super::{ExitStatus, Kernel, ProcessSpec};
@@ -195,6 +195,8 @@ impl Task {
                 handle: TaskHandle(shared.clone()),
                 group: group.clone(),
                 mm: Arc::downgrade(&mm),
+                times: Default::default(),
+                child_times: Default::default(),
             },
         );
         Ok(Task {
@@ -317,11 +319,21 @@ impl Task {
             });
         }
         let status = group.exit_status().unwrap_or(own);
+        let times = self.cpu_times();
         let (kernel, pid) = (self.kernel.clone(), self.pid);
         // The address space (and its stub) go before the parent can see the exit.
         drop(self);
-        kernel.procs().exit(pid, status);
+        kernel.procs().exit(pid, status, times);
         status
+    }
+
+    /// CPU time of the process so far: the time its code ran in its stub
+    /// (user) and the time this sentry thread spent serving it (system).
+    /// With several threads, the system part counts the calling thread's.
+    pub(crate) fn cpu_times(&self) -> CpuTimes {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        let system = Duration::new(t.tv_sec as u64, t.tv_nsec as u32);
+        CpuTimes { user: self.mm.space().cpu_time(), system }
     }
 
     /// CLONE_CHILD_CLEARTID / set_tid_address: zero the word and wake one

@@ -874,6 +874,33 @@ pub fn fgetxattr(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Err(Errno::EOPNOTSUPP)
 }
 
+pub fn close_range(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const CLOSE_RANGE_UNSHARE: u64 = 1 << 1;
+    const CLOSE_RANGE_CLOEXEC: u64 = 1 << 2;
+    let (first, last, flags) = (a[0] as u32, a[1] as u32, a[2]);
+    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLOSE_RANGE_UNSHARE != 0 && Arc::strong_count(&task.fds) > 1 {
+        // Stop sharing the table first, as Linux's unshare_fd does.
+        task.fds = Arc::new(task.fds.fork_copy());
+    }
+    task.fds.close_range(first as usize, last as usize, flags & CLOSE_RANGE_CLOEXEC != 0);
+    Ok(0)
+}
+
+pub fn fadvise64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let file = task.fds.get(fd_arg(a[0]))?;
+    if file.wait_queue().is_some() {
+        return Err(Errno::ESPIPE); // pipes (and sockets) take no advice
+    }
+    if (a[2] as i64) < 0 || a[3] > 5 {
+        return Err(Errno::EINVAL);
+    }
+    // Advice about caching changes no result a program can see.
+    Ok(0)
+}
+
 #[cfg(test)]
 mod dir_tests {
     use super::*;
@@ -909,31 +936,4 @@ mod dir_tests {
         assert_eq!(sx.mode, 0o40755);
         assert_eq!(sx.mask, stat::STATX_BASIC_STATS);
     }
-}
-
-pub fn close_range(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    const CLOSE_RANGE_UNSHARE: u64 = 1 << 1;
-    const CLOSE_RANGE_CLOEXEC: u64 = 1 << 2;
-    let (first, last, flags) = (a[0] as u32, a[1] as u32, a[2]);
-    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
-        return Err(Errno::EINVAL);
-    }
-    if flags & CLOSE_RANGE_UNSHARE != 0 && Arc::strong_count(&task.fds) > 1 {
-        // Stop sharing the table first, as Linux's unshare_fd does.
-        task.fds = Arc::new(task.fds.fork_copy());
-    }
-    task.fds.close_range(first as usize, last as usize, flags & CLOSE_RANGE_CLOEXEC != 0);
-    Ok(0)
-}
-
-pub fn fadvise64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let file = task.fds.get(fd_arg(a[0]))?;
-    if file.wait_queue().is_some() {
-        return Err(Errno::ESPIPE); // pipes (and sockets) take no advice
-    }
-    if (a[2] as i64) < 0 || a[3] > 5 {
-        return Err(Errno::EINVAL);
-    }
-    // Advice about caching changes no result a program can see.
-    Ok(0)
 }

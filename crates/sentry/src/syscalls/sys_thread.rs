@@ -1,8 +1,9 @@
 //! Process creation and reaping: clone, fork, vfork, wait4, waitid
 //! (gVisor: `sys_thread.go`).
 
+use super::sys_time::{ticks, Rusage};
 use crate::kernel::fork::{CloneArgs, CLONE_VFORK, CLONE_VM};
-use crate::kernel::process::WaitTarget;
+use crate::kernel::process::{CpuTimes, WaitTarget};
 use crate::kernel::{ExitStatus, Task};
 use abi::signal::SIGCHLD;
 use abi::Errno;
@@ -99,7 +100,7 @@ fn wait_status(s: ExitStatus) -> i32 {
 
 /// Waits for a child selected by `target` to exit. Returns its pid and
 /// status, or `None` with WNOHANG when none has exited yet.
-fn wait_child(task: &Task, target: WaitTarget, options: u64) -> Result<Option<(i32, ExitStatus)>, Errno> {
+fn wait_child(task: &Task, target: WaitTarget, options: u64) -> Result<Option<(i32, ExitStatus, CpuTimes)>, Errno> {
     loop {
         let seen = task.wakeups();
         {
@@ -110,8 +111,12 @@ fn wait_child(task: &Task, target: WaitTarget, options: u64) -> Result<Option<(i
             }
             let zombie = children.into_iter().find(|c| procs.get(*c).is_some_and(|p| p.exit.is_some()));
             if let Some(pid) = zombie {
-                let status = if options & WNOWAIT != 0 { procs.get(pid).and_then(|p| p.exit) } else { procs.reap(pid) };
-                return Ok(status.map(|s| (pid, s)));
+                let found = if options & WNOWAIT != 0 {
+                    procs.get(pid).and_then(|p| Some((p.exit?, p.times + p.child_times)))
+                } else {
+                    procs.reap(pid)
+                };
+                return Ok(found.map(|(s, t)| (pid, s, t)));
             }
         }
         if options & WNOHANG != 0 {
@@ -134,13 +139,12 @@ pub fn wait4(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         p if p > 0 => WaitTarget::Pid(p),
         p => WaitTarget::Group(-p),
     };
-    let Some((child, status)) = wait_child(task, target, options)? else { return Ok(0) };
+    let Some((child, status, times)) = wait_child(task, target, options)? else { return Ok(0) };
     if status_addr != 0 {
         task.mm.write_obj(status_addr, &wait_status(status))?;
     }
     if rusage != 0 {
-        // Per-process CPU accounting comes later; report zero usage.
-        task.mm.copy_out(rusage, &[0u8; 144])?;
+        task.mm.write_obj(rusage, &Rusage::from(times))?;
     }
     Ok(child as u64)
 }
@@ -173,7 +177,7 @@ pub fn waitid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let found = wait_child(task, target, options)?;
     if infop != 0 {
         let mut info = [0u8; 128];
-        if let Some((pid, status)) = found {
+        if let Some((pid, status, times)) = found {
             let (code, value) = match status {
                 ExitStatus::Code(c) => (CLD_EXITED, c & 0xff),
                 ExitStatus::Signal(s) => (CLD_KILLED, s),
@@ -183,11 +187,13 @@ pub fn waitid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             info[16..20].copy_from_slice(&pid.to_le_bytes());
             info[20..24].copy_from_slice(&task.creds.uid.to_le_bytes());
             info[24..28].copy_from_slice(&value.to_le_bytes());
+            info[32..40].copy_from_slice(&ticks(times.user).to_le_bytes());
+            info[40..48].copy_from_slice(&ticks(times.system).to_le_bytes());
         }
         task.mm.copy_out(infop, &info)?;
     }
     if rusage != 0 {
-        task.mm.copy_out(rusage, &[0u8; 144])?;
+        task.mm.write_obj(rusage, &Rusage::from(found.map(|f| f.2).unwrap_or_default()))?;
     }
     Ok(0)
 }

@@ -28,7 +28,14 @@ fn now(clock: u64) -> Result<Timespec, Errno> {
 }
 
 pub fn clock_gettime(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let t = now(a[0])?;
+    let t = match a[0] {
+        // The application's own CPU time, not the sandbox's.
+        CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => {
+            let c = task.cpu_times();
+            to_timespec(c.user + c.system)
+        }
+        clock => now(clock)?,
+    };
     task.mm.write_obj(a[1], &t).map(|_| 0)
 }
 
@@ -189,4 +196,48 @@ pub fn alarm(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let (left, _) = task.group.real_timer.set(&task.kernel, task.pid, Duration::from_secs(secs.into()), Duration::ZERO);
     // Whole seconds left, rounded up, as alarm(2) reports them.
     Ok(left.as_secs() + u64::from(left.subsec_nanos() > 0))
+}
+
+/// Clock ticks (`USER_HZ`, 100 per second), the unit of `times` and of
+/// SIGCHLD's siginfo.
+pub fn ticks(d: Duration) -> i64 {
+    (d.as_millis() / 10) as i64
+}
+
+/// `struct rusage`: CPU times; the counters after them are not kept (zero).
+#[repr(C)]
+#[derive(Clone, Copy, Default, zerocopy::IntoBytes, zerocopy::Immutable)]
+pub struct Rusage {
+    utime: Timeval,
+    stime: Timeval,
+    counters: [i64; 14],
+}
+
+impl From<crate::kernel::process::CpuTimes> for Rusage {
+    fn from(t: crate::kernel::process::CpuTimes) -> Rusage {
+        let tv = |d: Duration| Timeval { tv_sec: d.as_secs() as i64, tv_usec: i64::from(d.subsec_micros()) };
+        Rusage { utime: tv(t.user), stime: tv(t.system), counters: [0; 14] }
+    }
+}
+
+pub fn getrusage(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const RUSAGE_SELF: i64 = 0;
+    const RUSAGE_CHILDREN: i64 = -1;
+    const RUSAGE_THREAD: i64 = 1;
+    let times = match a[0] as i32 as i64 {
+        RUSAGE_SELF | RUSAGE_THREAD => task.cpu_times(),
+        RUSAGE_CHILDREN => task.kernel.procs().get(task.pid).map(|p| p.child_times).unwrap_or_default(),
+        _ => return Err(Errno::EINVAL),
+    };
+    task.mm.write_obj(a[1], &Rusage::from(times)).map(|()| 0)
+}
+
+pub fn times(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if a[0] != 0 {
+        let own = task.cpu_times();
+        let children = task.kernel.procs().get(task.pid).map(|p| p.child_times).unwrap_or_default();
+        let tms = [ticks(own.user), ticks(own.system), ticks(children.user), ticks(children.system)];
+        task.mm.write_obj(a[0], &tms)?;
+    }
+    Ok(ticks(task.kernel.started.elapsed()) as u64)
 }

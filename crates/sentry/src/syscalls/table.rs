@@ -22,6 +22,8 @@ const PRIVATE_COPY: &str = "file mappings are private copies (a writable MAP_SHA
 const PROCESSES_ONLY: &str =
     "processes and threads; CLONE_VM without CLONE_THREAD or CLONE_VFORK, namespaces and pidfds are refused";
 const REAL_TIMER_ONLY: &str = "ITIMER_REAL; the CPU-time timers return ENOSYS";
+const CPU_TIMES: &str =
+    "user time is the process's (all threads); system time is the calling thread's; the counters are zero";
 const VFORK_COPY: &str = "the child gets a copy of memory; the parent waits until it execs or exits";
 const STDIO_ONLY: &str =
     "root file system (gofer), /dev (devfs), /proc (minimal procfs) and tmpfs mounts; no symlink walk across mounts in the root tree; the full VFS comes with issue #4";
@@ -131,6 +133,8 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::umask, Full, file::umask, &[Oct]),
     sys(Sysno::gettimeofday, Full, time::gettimeofday, &[Hex, Hex]),
     sys(Sysno::getrlimit, Full, process::getrlimit, &[Dec, Hex]),
+    sys(Sysno::getrusage, Partial(CPU_TIMES), time::getrusage, &[Dec, Hex]),
+    sys(Sysno::times, Partial(CPU_TIMES), time::times, &[Hex]),
     sys(Sysno::sysinfo, Partial("load averages are zero"), misc::sysinfo, &[Hex]),
     sys(Sysno::getuid, Full, process::getuid, &[]),
     sys(Sysno::getgid, Full, process::getgid, &[]),
