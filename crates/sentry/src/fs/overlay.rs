@@ -50,7 +50,7 @@ pub trait Lower: Send + Sync {
     fn lstat(&self, path: &str) -> Result<Stat, Errno>;
     fn readlink(&self, path: &str) -> Result<String, Errno>;
     /// All entries but `.` and `..`: name, inode number, `DT_*`.
-    fn readdir(&self, path: &str) -> Result<Vec<(Vec<u8>, u64, u8)>, Errno>;
+    fn readdir(&self, path: &str) -> Result<Vec<Entry>, Errno>;
     /// Opens a regular file or directory for reading.
     fn open(&self, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno>;
 }
@@ -65,7 +65,7 @@ impl Lower for GoferLower {
     fn readlink(&self, path: &str) -> Result<String, Errno> {
         self.0.readlink(path)
     }
-    fn readdir(&self, path: &str) -> Result<Vec<(Vec<u8>, u64, u8)>, Errno> {
+    fn readdir(&self, path: &str) -> Result<Vec<Entry>, Errno> {
         let mut out = Vec::new();
         let mut cookie = 0;
         loop {
@@ -126,6 +126,9 @@ fn permit(creds: &Credentials, st: &Stat, want: u32) -> Result<(), Errno> {
         Err(Errno::EACCES)
     }
 }
+
+/// A directory entry: name, inode number, `DT_*`.
+pub type Entry = (Vec<u8>, u64, u8);
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Layer {
@@ -233,14 +236,14 @@ impl Inner {
 
     fn lower_lstat(&self, path: &str) -> Result<Option<Stat>, Errno> {
         if let Some(s) = self.lower_cache.lock().unwrap_or_else(|e| e.into_inner()).get(path) {
-            return Ok(s.clone());
+            return Ok(*s);
         }
         let s = match self.lower.lstat(path) {
             Ok(s) => Some(s),
             Err(Errno::ENOENT) | Err(Errno::ENOTDIR) => None,
             Err(e) => return Err(e),
         };
-        self.lower_cache.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_string(), s.clone());
+        self.lower_cache.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_string(), s);
         Ok(s)
     }
 
@@ -280,7 +283,7 @@ impl Inner {
             let low = if lower_below && !whiteout { self.lower_lstat(&cur)? } else { None };
             node = match (up, low) {
                 (Some(stat), lower) => Node { layer: Layer::Upper, stat, lower, opaque },
-                (None, Some(stat)) => Node { layer: Layer::Lower, stat: stat.clone(), lower: Some(stat), opaque: false },
+                (None, Some(stat)) => Node { layer: Layer::Lower, stat, lower: Some(stat), opaque: false },
                 (None, None) if i + 1 == comps.len() => return Ok(None),
                 (None, None) => return Err(Errno::ENOENT),
             };
@@ -299,7 +302,7 @@ impl Inner {
     }
 
     fn merged_stat(&self, path: &str, node: &Node) -> Stat {
-        Stat { dev: self.dev, ino: self.ino(path, node), ..node.stat.clone() }
+        Stat { dev: self.dev, ino: self.ino(path, node), ..node.stat }
     }
 
     fn readlink_node(&self, path: &str, node: &Node) -> Result<String, Errno> {
@@ -399,7 +402,7 @@ impl Inner {
 
     /// The visible entries of the directory `path` (no `.`/`..`): the
     /// upper's, then the lower's that are neither shadowed nor whited out.
-    fn entries(&self, path: &str, node: &Node) -> Result<Vec<(Vec<u8>, u64, u8)>, Errno> {
+    fn entries(&self, path: &str, node: &Node) -> Result<Vec<Entry>, Errno> {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         if node.layer == Layer::Upper {
@@ -835,7 +838,7 @@ struct OverlayDir {
     path: String,
     flags: Mutex<u64>,
     pos: Mutex<u64>,
-    entries: Mutex<Option<Vec<(Vec<u8>, u64, u8)>>>,
+    entries: Mutex<Option<Vec<Entry>>>,
 }
 
 impl OverlayDir {
@@ -927,7 +930,7 @@ mod tests {
         fn readlink(&self, path: &str) -> Result<String, Errno> {
             self.0.readlink_as(&Who::root(), path)
         }
-        fn readdir(&self, path: &str) -> Result<Vec<(Vec<u8>, u64, u8)>, Errno> {
+        fn readdir(&self, path: &str) -> Result<Vec<Entry>, Errno> {
             let d = self.0.open_as(&Who::root(), path, fcntl::O_RDONLY, 0)?;
             let mut out = Vec::new();
             d.readdir(&mut |e| {
@@ -948,7 +951,10 @@ mod tests {
     }
 
     fn user(uid: u32) -> Who {
-        Who { creds: Credentials { uid, euid: uid, suid: uid, gid: uid, egid: uid, sgid: uid, groups: vec![] }, umask: 0o022 }
+        Who {
+            creds: Credentials { uid, euid: uid, suid: uid, gid: uid, egid: uid, sgid: uid, groups: vec![] },
+            umask: 0o022,
+        }
     }
 
     /// An overlay over a lower tree with /etc/{hostname,passwd}, /etc/sub/x,
