@@ -155,6 +155,7 @@ conformance!(
     select_pipe,
     epoll,
     poll_eintr,
+    overlay_files,
 );
 
 #[test]

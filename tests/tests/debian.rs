@@ -165,4 +165,23 @@ print(len(results), sum(results), os.waitstatus_to_exitcode(status), caught == [
         let (_moat, out) = run(&["bash", "-c", script]);
         assert_stdout(&out, "data\ng\n");
     }
+
+    #[test]
+    fn root_overlay_keeps_writes_in_the_sandbox() {
+        // The root is an overlay (issue #4): the rootfs is the lower layer,
+        // writes go to the sandbox's memory. Expected output as bash gives
+        // it natively under chroot on a copy of the rootfs.
+        let rootfs = debian_rootfs();
+        let os_release = fs::read(rootfs.join("etc/os-release")).expect("reading os-release");
+        let script = "echo hello > /etc/motd-test && cat /etc/motd-test && rm /etc/hostname && ls /etc/hostname; \
+                      echo x >> /etc/os-release && tail -c 2 /etc/os-release; mkdir -p /var/tmp/a/b && ls -d /var/tmp/a/b";
+        let (_moat, out) = run(&["bash", "-c", script]);
+        assert_stdout(&out, "hello\nx\n/var/tmp/a/b\n");
+        assert!(out.stderr.contains("/etc/hostname"), "ls should report the removed file:\n{out}");
+        // The host's image is as it was.
+        assert!(!rootfs.join("etc/motd-test").exists(), "the write reached the host rootfs");
+        assert!(rootfs.join("etc/hostname").exists(), "the removal reached the host rootfs");
+        assert!(!rootfs.join("var/tmp/a").exists(), "the mkdir reached the host rootfs");
+        assert_eq!(fs::read(rootfs.join("etc/os-release")).unwrap(), os_release, "the append reached the host rootfs");
+    }
 }

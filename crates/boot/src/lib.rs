@@ -105,6 +105,7 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
         total_memory,
         memory_limit: spec.memory_limit,
         mounts: spec.mounts.clone(),
+        root_readonly: spec.root_readonly,
     });
     let process = spec.process(hostsys::fd::take_stdio().into());
 

@@ -19,6 +19,8 @@ pub struct ContainerSpec {
     pub memory_limit: Option<u64>,
     /// `mounts`, for the sentry's mount table.
     pub mounts: Vec<sentry::MountSpec>,
+    /// `root.readonly`: no overlay, changes to the root are EROFS.
+    pub root_readonly: bool,
 }
 
 pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
@@ -58,6 +60,7 @@ pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
             .and_then(|l| u64::try_from(l).ok())
             .filter(|&l| l > 0),
         mounts,
+        root_readonly: spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false),
     })
 }
 

@@ -9,6 +9,7 @@ pub mod dev;
 pub mod epoll;
 pub mod gofer;
 pub mod host;
+pub mod overlay;
 pub mod pipe;
 pub mod proc;
 pub mod synthetic;

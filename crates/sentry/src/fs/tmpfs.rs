@@ -521,6 +521,23 @@ impl Shared {
     }
 }
 
+/// Whom an operation is done for: a task's credentials and umask.
+#[derive(Clone, Debug, Default)]
+pub struct Who {
+    pub creds: Credentials,
+    pub umask: u32,
+}
+
+impl Who {
+    pub fn of(task: &Task) -> Who {
+        Who { creds: task.creds.clone(), umask: task.umask }
+    }
+    /// The kernel itself: root, no umask.
+    pub fn root() -> Who {
+        Who::default()
+    }
+}
+
 /// A mounted tmpfs.
 pub struct TmpFs {
     shared: Arc<Shared>,
@@ -599,6 +616,54 @@ impl FileSystem for TmpFs {
     }
 
     fn open(&self, task: &Task, path: &str, flags: u64, mode: u32) -> Result<Arc<dyn FileDescription>, Errno> {
+        self.open_as(&Who::of(task), path, flags, mode)
+    }
+
+    fn stat(&self, task: &Task, path: &str, _follow: bool) -> Result<Stat, Errno> {
+        self.stat_as(&Who::of(task), path, _follow)
+    }
+
+    fn readlink(&self, task: &Task, path: &str) -> Result<String, Errno> {
+        self.readlink_as(&Who::of(task), path)
+    }
+
+    fn statfs(&self, task: &Task, path: &str) -> Result<Statfs, Errno> {
+        self.statfs_as(&Who::of(task), path)
+    }
+
+    fn mkdir(&self, task: &Task, path: &str, mode: u32) -> Result<(), Errno> {
+        self.mkdir_as(&Who::of(task), path, mode)
+    }
+
+    fn rmdir(&self, task: &Task, path: &str) -> Result<(), Errno> {
+        self.rmdir_as(&Who::of(task), path)
+    }
+
+    fn unlink(&self, task: &Task, path: &str) -> Result<(), Errno> {
+        self.unlink_as(&Who::of(task), path)
+    }
+
+    fn symlink(&self, task: &Task, target: &str, path: &str) -> Result<(), Errno> {
+        self.symlink_as(&Who::of(task), target, path)
+    }
+
+    fn link(&self, task: &Task, old: &str, new: &str) -> Result<(), Errno> {
+        self.link_as(&Who::of(task), old, new)
+    }
+
+    fn rename(&self, task: &Task, old: &str, new: &str, flags: u32) -> Result<(), Errno> {
+        self.rename_as(&Who::of(task), old, new, flags)
+    }
+
+    fn setattr(&self, task: &Task, path: &str, attr: &SetAttr) -> Result<(), Errno> {
+        self.setattr_as(&Who::of(task), path, attr)
+    }
+}
+
+/// Operations on behalf of `Who` rather than a task, for the overlay
+/// (which copies up with the kernel's authority) and for tests.
+impl TmpFs {
+    pub fn open_as(&self, task: &Who, path: &str, flags: u64, mode: u32) -> Result<Arc<dyn FileDescription>, Errno> {
         let creds = &task.creds;
         let writes = flags & fcntl::O_ACCMODE != fcntl::O_RDONLY;
         let mut st = self.shared.lock();
@@ -648,13 +713,13 @@ impl FileSystem for TmpFs {
         Ok(self.description(&mut st, ino, path, flags))
     }
 
-    fn stat(&self, task: &Task, path: &str, _follow: bool) -> Result<Stat, Errno> {
+    pub fn stat_as(&self, task: &Who, path: &str, _follow: bool) -> Result<Stat, Errno> {
         let st = self.shared.lock();
         let ino = st.walk(&task.creds, path)?;
         Ok(st.stat(self.shared.dev, ino))
     }
 
-    fn readlink(&self, task: &Task, path: &str) -> Result<String, Errno> {
+    pub fn readlink_as(&self, task: &Who, path: &str) -> Result<String, Errno> {
         let st = self.shared.lock();
         match &st.get(st.walk(&task.creds, path)?).data {
             Data::Link(t) => Ok(t.clone()),
@@ -662,12 +727,12 @@ impl FileSystem for TmpFs {
         }
     }
 
-    fn statfs(&self, task: &Task, path: &str) -> Result<Statfs, Errno> {
+    pub fn statfs_as(&self, task: &Who, path: &str) -> Result<Statfs, Errno> {
         self.shared.lock().walk(&task.creds, path)?;
         Ok(self.shared.statfs())
     }
 
-    fn mkdir(&self, task: &Task, path: &str, mode: u32) -> Result<(), Errno> {
+    pub fn mkdir_as(&self, task: &Who, path: &str, mode: u32) -> Result<(), Errno> {
         let creds = &task.creds;
         let mut st = self.shared.lock();
         let (dir, name) = st.parent(creds, path)?;
@@ -682,7 +747,7 @@ impl FileSystem for TmpFs {
         Ok(())
     }
 
-    fn rmdir(&self, task: &Task, path: &str) -> Result<(), Errno> {
+    pub fn rmdir_as(&self, task: &Who, path: &str) -> Result<(), Errno> {
         let creds = &task.creds;
         let mut st = self.shared.lock();
         let (dir, name) = st.parent(creds, path)?;
@@ -699,7 +764,7 @@ impl FileSystem for TmpFs {
         Ok(())
     }
 
-    fn unlink(&self, task: &Task, path: &str) -> Result<(), Errno> {
+    pub fn unlink_as(&self, task: &Who, path: &str) -> Result<(), Errno> {
         let creds = &task.creds;
         let mut st = self.shared.lock();
         let (dir, name) = st.parent(creds, path)?;
@@ -719,7 +784,7 @@ impl FileSystem for TmpFs {
         Ok(())
     }
 
-    fn symlink(&self, task: &Task, target: &str, path: &str) -> Result<(), Errno> {
+    pub fn symlink_as(&self, task: &Who, target: &str, path: &str) -> Result<(), Errno> {
         let creds = &task.creds;
         let mut st = self.shared.lock();
         let (dir, name) = st.parent(creds, path)?;
@@ -733,7 +798,7 @@ impl FileSystem for TmpFs {
         Ok(())
     }
 
-    fn link(&self, task: &Task, old: &str, new: &str) -> Result<(), Errno> {
+    pub fn link_as(&self, task: &Who, old: &str, new: &str) -> Result<(), Errno> {
         let creds = &task.creds;
         let mut st = self.shared.lock();
         let ino = st.walk(creds, old)?;
@@ -755,7 +820,7 @@ impl FileSystem for TmpFs {
         Ok(())
     }
 
-    fn rename(&self, task: &Task, old: &str, new: &str, flags: u32) -> Result<(), Errno> {
+    pub fn rename_as(&self, task: &Who, old: &str, new: &str, flags: u32) -> Result<(), Errno> {
         if flags & !RENAME_NOREPLACE != 0 {
             // RENAME_EXCHANGE and RENAME_WHITEOUT are not implemented.
             return Err(Errno::EINVAL);
@@ -824,7 +889,7 @@ impl FileSystem for TmpFs {
         Ok(())
     }
 
-    fn setattr(&self, task: &Task, path: &str, attr: &SetAttr) -> Result<(), Errno> {
+    pub fn setattr_as(&self, task: &Who, path: &str, attr: &SetAttr) -> Result<(), Errno> {
         let mut st = self.shared.lock();
         let ino = st.walk(&task.creds, path)?;
         self.shared.writable()?;

@@ -53,6 +53,10 @@ pub struct KernelConfig {
     pub memory_limit: Option<u64>,
     /// The OCI spec's `mounts`, in order.
     pub mounts: Vec<MountSpec>,
+    /// `root.readonly`: the gofer's tree is the root as it is, and every
+    /// change is EROFS. Otherwise the root is an overlay whose writes stay
+    /// in the sandbox's memory.
+    pub root_readonly: bool,
 }
 
 /// One entry of the OCI spec's `mounts`.
@@ -82,13 +86,35 @@ pub struct Kernel {
     pub(crate) futexes: futex::Futexes,
 }
 
-/// The mount table: the gofer's tree at `/`, devfs at `/dev` and procfs
+/// The mount table: the gofer's tree at `/` (under a tmpfs overlay
+/// unless the root is read-only), devfs at `/dev` and procfs
 /// at `/proc` always (runc's default spec mounts a tmpfs on `/dev`; devfs
 /// serves it, as in runsc), then the spec's other mounts that the sentry
 /// can serve. The rest are skipped with a log line, never faked.
-fn build_mounts(gofer: &GoferClient, specs: &[MountSpec], memory: u64) -> crate::vfs::mount::MountTable {
+fn build_mounts(
+    gofer: &GoferClient,
+    specs: &[MountSpec],
+    memory: u64,
+    root_readonly: bool,
+) -> crate::vfs::mount::MountTable {
+    use crate::fs::overlay::{GoferLower, OverlayFs};
     use crate::vfs::mount::normalize;
-    let mut t = crate::vfs::mount::MountTable::new(Arc::new(crate::fs::gofer::GoferFs::new(gofer.clone())));
+    let gofer_root = || Arc::new(crate::fs::gofer::GoferFs::new(gofer.clone()));
+    let root: Arc<dyn crate::vfs::mount::FileSystem> = if root_readonly {
+        gofer_root()
+    } else {
+        // runsc's --overlay2=root:memory. The upper layer may take what a
+        // default tmpfs would: half the container's memory.
+        let upper = crate::fs::tmpfs::Options::parse(&[], memory).expect("no options to reject");
+        match OverlayFs::new(Box::new(GoferLower(gofer.clone())), upper) {
+            Ok(o) => Arc::new(o),
+            Err(e) => {
+                tracing::error!("root overlay: {e:?}: the root stays read-only");
+                gofer_root()
+            }
+        }
+    };
+    let mut t = crate::vfs::mount::MountTable::new(root);
     t.mount("/dev", Arc::new(crate::fs::dev::DevFs::new()));
     t.mount("/proc", Arc::new(crate::fs::proc::ProcFs::new()));
     let mut unsupported = HashSet::new();
@@ -140,7 +166,7 @@ impl Kernel {
         let kernel = Arc::new(Kernel {
             platform: cfg.platform,
             memfile: cfg.memfile,
-            mounts: build_mounts(&cfg.gofer, &cfg.mounts, cfg.total_memory),
+            mounts: build_mounts(&cfg.gofer, &cfg.mounts, cfg.total_memory, cfg.root_readonly),
             gofer: cfg.gofer,
             hostname: cfg.hostname,
             strace: cfg.strace,

@@ -28,15 +28,15 @@ const VFORK_COPY: &str = "the child gets a copy of memory; the parent waits unti
 const STDIO_ONLY: &str =
     "root file system (gofer), /dev (devfs), /proc (minimal procfs) and tmpfs mounts; no symlink walk across mounts in the root tree; the full VFS comes with issue #4";
 const GOFER_DIRS: &str =
-    "directories of the root file system (listed by the gofer), /dev, /proc and tmpfs mounts; the full VFS comes with issue #4";
+    "directories of the root file system (the overlay's merged listing), /dev, /proc and tmpfs mounts; the full VFS comes with issue #4";
 const TMPFS_ONLY: &str =
-    "tmpfs mounts (the spec's, e.g. /dev/shm); EROFS on the root file system (gofer), /dev and /proc (issue #4)";
+    "the root file system (overlay: changes stay in sandbox memory; EROFS if root.readonly) and tmpfs mounts; EROFS on /dev and /proc (issue #4)";
 const TMPFS_RENAME: &str =
-    "within one tmpfs mount (EXDEV across mounts); RENAME_NOREPLACE; no RENAME_EXCHANGE or RENAME_WHITEOUT; EROFS elsewhere (issue #4)";
-const TMPFS_LINK: &str = "within one tmpfs mount (EXDEV across mounts); no AT_EMPTY_PATH; EROFS elsewhere (issue #4)";
+    "within the root overlay or one tmpfs mount (EXDEV across mounts, and for root directories with lower contents, as overlayfs); RENAME_NOREPLACE; no RENAME_EXCHANGE or RENAME_WHITEOUT; EROFS on /dev, /proc (issue #4)";
+const TMPFS_LINK: &str = "within the root overlay or one tmpfs mount (EXDEV across mounts); no AT_EMPTY_PATH; EROFS on /dev, /proc (issue #4)";
 const OPEN_NOTE: &str =
-    "tmpfs files read-write and created; root file system files read-only (EROFS for writing); /dev devices and /proc files (issue #4)";
-const SYNC_NOTE: &str = "no-op success on tmpfs and root files (read-only); EINVAL on pipes and host stdio";
+    "root (overlay: writing copies up into sandbox memory; EROFS if root.readonly) and tmpfs files read-write and created; /dev devices and /proc files (issue #4)";
+const SYNC_NOTE: &str = "no-op success on tmpfs and root files (held in memory); EINVAL on pipes and host stdio";
 const NO_XATTRS: &str = "no extended attributes yet: EOPNOTSUPP for files that exist (issue #4)";
 const NO_FSID: &str =
     "root files: the host file system holding them; /dev and tmpfs mounts: tmpfs, /proc: procfs; f_fsid is zero";
