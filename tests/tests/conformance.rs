@@ -153,6 +153,10 @@ conformance!(
     select_pipe,
     epoll,
     poll_eintr,
+    unix_pair,
+    unix_listen,
+    unix_rights,
+    unix_shutdown,
 );
 
 #[test]

@@ -123,9 +123,14 @@ fn names() -> &'static Mutex<HashMap<Vec<u8>, Weak<Endpoint>>> {
     NAMES.get_or_init(Default::default)
 }
 
-fn lookup(addr: &Addr) -> Result<Arc<Endpoint>, Errno> {
+/// The socket bound to `addr`. Abstract names are looked up per socket
+/// type, as Linux hashes them (a mismatch is ECONNREFUSED); a path name of
+/// another type is EPROTOTYPE.
+fn lookup(addr: &Addr, ty: i32) -> Result<Arc<Endpoint>, Errno> {
     let found = names().lock().unwrap().get(&addr.key).and_then(Weak::upgrade);
     match found {
+        Some(ep) if ep.ty != ty && addr.is_abstract() => Err(Errno::ECONNREFUSED),
+        Some(ep) if ep.ty != ty => Err(Errno::EPROTOTYPE),
         Some(ep) if !ep.st.lock().unwrap().closed => Ok(ep),
         _ if addr.is_abstract() => Err(Errno::ECONNREFUSED),
         _ => Err(Errno::ENOENT),
@@ -277,7 +282,7 @@ impl Endpoint {
     pub fn connect(self: &Arc<Self>, addr: Option<&Addr>, cred: Cred) -> Result<(), Errno> {
         if !self.connection_oriented() {
             let target = match addr {
-                Some(a) => Some(lookup(a)?),
+                Some(a) => Some(lookup(a, self.ty)?),
                 None => None,
             };
             if target.as_ref().is_some_and(|t| t.ty != self.ty) {
@@ -295,7 +300,7 @@ impl Endpoint {
             Conn::Connected(_) => return Err(Errno::EISCONN),
             Conn::None => {}
         }
-        let listener = lookup(addr)?;
+        let listener = lookup(addr, self.ty)?;
         if listener.ty != self.ty {
             return Err(Errno::EPROTOTYPE);
         }
@@ -367,7 +372,7 @@ impl Endpoint {
             drop(st);
             match (self.connection_oriented(), to, connected) {
                 (true, _, Some(p)) => p,
-                (false, Some(to), _) => return self.send_to(lookup(to)?, data, rights, cred, true),
+                (false, Some(to), _) => return self.send_to(lookup(to, self.ty)?, data, rights, cred, true),
                 (false, None, Some(p)) => p,
                 (_, _, None) => return Err(Errno::ENOTCONN),
             }
