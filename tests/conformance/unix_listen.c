@@ -70,9 +70,13 @@ int main(void) {
     }
     struct pollfd p = {l, POLLIN, 0};
     poll(&p, 1, 5000);
-    say("listener poll %#x", p.revents);
+    short lrev = p.revents;
     gl = sizeof got;
     int s = accept4(l, (struct sockaddr *)&got, &gl, SOCK_CLOEXEC);
+    /* The child prints before it writes: read first, then print. */
+    char b[16];
+    int n = read(s, b, sizeof b);
+    say("listener poll %#x", lrev);
     say("accepted %s", YN(s >= 0));
     show("accept peer", &got, gl);
     gl = sizeof got;
@@ -82,8 +86,6 @@ int main(void) {
     socklen_t cl = sizeof cr;
     getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &cl);
     say("peer cred pid is child %s, uid %s, gid %s", YN(cr.pid == pid), YN(cr.uid == getuid()), YN(cr.gid == getgid()));
-    char b[16];
-    int n = read(s, b, sizeof b);
     say("read %d %.*s", n, n, b);
     (void)!write(s, "to child", 8);
     int st;
