@@ -494,13 +494,7 @@ impl Endpoint {
         } else {
             let m = if peek {
                 let m = &st.recv[0];
-                Msg {
-                    data: m.data.clone(),
-                    off: 0,
-                    rights: m.rights.clone(),
-                    cred: m.cred,
-                    from: m.from.clone(),
-                }
+                Msg { data: m.data.clone(), off: 0, rights: m.rights.clone(), cred: m.cred, from: m.from.clone() }
             } else {
                 st.recv.pop_front().unwrap()
             };
@@ -798,7 +792,7 @@ mod tests {
         let (a, b) = Endpoint::pair(SOCK_STREAM, cred());
         let (r, w) = crate::fs::pipe::new_pipe(0);
         let r: Arc<dyn FileDescription> = Arc::new(r);
-        a.send(None, b"x", &[r.clone()], cred()).unwrap();
+        a.send(None, b"x", std::slice::from_ref(&r), cred()).unwrap();
         drop(r);
         w.write(b"data").unwrap();
         let got = b.recv(10, false).unwrap();

@@ -470,7 +470,11 @@ pub fn recvmsg(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let mut control = Vec::new();
     if let Some(c) = r.cred {
         if control.len() + CMSG_HDR + 12 <= cap {
-            push_cmsg(&mut control, SCM_CREDENTIALS, &[&c.pid.to_le_bytes()[..], &c.uid.to_le_bytes(), &c.gid.to_le_bytes()].concat());
+            push_cmsg(
+                &mut control,
+                SCM_CREDENTIALS,
+                &[&c.pid.to_le_bytes()[..], &c.uid.to_le_bytes(), &c.gid.to_le_bytes()].concat(),
+            );
         } else {
             out_flags |= MSG_CTRUNC;
         }
