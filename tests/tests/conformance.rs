@@ -157,6 +157,7 @@ conformance!(
     unix_listen,
     unix_rights,
     unix_shutdown,
+    unix_poll,
 );
 
 #[test]

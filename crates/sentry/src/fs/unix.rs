@@ -466,8 +466,9 @@ impl Endpoint {
                 if !m.rights.is_empty() && !out.data.is_empty() {
                     break;
                 }
-                if i == 0 || out.cred.is_none() {
+                if i == 0 {
                     out.cred = Some(m.cred);
+                    out.from = m.from.clone();
                 }
                 let k = (len - out.data.len()).min(m.data.len() - m.off);
                 out.data.extend_from_slice(&m.data[m.off..m.off + k]);

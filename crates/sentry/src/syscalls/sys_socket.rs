@@ -304,8 +304,11 @@ pub fn recvfrom(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = socket_of(task, a[0])?;
     let (data, r, _) = recv_common(task, &file, a[2].min(0x7fff_f000) as usize, a[3])?;
     task.mm.copy_out(a[1], &data)?;
-    if a[4] != 0 {
-        write_addr(task, a[4], a[5], r.from.as_ref())?;
+    // An unbound sender has no address: the length is 0 (Linux).
+    match &r.from {
+        Some(from) if a[4] != 0 => write_addr(task, a[4], a[5], Some(from))?,
+        None if a[4] != 0 && a[5] != 0 => task.mm.write_obj(a[5], &0i32)?,
+        _ => {}
     }
     Ok(if a[3] & MSG_TRUNC != 0 && file_ty(&file) != SOCK_STREAM { r.full_len } else { data.len() } as u64)
 }
@@ -509,13 +512,15 @@ pub fn recvmsg(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     task.mm.write_obj(a[1] + 40, &(control.len().min(cap) as u64))?;
     task.mm.write_obj(a[1] + 48, &out_flags)?;
     if m[0] != 0 {
-        let mut bytes = AF_UNIX.to_le_bytes().to_vec();
+        // An unbound sender has no address: the length is 0 (Linux).
+        let mut namelen = 0;
         if let Some(from) = &r.from {
+            let mut bytes = AF_UNIX.to_le_bytes().to_vec();
             bytes.extend_from_slice(&from.raw);
+            let cap = m[1] as u32 as usize;
+            task.mm.copy_out(m[0], &bytes[..bytes.len().min(cap)])?;
+            namelen = bytes.len();
         }
-        let cap = m[1] as u32 as usize;
-        task.mm.copy_out(m[0], &bytes[..bytes.len().min(cap)])?;
-        let namelen = if r.from.is_some() || file_ty(&file) == SOCK_DGRAM { bytes.len() } else { 0 };
         task.mm.write_obj(a[1] + 8, &(namelen as u32))?;
     }
     Ok(if flags & MSG_TRUNC != 0 && file_ty(&file) != SOCK_STREAM { r.full_len } else { data.len() } as u64)
