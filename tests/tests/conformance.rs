@@ -156,6 +156,11 @@ conformance!(
     epoll,
     poll_eintr,
     overlay_files,
+    unix_pair,
+    unix_listen,
+    unix_rights,
+    unix_shutdown,
+    unix_poll,
 );
 
 #[test]

@@ -14,6 +14,7 @@ pub mod pipe;
 pub mod proc;
 pub mod synthetic;
 pub mod tmpfs;
+pub mod unix;
 
 use abi::{Stat, Statfs, Timespec};
 

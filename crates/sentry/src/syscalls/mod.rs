@@ -13,6 +13,7 @@ mod sys_mmap;
 mod sys_poll;
 mod sys_process;
 mod sys_signal;
+mod sys_socket;
 mod sys_thread;
 mod sys_time;
 mod table;

@@ -42,9 +42,16 @@ const NO_FSID: &str =
     "root files: the host file system holding them; /dev and tmpfs mounts: tmpfs, /proc: procfs; f_fsid is zero";
 
 const POLL_NOTE: &str =
-    "pipes, epoll instances and host stdio (polled every 50 ms while waiting); other files are always ready; an interrupted poll restarts with its whole timeout";
+    "pipes, Unix sockets, epoll instances and host stdio (polled every 50 ms while waiting); other files are always ready; an interrupted poll restarts with its whole timeout";
 const EPOLL_NOTE: &str =
     "edge-triggered entries fire again on any change of the file, not only on the events they ask for; ready events come in interest-list order; EPOLLEXCLUSIVE is accepted and wakes every waiter";
+
+const UNIX_ONLY: &str =
+    "AF_UNIX only (sentry sockets, abstract and path names; path names do not appear in the file system); other families EAFNOSUPPORT (issue #5)";
+const SOCKOPT_NOTE: &str =
+    "SOL_SOCKET: SO_TYPE, SO_ERROR, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN, SO_PEERCRED, SO_PASSCRED, SO_SNDBUF/SO_RCVBUF (recorded), SO_REUSEADDR; others ENOPROTOOPT";
+const MSG_NOTE: &str =
+    "AF_UNIX; SCM_RIGHTS and SCM_CREDENTIALS; MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_TRUNC, MSG_NOSIGNAL, MSG_CMSG_CLOEXEC; descriptors in flight that reference their own socket are not collected";
 
 pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::read, Full, file::read, &[Fd, OutBuf, Dec]),
@@ -241,4 +248,20 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::epoll_wait, Partial(EPOLL_NOTE), super::sys_poll::epoll_wait, &[Fd, Hex, Dec, Dec]),
     sys(Sysno::epoll_pwait, Partial(EPOLL_NOTE), super::sys_poll::epoll_pwait, &[Fd, Hex, Dec, Dec, Hex, Dec]),
     sys(Sysno::epoll_pwait2, Partial(EPOLL_NOTE), super::sys_poll::epoll_pwait2, &[Fd, Hex, Dec, Hex, Hex, Dec]),
+    sys(Sysno::socket, Partial(UNIX_ONLY), super::sys_socket::socket, &[Dec, Hex, Dec]),
+    sys(Sysno::socketpair, Partial(UNIX_ONLY), super::sys_socket::socketpair, &[Dec, Hex, Dec, Hex]),
+    sys(Sysno::bind, Partial(UNIX_ONLY), super::sys_socket::bind, &[Fd, Hex, Dec]),
+    sys(Sysno::listen, Partial(UNIX_ONLY), super::sys_socket::listen, &[Fd, Dec]),
+    sys(Sysno::accept, Partial(UNIX_ONLY), super::sys_socket::accept, &[Fd, Hex, Hex]),
+    sys(Sysno::accept4, Partial(UNIX_ONLY), super::sys_socket::accept4, &[Fd, Hex, Hex, Hex]),
+    sys(Sysno::connect, Partial(UNIX_ONLY), super::sys_socket::connect, &[Fd, Hex, Dec]),
+    sys(Sysno::getsockname, Partial(UNIX_ONLY), super::sys_socket::getsockname, &[Fd, Hex, Hex]),
+    sys(Sysno::getpeername, Partial(UNIX_ONLY), super::sys_socket::getpeername, &[Fd, Hex, Hex]),
+    sys(Sysno::shutdown, Partial(UNIX_ONLY), super::sys_socket::shutdown, &[Fd, Dec]),
+    sys(Sysno::sendto, Partial(MSG_NOTE), super::sys_socket::sendto, &[Fd, InBuf(2), Dec, Hex, Hex, Dec]),
+    sys(Sysno::recvfrom, Partial(MSG_NOTE), super::sys_socket::recvfrom, &[Fd, OutBuf, Dec, Hex, Hex, Hex]),
+    sys(Sysno::sendmsg, Partial(MSG_NOTE), super::sys_socket::sendmsg, &[Fd, Hex, Hex]),
+    sys(Sysno::recvmsg, Partial(MSG_NOTE), super::sys_socket::recvmsg, &[Fd, Hex, Hex]),
+    sys(Sysno::getsockopt, Partial(SOCKOPT_NOTE), super::sys_socket::getsockopt, &[Fd, Dec, Dec, Hex, Hex]),
+    sys(Sysno::setsockopt, Partial(SOCKOPT_NOTE), super::sys_socket::setsockopt, &[Fd, Dec, Dec, Hex, Dec]),
 ];

@@ -87,6 +87,10 @@ pub trait FileDescription: Send + Sync {
     fn as_epoll(&self) -> Option<&crate::fs::epoll::EpollFile> {
         None
     }
+    /// The Unix-domain socket this description is, if it is one.
+    fn as_unix_socket(&self) -> Option<&crate::fs::unix::UnixSocket> {
+        None
+    }
     /// For files that are host streams (the container's stdio): the host
     /// descriptor, which the syscall layer polls before a blocking read or
     /// write so that a signal can interrupt the wait.
