@@ -184,4 +184,14 @@ print(len(results), sum(results), os.waitstatus_to_exitcode(status), caught == [
         assert!(!rootfs.join("var/tmp/a").exists(), "the mkdir reached the host rootfs");
         assert_eq!(fs::read(rootfs.join("etc/os-release")).unwrap(), os_release, "the append reached the host rootfs");
     }
+
+    /// Programs written inside the container run: a script and a copied
+    /// binary in the root's upper layer, and a binary in the /dev/shm tmpfs.
+    #[test]
+    fn programs_created_in_the_container_run() {
+        let script = r#"printf '#!/bin/sh\necho script ran\n' > /tmp/s.sh; chmod +x /tmp/s.sh; /tmp/s.sh; cp /bin/true /tmp/t && /tmp/t && echo binary ran; cp /bin/ls /dev/shm/ls && /dev/shm/ls -d /dev/shm"#;
+        let (_moat, out) = run(&["bash", "-c", script]);
+        assert_stdout(&out, "script ran\nbinary ran\n/dev/shm\n");
+        assert!(!debian_rootfs().join("tmp/s.sh").exists(), "the script leaked into the host rootfs");
+    }
 }

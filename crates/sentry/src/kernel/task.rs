@@ -166,7 +166,7 @@ impl Task {
         let path = loader::resolve_executable(kernel, &name, &spec.cwd, &spec.envp)
             .map_err(|e| format!("executable {name:?} not found in the container (PATH or path): {}", describe(e)))?;
         let ids = AuxIds { uid: spec.uid, euid: spec.uid, gid: spec.gid, egid: spec.gid };
-        let loaded = loader::load(kernel, &path, &spec.argv, &spec.envp, ids)
+        let loaded = loader::load(kernel, &loader::gofer_opener(kernel), &path, &spec.argv, &spec.envp, ids)
             .map_err(|e| format!("cannot execute {path}: {}", describe(e)))?;
         let fds = Arc::new(FdTable::default());
         for (i, fd) in spec.stdio.into_iter().enumerate() {

@@ -2,7 +2,6 @@
 //! Segments are copied from the file into fresh memory; sharing the page
 //! cache with the file comes with file-backed mappings (issue #3).
 
-use crate::fs::gofer::GoferFile;
 use crate::mm::{MemoryManager, Placement, VmaKind};
 use crate::vfs::FileDescription;
 use abi::{mman, page_down, page_up, Errno};
@@ -33,7 +32,7 @@ pub struct Image {
     pub interp: Option<String>,
 }
 
-pub fn load(mm: &mut MemoryManager, file: &GoferFile, role: Role) -> Result<Image, Errno> {
+pub fn load(mm: &mut MemoryManager, file: &dyn FileDescription, role: Role) -> Result<Image, Errno> {
     let mut head = vec![0u8; HEADER_READ];
     let n = file.pread(&mut head, 0)?;
     head.truncate(n);

@@ -8,9 +8,9 @@ mod stack;
 
 pub use elf::copy_from_file;
 
-use crate::fs::gofer::GoferFile;
 use crate::kernel::Kernel;
 use crate::mm::{MemoryManager, Placement, VmaKind, STACK_SIZE, STACK_TOP};
+use crate::vfs::FileDescription;
 use abi::{auxv, mman, Errno, PtRegs};
 use std::sync::Arc;
 
@@ -67,14 +67,31 @@ pub fn absolute(cwd: &str, path: &str) -> String {
 }
 
 /// Builds a new address space running the program at `path`.
-pub fn load(kernel: &Arc<Kernel>, path: &str, argv: &[String], envp: &[String], ids: AuxIds) -> Result<Loaded, Errno> {
+/// How the loader opens files: through the caller's view of the file
+/// systems (the mount table for execve; the container root for the init).
+pub type Opener<'a> = &'a dyn Fn(&str) -> Result<Arc<dyn FileDescription>, Errno>;
+
+/// Opens files of the container's root through the gofer (the init's view:
+/// the root's upper layer is still empty then).
+pub fn gofer_opener(kernel: &Kernel) -> impl Fn(&str) -> Result<Arc<dyn FileDescription>, Errno> + '_ {
+    move |path| Ok(Arc::new(kernel.gofer.open_read(path, abi::fcntl::O_RDONLY)?) as Arc<dyn FileDescription>)
+}
+
+pub fn load(
+    kernel: &Arc<Kernel>,
+    open: Opener<'_>,
+    path: &str,
+    argv: &[String],
+    envp: &[String],
+    ids: AuxIds,
+) -> Result<Loaded, Errno> {
     // `#!` scripts name their interpreter, which may be a script in turn,
     // up to Linux's limit of four levels.
     let (mut path, mut argv) = (path.to_string(), argv.to_vec());
     let execfn = path.clone();
     for _ in 0..5 {
-        let file = open_executable(kernel, &path)?;
-        match script_interpreter(&file)? {
+        let file = open_executable(open, &path)?;
+        match script_interpreter(&*file)? {
             Some((interp, arg)) => {
                 let mut new_argv = vec![interp.clone()];
                 new_argv.extend(arg);
@@ -82,15 +99,14 @@ pub fn load(kernel: &Arc<Kernel>, path: &str, argv: &[String], envp: &[String], 
                 new_argv.extend(argv.into_iter().skip(1));
                 (path, argv) = (interp, new_argv);
             }
-            None => return load_elf(kernel, file, &path, &execfn, &argv, envp, ids),
+            None => return load_elf(kernel, open, &*file, &path, &execfn, &argv, envp, ids),
         }
     }
     Err(Errno::ELOOP)
 }
 
 /// The interpreter and optional argument of a `#!` line, if `file` has one.
-fn script_interpreter(file: &GoferFile) -> Result<Option<(String, Option<String>)>, Errno> {
-    use crate::vfs::FileDescription;
+fn script_interpreter(file: &dyn FileDescription) -> Result<Option<(String, Option<String>)>, Errno> {
     // Linux reads at most this much of the line (BINPRM_BUF_SIZE).
     let mut head = [0u8; 256];
     let n = file.pread(&mut head, 0)?;
@@ -108,9 +124,11 @@ fn script_interpreter(file: &GoferFile) -> Result<Option<(String, Option<String>
     Ok(Some((interp.to_string(), arg)))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn load_elf(
     kernel: &Arc<Kernel>,
-    file: GoferFile,
+    open: Opener<'_>,
+    file: &dyn FileDescription,
     path: &str,
     execfn: &str,
     argv: &[String],
@@ -123,11 +141,11 @@ fn load_elf(
     })?;
     let mut mm = MemoryManager::new(space, kernel.memfile.clone());
 
-    let image = elf::load(&mut mm, &file, elf::Role::Main)?;
+    let image = elf::load(&mut mm, file, elf::Role::Main)?;
     let (entry, base) = match &image.interp {
         Some(interp_path) => {
-            let interp_file = open_executable(kernel, interp_path)?;
-            let interp = elf::load(&mut mm, &interp_file, elf::Role::Interpreter)?;
+            let interp_file = open_executable(open, interp_path)?;
+            let interp = elf::load(&mut mm, &*interp_file, elf::Role::Interpreter)?;
             if interp.interp.is_some() {
                 return Err(Errno::ELIBBAD);
             }
@@ -166,9 +184,9 @@ fn load_elf(
     Ok(Loaded { regs: PtRegs::user_start(entry, sp), mm, path: path.to_string() })
 }
 
-fn open_executable(kernel: &Kernel, path: &str) -> Result<GoferFile, Errno> {
-    let file = kernel.gofer.open_read(path, abi::fcntl::O_RDONLY)?;
-    let mode = file.attr().mode;
+fn open_executable(open: Opener<'_>, path: &str) -> Result<Arc<dyn FileDescription>, Errno> {
+    let file = open(path)?;
+    let mode = file.stat()?.mode;
     if mode & 0o170000 == 0o040000 {
         return Err(Errno::EACCES);
     }

@@ -212,6 +212,13 @@ pub fn readv(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(n as u64)
 }
 
+/// Opens an absolute path through the mount table (following symlinks),
+/// as the kernel itself does for execve.
+pub(crate) fn open_path(task: &Task, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno> {
+    let (fs, inner) = resolve(task, path, true)?;
+    fs.open(task, &inner, flags, 0)
+}
+
 fn open_common(task: &mut Task, dirfd: i64, path_addr: u64, flags: u64, mode: u64) -> Result<u64, Errno> {
     let path = at_path(task, dirfd, &read_path(task, path_addr)?)?;
     // O_CREAT|O_EXCL never follows a link in the last component.

@@ -255,7 +255,9 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let path = loader::absolute(&task.cwd, &name);
     let c = &task.creds;
     let ids = AuxIds { uid: c.uid, euid: c.euid, gid: c.gid, egid: c.egid };
-    let loaded = loader::load(&task.kernel, &path, &argv, &envp, ids)?;
+    // Through the mount table: programs in tmpfs or the root's upper layer run too.
+    let open = |p: &str| super::sys_file::open_path(task, p, abi::fcntl::O_RDONLY);
+    let loaded = loader::load(&task.kernel, &open, &path, &argv, &envp, ids)?;
     task.mm = Arc::new(loaded.mm);
     if let Some(p) = task.kernel.procs().get_mut(task.pid) {
         p.mm = Arc::downgrade(&task.mm);
