@@ -140,6 +140,7 @@ conformance!(
     prctl_name,
     misc_fd_mem,
     cpu_times,
+    copy_calls,
     getdents,
     stat_family,
     devfs,

@@ -158,6 +158,108 @@ pub fn pwrite64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(file.pwrite(&buf, a[3])? as u64)
 }
 
+/// Moves up to `count` bytes from `input` to `output` in the sentry (no
+/// host splice: the two may be any of our files), reading at `*in_off`
+/// when given (and advancing it) or at the file position otherwise, and
+/// writing at `out_off` likewise.
+fn transfer(
+    task: &Task,
+    input: &dyn FileDescription,
+    in_off: Option<&mut u64>,
+    output: &dyn FileDescription,
+    mut out_off: Option<&mut u64>,
+    count: u64,
+) -> Result<u64, Errno> {
+    const CHUNK: usize = 64 * 1024;
+    let mut buf = vec![0u8; CHUNK.min(count.min(MAX_RW) as usize)];
+    let (mut done, mut in_off) = (0u64, in_off);
+    while done < count.min(MAX_RW) {
+        let want = buf.len().min((count - done) as usize);
+        let n = match in_off.as_deref_mut() {
+            Some(off) => input.pread(&mut buf[..want], *off),
+            None => read_waiting(task, input, &mut buf[..want]),
+        };
+        let n = match n {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        let w = match out_off.as_deref_mut() {
+            Some(off) => output.pwrite(&buf[..n], *off),
+            None => write_waiting(task, output, &buf[..n]),
+        };
+        let w = match w {
+            Ok(w) => w,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        if let Some(off) = in_off.as_deref_mut() {
+            *off += w as u64;
+        }
+        if let Some(off) = out_off.as_deref_mut() {
+            *off += w as u64;
+        }
+        done += w as u64;
+        if w < n {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+pub fn sendfile(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (output, input) = (task.fds.get(fd_arg(a[0]))?, task.fds.get(fd_arg(a[1]))?);
+    readable(&*input)?;
+    writable(&*output)?;
+    if input.wait_queue().is_some() {
+        return Err(Errno::EINVAL); // the input must be a file, not a pipe or socket
+    }
+    let mut off = if a[2] != 0 { Some(task.mm.read_obj::<i64>(a[2])?) } else { None };
+    if off.is_some_and(|o| o < 0) {
+        return Err(Errno::EINVAL);
+    }
+    let mut pos = off.map(|o| o as u64);
+    let n = transfer(task, &*input, pos.as_mut(), &*output, None, a[3])?;
+    if let (Some(p), Some(o)) = (pos, off.as_mut()) {
+        *o = p as i64;
+        task.mm.write_obj(a[2], o)?;
+    }
+    Ok(n)
+}
+
+pub fn copy_file_range(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (input, output) = (task.fds.get(fd_arg(a[0]))?, task.fds.get(fd_arg(a[2]))?);
+    if a[5] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    readable(&*input)?;
+    writable(&*output)?;
+    if output.flags() & fcntl::O_APPEND != 0 {
+        return Err(Errno::EBADF);
+    }
+    let regular = |f: &dyn FileDescription| f.stat().map(|st| st.mode & 0o170000 == 0o100000).unwrap_or(false);
+    if !regular(&*input) || !regular(&*output) {
+        return Err(Errno::EINVAL);
+    }
+    let read_off = |addr: u64| -> Result<Option<u64>, Errno> {
+        if addr == 0 {
+            return Ok(None);
+        }
+        let o = task.mm.read_obj::<i64>(addr)?;
+        u64::try_from(o).map(Some).map_err(|_| Errno::EINVAL)
+    };
+    let (mut in_off, mut out_off) = (read_off(a[1])?, read_off(a[3])?);
+    let n = transfer(task, &*input, in_off.as_mut(), &*output, out_off.as_mut(), a[4])?;
+    if let Some(o) = in_off {
+        task.mm.write_obj(a[1], &(o as i64))?;
+    }
+    if let Some(o) = out_off {
+        task.mm.write_obj(a[3], &(o as i64))?;
+    }
+    Ok(n)
+}
+
 fn iovecs(task: &Task, addr: u64, count: u64) -> Result<Vec<IoVec>, Errno> {
     if count > IOV_MAX {
         return Err(Errno::EINVAL);

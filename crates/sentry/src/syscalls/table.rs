@@ -24,6 +24,7 @@ const PROCESSES_ONLY: &str =
 const REAL_TIMER_ONLY: &str = "ITIMER_REAL; the CPU-time timers return ENOSYS";
 const CPU_TIMES: &str =
     "user time is the process's (all threads); system time is the calling thread's; the counters are zero";
+const COPY_NOTE: &str = "copies through the sentry in 64 KiB pieces, up to the first short write";
 const VFORK_COPY: &str = "the child gets a copy of memory; the parent waits until it execs or exits";
 const STDIO_ONLY: &str =
     "root file system (gofer), /dev (devfs), /proc (minimal procfs) and tmpfs mounts; no symlink walk across mounts in the root tree; the full VFS comes with issue #4";
@@ -232,6 +233,8 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::clone3, Partial(PROCESSES_ONLY), thread::clone3, &[Hex, Dec]),
     todo(Sysno::rseq, "glibc falls back without it"),
     sys(Sysno::close_range, Full, file::close_range, &[Fd, Fd, Hex]),
+    sys(Sysno::sendfile, Partial(COPY_NOTE), file::sendfile, &[Fd, Fd, Hex, Dec]),
+    sys(Sysno::copy_file_range, Partial(COPY_NOTE), file::copy_file_range, &[Fd, Hex, Fd, Hex, Dec, Hex]),
     sys(Sysno::fadvise64, Full, file::fadvise64, &[Fd, Dec, Dec, Dec]),
     sys(Sysno::mincore, Full, mmap::mincore, &[Hex, Dec, Hex]),
     sys(Sysno::prctl, Partial("names, pdeathsig (recorded), dumpable/keepcaps/seccomp read as defaults; subreaper and no_new_privs EINVAL"), process::prctl, &[Dec, Hex, Hex, Hex, Hex]),
