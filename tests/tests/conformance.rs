@@ -141,6 +141,7 @@ conformance!(
     misc_fd_mem,
     cpu_times,
     copy_calls,
+    shm_file_mmap,
     getdents,
     stat_family,
     devfs,

@@ -151,7 +151,6 @@ print(len(results), sum(results), os.waitstatus_to_exitcode(status), caught == [
     }
 
     #[test]
-    #[ignore = "multiprocessing.Pool needs MAP_SHARED mappings of tmpfs files (sem_open) and sockets (issues #4, #5)"]
     fn python3_multiprocessing_pool() {
         let script = "import multiprocessing as m\nwith m.Pool(2) as p: print(sum(p.map(abs, range(-10, 10))))";
         let (_moat, out) = run(&["python3", "-c", script]);

@@ -8,14 +8,17 @@
 //! must see both directories at once. File data lives in 4 KiB pages
 //! allocated on first write, so a file truncated up is sparse and `size=`
 //! counts only the pages written, as Linux's shmem does. Pages are sentry
-//! heap for now, not the memory file: tmpfs files cannot be mmapped yet.
+//! heap until a shared mapping needs them, when they move to the memory
+//! file (`Page::Mapped`) so mappings and `write` see the same bytes.
 
 use super::synthetic::{self, S_IFDIR, S_IFLNK, S_IFREG};
 use crate::kernel::task::Credentials;
 use crate::kernel::Task;
+use crate::mm::SharedPages;
 use crate::vfs::mount::{join, FileSystem, SetAttr, TimeSet};
 use crate::vfs::{DirEntry, FileDescription};
 use abi::{fcntl, Errno, Stat, Statfs, Timespec};
+use memfile::MemoryFile;
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -98,7 +101,7 @@ impl Options {
 
 enum Data {
     Dir { entries: BTreeMap<String, u64>, parent: u64 },
-    File { size: u64, pages: BTreeMap<u64, Box<[u8]>> },
+    File { size: u64, pages: BTreeMap<u64, Page> },
     Link(String),
 }
 
@@ -303,7 +306,7 @@ impl State {
             let (page, within) = (pos / PAGE, (pos % PAGE) as usize);
             let take = (PAGE as usize - within).min(n - done);
             match pages.get(&page) {
-                Some(p) => buf[done..done + take].copy_from_slice(&p[within..within + take]),
+                Some(p) => p.read(within, &mut buf[done..done + take]),
                 None => buf[done..done + take].fill(0),
             }
             done += take;
@@ -334,10 +337,10 @@ impl State {
                 Entry::Vacant(e) => {
                     free -= 1;
                     allocated += 1;
-                    e.insert(vec![0u8; PAGE as usize].into_boxed_slice())
+                    e.insert(Page::Heap(vec![0u8; PAGE as usize].into_boxed_slice()))
                 }
             };
-            p[within..within + take].copy_from_slice(&data[done..done + take]);
+            p.write(within, &data[done..done + take]);
             done += take;
         }
         if done == 0 {
@@ -348,6 +351,45 @@ impl State {
         i.touch_mc();
         self.pages += allocated;
         Ok(done)
+    }
+
+    /// The pages of `[offset, offset+len)` as memory-file pages, moving
+    /// heap pages there and making holes real (they count against `size=`).
+    fn share_pages(
+        &mut self,
+        ino: u64,
+        memfile: &Arc<MemoryFile>,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<Arc<SharedPages>>, Errno> {
+        let (first, count) = (offset / PAGE, len.div_ceil(PAGE));
+        let mut free = self.max_pages.saturating_sub(self.pages);
+        let i = self.inodes.get_mut(&ino).expect("open inodes are live");
+        let Data::File { pages, .. } = &mut i.data else { return Err(Errno::ENODEV) };
+        let mut out = Vec::with_capacity(count as usize);
+        let mut allocated = 0;
+        for page in first..first + count {
+            let shared = match pages.get(&page) {
+                Some(Page::Mapped(m)) => m.clone(),
+                Some(Page::Heap(h)) => {
+                    let m = SharedPages::allocate(memfile, PAGE)?;
+                    m.write(0, h);
+                    m
+                }
+                None => {
+                    if free == 0 {
+                        return Err(Errno::ENOMEM);
+                    }
+                    free -= 1;
+                    allocated += 1;
+                    SharedPages::allocate(memfile, PAGE)?
+                }
+            };
+            pages.insert(page, Page::Mapped(shared.clone()));
+            out.push(shared);
+        }
+        self.pages += allocated;
+        Ok(out)
     }
 
     fn truncate(&mut self, ino: u64, new: u64) -> Result<(), Errno> {
@@ -367,7 +409,7 @@ impl State {
             let tail = (new % PAGE) as usize;
             if tail > 0 {
                 if let Some(p) = pages.get_mut(&(new / PAGE)) {
-                    p[tail..].fill(0);
+                    p.write(tail, &vec![0u8; PAGE as usize - tail]);
                 }
             }
         }
@@ -897,6 +939,30 @@ impl TmpFs {
     }
 }
 
+/// One page of file data: sentry heap, or — once the page has been mapped
+/// shared — a page of the memory file, so that stores through any mapping
+/// and `write`s meet in the same bytes.
+enum Page {
+    Heap(Box<[u8]>),
+    Mapped(Arc<SharedPages>),
+}
+
+impl Page {
+    fn read(&self, within: usize, buf: &mut [u8]) {
+        match self {
+            Page::Heap(p) => buf.copy_from_slice(&p[within..within + buf.len()]),
+            Page::Mapped(m) => m.read(within as u64, buf),
+        }
+    }
+
+    fn write(&mut self, within: usize, data: &[u8]) {
+        match self {
+            Page::Heap(p) => p[within..within + data.len()].copy_from_slice(data),
+            Page::Mapped(m) => m.write(within as u64, data),
+        }
+    }
+}
+
 /// An open tmpfs file or directory.
 struct TmpFile {
     fs: Arc<Shared>,
@@ -948,6 +1014,9 @@ impl FileDescription for TmpFile {
         let n = st.write(self.ino, data, *pos)?;
         *pos += n as u64;
         Ok(n)
+    }
+    fn shared_pages(&self, memfile: &Arc<MemoryFile>, offset: u64, len: u64) -> Result<Vec<Arc<SharedPages>>, Errno> {
+        self.fs.lock().share_pages(self.ino, memfile, offset, len)
     }
     fn pwrite(&self, data: &[u8], offset: u64) -> Result<usize, Errno> {
         let mut st = self.fs.lock();

@@ -74,6 +74,23 @@ impl std::fmt::Debug for SharedPages {
     }
 }
 
+impl SharedPages {
+    /// Fresh zeroed pages of the memory file, shared by whoever maps them.
+    pub fn allocate(memfile: &Arc<MemoryFile>, len: u64) -> Result<Arc<SharedPages>, Errno> {
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        let offset = memfile.allocate(len).map_err(|_| Errno::ENOMEM)?;
+        Ok(Arc::new(SharedPages { memfile: memfile.clone(), offset, len }))
+    }
+
+    pub fn read(&self, within: u64, buf: &mut [u8]) {
+        let _ = self.memfile.read(self.offset + within, buf);
+    }
+
+    pub fn write(&self, within: u64, data: &[u8]) {
+        let _ = self.memfile.write(self.offset + within, data);
+    }
+}
+
 impl Drop for SharedPages {
     fn drop(&mut self) {
         let _ = self.memfile.free(self.offset, self.len);
@@ -607,6 +624,46 @@ impl MemoryManager {
     /// Creates a zero-filled mapping of `len` bytes and returns its address.
     pub fn map_anonymous(&self, at: Placement, len: u64, prot: u64, kind: VmaKind) -> Result<u64, Errno> {
         self.lock().map_anonymous(at, len, prot, kind)
+    }
+
+    /// Maps `pages` (one page each, e.g. a tmpfs file's) consecutively, as a
+    /// shared mapping of a file: stores reach the file and every other
+    /// mapping of it.
+    pub fn map_shared_pages(
+        &self,
+        at: Placement,
+        prot: u64,
+        pages: Vec<Arc<SharedPages>>,
+        kind: VmaKind,
+    ) -> Result<u64, Errno> {
+        let len = pages.len() as u64 * PAGE_SIZE;
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut inner = self.lock();
+        let addr = match at {
+            Placement::Hint(hint) => inner.find_free(page_down(hint), len)?,
+            Placement::Replace(addr) => {
+                check_range(addr, len)?;
+                inner.unmap(addr, len)?;
+                addr
+            }
+            Placement::NoReplace(addr) => {
+                check_range(addr, len)?;
+                if inner.overlaps(addr, addr + len) {
+                    return Err(Errno::EEXIST);
+                }
+                addr
+            }
+        };
+        for (i, page) in pages.into_iter().enumerate() {
+            let at = addr + i as u64 * PAGE_SIZE;
+            inner.space.map(at, PAGE_SIZE, page.offset, prot).map_err(platform_err)?;
+            let vma =
+                Vma { end: at + PAGE_SIZE, prot, memfile_offset: page.offset, kind: kind.clone(), shared: Some(page) };
+            inner.vmas.insert(at, vma);
+        }
+        Ok(addr)
     }
 
     /// Creates zero-filled `MAP_SHARED` memory: children share it across fork.

@@ -48,7 +48,7 @@ pub fn futex(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
                     absolute_deadline(op & FUTEX_CLOCK_REALTIME != 0, d)
                 })
             };
-            wait(task, key, val, bitset, deadline)
+            wait(task, addr, key, val, bitset, deadline)
         }
         FUTEX_WAKE | FUTEX_WAKE_BITSET => {
             let bitset = if cmd == FUTEX_WAKE { BITSET_MATCH_ANY } else { val3 };
@@ -88,11 +88,18 @@ fn absolute_deadline(realtime: bool, at: Duration) -> Instant {
     Instant::now() + at.saturating_sub(now)
 }
 
-fn wait(task: &Task, key: (i32, u64), val: u32, bitset: u32, deadline: Option<Instant>) -> Result<u64, Errno> {
+fn wait(
+    task: &Task,
+    addr: u64,
+    key: futex::Key,
+    val: u32,
+    bitset: u32,
+    deadline: Option<Instant>,
+) -> Result<u64, Errno> {
     let seen = task.wakeups();
     let mm = &task.mm;
     let ticket = task.kernel.futexes.enqueue(key, bitset, task.handle(), || -> Result<(), Errno> {
-        if mm.read_obj::<u32>(key.1)? != val {
+        if mm.read_obj::<u32>(addr)? != val {
             return Err(Errno::EAGAIN);
         }
         Ok(())

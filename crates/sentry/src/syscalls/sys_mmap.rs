@@ -4,7 +4,7 @@ use crate::kernel::Task;
 use crate::loader::copy_from_file;
 use crate::mm::{Placement, VmaKind};
 use crate::vfs::readable;
-use abi::{mman::*, page_up, Errno, PAGE_SIZE};
+use abi::{fcntl, mman::*, page_up, Errno, PAGE_SIZE};
 
 const MADV_DONTNEED: u64 = 4;
 
@@ -41,15 +41,24 @@ pub fn mmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     let file = task.fds.get(fd.into())?;
     readable(&*file).map_err(|_| Errno::EACCES)?;
-    if shared && prot & PROT_WRITE != 0 {
-        // Every file is open read-only today, which Linux answers so.
+    if shared && prot & PROT_WRITE != 0 && file.flags() & fcntl::O_ACCMODE != fcntl::O_RDWR {
         return Err(Errno::EACCES);
     }
-    if file.host_fd().is_none() {
-        return Err(Errno::ENODEV);
-    }
     offset.checked_add(len).ok_or(Errno::EOVERFLOW)?;
-    let at = task.mm.map_anonymous(placement, len, prot, VmaKind::File { path: file.path(), offset })?;
+    let kind = VmaKind::File { path: file.path(), offset };
+    if shared {
+        // The file's own pages (tmpfs): stores reach the file and every
+        // other mapping. Files served by the gofer have no such pages yet:
+        // a read-only shared mapping of one is served as a copy (it differs
+        // only if the file changes later), a writable one is ENODEV.
+        match file.shared_pages(&task.kernel.memfile, offset, len) {
+            Ok(pages) => return task.mm.map_shared_pages(placement, prot, pages, kind),
+            Err(Errno::ENODEV) if prot & PROT_WRITE == 0 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    // A private mapping is a copy of the file's bytes.
+    let at = task.mm.map_anonymous(placement, len, prot, kind)?;
     if let Err(e) = copy_from_file(&task.mm, &*file, offset, at, len) {
         let _ = task.mm.unmap(at, len);
         return Err(e);

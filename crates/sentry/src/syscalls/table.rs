@@ -18,7 +18,7 @@ const fn todo(sysno: Sysno, note: &'static str) -> Syscall {
 }
 
 const ONE_PENDING: &str = "a pending real-time signal is not queued twice yet";
-const PRIVATE_COPY: &str = "file mappings are private copies (a writable MAP_SHARED of a file is EACCES: files are read-only or in tmpfs); MAP_SHARED anonymous memory is shared across fork";
+const PRIVATE_COPY: &str = "MAP_SHARED of tmpfs files and anonymous memory is shared (across fork too); root file system files map as private copies (writable MAP_SHARED of them: ENODEV)";
 const PROCESSES_ONLY: &str =
     "processes and threads; CLONE_VM without CLONE_THREAD or CLONE_VFORK, namespaces and pidfds are refused";
 const REAL_TIMER_ONLY: &str = "ITIMER_REAL; the CPU-time timers return ENOSYS";

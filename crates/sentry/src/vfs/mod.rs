@@ -97,6 +97,17 @@ pub trait FileDescription: Send + Sync {
     fn host_stream(&self) -> Option<BorrowedFd<'_>> {
         None
     }
+    /// For `MAP_SHARED` mappings: the file's pages covering
+    /// `[offset, offset+len)` in the memory file (made so if needed). Files
+    /// whose data is elsewhere answer ENODEV.
+    fn shared_pages(
+        &self,
+        _memfile: &Arc<memfile::MemoryFile>,
+        _offset: u64,
+        _len: u64,
+    ) -> Result<Vec<Arc<crate::mm::SharedPages>>, Errno> {
+        Err(Errno::ENODEV)
+    }
     /// A host descriptor holding the file's data, if there is one
     /// (gofer-donated files), for reading it into memory mappings.
     fn host_fd(&self) -> Option<BorrowedFd<'_>> {
