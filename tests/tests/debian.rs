@@ -193,4 +193,28 @@ print(len(results), sum(results), os.waitstatus_to_exitcode(status), caught == [
         assert_stdout(&out, "script ran\nbinary ran\n/dev/shm\n");
         assert!(!debian_rootfs().join("tmp/s.sh").exists(), "the script leaked into the host rootfs");
     }
+
+    /// Issue #3's Python check in one program: 8 threads, a forked child,
+    /// a multiprocessing.Pool(2), and SIGALRM from signal.alarm.
+    #[test]
+    fn python3_threads_fork_pool_alarm() {
+        let script = r#"
+import multiprocessing as mp, os, signal, threading
+def sq(x): return x * x
+if __name__ == "__main__":
+    out = []
+    ts = [threading.Thread(target=lambda i=i: out.append(i)) for i in range(8)]
+    [t.start() for t in ts]; [t.join() for t in ts]
+    pid = os.fork()
+    if pid == 0: os._exit(5)
+    st = os.waitpid(pid, 0)[1]
+    with mp.Pool(2) as p: s = sum(p.map(sq, range(10)))
+    got = []
+    signal.signal(signal.SIGALRM, lambda *a: got.append(1))
+    signal.alarm(1); signal.pause()
+    print(len(out), os.waitstatus_to_exitcode(st), s, got)
+"#;
+        let (_moat, out) = run(&["python3", "-c", script]);
+        assert_stdout(&out, "8 5 285 [1]\n");
+    }
 }
