@@ -142,6 +142,7 @@ conformance!(
     cpu_times,
     copy_calls,
     shm_file_mmap,
+    identity,
     getdents,
     stat_family,
     devfs,

@@ -8,6 +8,7 @@
 
 mod sys_file;
 mod sys_futex;
+mod sys_identity;
 mod sys_misc;
 mod sys_mmap;
 mod sys_poll;

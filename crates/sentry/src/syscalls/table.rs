@@ -3,8 +3,8 @@
 use super::Arg::*;
 use super::Support::*;
 use super::{
-    sys_file as file, sys_futex, sys_misc as misc, sys_mmap as mmap, sys_process as process, sys_signal as signal,
-    sys_thread as thread, sys_time as time,
+    sys_file as file, sys_futex, sys_identity as identity, sys_misc as misc, sys_mmap as mmap, sys_process as process,
+    sys_signal as signal, sys_thread as thread, sys_time as time,
 };
 use super::{Arg, Handler, Support, Syscall};
 use abi::Sysno;
@@ -25,6 +25,7 @@ const REAL_TIMER_ONLY: &str = "ITIMER_REAL; the CPU-time timers return ENOSYS";
 const CPU_TIMES: &str =
     "user time is the process's (all threads); system time is the calling thread's; the counters are zero";
 const COPY_NOTE: &str = "copies through the sentry in 64 KiB pieces, up to the first short write";
+const IDS: &str = "emulated ids, per thread; privilege is euid 0 (capabilities are not modelled separately yet)";
 const VFORK_COPY: &str = "the child gets a copy of memory; the parent waits until it execs or exits";
 const STDIO_ONLY: &str =
     "root file system (gofer), /dev (devfs), /proc (minimal procfs) and tmpfs mounts; no symlink walk across mounts in the root tree; the full VFS comes with issue #4";
@@ -145,6 +146,13 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::times, Partial(CPU_TIMES), time::times, &[Hex]),
     sys(Sysno::sysinfo, Partial("load averages are zero"), misc::sysinfo, &[Hex]),
     sys(Sysno::getuid, Full, process::getuid, &[]),
+    sys(Sysno::setuid, Partial(IDS), identity::setuid, &[Dec]),
+    sys(Sysno::setgid, Partial(IDS), identity::setgid, &[Dec]),
+    sys(Sysno::setreuid, Partial(IDS), identity::setreuid, &[Dec, Dec]),
+    sys(Sysno::setregid, Partial(IDS), identity::setregid, &[Dec, Dec]),
+    sys(Sysno::setresuid, Partial(IDS), identity::setresuid, &[Dec, Dec, Dec]),
+    sys(Sysno::setresgid, Partial(IDS), identity::setresgid, &[Dec, Dec, Dec]),
+    sys(Sysno::setgroups, Partial(IDS), identity::setgroups, &[Dec, Hex]),
     sys(Sysno::getgid, Full, process::getgid, &[]),
     sys(Sysno::geteuid, Full, process::geteuid, &[]),
     sys(Sysno::getegid, Full, process::getegid, &[]),
