@@ -18,7 +18,7 @@ pub fn setresuid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let (r, e, s) = (a[0] as u32, a[1] as u32, a[2] as u32);
     let c = &task.creds;
     let allowed = |id: u32| id == KEEP || id == c.uid || id == c.euid || id == c.suid;
-    if !privileged(task) && !(allowed(r) && allowed(e) && allowed(s)) {
+    if !(privileged(task) || allowed(r) && allowed(e) && allowed(s)) {
         return Err(Errno::EPERM);
     }
     let c = &mut task.creds;
@@ -38,7 +38,7 @@ pub fn setresgid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let (r, e, s) = (a[0] as u32, a[1] as u32, a[2] as u32);
     let c = &task.creds;
     let allowed = |id: u32| id == KEEP || id == c.gid || id == c.egid || id == c.sgid;
-    if !privileged(task) && !(allowed(r) && allowed(e) && allowed(s)) {
+    if !(privileged(task) || allowed(r) && allowed(e) && allowed(s)) {
         return Err(Errno::EPERM);
     }
     let c = &mut task.creds;
