@@ -217,4 +217,25 @@ if __name__ == "__main__":
         let (_moat, out) = run(&["python3", "-c", script]);
         assert_stdout(&out, "8 5 285 [1]\n");
     }
+
+    /// Issue #3: `ls -la`, `cat`, `grep` and `find` inside moat agree with
+    /// the same commands run natively (chroot) on the same tree.
+    #[test]
+    fn coreutils_agree_with_native() {
+        for cmd in [
+            "ls -la /usr/bin",
+            "cat /etc/os-release /etc/passwd",
+            "grep -rc root /etc/passwd /etc/group",
+            "find /usr -name '*.so*' | wc -l",
+        ] {
+            let native = std::process::Command::new("chroot")
+                .arg(debian_rootfs())
+                .args(["/bin/bash", "-c", cmd])
+                .output()
+                .expect("running chroot");
+            assert!(native.status.success(), "native {cmd:?} failed: {native:?}");
+            let (_moat, out) = run(&["bash", "-c", cmd]);
+            assert_stdout(&out, &String::from_utf8_lossy(&native.stdout));
+        }
+    }
 }
