@@ -21,6 +21,8 @@ impl Do {
             .map_err(anyhow::Error::from)
             .and_then(|_| super::run::run(rt, &id, &bundle, &CreateOpts::default(), false, false));
         let _ = std::fs::remove_dir_all(&bundle);
+        // Only succeeds if no other `moat do` is using it.
+        let _ = std::fs::remove_dir(rt.root.join(".bundles"));
         result
     }
 }
