@@ -162,21 +162,16 @@ impl FileDescription for GoferFile {
 
     fn seek(&self, offset: i64, whence: u32) -> Result<u64, Errno> {
         let mut off = self.offset.lock().unwrap();
-        let base = match whence {
-            0 => 0,
-            1 => *off as i64,
-            // A directory's end is not known before it is read (Linux's
-            // generic directories refuse SEEK_END too).
-            2 if !self.is_dir() => self.attr.size as i64,
-            _ => return Err(Errno::EINVAL),
-        };
-        let new = base.checked_add(offset).filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;
+        // A directory's end is not known before it is read (Linux's generic
+        // directories refuse SEEK_END too).
+        let end = (!self.is_dir()).then_some(self.attr.size);
+        let new = crate::vfs::seek_target(*off, offset, whence, end)?;
         if self.is_dir() && new == 0 {
             // A rewind lists the directory afresh, as it is now.
             *self.dir.lock().unwrap() = DirCache::default();
         }
-        *off = new as u64;
-        Ok(new as u64)
+        *off = new;
+        Ok(new)
     }
 
     fn readdir(&self, emit: &mut dyn FnMut(&DirEntry<'_>) -> bool) -> Result<(), Errno> {

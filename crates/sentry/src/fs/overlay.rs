@@ -862,16 +862,11 @@ impl FileDescription for OverlayDir {
     }
     fn seek(&self, offset: i64, whence: u32) -> Result<u64, Errno> {
         let mut pos = self.pos.lock().unwrap_or_else(|e| e.into_inner());
-        let base = match whence {
-            0 => 0,
-            1 => *pos as i64,
-            _ => return Err(Errno::EINVAL),
-        };
-        let new = base.checked_add(offset).filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;
+        let new = crate::vfs::seek_target(*pos, offset, whence, None)?;
         if new == 0 {
             *self.entries.lock().unwrap_or_else(|e| e.into_inner()) = None;
         }
-        *pos = new as u64;
+        *pos = new;
         Ok(*pos)
     }
     fn readdir(&self, emit: &mut dyn FnMut(&DirEntry<'_>) -> bool) -> Result<(), Errno> {

@@ -87,13 +87,7 @@ impl FileDescription for Dir {
     }
     fn seek(&self, offset: i64, whence: u32) -> Result<u64, Errno> {
         let mut pos = self.pos.lock().unwrap();
-        let base = match whence {
-            0 => 0,
-            1 => *pos as i64,
-            _ => return Err(Errno::EINVAL),
-        };
-        let new = base.checked_add(offset).filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;
-        *pos = new as u64;
+        *pos = crate::vfs::seek_target(*pos, offset, whence, None)?;
         Ok(*pos)
     }
     fn readdir(&self, emit: &mut dyn FnMut(&DirEntry<'_>) -> bool) -> Result<(), Errno> {
@@ -150,14 +144,7 @@ impl FileDescription for File {
     }
     fn seek(&self, offset: i64, whence: u32) -> Result<u64, Errno> {
         let mut pos = self.pos.lock().unwrap();
-        let base = match whence {
-            0 => 0,
-            1 => *pos as i64,
-            2 => self.data.len() as i64,
-            _ => return Err(Errno::EINVAL),
-        };
-        let new = base.checked_add(offset).filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;
-        *pos = new as u64;
+        *pos = crate::vfs::seek_target(*pos, offset, whence, Some(self.data.len() as u64))?;
         Ok(*pos)
     }
     fn stat(&self) -> Result<Stat, Errno> {

@@ -1030,17 +1030,10 @@ impl FileDescription for TmpFile {
     fn seek(&self, offset: i64, whence: u32) -> Result<u64, Errno> {
         let mut pos = self.pos.lock().unwrap_or_else(|e| e.into_inner());
         let size = match self.fs.lock().get(self.ino).data {
-            Data::File { size, .. } => size as i64,
+            Data::File { size, .. } => size,
             _ => 0,
         };
-        let base = match whence {
-            0 => 0,
-            1 => *pos as i64,
-            2 => size,
-            _ => return Err(Errno::EINVAL),
-        };
-        let new = base.checked_add(offset).filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;
-        *pos = new as u64;
+        *pos = crate::vfs::seek_target(*pos, offset, whence, Some(size))?;
         Ok(*pos)
     }
     fn stat(&self) -> Result<Stat, Errno> {

@@ -133,6 +133,19 @@ pub enum IoctlReply {
     Out(Vec<u8>),
 }
 
+/// Where `lseek` moves a file position: `offset` from the start
+/// (SEEK_SET), from `pos` (SEEK_CUR) or from `end` (SEEK_END; EINVAL for
+/// files without a known end, such as directories).
+pub fn seek_target(pos: u64, offset: i64, whence: u32, end: Option<u64>) -> Result<u64, Errno> {
+    let base = match (whence, end) {
+        (0, _) => 0,
+        (1, _) => pos as i64,
+        (2, Some(end)) => end as i64,
+        _ => return Err(Errno::EINVAL),
+    };
+    base.checked_add(offset).filter(|&n| n >= 0).map(|n| n as u64).ok_or(Errno::EINVAL)
+}
+
 /// Checks that a description was opened for reading.
 pub fn readable(f: &dyn FileDescription) -> Result<(), Errno> {
     match f.flags() & fcntl::O_ACCMODE {
