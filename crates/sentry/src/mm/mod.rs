@@ -210,21 +210,7 @@ impl Inner {
         if len == 0 {
             return Err(Errno::EINVAL);
         }
-        let addr = match at {
-            Placement::Hint(hint) => self.find_free(page_down(hint), len)?,
-            Placement::Replace(addr) => {
-                check_range(addr, len)?;
-                self.unmap(addr, len)?;
-                addr
-            }
-            Placement::NoReplace(addr) => {
-                check_range(addr, len)?;
-                if self.overlaps(addr, addr + len) {
-                    return Err(Errno::EEXIST);
-                }
-                addr
-            }
-        };
+        let addr = self.place(at, len)?;
         let offset = self.memfile.allocate(len).map_err(|_| Errno::ENOMEM)?;
         if let Err(e) = self.space.map(addr, len, offset, prot) {
             let _ = self.memfile.free(offset, len);
@@ -233,6 +219,26 @@ impl Inner {
         let shared = shared.then(|| Arc::new(SharedPages { memfile: self.memfile.clone(), offset, len }));
         self.vmas.insert(addr, Vma { end: addr + len, prot, memfile_offset: offset, kind, shared });
         Ok(addr)
+    }
+
+    /// The address a new mapping of `len` bytes goes to; with
+    /// `Placement::Replace` whatever was there is unmapped first.
+    fn place(&mut self, at: Placement, len: u64) -> Result<u64, Errno> {
+        match at {
+            Placement::Hint(hint) => self.find_free(page_down(hint), len),
+            Placement::Replace(addr) => {
+                check_range(addr, len)?;
+                self.unmap(addr, len)?;
+                Ok(addr)
+            }
+            Placement::NoReplace(addr) => {
+                check_range(addr, len)?;
+                if self.overlaps(addr, addr + len) {
+                    return Err(Errno::EEXIST);
+                }
+                Ok(addr)
+            }
+        }
     }
 
     /// Removes every mapping in `[addr, addr+len)`; unmapped holes are fine.
@@ -641,21 +647,7 @@ impl MemoryManager {
             return Err(Errno::EINVAL);
         }
         let mut inner = self.lock();
-        let addr = match at {
-            Placement::Hint(hint) => inner.find_free(page_down(hint), len)?,
-            Placement::Replace(addr) => {
-                check_range(addr, len)?;
-                inner.unmap(addr, len)?;
-                addr
-            }
-            Placement::NoReplace(addr) => {
-                check_range(addr, len)?;
-                if inner.overlaps(addr, addr + len) {
-                    return Err(Errno::EEXIST);
-                }
-                addr
-            }
-        };
+        let addr = inner.place(at, len)?;
         for (i, page) in pages.into_iter().enumerate() {
             let at = addr + i as u64 * PAGE_SIZE;
             inner.space.map(at, PAGE_SIZE, page.offset, prot).map_err(platform_err)?;

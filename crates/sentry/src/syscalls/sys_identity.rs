@@ -4,6 +4,7 @@
 //! effective uid 0 holds them all (CAP_SETUID, CAP_SETGID...), as for a
 //! root process that has not dropped any.
 
+use crate::kernel::task::Credentials;
 use crate::kernel::Task;
 use abi::Errno;
 
@@ -14,127 +15,106 @@ fn privileged(task: &Task) -> bool {
     task.creds.euid == 0
 }
 
+/// The real, effective and saved ids of one kind (uids or gids): the
+/// set*id rules are the same for both.
+struct Ids<'a> {
+    real: &'a mut u32,
+    eff: &'a mut u32,
+    saved: &'a mut u32,
+}
+
+fn uids(c: &mut Credentials) -> Ids<'_> {
+    Ids { real: &mut c.uid, eff: &mut c.euid, saved: &mut c.suid }
+}
+
+fn gids(c: &mut Credentials) -> Ids<'_> {
+    Ids { real: &mut c.gid, eff: &mut c.egid, saved: &mut c.sgid }
+}
+
+impl Ids<'_> {
+    fn has(&self, id: u32) -> bool {
+        id == *self.real || id == *self.eff || id == *self.saved
+    }
+
+    /// setres[ug]id: unprivileged, each new id must be one of the three.
+    fn set_res(self, privileged: bool, r: u32, e: u32, s: u32) -> Result<u64, Errno> {
+        if !(privileged || [r, e, s].iter().all(|&id| id == KEEP || self.has(id))) {
+            return Err(Errno::EPERM);
+        }
+        for (slot, id) in [(self.real, r), (self.eff, e), (self.saved, s)] {
+            if id != KEEP {
+                *slot = id;
+            }
+        }
+        Ok(0)
+    }
+
+    /// set[ug]id: privileged sets all three; otherwise only the effective
+    /// id, to the real or saved one.
+    fn set(self, privileged: bool, id: u32) -> Result<u64, Errno> {
+        if id == KEEP {
+            return Err(Errno::EINVAL);
+        }
+        if privileged {
+            (*self.real, *self.eff, *self.saved) = (id, id, id);
+        } else if id == *self.real || id == *self.saved {
+            *self.eff = id;
+        } else {
+            return Err(Errno::EPERM);
+        }
+        Ok(0)
+    }
+
+    /// setre[ug]id: the saved id follows the new effective one when the
+    /// real id is set, or the effective one changes to something other
+    /// than the old real id (setreuid(2)).
+    fn set_re(self, privileged: bool, r: u32, e: u32) -> Result<u64, Errno> {
+        let old_real = *self.real;
+        let real_ok = r == KEEP || r == old_real || r == *self.eff;
+        if !(privileged || real_ok && (e == KEEP || self.has(e))) {
+            return Err(Errno::EPERM);
+        }
+        if r != KEEP {
+            *self.real = r;
+        }
+        if e != KEEP {
+            *self.eff = e;
+        }
+        if r != KEEP || (e != KEEP && e != old_real) {
+            *self.saved = *self.eff;
+        }
+        Ok(0)
+    }
+}
+
 pub fn setresuid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let (r, e, s) = (a[0] as u32, a[1] as u32, a[2] as u32);
-    let c = &task.creds;
-    let allowed = |id: u32| id == KEEP || id == c.uid || id == c.euid || id == c.suid;
-    if !(privileged(task) || allowed(r) && allowed(e) && allowed(s)) {
-        return Err(Errno::EPERM);
-    }
-    let c = &mut task.creds;
-    if r != KEEP {
-        c.uid = r;
-    }
-    if e != KEEP {
-        c.euid = e;
-    }
-    if s != KEEP {
-        c.suid = s;
-    }
-    Ok(0)
+    let p = privileged(task);
+    uids(&mut task.creds).set_res(p, a[0] as u32, a[1] as u32, a[2] as u32)
 }
 
 pub fn setresgid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let (r, e, s) = (a[0] as u32, a[1] as u32, a[2] as u32);
-    let c = &task.creds;
-    let allowed = |id: u32| id == KEEP || id == c.gid || id == c.egid || id == c.sgid;
-    if !(privileged(task) || allowed(r) && allowed(e) && allowed(s)) {
-        return Err(Errno::EPERM);
-    }
-    let c = &mut task.creds;
-    if r != KEEP {
-        c.gid = r;
-    }
-    if e != KEEP {
-        c.egid = e;
-    }
-    if s != KEEP {
-        c.sgid = s;
-    }
-    Ok(0)
+    let p = privileged(task);
+    gids(&mut task.creds).set_res(p, a[0] as u32, a[1] as u32, a[2] as u32)
 }
 
-/// `setuid`: root sets all three ids; others only the effective one, to
-/// their real or saved id.
 pub fn setuid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let id = a[0] as u32;
-    if id == KEEP {
-        return Err(Errno::EINVAL);
-    }
-    if privileged(task) {
-        let c = &mut task.creds;
-        (c.uid, c.euid, c.suid) = (id, id, id);
-        return Ok(0);
-    }
-    if id != task.creds.uid && id != task.creds.suid {
-        return Err(Errno::EPERM);
-    }
-    task.creds.euid = id;
-    Ok(0)
+    let p = privileged(task);
+    uids(&mut task.creds).set(p, a[0] as u32)
 }
 
 pub fn setgid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let id = a[0] as u32;
-    if id == KEEP {
-        return Err(Errno::EINVAL);
-    }
-    if privileged(task) {
-        let c = &mut task.creds;
-        (c.gid, c.egid, c.sgid) = (id, id, id);
-        return Ok(0);
-    }
-    if id != task.creds.gid && id != task.creds.sgid {
-        return Err(Errno::EPERM);
-    }
-    task.creds.egid = id;
-    Ok(0)
+    let p = privileged(task);
+    gids(&mut task.creds).set(p, a[0] as u32)
 }
 
-/// `setreuid`: the saved id follows the new effective one when the real id
-/// is set, or the effective one changes to something other than the old
-/// real id (setreuid(2)).
 pub fn setreuid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let (r, e) = (a[0] as u32, a[1] as u32);
-    let old = task.creds.clone();
-    if !privileged(task)
-        && ((r != KEEP && r != old.uid && r != old.euid)
-            || (e != KEEP && e != old.uid && e != old.euid && e != old.suid))
-    {
-        return Err(Errno::EPERM);
-    }
-    let c = &mut task.creds;
-    if r != KEEP {
-        c.uid = r;
-    }
-    if e != KEEP {
-        c.euid = e;
-    }
-    if r != KEEP || (e != KEEP && e != old.uid) {
-        c.suid = c.euid;
-    }
-    Ok(0)
+    let p = privileged(task);
+    uids(&mut task.creds).set_re(p, a[0] as u32, a[1] as u32)
 }
 
 pub fn setregid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let (r, e) = (a[0] as u32, a[1] as u32);
-    let old = task.creds.clone();
-    if !privileged(task)
-        && ((r != KEEP && r != old.gid && r != old.egid)
-            || (e != KEEP && e != old.gid && e != old.egid && e != old.sgid))
-    {
-        return Err(Errno::EPERM);
-    }
-    let c = &mut task.creds;
-    if r != KEEP {
-        c.gid = r;
-    }
-    if e != KEEP {
-        c.egid = e;
-    }
-    if r != KEEP || (e != KEEP && e != old.gid) {
-        c.sgid = c.egid;
-    }
-    Ok(0)
+    let p = privileged(task);
+    gids(&mut task.creds).set_re(p, a[0] as u32, a[1] as u32)
 }
 
 pub fn setgroups(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
