@@ -69,11 +69,10 @@ pub fn spawn(spec: &Spawn) -> io::Result<i32> {
     let mut moved: Vec<RawFd> = vec![-1; spec.fds.len()];
     let flags = (spec.clone_flags | libc::SIGCHLD) as libc::c_ulong;
 
-    // SAFETY: a raw clone without CLONE_VM and without a new stack behaves
-    // like fork(): the child gets a copy-on-write copy of the address space
-    // and continues here with a return value of 0. The child only calls
-    // `child_exec`, which uses async-signal-safe calls on memory prepared
-    // above and never returns.
+    // A raw clone without CLONE_VM or a new stack behaves like fork(): the
+    // child continues here with 0 in a copy of the address space.
+    // SAFETY: the child only runs `child_exec` (async-signal-safe calls on
+    // memory prepared above), which never returns.
     let pid = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
     if pid < 0 {
         return Err(io::Error::last_os_error());
@@ -94,10 +93,10 @@ fn child_exec(
     moved: &mut [RawFd],
     scratch: RawFd,
 ) -> ! {
-    // SAFETY: only async-signal-safe calls (fcntl, dup2, sigprocmask,
-    // execve, write, _exit) on descriptors and memory owned by this process;
     // `argv` and `envp` are NULL-terminated arrays of pointers to CStrings
     // that live in this (copied) address space until execve.
+    // SAFETY: only async-signal-safe calls (fcntl, dup2, sigprocmask, execve,
+    // write, _exit) on descriptors and memory this process owns.
     unsafe {
         for (slot, &(src, _)) in moved.iter_mut().zip(fds) {
             *slot = libc::fcntl(src, libc::F_DUPFD_CLOEXEC, scratch);

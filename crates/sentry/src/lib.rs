@@ -7,8 +7,8 @@
 //! host stdio, gofer-backed files), `loader` (ELF and the initial stack),
 //! `syscalls` (the table, as data, and one file per family) and `strace`.
 //!
-//! No unsafe code: memory goes through the `memfile` crate, CPU switches
-//! through `platform`, host calls through rustix/nix.
+//! Memory goes through the `memfile` crate, CPU switches through
+//! `platform`, host calls through rustix/nix; the attribute below keeps it so.
 
 #![forbid(unsafe_code)]
 
