@@ -18,6 +18,11 @@ int main(void) {
     prctl(PR_GET_PDEATHSIG, &sig, 0, 0, 0);
     say("pdeathsig: %d", sig);
     REPORT("PR_SET_PDEATHSIG bad", prctl(PR_SET_PDEATHSIG, 99, 0, 0, 0));
+    say("dumpable: %d", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    say("dumpable after clearing: %d", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+    say("keepcaps: %d", prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0));
     cpu_set_t set;
     CPU_ZERO(&set);
     REPORT("sched_getaffinity", sched_getaffinity(0, sizeof set, &set) == 0 ? 0 : -1);

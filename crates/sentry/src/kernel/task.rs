@@ -126,6 +126,10 @@ pub struct Task {
     pub(crate) comm: String,
     /// `PR_SET_PDEATHSIG`, recorded.
     pub(crate) pdeath_signal: i32,
+    /// `PR_SET_DUMPABLE` and `PR_SET_KEEPCAPS`, recorded (no core dumps or
+    /// capability sets exist yet for them to govern).
+    pub(crate) dumpable: bool,
+    pub(crate) keepcaps: bool,
     pub(crate) rlimits: [Rlimit; rlimit::RLIM_NLIMITS],
     pub(crate) clear_child_tid: u64,
     pub(crate) altstack: crate::syscalls::StackT,
@@ -222,6 +226,8 @@ impl Task {
             umask: 0o022,
             comm: comm_of(&loaded.path),
             pdeath_signal: 0,
+            dumpable: true,
+            keepcaps: false,
             exe: loaded.path,
             rlimits: default_rlimits(),
             clear_child_tid: 0,
@@ -263,6 +269,8 @@ impl Task {
             tid,
             comm,
             pdeath_signal: 0,
+            dumpable: true,
+            keepcaps: false,
             regs,
             mm,
             fds: share.fds,

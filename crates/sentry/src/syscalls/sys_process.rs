@@ -315,13 +315,20 @@ pub fn prctl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             Ok(0)
         }
         PR_GET_PDEATHSIG => task.mm.write_obj(a[1], &task.pdeath_signal).map(|()| 0),
-        // Dumpability, keep-caps, subreaper and no_new_privs are accepted
-        // and reported as their defaults: core dumps, capabilities and
-        // setuid binaries do not exist in the sandbox yet.
-        PR_GET_DUMPABLE => Ok(1),
-        PR_SET_DUMPABLE if a[1] <= 1 => Ok(0),
-        PR_GET_KEEPCAPS => Ok(0),
-        PR_SET_KEEPCAPS if a[1] <= 1 => Ok(0),
+        // Dumpability and keep-caps are recorded and reported back; no core
+        // dumps or capability sets exist yet for them to govern.
+        PR_GET_DUMPABLE => Ok(u64::from(task.dumpable)),
+        PR_SET_DUMPABLE if a[1] <= 1 => {
+            task.dumpable = a[1] == 1;
+            Ok(0)
+        }
+        PR_GET_KEEPCAPS => Ok(u64::from(task.keepcaps)),
+        PR_SET_KEEPCAPS if a[1] <= 1 => {
+            task.keepcaps = a[1] == 1;
+            Ok(0)
+        }
+        // The application has no seccomp filter of its own (seccomp(2) is
+        // not implemented), so mode 0 is the truth.
         PR_GET_SECCOMP => Ok(0),
         PR_CAPBSET_READ if a[1] <= 40 => Ok(u64::from(task.creds.euid == 0)),
         PR_SET_CHILD_SUBREAPER | PR_GET_CHILD_SUBREAPER | PR_SET_NO_NEW_PRIVS | PR_GET_NO_NEW_PRIVS => {

@@ -245,7 +245,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::copy_file_range, Partial(COPY_NOTE), file::copy_file_range, &[Fd, Hex, Fd, Hex, Dec, Hex]),
     sys(Sysno::fadvise64, Full, file::fadvise64, &[Fd, Dec, Dec, Dec]),
     sys(Sysno::mincore, Full, mmap::mincore, &[Hex, Dec, Hex]),
-    sys(Sysno::prctl, Partial("names, pdeathsig (recorded), dumpable/keepcaps/seccomp read as defaults; subreaper and no_new_privs EINVAL"), process::prctl, &[Dec, Hex, Hex, Hex, Hex]),
+    sys(Sysno::prctl, Partial("names, pdeathsig (recorded, not yet sent), dumpable and keepcaps (recorded); subreaper and no_new_privs EINVAL"), process::prctl, &[Dec, Hex, Hex, Hex, Hex]),
     sys(Sysno::sched_getaffinity, Full, process::sched_getaffinity, &[Dec, Dec, Hex]),
     sys(Sysno::sched_setaffinity, Partial("accepted, no effect: the sentry places its threads"), process::sched_setaffinity, &[Dec, Dec, Hex]),
     sys(Sysno::faccessat2, Partial(STDIO_ONLY), file::faccessat2, &[Fd, Path, Oct, Hex]),
