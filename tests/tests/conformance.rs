@@ -164,6 +164,7 @@ conformance!(
     unix_rights,
     unix_shutdown,
     unix_poll,
+    vdso,
 );
 
 #[test]

@@ -45,6 +45,7 @@ pub mod auxv {
     pub const AT_RANDOM: u64 = 25;
     pub const AT_HWCAP2: u64 = 26;
     pub const AT_EXECFN: u64 = 31;
+    pub const AT_SYSINFO_EHDR: u64 = 33;
     pub const AT_MINSIGSTKSZ: u64 = 51;
 }
 

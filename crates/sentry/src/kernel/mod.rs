@@ -16,6 +16,7 @@ pub mod signal;
 pub mod signal_frame;
 pub mod task;
 pub mod thread_group;
+pub mod vdso;
 pub mod waiter;
 
 use crate::fs::gofer::GoferClient;
@@ -84,6 +85,9 @@ pub struct Kernel {
     /// The process tree of the container's PID namespace.
     pub(crate) procs: Mutex<process::ProcessTable>,
     pub(crate) futexes: futex::Futexes,
+    /// The vDSO every address space maps; `None` if it could not be made
+    /// (then programs run without one, as with `vdso=0`).
+    pub(crate) vdso: Option<self::vdso::Vdso>,
 }
 
 /// The mount table: the gofer's tree at `/` (under a tmpfs overlay
@@ -165,7 +169,7 @@ impl Kernel {
         let limit = cfg.memory_limit;
         let kernel = Arc::new(Kernel {
             platform: cfg.platform,
-            memfile: cfg.memfile,
+            memfile: cfg.memfile.clone(),
             mounts: build_mounts(&cfg.gofer, &cfg.mounts, cfg.total_memory, cfg.root_readonly),
             gofer: cfg.gofer,
             hostname: cfg.hostname,
@@ -175,6 +179,9 @@ impl Kernel {
             unimplemented_seen: Mutex::new(HashSet::new()),
             procs: Mutex::new(process::ProcessTable::default()),
             futexes: futex::Futexes::default(),
+            vdso: self::vdso::Vdso::new(&cfg.memfile)
+                .map_err(|e| tracing::error!("no vDSO: {e}; clocks are system calls"))
+                .ok(),
         });
         if let Some(limit) = limit {
             oom::watch(&kernel, limit);

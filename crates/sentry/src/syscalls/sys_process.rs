@@ -358,6 +358,19 @@ pub fn sched_getaffinity(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(need as u64)
 }
 
+/// `getcpu`: the host CPU and node this thread runs on, as the vDSO's
+/// `getcpu` reports them from TSC_AUX (the same numbers).
+pub fn getcpu(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (cpu, node) = platform::tsc::cpu_and_node();
+    if a[0] != 0 {
+        task.mm.write_obj(a[0], &cpu)?;
+    }
+    if a[1] != 0 {
+        task.mm.write_obj(a[1], &node)?;
+    }
+    Ok(0)
+}
+
 /// `sched_setaffinity`: the sentry schedules its own threads; a mask that
 /// names at least one CPU is accepted and has no effect.
 pub fn sched_setaffinity(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {

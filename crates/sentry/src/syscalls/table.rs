@@ -247,6 +247,12 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::mincore, Full, mmap::mincore, &[Hex, Dec, Hex]),
     sys(Sysno::prctl, Partial("names, pdeathsig (recorded, not yet sent), dumpable and keepcaps (recorded); subreaper and no_new_privs EINVAL"), process::prctl, &[Dec, Hex, Hex, Hex, Hex]),
     sys(Sysno::sched_getaffinity, Full, process::sched_getaffinity, &[Dec, Dec, Hex]),
+    sys(
+        Sysno::getcpu,
+        Partial("the host CPU the thread runs on, which may lie outside the CPUs sched_getaffinity numbers when the sandbox is pinned to a subset"),
+        process::getcpu,
+        &[Hex, Hex, Hex],
+    ),
     sys(Sysno::sched_setaffinity, Partial("accepted, no effect: the sentry places its threads"), process::sched_setaffinity, &[Dec, Dec, Hex]),
     sys(Sysno::faccessat2, Partial(STDIO_ONLY), file::faccessat2, &[Fd, Path, Oct, Hex]),
     sys(Sysno::poll, Partial(POLL_NOTE), super::sys_poll::poll, &[Hex, Dec, Dec]),
