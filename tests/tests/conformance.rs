@@ -165,6 +165,7 @@ conformance!(
     unix_shutdown,
     unix_poll,
     vdso,
+    timers,
 );
 
 #[test]

@@ -190,6 +190,9 @@ pub mod clock {
     pub const CLOCK_REALTIME_COARSE: u64 = 5;
     pub const CLOCK_MONOTONIC_COARSE: u64 = 6;
     pub const CLOCK_BOOTTIME: u64 = 7;
+    pub const CLOCK_REALTIME_ALARM: u64 = 8;
+    pub const CLOCK_BOOTTIME_ALARM: u64 = 9;
+    pub const CLOCK_TAI: u64 = 11;
 }
 
 /// `statx` masks (linux/stat.h).

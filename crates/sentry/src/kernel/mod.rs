@@ -9,13 +9,13 @@
 pub mod delivery;
 pub mod fork;
 pub mod futex;
-pub mod itimer;
 pub mod oom;
 pub mod process;
 pub mod signal;
 pub mod signal_frame;
 pub mod task;
 pub mod thread_group;
+pub mod timer;
 pub mod vdso;
 pub mod waiter;
 

@@ -326,6 +326,7 @@ impl Task {
                 }
             });
         }
+        group.timers.cancel_all();
         let status = group.exit_status().unwrap_or(own);
         let times = self.cpu_times();
         let (kernel, pid) = (self.kernel.clone(), self.pid);

@@ -24,8 +24,8 @@ struct State {
 pub struct ThreadGroup {
     state: Mutex<State>,
     changed: Condvar,
-    /// `alarm` / `ITIMER_REAL`.
-    pub real_timer: std::sync::Arc<super::itimer::RealTimer>,
+    /// Interval and POSIX timers.
+    pub timers: super::timer::ProcessTimers,
 }
 
 impl ThreadGroup {

@@ -267,6 +267,7 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     task.exe = loaded.path;
     task.actions.reset_for_exec();
     crate::kernel::delivery::reset_for_exec(task);
+    task.group.timers.delete_posix();
     task.fds.close_on_exec();
     task.clear_child_tid = 0;
     // A vfork parent resumes once the child has its own image.

@@ -21,7 +21,8 @@ const ONE_PENDING: &str = "a pending real-time signal is not queued twice yet";
 const PRIVATE_COPY: &str = "MAP_SHARED of tmpfs files and anonymous memory is shared (across fork too); root file system files map as private copies (writable MAP_SHARED of them: ENODEV)";
 const PROCESSES_ONLY: &str =
     "processes and threads; CLONE_VM without CLONE_THREAD or CLONE_VFORK, namespaces and pidfds are refused";
-const REAL_TIMER_ONLY: &str = "ITIMER_REAL; the CPU-time timers return ENOSYS";
+const CPU_TIMERS: &str = "ITIMER_VIRTUAL and ITIMER_PROF both count the application threads' CPU time (the sentry's own time is not charged to processes), checked every 4 ms, and restart from zero at execve";
+const POSIX_TIMERS: &str = "CPU-time timers count the process's application CPU time (a thread's CPU clock counts its process's); overruns count only periods missed by a late sentry thread, not expiries while the signal was still pending";
 const CPU_TIMES: &str =
     "user time is the process's (all threads); system time is the calling thread's; the counters are zero";
 const COPY_NOTE: &str = "copies through the sentry in 64 KiB pieces, up to the first short write";
@@ -100,9 +101,14 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::dup2, Full, file::dup2, &[Fd, Fd]),
     sys(Sysno::nanosleep, Full, time::nanosleep, &[Hex, Hex]),
     sys(Sysno::pause, Full, signal::pause, &[]),
-    sys(Sysno::getitimer, Partial(REAL_TIMER_ONLY), time::getitimer, &[Dec, Hex]),
+    sys(Sysno::getitimer, Partial(CPU_TIMERS), time::getitimer, &[Dec, Hex]),
     sys(Sysno::alarm, Full, time::alarm, &[Dec]),
-    sys(Sysno::setitimer, Partial(REAL_TIMER_ONLY), time::setitimer, &[Dec, Hex, Hex]),
+    sys(Sysno::timer_create, Partial(POSIX_TIMERS), time::timer_create, &[Dec, Hex, Hex]),
+    sys(Sysno::timer_settime, Partial(POSIX_TIMERS), time::timer_settime, &[Dec, Hex, Hex, Hex]),
+    sys(Sysno::timer_gettime, Full, time::timer_gettime, &[Dec, Hex]),
+    sys(Sysno::timer_getoverrun, Partial(POSIX_TIMERS), time::timer_getoverrun, &[Dec]),
+    sys(Sysno::timer_delete, Full, time::timer_delete, &[Dec]),
+    sys(Sysno::setitimer, Partial(CPU_TIMERS), time::setitimer, &[Dec, Hex, Hex]),
     sys(Sysno::getpid, Full, process::getpid, &[]),
     sys(Sysno::clone, Partial(PROCESSES_ONLY), thread::clone, &[Hex, Hex, Hex, Hex, Hex]),
     sys(Sysno::fork, Full, thread::fork, &[]),
