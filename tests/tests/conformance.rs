@@ -166,6 +166,7 @@ conformance!(
     unix_poll,
     vdso,
     timers,
+    jobctl,
 );
 
 #[test]

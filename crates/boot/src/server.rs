@@ -12,8 +12,9 @@ use std::time::Duration;
 struct State {
     phase: SandboxState,
     start: Option<Sender<()>>,
-    /// Connections waiting for the init to exit.
-    waiters: usize,
+    /// Requests received and not yet answered (a `Wait` stays here until
+    /// the init exits).
+    busy: usize,
 }
 
 /// What the control server shares with the main thread.
@@ -22,18 +23,27 @@ pub struct Shared(Arc<(Mutex<State>, Condvar, TaskHandle)>);
 
 impl Shared {
     pub fn new(task: TaskHandle, start: Sender<()>) -> Shared {
-        let state = State { phase: SandboxState::Created, start: Some(start), waiters: 0 };
+        let state = State { phase: SandboxState::Created, start: Some(start), busy: 0 };
         Shared(Arc::new((Mutex::new(state), Condvar::new(), task)))
     }
 
-    /// Records the init's exit and gives `Wait` callers a moment to hear it
-    /// before the sandbox exits.
+    /// Records the init's exit and gives the requests in flight (a `Wait`,
+    /// or the `Start` of an init that exited at once) a moment to be
+    /// answered before the sandbox exits.
     pub fn exited(&self, status: ExitStatus) {
         let (lock, cond, _) = &*self.0;
         let mut st = lock.lock().unwrap();
         st.phase = SandboxState::Stopped(status);
         cond.notify_all();
-        let _ = cond.wait_timeout_while(st, Duration::from_secs(2), |s| s.waiters > 0);
+        let _ = cond.wait_timeout_while(st, Duration::from_secs(2), |s| s.busy > 0);
+    }
+
+    /// Counts a request in flight until its answer is sent.
+    fn busy(&self, delta: isize) {
+        let (lock, cond, _) = &*self.0;
+        let mut st = lock.lock().unwrap();
+        st.busy = st.busy.saturating_add_signed(delta);
+        cond.notify_all();
     }
 
     fn handle(&self, req: Request) -> Response {
@@ -73,14 +83,8 @@ impl Shared {
             },
             Request::State => Response::State(st.phase),
             Request::Wait => {
-                st.waiters += 1;
-                let mut st = cond.wait_while(st, |s| !matches!(s.phase, SandboxState::Stopped(_))).unwrap();
-                st.waiters -= 1;
+                let st = cond.wait_while(st, |s| !matches!(s.phase, SandboxState::Stopped(_))).unwrap();
                 let SandboxState::Stopped(status) = st.phase else { unreachable!("waited for Stopped") };
-                // The answer is sent after the lock is released; the
-                // main thread waits for `waiters` to reach zero first.
-                drop(st);
-                cond.notify_all();
                 Response::Exited(status)
             }
         }
@@ -120,12 +124,18 @@ fn serve(conn: UnixStream, shared: Shared) {
         let resp = match recv_frame::<Request>(&conn) {
             Ok((req, _fds)) => {
                 tracing::debug!(?req, "control request");
+                shared.busy(1);
                 shared.handle(req)
             }
             Err(FrameError::Closed) => return,
-            Err(e) => Response::Error { message: format!("bad control request: {e}") },
+            Err(e) => {
+                shared.busy(1);
+                Response::Error { message: format!("bad control request: {e}") }
+            }
         };
-        if let Err(e) = send_frame(&conn, &resp, &[]) {
+        let sent = send_frame(&conn, &resp, &[]);
+        shared.busy(-1);
+        if let Err(e) = sent {
             tracing::debug!("control answer not delivered: {e}");
             return;
         }

@@ -9,6 +9,7 @@
 pub mod delivery;
 pub mod fork;
 pub mod futex;
+pub mod jobctl;
 pub mod oom;
 pub mod process;
 pub mod signal;

@@ -90,6 +90,24 @@ impl TaskHandle {
         self.0.interrupter.interrupt();
     }
 
+    /// Makes the task look at its state (a group stop) without queueing a
+    /// signal: wakes it from a wait and interrupts the application.
+    pub fn interrupt(&self) {
+        self.0.wake.notify_all();
+        self.0.interrupter.interrupt();
+    }
+
+    /// Drops the pending signals in `mask` (job control: a SIGCONT
+    /// cancels pending stops and a stop cancels a pending SIGCONT).
+    pub fn discard_pending(&self, mask: u64) {
+        let mut pending = self.0.pending.lock().unwrap();
+        for sig in 1..=NSIG {
+            if mask & (1 << (sig - 1)) != 0 {
+                pending.take(sig);
+            }
+        }
+    }
+
     /// Whether two handles name the same task.
     pub fn same(&self, other: &TaskHandle) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
@@ -187,6 +205,7 @@ impl Task {
         let group = Arc::new(ThreadGroup::default());
         group.add(1, TaskHandle(shared.clone()));
         let mm = Arc::new(loaded.mm);
+        let actions: Arc<SignalActions> = Arc::default();
         kernel.procs().insert(
             1,
             Process {
@@ -201,6 +220,8 @@ impl Task {
                 mm: Arc::downgrade(&mm),
                 times: Default::default(),
                 child_times: Default::default(),
+                actions: actions.clone(),
+                job: None,
             },
         );
         Ok(Task {
@@ -210,7 +231,7 @@ impl Task {
             regs: loaded.regs,
             mm,
             fds,
-            actions: Arc::default(),
+            actions,
             group,
             mask: SigSet::default(),
             creds: Credentials {
@@ -389,6 +410,15 @@ impl Task {
     /// Acts on pending signals that are not blocked (kernel::delivery).
     fn handle_pending_signals(&mut self) {
         super::delivery::handle_pending_signals(self);
+    }
+
+    /// Sleeps while the task's thread group is stopped (job control),
+    /// until it is continued or SIGKILL arrives.
+    pub(crate) fn sleep_while_stopped(&self) {
+        let mut pending = self.shared.pending.lock().unwrap();
+        while self.group.stopped() && !pending.set.contains(SIGKILL) {
+            pending = self.shared.wake.wait(pending).unwrap();
+        }
     }
 
     /// The task's pending signals, locked.

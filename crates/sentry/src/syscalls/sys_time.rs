@@ -325,11 +325,7 @@ pub fn timer_delete(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(0)
 }
 
-/// Clock ticks (`USER_HZ`, 100 per second), the unit of `times` and of
-/// SIGCHLD's siginfo.
-pub fn ticks(d: Duration) -> i64 {
-    (d.as_millis() / 10) as i64
-}
+pub use crate::kernel::process::ticks;
 
 /// `struct rusage`: CPU times; the counters after them are not kept (zero).
 #[repr(C)]

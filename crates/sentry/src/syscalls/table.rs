@@ -115,7 +115,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::vfork, Partial(VFORK_COPY), thread::vfork, &[]),
     sys(Sysno::execve, Partial("EAGAIN while the process has other threads"), process::execve, &[Path, StrVec, StrVec]),
     sys(Sysno::exit, Full, process::exit, &[Dec]),
-    sys(Sysno::wait4, Partial("no stop/continue reports; rusage is zero"), thread::wait4, &[Dec, Hex, Hex, Hex]),
+    sys(Sysno::wait4, Partial("rusage has the CPU times only; its counters are zero"), thread::wait4, &[Dec, Hex, Hex, Hex]),
     sys(Sysno::kill, Partial(ONE_PENDING), signal::kill, &[Dec, Signal]),
     sys(Sysno::uname, Full, misc::uname, &[Hex]),
     sys(
@@ -240,7 +240,7 @@ pub(super) static TABLE: &[Syscall] = &[
     ),
     sys(
         Sysno::waitid,
-        Partial("WEXITED only; no stop/continue reports; rusage is zero"),
+        Partial("rusage has the CPU times only; its counters are zero"),
         thread::waitid,
         &[Dec, Dec, Hex, Hex, Hex],
     ),
