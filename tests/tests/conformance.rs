@@ -167,6 +167,7 @@ conformance!(
     vdso,
     timers,
     jobctl,
+    sched_mlock,
 );
 
 #[test]

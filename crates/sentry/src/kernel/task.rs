@@ -33,6 +33,14 @@ pub struct Credentials {
     pub groups: Vec<u32>,
 }
 
+impl Credentials {
+    /// Whether the task may do what needs a capability. Capabilities are
+    /// not modelled apart from the effective uid yet: root has them all.
+    pub fn privileged(&self) -> bool {
+        self.euid == 0
+    }
+}
+
 /// The part of a task other threads may touch.
 struct TaskShared {
     pending: Mutex<PendingSignals>,
@@ -41,6 +49,37 @@ struct TaskShared {
     /// something happened since it last looked (e.g. a child exited).
     wakeups: AtomicU64,
     interrupter: Interrupter,
+    /// Scheduling attributes, recorded (the host schedules the sentry's
+    /// threads): nice value, policy and real-time priority.
+    sched: Mutex<Sched>,
+}
+
+/// A task's scheduling attributes (`setpriority`, `sched_setscheduler`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sched {
+    pub nice: i32,
+    pub policy: i32,
+    pub priority: i32,
+    /// SCHED_RESET_ON_FORK: children do not inherit a real-time policy
+    /// or a negative nice value.
+    pub reset_on_fork: bool,
+}
+
+impl Sched {
+    /// What a child created by clone starts with.
+    fn inherited(self) -> Sched {
+        if !self.reset_on_fork {
+            return self;
+        }
+        // SCHED_FIFO and SCHED_RR become SCHED_OTHER.
+        let realtime = matches!(self.policy, 1 | 2);
+        Sched {
+            nice: self.nice.max(0),
+            policy: if realtime { 0 } else { self.policy },
+            priority: if realtime { 0 } else { self.priority },
+            reset_on_fork: false,
+        }
+    }
 }
 
 /// What a cloned task shares with its creator (or has copied from it).
@@ -65,6 +104,7 @@ impl TaskShared {
             wake: Condvar::new(),
             wakeups: AtomicU64::new(0),
             interrupter: ctx.interrupter(),
+            sched: Mutex::default(),
         })
     }
 }
@@ -106,6 +146,15 @@ impl TaskHandle {
                 pending.take(sig);
             }
         }
+    }
+
+    /// The task's scheduling attributes.
+    pub fn sched(&self) -> Sched {
+        *self.0.sched.lock().unwrap()
+    }
+
+    pub fn set_sched(&self, sched: Sched) {
+        *self.0.sched.lock().unwrap() = sched;
     }
 
     /// Whether two handles name the same task.
@@ -280,6 +329,7 @@ impl Task {
         let ctx = self.kernel.platform.new_context();
         let shared = TaskShared::new(&*ctx);
         let handle = TaskHandle(shared.clone());
+        handle.set_sched(self.handle().sched().inherited());
         let (kernel, mask, creds) = (self.kernel.clone(), self.mask, self.creds.clone());
         let (cwd, umask, exe, rlimits, altstack) =
             (self.cwd.clone(), self.umask, self.exe.clone(), self.rlimits, self.altstack);

@@ -679,6 +679,11 @@ impl MemoryManager {
         self.lock().map_new(at, len, prot, VmaKind::Anonymous, true)
     }
 
+    /// Whether `[addr, addr+len)` is mapped throughout.
+    pub fn covers(&self, addr: u64, len: u64) -> bool {
+        addr.checked_add(len).is_some_and(|end| self.lock().is_mapped(addr, end))
+    }
+
     /// The futex key of a word in shared memory (its memory-file offset),
     /// or `None` for private memory.
     pub fn shared_key(&self, addr: u64) -> Option<u64> {

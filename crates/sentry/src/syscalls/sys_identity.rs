@@ -12,7 +12,7 @@ use abi::Errno;
 const KEEP: u32 = u32::MAX;
 
 fn privileged(task: &Task) -> bool {
-    task.creds.euid == 0
+    task.creds.privileged()
 }
 
 /// The real, effective and saved ids of one kind (uids or gids): the

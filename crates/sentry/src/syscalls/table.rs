@@ -21,6 +21,11 @@ const ONE_PENDING: &str = "a pending real-time signal is not queued twice yet";
 const PRIVATE_COPY: &str = "MAP_SHARED of tmpfs files and anonymous memory is shared (across fork too); root file system files map as private copies (writable MAP_SHARED of them: ENODEV)";
 const PROCESSES_ONLY: &str =
     "processes and threads; CLONE_VM without CLONE_THREAD or CLONE_VFORK, namespaces and pidfds are refused";
+const SCHED_RECORDED: &str =
+    "policy and priority are recorded and read back; the host schedules the sentry's threads as it likes";
+const PRIO_NOTE: &str = "nice values are recorded and read back, not applied; PRIO_USER addresses every process (the sandbox runs one user's processes)";
+const MLOCK_NOTE: &str =
+    "checks the range; the sentry never writes application memory out, and RLIMIT_MEMLOCK is not enforced";
 const CPU_TIMERS: &str = "ITIMER_VIRTUAL and ITIMER_PROF both count the application threads' CPU time (the sentry's own time is not charged to processes), checked every 4 ms, and restart from zero at execve";
 const POSIX_TIMERS: &str = "CPU-time timers count the process's application CPU time (a thread's CPU clock counts its process's); overruns count only periods missed by a late sentry thread, not expiries while the signal was still pending";
 const CPU_TIMES: &str =
@@ -85,6 +90,21 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::access, Partial(STDIO_ONLY), file::access, &[Path, Oct]),
     sys(Sysno::pipe, Full, file::pipe, &[Hex]),
     sys(Sysno::sched_yield, Full, process::sched_yield, &[]),
+    sys(Sysno::sched_get_priority_max, Full, process::sched_get_priority_max, &[Dec]),
+    sys(Sysno::sched_get_priority_min, Full, process::sched_get_priority_min, &[Dec]),
+    sys(Sysno::sched_getscheduler, Full, process::sched_getscheduler, &[Dec]),
+    sys(Sysno::sched_getparam, Full, process::sched_getparam, &[Dec, Hex]),
+    sys(Sysno::sched_setscheduler, Partial(SCHED_RECORDED), process::sched_setscheduler, &[Dec, Dec, Hex]),
+    sys(Sysno::sched_setparam, Partial(SCHED_RECORDED), process::sched_setparam, &[Dec, Hex]),
+    sys(Sysno::sched_rr_get_interval, Full, process::sched_rr_get_interval, &[Dec, Hex]),
+    sys(Sysno::getpriority, Partial(PRIO_NOTE), process::getpriority, &[Dec, Dec]),
+    sys(Sysno::setpriority, Partial(PRIO_NOTE), process::setpriority, &[Dec, Dec, Dec]),
+    sys(Sysno::mlock, Partial(MLOCK_NOTE), mmap::mlock, &[Hex, Dec]),
+    sys(Sysno::mlock2, Partial(MLOCK_NOTE), mmap::mlock2, &[Hex, Dec, Hex]),
+    sys(Sysno::munlock, Full, mmap::mlock, &[Hex, Dec]),
+    sys(Sysno::mlockall, Partial(MLOCK_NOTE), mmap::mlockall, &[Hex]),
+    sys(Sysno::munlockall, Full, mmap::munlockall, &[]),
+    sys(Sysno::msync, Full, mmap::msync, &[Hex, Dec, Hex]),
     sys(
         Sysno::mremap,
         Partial("no MREMAP_DONTUNMAP; old_len 0 (duplicating shared mappings) is EFAULT"),
