@@ -168,6 +168,7 @@ conformance!(
     timers,
     jobctl,
     sched_mlock,
+    avx_signal,
 );
 
 #[test]

@@ -104,25 +104,76 @@ pub trait Context: Send {
     fn set_fp_state(&mut self, space: &dyn AddressSpace, fp: &FpState) -> Result<(), PlatformError>;
 }
 
-/// The FPU/SSE state as the x86-64 `fxsave` instruction lays it out
-/// (512 bytes: x87 control words, MXCSR, ST0-7, XMM0-15). Signal frames
-/// carry it; the AVX and later xsave components are not carried yet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FpState(pub [u8; FpState::SIZE]);
+/// The application thread's FPU and vector state as the `xsave`
+/// instruction lays it out in standard form: the 512-byte legacy `fxsave`
+/// region (x87 control words, MXCSR, ST0-7, XMM0-15), the 64-byte xsave
+/// header (XSTATE_BV at 512) and every component the host enabled (AVX,
+/// AVX-512...), `FpState::size()` bytes in all. On a CPU without xsave it is
+/// just the 512-byte fxsave image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FpState(pub Vec<u8>);
 
 impl FpState {
-    pub const SIZE: usize = 512;
+    /// Size of the legacy fxsave region.
+    pub const FXSAVE_SIZE: usize = 512;
     /// Offset of MXCSR in the image.
     pub const MXCSR: usize = 24;
+    /// Offset of XSTATE_BV, the xsave header's component bitmap.
+    pub const XSTATE_BV: usize = 512;
+
+    /// Size of the image for the components the host enabled in XCR0
+    /// (CPUID leaf 0xD, sub-leaf 0, EBX), or 512 without xsave.
+    pub fn size() -> usize {
+        use std::sync::OnceLock;
+        static SIZE: OnceLock<usize> = OnceLock::new();
+        *SIZE.get_or_init(|| match xfeatures() {
+            0 => Self::FXSAVE_SIZE,
+            _ => (core::arch::x86_64::__cpuid_count(0xd, 0).ebx as usize).max(Self::FXSAVE_SIZE + 64),
+        })
+    }
+
+    /// Whether the image carries the xsave header and components.
+    pub fn is_xsave(&self) -> bool {
+        self.0.len() > Self::FXSAVE_SIZE
+    }
 
     /// The state a signal handler starts with (what `fninit` and the
-    /// default MXCSR give): FCW 0x37f, MXCSR 0x1f80, everything else 0.
+    /// default MXCSR give, every vector register zero): FCW 0x37f, MXCSR
+    /// 0x1f80, x87 and SSE marked present, the other components in their
+    /// initial state.
     pub fn initial() -> FpState {
-        let mut b = [0u8; FpState::SIZE];
+        let mut b = vec![0u8; Self::size()];
         b[0..2].copy_from_slice(&0x37fu16.to_le_bytes());
         b[Self::MXCSR..Self::MXCSR + 4].copy_from_slice(&0x1f80u32.to_le_bytes());
+        if b.len() > Self::FXSAVE_SIZE {
+            b[Self::XSTATE_BV..Self::XSTATE_BV + 8].copy_from_slice(&3u64.to_le_bytes());
+        }
         FpState(b)
     }
+}
+
+/// The user state components the host enabled (XCR0), or 0 if the CPU or
+/// the host kernel does not use xsave.
+pub fn xfeatures() -> u64 {
+    use core::arch::x86_64::__cpuid;
+    // CPUID.1:ECX.OSXSAVE (bit 27): the OS enabled xsave and XGETBV.
+    if __cpuid(1).ecx & (1 << 27) == 0 {
+        return 0;
+    }
+    xgetbv0()
+}
+
+#[target_feature(enable = "xsave")]
+fn xgetbv0_inner() -> u64 {
+    // SAFETY: XGETBV(0) reads XCR0; the caller checked OSXSAVE, which
+    // guarantees the instruction exists and is enabled.
+    unsafe { core::arch::x86_64::_xgetbv(0) }
+}
+
+fn xgetbv0() -> u64 {
+    // SAFETY: only called once CPUID reported OSXSAVE (see `xfeatures`),
+    // so the `xsave` target feature the inner function assumes is present.
+    unsafe { xgetbv0_inner() }
 }
 
 /// Makes a running `switch` return promptly with `Event::Interrupted`.

@@ -82,6 +82,8 @@ const STUB_THREAD_FLAGS: u64 = 0x0005_0f00;
 /// `rseq(2)` flag and the signature glibc registers with on x86.
 const RSEQ_FLAG_UNREGISTER: u64 = 1;
 const RSEQ_SIG: u64 = 0x5305_3053;
+/// The regset of the xsave area (elf.h).
+const NT_X86_XSTATE: usize = 0x202;
 
 extern "C" {
     /// Offset of the thread's rseq area from the thread pointer (glibc ≥ 2.35).
@@ -421,10 +423,22 @@ impl Context for PtraceContext {
 
     fn fp_state(&mut self, space: &dyn AddressSpace) -> Result<FpState, PlatformError> {
         let t = stub_of(space)?.current()?;
-        let mut fp = FpState([0; FpState::SIZE]);
+        let mut fp = FpState(vec![0; FpState::size()]);
+        if fp.is_xsave() {
+            let mut iov = libc::iovec { iov_base: fp.0.as_mut_ptr().cast(), iov_len: fp.0.len() };
+            // SAFETY: PTRACE_GETREGSET writes at most `iov_len` bytes at
+            // `iov_base`, our buffer of that size, and updates `iov_len`;
+            // the thread is in a ptrace stop (between switches).
+            let r = unsafe { libc::ptrace(libc::PTRACE_GETREGSET, t.0.as_raw(), NT_X86_XSTATE, &mut iov) };
+            if r < 0 {
+                return Err(t.err("PTRACE_GETREGSET(NT_X86_XSTATE)")(nix::Error::last()));
+            }
+            fp.0.truncate(iov.iov_len.max(FpState::FXSAVE_SIZE));
+            return Ok(fp);
+        }
         // SAFETY: PTRACE_GETFPREGS writes exactly sizeof(struct
         // user_fpregs_struct) = 512 bytes at the pointer, which points at
-        // our 512-byte buffer; the thread is in a ptrace stop (between switches).
+        // our 512-byte buffer; the thread is in a ptrace stop.
         let r = unsafe {
             libc::ptrace(libc::PTRACE_GETFPREGS, t.0.as_raw(), std::ptr::null_mut::<libc::c_void>(), fp.0.as_mut_ptr())
         };
@@ -436,8 +450,24 @@ impl Context for PtraceContext {
 
     fn set_fp_state(&mut self, space: &dyn AddressSpace, fp: &FpState) -> Result<(), PlatformError> {
         let t = stub_of(space)?.current()?;
+        if fp.is_xsave() {
+            let mut image = fp.0.clone();
+            let mut iov = libc::iovec { iov_base: image.as_mut_ptr().cast(), iov_len: image.len() };
+            // SAFETY: PTRACE_SETREGSET reads `iov_len` bytes at `iov_base`,
+            // our copy of the image; the kernel validates the xsave header
+            // and MXCSR (EINVAL otherwise). The thread is in a ptrace stop.
+            let r = unsafe { libc::ptrace(libc::PTRACE_SETREGSET, t.0.as_raw(), NT_X86_XSTATE, &mut iov) };
+            if r < 0 {
+                return Err(t.err("PTRACE_SETREGSET(NT_X86_XSTATE)")(nix::Error::last()));
+            }
+            return Ok(());
+        }
+        if fp.0.len() < FpState::FXSAVE_SIZE {
+            return Err(t.err("PTRACE_SETFPREGS")(nix::Error::EINVAL));
+        }
         // SAFETY: PTRACE_SETFPREGS only reads 512 bytes at the pointer, which
-        // points at the caller's 512-byte image; the thread is in a ptrace stop.
+        // points at the caller's image of at least 512 bytes (checked); the
+        // thread is in a ptrace stop.
         let r = unsafe {
             libc::ptrace(libc::PTRACE_SETFPREGS, t.0.as_raw(), std::ptr::null_mut::<libc::c_void>(), fp.0.as_ptr())
         };
@@ -562,6 +592,15 @@ mod tests {
         let mut bad = FpState::initial();
         bad.0[FpState::MXCSR + 3] = 0xff;
         assert!(ctx.set_fp_state(&*space, &bad).is_err());
+        if fp.is_xsave() {
+            // The upper halves of the AVX registers travel too (YMM0_H is
+            // the first 16 bytes of component 2, at offset 576).
+            let mut avx = ctx.fp_state(&*space).unwrap();
+            avx.0[FpState::XSTATE_BV] |= 4;
+            avx.0[576..592].copy_from_slice(&[0xcd; 16]);
+            ctx.set_fp_state(&*space, &avx).unwrap();
+            assert_eq!(ctx.fp_state(&*space).unwrap().0[576..592], [0xcd; 16]);
+        }
         ctx.set_fp_state(&*space, &FpState::initial()).unwrap();
         assert_eq!(ctx.fp_state(&*space).unwrap().0[160..176], [0; 16]);
     }

@@ -6,7 +6,7 @@
 //! less the 128-byte red zone, or the top of the alternate stack):
 //!
 //! ```text
-//!   fxsave area (512 bytes)          64-byte aligned     <- sigcontext.fpstate
+//!   xsave area + FP_XSTATE_MAGIC2    64-byte aligned     <- sigcontext.fpstate
 //!   struct rt_sigframe {             (rsp + 8) % 16 == 0 at handler entry
 //!       u64 pretcode;                sa_restorer: the handler's `ret` goes there
 //!       struct ucontext uc;          304 bytes (flags, link, stack, sigcontext, mask)
@@ -14,10 +14,14 @@
 //!   }                                                     <- handler's rsp
 //! ```
 //!
-//! The FPU state travels as a plain fxsave image (no `FP_XSTATE_MAGIC1`,
-//! `uc_flags` without UC_FP_XSTATE): valid for glibc and the kernel, but the
-//! AVX and later xsave components are neither saved nor reset around a
-//! handler yet.
+//! The FPU and vector state travels as Linux writes it: the whole xsave
+//! image (x87, SSE, AVX, AVX-512... as the host enabled them), its size and
+//! features in the fxsave region's software-reserved bytes
+//! (`FP_XSTATE_MAGIC1`), `FP_XSTATE_MAGIC2` after it and UC_FP_XSTATE in
+//! `uc_flags`. The handler starts with every component in its initial
+//! state. `rt_sigreturn` restores a frame with the magic as a whole and a
+//! frame without it (a legacy fxsave image) as x87/SSE state with the rest
+//! reset, as Linux does; a malformed xsave header is a bad frame (SIGSEGV).
 
 use super::delivery::{force_signal, platform_failure};
 use super::signal::SigInfo;
@@ -46,8 +50,13 @@ const FIX_EFLAGS: u64 = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 |
 /// The eflags bits a handler starts with cleared: DF, RF, TF.
 const HANDLER_CLEARS: u64 = 0x400 | 0x1_0000 | 0x100;
 /// The software-reserved tail of the fxsave image (bytes 464..512), where
-/// an xsave frame puts its magic; a plain fxsave frame leaves it zero.
+/// an xsave frame puts `struct _fpx_sw_bytes`; a plain fxsave frame leaves
+/// it zero.
 const FX_SW_RESERVED: usize = 464;
+const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
+const FP_XSTATE_MAGIC2: u32 = 0x4650_5845;
+/// `uc_flags`: the frame's fpstate is an xsave image.
+const UC_FP_XSTATE: u64 = 0x1;
 /// The page-fault exception vector, as `sigcontext.trapno` reports it.
 const X86_TRAP_PF: u64 = 14;
 
@@ -154,9 +163,16 @@ pub fn do_sigaltstack(task: &mut Task, new: Option<StackT>, sp: u64) -> Result<S
     Ok(old)
 }
 
-/// Where the frame and its fxsave area go: (frame address, fpstate address).
-/// EFAULT if an alternate-stack frame would overflow the alternate stack.
-fn frame_place(regs_sp: u64, act: &SigAction, ss: &StackT) -> Result<(u64, u64), Errno> {
+/// Bytes the FPU area of a frame takes for `fp` (with MAGIC2 after an
+/// xsave image).
+fn fp_area_size(fp: &FpState) -> u64 {
+    fp.0.len() as u64 + if fp.is_xsave() { 4 } else { 0 }
+}
+
+/// Where the frame and its FPU area (of `fp_size` bytes) go: (frame
+/// address, fpstate address). EFAULT if an alternate-stack frame would
+/// overflow the alternate stack.
+fn frame_place(regs_sp: u64, act: &SigAction, ss: &StackT, fp_size: u64) -> Result<(u64, u64), Errno> {
     let nested_altstack = on_sig_stack(ss, regs_sp);
     let mut sp = regs_sp.wrapping_sub(RED_ZONE);
     let mut entering_altstack = false;
@@ -164,7 +180,7 @@ fn frame_place(regs_sp: u64, act: &SigAction, ss: &StackT) -> Result<(u64, u64),
         sp = ss.sp.wrapping_add(ss.size);
         entering_altstack = true;
     }
-    let fpstate = sp.wrapping_sub(FpState::SIZE as u64) & !63;
+    let fpstate = sp.wrapping_sub(fp_size) & !63;
     let frame = (fpstate.wrapping_sub(FRAME_SIZE) & !15).wrapping_sub(8);
     if (nested_altstack || entering_altstack) && !within(ss, frame) {
         return Err(Errno::EFAULT);
@@ -181,7 +197,6 @@ pub fn setup_frame(task: &mut Task, info: SigInfo, act: &SigAction) -> Result<()
         return Err(Errno::EFAULT);
     }
     let regs = task.regs;
-    let (frame_addr, fp_addr) = frame_place(regs.rsp, act, &task.altstack)?;
     let mut fp = match task.ctx.fp_state(&**task.mm.space()) {
         Ok(fp) => fp,
         Err(e) => {
@@ -189,7 +204,20 @@ pub fn setup_frame(task: &mut Task, info: SigInfo, act: &SigAction) -> Result<()
             return Ok(());
         }
     };
-    fp.0[FX_SW_RESERVED..].fill(0);
+    let (frame_addr, fp_addr) = frame_place(regs.rsp, act, &task.altstack, fp_area_size(&fp))?;
+    fp.0[FX_SW_RESERVED..FpState::FXSAVE_SIZE].fill(0);
+    let mut uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+    if fp.is_xsave() {
+        // struct _fpx_sw_bytes: magic1, extended_size, xfeatures, xstate_size.
+        let size = fp.0.len() as u32;
+        let sw = &mut fp.0[FX_SW_RESERVED..];
+        sw[0..4].copy_from_slice(&FP_XSTATE_MAGIC1.to_le_bytes());
+        sw[4..8].copy_from_slice(&(size + 4).to_le_bytes());
+        sw[8..16].copy_from_slice(&platform::xfeatures().to_le_bytes());
+        sw[16..20].copy_from_slice(&size.to_le_bytes());
+        task.mm.copy_out(fp_addr + u64::from(size), &FP_XSTATE_MAGIC2.to_le_bytes())?;
+        uc_flags |= UC_FP_XSTATE;
+    }
     task.mm.copy_out(fp_addr, &fp.0)?;
 
     let saved_mask = task.sigstate.saved_mask.unwrap_or(task.mask);
@@ -230,7 +258,7 @@ pub fn setup_frame(task: &mut Task, info: SigInfo, act: &SigAction) -> Result<()
     let frame = RtSigFrame {
         pretcode: act.restorer,
         uc: UContext {
-            flags: UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS,
+            flags: uc_flags,
             link: 0,
             stack: StackT { pad: 0, ..task.altstack },
             mcontext,
@@ -302,16 +330,7 @@ fn restore(task: &mut Task, frame_addr: u64) -> Result<(), Errno> {
     if cs != USER_CS || ss != USER_DS {
         return Err(Errno::EINVAL);
     }
-    let fp = if sc.fpstate == 0 {
-        FpState::initial()
-    } else {
-        if !sc.fpstate.is_multiple_of(64) {
-            return Err(Errno::EFAULT);
-        }
-        let mut fp = FpState([0; FpState::SIZE]);
-        task.mm.copy_in(sc.fpstate, &mut fp.0)?;
-        fp
-    };
+    let fp = if sc.fpstate == 0 { FpState::initial() } else { read_fp_area(task, sc.fpstate)? };
     let r = &mut task.regs;
     (r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15) =
         (sc.r8, sc.r9, sc.r10, sc.r11, sc.r12, sc.r13, sc.r14, sc.r15);
@@ -332,6 +351,36 @@ fn restore(task: &mut Task, frame_addr: u64) -> Result<(), Errno> {
     let sp = task.regs.rsp;
     let _ = do_sigaltstack(task, Some(frame.uc.stack), sp);
     Ok(())
+}
+
+/// The FPU state a frame's fpstate area holds: a whole xsave image when the
+/// magic says so (and its size is this CPU's), else the legacy fxsave
+/// region with every other component reset (Linux's `fx_only` path).
+fn read_fp_area(task: &Task, at: u64) -> Result<FpState, Errno> {
+    if !at.is_multiple_of(64) {
+        return Err(Errno::EFAULT);
+    }
+    let mut fx = [0u8; FpState::FXSAVE_SIZE];
+    task.mm.copy_in(at, &mut fx)?;
+    let word = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
+    let mut fp = FpState::initial();
+    let size = word(&fx, FX_SW_RESERVED + 16) as usize;
+    let xsave = fp.is_xsave()
+        && word(&fx, FX_SW_RESERVED) == FP_XSTATE_MAGIC1
+        && size == fp.0.len()
+        && word(&fx, FX_SW_RESERVED + 4) as usize == size + 4
+        && {
+            let mut magic2 = [0u8; 4];
+            task.mm.copy_in(at + size as u64, &mut magic2)?;
+            u32::from_le_bytes(magic2) == FP_XSTATE_MAGIC2
+        };
+    if xsave {
+        task.mm.copy_in(at, &mut fp.0)?;
+    } else {
+        fp.0[..FX_SW_RESERVED].copy_from_slice(&fx[..FX_SW_RESERVED]);
+    }
+    fp.0[FX_SW_RESERVED..FpState::FXSAVE_SIZE].fill(0);
+    Ok(fp)
 }
 
 #[cfg(test)]
@@ -364,6 +413,9 @@ mod tests {
         assert_eq!(offset_of!(RtSigFrame, info), 312);
     }
 
+    /// An xsave area with AVX-512 and MAGIC2.
+    const FP_SIZE: u64 = 2432 + 4;
+
     fn handler(flags: u64) -> SigAction {
         SigAction { handler: 0x401000, flags: flags | SA_RESTORER, restorer: 0x401100, mask: 0 }
     }
@@ -372,9 +424,9 @@ mod tests {
     fn frame_is_aligned_below_the_red_zone() {
         let disabled = StackT { sp: 0, size: 0, flags: SS_DISABLE, pad: 0 };
         for sp in [0x7fff_f000u64, 0x7fff_effd, 0x7fff_ef88, 0x7fff_ef41] {
-            let (frame, fp) = frame_place(sp, &handler(0), &disabled).unwrap();
+            let (frame, fp) = frame_place(sp, &handler(0), &disabled, FP_SIZE).unwrap();
             assert_eq!(fp % 64, 0);
-            assert!(fp + FpState::SIZE as u64 <= sp - RED_ZONE);
+            assert!(fp + FP_SIZE <= sp - RED_ZONE);
             assert!(frame + FRAME_SIZE <= fp);
             assert_eq!((frame + 8) % 16, 0, "(rsp + 8) % 16 == 0 at handler entry");
         }
@@ -383,17 +435,17 @@ mod tests {
     #[test]
     fn onstack_uses_the_alternate_stack_once() {
         let ss = StackT { sp: 0x10_0000, size: 0x4000, flags: 0, pad: 0 };
-        let (frame, _) = frame_place(0x7fff_f000, &handler(SA_ONSTACK), &ss).unwrap();
+        let (frame, _) = frame_place(0x7fff_f000, &handler(SA_ONSTACK), &ss, FP_SIZE).unwrap();
         assert!(within(&ss, frame));
         assert_eq!(sas_ss_flags(&ss, frame), SS_ONSTACK);
         // Nested: already on it, so the frame goes below the current sp.
-        let (nested, _) = frame_place(frame, &handler(SA_ONSTACK), &ss).unwrap();
+        let (nested, _) = frame_place(frame, &handler(SA_ONSTACK), &ss, FP_SIZE).unwrap();
         assert!(nested < frame && within(&ss, nested));
         // Without SA_ONSTACK the normal stack is used.
-        let (normal, _) = frame_place(0x7fff_f000, &handler(0), &ss).unwrap();
+        let (normal, _) = frame_place(0x7fff_f000, &handler(0), &ss, FP_SIZE).unwrap();
         assert!(!within(&ss, normal));
         // Overflowing the alternate stack is refused.
         let tiny = StackT { sp: 0x10_0000, size: 0x200, flags: 0, pad: 0 };
-        assert_eq!(frame_place(0x7fff_f000, &handler(SA_ONSTACK), &tiny), Err(Errno::EFAULT));
+        assert_eq!(frame_place(0x7fff_f000, &handler(SA_ONSTACK), &tiny, FP_SIZE), Err(Errno::EFAULT));
     }
 }

@@ -178,6 +178,9 @@ fn load_elf(
         (auxv::AT_CLKTCK, 100),
         (auxv::AT_HWCAP, hwcap()),
         (auxv::AT_HWCAP2, 0),
+        // The signal frame a handler needs on this CPU (its xsave size):
+        // the host's own figure, which our frames never exceed.
+        (auxv::AT_MINSIGSTKSZ, rustix::param::linux_minsigstksz() as u64),
     ];
     if let Some(vdso) = &kernel.vdso {
         aux.push((auxv::AT_SYSINFO_EHDR, vdso.map(&mm)?));
