@@ -164,6 +164,8 @@ conformance!(
     unix_rights,
     unix_shutdown,
     unix_poll,
+    inet_tcp_bind,
+    inet_tcp_connect,
 );
 
 #[test]

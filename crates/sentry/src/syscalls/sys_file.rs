@@ -391,6 +391,15 @@ pub fn ioctl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     match a[1] & 0xffff_ffff {
         io::FIOCLEX => task.fds.set_cloexec(fd, true).map(|_| 0),
         io::FIONCLEX => task.fds.set_cloexec(fd, false).map(|_| 0),
+        io::FIONBIO => {
+            let on: i32 = task.mm.read_obj(a[2])?;
+            let flags = file.flags() & !fcntl::O_NONBLOCK;
+            file.set_flags(if on != 0 { flags | fcntl::O_NONBLOCK } else { flags });
+            Ok(0)
+        }
+        cmd if file.as_socket().is_some() && super::sys_socket::socket_ioctl(task, cmd, a[2]).is_some() => {
+            super::sys_socket::socket_ioctl(task, cmd, a[2]).expect("just checked")
+        }
         cmd => match file.ioctl(cmd)? {
             IoctlReply::Value(v) => Ok(v),
             IoctlReply::Out(bytes) => task.mm.copy_out(a[2], &bytes).map(|_| 0),
