@@ -166,6 +166,11 @@ conformance!(
     unix_poll,
     inet_tcp_bind,
     inet_tcp_connect,
+    inet_tcp_shutdown,
+    inet_udp,
+    inet_v6,
+    inet_ifaddrs,
+    socket_mmsg,
 );
 
 #[test]

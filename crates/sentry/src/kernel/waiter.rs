@@ -51,13 +51,7 @@ impl WaitQueue {
 impl Task {
     /// Runs `op` until it stops failing with EAGAIN, sleeping on `queue`
     /// between tries. A signal that would interrupt ends the wait with
-    /// EINTR.
-    pub(crate) fn block_on<T>(&self, queue: &WaitQueue, op: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
-        self.block_on_for(queue, None, op)
-    }
-
-    /// `block_on` that gives up after `timeout` (then EAGAIN, as a socket
-    /// operation does when its SO_RCVTIMEO/SO_SNDTIMEO runs out).
+    /// EINTR; `timeout` (a socket's SO_RCVTIMEO/SO_SNDTIMEO) with EAGAIN.
     pub(crate) fn block_on_for<T>(
         &self,
         queue: &WaitQueue,

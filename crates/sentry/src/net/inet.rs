@@ -310,11 +310,17 @@ pub struct InetOpts {
 
 struct St {
     local: Option<Addr>,
+    /// bind named the address / the port (Linux's SOCK_BINDADDR_LOCK and
+    /// SOCK_BINDPORT_LOCK): a UDP disconnect keeps what was named.
+    bind_locks: (bool, bool),
     peer: Option<Addr>,
     tcp: Tcp,
     error: i32,
     dgrams: VecDeque<(Vec<u8>, Addr)>,
     dgram_bytes: usize,
+    /// UDP: the shutdown bits. TCP: the ones this side's own `shutdown`
+    /// set (the stream's bits also count the peer's close, which on TCP
+    /// ends only our receiving side).
     shutdown: u8,
     common: SockOpts,
     opts: InetOpts,
@@ -368,6 +374,7 @@ impl InetSocket {
             v6only: AtomicBool::new(false),
             st: Mutex::new(St {
                 local: None,
+                bind_locks: (false, false),
                 peer: None,
                 tcp: Tcp::Closed,
                 error: 0,
@@ -437,7 +444,9 @@ impl InetSocket {
         if self.lock().local.is_some() {
             return Err(Errno::EINVAL);
         }
-        self.take_port(addr)
+        self.take_port(addr)?;
+        self.lock().bind_locks = (addr.ip != ANY4 && addr.ip != ANY6, addr.port != 0);
+        Ok(())
     }
 
     /// Enters the port table at `addr` (port 0: an ephemeral one).
@@ -658,8 +667,21 @@ impl InetSocket {
 
     fn udp_connect(self: &Arc<Self>, raw: &[u8]) -> Result<(), Errno> {
         if raw.len() >= 2 && raw[..2] == [0, 0] {
-            // AF_UNSPEC dissolves the association.
-            self.lock().peer = None;
+            // AF_UNSPEC dissolves the association; what bind did not name
+            // is forgotten, the port given up (Linux `__udp_disconnect`).
+            let release = {
+                let mut st = self.lock();
+                st.peer = None;
+                let (addr_locked, port_locked) = st.bind_locks;
+                let unspecified = self.unspecified();
+                if let Some(local) = st.local.as_mut().filter(|_| !addr_locked) {
+                    local.ip = unspecified.ip;
+                }
+                !port_locked
+            };
+            if release {
+                self.release_port();
+            }
             return Ok(());
         }
         let (dst, _) = parse_addr(raw, self.family, true)?;
@@ -699,7 +721,11 @@ impl InetSocket {
 
     fn udp_send(self: &Arc<Self>, to: Option<Addr>, data: &[u8]) -> Result<usize, Errno> {
         let (peer, shut) = {
-            let st = self.lock();
+            let mut st = self.lock();
+            // A refusal heard earlier is reported by the next call.
+            if st.error != 0 {
+                return Err(Errno::new(std::mem::take(&mut st.error)));
+            }
             (st.peer, st.shutdown)
         };
         if shut & SHUT_SEND != 0 {
@@ -748,8 +774,9 @@ impl InetSocket {
     }
 
     /// Receives up to `len` bytes. EAGAIN when nothing is there yet; an
-    /// empty result at end of stream.
-    pub fn recv(&self, len: usize, peek: bool) -> Result<Received, Errno> {
+    /// empty result at end of stream (UDP after SHUT_RD: only for a
+    /// blocking caller, as Linux).
+    pub fn recv(&self, len: usize, peek: bool, nonblock: bool) -> Result<Received, Errno> {
         let mut st = self.lock();
         if st.error != 0 {
             return Err(Errno::new(std::mem::take(&mut st.error)));
@@ -763,7 +790,7 @@ impl InetSocket {
             return Ok(Received { full_len: r.data.len(), data: r.data, from: None });
         }
         let Some((data, from)) = (if peek { st.dgrams.front().cloned() } else { st.dgrams.pop_front() }) else {
-            if st.shutdown & SHUT_RCV != 0 {
+            if st.shutdown & SHUT_RCV != 0 && !nonblock {
                 return Ok(Received { data: Vec::new(), full_len: 0, from: None });
             }
             return Err(Errno::EAGAIN);
@@ -787,6 +814,7 @@ impl InetSocket {
         let mut st = self.lock();
         match (self.proto, &st.tcp) {
             (Proto::Tcp, Tcp::Connected { .. }) => {
+                st.shutdown |= mode;
                 drop(st);
                 self.stream.shutdown(how)
             }
@@ -861,8 +889,12 @@ impl InetSocket {
             Tcp::Closed => POLLOUT | POLLWRNORM | POLLHUP | err,
             Tcp::Refused => POLLIN | POLLRDNORM | POLLRDHUP | POLLOUT | POLLWRNORM | POLLHUP | err,
             Tcp::Connected { .. } => {
+                // POLLHUP once both directions are done: the peer's FIN and
+                // our own SHUT_WR (a closed peer alone is CLOSE_WAIT).
+                let own = st.shutdown;
                 drop(st);
-                self.stream.readiness() | err
+                let hup = self.stream.shutdown_bits() & SHUT_RCV != 0 && own & SHUT_SEND != 0;
+                (self.stream.readiness() & !POLLHUP) | if hup { POLLHUP } else { 0 } | err
             }
         }
     }
@@ -1002,7 +1034,7 @@ impl FileDescription for InetFile {
         if buf.is_empty() && self.sock.proto == Proto::Tcp {
             return Ok(0);
         }
-        let r = self.sock.recv(buf.len(), false)?;
+        let r = self.sock.recv(buf.len(), false, self.flags() & fcntl::O_NONBLOCK != 0)?;
         buf[..r.data.len()].copy_from_slice(&r.data);
         Ok(r.data.len())
     }
@@ -1085,9 +1117,9 @@ mod tests {
         let s = l.accept().unwrap();
         assert_eq!(s.peer().unwrap(), c.local());
         assert_eq!(c.send(None, b"ping"), Ok(4));
-        assert_eq!(s.recv(10, false).unwrap().data, b"ping");
+        assert_eq!(s.recv(10, false, true).unwrap().data, b"ping");
         c.shutdown(1).unwrap();
-        assert_eq!(s.recv(10, false).unwrap().data, b"");
+        assert_eq!(s.recv(10, false, true).unwrap().data, b"");
         assert_eq!(s.tcp_state(), 8);
         assert_eq!(c.send(None, b"x"), Err(Errno::EPIPE));
         s.close();
@@ -1125,16 +1157,16 @@ mod tests {
         let s = InetSocket::new(AF_INET6, Proto::Udp, 0);
         s.send(Some(&v4([127, 0, 0, 1], port)), b"one").unwrap();
         s.send(Some(&v6(mapped([127, 0, 0, 1]), port)), b"three").unwrap();
-        let got = r.recv(2, false).unwrap();
+        let got = r.recv(2, false, true).unwrap();
         assert_eq!((got.data.as_slice(), got.full_len), (&b"on"[..], 3));
         assert_eq!(got.from.unwrap(), Addr { ip: LOOPBACK4, port: s.local().port }.to_bytes(AF_INET));
-        assert_eq!(r.recv(100, false).unwrap().data, b"three");
+        assert_eq!(r.recv(100, false, true).unwrap().data, b"three");
         r.close();
         s.connect(&v4([127, 0, 0, 1], port), false).unwrap();
         assert_eq!(s.send(None, b"lost"), Ok(4));
         assert_ne!(s.readiness() & POLLERR, 0);
-        assert_eq!(s.recv(10, false).err(), Some(Errno::ECONNREFUSED));
-        assert_eq!(s.recv(10, false).err(), Some(Errno::EAGAIN));
+        assert_eq!(s.recv(10, false, true).err(), Some(Errno::ECONNREFUSED));
+        assert_eq!(s.recv(10, false, true).err(), Some(Errno::EAGAIN));
         s.close();
     }
 }

@@ -73,10 +73,20 @@ fn wait_host(task: &Task, file: &dyn FileDescription, events: rustix::event::Pol
     }
 }
 
+/// A socket's SO_RCVTIMEO (`send`: SO_SNDTIMEO); no timeout for other files.
+fn socket_timeout(file: &dyn FileDescription, send: bool) -> Option<std::time::Duration> {
+    let opts = file.as_socket()?.common();
+    if send {
+        opts.sndtimeo
+    } else {
+        opts.rcvtimeo
+    }
+}
+
 /// Reads, waiting while the file has nothing yet (pipes, host stdio).
 fn read_waiting(task: &Task, file: &dyn FileDescription, buf: &mut [u8]) -> Result<usize, Errno> {
     match blocking_queue(file) {
-        Some(q) => task.block_on(q, || file.read(buf)),
+        Some(q) => task.block_on_for(q, socket_timeout(file, false), || file.read(buf)),
         None => {
             wait_host(task, file, rustix::event::PollFlags::IN)?;
             file.read(buf)
@@ -93,7 +103,7 @@ fn write_waiting(task: &Task, file: &dyn FileDescription, data: &[u8]) -> Result
         Some(q) => {
             let mut done = 0;
             while done < data.len() {
-                match task.block_on(q, || file.write(&data[done..])) {
+                match task.block_on_for(q, socket_timeout(file, true), || file.write(&data[done..])) {
                     Ok(n) => done += n,
                     Err(_) if done > 0 => break,
                     Err(e) => return Err(sigpipe(task, e)),

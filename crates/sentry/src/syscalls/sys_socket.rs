@@ -457,7 +457,7 @@ struct Got {
 }
 
 /// One receive attempt of up to `len` bytes (EAGAIN when nothing yet).
-fn recv_once(s: SocketRef<'_>, len: usize, peek: bool) -> Result<Got, Errno> {
+fn recv_once(s: SocketRef<'_>, len: usize, peek: bool, nonblock: bool) -> Result<Got, Errno> {
     match s {
         SocketRef::Unix(u) => {
             let r = u.ep.recv(len, peek)?;
@@ -465,7 +465,7 @@ fn recv_once(s: SocketRef<'_>, len: usize, peek: bool) -> Result<Got, Errno> {
             Ok(Got { data: r.data, full_len: r.full_len, rights: r.rights, cred: r.cred, from })
         }
         SocketRef::Inet(i) => {
-            let r = i.sock.recv(len, peek)?;
+            let r = i.sock.recv(len, peek, nonblock)?;
             Ok(Got { data: r.data, full_len: r.full_len, rights: Vec::new(), cred: None, from: r.from })
         }
         SocketRef::Netlink(n) => {
@@ -482,10 +482,10 @@ fn recv_common(task: &Task, file: &Arc<dyn FileDescription>, len: usize, flags: 
     let nonblock = nonblocking(&**file, flags);
     let peek = flags & MSG_PEEK != 0;
     let timeout = s.common().rcvtimeo;
-    let mut got = wait(task, s, nonblock, timeout, || recv_once(s, len, peek))?;
+    let mut got = wait(task, s, nonblock, timeout, || recv_once(s, len, peek, nonblock))?;
     if s.is_stream() && flags & MSG_WAITALL != 0 && !peek && !nonblock {
         while got.data.len() < len && !got.data.is_empty() && got.rights.is_empty() {
-            match task.block_on_for(s.queue(), timeout, || recv_once(s, len - got.data.len(), false)) {
+            match task.block_on_for(s.queue(), timeout, || recv_once(s, len - got.data.len(), false, false)) {
                 Ok(r) if r.data.is_empty() => break,
                 Ok(mut r) => {
                     got.data.append(&mut r.data);
