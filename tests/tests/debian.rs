@@ -264,7 +264,7 @@ run(socket.AF_INET6, "::1")
 
     /// Issue #5: UDP datagrams between two sockets (boundaries kept, the
     /// sender's address reported), a connected socket refused by a closed
-    /// port, and the interface list.
+    /// port, the interface list, and /proc/net listing the sockets.
     #[test]
     fn python3_udp_and_if_nameindex() {
         let script = r#"
@@ -284,9 +284,15 @@ try:
 except ConnectionRefusedError:
     print("refused")
 print(socket.if_nameindex())
+ls = socket.socket(socket.AF_INET6, socket.SOCK_STREAM); ls.bind(("::1", 0)); ls.listen(1)
+def listed(path, port, state):
+    rows = [l.split() for l in open(path).read().splitlines()[1:]]
+    return any(r[1].endswith(":%04X" % port) and r[3] == state for r in rows)
+print(listed("/proc/net/udp", r.getsockname()[1], "07"), listed("/proc/net/tcp6", ls.getsockname()[1], "0A"))
+print([l.split(":")[0].strip() for l in open("/proc/net/dev").read().splitlines()[2:]])
 "#;
         let (_moat, out) = run(&["python3", "-c", script]);
-        assert_stdout(&out, "[3, 3, 5000] True\nrefused\n[(1, 'lo')]\n");
+        assert_stdout(&out, "[3, 3, 5000] True\nrefused\n[(1, 'lo')]\nTrue True\n['lo']\n");
     }
 
     /// Issue #3: `ls -la`, `cat`, `grep` and `find` inside moat agree with

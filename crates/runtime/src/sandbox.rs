@@ -268,6 +268,25 @@ pub fn reap(pid: i32, grace: Duration) -> Option<WaitStatus> {
     }
 }
 
+/// glibc's malloc opens host files on its own in two places the sandbox's
+/// seccomp filter kills it for: a per-thread arena whose heap shrinks reads
+/// /proc/sys/vm/overcommit_memory (`check_may_shrink_heap`, on the first
+/// large free in a thread arena: a sentry thread freeing a socket buffer),
+/// and the ninth arena counts the CPUs in /sys/devices/system/cpu/online.
+/// With one arena neither happens: every thread allocates from the main
+/// arena, which grows and trims with brk (threads still keep their own
+/// tcache for small blocks).
+fn cap_malloc_arenas(env: &mut Vec<std::ffi::CString>) {
+    const CAP: &str = "glibc.malloc.arena_max=1";
+    let prefix = b"GLIBC_TUNABLES=";
+    let existing = env.iter().position(|kv| kv.as_bytes().starts_with(prefix));
+    let value = match existing.map(|i| env.remove(i)) {
+        Some(kv) => format!("{}:{CAP}", String::from_utf8_lossy(&kv.as_bytes()[prefix.len()..])),
+        None => CAP.to_string(),
+    };
+    env.push(std::ffi::CString::new(format!("GLIBC_TUNABLES={value}")).expect("no NUL in the tunables"));
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -342,23 +361,4 @@ mod tests {
         a.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
         assert!(handshake(&a, || Ok(())).unwrap_err().contains("timed out"));
     }
-}
-
-/// glibc's malloc opens host files on its own in two places the sandbox's
-/// seccomp filter kills it for: a per-thread arena whose heap shrinks reads
-/// /proc/sys/vm/overcommit_memory (`check_may_shrink_heap`, on the first
-/// large free in a thread arena: a sentry thread freeing a socket buffer),
-/// and the ninth arena counts the CPUs in /sys/devices/system/cpu/online.
-/// With one arena neither happens: every thread allocates from the main
-/// arena, which grows and trims with brk (threads still keep their own
-/// tcache for small blocks).
-fn cap_malloc_arenas(env: &mut Vec<std::ffi::CString>) {
-    const CAP: &str = "glibc.malloc.arena_max=1";
-    let prefix = b"GLIBC_TUNABLES=";
-    let existing = env.iter().position(|kv| kv.as_bytes().starts_with(prefix));
-    let value = match existing.map(|i| env.remove(i)) {
-        Some(kv) => format!("{}:{CAP}", String::from_utf8_lossy(&kv.as_bytes()[prefix.len()..])),
-        None => CAP.to_string(),
-    };
-    env.push(std::ffi::CString::new(format!("GLIBC_TUNABLES={value}")).expect("no NUL in the tunables"));
 }

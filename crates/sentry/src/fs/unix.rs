@@ -17,7 +17,7 @@
 
 use crate::kernel::waiter::WaitQueue;
 use crate::vfs::{FileDescription, IoctlReply};
-use abi::{fcntl, ioctl, Errno, Stat};
+use abi::{ioctl, Errno, Stat};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -709,14 +709,13 @@ pub fn proc_net_unix() -> String {
 /// A socket as an open file description.
 pub struct UnixSocket {
     pub ep: Arc<Endpoint>,
-    flags: AtomicU64,
+    flags: crate::net::SocketFlags,
     pub opts: Mutex<crate::net::SockOpts>,
 }
 
 impl UnixSocket {
     pub fn new(ep: Arc<Endpoint>, nonblock: bool) -> UnixSocket {
-        let status = if nonblock { fcntl::O_NONBLOCK } else { 0 };
-        UnixSocket { ep, flags: AtomicU64::new(fcntl::O_RDWR | status), opts: Mutex::default() }
+        UnixSocket { ep, flags: crate::net::SocketFlags::new(nonblock), opts: Mutex::default() }
     }
 }
 
@@ -728,11 +727,11 @@ impl Drop for UnixSocket {
 
 impl FileDescription for UnixSocket {
     fn flags(&self) -> u64 {
-        self.flags.load(Ordering::Relaxed)
+        self.flags.get()
     }
 
     fn set_flags(&self, flags: u64) {
-        self.flags.store(flags, Ordering::Relaxed);
+        self.flags.set(flags);
     }
 
     /// read(2): descriptors in flight are dropped, as Linux does.
@@ -750,7 +749,7 @@ impl FileDescription for UnixSocket {
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(Stat { mode: 0o140777, nlink: 1, ino: self.ep.ino, blksize: 4096, ..Stat::default() })
+        Ok(crate::net::socket_stat(self.ep.ino))
     }
 
     fn ioctl(&self, cmd: u64) -> Result<IoctlReply, Errno> {
@@ -761,7 +760,7 @@ impl FileDescription for UnixSocket {
     }
 
     fn path(&self) -> String {
-        format!("socket:[{}]", self.ep.ino)
+        crate::net::socket_path(self.ep.ino)
     }
 
     fn wait_queue(&self) -> Option<&WaitQueue> {

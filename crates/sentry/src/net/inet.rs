@@ -43,7 +43,7 @@ use super::SockOpts;
 use crate::fs::unix::{Cred, Endpoint, SHUT_RCV, SHUT_SEND, SOCK_DGRAM, SOCK_STREAM};
 use crate::kernel::waiter::WaitQueue;
 use crate::vfs::{FileDescription, IoctlReply};
-use abi::{fcntl, ioctl, Errno, Stat};
+use abi::{ioctl, Errno, Stat};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
@@ -1005,13 +1005,12 @@ impl InetSocket {
 /// A socket as an open file description.
 pub struct InetFile {
     pub sock: Arc<InetSocket>,
-    flags: AtomicU64,
+    flags: super::SocketFlags,
 }
 
 impl InetFile {
     pub fn new(sock: Arc<InetSocket>, nonblock: bool) -> InetFile {
-        let status = if nonblock { fcntl::O_NONBLOCK } else { 0 };
-        InetFile { sock, flags: AtomicU64::new(fcntl::O_RDWR | status) }
+        InetFile { sock, flags: super::SocketFlags::new(nonblock) }
     }
 }
 
@@ -1023,18 +1022,18 @@ impl Drop for InetFile {
 
 impl FileDescription for InetFile {
     fn flags(&self) -> u64 {
-        self.flags.load(Ordering::Relaxed)
+        self.flags.get()
     }
 
     fn set_flags(&self, flags: u64) {
-        self.flags.store(flags, Ordering::Relaxed);
+        self.flags.set(flags);
     }
 
     fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
         if buf.is_empty() && self.sock.proto == Proto::Tcp {
             return Ok(0);
         }
-        let r = self.sock.recv(buf.len(), false, self.flags() & fcntl::O_NONBLOCK != 0)?;
+        let r = self.sock.recv(buf.len(), false, self.flags.nonblocking())?;
         buf[..r.data.len()].copy_from_slice(&r.data);
         Ok(r.data.len())
     }
@@ -1044,7 +1043,7 @@ impl FileDescription for InetFile {
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(Stat { mode: 0o140777, nlink: 1, ino: self.sock.ino, blksize: 4096, ..Stat::default() })
+        Ok(crate::net::socket_stat(self.sock.ino))
     }
 
     fn ioctl(&self, cmd: u64) -> Result<IoctlReply, Errno> {
@@ -1057,7 +1056,7 @@ impl FileDescription for InetFile {
     }
 
     fn path(&self) -> String {
-        format!("socket:[{}]", self.sock.ino)
+        crate::net::socket_path(self.sock.ino)
     }
 
     fn wait_queue(&self) -> Option<&WaitQueue> {

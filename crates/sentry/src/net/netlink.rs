@@ -10,7 +10,7 @@ use super::inet::{AF_INET, AF_INET6};
 use super::SockOpts;
 use crate::kernel::waiter::WaitQueue;
 use crate::vfs::{FileDescription, IoctlReply};
-use abi::{fcntl, ioctl, Errno, Stat};
+use abi::{ioctl, Errno, Stat};
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -61,7 +61,7 @@ pub struct NetlinkSocket {
     pub ty: i32,
     pub queue: WaitQueue,
     ino: u64,
-    flags: AtomicU64,
+    flags: super::SocketFlags,
     st: Mutex<St>,
 }
 
@@ -239,12 +239,11 @@ fn find_attr(msg: &[u8], mut off: usize, ty: u16) -> Option<&[u8]> {
 impl NetlinkSocket {
     pub fn new(ty: i32, nonblock: bool) -> NetlinkSocket {
         static NEXT_INO: AtomicU64 = AtomicU64::new(1 << 30);
-        let status = if nonblock { fcntl::O_NONBLOCK } else { 0 };
         NetlinkSocket {
             ty,
             queue: WaitQueue::default(),
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
-            flags: AtomicU64::new(fcntl::O_RDWR | status),
+            flags: super::SocketFlags::new(nonblock),
             st: Mutex::new(St {
                 port_id: 0,
                 replies: VecDeque::new(),
@@ -389,10 +388,10 @@ impl Drop for NetlinkSocket {
 
 impl FileDescription for NetlinkSocket {
     fn flags(&self) -> u64 {
-        self.flags.load(Ordering::Relaxed)
+        self.flags.get()
     }
     fn set_flags(&self, flags: u64) {
-        self.flags.store(flags, Ordering::Relaxed);
+        self.flags.set(flags);
     }
     fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
         let (data, _, _) = self.recv(buf.len(), false)?;
@@ -403,7 +402,7 @@ impl FileDescription for NetlinkSocket {
         self.send(None, data, 0)
     }
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(Stat { mode: 0o140777, nlink: 1, ino: self.ino, blksize: 4096, ..Stat::default() })
+        Ok(crate::net::socket_stat(self.ino))
     }
     fn ioctl(&self, cmd: u64) -> Result<IoctlReply, Errno> {
         match cmd {
@@ -415,7 +414,7 @@ impl FileDescription for NetlinkSocket {
         }
     }
     fn path(&self) -> String {
-        format!("socket:[{}]", self.ino)
+        crate::net::socket_path(self.ino)
     }
     fn wait_queue(&self) -> Option<&WaitQueue> {
         Some(&self.queue)
