@@ -27,9 +27,10 @@
 //!   does not run on loopback. A non-blocking connect answers EINPROGRESS,
 //!   as Linux does on loopback, with the outcome already decided: either
 //!   established (the next connect returns 0, then EISCONN) or refused
-//!   (SO_ERROR reads ECONNREFUSED; poll reports POLLERR|POLLHUP). Accept
-//!   queues are not bounded by the backlog (Linux would stall the client's
-//!   handshake instead).
+//!   (SO_ERROR reads ECONNREFUSED; poll reports POLLERR|POLLHUP). A
+//!   blocking connect that finds more than `backlog` connections pending
+//!   sleeps until an accept makes room (Linux's client retries its SYN);
+//!   a non-blocking one is queued regardless.
 //! * **UDP**: a datagram goes straight into the receiving socket's queue
 //!   (dropped when its receive buffer is full, as Linux does). A datagram
 //!   for a port nobody has bound is dropped; if the sender is connected it
@@ -279,9 +280,11 @@ pub fn bound_sockets(proto: Proto) -> Vec<Arc<InetSocket>> {
 /// TCP's view of a socket.
 enum Tcp {
     Closed,
+    /// `waiting`: blocking connects that found the accept queue full.
     Listening {
         backlog: usize,
         pending: VecDeque<Arc<InetSocket>>,
+        waiting: Vec<Weak<InetSocket>>,
     },
     /// `connecting`: a non-blocking connect answered EINPROGRESS and no
     /// connect has reported the outcome yet.
@@ -290,6 +293,13 @@ enum Tcp {
     },
     /// A non-blocking connect was refused; SO_ERROR has the reason.
     Refused,
+}
+
+/// What a connection attempt met at the listener.
+enum Enqueued {
+    Established(Arc<InetSocket>),
+    Full,
+    NotListening,
 }
 
 /// Options of the IP and TCP levels, recorded and read back.
@@ -559,7 +569,13 @@ impl InetSocket {
             let exact = candidates.iter().filter(covering).find(|s| s.local().ip == dst.ip).cloned();
             exact.or_else(|| candidates.iter().find(covering).cloned())
         };
-        let server = listener.as_ref().and_then(|l| l.enqueue(local, dst));
+        let waiter = if nonblock { None } else { Some(self) };
+        let server = match listener.as_ref().map(|l| l.enqueue(local, dst, waiter)) {
+            Some(Enqueued::Established(s)) => Some(s),
+            // The syscall layer sleeps until an accept makes room.
+            Some(Enqueued::Full) => return Err(Errno::EAGAIN),
+            Some(Enqueued::NotListening) | None => None,
+        };
         let Some(server) = server else {
             let mut st = self.lock();
             if nonblock {
@@ -593,8 +609,11 @@ impl InetSocket {
     }
 
     /// A listener takes a connection from `client` to `dst`: a new
-    /// established socket on its accept queue (None: not listening).
-    fn enqueue(self: &Arc<Self>, client: Addr, dst: Addr) -> Option<Arc<InetSocket>> {
+    /// established socket on its accept queue. A full queue (more than
+    /// `backlog` pending, Linux's `sk_acceptq_is_full`) turns `waiter`
+    /// away and notifies it after the next accept; without a waiter (a
+    /// non-blocking connect) the connection is queued anyway.
+    fn enqueue(self: &Arc<Self>, client: Addr, dst: Addr, waiter: Option<&Arc<InetSocket>>) -> Enqueued {
         let server = InetSocket::new(self.family, Proto::Tcp, self.uid);
         // An accepted socket inherits the listener's options (Linux's sk_clone).
         let copy = |to: &AtomicBool, from: &AtomicBool| to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -604,7 +623,11 @@ impl InetSocket {
         {
             let mut ls = self.lock();
             let (common, opts) = (ls.common, ls.opts);
-            let Tcp::Listening { pending, .. } = &mut ls.tcp else { return None };
+            let Tcp::Listening { pending, backlog, waiting } = &mut ls.tcp else { return Enqueued::NotListening };
+            if let Some(w) = waiter.filter(|_| pending.len() > *backlog) {
+                waiting.push(Arc::downgrade(w));
+                return Enqueued::Full;
+            }
             let mut ss = server.lock();
             ss.local = Some(dst);
             ss.peer = Some(client);
@@ -615,7 +638,7 @@ impl InetSocket {
             pending.push_back(server.clone());
         }
         table().insert(&server, dst.port);
-        Some(server)
+        Enqueued::Established(server)
     }
 
     pub fn listen(self: &Arc<Self>, backlog: i32) -> Result<(), Errno> {
@@ -644,7 +667,7 @@ impl InetSocket {
         match &mut st.tcp {
             Tcp::Connected { .. } | Tcp::Refused => return Err(Errno::EINVAL),
             Tcp::Listening { backlog: b, .. } => *b = backlog,
-            t @ Tcp::Closed => *t = Tcp::Listening { backlog, pending: VecDeque::new() },
+            t @ Tcp::Closed => *t = Tcp::Listening { backlog, pending: VecDeque::new(), waiting: Vec::new() },
         }
         self.listening.store(true, Ordering::Relaxed);
         Ok(())
@@ -661,8 +684,14 @@ impl InetSocket {
             return Err(Errno::EOPNOTSUPP);
         }
         let mut st = self.lock();
-        let Tcp::Listening { pending, .. } = &mut st.tcp else { return Err(Errno::EINVAL) };
-        pending.pop_front().ok_or(Errno::EAGAIN)
+        let Tcp::Listening { pending, waiting, .. } = &mut st.tcp else { return Err(Errno::EINVAL) };
+        let taken = pending.pop_front().ok_or(Errno::EAGAIN)?;
+        let waiting = std::mem::take(waiting);
+        drop(st);
+        for w in waiting.iter().filter_map(Weak::upgrade) {
+            w.queue().notify();
+        }
+        Ok(taken)
     }
 
     fn udp_connect(self: &Arc<Self>, raw: &[u8]) -> Result<(), Errno> {
@@ -852,9 +881,13 @@ impl InetSocket {
             (std::mem::replace(&mut st.tcp, Tcp::Closed), std::mem::take(&mut st.dgrams))
         };
         drop(dgrams);
-        if let Tcp::Listening { pending, .. } = tcp {
+        if let Tcp::Listening { pending, waiting, .. } = tcp {
             for s in pending {
                 s.close();
+            }
+            // Connects waiting for room try again and are refused.
+            for w in waiting.iter().filter_map(Weak::upgrade) {
+                w.queue().notify();
             }
         }
         self.stream.close();
@@ -1124,6 +1157,27 @@ mod tests {
         s.close();
         c.close();
         l.close();
+    }
+
+    #[test]
+    fn full_accept_queue_holds_blocking_connects() {
+        let l = InetSocket::new(AF_INET, Proto::Tcp, 0);
+        l.bind(&v4([127, 0, 0, 1], 0)).unwrap();
+        l.listen(0).unwrap();
+        let to = v4([127, 0, 0, 1], l.local().port);
+        let c1 = InetSocket::new(AF_INET, Proto::Tcp, 0);
+        c1.connect(&to, false).unwrap();
+        let c2 = InetSocket::new(AF_INET, Proto::Tcp, 0);
+        assert_eq!(c2.connect(&to, false), Err(Errno::EAGAIN));
+        let seen = c2.queue().generation();
+        let s1 = l.accept().unwrap();
+        assert_ne!(c2.queue().generation(), seen, "the waiting connect is woken");
+        c2.connect(&to, false).unwrap();
+        let c3 = InetSocket::new(AF_INET, Proto::Tcp, 0);
+        assert_eq!(c3.connect(&to, true), Err(Errno::EINPROGRESS));
+        for s in [l, c1, c2, c3, s1] {
+            s.close();
+        }
     }
 
     #[test]

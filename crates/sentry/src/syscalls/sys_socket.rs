@@ -305,7 +305,17 @@ pub fn connect(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             let c = cred(task);
             wait(task, s, nonblock, s.common().sndtimeo, || e.connect(Some(&addr), c))?;
         }
-        SocketRef::Inet(i) => i.sock.connect(&raw, nonblock)?,
+        SocketRef::Inet(i) => {
+            // A full accept queue: sleep until the listener accepts (a
+            // timeout leaves the connect in progress, as Linux reports it).
+            wait(task, s, nonblock, s.common().sndtimeo, || i.sock.connect(&raw, nonblock)).map_err(|e| {
+                if e == Errno::EAGAIN {
+                    Errno::EINPROGRESS
+                } else {
+                    e
+                }
+            })?
+        }
         SocketRef::Netlink(n) => n.connect(&raw, task.pid)?,
     }
     Ok(0)
