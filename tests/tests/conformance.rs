@@ -170,6 +170,7 @@ conformance!(
     inet_udp,
     inet_v6,
     inet_ifaddrs,
+    inet_epoll,
     socket_mmsg,
 );
 
