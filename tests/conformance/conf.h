@@ -56,6 +56,26 @@ __attribute__((unused)) static const char *errname(int e) {
     case ELOOP: return "ELOOP";
     case EBUSY: return "EBUSY";
     case ESPIPE: return "ESPIPE";
+    case EPIPE: return "EPIPE";
+    case EADDRINUSE: return "EADDRINUSE";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case EINPROGRESS: return "EINPROGRESS";
+    case EALREADY: return "EALREADY";
+    case EISCONN: return "EISCONN";
+    case ENOTCONN: return "ENOTCONN";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case ENETUNREACH: return "ENETUNREACH";
+    case EDESTADDRREQ: return "EDESTADDRREQ";
+    case EMSGSIZE: return "EMSGSIZE";
+    case ECONNABORTED: return "ECONNABORTED";
+    case ECONNRESET: return "ECONNRESET";
+    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+    case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
+    case ENOPROTOOPT: return "ENOPROTOOPT";
+    case ENOTSOCK: return "ENOTSOCK";
+    case ENODEV: return "ENODEV";
+    case EDOM: return "EDOM";
     }
     snprintf(other, sizeof other, "errno%d", e);
     return other;

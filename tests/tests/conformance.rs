@@ -169,6 +169,14 @@ conformance!(
     jobctl,
     sched_mlock,
     avx_signal,
+    inet_tcp_bind,
+    inet_tcp_connect,
+    inet_tcp_shutdown,
+    inet_udp,
+    inet_v6,
+    inet_ifaddrs,
+    inet_epoll,
+    socket_mmsg,
 );
 
 #[test]

@@ -218,6 +218,83 @@ if __name__ == "__main__":
         assert_stdout(&out, "8 5 285 [1]\n");
     }
 
+    /// Issue #5: a Python TCP echo server (a thread) and client in one
+    /// container, over 127.0.0.1 and over ::1, each direction carrying
+    /// 100 MB whose SHA-256 both sides compare.
+    #[test]
+    fn python3_tcp_echo_100mb_v4_and_v6() {
+        let script = r#"
+import hashlib, os, socket, threading
+TOTAL = 100 * 1000 * 1000
+def serve(ls):
+    c, _ = ls.accept()
+    with c:
+        while True:
+            b = c.recv(1 << 20)
+            if not b: break
+            c.sendall(b)
+def run(family, host):
+    ls = socket.socket(family, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((host, 0)); ls.listen(1)
+    t = threading.Thread(target=serve, args=(ls,)); t.start()
+    c = socket.create_connection((host, ls.getsockname()[1]))
+    block = os.urandom(1 << 20)
+    sent, got = hashlib.sha256(), hashlib.sha256()
+    n_sent = n_got = 0
+    def reader():
+        nonlocal n_got
+        while True:
+            b = c.recv(1 << 20)
+            if not b: break
+            got.update(b); n_got += len(b)
+    r = threading.Thread(target=reader); r.start()
+    while n_sent < TOTAL:
+        chunk = block[: min(len(block), TOTAL - n_sent)]
+        c.sendall(chunk); sent.update(chunk); n_sent += len(chunk)
+    c.shutdown(socket.SHUT_WR)
+    r.join(); t.join(); c.close(); ls.close()
+    print(host, n_sent, n_got, sent.hexdigest() == got.hexdigest())
+run(socket.AF_INET, "127.0.0.1")
+run(socket.AF_INET6, "::1")
+"#;
+        let (_moat, out) = run(&["python3", "-c", script]);
+        assert_stdout(&out, "127.0.0.1 100000000 100000000 True\n::1 100000000 100000000 True\n");
+    }
+
+    /// Issue #5: UDP datagrams between two sockets (boundaries kept, the
+    /// sender's address reported), a connected socket refused by a closed
+    /// port, the interface list, and /proc/net listing the sockets.
+    #[test]
+    fn python3_udp_and_if_nameindex() {
+        let script = r#"
+import socket
+r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); r.bind(("127.0.0.1", 0))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
+for m in (b"one", b"two", b"three" * 1000):
+    s.sendto(m, r.getsockname())
+got = [r.recvfrom(65536) for _ in range(3)]
+print([len(d) for d, _ in got], all(a == s.getsockname() for _, a in got))
+gone = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); gone.bind(("127.0.0.1", 0))
+port = gone.getsockname()[1]; gone.close()
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.connect(("127.0.0.1", port))
+c.send(b"x")
+try:
+    c.send(b"x"); print("no error")
+except ConnectionRefusedError:
+    print("refused")
+print(socket.if_nameindex())
+ls = socket.socket(socket.AF_INET6, socket.SOCK_STREAM); ls.bind(("::1", 0)); ls.listen(1)
+def listed(path, port, state):
+    rows = [l.split() for l in open(path).read().splitlines()[1:]]
+    return any(r[1].endswith(":%04X" % port) and r[3] == state for r in rows)
+print(listed("/proc/net/udp", r.getsockname()[1], "07"), listed("/proc/net/tcp6", ls.getsockname()[1], "0A"))
+print([l.split(":")[0].strip() for l in open("/proc/net/dev").read().splitlines()[2:]])
+"#;
+        let (_moat, out) = run(&["python3", "-c", script]);
+        assert_stdout(&out, "[3, 3, 5000] True\nrefused\n[(1, 'lo')]\nTrue True\n['lo']\n");
+    }
+
     /// Issue #3: `ls -la`, `cat`, `grep` and `find` inside moat agree with
     /// the same commands run natively (chroot) on the same tree.
     #[test]

@@ -98,6 +98,7 @@ pub mod ioctl {
     pub const TIOCSPGRP: u64 = 0x5410;
     pub const TIOCGWINSZ: u64 = 0x5413;
     pub const TIOCSWINSZ: u64 = 0x5414;
+    pub const TIOCOUTQ: u64 = 0x5411;
     pub const FIONREAD: u64 = 0x541b;
     pub const FIONBIO: u64 = 0x5421;
     pub const FIOCLEX: u64 = 0x5451;

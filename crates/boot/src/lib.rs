@@ -46,6 +46,11 @@ pub enum BootError {
 pub fn run(args: BootArgs) -> i32 {
     let log_fd = args.log_fd.and_then(|fd| hostsys::process::take_inherited_fd(fd).ok());
     logging::init(log_fd, &args.log_format, args.debug, args.strace);
+    // The sandbox's stderr goes nowhere useful: a sentry panic goes to the log.
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current();
+        tracing::error!(thread = thread.name().unwrap_or("?"), "sentry panic: {info}");
+    }));
     let sync = match adopt(args.sync_fd, "sync-fd") {
         Ok(fd) => UnixStream::from(fd),
         Err(e) => {

@@ -125,6 +125,7 @@ pub fn launch(l: &Launch) -> Result<Launched> {
         network: l.network.clone(),
     };
     let mut b = Spawn::new(&exe, &prepend("boot", boot_args.to_argv())).map_err(Error::sys("boot command line"))?;
+    cap_malloc_arenas(&mut b.env);
     b.fds = vec![
         (listener.as_raw_fd(), BOOT_FDS[0]),
         (gofer_sandbox_end.as_raw_fd(), BOOT_FDS[1]),
@@ -267,8 +268,40 @@ pub fn reap(pid: i32, grace: Duration) -> Option<WaitStatus> {
     }
 }
 
+/// glibc's malloc opens host files on its own in two places the sandbox's
+/// seccomp filter kills it for: a per-thread arena whose heap shrinks reads
+/// /proc/sys/vm/overcommit_memory (`check_may_shrink_heap`, on the first
+/// large free in a thread arena: a sentry thread freeing a socket buffer),
+/// and the ninth arena counts the CPUs in /sys/devices/system/cpu/online.
+/// With one arena neither happens: every thread allocates from the main
+/// arena, which grows and trims with brk (threads still keep their own
+/// tcache for small blocks).
+fn cap_malloc_arenas(env: &mut Vec<std::ffi::CString>) {
+    const CAP: &str = "glibc.malloc.arena_max=1";
+    let prefix = b"GLIBC_TUNABLES=";
+    let existing = env.iter().position(|kv| kv.as_bytes().starts_with(prefix));
+    let value = match existing.map(|i| env.remove(i)) {
+        Some(kv) => format!("{}:{CAP}", String::from_utf8_lossy(&kv.as_bytes()[prefix.len()..])),
+        None => CAP.to_string(),
+    };
+    env.push(std::ffi::CString::new(format!("GLIBC_TUNABLES={value}")).expect("no NUL in the tunables"));
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn arena_cap_is_added_or_appended() {
+        let mut env = vec![std::ffi::CString::new("A=1").unwrap()];
+        cap_malloc_arenas(&mut env);
+        assert_eq!(env[1].to_str().unwrap(), "GLIBC_TUNABLES=glibc.malloc.arena_max=1");
+        let mut env = vec![std::ffi::CString::new("GLIBC_TUNABLES=glibc.malloc.check=3").unwrap()];
+        cap_malloc_arenas(&mut env);
+        assert_eq!(
+            env,
+            vec![std::ffi::CString::new("GLIBC_TUNABLES=glibc.malloc.check=3:glibc.malloc.arena_max=1").unwrap()]
+        );
+    }
+
     use super::*;
 
     fn peer(script: &'static [u8]) -> (UnixStream, std::thread::JoinHandle<Vec<u8>>) {

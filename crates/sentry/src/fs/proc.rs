@@ -25,6 +25,9 @@ const DEV: u64 = 0x16;
 
 /// The fixed files of the root and of `sys/kernel`.
 const ROOT_FILES: &[&str] = &["cpuinfo", "filesystems", "loadavg", "meminfo", "uptime", "version"];
+/// /proc/net, generated from the sentry's own socket tables (on Linux a
+/// link to `self/net`; one network namespace here, so a directory).
+const NET_FILES: &[&str] = &["dev", "tcp", "tcp6", "udp", "udp6", "unix"];
 const SYS_KERNEL_FILES: &[&str] = &["hostname", "ostype", "osrelease", "pid_max"];
 const PID_ENTRIES: &[(&str, u8)] = &[
     ("cmdline", synthetic::DT_REG),
@@ -73,6 +76,7 @@ impl ProcFs {
                 }
                 e.push(Entry { name: "self".into(), ino: Self::ino(0, 10), d_type: synthetic::DT_LNK });
                 e.push(Entry { name: "sys".into(), ino: Self::ino(0, 11), d_type: synthetic::DT_DIR });
+                e.push(Entry { name: "net".into(), ino: Self::ino(0, 13), d_type: synthetic::DT_DIR });
                 let pids: Vec<i32> = task.kernel.procs().live().map(|(p, _)| p).collect();
                 for p in pids {
                     e.push(Entry { name: p.to_string(), ino: Self::ino(p, 0), d_type: synthetic::DT_DIR });
@@ -107,6 +111,33 @@ impl ProcFs {
                     _ => PID_MAX.to_string(),
                 };
                 Ok((Self::ino(0, 20 + i), Node::File(format!("{text}\n").into_bytes())))
+            }
+            ["net"] => Ok((
+                Self::ino(0, 13),
+                Node::Dir(
+                    NET_FILES
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| Entry {
+                            name: f.to_string(),
+                            ino: Self::ino(0, 40 + i),
+                            d_type: synthetic::DT_REG,
+                        })
+                        .collect(),
+                ),
+            )),
+            ["net", f] => {
+                use crate::net::inet::{Proto, AF_INET, AF_INET6};
+                let i = NET_FILES.iter().position(|x| x == f).ok_or(Errno::ENOENT)?;
+                let text = match *f {
+                    "dev" => crate::net::iface::proc_net_dev(),
+                    "tcp" => crate::net::iface::proc_net_inet(Proto::Tcp, AF_INET),
+                    "tcp6" => crate::net::iface::proc_net_inet(Proto::Tcp, AF_INET6),
+                    "udp" => crate::net::iface::proc_net_inet(Proto::Udp, AF_INET),
+                    "udp6" => crate::net::iface::proc_net_inet(Proto::Udp, AF_INET6),
+                    _ => crate::fs::unix::proc_net_unix(),
+                };
+                Ok((Self::ino(0, 40 + i), Node::File(text.into_bytes())))
             }
             [f] if ROOT_FILES.contains(f) => {
                 let i = ROOT_FILES.iter().position(|x| x == f).unwrap_or(0);

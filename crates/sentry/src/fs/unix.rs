@@ -17,7 +17,7 @@
 
 use crate::kernel::waiter::WaitQueue;
 use crate::vfs::{FileDescription, IoctlReply};
-use abi::{fcntl, ioctl, Errno, Stat};
+use abi::{ioctl, Errno, Stat};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -179,17 +179,19 @@ impl Endpoint {
     /// Two connected endpoints (`socketpair`).
     pub fn pair(ty: i32, cred: Cred) -> (Arc<Endpoint>, Arc<Endpoint>) {
         let (a, b) = (Endpoint::new(ty, cred), Endpoint::new(ty, cred));
-        {
-            let mut sa = a.lock();
-            sa.conn = Conn::Connected(b.clone());
-            sa.peercred = Some(cred);
-        }
-        {
-            let mut sb = b.lock();
-            sb.conn = Conn::Connected(a.clone());
-            sb.peercred = Some(cred);
-        }
+        Endpoint::join(&a, &b);
         (a, b)
+    }
+
+    /// Connects two fresh endpoints to each other; each reports the
+    /// other's creator as its peer. Also the data path of a connected TCP
+    /// socket over loopback (`net::inet`).
+    pub fn join(a: &Arc<Endpoint>, b: &Arc<Endpoint>) {
+        for (x, y) in [(a, b), (b, a)] {
+            let mut st = x.lock();
+            st.conn = Conn::Connected(y.clone());
+            st.peercred = Some(y.cred);
+        }
     }
 
     fn peer(&self) -> Option<Arc<Endpoint>> {
@@ -554,7 +556,7 @@ impl Endpoint {
     }
 
     /// The socket's last reference went away.
-    fn close(&self) {
+    pub(crate) fn close(&self) {
         let (conn, recv, waiting) = {
             let mut st = self.lock();
             st.closed = true;
@@ -662,22 +664,58 @@ impl Endpoint {
             st.rcvbuf = r;
         }
     }
+    /// `SHUT_RCV`/`SHUT_SEND` bits as they stand.
+    pub fn shutdown_bits(&self) -> u8 {
+        self.lock().shutdown
+    }
     pub fn unread(&self) -> usize {
         let st = self.lock();
         st.recv.iter().map(|m| m.data.len() - m.off).sum()
     }
 }
 
+/// /proc/net/unix: the sockets that hold a name (Linux lists unnamed ones
+/// too).
+pub fn proc_net_unix() -> String {
+    let mut out = String::from("Num       RefCount Protocol Flags    Type St Inode Path\n");
+    let live: Vec<Arc<Endpoint>> = names().lock().unwrap().values().filter_map(Weak::upgrade).collect();
+    let mut live = live;
+    live.sort_by_key(|e| e.ino);
+    for ep in live {
+        let st = ep.lock();
+        let (flags, state) = match st.conn {
+            Conn::Listening { .. } => (0x10000, 1),
+            Conn::Connected(_) => (0, 3),
+            Conn::None => (0, 1),
+        };
+        let path = st.bound.as_ref().map(|a| {
+            let raw = a.raw.strip_suffix(&[0]).unwrap_or(&a.raw);
+            let mut p = String::from_utf8_lossy(raw).into_owned();
+            if a.is_abstract() {
+                p.replace_range(..1, "@");
+            }
+            p
+        });
+        out.push_str(&format!(
+            "0000000000000000: 00000002 00000000 {flags:08X} {:04X} {state:02X} {} {}\n",
+            ep.ty,
+            ep.ino,
+            path.unwrap_or_default()
+        ));
+    }
+    out
+}
+
 /// A socket as an open file description.
 pub struct UnixSocket {
     pub ep: Arc<Endpoint>,
-    flags: AtomicU64,
+    flags: crate::net::SocketFlags,
+    pub opts: Mutex<crate::net::SockOpts>,
 }
 
 impl UnixSocket {
     pub fn new(ep: Arc<Endpoint>, nonblock: bool) -> UnixSocket {
-        let status = if nonblock { fcntl::O_NONBLOCK } else { 0 };
-        UnixSocket { ep, flags: AtomicU64::new(fcntl::O_RDWR | status) }
+        UnixSocket { ep, flags: crate::net::SocketFlags::new(nonblock), opts: Mutex::default() }
     }
 }
 
@@ -689,11 +727,11 @@ impl Drop for UnixSocket {
 
 impl FileDescription for UnixSocket {
     fn flags(&self) -> u64 {
-        self.flags.load(Ordering::Relaxed)
+        self.flags.get()
     }
 
     fn set_flags(&self, flags: u64) {
-        self.flags.store(flags, Ordering::Relaxed);
+        self.flags.set(flags);
     }
 
     /// read(2): descriptors in flight are dropped, as Linux does.
@@ -711,7 +749,7 @@ impl FileDescription for UnixSocket {
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(Stat { mode: 0o140777, nlink: 1, ino: self.ep.ino, blksize: 4096, ..Stat::default() })
+        Ok(crate::net::socket_stat(self.ep.ino))
     }
 
     fn ioctl(&self, cmd: u64) -> Result<IoctlReply, Errno> {
@@ -722,7 +760,7 @@ impl FileDescription for UnixSocket {
     }
 
     fn path(&self) -> String {
-        format!("socket:[{}]", self.ep.ino)
+        crate::net::socket_path(self.ep.ino)
     }
 
     fn wait_queue(&self) -> Option<&WaitQueue> {
@@ -737,8 +775,8 @@ impl FileDescription for UnixSocket {
         true
     }
 
-    fn as_unix_socket(&self) -> Option<&UnixSocket> {
-        Some(self)
+    fn as_socket(&self) -> Option<crate::net::SocketRef<'_>> {
+        Some(crate::net::SocketRef::Unix(self))
     }
 }
 

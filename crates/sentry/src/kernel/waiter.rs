@@ -51,18 +51,24 @@ impl WaitQueue {
 impl Task {
     /// Runs `op` until it stops failing with EAGAIN, sleeping on `queue`
     /// between tries. A signal that would interrupt ends the wait with
-    /// EINTR.
-    pub(crate) fn block_on<T>(&self, queue: &WaitQueue, mut op: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+    /// EINTR; `timeout` (a socket's SO_RCVTIMEO/SO_SNDTIMEO) with EAGAIN.
+    pub(crate) fn block_on_for<T>(
+        &self,
+        queue: &WaitQueue,
+        timeout: Option<Duration>,
+        mut op: impl FnMut() -> Result<T, Errno>,
+    ) -> Result<T, Errno> {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let me = self.handle();
         queue.register(&me);
         let result = loop {
             let seen = self.wakeups();
             match op() {
-                Err(Errno::EAGAIN) => {
-                    if !self.wait_for_wake(seen) {
-                        break Err(Errno::EINTR);
-                    }
-                }
+                Err(Errno::EAGAIN) => match self.wait_for_wake_until(seen, deadline) {
+                    Wake::Woken => {}
+                    Wake::Interrupted => break Err(Errno::EINTR),
+                    Wake::TimedOut => break Err(Errno::EAGAIN),
+                },
                 other => break other,
             }
         };

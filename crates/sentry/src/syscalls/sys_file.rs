@@ -73,10 +73,20 @@ fn wait_host(task: &Task, file: &dyn FileDescription, events: rustix::event::Pol
     }
 }
 
+/// A socket's SO_RCVTIMEO (`send`: SO_SNDTIMEO); no timeout for other files.
+fn socket_timeout(file: &dyn FileDescription, send: bool) -> Option<std::time::Duration> {
+    let opts = file.as_socket()?.common();
+    if send {
+        opts.sndtimeo
+    } else {
+        opts.rcvtimeo
+    }
+}
+
 /// Reads, waiting while the file has nothing yet (pipes, host stdio).
 fn read_waiting(task: &Task, file: &dyn FileDescription, buf: &mut [u8]) -> Result<usize, Errno> {
     match blocking_queue(file) {
-        Some(q) => task.block_on(q, || file.read(buf)),
+        Some(q) => task.block_on_for(q, socket_timeout(file, false), || file.read(buf)),
         None => {
             wait_host(task, file, rustix::event::PollFlags::IN)?;
             file.read(buf)
@@ -93,7 +103,7 @@ fn write_waiting(task: &Task, file: &dyn FileDescription, data: &[u8]) -> Result
         Some(q) => {
             let mut done = 0;
             while done < data.len() {
-                match task.block_on(q, || file.write(&data[done..])) {
+                match task.block_on_for(q, socket_timeout(file, true), || file.write(&data[done..])) {
                     Ok(n) => done += n,
                     Err(_) if done > 0 => break,
                     Err(e) => return Err(sigpipe(task, e)),
@@ -391,6 +401,15 @@ pub fn ioctl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     match a[1] & 0xffff_ffff {
         io::FIOCLEX => task.fds.set_cloexec(fd, true).map(|_| 0),
         io::FIONCLEX => task.fds.set_cloexec(fd, false).map(|_| 0),
+        io::FIONBIO => {
+            let on: i32 = task.mm.read_obj(a[2])?;
+            let flags = file.flags() & !fcntl::O_NONBLOCK;
+            file.set_flags(if on != 0 { flags | fcntl::O_NONBLOCK } else { flags });
+            Ok(0)
+        }
+        cmd if file.as_socket().is_some() && super::sys_socket::socket_ioctl(task, cmd, a[2]).is_some() => {
+            super::sys_socket::socket_ioctl(task, cmd, a[2]).expect("just checked")
+        }
         cmd => match file.ioctl(cmd)? {
             IoctlReply::Value(v) => Ok(v),
             IoctlReply::Out(bytes) => task.mm.copy_out(a[2], &bytes).map(|_| 0),

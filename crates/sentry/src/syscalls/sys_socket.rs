@@ -1,17 +1,26 @@
-//! Socket syscalls (gVisor: `sys_socket.go`). Only AF_UNIX, served by the
-//! sentry's own sockets (`fs::unix`); other families are EAFNOSUPPORT
-//! until the network stack arrives (issue #5).
+//! Socket syscalls (gVisor: `sys_socket.go`), dispatched by family:
+//! AF_UNIX (`fs::unix`), AF_INET/AF_INET6 over loopback (`net::inet`) and
+//! AF_NETLINK/NETLINK_ROUTE (`net::netlink`), all the sentry's own, never
+//! host sockets. Addresses travel between here and the families as the
+//! raw `sockaddr` bytes the application wrote or will read, except Unix
+//! path names, which need the caller's working directory.
 
 use crate::fs::unix::{Addr, Cred, Endpoint, UnixSocket, AF_UNIX, SCM_MAX_FD, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM};
 use crate::kernel::Task;
+use crate::net::inet::{InetFile, InetSocket, Proto, AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
+use crate::net::netlink::{NetlinkSocket, AF_NETLINK, NETLINK_ROUTE};
+use crate::net::{iface, SocketRef};
 use crate::vfs::FileDescription;
 use abi::{fcntl, Errno};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 const SOCK_NONBLOCK: u64 = fcntl::O_NONBLOCK;
 const SOCK_CLOEXEC: u64 = fcntl::O_CLOEXEC;
 const SOCK_RAW: i32 = 3;
 const SUN_LEN: usize = 110;
+/// Largest socket address read from the application (`sockaddr_storage`).
+const ADDR_MAX: usize = 128;
 
 const MSG_PEEK: u64 = 0x2;
 const MSG_CTRUNC: u32 = 0x8;
@@ -19,22 +28,48 @@ const MSG_TRUNC: u64 = 0x20;
 const MSG_DONTWAIT: u64 = 0x40;
 const MSG_WAITALL: u64 = 0x100;
 const MSG_NOSIGNAL: u64 = 0x4000;
+const MSG_WAITFORONE: u64 = 0x10000;
 const MSG_CMSG_CLOEXEC: u64 = 0x4000_0000;
 
 const SOL_SOCKET: u64 = 1;
+const SOL_IP: u64 = 0;
+const SOL_IPV6: u64 = 41;
+const SOL_NETLINK: u64 = 270;
 const SCM_RIGHTS: i32 = 1;
 const SCM_CREDENTIALS: i32 = 2;
 
 const SO_REUSEADDR: u64 = 2;
 const SO_TYPE: u64 = 3;
 const SO_ERROR: u64 = 4;
+const SO_BROADCAST: u64 = 6;
 const SO_SNDBUF: u64 = 7;
 const SO_RCVBUF: u64 = 8;
+const SO_KEEPALIVE: u64 = 9;
+const SO_OOBINLINE: u64 = 10;
+const SO_PRIORITY: u64 = 12;
+const SO_LINGER: u64 = 13;
+const SO_REUSEPORT: u64 = 15;
 const SO_PASSCRED: u64 = 16;
 const SO_PEERCRED: u64 = 17;
+const SO_RCVLOWAT: u64 = 18;
+const SO_SNDLOWAT: u64 = 19;
+const SO_RCVTIMEO: u64 = 20;
+const SO_SNDTIMEO: u64 = 21;
 const SO_ACCEPTCONN: u64 = 30;
 const SO_PROTOCOL: u64 = 38;
 const SO_DOMAIN: u64 = 39;
+
+const TCP_NODELAY: u64 = 1;
+const TCP_MAXSEG: u64 = 2;
+const TCP_CORK: u64 = 3;
+const TCP_KEEPIDLE: u64 = 4;
+const TCP_KEEPINTVL: u64 = 5;
+const TCP_KEEPCNT: u64 = 6;
+const TCP_INFO: u64 = 11;
+const TCP_CONGESTION: u64 = 13;
+const IP_TOS: u64 = 1;
+const IP_TTL: u64 = 2;
+const IPV6_V6ONLY: u64 = 26;
 /// Linux's `net.core.wmem_max`/`rmem_max`.
 const BUF_MAX: u64 = 212_992;
 
@@ -48,12 +83,12 @@ fn cred(task: &Task) -> Cred {
 
 fn socket_of(task: &Task, fd: u64) -> Result<Arc<dyn FileDescription>, Errno> {
     let file = task.fds.get(fd_arg(fd))?;
-    file.as_unix_socket().ok_or(Errno::ENOTSOCK)?;
+    file.as_socket().ok_or(Errno::ENOTSOCK)?;
     Ok(file)
 }
 
-fn ep(file: &Arc<dyn FileDescription>) -> &Arc<Endpoint> {
-    &file.as_unix_socket().expect("checked by socket_of").ep
+fn sock(file: &Arc<dyn FileDescription>) -> SocketRef<'_> {
+    file.as_socket().expect("checked by socket_of")
 }
 
 fn nonblocking(file: &dyn FileDescription, flags: u64) -> bool {
@@ -61,13 +96,20 @@ fn nonblocking(file: &dyn FileDescription, flags: u64) -> bool {
 }
 
 /// Runs `op`, sleeping on the socket's queue while it answers EAGAIN
-/// unless the call is non-blocking.
-fn wait<T>(task: &Task, ep: &Endpoint, nonblock: bool, op: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+/// unless the call is non-blocking; `timeout` (SO_RCVTIMEO/SO_SNDTIMEO)
+/// ends the wait with EAGAIN.
+fn wait<T>(
+    task: &Task,
+    s: SocketRef<'_>,
+    nonblock: bool,
+    timeout: Option<Duration>,
+    op: impl FnMut() -> Result<T, Errno>,
+) -> Result<T, Errno> {
     let mut op = op;
     if nonblock {
         op()
     } else {
-        task.block_on(&ep.queue, op)
+        task.block_on_for(s.queue(), timeout, op)
     }
 }
 
@@ -76,20 +118,21 @@ fn log_family_once(domain: u64) {
     let mut seen = SEEN.lock().unwrap();
     if !seen.contains(&domain) {
         seen.push(domain);
-        tracing::warn!("socket family {domain} is not supported yet: EAFNOSUPPORT (logged once)");
+        tracing::warn!("socket family {domain} is not supported: EAFNOSUPPORT (logged once)");
     }
 }
 
-/// Checks family, type and protocol; returns (type, nonblock, cloexec).
-fn socket_args(domain: u64, ty: u64, proto: u64) -> Result<(i32, bool, bool), Errno> {
-    if domain != AF_UNIX as u64 {
-        log_family_once(domain);
-        return Err(Errno::EAFNOSUPPORT);
-    }
+/// Checks type flags; returns (type, nonblock, cloexec).
+fn type_args(ty: u64) -> Result<(i32, bool, bool), Errno> {
     if ty & !(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }
-    let kind = match (ty & 0xf) as i32 {
+    Ok(((ty & 0xf) as i32, ty & SOCK_NONBLOCK != 0, ty & SOCK_CLOEXEC != 0))
+}
+
+/// Checks a Unix socket's type and protocol.
+fn unix_kind(kind: i32, proto: u64) -> Result<i32, Errno> {
+    let kind = match kind {
         SOCK_STREAM => SOCK_STREAM,
         SOCK_DGRAM | SOCK_RAW => SOCK_DGRAM,
         SOCK_SEQPACKET => SOCK_SEQPACKET,
@@ -98,17 +141,52 @@ fn socket_args(domain: u64, ty: u64, proto: u64) -> Result<(i32, bool, bool), Er
     if proto != 0 && proto != AF_UNIX as u64 {
         return Err(Errno::EPROTONOSUPPORT);
     }
-    Ok((kind, ty & SOCK_NONBLOCK != 0, ty & SOCK_CLOEXEC != 0))
+    Ok(kind)
 }
 
 pub fn socket(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let (ty, nonblock, cloexec) = socket_args(a[0], a[1], a[2])?;
-    let sock = UnixSocket::new(Endpoint::new(ty, cred(task)), nonblock);
-    Ok(task.fds.insert(0, Arc::new(sock), cloexec)? as u64)
+    let (domain, proto) = (a[0], a[2]);
+    let (kind, nonblock, cloexec) = type_args(a[1])?;
+    let file: Arc<dyn FileDescription> = match domain as u16 {
+        AF_UNIX if domain == AF_UNIX as u64 => {
+            Arc::new(UnixSocket::new(Endpoint::new(unix_kind(kind, proto)?, cred(task)), nonblock))
+        }
+        AF_INET | AF_INET6 if domain < 0x10000 => {
+            let p = match (kind, proto as i32) {
+                (SOCK_STREAM, 0 | IPPROTO_TCP) => Proto::Tcp,
+                (SOCK_DGRAM, 0 | IPPROTO_UDP) => Proto::Udp,
+                (SOCK_STREAM | SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
+                // Raw sockets need CAP_NET_RAW, which the sandbox never grants.
+                (SOCK_RAW, _) => return Err(Errno::EPERM),
+                _ => return Err(Errno::ESOCKTNOSUPPORT),
+            };
+            Arc::new(InetFile::new(InetSocket::new(domain as u16, p, task.creds.euid), nonblock))
+        }
+        AF_NETLINK if domain == AF_NETLINK as u64 => {
+            if kind != SOCK_RAW && kind != SOCK_DGRAM {
+                return Err(Errno::ESOCKTNOSUPPORT);
+            }
+            if proto != NETLINK_ROUTE {
+                return Err(Errno::EPROTONOSUPPORT);
+            }
+            Arc::new(NetlinkSocket::new(kind, nonblock))
+        }
+        _ => {
+            log_family_once(domain);
+            return Err(Errno::EAFNOSUPPORT);
+        }
+    };
+    Ok(task.fds.insert(0, file, cloexec)? as u64)
 }
 
 pub fn socketpair(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let (ty, nonblock, cloexec) = socket_args(a[0], a[1], a[2])?;
+    let (kind, nonblock, cloexec) = type_args(a[1])?;
+    match a[0] as u16 {
+        AF_UNIX if a[0] == AF_UNIX as u64 => {}
+        AF_INET | AF_INET6 | AF_NETLINK => return Err(Errno::EOPNOTSUPP),
+        _ => return Err(Errno::EAFNOSUPPORT),
+    }
+    let ty = unix_kind(kind, a[2])?;
     let (x, y) = Endpoint::pair(ty, cred(task));
     let fx = task.fds.insert(0, Arc::new(UnixSocket::new(x, nonblock)), cloexec)?;
     let fy = match task.fds.insert(0, Arc::new(UnixSocket::new(y, nonblock)), cloexec) {
@@ -126,15 +204,23 @@ pub fn socketpair(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(0)
 }
 
-/// Reads a `sockaddr_un`: `None` for a lone family (autobind, or
-/// AF_UNSPEC for a datagram connect).
-fn read_addr(task: &Task, addr: u64, len: u64) -> Result<Option<Addr>, Errno> {
+/// Reads the raw bytes of a socket address (at most `sockaddr_storage`).
+fn read_raw_addr(task: &Task, addr: u64, len: u64) -> Result<Vec<u8>, Errno> {
     let len = len as u32 as usize;
-    if !(2..=SUN_LEN).contains(&len) {
+    if len > ADDR_MAX {
         return Err(Errno::EINVAL);
     }
     let mut buf = vec![0u8; len];
     task.mm.copy_in(addr, &mut buf)?;
+    Ok(buf)
+}
+
+/// A `sockaddr_un` as a Unix address: `None` for a lone family (autobind,
+/// or AF_UNSPEC for a datagram connect).
+fn unix_addr(task: &Task, buf: &[u8]) -> Result<Option<Addr>, Errno> {
+    if !(2..=SUN_LEN).contains(&buf.len()) {
+        return Err(Errno::EINVAL);
+    }
     let family = u16::from_le_bytes([buf[0], buf[1]]);
     if family != AF_UNIX {
         return Err(Errno::EINVAL);
@@ -153,19 +239,23 @@ fn read_addr(task: &Task, addr: u64, len: u64) -> Result<Option<Addr>, Errno> {
     Ok(Some(Addr::path(raw, &abs)))
 }
 
-/// Writes a `sockaddr_un` to `addr` with its length at `lenp` (truncated
+fn unix_bytes(a: Option<&Addr>) -> Vec<u8> {
+    let mut bytes = AF_UNIX.to_le_bytes().to_vec();
+    if let Some(a) = a {
+        bytes.extend_from_slice(&a.raw);
+    }
+    bytes
+}
+
+/// Writes a socket address to `addr` with its length at `lenp` (truncated
 /// to the caller's buffer, the full length reported, as Linux).
-fn write_addr(task: &Task, addr: u64, lenp: u64, a: Option<&Addr>) -> Result<(), Errno> {
+fn write_addr(task: &Task, addr: u64, lenp: u64, bytes: &[u8]) -> Result<(), Errno> {
     if addr == 0 || lenp == 0 {
         return Ok(());
     }
     let cap: i32 = task.mm.read_obj(lenp)?;
     if cap < 0 {
         return Err(Errno::EINVAL);
-    }
-    let mut bytes = AF_UNIX.to_le_bytes().to_vec();
-    if let Some(a) = a {
-        bytes.extend_from_slice(&a.raw);
     }
     let n = bytes.len().min(cap as usize);
     task.mm.copy_out(addr, &bytes[..n])?;
@@ -174,32 +264,60 @@ fn write_addr(task: &Task, addr: u64, lenp: u64, a: Option<&Addr>) -> Result<(),
 
 pub fn bind(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = socket_of(task, a[0])?;
-    let addr = read_addr(task, a[1], a[2])?;
-    ep(&file).bind(addr)?;
+    let raw = read_raw_addr(task, a[1], a[2])?;
+    match sock(&file) {
+        SocketRef::Unix(u) => u.ep.bind(unix_addr(task, &raw)?)?,
+        SocketRef::Inet(i) => {
+            if raw.len() < 2 {
+                return Err(Errno::EINVAL);
+            }
+            i.sock.bind(&raw)?
+        }
+        SocketRef::Netlink(n) => n.bind(&raw, task.pid)?,
+    }
     Ok(0)
 }
 
 pub fn listen(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = socket_of(task, a[0])?;
-    ep(&file).listen(a[1] as i32)?;
+    match sock(&file) {
+        SocketRef::Unix(u) => u.ep.listen(a[1] as i32)?,
+        SocketRef::Inet(i) => i.sock.listen(a[1] as i32)?,
+        SocketRef::Netlink(_) => return Err(Errno::EOPNOTSUPP),
+    }
     Ok(0)
 }
 
 pub fn connect(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = socket_of(task, a[0])?;
-    let e = ep(&file);
-    let len = a[2] as u32 as usize;
-    // AF_UNSPEC dissolves a datagram association.
-    if len >= 2 && e.ty == SOCK_DGRAM {
-        let family: u16 = task.mm.read_obj(a[1])?;
-        if family == 0 {
-            e.connect(None, cred(task))?;
-            return Ok(0);
+    let s = sock(&file);
+    let raw = read_raw_addr(task, a[1], a[2])?;
+    let nonblock = nonblocking(&*file, 0);
+    match s {
+        SocketRef::Unix(u) => {
+            let e = &u.ep;
+            // AF_UNSPEC dissolves a datagram association.
+            if raw.len() >= 2 && e.ty == SOCK_DGRAM && raw[..2] == [0, 0] {
+                e.connect(None, cred(task))?;
+                return Ok(0);
+            }
+            let addr = unix_addr(task, &raw)?.ok_or(Errno::EINVAL)?;
+            let c = cred(task);
+            wait(task, s, nonblock, s.common().sndtimeo, || e.connect(Some(&addr), c))?;
         }
+        SocketRef::Inet(i) => {
+            // A full accept queue: sleep until the listener accepts (a
+            // timeout leaves the connect in progress, as Linux reports it).
+            wait(task, s, nonblock, s.common().sndtimeo, || i.sock.connect(&raw, nonblock)).map_err(|e| {
+                if e == Errno::EAGAIN {
+                    Errno::EINPROGRESS
+                } else {
+                    e
+                }
+            })?
+        }
+        SocketRef::Netlink(n) => n.connect(&raw, task.pid)?,
     }
-    let addr = read_addr(task, a[1], a[2])?.ok_or(Errno::EINVAL)?;
-    let c = cred(task);
-    wait(task, e, nonblocking(&*file, 0), || e.connect(Some(&addr), c))?;
     Ok(0)
 }
 
@@ -208,12 +326,24 @@ fn accept_common(task: &mut Task, a: &[u64; 6], flags: u64) -> Result<u64, Errno
         return Err(Errno::EINVAL);
     }
     let file = socket_of(task, a[0])?;
-    let e = ep(&file);
-    let new = wait(task, e, nonblocking(&*file, 0), || e.accept())?;
-    let peer = new.peer_addr().ok().flatten();
-    let sock = Arc::new(UnixSocket::new(new, flags & SOCK_NONBLOCK != 0));
-    let fd = task.fds.insert(0, sock, flags & SOCK_CLOEXEC != 0)?;
-    if let Err(err) = write_addr(task, a[1], a[2], peer.as_ref()) {
+    let s = sock(&file);
+    let nonblock = nonblocking(&*file, 0);
+    let timeout = s.common().rcvtimeo;
+    let (new, peer): (Arc<dyn FileDescription>, Vec<u8>) = match s {
+        SocketRef::Unix(u) => {
+            let new = wait(task, s, nonblock, timeout, || u.ep.accept())?;
+            let peer = unix_bytes(new.peer_addr().ok().flatten().as_ref());
+            (Arc::new(UnixSocket::new(new, flags & SOCK_NONBLOCK != 0)), peer)
+        }
+        SocketRef::Inet(i) => {
+            let new = wait(task, s, nonblock, timeout, || i.sock.accept())?;
+            let peer = new.peer()?.to_bytes(new.family);
+            (Arc::new(InetFile::new(new, flags & SOCK_NONBLOCK != 0)), peer)
+        }
+        SocketRef::Netlink(_) => return Err(Errno::EOPNOTSUPP),
+    };
+    let fd = task.fds.insert(0, new, flags & SOCK_CLOEXEC != 0)?;
+    if let Err(err) = write_addr(task, a[1], a[2], &peer) {
         let _ = task.fds.remove(fd);
         return Err(err);
     }
@@ -230,21 +360,33 @@ pub fn accept4(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 pub fn getsockname(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = socket_of(task, a[0])?;
-    let addr = ep(&file).bound();
-    write_addr(task, a[1], a[2], addr.as_ref())?;
+    let bytes = match sock(&file) {
+        SocketRef::Unix(u) => unix_bytes(u.ep.bound().as_ref()),
+        SocketRef::Inet(i) => i.sock.local().to_bytes(i.sock.family),
+        SocketRef::Netlink(n) => NetlinkSocket::addr_bytes(n.port_id()),
+    };
+    write_addr(task, a[1], a[2], &bytes)?;
     Ok(0)
 }
 
 pub fn getpeername(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = socket_of(task, a[0])?;
-    let addr = ep(&file).peer_addr()?;
-    write_addr(task, a[1], a[2], addr.as_ref())?;
+    let bytes = match sock(&file) {
+        SocketRef::Unix(u) => unix_bytes(u.ep.peer_addr()?.as_ref()),
+        SocketRef::Inet(i) => i.sock.peer()?.to_bytes(i.sock.family),
+        SocketRef::Netlink(_) => NetlinkSocket::addr_bytes(0),
+    };
+    write_addr(task, a[1], a[2], &bytes)?;
     Ok(0)
 }
 
 pub fn shutdown(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = socket_of(task, a[0])?;
-    ep(&file).shutdown(a[1] as i32)?;
+    match sock(&file) {
+        SocketRef::Unix(u) => u.ep.shutdown(a[1] as i32)?,
+        SocketRef::Inet(i) => i.sock.shutdown(a[1] as i32)?,
+        SocketRef::Netlink(_) => return Err(Errno::EOPNOTSUPP),
+    }
     Ok(0)
 }
 
@@ -261,28 +403,41 @@ fn sigpipe(task: &Task, e: Errno, flags: u64) -> Errno {
     e
 }
 
-/// Sends `data` (with `rights` on the first piece): a blocking stream
-/// send takes it all in pieces; EPIPE raises SIGPIPE unless MSG_NOSIGNAL.
+/// Sends `data` (with `rights` on the first piece; `to` the raw
+/// destination): a blocking stream send takes it all in pieces; EPIPE
+/// raises SIGPIPE unless MSG_NOSIGNAL.
 fn send_common(
     task: &Task,
     file: &Arc<dyn FileDescription>,
-    to: Option<Addr>,
+    to: Option<Vec<u8>>,
     data: &[u8],
     rights: Vec<Arc<dyn FileDescription>>,
     flags: u64,
 ) -> Result<u64, Errno> {
-    let e = ep(file);
+    let s = sock(file);
     let nonblock = nonblocking(&**file, flags);
+    let timeout = s.common().sndtimeo;
     let c = cred(task);
+    let unix_to = match (s, &to) {
+        (SocketRef::Unix(_), Some(raw)) => unix_addr(task, raw)?,
+        _ => None,
+    };
+    if !rights.is_empty() && !matches!(s, SocketRef::Unix(_)) {
+        return Err(Errno::EINVAL);
+    }
     let mut done = 0;
     let mut rights = rights;
     loop {
-        let r = wait(task, e, nonblock, || e.send(to.as_ref(), &data[done..], &rights, c));
+        let r = wait(task, s, nonblock, timeout, || match s {
+            SocketRef::Unix(u) => u.ep.send(unix_to.as_ref(), &data[done..], &rights, c),
+            SocketRef::Inet(i) => i.sock.send(to.as_deref(), &data[done..]),
+            SocketRef::Netlink(n) => n.send(to.as_deref(), &data[done..], task.pid),
+        });
         match r {
             Ok(n) => {
                 rights.clear();
                 done += n;
-                if done >= data.len() || nonblock || e.ty != SOCK_STREAM {
+                if done >= data.len() || nonblock || !s.is_stream() {
                     return Ok(done as u64);
                 }
             }
@@ -296,55 +451,75 @@ pub fn sendto(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = socket_of(task, a[0])?;
     let mut buf = vec![0u8; a[2].min(0x7fff_f000) as usize];
     task.mm.copy_in(a[1], &mut buf)?;
-    let to = if a[4] != 0 { read_addr(task, a[4], a[5])? } else { None };
+    let to = if a[4] != 0 { Some(read_raw_addr(task, a[4], a[5])?) } else { None };
     send_common(task, &file, to, &buf, Vec::new(), a[3])
 }
 
-pub fn recvfrom(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let file = socket_of(task, a[0])?;
-    let (data, r, _) = recv_common(task, &file, a[2].min(0x7fff_f000) as usize, a[3])?;
-    task.mm.copy_out(a[1], &data)?;
-    // An unbound sender has no address: the length is 0 (Linux).
-    match &r.from {
-        Some(from) if a[4] != 0 => write_addr(task, a[4], a[5], Some(from))?,
-        None if a[4] != 0 && a[5] != 0 => task.mm.write_obj(a[5], &0i32)?,
-        _ => {}
-    }
-    Ok(if a[3] & MSG_TRUNC != 0 && file_ty(&file) != SOCK_STREAM { r.full_len } else { data.len() } as u64)
+/// What a receive returned, whatever the family.
+struct Got {
+    data: Vec<u8>,
+    /// The whole datagram's length (MSG_TRUNC).
+    full_len: usize,
+    rights: Vec<Arc<dyn FileDescription>>,
+    cred: Option<Cred>,
+    /// The sender's address as the application reads it.
+    from: Option<Vec<u8>>,
 }
 
-fn file_ty(file: &Arc<dyn FileDescription>) -> i32 {
-    ep(file).ty
+/// One receive attempt of up to `len` bytes (EAGAIN when nothing yet).
+fn recv_once(s: SocketRef<'_>, len: usize, peek: bool, nonblock: bool) -> Result<Got, Errno> {
+    match s {
+        SocketRef::Unix(u) => {
+            let r = u.ep.recv(len, peek)?;
+            let from = r.from.as_ref().map(|a| unix_bytes(Some(a)));
+            Ok(Got { data: r.data, full_len: r.full_len, rights: r.rights, cred: r.cred, from })
+        }
+        SocketRef::Inet(i) => {
+            let r = i.sock.recv(len, peek, nonblock)?;
+            Ok(Got { data: r.data, full_len: r.full_len, rights: Vec::new(), cred: None, from: r.from })
+        }
+        SocketRef::Netlink(n) => {
+            let (data, full_len, from) = n.recv(len, peek)?;
+            Ok(Got { data, full_len, rights: Vec::new(), cred: None, from: Some(from) })
+        }
+    }
 }
 
 /// Receives up to `len` bytes; MSG_WAITALL on a stream gathers until
-/// `len` or end of stream. Returns the bytes, the (first) message's
-/// metadata and whether the message was truncated.
-fn recv_common(
-    task: &Task,
-    file: &Arc<dyn FileDescription>,
-    len: usize,
-    flags: u64,
-) -> Result<(Vec<u8>, crate::fs::unix::Received, bool), Errno> {
-    let e = ep(file);
+/// `len` or end of stream.
+fn recv_common(task: &Task, file: &Arc<dyn FileDescription>, len: usize, flags: u64) -> Result<Got, Errno> {
+    let s = sock(file);
     let nonblock = nonblocking(&**file, flags);
     let peek = flags & MSG_PEEK != 0;
-    let mut first = wait(task, e, nonblock, || e.recv(len, peek))?;
-    let mut data = std::mem::take(&mut first.data);
-    let truncated = first.full_len > data.len();
-    if e.ty == SOCK_STREAM && flags & MSG_WAITALL != 0 && !peek && !nonblock {
-        while data.len() < len && !data.is_empty() && first.rights.is_empty() {
-            match task.block_on(&e.queue, || e.recv(len - data.len(), false)) {
+    let timeout = s.common().rcvtimeo;
+    let mut got = wait(task, s, nonblock, timeout, || recv_once(s, len, peek, nonblock))?;
+    if s.is_stream() && flags & MSG_WAITALL != 0 && !peek && !nonblock {
+        while got.data.len() < len && !got.data.is_empty() && got.rights.is_empty() {
+            match task.block_on_for(s.queue(), timeout, || recv_once(s, len - got.data.len(), false, false)) {
                 Ok(r) if r.data.is_empty() => break,
                 Ok(mut r) => {
-                    data.append(&mut r.data);
-                    first.rights.append(&mut r.rights);
+                    got.data.append(&mut r.data);
+                    got.rights.append(&mut r.rights);
                 }
                 Err(_) => break,
             }
         }
+        got.full_len = got.data.len();
     }
-    Ok((data, first, truncated))
+    Ok(got)
+}
+
+pub fn recvfrom(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let file = socket_of(task, a[0])?;
+    let r = recv_common(task, &file, a[2].min(0x7fff_f000) as usize, a[3])?;
+    task.mm.copy_out(a[1], &r.data)?;
+    // No sender address (an unbound Unix sender, a stream): length 0.
+    match &r.from {
+        Some(from) if a[4] != 0 => write_addr(task, a[4], a[5], from)?,
+        None if a[4] != 0 && a[5] != 0 => task.mm.write_obj(a[5], &0i32)?,
+        _ => {}
+    }
+    Ok(if a[3] & MSG_TRUNC != 0 && !sock(&file).is_stream() { r.full_len } else { r.data.len() } as u64)
 }
 
 /// `struct msghdr` as seven words: name, namelen, iov, iovlen, control,
@@ -427,19 +602,23 @@ fn parse_control(task: &Task, addr: u64, len: u64) -> Result<Vec<Arc<dyn FileDes
     Ok(rights)
 }
 
-pub fn sendmsg(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let file = socket_of(task, a[0])?;
-    let m = read_msghdr(task, a[1])?;
-    let to = if m[0] != 0 && m[1] as u32 != 0 { read_addr(task, m[0], m[1])? } else { None };
+/// sendmsg on the `msghdr` at `hdr`.
+fn sendmsg_at(task: &Task, file: &Arc<dyn FileDescription>, hdr: u64, flags: u64) -> Result<u64, Errno> {
+    let m = read_msghdr(task, hdr)?;
+    let to = if m[0] != 0 && m[1] as u32 != 0 { Some(read_raw_addr(task, m[0], m[1])?) } else { None };
     let data = gather(task, m[2], m[3])?;
     let rights = parse_control(task, m[4], m[5])?;
-    send_common(task, &file, to, &data, rights, a[2])
+    send_common(task, file, to, &data, rights, flags)
 }
 
-pub fn recvmsg(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+pub fn sendmsg(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = socket_of(task, a[0])?;
-    let flags = a[2];
-    let m = read_msghdr(task, a[1])?;
+    sendmsg_at(task, &file, a[1], a[2])
+}
+
+/// recvmsg into the `msghdr` at `hdr`.
+fn recvmsg_at(task: &Task, file: &Arc<dyn FileDescription>, hdr: u64, flags: u64) -> Result<u64, Errno> {
+    let m = read_msghdr(task, hdr)?;
     if m[3] > 1024 {
         return Err(Errno::EMSGSIZE);
     }
@@ -453,7 +632,8 @@ pub fn recvmsg(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         total = total.saturating_add(v[1] as usize);
         iovs.push(v);
     }
-    let (data, r, truncated) = recv_common(task, &file, total.min(0x7fff_f000), flags)?;
+    let r = recv_common(task, file, total.min(0x7fff_f000), flags)?;
+    let data = &r.data;
     // Scatter.
     let mut off = 0;
     for v in &iovs {
@@ -464,8 +644,9 @@ pub fn recvmsg(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         task.mm.copy_out(v[0], &data[off..off + n])?;
         off += n;
     }
+    let stream = sock(file).is_stream();
     let mut out_flags = 0u32;
-    if truncated && file_ty(&file) != SOCK_STREAM {
+    if r.full_len > data.len() && !stream {
         out_flags |= MSG_TRUNC as u32;
     }
     // Control messages: credentials first, then descriptors (Linux scm_recv).
@@ -509,21 +690,85 @@ pub fn recvmsg(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         let n = control.len().min(cap);
         task.mm.copy_out(m[4], &control[..n])?;
     }
-    task.mm.write_obj(a[1] + 40, &(control.len().min(cap) as u64))?;
-    task.mm.write_obj(a[1] + 48, &out_flags)?;
+    task.mm.write_obj(hdr + 40, &(control.len().min(cap) as u64))?;
+    task.mm.write_obj(hdr + 48, &out_flags)?;
     if m[0] != 0 {
-        // An unbound sender has no address: the length is 0 (Linux).
+        // No sender address (an unbound Unix sender, a stream): length 0.
         let mut namelen = 0;
         if let Some(from) = &r.from {
-            let mut bytes = AF_UNIX.to_le_bytes().to_vec();
-            bytes.extend_from_slice(&from.raw);
             let cap = m[1] as u32 as usize;
-            task.mm.copy_out(m[0], &bytes[..bytes.len().min(cap)])?;
-            namelen = bytes.len();
+            task.mm.copy_out(m[0], &from[..from.len().min(cap)])?;
+            namelen = from.len();
         }
-        task.mm.write_obj(a[1] + 8, &(namelen as u32))?;
+        task.mm.write_obj(hdr + 8, &(namelen as u32))?;
     }
-    Ok(if flags & MSG_TRUNC != 0 && file_ty(&file) != SOCK_STREAM { r.full_len } else { data.len() } as u64)
+    Ok(if flags & MSG_TRUNC != 0 && !stream { r.full_len } else { data.len() } as u64)
+}
+
+pub fn recvmsg(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let file = socket_of(task, a[0])?;
+    recvmsg_at(task, &file, a[1], a[2])
+}
+
+/// `struct mmsghdr`: a `msghdr` (56 bytes) and `msg_len`, padded to 64.
+const MMSGHDR: u64 = 64;
+/// Linux's `UIO_MAXIOV`: the most messages one call handles.
+const MMSG_MAX: u64 = 1024;
+
+/// sendmmsg(2): sends until one fails; an error after the first message
+/// is not reported (Linux keeps it for the next call as `sk_err` only for
+/// some families; the count sent is what the caller sees).
+pub fn sendmmsg(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let file = socket_of(task, a[0])?;
+    let (vec, count, flags) = (a[1], a[2].min(MMSG_MAX), a[3]);
+    let mut sent = 0;
+    while sent < count {
+        let hdr = vec + sent * MMSGHDR;
+        match sendmsg_at(task, &file, hdr, flags) {
+            Ok(n) => task.mm.write_obj(hdr + 56, &(n as u32))?,
+            Err(e) if sent == 0 => return Err(e),
+            Err(_) => break,
+        }
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+/// recvmmsg(2): after the first message, MSG_WAITFORONE turns on
+/// MSG_DONTWAIT; the timeout is checked between messages, as Linux does.
+pub fn recvmmsg(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let file = socket_of(task, a[0])?;
+    let (vec, count, mut flags) = (a[1], a[2].min(MMSG_MAX), a[3]);
+    let deadline = if a[4] != 0 {
+        let ts: [i64; 2] = task.mm.read_obj(a[4])?;
+        if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
+            return Err(Errno::EINVAL);
+        }
+        Some(std::time::Instant::now() + Duration::new(ts[0] as u64, ts[1] as u32))
+    } else {
+        None
+    };
+    let mut got = 0;
+    while got < count {
+        let hdr = vec + got * MMSGHDR;
+        match recvmsg_at(task, &file, hdr, flags) {
+            Ok(n) => task.mm.write_obj(hdr + 56, &(n as u32))?,
+            Err(e) if got == 0 => return Err(e),
+            Err(_) => break,
+        }
+        got += 1;
+        if flags & MSG_WAITFORONE != 0 {
+            flags |= MSG_DONTWAIT;
+        }
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            break;
+        }
+    }
+    if let (Some(d), true) = (deadline, a[4] != 0) {
+        let left = d.saturating_duration_since(std::time::Instant::now());
+        task.mm.write_obj(a[4], &[left.as_secs() as i64, i64::from(left.subsec_nanos())])?;
+    }
+    Ok(got)
 }
 
 fn push_cmsg(out: &mut Vec<u8>, ty: i32, body: &[u8]) {
@@ -535,73 +780,291 @@ fn push_cmsg(out: &mut Vec<u8>, ty: i32, body: &[u8]) {
     out.resize(cmsg_align(out.len()), 0);
 }
 
-fn int_opt(task: &Task, val: u64, lenp: u64, v: i32) -> Result<u64, Errno> {
+/// Copies an option value out, truncated to the caller's length.
+fn opt_out(task: &Task, val: u64, lenp: u64, bytes: &[u8]) -> Result<u64, Errno> {
     let cap: i32 = task.mm.read_obj(lenp)?;
     if cap < 0 {
         return Err(Errno::EINVAL);
     }
-    let bytes = v.to_le_bytes();
-    let n = (cap as usize).min(4);
+    let n = (cap as usize).min(bytes.len());
     task.mm.copy_out(val, &bytes[..n])?;
     task.mm.write_obj(lenp, &(n as i32))?;
     Ok(0)
 }
 
+fn timeval(t: Option<Duration>) -> Vec<u8> {
+    let t = t.unwrap_or_default();
+    [(t.as_secs() as i64).to_le_bytes(), i64::from(t.subsec_micros()).to_le_bytes()].concat()
+}
+
+/// (send, receive) buffer sizes as SO_SNDBUF/SO_RCVBUF report them.
+fn bufs(s: SocketRef<'_>) -> (usize, usize) {
+    match s {
+        SocketRef::Unix(u) => u.ep.bufs(),
+        SocketRef::Inet(i) => {
+            let o = i.sock.opts();
+            (o.sndbuf, o.rcvbuf)
+        }
+        SocketRef::Netlink(n) => n.bufs(),
+    }
+}
+
+fn sol_socket_get(task: &Task, s: SocketRef<'_>, name: u64, val: u64, lenp: u64) -> Result<u64, Errno> {
+    let common = s.common();
+    let int = |v: i32| opt_out(task, val, lenp, &v.to_le_bytes());
+    match name {
+        SO_TYPE => int(s.ty()),
+        SO_DOMAIN => int(i32::from(s.family())),
+        SO_PROTOCOL => int(match s {
+            SocketRef::Inet(i) if i.sock.proto == Proto::Tcp => IPPROTO_TCP,
+            SocketRef::Inet(_) => IPPROTO_UDP,
+            _ => 0,
+        }),
+        SO_ERROR => int(match s {
+            SocketRef::Unix(u) => u.ep.take_error(),
+            SocketRef::Inet(i) => i.sock.take_error(),
+            SocketRef::Netlink(_) => 0,
+        }),
+        SO_ACCEPTCONN => int(match s {
+            SocketRef::Unix(u) => u.ep.is_listening(),
+            SocketRef::Inet(i) => i.sock.is_listening(),
+            SocketRef::Netlink(_) => false,
+        } as i32),
+        SO_SNDBUF => int(bufs(s).0 as i32),
+        SO_RCVBUF => int(bufs(s).1 as i32),
+        SO_REUSEADDR | SO_REUSEPORT => int(match s {
+            SocketRef::Inet(i) if name == SO_REUSEADDR => i.sock.reuseaddr.load(std::sync::atomic::Ordering::Relaxed),
+            SocketRef::Inet(i) => i.sock.reuseport.load(std::sync::atomic::Ordering::Relaxed),
+            _ => false,
+        } as i32),
+        SO_KEEPALIVE => int(common.keepalive as i32),
+        SO_BROADCAST => int(common.broadcast as i32),
+        SO_OOBINLINE => int(common.oobinline as i32),
+        SO_PRIORITY => int(common.priority),
+        SO_RCVLOWAT | SO_SNDLOWAT => int(1),
+        SO_LINGER => opt_out(task, val, lenp, &[common.linger.0.to_le_bytes(), common.linger.1.to_le_bytes()].concat()),
+        SO_RCVTIMEO => opt_out(task, val, lenp, &timeval(common.rcvtimeo)),
+        SO_SNDTIMEO => opt_out(task, val, lenp, &timeval(common.sndtimeo)),
+        SO_PASSCRED => int(matches!(s, SocketRef::Unix(u) if u.ep.passcred()) as i32),
+        SO_PEERCRED => {
+            let c = match s {
+                SocketRef::Unix(u) => u.ep.peercred(),
+                _ => None,
+            };
+            let c = c.unwrap_or(Cred { pid: 0, uid: u32::MAX, gid: u32::MAX });
+            let bytes = [&c.pid.to_le_bytes()[..], &c.uid.to_le_bytes(), &c.gid.to_le_bytes()].concat();
+            opt_out(task, val, lenp, &bytes)
+        }
+        _ => Err(Errno::ENOPROTOOPT),
+    }
+}
+
+fn inet_get(task: &Task, sock: &InetSocket, level: u64, name: u64, val: u64, lenp: u64) -> Result<u64, Errno> {
+    let o = sock.opts();
+    let int = |v: i32| opt_out(task, val, lenp, &v.to_le_bytes());
+    match (level, name) {
+        (SOL_IP, IP_TTL) => int(o.ttl),
+        (SOL_IP, IP_TOS) => int(o.tos),
+        (SOL_IPV6, IPV6_V6ONLY) if sock.family == AF_INET6 => {
+            int(sock.v6only.load(std::sync::atomic::Ordering::Relaxed) as i32)
+        }
+        (l, _) if l == IPPROTO_TCP as u64 && sock.proto != Proto::Tcp => Err(Errno::EOPNOTSUPP),
+        (l, n) if l == IPPROTO_TCP as u64 => match n {
+            TCP_NODELAY => int(o.nodelay as i32),
+            TCP_CORK => int(o.cork as i32),
+            TCP_KEEPIDLE => int(o.keepidle),
+            TCP_KEEPINTVL => int(o.keepintvl),
+            TCP_KEEPCNT => int(o.keepcnt),
+            TCP_MAXSEG => int(if sock.tcp_state() == 1 { 32768 } else { 536 }),
+            TCP_INFO => opt_out(task, val, lenp, &sock.tcp_info()),
+            TCP_CONGESTION => opt_out(task, val, lenp, b"cubic\0\0\0\0\0\0\0\0\0\0\0"),
+            _ => Err(Errno::ENOPROTOOPT),
+        },
+        _ => Err(Errno::ENOPROTOOPT),
+    }
+}
+
 pub fn getsockopt(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = socket_of(task, a[0])?;
-    let e = ep(&file);
-    if a[1] != SOL_SOCKET {
-        return Err(Errno::ENOPROTOOPT);
+    let s = sock(&file);
+    let (level, name, val, lenp) = (a[1], a[2], a[3], a[4]);
+    match (s, level) {
+        (_, SOL_SOCKET) => sol_socket_get(task, s, name, val, lenp),
+        (SocketRef::Inet(i), _) => inet_get(task, &i.sock, level, name, val, lenp),
+        _ => Err(Errno::ENOPROTOOPT),
     }
-    let (val, lenp) = (a[3], a[4]);
-    let v = match a[2] {
-        SO_TYPE => e.ty,
-        SO_ERROR => e.take_error(),
-        SO_DOMAIN => AF_UNIX as i32,
-        SO_PROTOCOL => 0,
-        SO_ACCEPTCONN => e.is_listening() as i32,
-        SO_PASSCRED => e.passcred() as i32,
-        SO_SNDBUF => e.bufs().0 as i32,
-        SO_RCVBUF => e.bufs().1 as i32,
-        SO_REUSEADDR => 0,
-        SO_PEERCRED => {
-            let c = e.peercred().unwrap_or(Cred { pid: 0, uid: u32::MAX, gid: u32::MAX });
-            let cap: i32 = task.mm.read_obj(lenp)?;
-            if cap < 0 {
-                return Err(Errno::EINVAL);
-            }
-            let bytes = [&c.pid.to_le_bytes()[..], &c.uid.to_le_bytes(), &c.gid.to_le_bytes()].concat();
-            let n = (cap as usize).min(12);
-            task.mm.copy_out(val, &bytes[..n])?;
-            task.mm.write_obj(lenp, &(n as i32))?;
+}
+
+/// SO_RCVTIMEO/SO_SNDTIMEO's `struct timeval` (zero: no timeout).
+fn read_timeval(task: &Task, val: u64, len: u64) -> Result<Option<Duration>, Errno> {
+    if (len as u32) < 16 {
+        return Err(Errno::EINVAL);
+    }
+    let tv: [i64; 2] = task.mm.read_obj(val)?;
+    if !(0..1_000_000).contains(&tv[1]) {
+        return Err(Errno::EDOM);
+    }
+    if tv[0] < 0 || (tv[0] == 0 && tv[1] == 0) {
+        return Ok(None);
+    }
+    Ok(Some(Duration::new(tv[0] as u64, 0) + Duration::from_micros(tv[1] as u64)))
+}
+
+fn sol_socket_set(task: &Task, s: SocketRef<'_>, name: u64, val: u64, len: u64) -> Result<u64, Errno> {
+    match name {
+        SO_RCVTIMEO => {
+            let t = read_timeval(task, val, len)?;
+            s.set_common(|c| c.rcvtimeo = t);
             return Ok(0);
         }
+        SO_SNDTIMEO => {
+            let t = read_timeval(task, val, len)?;
+            s.set_common(|c| c.sndtimeo = t);
+            return Ok(0);
+        }
+        SO_LINGER => {
+            if (len as u32) < 8 {
+                return Err(Errno::EINVAL);
+            }
+            let l: [i32; 2] = task.mm.read_obj(val)?;
+            s.set_common(|c| c.linger = (i32::from(l[0] != 0), l[1].max(0)));
+            return Ok(0);
+        }
+        _ => {}
+    }
+    let known = matches!(
+        name,
+        SO_PASSCRED
+            | SO_SNDBUF
+            | SO_RCVBUF
+            | SO_REUSEADDR
+            | SO_REUSEPORT
+            | SO_KEEPALIVE
+            | SO_BROADCAST
+            | SO_OOBINLINE
+            | SO_PRIORITY
+    );
+    if !known {
+        return Err(Errno::ENOPROTOOPT);
+    }
+    if (len as u32) < 4 {
+        return Err(Errno::EINVAL);
+    }
+    let v: i32 = task.mm.read_obj(val)?;
+    // Linux doubles buffer sizes for bookkeeping and reports the double.
+    let size = |min: u64| ((v.max(0) as u64).min(BUF_MAX) * 2).max(min) as usize;
+    let relaxed = std::sync::atomic::Ordering::Relaxed;
+    match (name, s) {
+        (SO_PASSCRED, SocketRef::Unix(u)) => u.ep.set_passcred(v != 0),
+        (SO_PASSCRED, _) => {}
+        (SO_SNDBUF, SocketRef::Unix(u)) => u.ep.set_bufs(Some(size(4608)), None),
+        (SO_RCVBUF, SocketRef::Unix(u)) => u.ep.set_bufs(None, Some(size(2304))),
+        (SO_SNDBUF, SocketRef::Netlink(n)) => n.set_bufs(Some(size(4608)), None),
+        (SO_RCVBUF, SocketRef::Netlink(n)) => n.set_bufs(None, Some(size(2304))),
+        (SO_SNDBUF, SocketRef::Inet(i)) => i.sock.set_opts(|o| {
+            o.sndbuf = size(4608);
+            o.sndbuf_locked = true;
+        }),
+        (SO_RCVBUF, SocketRef::Inet(i)) => i.sock.set_opts(|o| o.rcvbuf = size(2304)),
+        (SO_REUSEADDR, SocketRef::Inet(i)) => i.sock.reuseaddr.store(v != 0, relaxed),
+        (SO_REUSEPORT, SocketRef::Inet(i)) => i.sock.reuseport.store(v != 0, relaxed),
+        // Unix and netlink sockets have no ports to share.
+        (SO_REUSEADDR | SO_REUSEPORT, _) => {}
+        (SO_KEEPALIVE, _) => s.set_common(|c| c.keepalive = v != 0),
+        (SO_BROADCAST, _) => s.set_common(|c| c.broadcast = v != 0),
+        (SO_OOBINLINE, _) => s.set_common(|c| c.oobinline = v != 0),
+        (SO_PRIORITY, _) if !(0..=6).contains(&v) && task.creds.euid != 0 => return Err(Errno::EPERM),
+        (SO_PRIORITY, _) => s.set_common(|c| c.priority = v),
+        _ => unreachable!("filtered by `known`"),
+    }
+    Ok(0)
+}
+
+fn inet_set(task: &Task, sock: &InetSocket, level: u64, name: u64, val: u64, len: u64) -> Result<u64, Errno> {
+    if (len as u32) < 4 {
+        return Err(Errno::EINVAL);
+    }
+    let v: i32 = task.mm.read_obj(val)?;
+    let in_range = |lo: i32, hi: i32| if (lo..=hi).contains(&v) { Ok(v) } else { Err(Errno::EINVAL) };
+    match (level, name) {
+        (SOL_IP, IP_TTL) => {
+            let ttl = if v == -1 { 64 } else { in_range(1, 255)? };
+            sock.set_opts(|o| o.ttl = ttl);
+        }
+        (SOL_IP, IP_TOS) => sock.set_opts(|o| o.tos = v & 0xff),
+        (SOL_IPV6, IPV6_V6ONLY) if sock.family == AF_INET6 => {
+            // Linux: fixed once the socket has a local port.
+            if sock.local().port != 0 {
+                return Err(Errno::EINVAL);
+            }
+            sock.v6only.store(v != 0, std::sync::atomic::Ordering::Relaxed);
+        }
+        (l, _) if l == IPPROTO_TCP as u64 && sock.proto != Proto::Tcp => return Err(Errno::EOPNOTSUPP),
+        (l, n) if l == IPPROTO_TCP as u64 => match n {
+            TCP_NODELAY => sock.set_opts(|o| o.nodelay = v != 0),
+            TCP_CORK => sock.set_opts(|o| o.cork = v != 0),
+            TCP_KEEPIDLE => {
+                let v = in_range(1, 32767)?;
+                sock.set_opts(|o| o.keepidle = v);
+            }
+            TCP_KEEPINTVL => {
+                let v = in_range(1, 32767)?;
+                sock.set_opts(|o| o.keepintvl = v);
+            }
+            TCP_KEEPCNT => {
+                let v = in_range(1, 127)?;
+                sock.set_opts(|o| o.keepcnt = v);
+            }
+            _ => return Err(Errno::ENOPROTOOPT),
+        },
         _ => return Err(Errno::ENOPROTOOPT),
-    };
-    int_opt(task, val, lenp, v)
+    }
+    Ok(0)
 }
 
 pub fn setsockopt(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = socket_of(task, a[0])?;
-    let e = ep(&file);
-    if a[1] != SOL_SOCKET {
-        return Err(Errno::ENOPROTOOPT);
+    let s = sock(&file);
+    let (level, name, val, len) = (a[1], a[2], a[3], a[4]);
+    match (s, level) {
+        (_, SOL_SOCKET) => sol_socket_set(task, s, name, val, len),
+        (SocketRef::Inet(i), _) => inet_set(task, &i.sock, level, name, val, len),
+        // NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK...: requests are answered
+        // the same either way.
+        (SocketRef::Netlink(_), SOL_NETLINK) => Ok(0),
+        _ => Err(Errno::ENOPROTOOPT),
     }
-    let known = matches!(a[2], SO_PASSCRED | SO_SNDBUF | SO_RCVBUF | SO_REUSEADDR);
-    if !known {
-        return Err(Errno::ENOPROTOOPT);
+}
+
+/// Interface ioctls on any socket (Linux `sock_ioctl` → `dev_ioctl`);
+/// `None` for commands that are not socket-level.
+pub fn socket_ioctl(task: &Task, cmd: u64, arg: u64) -> Option<Result<u64, Errno>> {
+    if iface::is_if_ioctl(cmd) {
+        let run = || {
+            let mut req = [0u8; iface::IFREQ_LEN];
+            task.mm.copy_in(arg, &mut req)?;
+            let out = iface::if_ioctl(cmd, &req)?;
+            task.mm.copy_out(arg, &out).map(|_| 0)
+        };
+        return Some(run());
     }
-    if (a[4] as u32) < 4 {
-        return Err(Errno::EINVAL);
+    if cmd != iface::SIOCGIFCONF {
+        return None;
     }
-    let v: i32 = task.mm.read_obj(a[3])?;
-    // Linux doubles buffer sizes for bookkeeping and reports the double.
-    let size = |min: u64| ((v.max(0) as u64).min(BUF_MAX) * 2).max(min) as usize;
-    match a[2] {
-        SO_PASSCRED => e.set_passcred(v != 0),
-        SO_SNDBUF => e.set_bufs(Some(size(4608)), None),
-        SO_RCVBUF => e.set_bufs(None, Some(size(2304))),
-        _ => {} // SO_REUSEADDR: accepted, nothing to reuse
-    }
-    Ok(0)
+    let run = || {
+        // struct ifconf { int ifc_len; (pad) char *ifc_buf; }
+        let conf: [u64; 2] = task.mm.read_obj(arg)?;
+        let len = conf[0] as u32 as i32;
+        let records = iface::ifconf_records();
+        let n = if conf[1] == 0 {
+            records.len()
+        } else {
+            let fit = (len.max(0) as usize / iface::IFREQ_LEN) * iface::IFREQ_LEN;
+            let n = fit.min(records.len());
+            task.mm.copy_out(conf[1], &records[..n])?;
+            n
+        };
+        task.mm.write_obj(arg, &(n as i32)).map(|_| 0)
+    };
+    Some(run())
 }

@@ -50,16 +50,18 @@ const NO_FSID: &str =
     "root files: the host file system holding them; /dev and tmpfs mounts: tmpfs, /proc: procfs; f_fsid is zero";
 
 const POLL_NOTE: &str =
-    "pipes, Unix sockets, epoll instances and host stdio (polled every 50 ms while waiting); other files are always ready; an interrupted poll restarts with its whole timeout";
+    "pipes, sockets, epoll instances and host stdio (polled every 50 ms while waiting); other files are always ready; an interrupted poll restarts with its whole timeout";
 const EPOLL_NOTE: &str =
     "edge-triggered entries fire again on any change of the file, not only on the events they ask for; ready events come in interest-list order; EPOLLEXCLUSIVE is accepted and wakes every waiter";
 
-const UNIX_ONLY: &str =
-    "AF_UNIX only (sentry sockets, abstract and path names; path names do not appear in the file system); other families EAFNOSUPPORT (issue #5)";
+const SOCKET_NOTE: &str = "AF_UNIX (sentry sockets; path names do not appear in the file system), AF_INET/AF_INET6 over loopback only (--network=none: lo with 127.0.0.0/8 and ::1; TCP through in-sentry byte queues, no TCP state machine or TIME_WAIT; UDP), AF_NETLINK NETLINK_ROUTE (link, address and route dumps of lo); other families EAFNOSUPPORT, raw sockets EPERM";
+const SOCKETPAIR_NOTE: &str = "AF_UNIX; AF_INET/AF_INET6/AF_NETLINK EOPNOTSUPP as Linux";
 const SOCKOPT_NOTE: &str =
-    "SOL_SOCKET: SO_TYPE, SO_ERROR, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN, SO_PEERCRED, SO_PASSCRED, SO_SNDBUF/SO_RCVBUF (recorded), SO_REUSEADDR; others ENOPROTOOPT";
+    "SOL_SOCKET: SO_TYPE, SO_ERROR, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN, SO_PEERCRED, SO_PASSCRED, SO_SNDBUF/SO_RCVBUF, SO_REUSEADDR/SO_REUSEPORT (honoured by bind), SO_RCVTIMEO/SO_SNDTIMEO (honoured), SO_KEEPALIVE, SO_LINGER, SO_BROADCAST, SO_PRIORITY, SO_OOBINLINE (recorded); IPPROTO_TCP: TCP_NODELAY, TCP_CORK, TCP_KEEPIDLE/INTVL/CNT (recorded), TCP_INFO, TCP_MAXSEG, TCP_CONGESTION; IP_TTL, IP_TOS, IPV6_V6ONLY (honoured); others ENOPROTOOPT";
 const MSG_NOTE: &str =
-    "AF_UNIX; SCM_RIGHTS and SCM_CREDENTIALS; MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_TRUNC, MSG_NOSIGNAL, MSG_CMSG_CLOEXEC; descriptors in flight that reference their own socket are not collected";
+    "AF_UNIX, AF_INET/AF_INET6 (loopback), AF_NETLINK; SCM_RIGHTS and SCM_CREDENTIALS (AF_UNIX); MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_TRUNC, MSG_NOSIGNAL, MSG_CMSG_CLOEXEC; descriptors in flight that reference their own socket are not collected";
+const MMSG_NOTE: &str =
+    "as sendmsg/recvmsg, message by message; recvmmsg's timeout is checked between messages, as Linux";
 
 pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::read, Full, file::read, &[Fd, OutBuf, Dec]),
@@ -82,7 +84,7 @@ pub(super) static TABLE: &[Syscall] = &[
         signal::rt_sigreturn,
         &[],
     ),
-    sys(Sysno::ioctl, Partial("TCGETS and TIOCGWINSZ on host stdio; FIOCLEX/FIONCLEX"), file::ioctl, &[Fd, Hex, Hex]),
+    sys(Sysno::ioctl, Partial("TCGETS and TIOCGWINSZ on host stdio; FIOCLEX/FIONCLEX, FIONBIO; FIONREAD on pipes and sockets; SIOCGIFCONF, SIOCGIFFLAGS, SIOCGIFINDEX, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFMTU, SIOCGIFNAME (lo) on sockets"), file::ioctl, &[Fd, Hex, Hex]),
     sys(Sysno::pread64, Full, file::pread64, &[Fd, OutBuf, Dec, Dec]),
     sys(Sysno::pwrite64, Partial("tmpfs files; ESPIPE on host stdio"), file::pwrite64, &[Fd, InBuf(2), Dec, Dec]),
     sys(Sysno::readv, Full, file::readv, &[Fd, Hex, Dec]),
@@ -291,20 +293,22 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::epoll_wait, Partial(EPOLL_NOTE), super::sys_poll::epoll_wait, &[Fd, Hex, Dec, Dec]),
     sys(Sysno::epoll_pwait, Partial(EPOLL_NOTE), super::sys_poll::epoll_pwait, &[Fd, Hex, Dec, Dec, Hex, Dec]),
     sys(Sysno::epoll_pwait2, Partial(EPOLL_NOTE), super::sys_poll::epoll_pwait2, &[Fd, Hex, Dec, Hex, Hex, Dec]),
-    sys(Sysno::socket, Partial(UNIX_ONLY), super::sys_socket::socket, &[Dec, Hex, Dec]),
-    sys(Sysno::socketpair, Partial(UNIX_ONLY), super::sys_socket::socketpair, &[Dec, Hex, Dec, Hex]),
-    sys(Sysno::bind, Partial(UNIX_ONLY), super::sys_socket::bind, &[Fd, Hex, Dec]),
-    sys(Sysno::listen, Partial(UNIX_ONLY), super::sys_socket::listen, &[Fd, Dec]),
-    sys(Sysno::accept, Partial(UNIX_ONLY), super::sys_socket::accept, &[Fd, Hex, Hex]),
-    sys(Sysno::accept4, Partial(UNIX_ONLY), super::sys_socket::accept4, &[Fd, Hex, Hex, Hex]),
-    sys(Sysno::connect, Partial(UNIX_ONLY), super::sys_socket::connect, &[Fd, Hex, Dec]),
-    sys(Sysno::getsockname, Partial(UNIX_ONLY), super::sys_socket::getsockname, &[Fd, Hex, Hex]),
-    sys(Sysno::getpeername, Partial(UNIX_ONLY), super::sys_socket::getpeername, &[Fd, Hex, Hex]),
-    sys(Sysno::shutdown, Partial(UNIX_ONLY), super::sys_socket::shutdown, &[Fd, Dec]),
+    sys(Sysno::socket, Partial(SOCKET_NOTE), super::sys_socket::socket, &[Dec, Hex, Dec]),
+    sys(Sysno::socketpair, Partial(SOCKETPAIR_NOTE), super::sys_socket::socketpair, &[Dec, Hex, Dec, Hex]),
+    sys(Sysno::bind, Partial(SOCKET_NOTE), super::sys_socket::bind, &[Fd, Hex, Dec]),
+    sys(Sysno::listen, Partial(SOCKET_NOTE), super::sys_socket::listen, &[Fd, Dec]),
+    sys(Sysno::accept, Partial(SOCKET_NOTE), super::sys_socket::accept, &[Fd, Hex, Hex]),
+    sys(Sysno::accept4, Partial(SOCKET_NOTE), super::sys_socket::accept4, &[Fd, Hex, Hex, Hex]),
+    sys(Sysno::connect, Partial(SOCKET_NOTE), super::sys_socket::connect, &[Fd, Hex, Dec]),
+    sys(Sysno::getsockname, Partial(SOCKET_NOTE), super::sys_socket::getsockname, &[Fd, Hex, Hex]),
+    sys(Sysno::getpeername, Partial(SOCKET_NOTE), super::sys_socket::getpeername, &[Fd, Hex, Hex]),
+    sys(Sysno::shutdown, Partial(SOCKET_NOTE), super::sys_socket::shutdown, &[Fd, Dec]),
     sys(Sysno::sendto, Partial(MSG_NOTE), super::sys_socket::sendto, &[Fd, InBuf(2), Dec, Hex, Hex, Dec]),
     sys(Sysno::recvfrom, Partial(MSG_NOTE), super::sys_socket::recvfrom, &[Fd, OutBuf, Dec, Hex, Hex, Hex]),
     sys(Sysno::sendmsg, Partial(MSG_NOTE), super::sys_socket::sendmsg, &[Fd, Hex, Hex]),
     sys(Sysno::recvmsg, Partial(MSG_NOTE), super::sys_socket::recvmsg, &[Fd, Hex, Hex]),
+    sys(Sysno::sendmmsg, Partial(MMSG_NOTE), super::sys_socket::sendmmsg, &[Fd, Hex, Dec, Hex]),
+    sys(Sysno::recvmmsg, Partial(MMSG_NOTE), super::sys_socket::recvmmsg, &[Fd, Hex, Dec, Hex, Hex]),
     sys(Sysno::getsockopt, Partial(SOCKOPT_NOTE), super::sys_socket::getsockopt, &[Fd, Dec, Dec, Hex, Hex]),
     sys(Sysno::setsockopt, Partial(SOCKOPT_NOTE), super::sys_socket::setsockopt, &[Fd, Dec, Dec, Hex, Dec]),
 ];

@@ -87,8 +87,8 @@ pub trait FileDescription: Send + Sync {
     fn as_epoll(&self) -> Option<&crate::fs::epoll::EpollFile> {
         None
     }
-    /// The Unix-domain socket this description is, if it is one.
-    fn as_unix_socket(&self) -> Option<&crate::fs::unix::UnixSocket> {
+    /// The socket this description is, if it is one, by family.
+    fn as_socket(&self) -> Option<crate::net::SocketRef<'_>> {
         None
     }
     /// For files that are host streams (the container's stdio): the host

@@ -1,0 +1,1225 @@
+//! AF_INET and AF_INET6 sockets over loopback (gVisor: `pkg/sentry/socket/netstack`
+//! over `pkg/tcpip`'s loopback link). moat runs containers with
+//! `--network=none`: one network namespace whose only interface is `lo`
+//! (127.0.0.1/8 and ::1/128), so every packet an application sends is also
+//! received by the sentry. Nothing here runs TCP or UDP on the wire:
+//!
+//! * **Addresses** are kept in IPv6 form, IPv4 ones v4-mapped
+//!   (`::ffff:a.b.c.d`), so one comparison serves both families. An AF_INET
+//!   socket only ever holds mapped addresses; an AF_INET6 socket bound to
+//!   `::` also receives IPv4 traffic unless `IPV6_V6ONLY` is set.
+//! * **The port table** is sentry-wide (one network namespace): per
+//!   protocol and port, the sockets bound there. Binding follows Linux's
+//!   `inet_csk_bind_conflict`/`udp_lib_lport_inuse`: address sets that
+//!   overlap conflict (EADDRINUSE) unless both sockets set SO_REUSEADDR and
+//!   (TCP) the older one is not listening, or both set SO_REUSEPORT under
+//!   one uid; `listen` checks again against listeners. Port 0 picks an
+//!   ephemeral port from 32768–60999 (Linux's `ip_local_port_range`).
+//!   Addresses other than 127.0.0.0/8, ::1 and the wildcards are
+//!   EADDRNOTAVAIL for bind and ENETUNREACH for connect (no route).
+//!   TIME_WAIT is not modelled: a closed connection frees its port at once.
+//! * **TCP**: `connect` finds the listener covering the destination and
+//!   queues a new, already-established socket on its accept queue; the two
+//!   sides' data then moves through a pair of joined Unix stream endpoints
+//!   (`fs::unix::Endpoint`: byte queues, shutdown bits, EPIPE, readiness
+//!   and the wait queue all come from there). There is no handshake, no
+//!   segments, no retransmission and no TIME_WAIT: the TCP state machine
+//!   does not run on loopback. A non-blocking connect answers EINPROGRESS,
+//!   as Linux does on loopback, with the outcome already decided: either
+//!   established (the next connect returns 0, then EISCONN) or refused
+//!   (SO_ERROR reads ECONNREFUSED; poll reports POLLERR|POLLHUP). A
+//!   blocking connect that finds more than `backlog` connections pending
+//!   sleeps until an accept makes room (Linux's client retries its SYN);
+//!   a non-blocking one is queued regardless.
+//! * **UDP**: a datagram goes straight into the receiving socket's queue
+//!   (dropped when its receive buffer is full, as Linux does). A datagram
+//!   for a port nobody has bound is dropped; if the sender is connected it
+//!   gets ECONNREFUSED on its next call, Linux's reaction to the ICMP port
+//!   unreachable that loopback delivers at once.
+//!
+//! The next step is an external interface: a netstack (smoltcp) behind a
+//! host tap or a slirp-like device, selected by `boot`.
+
+use super::SockOpts;
+use crate::fs::unix::{Cred, Endpoint, SHUT_RCV, SHUT_SEND, SOCK_DGRAM, SOCK_STREAM};
+use crate::kernel::waiter::WaitQueue;
+use crate::vfs::{FileDescription, IoctlReply};
+use abi::{ioctl, Errno, Stat};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+
+pub const AF_INET: u16 = 2;
+pub const AF_INET6: u16 = 10;
+pub const IPPROTO_TCP: i32 = 6;
+pub const IPPROTO_UDP: i32 = 17;
+/// Linux's `ip_local_port_range`.
+pub const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=60999;
+/// Largest UDP payloads over IPv4 and IPv6 (65535 less the headers).
+const UDP_MAX_V4: usize = 65507;
+const UDP_MAX_V6: usize = 65527;
+/// What a TCP sender may queue at its peer unless SO_SNDBUF says otherwise:
+/// Linux's autotuning ceiling (`tcp_wmem[2]`).
+const TCP_QUEUE: usize = 4 << 20;
+/// Linux's defaults: `tcp_wmem[1]`, `tcp_rmem[1]`, `wmem_default`.
+const TCP_SNDBUF: usize = 16384;
+const TCP_RCVBUF: usize = 131072;
+const UDP_BUF: usize = 212_992;
+
+const V4_PREFIX: [u8; 12] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
+
+/// An IPv4 address in its v4-mapped IPv6 form.
+pub const fn mapped(v4: [u8; 4]) -> [u8; 16] {
+    let mut ip = [0u8; 16];
+    ip[10] = 0xff;
+    ip[11] = 0xff;
+    ip[12] = v4[0];
+    ip[13] = v4[1];
+    ip[14] = v4[2];
+    ip[15] = v4[3];
+    ip
+}
+
+pub fn is_mapped(ip: &[u8; 16]) -> bool {
+    ip[..12] == V4_PREFIX
+}
+
+pub const LOOPBACK4: [u8; 16] = mapped([127, 0, 0, 1]);
+pub const ANY4: [u8; 16] = mapped([0, 0, 0, 0]);
+pub const LOOPBACK6: [u8; 16] = {
+    let mut ip = [0u8; 16];
+    ip[15] = 1;
+    ip
+};
+pub const ANY6: [u8; 16] = [0; 16];
+
+/// Whether `ip` is one of this namespace's own addresses (127.0.0.0/8 or ::1).
+fn is_loopback(ip: &[u8; 16]) -> bool {
+    if is_mapped(ip) {
+        ip[12] == 127
+    } else {
+        *ip == LOOPBACK6
+    }
+}
+
+/// An address and port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Addr {
+    pub ip: [u8; 16],
+    pub port: u16,
+}
+
+impl Addr {
+    /// The `sockaddr_in`/`sockaddr_in6` an application of `family` sees.
+    pub fn to_bytes(&self, family: u16) -> Vec<u8> {
+        let mut b = family.to_le_bytes().to_vec();
+        b.extend_from_slice(&self.port.to_be_bytes());
+        if family == AF_INET {
+            b.extend_from_slice(&self.ip[12..]);
+            b.extend_from_slice(&[0; 8]);
+        } else {
+            b.extend_from_slice(&[0; 4]);
+            b.extend_from_slice(&self.ip);
+            b.extend_from_slice(&[0; 4]);
+        }
+        b
+    }
+}
+
+/// Parses a `sockaddr_in` or `sockaddr_in6` (`v4_ok`: an AF_INET6 socket
+/// may be handed an AF_INET address, as UDP's sendto and connect allow).
+/// Returns the address and the family it was written in.
+pub fn parse_addr(raw: &[u8], family: u16, v4_ok: bool) -> Result<(Addr, u16), Errno> {
+    if raw.len() < 2 {
+        return Err(Errno::EINVAL);
+    }
+    let given = u16::from_le_bytes([raw[0], raw[1]]);
+    let v4 = |raw: &[u8]| -> Result<Addr, Errno> {
+        if raw.len() < 16 {
+            return Err(Errno::EINVAL);
+        }
+        let port = u16::from_be_bytes([raw[2], raw[3]]);
+        Ok(Addr { ip: mapped([raw[4], raw[5], raw[6], raw[7]]), port })
+    };
+    if family == AF_INET {
+        if raw.len() < 16 {
+            return Err(Errno::EINVAL);
+        }
+        return match given {
+            AF_INET => Ok((v4(raw)?, AF_INET)),
+            _ => Err(Errno::EAFNOSUPPORT),
+        };
+    }
+    match given {
+        AF_INET6 => {
+            // SIN6_LEN_RFC2133: the scope id may be left off.
+            if raw.len() < 24 {
+                return Err(Errno::EINVAL);
+            }
+            let port = u16::from_be_bytes([raw[2], raw[3]]);
+            let ip: [u8; 16] = raw[8..24].try_into().unwrap();
+            Ok((Addr { ip, port }, AF_INET6))
+        }
+        AF_INET if v4_ok => Ok((v4(raw)?, AF_INET)),
+        _ => Err(Errno::EAFNOSUPPORT),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+/// Which destinations a bound address receives.
+#[derive(Clone, Copy, Debug)]
+struct AddrSet {
+    any4: bool,
+    any6: bool,
+    exact: Option<[u8; 16]>,
+}
+
+impl AddrSet {
+    fn of(ip: [u8; 16], family: u16, v6only: bool) -> AddrSet {
+        if family == AF_INET6 && ip == ANY6 {
+            AddrSet { any4: !v6only, any6: true, exact: None }
+        } else if ip == ANY4 {
+            AddrSet { any4: true, any6: false, exact: None }
+        } else {
+            AddrSet { any4: false, any6: false, exact: Some(ip) }
+        }
+    }
+    fn covers(&self, ip: &[u8; 16]) -> bool {
+        self.exact == Some(*ip) || if is_mapped(ip) { self.any4 } else { self.any6 }
+    }
+    fn overlaps(&self, other: &AddrSet) -> bool {
+        let has4 = |s: &AddrSet| s.any4 || s.exact.is_some_and(|ip| is_mapped(&ip));
+        let has6 = |s: &AddrSet| s.any6 || s.exact.is_some_and(|ip| !is_mapped(&ip));
+        (self.any4 && has4(other))
+            || (self.any6 && has6(other))
+            || (other.any4 && has4(self))
+            || (other.any6 && has6(self))
+            || (self.exact.is_some() && self.exact == other.exact)
+    }
+}
+
+#[derive(Default)]
+struct Table {
+    ports: HashMap<(Proto, u16), Vec<Weak<InetSocket>>>,
+    next_ephemeral: u16,
+}
+
+fn table() -> MutexGuard<'static, Table> {
+    static TABLE: OnceLock<Mutex<Table>> = OnceLock::new();
+    TABLE.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Table {
+    fn live(&self, proto: Proto, port: u16) -> Vec<Arc<InetSocket>> {
+        self.ports.get(&(proto, port)).map(|v| v.iter().filter_map(Weak::upgrade).collect()).unwrap_or_default()
+    }
+
+    /// Whether `sock` may take `port` at `ip` (Linux's bind conflict rules).
+    fn conflicts(&self, sock: &InetSocket, ip: [u8; 16], port: u16) -> bool {
+        let mine = AddrSet::of(ip, sock.family, sock.v6only.load(Ordering::Relaxed));
+        let (reuse, reuseport) = (sock.reuseaddr.load(Ordering::Relaxed), sock.reuseport.load(Ordering::Relaxed));
+        self.live(sock.proto, port).iter().any(|other| {
+            if std::ptr::eq(&**other, sock) {
+                return false;
+            }
+            let Some(theirs) = other.bound_set() else { return false };
+            if !mine.overlaps(&theirs) {
+                return false;
+            }
+            let listening = other.listening.load(Ordering::Relaxed);
+            if reuse && other.reuseaddr.load(Ordering::Relaxed) && (sock.proto == Proto::Udp || !listening) {
+                return false;
+            }
+            !(reuseport && other.reuseport.load(Ordering::Relaxed) && other.uid == sock.uid)
+        })
+    }
+
+    fn insert(&mut self, sock: &Arc<InetSocket>, port: u16) {
+        let list = self.ports.entry((sock.proto, port)).or_default();
+        list.retain(|w| w.strong_count() > 0);
+        list.push(Arc::downgrade(sock));
+    }
+
+    fn remove(&mut self, sock: &InetSocket, port: u16) {
+        if let Some(list) = self.ports.get_mut(&(sock.proto, port)) {
+            list.retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), sock));
+            if list.is_empty() {
+                self.ports.remove(&(sock.proto, port));
+            }
+        }
+    }
+
+    /// A free ephemeral port (no socket of the protocol holds it).
+    fn ephemeral(&mut self, proto: Proto) -> Result<u16, Errno> {
+        let (lo, hi) = (*EPHEMERAL.start(), *EPHEMERAL.end());
+        let span = hi - lo + 1;
+        for _ in 0..span {
+            let port = lo + self.next_ephemeral % span;
+            self.next_ephemeral = self.next_ephemeral.wrapping_add(1) % span;
+            if self.live(proto, port).is_empty() {
+                return Ok(port);
+            }
+        }
+        Err(Errno::EADDRINUSE)
+    }
+}
+
+/// Every bound socket of `proto`, for /proc/net.
+pub fn bound_sockets(proto: Proto) -> Vec<Arc<InetSocket>> {
+    let t = table();
+    let mut keys: Vec<_> = t.ports.keys().filter(|k| k.0 == proto).copied().collect();
+    keys.sort_by_key(|k| k.1);
+    keys.into_iter().flat_map(|(p, port)| t.live(p, port)).collect()
+}
+
+/// TCP's view of a socket.
+enum Tcp {
+    Closed,
+    /// `waiting`: blocking connects that found the accept queue full.
+    Listening {
+        backlog: usize,
+        pending: VecDeque<Arc<InetSocket>>,
+        waiting: Vec<Weak<InetSocket>>,
+    },
+    /// `connecting`: a non-blocking connect answered EINPROGRESS and no
+    /// connect has reported the outcome yet.
+    Connected {
+        connecting: bool,
+    },
+    /// A non-blocking connect was refused; SO_ERROR has the reason.
+    Refused,
+}
+
+/// What a connection attempt met at the listener.
+enum Enqueued {
+    Established(Arc<InetSocket>),
+    Full,
+    NotListening,
+}
+
+/// Options of the IP and TCP levels, recorded and read back.
+#[derive(Clone, Copy, Debug)]
+pub struct InetOpts {
+    pub nodelay: bool,
+    pub cork: bool,
+    pub keepidle: i32,
+    pub keepintvl: i32,
+    pub keepcnt: i32,
+    pub ttl: i32,
+    pub tos: i32,
+    pub sndbuf: usize,
+    pub rcvbuf: usize,
+    /// SO_SNDBUF was set: it bounds what this socket queues at its peer.
+    pub sndbuf_locked: bool,
+}
+
+struct St {
+    local: Option<Addr>,
+    /// bind named the address / the port (Linux's SOCK_BINDADDR_LOCK and
+    /// SOCK_BINDPORT_LOCK): a UDP disconnect keeps what was named.
+    bind_locks: (bool, bool),
+    peer: Option<Addr>,
+    tcp: Tcp,
+    error: i32,
+    dgrams: VecDeque<(Vec<u8>, Addr)>,
+    dgram_bytes: usize,
+    /// UDP: the shutdown bits. TCP: the ones this side's own `shutdown`
+    /// set (the stream's bits also count the peer's close, which on TCP
+    /// ends only our receiving side).
+    shutdown: u8,
+    common: SockOpts,
+    opts: InetOpts,
+}
+
+/// One AF_INET or AF_INET6 socket.
+pub struct InetSocket {
+    pub family: u16,
+    pub proto: Proto,
+    pub ino: u64,
+    uid: u32,
+    /// TCP: the byte stream, joined with the peer's once connected; its
+    /// wait queue is the socket's. UDP: unused but for its queue.
+    stream: Arc<Endpoint>,
+    pub listening: AtomicBool,
+    pub reuseaddr: AtomicBool,
+    pub reuseport: AtomicBool,
+    pub v6only: AtomicBool,
+    st: Mutex<St>,
+}
+
+/// What a receive returned.
+pub struct Received {
+    pub data: Vec<u8>,
+    pub full_len: usize,
+    pub from: Option<Vec<u8>>,
+}
+
+fn no_cred() -> Cred {
+    Cred { pid: 0, uid: 0, gid: 0 }
+}
+
+impl InetSocket {
+    pub fn new(family: u16, proto: Proto, uid: u32) -> Arc<InetSocket> {
+        static NEXT_INO: AtomicU64 = AtomicU64::new(1 << 20);
+        let (sndbuf, rcvbuf) = match proto {
+            Proto::Tcp => (TCP_SNDBUF, TCP_RCVBUF),
+            Proto::Udp => (UDP_BUF, UDP_BUF),
+        };
+        let stream = Endpoint::new(SOCK_STREAM, no_cred());
+        stream.set_bufs(Some(TCP_QUEUE), Some(TCP_QUEUE));
+        Arc::new(InetSocket {
+            family,
+            proto,
+            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+            uid,
+            stream,
+            listening: AtomicBool::new(false),
+            reuseaddr: AtomicBool::new(false),
+            reuseport: AtomicBool::new(false),
+            v6only: AtomicBool::new(false),
+            st: Mutex::new(St {
+                local: None,
+                bind_locks: (false, false),
+                peer: None,
+                tcp: Tcp::Closed,
+                error: 0,
+                dgrams: VecDeque::new(),
+                dgram_bytes: 0,
+                shutdown: 0,
+                common: SockOpts::default(),
+                opts: InetOpts {
+                    nodelay: false,
+                    cork: false,
+                    keepidle: 7200,
+                    keepintvl: 75,
+                    keepcnt: 9,
+                    ttl: 64,
+                    tos: 0,
+                    sndbuf,
+                    rcvbuf,
+                    sndbuf_locked: false,
+                },
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, St> {
+        self.st.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn queue(&self) -> &WaitQueue {
+        &self.stream.queue
+    }
+
+    pub fn ty(&self) -> i32 {
+        match self.proto {
+            Proto::Tcp => SOCK_STREAM,
+            Proto::Udp => SOCK_DGRAM,
+        }
+    }
+
+    fn bound_set(&self) -> Option<AddrSet> {
+        let local = self.lock().local?;
+        Some(AddrSet::of(local.ip, self.family, self.v6only.load(Ordering::Relaxed)))
+    }
+
+    fn unspecified(&self) -> Addr {
+        Addr { ip: if self.family == AF_INET { ANY4 } else { ANY6 }, port: 0 }
+    }
+
+    /// bind(2) with an already parsed address.
+    pub fn bind(self: &Arc<Self>, raw: &[u8]) -> Result<(), Errno> {
+        let addr = match parse_addr(raw, self.family, false) {
+            // Linux accepts AF_UNSPEC with INADDR_ANY on an AF_INET socket.
+            Err(Errno::EAFNOSUPPORT) if self.family == AF_INET && raw[..2] == [0, 0] && raw[4..8] == [0; 4] => {
+                Addr { ip: ANY4, port: u16::from_be_bytes([raw[2], raw[3]]) }
+            }
+            r => r?.0,
+        };
+        if is_mapped(&addr.ip) && self.family == AF_INET6 && self.v6only.load(Ordering::Relaxed) {
+            return Err(Errno::EINVAL);
+        }
+        let local_ok = is_loopback(&addr.ip) || addr.ip == ANY4 || (self.family == AF_INET6 && addr.ip == ANY6);
+        if !local_ok {
+            return Err(Errno::EADDRNOTAVAIL);
+        }
+        if addr.port != 0 && addr.port < 1024 && self.uid != 0 {
+            return Err(Errno::EACCES);
+        }
+        if self.lock().local.is_some() {
+            return Err(Errno::EINVAL);
+        }
+        self.take_port(addr)?;
+        self.lock().bind_locks = (addr.ip != ANY4 && addr.ip != ANY6, addr.port != 0);
+        Ok(())
+    }
+
+    /// Enters the port table at `addr` (port 0: an ephemeral one).
+    fn take_port(self: &Arc<Self>, mut addr: Addr) -> Result<(), Errno> {
+        let mut t = table();
+        if addr.port == 0 {
+            addr.port = t.ephemeral(self.proto)?;
+        } else if t.conflicts(self, addr.ip, addr.port) {
+            return Err(Errno::EADDRINUSE);
+        }
+        t.insert(self, addr.port);
+        self.lock().local = Some(addr);
+        Ok(())
+    }
+
+    /// The source address for a packet to `dst` from this socket.
+    fn source_for(&self, local: Addr, dst: &[u8; 16]) -> [u8; 16] {
+        if local.ip != ANY4 && local.ip != ANY6 {
+            local.ip
+        } else if is_mapped(dst) {
+            LOOPBACK4
+        } else {
+            LOOPBACK6
+        }
+    }
+
+    /// Binds to an ephemeral port on the wildcard if unbound; returns the
+    /// local address.
+    fn autobind(self: &Arc<Self>) -> Result<Addr, Errno> {
+        if let Some(a) = self.lock().local {
+            return Ok(a);
+        }
+        self.take_port(self.unspecified())?;
+        Ok(self.lock().local.expect("just bound"))
+    }
+
+    /// Where a packet for `dst` goes: the wildcard means this host;
+    /// anything off loopback has no route.
+    fn route(&self, mut dst: Addr) -> Result<Addr, Errno> {
+        if dst.ip == ANY4 {
+            dst.ip = LOOPBACK4;
+        } else if dst.ip == ANY6 {
+            dst.ip = LOOPBACK6;
+        }
+        if is_mapped(&dst.ip) && self.family == AF_INET6 && self.v6only.load(Ordering::Relaxed) {
+            return Err(Errno::ENETUNREACH);
+        }
+        if !is_loopback(&dst.ip) {
+            return Err(Errno::ENETUNREACH);
+        }
+        Ok(dst)
+    }
+
+    /// Fixes the local address for traffic to `dst` (Linux sets the
+    /// receive address on connect when the bind left it open).
+    fn settle_local(self: &Arc<Self>, dst: &Addr) -> Result<Addr, Errno> {
+        let local = self.autobind()?;
+        let ip = self.source_for(local, &dst.ip);
+        let settled = Addr { ip, port: local.port };
+        self.lock().local = Some(settled);
+        Ok(settled)
+    }
+
+    pub fn local(&self) -> Addr {
+        self.lock().local.unwrap_or(self.unspecified())
+    }
+
+    pub fn peer(&self) -> Result<Addr, Errno> {
+        let st = self.lock();
+        match (&st.tcp, self.proto) {
+            (Tcp::Connected { .. }, Proto::Tcp) | (_, Proto::Udp) => st.peer.ok_or(Errno::ENOTCONN),
+            _ => Err(Errno::ENOTCONN),
+        }
+    }
+
+    pub fn connect(self: &Arc<Self>, raw: &[u8], nonblock: bool) -> Result<(), Errno> {
+        match self.proto {
+            Proto::Tcp => self.tcp_connect(raw, nonblock),
+            Proto::Udp => self.udp_connect(raw),
+        }
+    }
+
+    fn tcp_connect(self: &Arc<Self>, raw: &[u8], nonblock: bool) -> Result<(), Errno> {
+        {
+            let mut st = self.lock();
+            match st.tcp {
+                Tcp::Listening { .. } => return Err(Errno::EISCONN),
+                Tcp::Connected { connecting: true } => {
+                    st.tcp = Tcp::Connected { connecting: false };
+                    return Ok(());
+                }
+                Tcp::Connected { .. } => return Err(Errno::EISCONN),
+                Tcp::Refused => {
+                    st.tcp = Tcp::Closed;
+                    let e = std::mem::take(&mut st.error);
+                    return Err(if e != 0 { Errno::new(e) } else { Errno::ECONNABORTED });
+                }
+                Tcp::Closed => {}
+            }
+        }
+        let (dst, _) = parse_addr(raw, self.family, false)?;
+        let dst = self.route(dst)?;
+        let local = self.settle_local(&dst)?;
+        let listener = {
+            let t = table();
+            let candidates = t.live(Proto::Tcp, dst.port);
+            let covering = |s: &&Arc<InetSocket>| {
+                s.listening.load(Ordering::Relaxed) && s.bound_set().is_some_and(|set| set.covers(&dst.ip))
+            };
+            let exact = candidates.iter().filter(covering).find(|s| s.local().ip == dst.ip).cloned();
+            exact.or_else(|| candidates.iter().find(covering).cloned())
+        };
+        let waiter = if nonblock { None } else { Some(self) };
+        let server = match listener.as_ref().map(|l| l.enqueue(local, dst, waiter)) {
+            Some(Enqueued::Established(s)) => Some(s),
+            // The syscall layer sleeps until an accept makes room.
+            Some(Enqueued::Full) => return Err(Errno::EAGAIN),
+            Some(Enqueued::NotListening) | None => None,
+        };
+        let Some(server) = server else {
+            let mut st = self.lock();
+            if nonblock {
+                st.tcp = Tcp::Refused;
+                st.error = Errno::ECONNREFUSED.into_raw();
+                drop(st);
+                self.queue().notify();
+                return Err(Errno::EINPROGRESS);
+            }
+            drop(st);
+            self.release_port();
+            return Err(Errno::ECONNREFUSED);
+        };
+        Endpoint::join(&self.stream, &server.stream);
+        let sndbuf = {
+            let mut st = self.lock();
+            st.tcp = Tcp::Connected { connecting: nonblock };
+            st.peer = Some(dst);
+            st.opts.sndbuf_locked.then_some(st.opts.sndbuf)
+        };
+        if let Some(b) = sndbuf {
+            self.stream.set_bufs(Some(b), None);
+        }
+        let listener = listener.expect("server came from it");
+        listener.queue().notify();
+        self.queue().notify();
+        if nonblock {
+            return Err(Errno::EINPROGRESS);
+        }
+        Ok(())
+    }
+
+    /// A listener takes a connection from `client` to `dst`: a new
+    /// established socket on its accept queue. A full queue (more than
+    /// `backlog` pending, Linux's `sk_acceptq_is_full`) turns `waiter`
+    /// away and notifies it after the next accept; without a waiter (a
+    /// non-blocking connect) the connection is queued anyway.
+    fn enqueue(self: &Arc<Self>, client: Addr, dst: Addr, waiter: Option<&Arc<InetSocket>>) -> Enqueued {
+        let server = InetSocket::new(self.family, Proto::Tcp, self.uid);
+        // An accepted socket inherits the listener's options (Linux's sk_clone).
+        let copy = |to: &AtomicBool, from: &AtomicBool| to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
+        copy(&server.reuseaddr, &self.reuseaddr);
+        copy(&server.reuseport, &self.reuseport);
+        copy(&server.v6only, &self.v6only);
+        {
+            let mut ls = self.lock();
+            let (common, opts) = (ls.common, ls.opts);
+            let Tcp::Listening { pending, backlog, waiting } = &mut ls.tcp else { return Enqueued::NotListening };
+            if let Some(w) = waiter.filter(|_| pending.len() > *backlog) {
+                waiting.push(Arc::downgrade(w));
+                return Enqueued::Full;
+            }
+            let mut ss = server.lock();
+            ss.local = Some(dst);
+            ss.peer = Some(client);
+            ss.tcp = Tcp::Connected { connecting: false };
+            ss.common = common;
+            ss.opts = opts;
+            drop(ss);
+            pending.push_back(server.clone());
+        }
+        table().insert(&server, dst.port);
+        Enqueued::Established(server)
+    }
+
+    pub fn listen(self: &Arc<Self>, backlog: i32) -> Result<(), Errno> {
+        if self.proto != Proto::Tcp {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let local = self.autobind()?;
+        {
+            let t = table();
+            let mine = AddrSet::of(local.ip, self.family, self.v6only.load(Ordering::Relaxed));
+            let reuseport = self.reuseport.load(Ordering::Relaxed);
+            let clash = t.live(Proto::Tcp, local.port).iter().any(|o| {
+                !std::ptr::eq(&**o, &**self)
+                    && o.listening.load(Ordering::Relaxed)
+                    && o.bound_set().is_some_and(|s| s.overlaps(&mine))
+                    && !(reuseport && o.reuseport.load(Ordering::Relaxed) && o.uid == self.uid)
+            });
+            if clash {
+                return Err(Errno::EADDRINUSE);
+            }
+        }
+        // Linux: a backlog above somaxconn (or negative) is somaxconn.
+        let backlog =
+            if backlog < 0 { crate::fs::unix::SOMAXCONN } else { (backlog as usize).min(crate::fs::unix::SOMAXCONN) };
+        let mut st = self.lock();
+        match &mut st.tcp {
+            Tcp::Connected { .. } | Tcp::Refused => return Err(Errno::EINVAL),
+            Tcp::Listening { backlog: b, .. } => *b = backlog,
+            t @ Tcp::Closed => *t = Tcp::Listening { backlog, pending: VecDeque::new(), waiting: Vec::new() },
+        }
+        self.listening.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub fn is_listening(&self) -> bool {
+        self.listening.load(Ordering::Relaxed)
+    }
+
+    /// Takes an established connection (EAGAIN when none; EINVAL when not
+    /// listening).
+    pub fn accept(&self) -> Result<Arc<InetSocket>, Errno> {
+        if self.proto != Proto::Tcp {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let mut st = self.lock();
+        let Tcp::Listening { pending, waiting, .. } = &mut st.tcp else { return Err(Errno::EINVAL) };
+        let taken = pending.pop_front().ok_or(Errno::EAGAIN)?;
+        let waiting = std::mem::take(waiting);
+        drop(st);
+        for w in waiting.iter().filter_map(Weak::upgrade) {
+            w.queue().notify();
+        }
+        Ok(taken)
+    }
+
+    fn udp_connect(self: &Arc<Self>, raw: &[u8]) -> Result<(), Errno> {
+        if raw.len() >= 2 && raw[..2] == [0, 0] {
+            // AF_UNSPEC dissolves the association; what bind did not name
+            // is forgotten, the port given up (Linux `__udp_disconnect`).
+            let release = {
+                let mut st = self.lock();
+                st.peer = None;
+                let (addr_locked, port_locked) = st.bind_locks;
+                let unspecified = self.unspecified();
+                if let Some(local) = st.local.as_mut().filter(|_| !addr_locked) {
+                    local.ip = unspecified.ip;
+                }
+                !port_locked
+            };
+            if release {
+                self.release_port();
+            }
+            return Ok(());
+        }
+        let (dst, _) = parse_addr(raw, self.family, true)?;
+        let dst = self.route(dst)?;
+        self.settle_local(&dst)?;
+        self.lock().peer = Some(dst);
+        Ok(())
+    }
+
+    /// Sends `data` (`to`: a datagram's destination, as the application
+    /// wrote it). EAGAIN when a TCP peer is full.
+    pub fn send(self: &Arc<Self>, to: Option<&[u8]>, data: &[u8]) -> Result<usize, Errno> {
+        match self.proto {
+            Proto::Tcp => self.tcp_send(data),
+            Proto::Udp => {
+                let to = match to {
+                    Some(raw) => Some(parse_addr(raw, self.family, true)?.0),
+                    None => None,
+                };
+                self.udp_send(to, data)
+            }
+        }
+    }
+
+    fn tcp_send(&self, data: &[u8]) -> Result<usize, Errno> {
+        {
+            let mut st = self.lock();
+            if st.error != 0 {
+                return Err(Errno::new(std::mem::take(&mut st.error)));
+            }
+            if !matches!(st.tcp, Tcp::Connected { .. }) {
+                return Err(Errno::EPIPE);
+            }
+        }
+        self.stream.send(None, data, &[], no_cred())
+    }
+
+    fn udp_send(self: &Arc<Self>, to: Option<Addr>, data: &[u8]) -> Result<usize, Errno> {
+        let (peer, shut) = {
+            let mut st = self.lock();
+            // A refusal heard earlier is reported by the next call.
+            if st.error != 0 {
+                return Err(Errno::new(std::mem::take(&mut st.error)));
+            }
+            (st.peer, st.shutdown)
+        };
+        if shut & SHUT_SEND != 0 {
+            return Err(Errno::EPIPE);
+        }
+        let dst = to.or(peer).ok_or(Errno::EDESTADDRREQ)?;
+        let max = if self.family == AF_INET || is_mapped(&dst.ip) { UDP_MAX_V4 } else { UDP_MAX_V6 };
+        if data.len() > max {
+            return Err(Errno::EMSGSIZE);
+        }
+        let dst = self.route(dst)?;
+        let local = self.autobind()?;
+        let src = Addr { ip: self.source_for(local, &dst.ip), port: local.port };
+        let target = {
+            let t = table();
+            let mut best: Option<(u8, Arc<InetSocket>)> = None;
+            for s in t.live(Proto::Udp, dst.port) {
+                let (set, peer) = (s.bound_set(), s.lock().peer);
+                if !set.is_some_and(|set| set.covers(&dst.ip)) || peer.is_some_and(|p| p != src) {
+                    continue;
+                }
+                let score = u8::from(s.local().ip == dst.ip) + u8::from(peer.is_some());
+                if best.as_ref().is_none_or(|(b, _)| score > *b) {
+                    best = Some((score, s));
+                }
+            }
+            best.map(|(_, s)| s)
+        };
+        let Some(target) = target else {
+            if peer.is_some() {
+                // ICMP port unreachable: a connected socket hears of it.
+                self.lock().error = Errno::ECONNREFUSED.into_raw();
+                self.queue().notify();
+            }
+            return Ok(data.len());
+        };
+        {
+            let mut ts = target.lock();
+            if ts.dgram_bytes + data.len() <= ts.opts.rcvbuf {
+                ts.dgram_bytes += data.len();
+                ts.dgrams.push_back((data.to_vec(), src));
+            }
+        }
+        target.queue().notify();
+        Ok(data.len())
+    }
+
+    /// Receives up to `len` bytes. EAGAIN when nothing is there yet; an
+    /// empty result at end of stream (UDP after SHUT_RD: only for a
+    /// blocking caller, as Linux).
+    pub fn recv(&self, len: usize, peek: bool, nonblock: bool) -> Result<Received, Errno> {
+        let mut st = self.lock();
+        if st.error != 0 {
+            return Err(Errno::new(std::mem::take(&mut st.error)));
+        }
+        if self.proto == Proto::Tcp {
+            if !matches!(st.tcp, Tcp::Connected { .. }) {
+                return Err(Errno::ENOTCONN);
+            }
+            drop(st);
+            let r = self.stream.recv(len, peek)?;
+            return Ok(Received { full_len: r.data.len(), data: r.data, from: None });
+        }
+        let Some((data, from)) = (if peek { st.dgrams.front().cloned() } else { st.dgrams.pop_front() }) else {
+            if st.shutdown & SHUT_RCV != 0 && !nonblock {
+                return Ok(Received { data: Vec::new(), full_len: 0, from: None });
+            }
+            return Err(Errno::EAGAIN);
+        };
+        if !peek {
+            st.dgram_bytes -= data.len();
+        }
+        let full_len = data.len();
+        let mut data = data;
+        data.truncate(len);
+        Ok(Received { data, full_len, from: Some(from.to_bytes(self.family)) })
+    }
+
+    pub fn shutdown(&self, how: i32) -> Result<(), Errno> {
+        let mode = match how {
+            0 => SHUT_RCV,
+            1 => SHUT_SEND,
+            2 => SHUT_RCV | SHUT_SEND,
+            _ => return Err(Errno::EINVAL),
+        };
+        let mut st = self.lock();
+        match (self.proto, &st.tcp) {
+            (Proto::Tcp, Tcp::Connected { .. }) => {
+                st.shutdown |= mode;
+                drop(st);
+                self.stream.shutdown(how)
+            }
+            (Proto::Tcp, Tcp::Listening { .. }) => Ok(()),
+            (Proto::Tcp, _) => Err(Errno::ENOTCONN),
+            (Proto::Udp, _) => {
+                // Linux sets the bits even when it answers ENOTCONN.
+                st.shutdown |= mode;
+                let connected = st.peer.is_some();
+                drop(st);
+                self.queue().notify();
+                if connected {
+                    Ok(())
+                } else {
+                    Err(Errno::ENOTCONN)
+                }
+            }
+        }
+    }
+
+    fn release_port(&self) {
+        let local = self.lock().local.take();
+        if let Some(a) = local {
+            table().remove(self, a.port);
+        }
+    }
+
+    /// The last file referring to the socket went away.
+    pub(crate) fn close(&self) {
+        self.listening.store(false, Ordering::Relaxed);
+        self.release_port();
+        let (tcp, dgrams) = {
+            let mut st = self.lock();
+            st.dgram_bytes = 0;
+            (std::mem::replace(&mut st.tcp, Tcp::Closed), std::mem::take(&mut st.dgrams))
+        };
+        drop(dgrams);
+        if let Tcp::Listening { pending, waiting, .. } = tcp {
+            for s in pending {
+                s.close();
+            }
+            // Connects waiting for room try again and are refused.
+            for w in waiting.iter().filter_map(Weak::upgrade) {
+                w.queue().notify();
+            }
+        }
+        self.stream.close();
+    }
+
+    /// Linux `tcp_poll` / `udp_poll`.
+    pub fn readiness(&self) -> u32 {
+        use abi::poll::*;
+        let st = self.lock();
+        let err = if st.error != 0 { POLLERR } else { 0 };
+        if self.proto == Proto::Udp {
+            let mut r = POLLOUT | POLLWRNORM | POLLWRBAND | err;
+            if !st.dgrams.is_empty() {
+                r |= POLLIN | POLLRDNORM;
+            }
+            if st.shutdown & SHUT_RCV != 0 {
+                r |= POLLIN | POLLRDNORM | POLLRDHUP;
+            }
+            if st.shutdown == SHUT_RCV | SHUT_SEND {
+                r |= POLLHUP;
+            }
+            return r;
+        }
+        match &st.tcp {
+            Tcp::Listening { pending, .. } => {
+                if pending.is_empty() {
+                    0
+                } else {
+                    POLLIN | POLLRDNORM
+                }
+            }
+            Tcp::Closed => POLLOUT | POLLWRNORM | POLLHUP | err,
+            Tcp::Refused => POLLIN | POLLRDNORM | POLLRDHUP | POLLOUT | POLLWRNORM | POLLHUP | err,
+            Tcp::Connected { .. } => {
+                // POLLHUP once both directions are done: the peer's FIN and
+                // our own SHUT_WR (a closed peer alone is CLOSE_WAIT).
+                let own = st.shutdown;
+                drop(st);
+                let hup = self.stream.shutdown_bits() & SHUT_RCV != 0 && own & SHUT_SEND != 0;
+                (self.stream.readiness() & !POLLHUP) | if hup { POLLHUP } else { 0 } | err
+            }
+        }
+    }
+
+    pub fn take_error(&self) -> i32 {
+        std::mem::take(&mut self.lock().error)
+    }
+
+    /// Bytes waiting to be read: the stream's, or the next datagram's.
+    pub fn unread(&self) -> Result<usize, Errno> {
+        let st = self.lock();
+        match (&st.tcp, self.proto) {
+            (_, Proto::Udp) => Ok(st.dgrams.front().map_or(0, |d| d.0.len())),
+            (Tcp::Listening { .. }, _) => Err(Errno::EINVAL),
+            _ => Ok(self.stream.unread()),
+        }
+    }
+
+    pub fn common(&self) -> SockOpts {
+        self.lock().common
+    }
+    pub fn set_common(&self, f: impl FnOnce(&mut SockOpts)) {
+        f(&mut self.lock().common)
+    }
+    pub fn opts(&self) -> InetOpts {
+        self.lock().opts
+    }
+    pub fn set_opts(&self, f: impl FnOnce(&mut InetOpts)) {
+        let sndbuf = {
+            let mut st = self.lock();
+            f(&mut st.opts);
+            st.opts.sndbuf_locked.then_some(st.opts.sndbuf)
+        };
+        if let Some(b) = sndbuf {
+            self.stream.set_bufs(Some(b), None);
+        }
+    }
+
+    /// Linux's TCP state number (`TCP_ESTABLISHED` 1 ... `TCP_LISTEN` 10),
+    /// derived from the connection and its shutdown bits.
+    pub fn tcp_state(&self) -> u8 {
+        let st = self.lock();
+        match st.tcp {
+            Tcp::Listening { .. } => 10,
+            Tcp::Closed | Tcp::Refused => 7,
+            Tcp::Connected { .. } => {
+                drop(st);
+                match self.stream.shutdown_bits() {
+                    0 => 1,         // ESTABLISHED
+                    SHUT_RCV => 8,  // CLOSE_WAIT: the peer finished
+                    SHUT_SEND => 5, // FIN_WAIT2: we finished
+                    _ => 7,         // CLOSE
+                }
+            }
+        }
+    }
+
+    /// `struct tcp_info`: the state and plausible loopback figures.
+    pub fn tcp_info(&self) -> Vec<u8> {
+        let mut b = vec![0u8; 232];
+        let state = self.tcp_state();
+        b[0] = state;
+        if state != 10 && state != 7 {
+            b[5] = 0x7; // TCPI_OPT_TIMESTAMPS | SACK | WSCALE
+            b[6] = 0x77; // window scale 7 both ways
+        }
+        let words: [(usize, u32); 12] = [
+            (8, 204_000),      // rto (µs)
+            (12, 40_000),      // ato
+            (16, 32768),       // snd_mss
+            (20, 536),         // rcv_mss
+            (60, 65535),       // pmtu
+            (64, 65483),       // rcv_ssthresh
+            (68, 20),          // rtt
+            (72, 10),          // rttvar
+            (76, 0x7fff_ffff), // snd_ssthresh
+            (80, 10),          // snd_cwnd
+            (84, 65483),       // advmss
+            (88, 3),           // reordering
+        ];
+        for (off, v) in words {
+            b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        b
+    }
+
+    /// Queued bytes for /proc/net: (transmit, receive).
+    pub fn queues(&self) -> (usize, usize) {
+        let st = self.lock();
+        match self.proto {
+            Proto::Udp => (0, st.dgram_bytes),
+            Proto::Tcp => {
+                drop(st);
+                (0, self.stream.unread())
+            }
+        }
+    }
+
+    pub fn uid(&self) -> u32 {
+        self.uid
+    }
+
+    pub fn peer_or_zero(&self) -> Addr {
+        self.lock().peer.unwrap_or(self.unspecified())
+    }
+}
+
+/// A socket as an open file description.
+pub struct InetFile {
+    pub sock: Arc<InetSocket>,
+    flags: super::SocketFlags,
+}
+
+impl InetFile {
+    pub fn new(sock: Arc<InetSocket>, nonblock: bool) -> InetFile {
+        InetFile { sock, flags: super::SocketFlags::new(nonblock) }
+    }
+}
+
+impl Drop for InetFile {
+    fn drop(&mut self) {
+        self.sock.close();
+    }
+}
+
+impl FileDescription for InetFile {
+    fn flags(&self) -> u64 {
+        self.flags.get()
+    }
+
+    fn set_flags(&self, flags: u64) {
+        self.flags.set(flags);
+    }
+
+    fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        if buf.is_empty() && self.sock.proto == Proto::Tcp {
+            return Ok(0);
+        }
+        let r = self.sock.recv(buf.len(), false, self.flags.nonblocking())?;
+        buf[..r.data.len()].copy_from_slice(&r.data);
+        Ok(r.data.len())
+    }
+
+    fn write(&self, data: &[u8]) -> Result<usize, Errno> {
+        self.sock.send(None, data)
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(crate::net::socket_stat(self.sock.ino))
+    }
+
+    fn ioctl(&self, cmd: u64) -> Result<IoctlReply, Errno> {
+        match cmd {
+            ioctl::FIONREAD => Ok(IoctlReply::Out((self.sock.unread()? as i32).to_le_bytes().to_vec())),
+            // SIOCOUTQ: loopback hands data over at once.
+            ioctl::TIOCOUTQ => Ok(IoctlReply::Out(0i32.to_le_bytes().to_vec())),
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    fn path(&self) -> String {
+        crate::net::socket_path(self.sock.ino)
+    }
+
+    fn wait_queue(&self) -> Option<&WaitQueue> {
+        Some(self.sock.queue())
+    }
+
+    fn readiness(&self, _mask: u32) -> u32 {
+        self.sock.readiness()
+    }
+
+    fn pollable(&self) -> bool {
+        true
+    }
+
+    fn as_socket(&self) -> Option<super::SocketRef<'_>> {
+        Some(super::SocketRef::Inet(self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use abi::poll::*;
+
+    fn v4(ip: [u8; 4], port: u16) -> Vec<u8> {
+        Addr { ip: mapped(ip), port }.to_bytes(AF_INET)
+    }
+
+    fn v6(ip: [u8; 16], port: u16) -> Vec<u8> {
+        Addr { ip, port }.to_bytes(AF_INET6)
+    }
+
+    #[test]
+    fn address_sets_overlap_as_linux() {
+        let any6 = AddrSet::of(ANY6, AF_INET6, false);
+        let any6_only = AddrSet::of(ANY6, AF_INET6, true);
+        let any4 = AddrSet::of(ANY4, AF_INET, false);
+        let lo4 = AddrSet::of(LOOPBACK4, AF_INET, false);
+        let lo6 = AddrSet::of(LOOPBACK6, AF_INET6, false);
+        assert!(any6.overlaps(&any4) && any6.overlaps(&lo4) && any6.overlaps(&lo6));
+        assert!(!any6_only.overlaps(&any4) && !any6_only.overlaps(&lo4) && any6_only.overlaps(&lo6));
+        assert!(any4.overlaps(&lo4) && !any4.overlaps(&lo6) && !lo4.overlaps(&lo6));
+        assert!(any6.covers(&LOOPBACK4) && !any6_only.covers(&LOOPBACK4) && !any4.covers(&LOOPBACK6));
+    }
+
+    #[test]
+    fn tcp_connect_accept_and_data() {
+        let l = InetSocket::new(AF_INET, Proto::Tcp, 0);
+        l.bind(&v4([127, 0, 0, 1], 0)).unwrap();
+        let port = l.local().port;
+        assert!(EPHEMERAL.contains(&port));
+        let c = InetSocket::new(AF_INET, Proto::Tcp, 0);
+        assert_eq!(c.connect(&v4([127, 0, 0, 1], port), false), Err(Errno::ECONNREFUSED));
+        l.listen(1).unwrap();
+        c.connect(&v4([127, 0, 0, 1], port), false).unwrap();
+        assert_ne!(l.readiness() & POLLIN, 0);
+        let s = l.accept().unwrap();
+        assert_eq!(s.peer().unwrap(), c.local());
+        assert_eq!(c.send(None, b"ping"), Ok(4));
+        assert_eq!(s.recv(10, false, true).unwrap().data, b"ping");
+        c.shutdown(1).unwrap();
+        assert_eq!(s.recv(10, false, true).unwrap().data, b"");
+        assert_eq!(s.tcp_state(), 8);
+        assert_eq!(c.send(None, b"x"), Err(Errno::EPIPE));
+        s.close();
+        c.close();
+        l.close();
+    }
+
+    #[test]
+    fn full_accept_queue_holds_blocking_connects() {
+        let l = InetSocket::new(AF_INET, Proto::Tcp, 0);
+        l.bind(&v4([127, 0, 0, 1], 0)).unwrap();
+        l.listen(0).unwrap();
+        let to = v4([127, 0, 0, 1], l.local().port);
+        let c1 = InetSocket::new(AF_INET, Proto::Tcp, 0);
+        c1.connect(&to, false).unwrap();
+        let c2 = InetSocket::new(AF_INET, Proto::Tcp, 0);
+        assert_eq!(c2.connect(&to, false), Err(Errno::EAGAIN));
+        let seen = c2.queue().generation();
+        let s1 = l.accept().unwrap();
+        assert_ne!(c2.queue().generation(), seen, "the waiting connect is woken");
+        c2.connect(&to, false).unwrap();
+        let c3 = InetSocket::new(AF_INET, Proto::Tcp, 0);
+        assert_eq!(c3.connect(&to, true), Err(Errno::EINPROGRESS));
+        for s in [l, c1, c2, c3, s1] {
+            s.close();
+        }
+    }
+
+    #[test]
+    fn bind_conflicts_and_reuseaddr() {
+        let a = InetSocket::new(AF_INET6, Proto::Tcp, 0);
+        a.bind(&v6(ANY6, 0)).unwrap();
+        let port = a.local().port;
+        let b = InetSocket::new(AF_INET, Proto::Tcp, 0);
+        assert_eq!(b.bind(&v4([127, 0, 0, 1], port)), Err(Errno::EADDRINUSE));
+        a.reuseaddr.store(true, Ordering::Relaxed);
+        b.reuseaddr.store(true, Ordering::Relaxed);
+        b.bind(&v4([127, 0, 0, 1], port)).unwrap();
+        a.listen(5).unwrap();
+        assert_eq!(b.listen(5), Err(Errno::EADDRINUSE));
+        let c = InetSocket::new(AF_INET, Proto::Tcp, 0);
+        assert_eq!(c.bind(&v4([10, 0, 0, 1], 0)), Err(Errno::EADDRNOTAVAIL));
+        let d = InetSocket::new(AF_INET6, Proto::Udp, 0);
+        d.v6only.store(true, Ordering::Relaxed);
+        assert_eq!(d.bind(&v6(LOOPBACK4, 0)), Err(Errno::EINVAL));
+        for s in [a, b, c, d] {
+            s.close();
+        }
+    }
+
+    #[test]
+    fn udp_boundaries_and_refusal() {
+        let r = InetSocket::new(AF_INET, Proto::Udp, 0);
+        r.bind(&v4([127, 0, 0, 1], 0)).unwrap();
+        let port = r.local().port;
+        let s = InetSocket::new(AF_INET6, Proto::Udp, 0);
+        s.send(Some(&v4([127, 0, 0, 1], port)), b"one").unwrap();
+        s.send(Some(&v6(mapped([127, 0, 0, 1]), port)), b"three").unwrap();
+        let got = r.recv(2, false, true).unwrap();
+        assert_eq!((got.data.as_slice(), got.full_len), (&b"on"[..], 3));
+        assert_eq!(got.from.unwrap(), Addr { ip: LOOPBACK4, port: s.local().port }.to_bytes(AF_INET));
+        assert_eq!(r.recv(100, false, true).unwrap().data, b"three");
+        r.close();
+        s.connect(&v4([127, 0, 0, 1], port), false).unwrap();
+        assert_eq!(s.send(None, b"lost"), Ok(4));
+        assert_ne!(s.readiness() & POLLERR, 0);
+        assert_eq!(s.recv(10, false, true).err(), Some(Errno::ECONNREFUSED));
+        assert_eq!(s.recv(10, false, true).err(), Some(Errno::EAGAIN));
+        s.close();
+    }
+}

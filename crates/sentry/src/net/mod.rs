@@ -1,0 +1,121 @@
+//! The socket layer's non-Unix families (gVisor: `pkg/sentry/socket/{netstack,netlink}`).
+//!
+//! * `inet`: AF_INET and AF_INET6 over loopback, with one sentry-wide port
+//!   table (moat runs with `--network=none`: one network namespace that has
+//!   only `lo`). Connected TCP moves bytes through the same stream endpoints
+//!   as Unix sockets (`fs::unix::Endpoint`); nothing runs the TCP state
+//!   machine on loopback. An external interface (a netstack on smoltcp)
+//!   is the next step.
+//! * `netlink`: NETLINK_ROUTE answering link, address and route dumps for
+//!   `lo`, so `getifaddrs()` and `ip addr` work.
+//! * `iface`: the one interface, `lo`, as the ioctls and /proc/net see it.
+//!
+//! Unix-domain sockets stay in `fs::unix`; what the families share (the
+//! socket options every family keeps, the description's flags) is here.
+
+pub mod iface;
+pub mod inet;
+pub mod netlink;
+
+use crate::fs::unix::UnixSocket;
+use std::time::Duration;
+
+/// A socket file, by family: what the socket syscalls dispatch on.
+#[derive(Clone, Copy)]
+pub enum SocketRef<'a> {
+    Unix(&'a UnixSocket),
+    Inet(&'a inet::InetFile),
+    Netlink(&'a netlink::NetlinkSocket),
+}
+
+/// SOL_SOCKET options that every family stores the same way. Timeouts are
+/// honoured by the syscall layer; the others are recorded and read back.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SockOpts {
+    pub rcvtimeo: Option<Duration>,
+    pub sndtimeo: Option<Duration>,
+    pub keepalive: bool,
+    /// `struct linger`: on/off and seconds.
+    pub linger: (i32, i32),
+    pub broadcast: bool,
+    pub priority: i32,
+    pub oobinline: bool,
+}
+
+impl SocketRef<'_> {
+    /// The queue a blocked caller sleeps on.
+    pub fn queue(&self) -> &crate::kernel::waiter::WaitQueue {
+        match self {
+            SocketRef::Unix(s) => &s.ep.queue,
+            SocketRef::Inet(s) => s.sock.queue(),
+            SocketRef::Netlink(s) => &s.queue,
+        }
+    }
+
+    pub fn family(&self) -> u16 {
+        match self {
+            SocketRef::Unix(_) => crate::fs::unix::AF_UNIX,
+            SocketRef::Inet(s) => s.sock.family,
+            SocketRef::Netlink(_) => netlink::AF_NETLINK,
+        }
+    }
+
+    /// `SOCK_STREAM`, `SOCK_DGRAM`...
+    pub fn ty(&self) -> i32 {
+        match self {
+            SocketRef::Unix(s) => s.ep.ty,
+            SocketRef::Inet(s) => s.sock.ty(),
+            SocketRef::Netlink(s) => s.ty,
+        }
+    }
+
+    /// Byte-stream sockets read across sends and take partial sends.
+    pub fn is_stream(&self) -> bool {
+        self.ty() == crate::fs::unix::SOCK_STREAM
+    }
+
+    pub fn common(&self) -> SockOpts {
+        match self {
+            SocketRef::Unix(s) => *s.opts.lock().unwrap_or_else(|e| e.into_inner()),
+            SocketRef::Inet(s) => s.sock.common(),
+            SocketRef::Netlink(s) => s.common(),
+        }
+    }
+
+    pub fn set_common(&self, f: impl FnOnce(&mut SockOpts)) {
+        match self {
+            SocketRef::Unix(s) => f(&mut s.opts.lock().unwrap_or_else(|e| e.into_inner())),
+            SocketRef::Inet(s) => s.sock.set_common(f),
+            SocketRef::Netlink(s) => s.set_common(f),
+        }
+    }
+}
+
+/// A socket description's status flags: O_RDWR, and O_NONBLOCK as set by
+/// SOCK_NONBLOCK, fcntl or FIONBIO.
+pub struct SocketFlags(std::sync::atomic::AtomicU64);
+
+impl SocketFlags {
+    pub fn new(nonblock: bool) -> SocketFlags {
+        let status = if nonblock { abi::fcntl::O_NONBLOCK } else { 0 };
+        SocketFlags(std::sync::atomic::AtomicU64::new(abi::fcntl::O_RDWR | status))
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    pub fn set(&self, flags: u64) {
+        self.0.store(flags, std::sync::atomic::Ordering::Relaxed);
+    }
+    pub fn nonblocking(&self) -> bool {
+        self.get() & abi::fcntl::O_NONBLOCK != 0
+    }
+}
+
+/// What fstat reports for a socket (`S_IFSOCK`, mode 0777), and its
+/// /proc/self/fd link text.
+pub fn socket_stat(ino: u64) -> abi::Stat {
+    abi::Stat { mode: 0o140777, nlink: 1, ino, blksize: 4096, ..abi::Stat::default() }
+}
+pub fn socket_path(ino: u64) -> String {
+    format!("socket:[{ino}]")
+}
