@@ -28,6 +28,47 @@ pub enum Request {
     Wait,
     /// Report the container's state as the sandbox sees it.
     State,
+    /// Start a new process in the running container (`moat exec`). The
+    /// frame carries its stdin, stdout and stderr, in that order; the
+    /// answer is `Pid`.
+    Exec(ExecSpec),
+    /// Block until process `pid`, started by `Exec`, has exited; the
+    /// answer is `Exited`.
+    WaitPid { pid: i32 },
+    /// List the container's processes; the answer is `Processes`.
+    Processes,
+    /// Stop every task from running application code (`moat pause`).
+    Pause,
+    /// Let them run again (`moat resume`).
+    Resume,
+}
+
+/// A process for `Exec`, complete: the runtime has already merged the
+/// container's defaults (env, cwd, user) with the command line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecSpec {
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+}
+
+/// One process as the sandbox's kernel sees it (`moat ps`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessInfo {
+    pub pid: i32,
+    pub ppid: i32,
+    pub uid: u32,
+    /// `R` running application code, `S` in the kernel (a system call, a
+    /// wait, paused), `Z` exited and not yet reaped.
+    pub state: char,
+    /// Creation time, in seconds since the Unix epoch.
+    pub started: u64,
+    /// CPU time of its application code, in milliseconds.
+    pub cpu_ms: u64,
+    pub cmdline: Vec<String>,
 }
 
 /// What the sandbox answers.
@@ -36,7 +77,12 @@ pub enum Response {
     Ok,
     State(SandboxState),
     Exited(ExitStatus),
-    Error { message: String },
+    /// The pid of a process started by `Exec`.
+    Pid(i32),
+    Processes(Vec<ProcessInfo>),
+    Error {
+        message: String,
+    },
 }
 
 /// The container as the sandbox sees it.
@@ -46,6 +92,8 @@ pub enum SandboxState {
     Created,
     /// The init process runs.
     Running,
+    /// Started, and paused: no task runs application code.
+    Paused,
     /// The init process has exited.
     Stopped(ExitStatus),
 }

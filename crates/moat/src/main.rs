@@ -30,7 +30,8 @@ struct Cli {
     /// Log every application system call.
     #[arg(long)]
     strace: bool,
-    /// Use systemd for cgroups (not supported yet; rejected).
+    /// Use systemd for cgroups: refused, since moat applies no cgroups at
+    /// all yet (issue #6), so there is nothing for systemd to manage.
     #[arg(long)]
     systemd_cgroup: bool,
     #[command(subcommand)]
@@ -60,6 +61,12 @@ enum Command {
     Kill(cmd::kill::Kill),
     Delete(cmd::delete::Delete),
     Run(cmd::run::Run),
+    Exec(cmd::exec::Exec),
+    Ps(cmd::ps::Ps),
+    Pause(cmd::pause::Pause),
+    Resume(cmd::pause::Resume),
+    Wait(cmd::wait::Wait),
+    Features(cmd::features::Features),
     List(cmd::list::List),
     Spec(cmd::spec::SpecCmd),
     Do(cmd::r#do::Do),
@@ -111,7 +118,10 @@ fn render(e: &anyhow::Error) -> String {
 
 fn dispatch(cli: Cli) -> Result<i32> {
     if cli.systemd_cgroup {
-        bail!("--systemd-cgroup is not supported yet");
+        bail!(
+            "--systemd-cgroup: moat does not place containers in cgroups yet (neither cgroupfs nor systemd), \
+             so it cannot honour a systemd cgroup driver; use the cgroupfs driver"
+        );
     }
     if cli.platform != "ptrace" {
         bail!("--platform={}: unknown or unsupported platform (supported: ptrace)", cli.platform);
@@ -133,6 +143,12 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Kill(c) => c.execute(&rt),
         Command::Delete(c) => c.execute(&rt),
         Command::Run(c) => c.execute(&rt),
+        Command::Exec(c) => c.execute(&rt),
+        Command::Ps(c) => c.execute(&rt),
+        Command::Pause(c) => c.execute(&rt),
+        Command::Resume(c) => c.execute(&rt),
+        Command::Wait(c) => c.execute(&rt),
+        Command::Features(c) => c.execute(),
         Command::List(c) => c.execute(&rt),
         Command::Spec(c) => c.execute(),
         Command::Syscalls(c) => c.execute(),

@@ -409,9 +409,11 @@ impl Context for PtraceContext {
         let stub = stub_of(space)?;
         let t = stub.current()?;
         t.setregs(regs)?;
-        self.interrupter.set_target(Some((stub.pid.as_raw(), t.0.as_raw())));
+        if !self.interrupter.arm((stub.pid.as_raw(), t.0.as_raw())) {
+            return Ok(Event::Interrupted);
+        }
         let result = t.run_until_trap(regs);
-        self.interrupter.set_target(None);
+        self.interrupter.disarm();
         result
     }
 

@@ -58,7 +58,7 @@ impl Runtime {
         }
     }
 
-    fn dir(&self, id: &str) -> Result<ContainerDir> {
+    pub(crate) fn dir(&self, id: &str) -> Result<ContainerDir> {
         ContainerDir::new(&self.root, id)
     }
 
@@ -186,7 +186,7 @@ impl Runtime {
         let action = if force { Action::ForceDelete } else { Action::Delete };
         if check(status, action).is_none() {
             return Err(if status.sandbox_expected() || status == Status::Creating {
-                Error::StillRunning(id.into())
+                Error::StillRunning(id.into(), status)
             } else {
                 Error::WrongStatus { id: id.into(), action, status }
             });
@@ -245,15 +245,15 @@ fn effective(st: &State, _lock: &Lock) -> Status {
     }
 }
 
-fn transition(st: &State, status: Status, action: Action) -> Result<Status> {
+pub(crate) fn transition(st: &State, status: Status, action: Action) -> Result<Status> {
     check(status, action).ok_or_else(|| Error::WrongStatus { id: st.id.clone(), action, status })
 }
 
-fn client(st: &State) -> Result<Client> {
+pub(crate) fn client(st: &State) -> Result<Client> {
     Client::connect(&st.control_socket).map_err(|source| Error::Control { id: st.id.clone(), source })
 }
 
-fn protocol(id: &str, request: &'static str, answer: Response) -> Error {
+pub(crate) fn protocol(id: &str, request: &'static str, answer: Response) -> Error {
     Error::Protocol { id: id.into(), request, answer: format!("{answer:?}") }
 }
 

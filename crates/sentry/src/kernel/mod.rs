@@ -6,6 +6,7 @@
 //! threads (the control server) reach a task only through its
 //! [`TaskHandle`]: they queue a signal and interrupt the platform.
 
+pub mod control;
 pub mod delivery;
 pub mod fork;
 pub mod futex;
@@ -84,6 +85,8 @@ pub struct Kernel {
     /// The process tree of the container's PID namespace.
     pub(crate) procs: Mutex<process::ProcessTable>,
     pub(crate) futexes: futex::Futexes,
+    /// `moat pause`: tasks wait at the gate in their run loop (`control`).
+    paused: std::sync::atomic::AtomicBool,
 }
 
 /// The mount table: the gofer's tree at `/` (under a tmpfs overlay
@@ -175,6 +178,7 @@ impl Kernel {
             unimplemented_seen: Mutex::new(HashSet::new()),
             procs: Mutex::new(process::ProcessTable::default()),
             futexes: futex::Futexes::default(),
+            paused: std::sync::atomic::AtomicBool::new(false),
         });
         if let Some(limit) = limit {
             oom::watch(&kernel, limit);

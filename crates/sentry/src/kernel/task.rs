@@ -95,6 +95,25 @@ impl TaskHandle {
         Arc::ptr_eq(&self.0, &other.0)
     }
 
+    /// Makes the task leave the application (if it runs there now or is
+    /// about to), so it passes its signal checks and the pause gate.
+    pub fn interrupt(&self) {
+        self.0.interrupter.interrupt();
+    }
+
+    /// Wakes the task if it waits at the pause gate, without counting as
+    /// an event for `wait_for_wake`.
+    pub(crate) fn notify(&self) {
+        let _guard = self.0.pending.lock().unwrap();
+        self.0.wake.notify_all();
+    }
+
+    /// Whether the task runs application code right now (rather than
+    /// being in the sentry: a system call, a wait, the pause gate).
+    pub fn in_application(&self) -> bool {
+        self.0.interrupter.running()
+    }
+
     /// Wakes the task if it sleeps in a wait (a child changed state).
     pub fn wake(&self) {
         let _guard = self.0.pending.lock().unwrap();
@@ -166,6 +185,13 @@ impl Task {
     /// becomes its stub's tracer) and loads its program. The error is a
     /// message for the user.
     pub fn new_init(kernel: &Arc<Kernel>, spec: ProcessSpec) -> Result<Task, String> {
+        Task::new_process(kernel, spec, 1)
+    }
+
+    /// Creates process `pid` without a parent (ppid 0, as the init and the
+    /// processes of `moat exec` are), leading a new session and process
+    /// group, on the calling thread, and loads its program.
+    pub(crate) fn new_process(kernel: &Arc<Kernel>, spec: ProcessSpec, pid: i32) -> Result<Task, String> {
         let name = spec.argv.first().cloned().unwrap_or_default();
         let path = loader::resolve_executable(kernel, &name, &spec.cwd, &spec.envp)
             .map_err(|e| format!("executable {name:?} not found in the container (PATH or path): {}", describe(e)))?;
@@ -185,14 +211,14 @@ impl Task {
         groups.sort_unstable();
         groups.dedup();
         let group = Arc::new(ThreadGroup::default());
-        group.add(1, TaskHandle(shared.clone()));
+        group.add(pid, TaskHandle(shared.clone()));
         let mm = Arc::new(loaded.mm);
         kernel.procs().insert(
-            1,
+            pid,
             Process {
                 ppid: 0,
-                pgid: 1,
-                sid: 1,
+                pgid: pid,
+                sid: pid,
                 children: Default::default(),
                 exit: None,
                 exit_signal: 0,
@@ -201,12 +227,14 @@ impl Task {
                 mm: Arc::downgrade(&mm),
                 times: Default::default(),
                 child_times: Default::default(),
+                uid: spec.uid,
+                started: std::time::SystemTime::now(),
             },
         );
         Ok(Task {
             kernel: kernel.clone(),
-            pid: 1,
-            tid: 1,
+            pid,
+            tid: pid,
             regs: loaded.regs,
             mm,
             fds,
@@ -357,6 +385,7 @@ impl Task {
 
     fn run_until_exit(&mut self) -> ExitStatus {
         loop {
+            self.pass_pause_gate();
             self.handle_pending_signals();
             if let Some(status) = self.exit {
                 return status;
@@ -382,6 +411,19 @@ impl Task {
                     self.exit = Some(ExitStatus::Signal(SIGKILL));
                 }
             }
+        }
+    }
+
+    /// Blocks while the kernel is paused (`moat pause`), unless a SIGKILL
+    /// is pending: a paused container can still be killed.
+    fn pass_pause_gate(&self) {
+        if !self.kernel.paused() {
+            return;
+        }
+        let mut pending = self.shared.pending.lock().unwrap();
+        // `Kernel::resume` clears the flag before notifying under this lock.
+        while self.kernel.paused() && !pending.set.contains(SIGKILL) {
+            pending = self.shared.wake.wait(pending).unwrap();
         }
     }
 
