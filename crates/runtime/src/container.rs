@@ -97,6 +97,7 @@ impl Runtime {
             owner: owner(),
             control_socket: cd.control_socket(),
             exit_file: cd.exit_file(),
+            process: b.spec.process().clone(),
         };
         cd.save(&st, &lock)?;
         let launched = sandbox::launch(&Launch {

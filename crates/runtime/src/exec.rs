@@ -10,8 +10,7 @@
 
 use crate::container::{client, protocol, read_exit_file, transition, Runtime};
 use crate::error::{Error, Result};
-use crate::spec::load_bundle;
-use crate::state::write_atomic;
+use crate::state::{write_atomic, State};
 use crate::status::Action;
 use control::{Client, ExecSpec, ExitStatus, ProcessInfo, Request, Response};
 use oci_spec::runtime::Process;
@@ -54,7 +53,7 @@ impl Runtime {
         let cd = self.dir(id)?;
         let st = cd.load()?;
         transition(&st, st.effective_status(), Action::Exec)?;
-        let spec = exec_spec(&st.bundle, opts)?;
+        let spec = exec_spec(&st, opts)?;
         let stdio = stdio()?;
         let mut c = client(&st)?;
         let pid = match c.call(&Request::Exec(spec), &stdio) {
@@ -187,7 +186,7 @@ fn stdio() -> Result<Vec<OwnedFd>> {
 
 /// The process to start: the `--process` file as it is, or the
 /// container's `process` with the command line's changes.
-pub fn exec_spec(bundle: &Path, opts: &ExecOpts) -> Result<ExecSpec> {
+pub fn exec_spec(st: &State, opts: &ExecOpts) -> Result<ExecSpec> {
     let (process, source) = match &opts.process {
         Some(path) => {
             if !opts.args.is_empty() || opts.cwd.is_some() || !opts.env.is_empty() || opts.user.is_some() {
@@ -208,9 +207,14 @@ pub fn exec_spec(bundle: &Path, opts: &ExecOpts) -> Result<ExecSpec> {
             if opts.args.is_empty() {
                 return Err(Error::Usage("exec needs a command to run (after the container id) or --process".into()));
             }
-            let b = load_bundle(bundle)?;
-            let p = b.spec.process().clone().unwrap_or_default();
-            (p, b.dir.join("config.json"))
+            let p = st.process.clone().ok_or_else(|| {
+                Error::Usage(format!(
+                    "container {}: its record holds no process to take defaults from (created by an older moat); \
+                 use --process",
+                    st.id
+                ))
+            })?;
+            (p, st.bundle.join("config.json"))
         }
     };
     if process.terminal().unwrap_or(false) && opts.process.is_some() {
@@ -277,7 +281,7 @@ mod tests {
     #[test]
     fn process_file_excludes_flags() {
         let opts = ExecOpts { process: Some("/nonexistent".into()), args: vec!["sh".into()], ..Default::default() };
-        let e = exec_spec(Path::new("/nonexistent"), &opts).unwrap_err();
+        let e = exec_spec(&crate::state::tests::sample("c"), &opts).unwrap_err();
         assert!(e.to_string().contains("--process cannot be combined"), "{e}");
     }
 
@@ -288,16 +292,16 @@ mod tests {
         let path = dir.join("p.json");
         std::fs::write(&path, r#"{"args":["/bin/true"],"cwd":"/tmp","env":["A=1"],"user":{"uid":5,"gid":6}}"#).unwrap();
         let opts = ExecOpts { process: Some(path.clone()), ..Default::default() };
-        let s = exec_spec(Path::new("/nonexistent"), &opts).unwrap();
+        let s = exec_spec(&crate::state::tests::sample("c"), &opts).unwrap();
         assert_eq!(
             (s.args, s.cwd, s.env, s.uid, s.gid),
             (vec!["/bin/true".into()], "/tmp".into(), vec!["A=1".into()], 5, 6)
         );
         std::fs::write(&path, r#"{"args":["/bin/true"],"cwd":"/","terminal":true,"user":{"uid":0,"gid":0}}"#).unwrap();
-        let e = exec_spec(Path::new("/nonexistent"), &opts).unwrap_err();
+        let e = exec_spec(&crate::state::tests::sample("c"), &opts).unwrap_err();
         assert!(e.to_string().contains("terminal"), "{e}");
         std::fs::write(&path, "{").unwrap();
-        let e = exec_spec(Path::new("/nonexistent"), &opts).unwrap_err();
+        let e = exec_spec(&crate::state::tests::sample("c"), &opts).unwrap_err();
         assert!(e.to_string().contains("p.json") && e.to_string().contains("not an OCI process"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
