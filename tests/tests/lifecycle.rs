@@ -701,3 +701,24 @@ fn run_pid_file_holds_the_sandbox_pid() {
     assert_eq!(from_file.trim(), st["pid"].to_string(), "--pid-file of run disagrees with state");
     delete_and_check_gone(&moat, &id, st["pid"].as_i64().unwrap(), true);
 }
+
+#[test]
+fn exec_forwards_signals_to_its_process() {
+    let moat = Moat::new();
+    let bundle = sleeper();
+    let (id, pid) = started(&moat, &bundle);
+    let mut exec = moat.command(&[]);
+    exec.args(["exec", &id, "/bin/busybox", "sleep", "1000"]);
+    let mut exec = exec.stdin(std::process::Stdio::null()).spawn().unwrap();
+    let start = std::time::Instant::now();
+    while pids(&moat, &id).len() < 2 {
+        assert!(start.elapsed() < DEADLINE, "the exec'd process never showed up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let host = nix::unistd::Pid::from_raw(exec.id() as i32);
+    nix::sys::signal::kill(host, nix::sys::signal::Signal::SIGUSR1).unwrap();
+    let status = exec.wait().unwrap();
+    assert_eq!(status.code(), Some(128 + 10), "moat exec's status after a forwarded SIGUSR1");
+    assert_eq!(pids(&moat, &id), [1], "the init must be untouched");
+    delete_and_check_gone(&moat, &id, pid, true);
+}

@@ -91,6 +91,14 @@ impl Shared {
                     Response::Ok
                 }
             },
+            Request::SignalProcess { pid, signo } => match st.phase {
+                SandboxState::Stopped(_) => Response::Error { message: "the container has exited".into() },
+                _ if !(1..=abi::signal::NSIG).contains(&signo) => {
+                    Response::Error { message: format!("invalid signal {signo}") }
+                }
+                _ if inner.kernel.signal_process(pid, signo) => Response::Ok,
+                _ => Response::Error { message: format!("no process {pid} in the container") },
+            },
             Request::State => Response::State(st.phase),
             Request::Wait => {
                 st.waiters += 1;

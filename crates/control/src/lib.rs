@@ -24,6 +24,9 @@ pub enum Request {
     /// Deliver `signo` to the container's init, or with `all` to every
     /// process of the container (`moat kill [--all]`).
     Signal { signo: i32, all: bool },
+    /// Deliver `signo` to process `pid` of the container (signals
+    /// forwarded by a waiting `moat exec`).
+    SignalProcess { pid: i32, signo: i32 },
     /// Block until the container's init has exited, then report how.
     Wait,
     /// Report the container's state as the sandbox sees it.

@@ -212,7 +212,7 @@ impl Runtime {
     pub fn wait_child(&self, id: &str) -> Result<i32> {
         let cd = self.dir(id)?;
         let st = cd.load()?;
-        forward_signals(&st);
+        forward_signals(&st, None);
         let pid = Pid::from_raw(st.sandbox_pid);
         let boot_status = loop {
             match waitpid(pid, None) {
@@ -284,12 +284,10 @@ fn owner() -> String {
 }
 
 /// Blocks the forwarded signals in this thread (and the threads it will
-/// start) and forwards them from a helper thread to the container.
-fn forward_signals(st: &State) {
-    let mut set = SigSet::empty();
-    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT, Signal::SIGUSR1, Signal::SIGUSR2] {
-        set.add(s);
-    }
+/// start) and forwards them from a helper thread to the container's init,
+/// or to process `pid` of the container (an exec'd one).
+pub(crate) fn forward_signals(st: &State, pid: Option<i32>) {
+    let set = forwarded_signals();
     if set.thread_block().is_err() {
         return;
     }
@@ -298,13 +296,25 @@ fn forward_signals(st: &State) {
         let Ok(sig) = set.wait() else { return };
         tracing::debug!(id = %st.id, ?sig, "forwarding signal");
         match client(&st).and_then(|mut c| {
-            c.call(&Request::Signal { signo: sig as i32, all: false }, &[])
-                .map_err(|source| Error::Control { id: st.id.clone(), source })
+            let req = match pid {
+                Some(pid) => Request::SignalProcess { pid, signo: sig as i32 },
+                None => Request::Signal { signo: sig as i32, all: false },
+            };
+            c.call(&req, &[]).map_err(|source| Error::Control { id: st.id.clone(), source })
         }) {
             Ok(_) => {}
             Err(e) => tracing::warn!("cannot forward {sig}: {e}"),
         }
     });
+}
+
+/// The signals `run` and `exec` forward to the container.
+pub(crate) fn forwarded_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT, Signal::SIGUSR1, Signal::SIGUSR2] {
+        set.add(s);
+    }
+    set
 }
 
 /// Is `p` (recorded in a state) still running? For callers outside.

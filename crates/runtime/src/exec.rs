@@ -8,7 +8,7 @@
 //! caller's stdin, stdout and stderr travel with the request (SCM_RIGHTS)
 //! and become the new process's fds 0, 1 and 2.
 
-use crate::container::{client, protocol, read_exit_file, transition, Runtime};
+use crate::container::{client, forward_signals, forwarded_signals, protocol, read_exit_file, transition, Runtime};
 use crate::error::{Error, Result};
 use crate::state::{write_atomic, State};
 use crate::status::Action;
@@ -56,6 +56,11 @@ impl Runtime {
         let spec = exec_spec(&st, opts)?;
         let stdio = stdio()?;
         let mut c = client(&st)?;
+        if !opts.detach {
+            // Held from before the process exists, so none is lost before
+            // forwarding starts.
+            let _ = forwarded_signals().thread_block();
+        }
         let pid = match c.call(&Request::Exec(spec), &stdio) {
             Ok(Response::Pid(pid)) => pid,
             Ok(other) => return Err(protocol(id, "Exec", other)),
@@ -73,6 +78,8 @@ impl Runtime {
         if let Some(pid_file) = &opts.pid_file {
             write_atomic(&absolute(pid_file), std::process::id().to_string().as_bytes())?;
         }
+        // As runc does: signals to `moat exec` go to the process.
+        forward_signals(&st, Some(pid));
         wait_pid_on(&mut c, id, pid).map(ExecOutcome::Exited)
     }
 

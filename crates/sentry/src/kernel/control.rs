@@ -116,6 +116,18 @@ impl Kernel {
         n
     }
 
+    /// Sends `signo` from outside to process `pid`; false if it does not
+    /// exist or has exited.
+    pub fn signal_process(&self, pid: i32, signo: i32) -> bool {
+        match self.procs().get(pid) {
+            Some(p) if p.exit.is_none() => {
+                p.signal_target().send_signal(signo);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the kernel is paused.
     pub fn paused(&self) -> bool {
         self.paused.load(Ordering::SeqCst)
