@@ -145,9 +145,28 @@ pub struct Client {
     path: String,
 }
 
+/// The longest path a Unix socket address holds (`sun_path`, less the NUL).
+const SUN_PATH_MAX: usize = 107;
+
+/// Calls `f` with `path`, or, if it is too long for a socket address (as
+/// under containerd's state directories: `/var/run/docker/runtime-runc/
+/// moby/<64 hex digits>/control.sock`), with a short path naming the same
+/// file through a descriptor of its directory, `/proc/self/fd/N/NAME`.
+pub fn with_socket_path<T>(path: &Path, f: impl FnOnce(&Path) -> std::io::Result<T>) -> std::io::Result<T> {
+    if path.as_os_str().len() <= SUN_PATH_MAX {
+        return f(path);
+    }
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return f(path) };
+    let dir = std::fs::File::open(dir)?;
+    let short = Path::new("/proc/self/fd").join(std::os::fd::AsRawFd::as_raw_fd(&dir).to_string()).join(name);
+    let r = f(&short);
+    drop(dir);
+    r
+}
+
 impl Client {
     pub fn connect(path: &Path) -> Result<Client, ControlError> {
-        let stream = UnixStream::connect(path)
+        let stream = with_socket_path(path, |p| UnixStream::connect(p))
             .map_err(|source| ControlError::Connect { path: path.display().to_string(), source })?;
         Ok(Client { stream, path: path.display().to_string() })
     }
@@ -162,5 +181,26 @@ impl Client {
             Response::Error { message } => Err(ControlError::Refused(message)),
             other => Ok(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixListener;
+
+    #[test]
+    fn long_socket_paths_work_through_the_directory() {
+        let base = std::env::temp_dir().join(format!("moat-sock-{}", std::process::id()));
+        let dir = base.join("d".repeat(100));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("control.sock");
+        assert!(path.as_os_str().len() > SUN_PATH_MAX);
+        assert!(UnixListener::bind(&path).is_err(), "the plain path should be too long");
+        let listener = with_socket_path(&path, |p| UnixListener::bind(p)).unwrap();
+        assert!(path.exists(), "the socket is at the long path");
+        with_socket_path(&path, |p| UnixStream::connect(p)).unwrap();
+        assert!(listener.accept().is_ok());
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }
