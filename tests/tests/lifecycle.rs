@@ -386,9 +386,47 @@ fn delete_and_check_gone(moat: &Moat, id: &str, sandbox: i64, force: bool) {
     assert!(mounts_mentioning(&root).is_empty(), "mounts left: {:?}", mounts_mentioning(&root));
 }
 
-/// `ps --format json`: the pids.
+/// A `moat` command running in the background, killed if the test ends
+/// (or panics) before it has been waited for.
+struct Background(std::process::Child);
+
+impl Background {
+    fn spawn(mut cmd: std::process::Command) -> Background {
+        Background(cmd.stdin(std::process::Stdio::null()).spawn().expect("spawn moat"))
+    }
+
+    /// Its exit code, waiting at most `DEADLINE`.
+    #[track_caller]
+    fn code(&mut self) -> Option<i32> {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(start.elapsed() < DEADLINE, "the background moat command did not end");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The container's pids, from the PID column of `moat ps`.
 #[track_caller]
 fn pids(moat: &Moat, id: &str) -> Vec<i64> {
+    let out = moat.run(&["ps", id]);
+    out.assert_success();
+    out.stdout.lines().skip(1).map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap()).collect()
+}
+
+/// `ps --format json`: the host pids.
+#[track_caller]
+fn host_pids(moat: &Moat, id: &str) -> Vec<i64> {
     let out = moat.run(&["ps", "--format", "json", id]);
     out.assert_success();
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("ps json ({e}):\n{out}"));
@@ -545,6 +583,17 @@ fn ps_lists_the_sandboxs_processes() {
     assert!(lines[1].ends_with("/bin/busybox sleep 1000"), "{out}");
     let row: Vec<&str> = lines[2].split_whitespace().collect();
     assert_eq!((row[0], row[2]), ("0", "0"), "uid 0, no parent:\n{out}");
+    // As runc: the host pids that run the container, the sandbox first,
+    // then a stub per address space (the init's and the sleep's).
+    let host = host_pids(&moat, &id);
+    assert_eq!(host[0], pid, "ps --format json starts with the sandbox: {host:?}");
+    assert_eq!(host.len(), 3, "sandbox and two stubs: {host:?}");
+    for p in &host {
+        // In the sandbox's pid namespace: a host pid and an inner one.
+        let status = fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
+        let nspid = status.lines().find(|l| l.starts_with("NSpid:")).unwrap_or_default();
+        assert_eq!(nspid.split_whitespace().count(), 3, "host pid {p} is not in the sandbox's pid namespace: {nspid}");
+    }
     let out = moat.run(&["ps", &unique_name("ghost")]);
     out.assert_failure();
     delete_and_check_gone(&moat, &id, pid, true);
@@ -637,22 +686,28 @@ fn pause_of_created_or_stopped_fails_and_force_delete_of_paused_works() {
 #[test]
 fn kill_all_reaches_exec_processes() {
     let moat = Moat::new();
-    let bundle = sleeper();
+    // An init that survives SIGTERM, so the exec'd process can only die
+    // of the signal if `--all` reached it.
+    // (busybox sh execs its last command: the init becomes a sleep that
+    // ignores SIGTERM.)
+    let bundle = Bundle::derive(&["/bin/busybox", "sh", "-c", "trap '' TERM; sleep 1000"]);
     let (id, pid) = started(&moat, &bundle);
-    // A waiting `moat exec` exits with its process's status: without
-    // --all only the init is signalled and the exec'd process dies of the
-    // init's end (SIGKILL, 137); with --all it dies of the signal (143).
     let mut exec = moat.command(&[]);
     exec.args(["exec", &id, "/bin/busybox", "sleep", "1000"]);
-    let mut exec = exec.stdin(std::process::Stdio::null()).spawn().unwrap();
+    let mut exec = Background::spawn(exec);
     let start = std::time::Instant::now();
     while pids(&moat, &id).len() < 2 {
         assert!(start.elapsed() < DEADLINE, "the exec'd process never showed up");
         std::thread::sleep(Duration::from_millis(20));
     }
+    moat.run(&["kill", &id, "TERM"]).assert_success();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(pids(&moat, &id).len(), 2, "kill without --all reaches the init only");
+    // A waiting `moat exec` exits with its process's status.
     moat.run(&["kill", "--all", &id, "TERM"]).assert_success();
-    let status = exec.wait().unwrap();
-    assert_eq!(status.code(), Some(128 + 15), "moat exec's status after kill --all TERM");
+    assert_eq!(exec.code(), Some(128 + 15), "moat exec's status after kill --all TERM");
+    assert_eq!(moat.state(&id)["status"], "running", "the init ignores TERM");
+    moat.run(&["kill", "--all", &id, "KILL"]).assert_success();
     moat.wait_status(&id, &["stopped"], DEADLINE);
     delete_and_check_gone(&moat, &id, pid, false);
 }
@@ -709,16 +764,15 @@ fn exec_forwards_signals_to_its_process() {
     let (id, pid) = started(&moat, &bundle);
     let mut exec = moat.command(&[]);
     exec.args(["exec", &id, "/bin/busybox", "sleep", "1000"]);
-    let mut exec = exec.stdin(std::process::Stdio::null()).spawn().unwrap();
+    let mut exec = Background::spawn(exec);
     let start = std::time::Instant::now();
     while pids(&moat, &id).len() < 2 {
         assert!(start.elapsed() < DEADLINE, "the exec'd process never showed up");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let host = nix::unistd::Pid::from_raw(exec.id() as i32);
+    let host = nix::unistd::Pid::from_raw(exec.0.id() as i32);
     nix::sys::signal::kill(host, nix::sys::signal::Signal::SIGUSR1).unwrap();
-    let status = exec.wait().unwrap();
-    assert_eq!(status.code(), Some(128 + 10), "moat exec's status after a forwarded SIGUSR1");
+    assert_eq!(exec.code(), Some(128 + 10), "moat exec's status after a forwarded SIGUSR1");
     assert_eq!(pids(&moat, &id), [1], "the init must be untouched");
     delete_and_check_gone(&moat, &id, pid, true);
 }

@@ -239,9 +239,16 @@ impl Traced {
         set_call(&mut regs, nr, args);
         self.setregs(&regs)?;
         ptrace::cont(self.0, None).map_err(self.err("PTRACE_CONT"))?;
-        match waitpid(self.0, Some(WaitPidFlag::__WALL)).map_err(self.err("waitpid"))? {
-            WaitStatus::Stopped(_, Signal::SIGTRAP) => {}
-            other => return Err(self.died(other)),
+        loop {
+            match waitpid(self.0, Some(WaitPidFlag::__WALL)).map_err(self.err("waitpid"))? {
+                WaitStatus::Stopped(_, Signal::SIGTRAP) => break,
+                // An interrupt (signal, pause) that reached the stub after its
+                // last trap: it has done its job; drop it and go on.
+                WaitStatus::Stopped(_, sig) if sig == KICK => {
+                    ptrace::cont(self.0, None).map_err(self.err("PTRACE_CONT"))?
+                }
+                other => return Err(self.died(other)),
+            }
         }
         check_result(nr, self.getregs()?.rax)
     }

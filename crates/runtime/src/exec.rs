@@ -120,6 +120,16 @@ impl Runtime {
         }
     }
 
+    /// `moat ps --format json`: the host processes that run the container,
+    /// as runc lists them (tools such as `docker top` look them up in the
+    /// host's process table): the sandbox process and its stubs, one per
+    /// address space of the container.
+    pub fn host_pids(&self, id: &str) -> Result<Vec<i32>> {
+        let st = self.dir(id)?.load()?;
+        transition(&st, st.effective_status(), Action::Ps)?;
+        Ok(crate::procs::descendants(st.sandbox_pid))
+    }
+
     /// `moat pause`: no task of the container runs application code until
     /// `resume`.
     pub fn pause(&self, id: &str) -> Result<()> {

@@ -5,11 +5,12 @@ use control::ProcessInfo;
 use runtime::container::Runtime;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// List the processes of a container (pids are the container's own).
+/// List the processes of a container.
 #[derive(clap::Args)]
 pub struct Ps {
-    /// `table` (like `runsc ps`, with a state column) or `json` (a list
-    /// of pids, as runc prints).
+    /// `table`: the container's processes as its kernel sees them (like
+    /// `runsc ps`, with a state column). `json`: as runc, the host pids
+    /// that run the container (the sandbox process and its stubs).
     #[arg(long, short, value_parser = ["table", "json"], default_value = "table")]
     pub format: String,
     pub id: String,
@@ -17,11 +18,10 @@ pub struct Ps {
 
 impl Ps {
     pub fn execute(self, rt: &Runtime) -> Result<i32> {
-        let procs = rt.ps(&self.id)?;
         if self.format == "json" {
-            let pids: Vec<i32> = procs.iter().map(|p| p.pid).collect();
-            println!("{}", serde_json::to_string(&pids)?);
+            println!("{}", serde_json::to_string(&rt.host_pids(&self.id)?)?);
         } else {
+            let procs = rt.ps(&self.id)?;
             let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
             print!("{}", table(&procs, now));
         }
