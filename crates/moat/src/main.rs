@@ -86,14 +86,29 @@ fn main() {
         _ => {}
     }
     hostsys::process::default_sigpipe();
-    let log_to_file = cli.log.is_some();
+    let (log_path, log_format) = (cli.log.clone(), cli.log_format);
     let log_init = init_logging(&cli);
     let result = log_init.and_then(|()| dispatch(cli));
     match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             let msg = render(&e);
-            if log_to_file {
+            if let (Some(path), LogFormat::Json) = (&log_path, log_format) {
+                // runc's error line, which containerd's shim reads back
+                // from the log to report why the runtime failed.
+                let line = serde_json::json!({
+                    "level": "error",
+                    "msg": msg,
+                    "time": runtime::time::rfc3339(std::time::SystemTime::now()),
+                });
+                let written = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(path)
+                    .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{line}\n").as_bytes()));
+                if written.is_err() {
+                    tracing::error!("{msg}");
+                }
+            } else if log_path.is_some() {
                 tracing::error!("{msg}");
             }
             eprintln!("moat: {msg}");
