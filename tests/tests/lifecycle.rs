@@ -452,6 +452,18 @@ fn exec_runs_in_the_same_kernel_with_the_callers_stdio() {
     let out = moat.run(&["exec", &id, "/bin/busybox", "sh", "-c", "cat /tmp/f; test -d /proc/1 && echo init"]);
     out.assert_success();
     assert_eq!(out.stdout, "shared\ninit\n", "{out}");
+    // stdin too is the caller's.
+    let mut cat = moat.command(&[]);
+    cat.args(["exec", &id, "/bin/busybox", "cat"]);
+    let mut cat = cat
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn moat exec cat");
+    std::io::Write::write_all(&mut cat.stdin.take().unwrap(), b"through stdin\n").unwrap();
+    let out = cat.wait_with_output().unwrap();
+    assert!(out.status.success(), "moat exec cat failed");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "through stdin\n");
     // Killed by a signal: 128 + the signal, as a shell reports.
     moat.run(&["exec", &id, "/bin/busybox", "sh", "-c", "kill -9 $$"]).assert_exit(128 + 9);
     assert_eq!(pids(&moat, &id), [1], "exec'd processes must be reaped");
