@@ -55,12 +55,16 @@ int main(void) {
         _exit(0);
     }
     close(s[1]);
-    REPORT("sendmsg rights", send_fd(s[0], p[0]));
+    /* Reported after the child's lines, so the output has one order. */
+    errno = 0;
+    long sent = send_fd(s[0], p[0]);
+    int sent_errno = sent < 0 ? errno : 0;
     close(p[0]);
     (void)!write(p[1], "through the pipe", 16);
     close(p[1]);
     int st;
     waitpid(pid, &st, 0);
+    say("sendmsg rights: ret=%ld errno=%s", sent, errname(sent_errno));
     say("child exit %d", WEXITSTATUS(st));
 
     /* A control buffer too short for the descriptor. */

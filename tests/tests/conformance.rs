@@ -164,6 +164,10 @@ conformance!(
     unix_rights,
     unix_shutdown,
     unix_poll,
+    vdso,
+    timers,
+    jobctl,
+    sched_mlock,
 );
 
 #[test]

@@ -45,6 +45,7 @@ pub mod auxv {
     pub const AT_RANDOM: u64 = 25;
     pub const AT_HWCAP2: u64 = 26;
     pub const AT_EXECFN: u64 = 31;
+    pub const AT_SYSINFO_EHDR: u64 = 33;
     pub const AT_MINSIGSTKSZ: u64 = 51;
 }
 
@@ -189,6 +190,9 @@ pub mod clock {
     pub const CLOCK_REALTIME_COARSE: u64 = 5;
     pub const CLOCK_MONOTONIC_COARSE: u64 = 6;
     pub const CLOCK_BOOTTIME: u64 = 7;
+    pub const CLOCK_REALTIME_ALARM: u64 = 8;
+    pub const CLOCK_BOOTTIME_ALARM: u64 = 9;
+    pub const CLOCK_TAI: u64 = 11;
 }
 
 /// `statx` masks (linux/stat.h).

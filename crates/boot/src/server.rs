@@ -15,8 +15,9 @@ use std::time::Duration;
 struct State {
     phase: SandboxState,
     start: Option<Sender<()>>,
-    /// Connections waiting for the init or an exec'd process to exit.
-    waiters: usize,
+    /// Requests received and not yet answered (a `Wait` stays here until
+    /// the init exits, a `WaitPid` until its process does).
+    busy: usize,
     /// Processes started by `Exec`: their status once they have exited.
     /// Kept until the sandbox ends, so a `WaitPid` may come late.
     execs: HashMap<i32, Option<ExitStatus>>,
@@ -35,7 +36,7 @@ pub struct Shared(Arc<Inner>);
 
 impl Shared {
     pub fn new(kernel: Arc<Kernel>, init: TaskHandle, start: Sender<()>) -> Shared {
-        let state = State { phase: SandboxState::Created, start: Some(start), waiters: 0, execs: HashMap::new() };
+        let state = State { phase: SandboxState::Created, start: Some(start), busy: 0, execs: HashMap::new() };
         Shared(Arc::new(Inner { state: Mutex::new(state), cond: Condvar::new(), init, kernel }))
     }
 
@@ -43,14 +44,22 @@ impl Shared {
         self.0.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records the init's exit and gives `Wait`/`WaitPid` callers a moment
-    /// to hear it (the init's exit kills every other process) before the
-    /// sandbox exits.
+    /// Records the init's exit and gives the requests in flight (a `Wait`,
+    /// a `WaitPid` whose process the init's exit kills, or the `Start` of an
+    /// init that exited at once) a moment to be answered before the sandbox
+    /// exits.
     pub fn exited(&self, status: ExitStatus) {
         let mut st = self.lock();
         st.phase = SandboxState::Stopped(status);
         self.0.cond.notify_all();
-        let _ = self.0.cond.wait_timeout_while(st, Duration::from_secs(2), |s| s.waiters > 0);
+        let _ = self.0.cond.wait_timeout_while(st, Duration::from_secs(2), |s| s.busy > 0);
+    }
+
+    /// Counts a request in flight until its answer is sent.
+    fn busy(&self, delta: isize) {
+        let mut st = self.lock();
+        st.busy = st.busy.saturating_add_signed(delta);
+        self.0.cond.notify_all();
     }
 
     fn handle(&self, req: Request, fds: Vec<OwnedFd>) -> Response {
@@ -101,14 +110,8 @@ impl Shared {
             },
             Request::State => Response::State(st.phase),
             Request::Wait => {
-                st.waiters += 1;
-                let mut st = inner.cond.wait_while(st, |s| !matches!(s.phase, SandboxState::Stopped(_))).unwrap();
-                st.waiters -= 1;
+                let st = inner.cond.wait_while(st, |s| !matches!(s.phase, SandboxState::Stopped(_))).unwrap();
                 let SandboxState::Stopped(status) = st.phase else { unreachable!("waited for Stopped") };
-                // The answer is sent after the lock is released; the
-                // main thread waits for `waiters` to reach zero first.
-                drop(st);
-                inner.cond.notify_all();
                 Response::Exited(status)
             }
             Request::Exec(spec) => match st.phase {
@@ -122,13 +125,8 @@ impl Shared {
                 if !st.execs.contains_key(&pid) {
                     return Response::Error { message: format!("no process {pid} was started by exec") };
                 }
-                st.waiters += 1;
-                let mut st = inner.cond.wait_while(st, |s| s.execs.get(&pid) == Some(&None)).unwrap();
-                st.waiters -= 1;
-                let status = st.execs.get(&pid).copied().flatten();
-                drop(st);
-                inner.cond.notify_all();
-                match status {
+                let st = inner.cond.wait_while(st, |s| s.execs.get(&pid) == Some(&None)).unwrap();
+                match st.execs.get(&pid).copied().flatten() {
                     Some(status) => Response::Exited(status),
                     None => Response::Error { message: format!("process {pid} vanished") },
                 }
@@ -249,12 +247,18 @@ fn serve(conn: UnixStream, shared: Shared) {
         let resp = match recv_frame::<Request>(&conn) {
             Ok((req, fds)) => {
                 tracing::debug!(?req, "control request");
+                shared.busy(1);
                 shared.handle(req, fds)
             }
             Err(FrameError::Closed) => return,
-            Err(e) => Response::Error { message: format!("bad control request: {e}") },
+            Err(e) => {
+                shared.busy(1);
+                Response::Error { message: format!("bad control request: {e}") }
+            }
         };
-        if let Err(e) = send_frame(&conn, &resp, &[]) {
+        let sent = send_frame(&conn, &resp, &[]);
+        shared.busy(-1);
+        if let Err(e) = sent {
             tracing::debug!("control answer not delivered: {e}");
             return;
         }

@@ -148,6 +148,23 @@ impl MemoryFile {
         Ok(())
     }
 
+    /// Stores `value` at `offset` (4-byte aligned) as one atomic write with
+    /// release ordering: a reader in any mapping of the file sees the whole
+    /// word, and sees it only after every earlier write (a seqlock's
+    /// counter, as in the vDSO's parameter page).
+    pub fn store_u32(&self, offset: u64, value: u32) -> Result<(), MemfileError> {
+        self.check(offset, 4)?;
+        if !offset.is_multiple_of(4) {
+            return Err(MemfileError::OutOfRange { offset, len: 4 });
+        }
+        // SAFETY: the word is inside our mapping (checked above), aligned
+        // (checked), and lives as long as `self`; every access this process
+        // makes to it is a copy or this atomic store.
+        let word = unsafe { std::sync::atomic::AtomicU32::from_ptr(self.base.as_ptr().add(offset as usize).cast()) };
+        word.store(value, std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+
     /// Fills `len` bytes at `offset` with zeroes.
     pub fn zero(&self, offset: u64, len: u64) -> Result<(), MemfileError> {
         self.check(offset, len)?;

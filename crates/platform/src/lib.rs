@@ -8,6 +8,7 @@
 //! systrap and kvm later.
 
 pub mod ptrace;
+pub mod tsc;
 
 use abi::PtRegs;
 use std::any::Any;

@@ -62,12 +62,22 @@ fn restart_without_handler(task: &mut Task) {
     }
 }
 
+/// A dequeued signal whose default action the task carries out.
+enum Dequeued {
+    Kill(i32),
+    Stop(i32),
+}
+
 /// Acts on the pending signals that are not blocked: kills, discards, or
 /// pushes one handler frame per deliverable handled signal (the last one
 /// pushed runs first, as on Linux), then settles the interrupted syscall.
 pub fn handle_pending_signals(task: &mut Task) {
     let mut delivered = false;
     while task.exit.is_none() {
+        // Another thread stopped the group: stop here until continued.
+        if task.group.stopped() {
+            task.sleep_while_stopped();
+        }
         let next = {
             let mut pending = task.pending();
             let mut found = None;
@@ -76,12 +86,13 @@ pub fn handle_pending_signals(task: &mut Task) {
                 let info = pending.take(sig).expect("next() returns a pending signal");
                 match fate(sig, &task.actions.get(sig)) {
                     Fate::Kill => {
-                        found = Some(Err(sig));
+                        found = Some(Err(Dequeued::Kill(sig)));
                         break;
                     }
                     Fate::Discard => {}
                     Fate::JobControl => {
-                        tracing::warn!(sig, "job-control signal discarded: stop/continue is not implemented yet")
+                        found = Some(Err(Dequeued::Stop(sig)));
+                        break;
                     }
                     Fate::Handler => {
                         found = Some(Ok(info));
@@ -93,9 +104,13 @@ pub fn handle_pending_signals(task: &mut Task) {
         };
         let info = match next {
             None => break,
-            Some(Err(sig)) => {
+            Some(Err(Dequeued::Kill(sig))) => {
                 task.exit = Some(ExitStatus::Signal(sig));
                 break;
+            }
+            Some(Err(Dequeued::Stop(sig))) => {
+                super::jobctl::stop(task, sig);
+                continue;
             }
             Some(Ok(info)) => info,
         };

@@ -118,7 +118,7 @@ impl Task {
             actions: if f & CLONE_SIGHAND != 0 { self.actions.clone() } else { Arc::new(self.actions.fork_copy()) },
             group: if thread { self.group.clone() } else { Arc::new(ThreadGroup::default()) },
         };
-        let group = share.group.clone();
+        let (group, share_actions) = (share.group.clone(), share.actions.clone());
         let (handle, make) = self.cloned(pid, id, regs, share);
         {
             let mut procs = self.kernel.procs();
@@ -132,7 +132,7 @@ impl Task {
                 let (exit_signal, h) = (args.exit_signal, handle.clone());
                 // The child's address space is made on its own thread and
                 // recorded there, once it exists.
-                let (mm, group) = (std::sync::Weak::new(), group.clone());
+                let (mm, group, actions) = (std::sync::Weak::new(), group.clone(), share_actions.clone());
                 let (times, child_times) = Default::default();
                 let (uid, started) = (self.creds.euid, std::time::SystemTime::now());
                 procs.insert(
@@ -151,6 +151,8 @@ impl Task {
                         child_times,
                         uid,
                         started,
+                        actions,
+                        job: None,
                     },
                 );
             }

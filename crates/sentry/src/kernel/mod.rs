@@ -10,13 +10,15 @@ pub mod control;
 pub mod delivery;
 pub mod fork;
 pub mod futex;
-pub mod itimer;
+pub mod jobctl;
 pub mod oom;
 pub mod process;
 pub mod signal;
 pub mod signal_frame;
 pub mod task;
 pub mod thread_group;
+pub mod timer;
+pub mod vdso;
 pub mod waiter;
 
 use crate::fs::gofer::GoferClient;
@@ -87,6 +89,9 @@ pub struct Kernel {
     pub(crate) futexes: futex::Futexes,
     /// `moat pause`: tasks wait at the gate in their run loop (`control`).
     paused: std::sync::atomic::AtomicBool,
+    /// The vDSO every address space maps; `None` if it could not be made
+    /// (then programs run without one, as with `vdso=0`).
+    pub(crate) vdso: Option<self::vdso::Vdso>,
 }
 
 /// The mount table: the gofer's tree at `/` (under a tmpfs overlay
@@ -168,7 +173,7 @@ impl Kernel {
         let limit = cfg.memory_limit;
         let kernel = Arc::new(Kernel {
             platform: cfg.platform,
-            memfile: cfg.memfile,
+            memfile: cfg.memfile.clone(),
             mounts: build_mounts(&cfg.gofer, &cfg.mounts, cfg.total_memory, cfg.root_readonly),
             gofer: cfg.gofer,
             hostname: cfg.hostname,
@@ -179,6 +184,9 @@ impl Kernel {
             procs: Mutex::new(process::ProcessTable::default()),
             futexes: futex::Futexes::default(),
             paused: std::sync::atomic::AtomicBool::new(false),
+            vdso: self::vdso::Vdso::new(&cfg.memfile)
+                .map_err(|e| tracing::error!("no vDSO: {e}; clocks are system calls"))
+                .ok(),
         });
         if let Some(limit) = limit {
             oom::watch(&kernel, limit);

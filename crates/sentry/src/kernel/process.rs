@@ -7,9 +7,10 @@
 //! Today every process has one thread (tid == pid); thread groups come
 //! with the rest of issue #3.
 
+use super::signal::{SigInfo, CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED};
 use super::thread_group::ThreadGroup;
 use super::{ExitStatus, TaskHandle};
-use abi::signal::SIGKILL;
+use abi::signal::{SA_NOCLDSTOP, SIGCHLD, SIGCONT, SIGKILL};
 use abi::Errno;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -41,6 +42,17 @@ pub struct Process {
     pub uid: u32,
     /// When the process was created (wall clock, for `moat ps`).
     pub started: std::time::SystemTime,
+    /// Its signal dispositions (whether it wants SIGCHLD for stops).
+    pub actions: Arc<super::signal::SignalActions>,
+    /// A stop or continue not yet reported to a `wait` of the parent.
+    pub job: Option<JobEvent>,
+}
+
+/// A job-control change of a process, for its parent's `wait`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobEvent {
+    Stopped(i32),
+    Continued,
 }
 
 impl Process {
@@ -72,6 +84,12 @@ impl std::ops::Add for CpuTimes {
     fn add(self, o: CpuTimes) -> CpuTimes {
         CpuTimes { user: self.user + o.user, system: self.system + o.system }
     }
+}
+
+/// Clock ticks (`USER_HZ`, 100 per second), the unit of `times` and of
+/// SIGCHLD's siginfo.
+pub fn ticks(d: std::time::Duration) -> i64 {
+    (d.as_millis() / 10) as i64
 }
 
 /// Which children a wait call accepts (`wait4`'s pid argument).
@@ -183,10 +201,45 @@ impl ProcessTable {
         }
         if let Some(parent) = self.procs.get(&ppid) {
             if exit_signal != 0 {
-                parent.handle.send_signal(exit_signal);
+                let (code, value) = match status {
+                    ExitStatus::Code(c) => (CLD_EXITED, c & 0xff),
+                    ExitStatus::Signal(s) => (CLD_KILLED, s),
+                };
+                let mut info = SigInfo::child(code, pid, value, ticks(times.user), ticks(times.system));
+                info.signo = exit_signal;
+                parent.handle.send_signal_info(info);
             }
             parent.handle.wake();
         }
+    }
+
+    /// Records a stop or continue of `pid` for its parent's `wait` and
+    /// tells the parent with SIGCHLD, unless it asked not to hear of stops
+    /// (SA_NOCLDSTOP).
+    pub fn job_event(&mut self, pid: i32, event: JobEvent) {
+        let Some(p) = self.procs.get_mut(&pid) else { return };
+        p.job = Some(event);
+        let ppid = p.ppid;
+        let Some(parent) = self.procs.get(&ppid) else { return };
+        if parent.actions.get(SIGCHLD).flags & SA_NOCLDSTOP == 0 {
+            let (code, status) = match event {
+                JobEvent::Stopped(sig) => (CLD_STOPPED, sig),
+                JobEvent::Continued => (CLD_CONTINUED, SIGCONT),
+            };
+            parent.handle.send_signal_info(SigInfo::child(code, pid, status, 0, 0));
+        }
+        parent.handle.wake();
+    }
+
+    /// Whether process group `pgid` is orphaned: no member has a parent
+    /// in another group of the same session (Linux's
+    /// `will_become_orphaned_pgrp`). Its members ignore TSTP, TTIN, TTOU.
+    pub fn pgrp_orphaned(&self, pgid: i32) -> bool {
+        !self
+            .procs
+            .values()
+            .filter(|p| p.pgid == pgid && p.exit.is_none())
+            .any(|p| self.procs.get(&p.ppid).is_some_and(|parent| parent.pgid != pgid && parent.sid == p.sid))
     }
 
     /// Children of `parent` that `target` selects.

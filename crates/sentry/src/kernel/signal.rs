@@ -8,6 +8,11 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// `si_code` values (asm-generic/siginfo.h).
 pub const SI_USER: i32 = 0;
+/// `si_code`s of SIGCHLD.
+pub const CLD_EXITED: i32 = 1;
+pub const CLD_KILLED: i32 = 2;
+pub const CLD_STOPPED: i32 = 5;
+pub const CLD_CONTINUED: i32 = 6;
 pub const SI_KERNEL: i32 = 0x80;
 pub const SI_QUEUE: i32 = -1;
 pub const SI_TKILL: i32 = -6;
@@ -41,6 +46,17 @@ impl SigInfo {
     pub fn from_sender(signo: i32, code: i32, pid: i32, uid: u32) -> SigInfo {
         let mut i = SigInfo::new(signo, code);
         i.fields[0] = u64::from(pid as u32) | (u64::from(uid) << 32);
+        i
+    }
+
+    /// SIGCHLD about child `pid` (`code`: CLD_EXITED, CLD_KILLED,
+    /// CLD_STOPPED, CLD_CONTINUED), with its status and CPU ticks.
+    pub fn child(code: i32, pid: i32, status: i32, utime: i64, stime: i64) -> SigInfo {
+        let mut i = SigInfo::new(abi::signal::SIGCHLD, code);
+        i.fields[0] = u64::from(pid as u32);
+        i.fields[1] = u64::from(status as u32);
+        i.fields[2] = utime as u64;
+        i.fields[3] = stime as u64;
         i
     }
 

@@ -33,6 +33,14 @@ pub struct Credentials {
     pub groups: Vec<u32>,
 }
 
+impl Credentials {
+    /// Whether the task may do what needs a capability. Capabilities are
+    /// not modelled apart from the effective uid yet: root has them all.
+    pub fn privileged(&self) -> bool {
+        self.euid == 0
+    }
+}
+
 /// The part of a task other threads may touch.
 struct TaskShared {
     pending: Mutex<PendingSignals>,
@@ -41,6 +49,37 @@ struct TaskShared {
     /// something happened since it last looked (e.g. a child exited).
     wakeups: AtomicU64,
     interrupter: Interrupter,
+    /// Scheduling attributes, recorded (the host schedules the sentry's
+    /// threads): nice value, policy and real-time priority.
+    sched: Mutex<Sched>,
+}
+
+/// A task's scheduling attributes (`setpriority`, `sched_setscheduler`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sched {
+    pub nice: i32,
+    pub policy: i32,
+    pub priority: i32,
+    /// SCHED_RESET_ON_FORK: children do not inherit a real-time policy
+    /// or a negative nice value.
+    pub reset_on_fork: bool,
+}
+
+impl Sched {
+    /// What a child created by clone starts with.
+    fn inherited(self) -> Sched {
+        if !self.reset_on_fork {
+            return self;
+        }
+        // SCHED_FIFO and SCHED_RR become SCHED_OTHER.
+        let realtime = matches!(self.policy, 1 | 2);
+        Sched {
+            nice: self.nice.max(0),
+            policy: if realtime { 0 } else { self.policy },
+            priority: if realtime { 0 } else { self.priority },
+            reset_on_fork: false,
+        }
+    }
 }
 
 /// What a cloned task shares with its creator (or has copied from it).
@@ -65,6 +104,7 @@ impl TaskShared {
             wake: Condvar::new(),
             wakeups: AtomicU64::new(0),
             interrupter: ctx.interrupter(),
+            sched: Mutex::default(),
         })
     }
 }
@@ -90,15 +130,36 @@ impl TaskHandle {
         self.0.interrupter.interrupt();
     }
 
+    /// Makes the task look at its state (a group stop) without queueing a
+    /// signal: wakes it from a wait and interrupts the application.
+    pub fn interrupt(&self) {
+        self.0.wake.notify_all();
+        self.0.interrupter.interrupt();
+    }
+
+    /// Drops the pending signals in `mask` (job control: a SIGCONT
+    /// cancels pending stops and a stop cancels a pending SIGCONT).
+    pub fn discard_pending(&self, mask: u64) {
+        let mut pending = self.0.pending.lock().unwrap();
+        for sig in 1..=NSIG {
+            if mask & (1 << (sig - 1)) != 0 {
+                pending.take(sig);
+            }
+        }
+    }
+
+    /// The task's scheduling attributes.
+    pub fn sched(&self) -> Sched {
+        *self.0.sched.lock().unwrap()
+    }
+
+    pub fn set_sched(&self, sched: Sched) {
+        *self.0.sched.lock().unwrap() = sched;
+    }
+
     /// Whether two handles name the same task.
     pub fn same(&self, other: &TaskHandle) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
-    }
-
-    /// Makes the task leave the application (if it runs there now or is
-    /// about to), so it passes its signal checks and the pause gate.
-    pub fn interrupt(&self) {
-        self.0.interrupter.interrupt();
     }
 
     /// Wakes the task if it waits at the pause gate, without counting as
@@ -213,6 +274,7 @@ impl Task {
         let group = Arc::new(ThreadGroup::default());
         group.add(pid, TaskHandle(shared.clone()));
         let mm = Arc::new(loaded.mm);
+        let actions: Arc<SignalActions> = Arc::default();
         kernel.procs().insert(
             pid,
             Process {
@@ -229,6 +291,8 @@ impl Task {
                 child_times: Default::default(),
                 uid: spec.uid,
                 started: std::time::SystemTime::now(),
+                actions: actions.clone(),
+                job: None,
             },
         );
         Ok(Task {
@@ -238,7 +302,7 @@ impl Task {
             regs: loaded.regs,
             mm,
             fds,
-            actions: Arc::default(),
+            actions,
             group,
             mask: SigSet::default(),
             creds: Credentials {
@@ -287,6 +351,7 @@ impl Task {
         let ctx = self.kernel.platform.new_context();
         let shared = TaskShared::new(&*ctx);
         let handle = TaskHandle(shared.clone());
+        handle.set_sched(self.handle().sched().inherited());
         let (kernel, mask, creds) = (self.kernel.clone(), self.mask, self.creds.clone());
         let (cwd, umask, exe, rlimits, altstack) =
             (self.cwd.clone(), self.umask, self.exe.clone(), self.rlimits, self.altstack);
@@ -354,6 +419,7 @@ impl Task {
                 }
             });
         }
+        group.timers.cancel_all();
         let status = group.exit_status().unwrap_or(own);
         let times = self.cpu_times();
         let (kernel, pid) = (self.kernel.clone(), self.pid);
@@ -430,6 +496,15 @@ impl Task {
     /// Acts on pending signals that are not blocked (kernel::delivery).
     fn handle_pending_signals(&mut self) {
         super::delivery::handle_pending_signals(self);
+    }
+
+    /// Sleeps while the task's thread group is stopped (job control),
+    /// until it is continued or SIGKILL arrives.
+    pub(crate) fn sleep_while_stopped(&self) {
+        let mut pending = self.shared.pending.lock().unwrap();
+        while self.group.stopped() && !pending.set.contains(SIGKILL) {
+            pending = self.shared.wake.wait(pending).unwrap();
+        }
     }
 
     /// The task's pending signals, locked.

@@ -11,6 +11,7 @@
 use super::task::TaskHandle;
 use super::ExitStatus;
 use abi::signal::SIGKILL;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -24,8 +25,11 @@ struct State {
 pub struct ThreadGroup {
     state: Mutex<State>,
     changed: Condvar,
-    /// `alarm` / `ITIMER_REAL`.
-    pub real_timer: std::sync::Arc<super::itimer::RealTimer>,
+    /// The signal that stopped the group (job control), 0 when running.
+    /// Atomic so a thread can check it under its own signal lock.
+    stop: AtomicI32,
+    /// Interval and POSIX timers.
+    pub timers: super::timer::ProcessTimers,
 }
 
 impl ThreadGroup {
@@ -59,6 +63,38 @@ impl ThreadGroup {
                 h.send_signal(SIGKILL);
             }
         }
+    }
+
+    /// Whether the group is stopped (job control).
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst) != 0
+    }
+
+    /// Stops the group by `sig`: every thread but `me` is interrupted and
+    /// stops on its way back to the application. False if the group was
+    /// already stopped, or is exiting.
+    pub fn begin_stop(&self, me: i32, sig: i32) -> bool {
+        let others = {
+            let st = self.lock();
+            if st.exit.is_some() || self.stop.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+                return false;
+            }
+            st.threads.iter().filter(|(t, _)| *t != me).map(|(_, h)| h.clone()).collect::<Vec<_>>()
+        };
+        others.iter().for_each(TaskHandle::interrupt);
+        true
+    }
+
+    /// Continues a stopped group; true if it was stopped.
+    pub fn end_stop(&self) -> bool {
+        if self.stop.swap(0, Ordering::SeqCst) == 0 {
+            return false;
+        }
+        let threads = self.threads();
+        // The flag is clear before any thread is woken (see
+        // Task::sleep_while_stopped, which checks it under its own lock).
+        threads.iter().for_each(|(_, h)| h.wake());
+        true
     }
 
     /// The group's status, if it is exiting as a whole.

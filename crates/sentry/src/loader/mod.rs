@@ -162,7 +162,7 @@ fn load_elf(
         mman::PROT_READ | mman::PROT_WRITE,
         VmaKind::Stack,
     )?;
-    let aux = vec![
+    let mut aux = vec![
         (auxv::AT_PHDR, image.phdr),
         (auxv::AT_PHENT, image.phent),
         (auxv::AT_PHNUM, image.phnum),
@@ -179,6 +179,9 @@ fn load_elf(
         (auxv::AT_HWCAP, hwcap()),
         (auxv::AT_HWCAP2, 0),
     ];
+    if let Some(vdso) = &kernel.vdso {
+        aux.push((auxv::AT_SYSINFO_EHDR, vdso.map(&mm)?));
+    }
     let sp = stack::build(&mm, STACK_TOP, execfn, argv, envp, &aux)?;
     mm.set_cmdline(argv);
     Ok(Loaded { regs: PtRegs::user_start(entry, sp), mm, path: path.to_string() })

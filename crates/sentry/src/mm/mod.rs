@@ -35,6 +35,10 @@ pub enum VmaKind {
         path: String,
         offset: u64,
     },
+    /// The vDSO's parameter page and the vDSO itself: shared by every
+    /// address space, so never writable.
+    Vvar,
+    Vdso,
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +92,11 @@ impl SharedPages {
 
     pub fn write(&self, within: u64, data: &[u8]) {
         let _ = self.memfile.write(self.offset + within, data);
+    }
+
+    /// One atomic 32-bit store with release ordering (`MemoryFile::store_u32`).
+    pub fn store_u32(&self, within: u64, value: u32) {
+        let _ = self.memfile.store_u32(self.offset + within, value);
     }
 }
 
@@ -273,6 +282,13 @@ impl Inner {
         }
         if !self.is_mapped(addr, end) {
             return Err(Errno::ENOMEM);
+        }
+        // Linux lets a debugger write a private copy of the vDSO; here its
+        // pages are the sandbox's one copy, so they stay read-only.
+        let special =
+            self.vmas.range(..end).any(|(_, v)| v.end > addr && matches!(v.kind, VmaKind::Vvar | VmaKind::Vdso));
+        if special && prot & mman::PROT_WRITE != 0 {
+            return Err(Errno::EACCES);
         }
         let mut cut = self.carve(addr, end);
         for (start, vma) in &mut cut {
@@ -661,6 +677,11 @@ impl MemoryManager {
     /// Creates zero-filled `MAP_SHARED` memory: children share it across fork.
     pub fn map_shared_anonymous(&self, at: Placement, len: u64, prot: u64) -> Result<u64, Errno> {
         self.lock().map_new(at, len, prot, VmaKind::Anonymous, true)
+    }
+
+    /// Whether `[addr, addr+len)` is mapped throughout.
+    pub fn covers(&self, addr: u64, len: u64) -> bool {
+        addr.checked_add(len).is_some_and(|end| self.lock().is_mapped(addr, end))
     }
 
     /// The futex key of a word in shared memory (its memory-file offset),

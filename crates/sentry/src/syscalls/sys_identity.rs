@@ -22,7 +22,7 @@ fn publish_uid(task: &Task) {
 }
 
 fn privileged(task: &Task) -> bool {
-    task.creds.euid == 0
+    task.creds.privileged()
 }
 
 /// The real, effective and saved ids of one kind (uids or gids): the

@@ -131,3 +131,61 @@ pub fn mincore(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let pages = task.mm.residency(addr, len)?;
     task.mm.copy_out(vec, &pages).map(|()| 0)
 }
+
+/// The page range `mlock`-family calls name: `addr` rounded down, the end
+/// rounded up; ENOMEM unless all of it is mapped.
+fn mapped_range(task: &Task, addr: u64, len: u64) -> Result<(), Errno> {
+    let start = addr & !(PAGE_SIZE - 1);
+    let end = addr.checked_add(len).and_then(page_up).ok_or(Errno::ENOMEM)?;
+    if end > start && !task.mm.covers(start, end - start) {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(())
+}
+
+/// `mlock`, `munlock`: the range must be mapped. Application memory is
+/// memory-file pages the sentry never writes out, so locking changes
+/// nothing further (RLIMIT_MEMLOCK is not enforced).
+pub fn mlock(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    mapped_range(task, a[0], a[1]).map(|_| 0)
+}
+
+pub fn mlock2(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const MLOCK_ONFAULT: u64 = 1;
+    if a[2] & !MLOCK_ONFAULT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    mapped_range(task, a[0], a[1]).map(|_| 0)
+}
+
+pub fn mlockall(_: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const MCL_CURRENT: u64 = 1;
+    const MCL_FUTURE: u64 = 2;
+    const MCL_ONFAULT: u64 = 4;
+    let flags = a[0];
+    if flags == 0 || flags & !(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0 || flags == MCL_ONFAULT {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+pub fn munlockall(_: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(0)
+}
+
+/// `msync`: shared mappings here are the file's own pages (tmpfs) or
+/// anonymous memory, so there is nothing to write back; the arguments
+/// are checked as Linux checks them.
+pub fn msync(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const MS_ASYNC: u64 = 1;
+    const MS_INVALIDATE: u64 = 2;
+    const MS_SYNC: u64 = 4;
+    let (addr, len, flags) = (a[0], a[1], a[2]);
+    if addr % PAGE_SIZE != 0 || flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MS_ASYNC != 0 && flags & MS_SYNC != 0 {
+        return Err(Errno::EINVAL);
+    }
+    mapped_range(task, addr, len).map(|_| 0)
+}

@@ -2,7 +2,7 @@
 //! `sys_identity.go`, `sys_rlimit.go`, `sys_tls.go`).
 
 use super::sys_file::read_path;
-use crate::kernel::{ExitStatus, Task};
+use crate::kernel::{ExitStatus, Task, TaskHandle};
 use crate::loader::{self, AuxIds};
 use abi::{arch_prctl as ap, rlimit, Errno, Rlimit};
 use std::sync::Arc;
@@ -214,6 +214,149 @@ pub fn prlimit64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(0)
 }
 
+const SCHED_OTHER: i32 = 0;
+const SCHED_FIFO: i32 = 1;
+const SCHED_RR: i32 = 2;
+const SCHED_BATCH: i32 = 3;
+const SCHED_IDLE: i32 = 5;
+const SCHED_DEADLINE: i32 = 6;
+const SCHED_EXT: i32 = 7;
+const SCHED_RESET_ON_FORK: i32 = 0x4000_0000;
+
+/// The thread a scheduling call names: itself for 0, else any thread of
+/// the namespace.
+fn sched_target(task: &Task, pid: u64) -> Result<TaskHandle, Errno> {
+    match pid as i32 {
+        p if p < 0 => Err(Errno::EINVAL),
+        0 => Ok(task.handle()),
+        tid if tid == task.tid => Ok(task.handle()),
+        tid => task.kernel.procs().thread(tid).map(|(_, h)| h).ok_or(Errno::ESRCH),
+    }
+}
+
+/// The real-time priority range of `policy` (`sched_get_priority_min/max`).
+fn priority_range(policy: i32) -> Result<(i32, i32), Errno> {
+    match policy {
+        SCHED_FIFO | SCHED_RR => Ok((1, 99)),
+        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE | SCHED_DEADLINE | SCHED_EXT => Ok((0, 0)),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn sched_get_priority_max(_: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    priority_range(a[0] as i32).map(|(_, max)| max as u64)
+}
+
+pub fn sched_get_priority_min(_: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    priority_range(a[0] as i32).map(|(min, _)| min as u64)
+}
+
+pub fn sched_getscheduler(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let s = sched_target(task, a[0])?.sched();
+    Ok((s.policy | if s.reset_on_fork { SCHED_RESET_ON_FORK } else { 0 }) as u64)
+}
+
+pub fn sched_getparam(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let target = sched_target(task, a[0])?;
+    task.mm.write_obj(a[1], &target.sched().priority).map(|_| 0)
+}
+
+/// Records `policy` (or keeps the current one) with the priority at
+/// `param`, by Linux's rules: real-time policies take 1..=99 and need
+/// privilege, the others take 0; SCHED_DEADLINE only via sched_setattr.
+fn set_scheduler(task: &mut Task, pid: u64, policy: Option<i32>, param: u64) -> Result<u64, Errno> {
+    if param == 0 || (pid as i32) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let priority: i32 = task.mm.read_obj(param)?;
+    let target = sched_target(task, pid)?;
+    let mut s = target.sched();
+    if let Some(p) = policy {
+        s.reset_on_fork = p & SCHED_RESET_ON_FORK != 0;
+        s.policy = p & !SCHED_RESET_ON_FORK;
+    }
+    if s.policy == SCHED_DEADLINE || s.policy == SCHED_EXT {
+        return Err(Errno::EINVAL);
+    }
+    let (min, max) = priority_range(s.policy)?;
+    if !(min..=max).contains(&priority) {
+        return Err(Errno::EINVAL);
+    }
+    if matches!(s.policy, SCHED_FIFO | SCHED_RR) && !task.creds.privileged() {
+        return Err(Errno::EPERM);
+    }
+    s.priority = priority;
+    target.set_sched(s);
+    Ok(0)
+}
+
+pub fn sched_setscheduler(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    set_scheduler(task, a[0], Some(a[1] as i32), a[2])
+}
+
+pub fn sched_setparam(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    set_scheduler(task, a[0], None, a[1])
+}
+
+/// `sched_rr_get_interval`: Linux's 100 ms round-robin slice for
+/// SCHED_RR, 0 for the others (as this host reports for SCHED_OTHER).
+pub fn sched_rr_get_interval(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let policy = sched_target(task, a[0])?.sched().policy;
+    let ns: i64 = if policy == SCHED_RR { 100_000_000 } else { 0 };
+    task.mm.write_obj(a[1], &abi::Timespec { tv_sec: 0, tv_nsec: ns }).map(|_| 0)
+}
+
+const PRIO_PROCESS: u64 = 0;
+const PRIO_PGRP: u64 = 1;
+const PRIO_USER: u64 = 2;
+
+/// The threads `getpriority`/`setpriority` address: a thread, a process
+/// group's processes, or the processes of a user (every process here:
+/// the sandbox does not keep other processes' credentials in its
+/// process table, and a container's processes normally share one uid).
+fn priority_targets(task: &Task, which: u64, who: u64) -> Result<Vec<TaskHandle>, Errno> {
+    let who = who as i32;
+    let found = match which {
+        PRIO_PROCESS => vec![sched_target(task, who as u64)?],
+        PRIO_PGRP => {
+            let procs = task.kernel.procs();
+            let pgid = if who == 0 { procs.get(task.pid).map_or(task.pid, |p| p.pgid) } else { who };
+            procs.live().filter(|(_, p)| p.pgid == pgid).map(|(_, p)| p.handle.clone()).collect()
+        }
+        PRIO_USER if who == 0 || who as u32 == task.creds.uid => {
+            task.kernel.procs().live().map(|(_, p)| p.handle.clone()).collect()
+        }
+        PRIO_USER => vec![],
+        _ => return Err(Errno::EINVAL),
+    };
+    if found.is_empty() {
+        return Err(Errno::ESRCH);
+    }
+    Ok(found)
+}
+
+/// `getpriority`: 20 − the lowest nice value among the targets (the raw
+/// system call's convention; libc turns it back into a nice value).
+pub fn getpriority(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let nice = priority_targets(task, a[0], a[1])?.iter().map(|t| t.sched().nice).min().unwrap_or(0);
+    Ok((20 - nice) as u64)
+}
+
+/// `setpriority`: the nice value, clamped to −20..=19; lowering it needs
+/// privilege (EACCES otherwise).
+pub fn setpriority(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let nice = (a[2] as i32).clamp(-20, 19);
+    for target in priority_targets(task, a[0], a[1])? {
+        let mut s = target.sched();
+        if nice < s.nice && !task.creds.privileged() {
+            return Err(Errno::EACCES);
+        }
+        s.nice = nice;
+        target.set_sched(s);
+    }
+    Ok(0)
+}
+
 pub fn sched_yield(_: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
     std::thread::yield_now();
     Ok(0)
@@ -267,6 +410,7 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     task.exe = loaded.path;
     task.actions.reset_for_exec();
     crate::kernel::delivery::reset_for_exec(task);
+    task.group.timers.delete_posix();
     task.fds.close_on_exec();
     task.clear_child_tid = 0;
     // A vfork parent resumes once the child has its own image.
@@ -356,6 +500,19 @@ pub fn sched_getaffinity(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     task.mm.copy_out(a[2], &mask)?;
     Ok(need as u64)
+}
+
+/// `getcpu`: the host CPU and node this thread runs on, as the vDSO's
+/// `getcpu` reports them from TSC_AUX (the same numbers).
+pub fn getcpu(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (cpu, node) = platform::tsc::cpu_and_node();
+    if a[0] != 0 {
+        task.mm.write_obj(a[0], &cpu)?;
+    }
+    if a[1] != 0 {
+        task.mm.write_obj(a[1], &node)?;
+    }
+    Ok(0)
 }
 
 /// `sched_setaffinity`: the sentry schedules its own threads; a mask that

@@ -1,6 +1,7 @@
 //! Signal syscalls (gVisor: `sys_signal.go`). Delivery itself is in
 //! `kernel::delivery` and `kernel::signal_frame`.
 
+use crate::kernel::jobctl;
 use crate::kernel::signal::{SigInfo, SI_TKILL, SI_USER};
 use crate::kernel::signal_frame;
 use crate::kernel::Task;
@@ -65,6 +66,7 @@ fn signal_init(task: &mut Task, sig: u64, code: i32) -> Result<u64, Errno> {
         return Ok(0); // existence check
     }
     let sig = valid(sig)?;
+    jobctl::on_send(&task.kernel, task.pid, sig);
     task.signal_self(SigInfo::from_sender(sig, code, task.pid, task.creds.uid));
     Ok(0)
 }
@@ -83,6 +85,7 @@ pub fn kill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     let info = SigInfo::from_sender(sig as i32, SI_USER, task.pid, task.creds.uid);
     for (pid, handle) in targets {
+        jobctl::on_send(&task.kernel, pid, sig as i32);
         if pid == task.pid {
             task.signal_self(info);
         } else {
@@ -109,6 +112,7 @@ fn signal_thread(task: &mut Task, tgid: Option<i32>, tid: i32, sig: u64) -> Resu
         return Err(Errno::ESRCH);
     }
     if sig != 0 {
+        jobctl::on_send(&task.kernel, pid, sig as i32);
         handle.send_signal_info(SigInfo::from_sender(sig as i32, SI_TKILL, task.pid, task.creds.uid));
     }
     Ok(0)
@@ -236,18 +240,27 @@ pub fn rt_sigtimedwait(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 pub fn rt_sigqueueinfo(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let mut info: SigInfo = task.mm.read_obj(a[2])?;
+    let pid = a[0] as i32;
     // Only the kernel may claim SI_USER/SI_KERNEL or SI_TKILL for a
     // signal to another process.
-    if (info.code >= 0 || info.code == SI_TKILL) && a[0] as i32 != 1 {
+    if (info.code >= 0 || info.code == SI_TKILL) && pid != task.pid {
         return Err(Errno::EPERM);
     }
-    if a[0] as i32 != 1 {
+    if pid <= 0 {
         return Err(Errno::ESRCH);
     }
+    let targets = task.kernel.procs().kill_targets(task.pid, pid)?;
     if a[1] == 0 {
         return Ok(0);
     }
     info.signo = valid(a[1])?;
-    task.signal_self(info);
+    jobctl::on_send(&task.kernel, pid, info.signo);
+    for (target, handle) in targets {
+        if target == task.pid {
+            task.signal_self(info);
+        } else {
+            handle.send_signal_info(info);
+        }
+    }
     Ok(0)
 }

@@ -3,9 +3,10 @@
 
 use super::sys_time::{ticks, Rusage};
 use crate::kernel::fork::{CloneArgs, CLONE_VFORK, CLONE_VM};
-use crate::kernel::process::{CpuTimes, WaitTarget};
+use crate::kernel::process::{CpuTimes, JobEvent, WaitTarget};
+use crate::kernel::signal::{CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED};
 use crate::kernel::{ExitStatus, Task};
-use abi::signal::SIGCHLD;
+use abi::signal::{SIGCHLD, SIGCONT};
 use abi::Errno;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
@@ -90,17 +91,26 @@ const WNOTHREAD: u64 = 0x2000_0000;
 const WALL: u64 = 0x4000_0000;
 const WCLONE: u64 = 0x8000_0000;
 
+/// What a wait found.
+enum Waited {
+    Exited(ExitStatus, CpuTimes),
+    Job(JobEvent),
+}
+
 /// The status word `wait4` reports.
-fn wait_status(s: ExitStatus) -> i32 {
-    match s {
-        ExitStatus::Code(c) => (c & 0xff) << 8,
-        ExitStatus::Signal(sig) => sig & 0x7f,
+fn wait_status(w: &Waited) -> i32 {
+    match w {
+        Waited::Exited(ExitStatus::Code(c), _) => (c & 0xff) << 8,
+        Waited::Exited(ExitStatus::Signal(sig), _) => sig & 0x7f,
+        Waited::Job(JobEvent::Stopped(sig)) => (sig << 8) | 0x7f,
+        Waited::Job(JobEvent::Continued) => 0xffff,
     }
 }
 
-/// Waits for a child selected by `target` to exit. Returns its pid and
-/// status, or `None` with WNOHANG when none has exited yet.
-fn wait_child(task: &Task, target: WaitTarget, options: u64) -> Result<Option<(i32, ExitStatus, CpuTimes)>, Errno> {
+/// Waits for a child selected by `target` to exit (WEXITED), stop
+/// (WUNTRACED) or continue (WCONTINUED). Returns its pid and what
+/// happened, or `None` with WNOHANG when nothing has yet.
+fn wait_child(task: &Task, target: WaitTarget, options: u64) -> Result<Option<(i32, Waited)>, Errno> {
     loop {
         let seen = task.wakeups();
         {
@@ -109,21 +119,37 @@ fn wait_child(task: &Task, target: WaitTarget, options: u64) -> Result<Option<(i
             if children.is_empty() {
                 return Err(Errno::ECHILD);
             }
-            let zombie = children.into_iter().find(|c| procs.get(*c).is_some_and(|p| p.exit.is_some()));
-            if let Some(pid) = zombie {
+            let zombie = children.iter().copied().find(|c| procs.get(*c).is_some_and(|p| p.exit.is_some()));
+            if let Some(pid) = zombie.filter(|_| options & WEXITED != 0) {
                 let found = if options & WNOWAIT != 0 {
                     procs.get(pid).and_then(|p| Some((p.exit?, p.times + p.child_times)))
                 } else {
                     procs.reap(pid)
                 };
-                return Ok(found.map(|(s, t)| (pid, s, t)));
+                return Ok(found.map(|(s, t)| (pid, Waited::Exited(s, t))));
+            }
+            let wanted = |e: &JobEvent| match e {
+                JobEvent::Stopped(_) => options & WUNTRACED != 0,
+                JobEvent::Continued => options & WCONTINUED != 0,
+            };
+            let job = children.iter().find_map(|c| {
+                procs.get(*c).filter(|p| p.exit.is_none()).and_then(|p| p.job).filter(wanted).map(|e| (*c, e))
+            });
+            if let Some((pid, event)) = job {
+                if options & WNOWAIT == 0 {
+                    if let Some(p) = procs.get_mut(pid) {
+                        p.job = None;
+                    }
+                }
+                return Ok(Some((pid, Waited::Job(event))));
             }
         }
         if options & WNOHANG != 0 {
             return Ok(None);
         }
         if !task.wait_for_wake(seen) {
-            return Err(Errno::EINTR);
+            // Restarted after a handler with SA_RESTART, as Linux does.
+            return Err(Errno::ERESTARTSYS);
         }
     }
 }
@@ -139,11 +165,12 @@ pub fn wait4(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         p if p > 0 => WaitTarget::Pid(p),
         p => WaitTarget::Group(-p),
     };
-    let Some((child, status, times)) = wait_child(task, target, options)? else { return Ok(0) };
+    let Some((child, found)) = wait_child(task, target, options | WEXITED)? else { return Ok(0) };
     if status_addr != 0 {
-        task.mm.write_obj(status_addr, &wait_status(status))?;
+        task.mm.write_obj(status_addr, &wait_status(&found))?;
     }
     if rusage != 0 {
+        let times = if let Waited::Exited(_, t) = found { t } else { CpuTimes::default() };
         task.mm.write_obj(rusage, &Rusage::from(times))?;
     }
     Ok(child as u64)
@@ -153,8 +180,6 @@ pub fn waitid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const P_ALL: u64 = 0;
     const P_PID: u64 = 1;
     const P_PGID: u64 = 2;
-    const CLD_EXITED: i32 = 1;
-    const CLD_KILLED: i32 = 2;
     let (idtype, id, infop, options, rusage) = (a[0], a[1] as i32, a[2], a[3], a[4]);
     if options & !(WNOHANG | WEXITED | WUNTRACED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE) != 0
         || options & (WEXITED | WUNTRACED | WCONTINUED) == 0
@@ -169,18 +194,22 @@ pub fn waitid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         }
         _ => return Err(Errno::EINVAL),
     };
-    if options & WEXITED == 0 {
-        // Only stop/continue events were asked for; job control is not
-        // modelled yet, so there is never one to report.
-        return if options & WNOHANG != 0 { Ok(0) } else { Err(Errno::ECHILD) };
-    }
     let found = wait_child(task, target, options)?;
+    let mut times = CpuTimes::default();
     if infop != 0 {
         let mut info = [0u8; 128];
-        if let Some((pid, status, times)) = found {
-            let (code, value) = match status {
-                ExitStatus::Code(c) => (CLD_EXITED, c & 0xff),
-                ExitStatus::Signal(s) => (CLD_KILLED, s),
+        if let Some((pid, found)) = &found {
+            let (code, value) = match found {
+                Waited::Exited(ExitStatus::Code(c), t) => {
+                    times = *t;
+                    (CLD_EXITED, c & 0xff)
+                }
+                Waited::Exited(ExitStatus::Signal(s), t) => {
+                    times = *t;
+                    (CLD_KILLED, *s)
+                }
+                Waited::Job(JobEvent::Stopped(s)) => (CLD_STOPPED, *s),
+                Waited::Job(JobEvent::Continued) => (CLD_CONTINUED, SIGCONT),
             };
             info[0..4].copy_from_slice(&SIGCHLD.to_le_bytes());
             info[8..12].copy_from_slice(&code.to_le_bytes());
@@ -193,7 +222,7 @@ pub fn waitid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         task.mm.copy_out(infop, &info)?;
     }
     if rusage != 0 {
-        task.mm.write_obj(rusage, &Rusage::from(found.map(|f| f.2).unwrap_or_default()))?;
+        task.mm.write_obj(rusage, &Rusage::from(times))?;
     }
     Ok(0)
 }

@@ -3,6 +3,7 @@
 //! accounting exists (issue #3).
 
 use crate::kernel::signal::RestartBlock;
+use crate::kernel::timer::{Itimer, Notification, PosixTimer};
 use crate::kernel::Task;
 use abi::{clock::*, Errno, Timespec, Timeval};
 use rustix::time::{clock_gettime as host_clock, ClockId};
@@ -23,7 +24,12 @@ fn host_id(clock: u64) -> Result<ClockId, Errno> {
 }
 
 fn now(clock: u64) -> Result<Timespec, Errno> {
-    let t = host_clock(host_id(clock)?);
+    let t = if clock == CLOCK_TAI {
+        let tai = rustix::time::clock_gettime_dynamic(rustix::time::DynamicClockId::Tai);
+        tai.map_err(|e| Errno::new(e.raw_os_error()))?
+    } else {
+        host_clock(host_id(clock)?)
+    };
     Ok(Timespec { tv_sec: t.tv_sec, tv_nsec: t.tv_nsec })
 }
 
@@ -40,7 +46,7 @@ pub fn clock_gettime(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 pub fn clock_getres(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    host_id(a[0])?;
+    now(a[0])?;
     let coarse = matches!(a[0], CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE);
     let res = Timespec { tv_sec: 0, tv_nsec: if coarse { 4_000_000 } else { 1 } };
     if a[1] != 0 {
@@ -159,32 +165,25 @@ fn from_timeval(t: &Timeval) -> Result<Duration, Errno> {
     Ok(Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000))
 }
 
-/// Only ITIMER_REAL exists; the CPU-time timers need per-task CPU
-/// accounting, which comes later.
-fn check_which(task: &Task, which: u64) -> Result<(), Errno> {
+fn itimer(which: u64) -> Result<Itimer, Errno> {
     match which {
-        ITIMER_REAL => Ok(()),
-        ITIMER_VIRTUAL | ITIMER_PROF => {
-            if task.kernel.first_unimplemented(u64::MAX - 10 - which) {
-                tracing::warn!(which, "CPU-time interval timers are not implemented yet: ENOSYS (logged once)");
-            }
-            Err(Errno::ENOSYS)
-        }
+        ITIMER_REAL => Ok(Itimer::Real),
+        ITIMER_VIRTUAL => Ok(Itimer::Virtual),
+        ITIMER_PROF => Ok(Itimer::Prof),
         _ => Err(Errno::EINVAL),
     }
 }
 
 pub fn getitimer(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    check_which(task, a[0])?;
-    let (left, interval) = task.group.real_timer.get();
+    let (left, interval) = task.group.timers.itimer(&task.kernel, task.pid, itimer(a[0])?).get();
     task.mm.write_obj(a[1], &ItimerVal { interval: timeval(interval), value: timeval(left) }).map(|_| 0)
 }
 
 pub fn setitimer(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    check_which(task, a[0])?;
+    let which = itimer(a[0])?;
     let new: ItimerVal = if a[1] == 0 { ItimerVal::default() } else { task.mm.read_obj(a[1])? };
     let (value, interval) = (from_timeval(&new.value)?, from_timeval(&new.interval)?);
-    let (left, old_interval) = task.group.real_timer.set(&task.kernel, task.pid, value, interval);
+    let (left, old_interval) = task.group.timers.itimer(&task.kernel, task.pid, which).set(value, interval);
     if a[2] != 0 {
         task.mm.write_obj(a[2], &ItimerVal { interval: timeval(old_interval), value: timeval(left) })?;
     }
@@ -192,17 +191,141 @@ pub fn setitimer(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 pub fn alarm(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let secs = a[0] as u32;
-    let (left, _) = task.group.real_timer.set(&task.kernel, task.pid, Duration::from_secs(secs.into()), Duration::ZERO);
+    let secs = Duration::from_secs(u64::from(a[0] as u32));
+    let (left, _) = task.group.timers.itimer(&task.kernel, task.pid, Itimer::Real).set(secs, Duration::ZERO);
     // Whole seconds left, rounded up, as alarm(2) reports them.
     Ok(left.as_secs() + u64::from(left.subsec_nanos() > 0))
 }
 
-/// Clock ticks (`USER_HZ`, 100 per second), the unit of `times` and of
-/// SIGCHLD's siginfo.
-pub fn ticks(d: Duration) -> i64 {
-    (d.as_millis() / 10) as i64
+/// `struct itimerspec`.
+#[repr(C)]
+#[derive(
+    Clone, Copy, Default, zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::Immutable, zerocopy::KnownLayout,
+)]
+struct ItimerSpec {
+    interval: Timespec,
+    value: Timespec,
 }
+
+/// `struct sigevent`: the value, signal and kind, and the thread id of
+/// SIGEV_THREAD_ID (the rest of the union is libc's business).
+#[repr(C)]
+#[derive(
+    Clone, Copy, Default, zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::KnownLayout, zerocopy::Immutable,
+)]
+struct SigEvent {
+    value: u64,
+    signo: i32,
+    notify: i32,
+    tid: i32,
+    pad: i32,
+}
+
+const SIGEV_SIGNAL: i32 = 0;
+const SIGEV_NONE: i32 = 1;
+const SIGEV_THREAD: i32 = 2;
+const SIGEV_THREAD_ID: i32 = 4;
+const TIMER_ABSTIME: u64 = 1;
+
+/// The clocks POSIX timers may use: EINVAL for unknown ones, EOPNOTSUPP for
+/// the raw and coarse clocks and the alarm clocks (no wake-up device), as
+/// Linux answers here. (The thread's CPU clock counts the process's; see
+/// kernel::timer.)
+fn timer_clock(clock: u64) -> Result<u64, Errno> {
+    match clock {
+        CLOCK_REALTIME
+        | CLOCK_MONOTONIC
+        | CLOCK_BOOTTIME
+        | CLOCK_TAI
+        | CLOCK_PROCESS_CPUTIME_ID
+        | CLOCK_THREAD_CPUTIME_ID => Ok(clock),
+        CLOCK_MONOTONIC_RAW
+        | CLOCK_REALTIME_COARSE
+        | CLOCK_MONOTONIC_COARSE
+        | CLOCK_REALTIME_ALARM
+        | CLOCK_BOOTTIME_ALARM => Err(Errno::EOPNOTSUPP),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn timer_create(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let clock = timer_clock(a[0])?;
+    let how = if a[1] == 0 {
+        // No sigevent: SIGALRM to the process, with the timer's id as value.
+        Notification::Signal { signo: abi::signal::SIGALRM, value: None, tid: None }
+    } else {
+        let ev: SigEvent = task.mm.read_obj(a[1])?;
+        let signal = |tid| {
+            if !(1..=abi::signal::NSIG).contains(&ev.signo) {
+                return Err(Errno::EINVAL);
+            }
+            Ok(Notification::Signal { signo: ev.signo, value: Some(ev.value), tid })
+        };
+        match ev.notify {
+            SIGEV_NONE => Notification::None,
+            SIGEV_SIGNAL | SIGEV_THREAD => signal(None)?,
+            n if n == SIGEV_SIGNAL | SIGEV_THREAD_ID => {
+                if !task.group.threads().iter().any(|(t, _)| *t == ev.tid) {
+                    return Err(Errno::EINVAL);
+                }
+                signal(Some(ev.tid))?
+            }
+            _ => return Err(Errno::EINVAL),
+        }
+    };
+    let timers = &task.group.timers;
+    let id = timers.create(&task.kernel, task.pid, clock, how)?;
+    if let Err(e) = task.mm.write_obj(a[2], &id) {
+        timers.delete(id);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+fn posix_timer(task: &Task, id: u64) -> Result<PosixTimer, Errno> {
+    task.group.timers.posix(id as i32).filter(|_| id <= i32::MAX as u64).ok_or(Errno::EINVAL)
+}
+
+fn itimerspec((left, interval): (Duration, Duration)) -> ItimerSpec {
+    ItimerSpec { interval: to_timespec(interval), value: to_timespec(left) }
+}
+
+pub fn timer_settime(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let PosixTimer { clock, timer } = posix_timer(task, a[0])?;
+    let new: ItimerSpec = task.mm.read_obj(a[2])?;
+    let (mut value, interval) = (duration(&new.value)?, duration(&new.interval)?);
+    if a[1] & TIMER_ABSTIME != 0 && !value.is_zero() {
+        // An absolute time on the timer's clock, from now; a time already
+        // past expires at once.
+        let now = match clock {
+            CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => task.mm.space().cpu_time(),
+            clock => duration(&now(clock)?)?,
+        };
+        value = value.saturating_sub(now).max(Duration::from_nanos(1));
+    }
+    let old = timer.set(value, interval);
+    if a[3] != 0 {
+        task.mm.write_obj(a[3], &itimerspec(old))?;
+    }
+    Ok(0)
+}
+
+pub fn timer_gettime(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let timer = posix_timer(task, a[0])?.timer;
+    task.mm.write_obj(a[1], &itimerspec(timer.get())).map(|_| 0)
+}
+
+pub fn timer_getoverrun(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(u64::from(posix_timer(task, a[0])?.timer.overrun()))
+}
+
+pub fn timer_delete(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    posix_timer(task, a[0])?;
+    task.group.timers.delete(a[0] as i32);
+    Ok(0)
+}
+
+pub use crate::kernel::process::ticks;
 
 /// `struct rusage`: CPU times; the counters after them are not kept (zero).
 #[repr(C)]

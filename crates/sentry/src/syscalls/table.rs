@@ -21,7 +21,13 @@ const ONE_PENDING: &str = "a pending real-time signal is not queued twice yet";
 const PRIVATE_COPY: &str = "MAP_SHARED of tmpfs files and anonymous memory is shared (across fork too); root file system files map as private copies (writable MAP_SHARED of them: ENODEV)";
 const PROCESSES_ONLY: &str =
     "processes and threads; CLONE_VM without CLONE_THREAD or CLONE_VFORK, namespaces and pidfds are refused";
-const REAL_TIMER_ONLY: &str = "ITIMER_REAL; the CPU-time timers return ENOSYS";
+const SCHED_RECORDED: &str =
+    "policy and priority are recorded and read back; the host schedules the sentry's threads as it likes";
+const PRIO_NOTE: &str = "nice values are recorded and read back, not applied; PRIO_USER addresses every process (the sandbox runs one user's processes)";
+const MLOCK_NOTE: &str =
+    "checks the range; the sentry never writes application memory out, and RLIMIT_MEMLOCK is not enforced";
+const CPU_TIMERS: &str = "ITIMER_VIRTUAL and ITIMER_PROF both count the application threads' CPU time (the sentry's own time is not charged to processes), checked every 4 ms, and restart from zero at execve";
+const POSIX_TIMERS: &str = "CPU-time timers count the process's application CPU time (a thread's CPU clock counts its process's); overruns count only periods missed by a late sentry thread, not expiries while the signal was still pending";
 const CPU_TIMES: &str =
     "user time is the process's (all threads); system time is the calling thread's; the counters are zero";
 const COPY_NOTE: &str = "copies through the sentry in 64 KiB pieces, up to the first short write";
@@ -84,6 +90,21 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::access, Partial(STDIO_ONLY), file::access, &[Path, Oct]),
     sys(Sysno::pipe, Full, file::pipe, &[Hex]),
     sys(Sysno::sched_yield, Full, process::sched_yield, &[]),
+    sys(Sysno::sched_get_priority_max, Full, process::sched_get_priority_max, &[Dec]),
+    sys(Sysno::sched_get_priority_min, Full, process::sched_get_priority_min, &[Dec]),
+    sys(Sysno::sched_getscheduler, Full, process::sched_getscheduler, &[Dec]),
+    sys(Sysno::sched_getparam, Full, process::sched_getparam, &[Dec, Hex]),
+    sys(Sysno::sched_setscheduler, Partial(SCHED_RECORDED), process::sched_setscheduler, &[Dec, Dec, Hex]),
+    sys(Sysno::sched_setparam, Partial(SCHED_RECORDED), process::sched_setparam, &[Dec, Hex]),
+    sys(Sysno::sched_rr_get_interval, Full, process::sched_rr_get_interval, &[Dec, Hex]),
+    sys(Sysno::getpriority, Partial(PRIO_NOTE), process::getpriority, &[Dec, Dec]),
+    sys(Sysno::setpriority, Partial(PRIO_NOTE), process::setpriority, &[Dec, Dec, Dec]),
+    sys(Sysno::mlock, Partial(MLOCK_NOTE), mmap::mlock, &[Hex, Dec]),
+    sys(Sysno::mlock2, Partial(MLOCK_NOTE), mmap::mlock2, &[Hex, Dec, Hex]),
+    sys(Sysno::munlock, Full, mmap::mlock, &[Hex, Dec]),
+    sys(Sysno::mlockall, Partial(MLOCK_NOTE), mmap::mlockall, &[Hex]),
+    sys(Sysno::munlockall, Full, mmap::munlockall, &[]),
+    sys(Sysno::msync, Full, mmap::msync, &[Hex, Dec, Hex]),
     sys(
         Sysno::mremap,
         Partial("no MREMAP_DONTUNMAP; old_len 0 (duplicating shared mappings) is EFAULT"),
@@ -100,16 +121,21 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::dup2, Full, file::dup2, &[Fd, Fd]),
     sys(Sysno::nanosleep, Full, time::nanosleep, &[Hex, Hex]),
     sys(Sysno::pause, Full, signal::pause, &[]),
-    sys(Sysno::getitimer, Partial(REAL_TIMER_ONLY), time::getitimer, &[Dec, Hex]),
+    sys(Sysno::getitimer, Partial(CPU_TIMERS), time::getitimer, &[Dec, Hex]),
     sys(Sysno::alarm, Full, time::alarm, &[Dec]),
-    sys(Sysno::setitimer, Partial(REAL_TIMER_ONLY), time::setitimer, &[Dec, Hex, Hex]),
+    sys(Sysno::timer_create, Partial(POSIX_TIMERS), time::timer_create, &[Dec, Hex, Hex]),
+    sys(Sysno::timer_settime, Partial(POSIX_TIMERS), time::timer_settime, &[Dec, Hex, Hex, Hex]),
+    sys(Sysno::timer_gettime, Full, time::timer_gettime, &[Dec, Hex]),
+    sys(Sysno::timer_getoverrun, Partial(POSIX_TIMERS), time::timer_getoverrun, &[Dec]),
+    sys(Sysno::timer_delete, Full, time::timer_delete, &[Dec]),
+    sys(Sysno::setitimer, Partial(CPU_TIMERS), time::setitimer, &[Dec, Hex, Hex]),
     sys(Sysno::getpid, Full, process::getpid, &[]),
     sys(Sysno::clone, Partial(PROCESSES_ONLY), thread::clone, &[Hex, Hex, Hex, Hex, Hex]),
     sys(Sysno::fork, Full, thread::fork, &[]),
     sys(Sysno::vfork, Partial(VFORK_COPY), thread::vfork, &[]),
     sys(Sysno::execve, Partial("EAGAIN while the process has other threads"), process::execve, &[Path, StrVec, StrVec]),
     sys(Sysno::exit, Full, process::exit, &[Dec]),
-    sys(Sysno::wait4, Partial("no stop/continue reports; rusage is zero"), thread::wait4, &[Dec, Hex, Hex, Hex]),
+    sys(Sysno::wait4, Partial("rusage has the CPU times only; its counters are zero"), thread::wait4, &[Dec, Hex, Hex, Hex]),
     sys(Sysno::kill, Partial(ONE_PENDING), signal::kill, &[Dec, Signal]),
     sys(Sysno::uname, Full, misc::uname, &[Hex]),
     sys(
@@ -234,7 +260,7 @@ pub(super) static TABLE: &[Syscall] = &[
     ),
     sys(
         Sysno::waitid,
-        Partial("WEXITED only; no stop/continue reports; rusage is zero"),
+        Partial("rusage has the CPU times only; its counters are zero"),
         thread::waitid,
         &[Dec, Dec, Hex, Hex, Hex],
     ),
@@ -247,6 +273,12 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::mincore, Full, mmap::mincore, &[Hex, Dec, Hex]),
     sys(Sysno::prctl, Partial("names, pdeathsig (recorded, not yet sent), dumpable and keepcaps (recorded); subreaper and no_new_privs EINVAL"), process::prctl, &[Dec, Hex, Hex, Hex, Hex]),
     sys(Sysno::sched_getaffinity, Full, process::sched_getaffinity, &[Dec, Dec, Hex]),
+    sys(
+        Sysno::getcpu,
+        Partial("the host CPU the thread runs on, which may lie outside the CPUs sched_getaffinity numbers when the sandbox is pinned to a subset"),
+        process::getcpu,
+        &[Hex, Hex, Hex],
+    ),
     sys(Sysno::sched_setaffinity, Partial("accepted, no effect: the sentry places its threads"), process::sched_setaffinity, &[Dec, Dec, Hex]),
     sys(Sysno::faccessat2, Partial(STDIO_ONLY), file::faccessat2, &[Fd, Path, Oct, Hex]),
     sys(Sysno::poll, Partial(POLL_NOTE), super::sys_poll::poll, &[Hex, Dec, Dec]),
