@@ -621,11 +621,13 @@ fn pause_stops_every_process_and_resume_continues() {
     let moat = Moat::new();
     let bundle = sleeper();
     let (id, pid) = started(&moat, &bundle);
-    // A process whose output shows whether it runs.
+    // A process whose output shows whether it runs (slowly: a busy loop
+    // under ptrace would take a whole CPU from the rest of the suite).
     let counter = moat.scratch().join("counter");
     let file = fs::File::create(&counter).unwrap();
     let mut cmd = moat.command(&[]);
-    cmd.args(["exec", "--detach", &id, "/bin/busybox", "sh", "-c", "while true; do echo x; done"]).stdout(file);
+    cmd.args(["exec", "--detach", &id, "/bin/busybox", "sh", "-c", "while true; do echo x; usleep 20000; done"])
+        .stdout(file);
     let status = cmd.status().unwrap();
     assert!(status.success(), "exec --detach of the counter failed");
     let start = std::time::Instant::now();
@@ -647,7 +649,7 @@ fn pause_stops_every_process_and_resume_continues() {
     let out = moat.run(&["exec", &id, "/bin/busybox", "true"]);
     out.assert_failure();
     assert!(out.stderr.contains("paused"), "exec into a paused container:\n{out}");
-    assert_eq!(pids(&moat, &id).len(), 2, "ps works while paused");
+    assert!(pids(&moat, &id).len() >= 2, "ps works while paused");
     let out = moat.run(&["delete", &id]);
     out.assert_failure();
     assert!(out.stderr.contains("paused"), "delete without --force:\n{out}");
