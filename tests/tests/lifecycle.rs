@@ -347,3 +347,446 @@ fn poll_on_host_stdin_pipe() {
     assert!(timed_out.is_some_and(|s| s != 0), "first read should time out:\n{stdout}");
     assert!(stdout.ends_with("got hi\n"), "second read should get the line:\n{stdout}");
 }
+
+// ---- exec, ps, pause/resume, kill --all, wait, features ----
+
+/// A started sleeper container: its id and sandbox pid.
+#[track_caller]
+fn started(moat: &Moat, bundle: &Bundle) -> (String, i64) {
+    let (id, pid) = create(moat, bundle);
+    moat.run(&["start", &id]).assert_success();
+    (id, pid)
+}
+
+/// Lines of /proc/self/mountinfo mentioning `needle` (the host's mount
+/// table must not change because of a container).
+fn mounts_mentioning(needle: &str) -> Vec<String> {
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .map(String::from)
+        .collect()
+}
+
+/// Deletes `id` (force if asked) and checks nothing of it is left: no
+/// state, no sandbox, no process or mount mentioning the test's root.
+#[track_caller]
+fn delete_and_check_gone(moat: &Moat, id: &str, sandbox: i64, force: bool) {
+    let args: &[&str] = if force { &["delete", "--force", id] } else { &["delete", id] };
+    moat.run(args).assert_success();
+    assert!(!moat.root().join(id).exists(), "state dir of {id} left after delete");
+    assert!(wait_pid_gone(sandbox as i32, DEADLINE), "sandbox {sandbox} of {id} alive after delete");
+    let start = std::time::Instant::now();
+    while !moat.leftover_processes().is_empty() {
+        assert!(start.elapsed() < DEADLINE, "processes left after delete: {:?}", moat.leftover_processes());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let root = moat.root().to_string_lossy().into_owned();
+    assert!(mounts_mentioning(&root).is_empty(), "mounts left: {:?}", mounts_mentioning(&root));
+}
+
+/// A `moat` command running in the background, killed if the test ends
+/// (or panics) before it has been waited for.
+struct Background(std::process::Child);
+
+impl Background {
+    fn spawn(mut cmd: std::process::Command) -> Background {
+        Background(cmd.stdin(std::process::Stdio::null()).spawn().expect("spawn moat"))
+    }
+
+    /// Its exit code, waiting at most `DEADLINE`.
+    #[track_caller]
+    fn code(&mut self) -> Option<i32> {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(start.elapsed() < DEADLINE, "the background moat command did not end");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The container's pids, from the PID column of `moat ps`.
+#[track_caller]
+fn pids(moat: &Moat, id: &str) -> Vec<i64> {
+    let out = moat.run(&["ps", id]);
+    out.assert_success();
+    out.stdout.lines().skip(1).map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap()).collect()
+}
+
+/// `ps --format json`: the host pids.
+#[track_caller]
+fn host_pids(moat: &Moat, id: &str) -> Vec<i64> {
+    let out = moat.run(&["ps", "--format", "json", id]);
+    out.assert_success();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("ps json ({e}):\n{out}"));
+    v.as_array()
+        .unwrap_or_else(|| panic!("ps json is not a list:\n{out}"))
+        .iter()
+        .map(|p| p.as_i64().unwrap())
+        .collect()
+}
+
+#[test]
+fn exec_runs_in_the_same_kernel_with_the_callers_stdio() {
+    let moat = Moat::new();
+    let bundle = sleeper();
+    let (id, pid) = started(&moat, &bundle);
+    let out = moat.run(&["exec", &id, "/bin/busybox", "sh", "-c", "echo out $PPID; echo err >&2; exit 5"]);
+    out.assert_exit(5);
+    assert_eq!(out.stdout, "out 0\n", "an exec'd process has no parent inside:\n{out}");
+    assert!(out.stderr.contains("err"), "stderr of the exec'd process:\n{out}");
+    // Same file systems: a file written by one exec is read by the next,
+    // and the init is there to see in the same pid namespace.
+    moat.run(&["exec", &id, "/bin/busybox", "sh", "-c", "echo shared > /tmp/f"]).assert_success();
+    let out = moat.run(&["exec", &id, "/bin/busybox", "sh", "-c", "cat /tmp/f; test -d /proc/1 && echo init"]);
+    out.assert_success();
+    assert_eq!(out.stdout, "shared\ninit\n", "{out}");
+    // stdin too is the caller's.
+    let mut cat = moat.command(&[]);
+    cat.args(["exec", &id, "/bin/busybox", "cat"]);
+    let mut cat = cat
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn moat exec cat");
+    std::io::Write::write_all(&mut cat.stdin.take().unwrap(), b"through stdin\n").unwrap();
+    let out = cat.wait_with_output().unwrap();
+    assert!(out.status.success(), "moat exec cat failed");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "through stdin\n");
+    // Killed by a signal: 128 + the signal, as a shell reports.
+    moat.run(&["exec", &id, "/bin/busybox", "sh", "-c", "kill -9 $$"]).assert_exit(128 + 9);
+    assert_eq!(pids(&moat, &id), [1], "exec'd processes must be reaped");
+    delete_and_check_gone(&moat, &id, pid, true);
+}
+
+#[test]
+fn exec_env_cwd_user_and_process_file() {
+    let moat = Moat::new();
+    let bundle = sleeper();
+    let (id, pid) = started(&moat, &bundle);
+    let script = "echo $FOO $PATH; pwd; id -u; id -g";
+    let out = moat.run(&[
+        "exec",
+        "--env",
+        "FOO=bar",
+        "--env",
+        "PATH=/bin",
+        "--cwd",
+        "/tmp",
+        "--user",
+        "1000:1001",
+        &id,
+        "/bin/busybox",
+        "sh",
+        "-c",
+        script,
+    ]);
+    out.assert_success();
+    assert_eq!(out.stdout, "bar /bin\n/tmp\n1000\n1001\n", "{out}");
+    let process = moat.scratch().join("process.json");
+    let json = serde_json::json!({
+        "args": ["/bin/busybox", "sh", "-c", "echo $X; pwd; id -u"],
+        "env": ["X=from-file"], "cwd": "/dev", "user": {"uid": 7, "gid": 7},
+    });
+    fs::write(&process, json.to_string()).unwrap();
+    let out = moat.run(&["exec", "--process", &process.to_string_lossy(), &id]);
+    out.assert_success();
+    assert_eq!(out.stdout, "from-file\n/dev\n7\n", "{out}");
+    // --process describes the whole process: a command as well is refused.
+    let out = moat.run(&["exec", "--process", &process.to_string_lossy(), &id, "/bin/true"]);
+    out.assert_failure();
+    assert!(out.stderr.contains("--process"), "{out}");
+    fs::write(&process, "{").unwrap();
+    let out = moat.run(&["exec", "--process", &process.to_string_lossy(), &id]);
+    out.assert_failure();
+    assert!(out.stderr.contains("process.json"), "the error should name the file:\n{out}");
+    delete_and_check_gone(&moat, &id, pid, true);
+}
+
+#[test]
+fn exec_errors_leave_nothing_behind() {
+    let moat = Moat::new();
+    let bundle = sleeper();
+    let ghost = unique_name("ghost");
+    let out = moat.run(&["exec", &ghost, "/bin/true"]);
+    out.assert_failure();
+    assert!(out.stderr.contains(&ghost) && out.stderr.contains("does not exist"), "{out}");
+
+    let (id, pid) = create(&moat, &bundle);
+    let out = moat.run(&["exec", &id, "/bin/busybox", "true"]);
+    out.assert_failure();
+    assert!(out.stderr.contains("created"), "exec before start must say the container is created:\n{out}");
+    moat.run(&["start", &id]).assert_success();
+    let out = moat.run(&["start", &id]);
+    out.assert_failure();
+    assert!(out.stderr.contains("running"), "start twice:\n{out}");
+
+    let out = moat.run(&["exec", &id, "/no/such/program"]);
+    out.assert_failure();
+    assert!(out.stderr.contains("/no/such/program"), "a missing executable must be named:\n{out}");
+    let out = moat.run(&["exec", "--tty", &id, "/bin/busybox", "true"]);
+    out.assert_failure();
+    assert!(out.stderr.contains("terminal"), "{out}");
+    let out = moat.run(&["exec", &id]);
+    out.assert_failure();
+    assert!(out.stderr.contains("command"), "exec without a command:\n{out}");
+    assert_eq!(pids(&moat, &id), [1], "failed execs must leave no process");
+    assert_eq!(moat.state(&id)["status"], "running");
+
+    moat.run(&["kill", &id, "KILL"]).assert_success();
+    moat.wait_status(&id, &["stopped"], DEADLINE);
+    let out = moat.run(&["exec", &id, "/bin/busybox", "true"]);
+    out.assert_failure();
+    assert!(out.stderr.contains("stopped"), "exec into a stopped container:\n{out}");
+    let out = moat.run(&["ps", &id]);
+    out.assert_failure();
+    assert!(out.stderr.contains("stopped"), "ps of a stopped container:\n{out}");
+    delete_and_check_gone(&moat, &id, pid, false);
+}
+
+#[test]
+fn exec_detach_pid_file_names_a_host_waiter() {
+    let moat = Moat::new();
+    let bundle = sleeper();
+    let (id, pid) = started(&moat, &bundle);
+    let pid_file = moat.scratch().join("exec.pid");
+    moat.run(&["exec", "--detach", "--pid-file", &pid_file.to_string_lossy(), &id, "/bin/busybox", "sleep", "3"])
+        .assert_success();
+    let waiter: i32 = fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    assert!(pid_alive(waiter), "the waiter {waiter} in the pid file should live as long as the process");
+    let inside = pids(&moat, &id);
+    assert_eq!(inside.len(), 2, "ps after a detached exec: {inside:?}");
+    assert!(wait_pid_gone(waiter, DEADLINE), "the waiter {waiter} outlived the process");
+    assert_eq!(pids(&moat, &id), [1]);
+    // The other way: `wait --pid` of a detached process reports its status.
+    moat.run(&["exec", "--detach", &id, "/bin/busybox", "sh", "-c", "sleep 2; exit 4"]).assert_success();
+    let p = *pids(&moat, &id).iter().find(|&&p| p != 1).expect("the detached process");
+    let out = moat.run(&["wait", "--pid", &p.to_string(), &id]);
+    out.assert_exit(4);
+    assert!(out.stdout.contains("\"exitStatus\":4"), "{out}");
+    delete_and_check_gone(&moat, &id, pid, true);
+}
+
+#[test]
+fn ps_lists_the_sandboxs_processes() {
+    let moat = Moat::new();
+    let bundle = sleeper();
+    let (id, pid) = create(&moat, &bundle);
+    assert_eq!(pids(&moat, &id), [1], "a created container has its init loaded");
+    moat.run(&["start", &id]).assert_success();
+    moat.run(&["exec", "--detach", &id, "/bin/busybox", "sleep", "1000"]).assert_success();
+    let out = moat.run(&["ps", &id]);
+    out.assert_success();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(header, ["UID", "PID", "PPID", "C", "STIME", "S", "TIME", "CMD"], "{out}");
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[1].ends_with("/bin/busybox sleep 1000"), "{out}");
+    let row: Vec<&str> = lines[2].split_whitespace().collect();
+    assert_eq!((row[0], row[2]), ("0", "0"), "uid 0, no parent:\n{out}");
+    // As runc: the host pids that run the container, the sandbox first,
+    // then a stub per address space (the init's and the sleep's).
+    let host = host_pids(&moat, &id);
+    assert_eq!(host[0], pid, "ps --format json starts with the sandbox: {host:?}");
+    assert_eq!(host.len(), 3, "sandbox and two stubs: {host:?}");
+    for p in &host {
+        // In the sandbox's pid namespace: a host pid and an inner one.
+        let status = fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
+        let nspid = status.lines().find(|l| l.starts_with("NSpid:")).unwrap_or_default();
+        assert_eq!(nspid.split_whitespace().count(), 3, "host pid {p} is not in the sandbox's pid namespace: {nspid}");
+    }
+    let out = moat.run(&["ps", &unique_name("ghost")]);
+    out.assert_failure();
+    delete_and_check_gone(&moat, &id, pid, true);
+}
+
+/// Lines written so far to `path`.
+fn lines_in(path: &std::path::Path) -> usize {
+    fs::read_to_string(path).map(|s| s.lines().count()).unwrap_or(0)
+}
+
+#[test]
+fn pause_stops_every_process_and_resume_continues() {
+    let moat = Moat::new();
+    let bundle = sleeper();
+    let (id, pid) = started(&moat, &bundle);
+    // A process whose output shows whether it runs (slowly: a busy loop
+    // under ptrace would take a whole CPU from the rest of the suite).
+    let counter = moat.scratch().join("counter");
+    let file = fs::File::create(&counter).unwrap();
+    let mut cmd = moat.command(&[]);
+    cmd.args(["exec", "--detach", &id, "/bin/busybox", "sh", "-c", "while true; do echo x; usleep 20000; done"])
+        .stdout(file);
+    let status = cmd.status().unwrap();
+    assert!(status.success(), "exec --detach of the counter failed");
+    let start = std::time::Instant::now();
+    while lines_in(&counter) == 0 {
+        assert!(start.elapsed() < DEADLINE, "the counter never ran");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    moat.run(&["pause", &id]).assert_success();
+    assert_eq!(moat.state(&id)["status"], "paused");
+    std::thread::sleep(Duration::from_millis(100));
+    let before = lines_in(&counter);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(lines_in(&counter), before, "a paused container's process kept writing");
+
+    // What a paused container allows and refuses.
+    let out = moat.run(&["pause", &id]);
+    out.assert_failure();
+    assert!(out.stderr.contains("paused"), "pause twice:\n{out}");
+    let out = moat.run(&["exec", &id, "/bin/busybox", "true"]);
+    out.assert_failure();
+    assert!(out.stderr.contains("paused"), "exec into a paused container:\n{out}");
+    assert!(pids(&moat, &id).len() >= 2, "ps works while paused");
+    let out = moat.run(&["delete", &id]);
+    out.assert_failure();
+    assert!(out.stderr.contains("paused"), "delete without --force:\n{out}");
+
+    moat.run(&["resume", &id]).assert_success();
+    assert_eq!(moat.state(&id)["status"], "running");
+    let start = std::time::Instant::now();
+    while lines_in(&counter) == before {
+        assert!(start.elapsed() < DEADLINE, "the counter did not continue after resume");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = moat.run(&["resume", &id]);
+    out.assert_failure();
+    assert!(out.stderr.contains("running"), "resume a running container:\n{out}");
+    // A SIGKILL gets through to a paused container.
+    moat.run(&["pause", &id]).assert_success();
+    moat.run(&["kill", &id, "KILL"]).assert_success();
+    moat.wait_status(&id, &["stopped"], DEADLINE);
+    delete_and_check_gone(&moat, &id, pid, false);
+}
+
+#[test]
+fn pause_of_created_or_stopped_fails_and_force_delete_of_paused_works() {
+    let moat = Moat::new();
+    let bundle = sleeper();
+    let (id, pid) = create(&moat, &bundle);
+    let out = moat.run(&["pause", &id]);
+    out.assert_failure();
+    assert!(out.stderr.contains("created"), "pause before start:\n{out}");
+    let out = moat.run(&["resume", &id]);
+    out.assert_failure();
+    moat.run(&["start", &id]).assert_success();
+    moat.run(&["pause", &id]).assert_success();
+    delete_and_check_gone(&moat, &id, pid, true);
+
+    let id = unique_name("stopped");
+    let bundle = Bundle::derive(&["/bin/true"]);
+    moat.run(&["run", "--keep", "--bundle", bundle.path_str(), &id]).assert_success();
+    let out = moat.run(&["pause", &id]);
+    out.assert_failure();
+    assert!(out.stderr.contains("stopped"), "pause a stopped container:\n{out}");
+    let out = moat.run(&["pause", &unique_name("ghost")]);
+    out.assert_failure();
+    assert!(out.stderr.contains("does not exist"), "{out}");
+    moat.run(&["delete", &id]).assert_success();
+}
+
+#[test]
+fn kill_all_reaches_exec_processes() {
+    let moat = Moat::new();
+    // An init that survives SIGTERM, so the exec'd process can only die
+    // of the signal if `--all` reached it.
+    // (busybox sh execs its last command: the init becomes a sleep that
+    // ignores SIGTERM.)
+    let bundle = Bundle::derive(&["/bin/busybox", "sh", "-c", "trap '' TERM; sleep 1000"]);
+    let (id, pid) = started(&moat, &bundle);
+    let mut exec = moat.command(&[]);
+    exec.args(["exec", &id, "/bin/busybox", "sleep", "1000"]);
+    let mut exec = Background::spawn(exec);
+    let start = std::time::Instant::now();
+    while pids(&moat, &id).len() < 2 {
+        assert!(start.elapsed() < DEADLINE, "the exec'd process never showed up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    moat.run(&["kill", &id, "TERM"]).assert_success();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(pids(&moat, &id).len(), 2, "kill without --all reaches the init only");
+    // A waiting `moat exec` exits with its process's status.
+    moat.run(&["kill", "--all", &id, "TERM"]).assert_success();
+    assert_eq!(exec.code(), Some(128 + 15), "moat exec's status after kill --all TERM");
+    assert_eq!(moat.state(&id)["status"], "running", "the init ignores TERM");
+    moat.run(&["kill", "--all", &id, "KILL"]).assert_success();
+    moat.wait_status(&id, &["stopped"], DEADLINE);
+    delete_and_check_gone(&moat, &id, pid, false);
+}
+
+#[test]
+fn wait_reports_the_init_status() {
+    let moat = Moat::new();
+    let bundle = Bundle::derive(&["/bin/busybox", "sh", "-c", "sleep 0.3; exit 3"]);
+    let id = unique_name("wait");
+    moat.run(&["run", "--detach", "--bundle", bundle.path_str(), &id]).assert_success();
+    let out = moat.run(&["wait", &id]);
+    out.assert_exit(3);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}:\n{out}"));
+    assert_eq!((v["id"].as_str(), v["exitStatus"].as_i64()), (Some(id.as_str()), Some(3)), "{out}");
+    // Again, once stopped: from the recorded status.
+    moat.wait_status(&id, &["stopped"], DEADLINE);
+    moat.run(&["wait", &id]).assert_exit(3);
+    moat.run(&["delete", &id]).assert_success();
+    let out = moat.run(&["wait", &id]);
+    out.assert_failure();
+    assert!(out.stderr.contains("does not exist"), "{out}");
+}
+
+#[test]
+fn features_claims_only_what_is_done() {
+    let moat = Moat::new();
+    let out = moat.run(&["features"]);
+    out.assert_success();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}:\n{out}"));
+    assert_eq!(v["ociVersionMin"], "1.0.0", "{out}");
+    assert!(v["ociVersionMax"].is_string(), "{out}");
+    assert_eq!(v["hooks"], serde_json::json!([]), "no hooks are run:\n{out}");
+    assert_eq!(v["linux"]["seccomp"]["enabled"], false, "{out}");
+}
+
+#[test]
+fn run_pid_file_holds_the_sandbox_pid() {
+    let moat = Moat::new();
+    let id = unique_name("runpid");
+    let pid_file = moat.scratch().join("run.pid");
+    let bundle = sleeper();
+    moat.run(&["run", "-d", "--pid-file", &pid_file.to_string_lossy(), "--bundle", bundle.path_str(), &id])
+        .assert_success();
+    let st = moat.state(&id);
+    let from_file = fs::read_to_string(&pid_file).unwrap();
+    assert_eq!(from_file.trim(), st["pid"].to_string(), "--pid-file of run disagrees with state");
+    delete_and_check_gone(&moat, &id, st["pid"].as_i64().unwrap(), true);
+}
+
+#[test]
+fn exec_forwards_signals_to_its_process() {
+    let moat = Moat::new();
+    let bundle = sleeper();
+    let (id, pid) = started(&moat, &bundle);
+    let mut exec = moat.command(&[]);
+    exec.args(["exec", &id, "/bin/busybox", "sleep", "1000"]);
+    let mut exec = Background::spawn(exec);
+    let start = std::time::Instant::now();
+    while pids(&moat, &id).len() < 2 {
+        assert!(start.elapsed() < DEADLINE, "the exec'd process never showed up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let host = nix::unistd::Pid::from_raw(exec.0.id() as i32);
+    nix::sys::signal::kill(host, nix::sys::signal::Signal::SIGUSR1).unwrap();
+    assert_eq!(exec.code(), Some(128 + 10), "moat exec's status after a forwarded SIGUSR1");
+    assert_eq!(pids(&moat, &id), [1], "the init must be untouched");
+    delete_and_check_gone(&moat, &id, pid, true);
+}

@@ -113,6 +113,7 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
         root_readonly: spec.root_readonly,
     });
     let process = spec.process(hostsys::fd::take_stdio().into());
+    let server_kernel = kernel.clone();
 
     // The init task lives on its own thread: that thread is the ptrace
     // tracer of its stub and must stay the one that runs it.
@@ -139,7 +140,7 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
         .map_err(|_| BootError::Kernel("the task thread died while loading".into()))?
         .map_err(BootError::Kernel)?;
 
-    let state = server::Shared::new(handle, start_tx);
+    let state = server::Shared::new(server_kernel, handle, start_tx);
     server::spawn(control, state.clone()).map_err(|e| BootError::Kernel(format!("control server: {e}")))?;
     (&*sync).write_all(&[SYNC_READY]).map_err(|e| BootError::Handshake(e.to_string()))?;
     tracing::info!(id = args.id, "sandbox ready");

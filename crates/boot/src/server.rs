@@ -1,9 +1,12 @@
 //! The control server: answers the runtime's requests on the control
 //! socket (gVisor: `runsc/boot/controller.go`).
 
-use control::{recv_frame, send_frame, ExitStatus, FrameError, Request, Response, SandboxState};
+use control::{recv_frame, send_frame, ExecSpec, ExitStatus, FrameError, ProcessInfo, Request, Response, SandboxState};
 use sentry::kernel::signal::{default_action, DefaultAction};
 use sentry::kernel::TaskHandle;
+use sentry::Kernel;
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex};
@@ -13,42 +16,55 @@ struct State {
     phase: SandboxState,
     start: Option<Sender<()>>,
     /// Requests received and not yet answered (a `Wait` stays here until
-    /// the init exits).
+    /// the init exits, a `WaitPid` until its process does).
     busy: usize,
+    /// Processes started by `Exec`: their status once they have exited.
+    /// Kept until the sandbox ends, so a `WaitPid` may come late.
+    execs: HashMap<i32, Option<ExitStatus>>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    cond: Condvar,
+    init: TaskHandle,
+    kernel: Arc<Kernel>,
 }
 
 /// What the control server shares with the main thread.
 #[derive(Clone)]
-pub struct Shared(Arc<(Mutex<State>, Condvar, TaskHandle)>);
+pub struct Shared(Arc<Inner>);
 
 impl Shared {
-    pub fn new(task: TaskHandle, start: Sender<()>) -> Shared {
-        let state = State { phase: SandboxState::Created, start: Some(start), busy: 0 };
-        Shared(Arc::new((Mutex::new(state), Condvar::new(), task)))
+    pub fn new(kernel: Arc<Kernel>, init: TaskHandle, start: Sender<()>) -> Shared {
+        let state = State { phase: SandboxState::Created, start: Some(start), busy: 0, execs: HashMap::new() };
+        Shared(Arc::new(Inner { state: Mutex::new(state), cond: Condvar::new(), init, kernel }))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Records the init's exit and gives the requests in flight (a `Wait`,
-    /// or the `Start` of an init that exited at once) a moment to be
-    /// answered before the sandbox exits.
+    /// a `WaitPid` whose process the init's exit kills, or the `Start` of an
+    /// init that exited at once) a moment to be answered before the sandbox
+    /// exits.
     pub fn exited(&self, status: ExitStatus) {
-        let (lock, cond, _) = &*self.0;
-        let mut st = lock.lock().unwrap();
+        let mut st = self.lock();
         st.phase = SandboxState::Stopped(status);
-        cond.notify_all();
-        let _ = cond.wait_timeout_while(st, Duration::from_secs(2), |s| s.busy > 0);
+        self.0.cond.notify_all();
+        let _ = self.0.cond.wait_timeout_while(st, Duration::from_secs(2), |s| s.busy > 0);
     }
 
     /// Counts a request in flight until its answer is sent.
     fn busy(&self, delta: isize) {
-        let (lock, cond, _) = &*self.0;
-        let mut st = lock.lock().unwrap();
+        let mut st = self.lock();
         st.busy = st.busy.saturating_add_signed(delta);
-        cond.notify_all();
+        self.0.cond.notify_all();
     }
 
-    fn handle(&self, req: Request) -> Response {
-        let (lock, cond, task) = &*self.0;
-        let mut st = lock.lock().unwrap();
+    fn handle(&self, req: Request, fds: Vec<OwnedFd>) -> Response {
+        let inner = &*self.0;
+        let mut st = self.lock();
         match req {
             Request::Start => match st.phase {
                 SandboxState::Created => {
@@ -58,16 +74,19 @@ impl Shared {
                     st.phase = SandboxState::Running;
                     Response::Ok
                 }
-                other => Response::Error { message: format!("cannot start a container that is {}", phase_name(other)) },
+                other => refuse("start", other),
             },
-            Request::Signal { signo, all: _ } => match st.phase {
+            Request::Signal { signo, all } => match st.phase {
                 SandboxState::Stopped(_) => Response::Error { message: "the container has exited".into() },
                 phase => {
                     if !(1..=abi::signal::NSIG).contains(&signo) {
                         return Response::Error { message: format!("invalid signal {signo}") };
                     }
-                    // There is one process today, so `all` reaches the same one.
-                    task.send_signal(signo);
+                    if all {
+                        inner.kernel.signal_all(signo);
+                    } else {
+                        inner.init.send_signal(signo);
+                    }
                     // A created container has not run yet: a fatal signal
                     // must still end it, so let it run into the signal.
                     let fatal = signo == abi::signal::SIGKILL
@@ -81,13 +100,116 @@ impl Shared {
                     Response::Ok
                 }
             },
+            Request::SignalProcess { pid, signo } => match st.phase {
+                SandboxState::Stopped(_) => Response::Error { message: "the container has exited".into() },
+                _ if !(1..=abi::signal::NSIG).contains(&signo) => {
+                    Response::Error { message: format!("invalid signal {signo}") }
+                }
+                _ if inner.kernel.signal_process(pid, signo) => Response::Ok,
+                _ => Response::Error { message: format!("no process {pid} in the container") },
+            },
             Request::State => Response::State(st.phase),
             Request::Wait => {
-                let st = cond.wait_while(st, |s| !matches!(s.phase, SandboxState::Stopped(_))).unwrap();
+                let st = inner.cond.wait_while(st, |s| !matches!(s.phase, SandboxState::Stopped(_))).unwrap();
                 let SandboxState::Stopped(status) = st.phase else { unreachable!("waited for Stopped") };
                 Response::Exited(status)
             }
+            Request::Exec(spec) => match st.phase {
+                SandboxState::Running => {
+                    drop(st);
+                    self.exec(spec, fds)
+                }
+                other => refuse("exec in", other),
+            },
+            Request::WaitPid { pid } => {
+                if !st.execs.contains_key(&pid) {
+                    return Response::Error { message: format!("no process {pid} was started by exec") };
+                }
+                let st = inner.cond.wait_while(st, |s| s.execs.get(&pid) == Some(&None)).unwrap();
+                match st.execs.get(&pid).copied().flatten() {
+                    Some(status) => Response::Exited(status),
+                    None => Response::Error { message: format!("process {pid} vanished") },
+                }
+            }
+            Request::Processes => match st.phase {
+                SandboxState::Stopped(_) => refuse("list the processes of", st.phase),
+                _ => Response::Processes(inner.kernel.processes().into_iter().map(info).collect()),
+            },
+            Request::Pause => match st.phase {
+                SandboxState::Running => {
+                    inner.kernel.pause();
+                    st.phase = SandboxState::Paused;
+                    Response::Ok
+                }
+                other => refuse("pause", other),
+            },
+            Request::Resume => match st.phase {
+                SandboxState::Paused => {
+                    inner.kernel.resume();
+                    st.phase = SandboxState::Running;
+                    Response::Ok
+                }
+                other => refuse("resume", other),
+            },
         }
+    }
+
+    /// Starts an exec'd process with the descriptors that came with the
+    /// request as its stdio, and a thread that records its exit.
+    fn exec(&self, spec: ExecSpec, fds: Vec<OwnedFd>) -> Response {
+        if fds.len() != 3 {
+            return Response::Error {
+                message: format!("exec needs 3 descriptors (stdin, stdout, stderr), got {}", fds.len()),
+            };
+        }
+        let process = sentry::ProcessSpec {
+            argv: spec.args,
+            envp: spec.env,
+            cwd: if spec.cwd.is_empty() { "/".into() } else { spec.cwd },
+            uid: spec.uid,
+            gid: spec.gid,
+            additional_gids: spec.additional_gids,
+            stdio: fds.into_iter().map(Some).collect(),
+        };
+        let spawned = match self.0.kernel.spawn_process(process) {
+            Ok(s) => s,
+            Err(message) => return Response::Error { message },
+        };
+        let pid = spawned.pid;
+        // Before the watcher can record the exit.
+        self.lock().execs.insert(pid, None);
+        let me = self.clone();
+        let watcher = std::thread::Builder::new().name(format!("exec-{pid}")).spawn(move || {
+            let status = spawned.exit.recv().unwrap_or(sentry::ExitStatus::Signal(abi::signal::SIGKILL));
+            let status = match status {
+                sentry::ExitStatus::Code(c) => ExitStatus::Code(c),
+                sentry::ExitStatus::Signal(s) => ExitStatus::Signal(s),
+            };
+            tracing::debug!(pid, ?status, "exec'd process exited");
+            me.lock().execs.insert(pid, Some(status));
+            me.0.cond.notify_all();
+        });
+        if let Err(e) = watcher {
+            tracing::error!("exec {pid}: cannot start its watcher thread: {e}");
+        }
+        tracing::info!(pid, "exec'd process started");
+        Response::Pid(pid)
+    }
+}
+
+fn refuse(what: &str, phase: SandboxState) -> Response {
+    Response::Error { message: format!("cannot {what} a container that is {}", phase_name(phase)) }
+}
+
+fn info(p: sentry::kernel::control::ProcessInfo) -> ProcessInfo {
+    ProcessInfo {
+        pid: p.pid,
+        ppid: p.ppid,
+        uid: p.uid,
+        state: p.state,
+        started: p.started.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        cpu_ms: p.cpu.as_millis() as u64,
+        cmdline: p.cmdline,
     }
 }
 
@@ -95,6 +217,7 @@ fn phase_name(p: SandboxState) -> &'static str {
     match p {
         SandboxState::Created => "created",
         SandboxState::Running => "running",
+        SandboxState::Paused => "paused",
         SandboxState::Stopped(_) => "stopped",
     }
 }
@@ -122,10 +245,10 @@ pub fn spawn(listener: UnixListener, shared: Shared) -> std::io::Result<()> {
 fn serve(conn: UnixStream, shared: Shared) {
     loop {
         let resp = match recv_frame::<Request>(&conn) {
-            Ok((req, _fds)) => {
+            Ok((req, fds)) => {
                 tracing::debug!(?req, "control request");
                 shared.busy(1);
-                shared.handle(req)
+                shared.handle(req, fds)
             }
             Err(FrameError::Closed) => return,
             Err(e) => {

@@ -24,10 +24,54 @@ pub enum Request {
     /// Deliver `signo` to the container's init, or with `all` to every
     /// process of the container (`moat kill [--all]`).
     Signal { signo: i32, all: bool },
+    /// Deliver `signo` to process `pid` of the container (signals
+    /// forwarded by a waiting `moat exec`).
+    SignalProcess { pid: i32, signo: i32 },
     /// Block until the container's init has exited, then report how.
     Wait,
     /// Report the container's state as the sandbox sees it.
     State,
+    /// Start a new process in the running container (`moat exec`). The
+    /// frame carries its stdin, stdout and stderr, in that order; the
+    /// answer is `Pid`.
+    Exec(ExecSpec),
+    /// Block until process `pid`, started by `Exec`, has exited; the
+    /// answer is `Exited`.
+    WaitPid { pid: i32 },
+    /// List the container's processes; the answer is `Processes`.
+    Processes,
+    /// Stop every task from running application code (`moat pause`).
+    Pause,
+    /// Let them run again (`moat resume`).
+    Resume,
+}
+
+/// A process for `Exec`, complete: the runtime has already merged the
+/// container's defaults (env, cwd, user) with the command line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecSpec {
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+}
+
+/// One process as the sandbox's kernel sees it (`moat ps`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessInfo {
+    pub pid: i32,
+    pub ppid: i32,
+    pub uid: u32,
+    /// `R` running application code, `S` in the kernel (a system call, a
+    /// wait, paused), `Z` exited and not yet reaped.
+    pub state: char,
+    /// Creation time, in seconds since the Unix epoch.
+    pub started: u64,
+    /// CPU time of its application code, in milliseconds.
+    pub cpu_ms: u64,
+    pub cmdline: Vec<String>,
 }
 
 /// What the sandbox answers.
@@ -36,7 +80,12 @@ pub enum Response {
     Ok,
     State(SandboxState),
     Exited(ExitStatus),
-    Error { message: String },
+    /// The pid of a process started by `Exec`.
+    Pid(i32),
+    Processes(Vec<ProcessInfo>),
+    Error {
+        message: String,
+    },
 }
 
 /// The container as the sandbox sees it.
@@ -46,6 +95,8 @@ pub enum SandboxState {
     Created,
     /// The init process runs.
     Running,
+    /// Started, and paused: no task runs application code.
+    Paused,
     /// The init process has exited.
     Stopped(ExitStatus),
 }
@@ -94,9 +145,28 @@ pub struct Client {
     path: String,
 }
 
+/// The longest path a Unix socket address holds (`sun_path`, less the NUL).
+const SUN_PATH_MAX: usize = 107;
+
+/// Calls `f` with `path`, or, if it is too long for a socket address (as
+/// under containerd's state directories: `/var/run/docker/runtime-runc/
+/// moby/<64 hex digits>/control.sock`), with a short path naming the same
+/// file through a descriptor of its directory, `/proc/self/fd/N/NAME`.
+pub fn with_socket_path<T>(path: &Path, f: impl FnOnce(&Path) -> std::io::Result<T>) -> std::io::Result<T> {
+    if path.as_os_str().len() <= SUN_PATH_MAX {
+        return f(path);
+    }
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return f(path) };
+    let dir = std::fs::File::open(dir)?;
+    let short = Path::new("/proc/self/fd").join(std::os::fd::AsRawFd::as_raw_fd(&dir).to_string()).join(name);
+    let r = f(&short);
+    drop(dir);
+    r
+}
+
 impl Client {
     pub fn connect(path: &Path) -> Result<Client, ControlError> {
-        let stream = UnixStream::connect(path)
+        let stream = with_socket_path(path, |p| UnixStream::connect(p))
             .map_err(|source| ControlError::Connect { path: path.display().to_string(), source })?;
         Ok(Client { stream, path: path.display().to_string() })
     }
@@ -111,5 +181,26 @@ impl Client {
             Response::Error { message } => Err(ControlError::Refused(message)),
             other => Ok(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixListener;
+
+    #[test]
+    fn long_socket_paths_work_through_the_directory() {
+        let base = std::env::temp_dir().join(format!("moat-sock-{}", std::process::id()));
+        let dir = base.join("d".repeat(100));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("control.sock");
+        assert!(path.as_os_str().len() > SUN_PATH_MAX);
+        assert!(UnixListener::bind(&path).is_err(), "the plain path should be too long");
+        let listener = with_socket_path(&path, |p| UnixListener::bind(p)).unwrap();
+        assert!(path.exists(), "the socket is at the long path");
+        with_socket_path(&path, |p| UnixStream::connect(p)).unwrap();
+        assert!(listener.accept().is_ok());
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }

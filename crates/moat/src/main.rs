@@ -30,7 +30,8 @@ struct Cli {
     /// Log every application system call.
     #[arg(long)]
     strace: bool,
-    /// Use systemd for cgroups (not supported yet; rejected).
+    /// Use systemd for cgroups: refused, since moat applies no cgroups at
+    /// all yet (issue #6), so there is nothing for systemd to manage.
     #[arg(long)]
     systemd_cgroup: bool,
     #[command(subcommand)]
@@ -60,6 +61,12 @@ enum Command {
     Kill(cmd::kill::Kill),
     Delete(cmd::delete::Delete),
     Run(cmd::run::Run),
+    Exec(cmd::exec::Exec),
+    Ps(cmd::ps::Ps),
+    Pause(cmd::pause::Pause),
+    Resume(cmd::pause::Resume),
+    Wait(cmd::wait::Wait),
+    Features(cmd::features::Features),
     List(cmd::list::List),
     Spec(cmd::spec::SpecCmd),
     Do(cmd::r#do::Do),
@@ -79,14 +86,29 @@ fn main() {
         _ => {}
     }
     hostsys::process::default_sigpipe();
-    let log_to_file = cli.log.is_some();
+    let (log_path, log_format) = (cli.log.clone(), cli.log_format);
     let log_init = init_logging(&cli);
     let result = log_init.and_then(|()| dispatch(cli));
     match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             let msg = render(&e);
-            if log_to_file {
+            if let (Some(path), LogFormat::Json) = (&log_path, log_format) {
+                // runc's error line, which containerd's shim reads back
+                // from the log to report why the runtime failed.
+                let line = serde_json::json!({
+                    "level": "error",
+                    "msg": msg,
+                    "time": runtime::time::rfc3339(std::time::SystemTime::now()),
+                });
+                let written = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(path)
+                    .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{line}\n").as_bytes()));
+                if written.is_err() {
+                    tracing::error!("{msg}");
+                }
+            } else if log_path.is_some() {
                 tracing::error!("{msg}");
             }
             eprintln!("moat: {msg}");
@@ -111,7 +133,10 @@ fn render(e: &anyhow::Error) -> String {
 
 fn dispatch(cli: Cli) -> Result<i32> {
     if cli.systemd_cgroup {
-        bail!("--systemd-cgroup is not supported yet");
+        bail!(
+            "--systemd-cgroup: moat does not place containers in cgroups yet (neither cgroupfs nor systemd), \
+             so it cannot honour a systemd cgroup driver; use the cgroupfs driver"
+        );
     }
     if cli.platform != "ptrace" {
         bail!("--platform={}: unknown or unsupported platform (supported: ptrace)", cli.platform);
@@ -133,6 +158,12 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Kill(c) => c.execute(&rt),
         Command::Delete(c) => c.execute(&rt),
         Command::Run(c) => c.execute(&rt),
+        Command::Exec(c) => c.execute(&rt),
+        Command::Ps(c) => c.execute(&rt),
+        Command::Pause(c) => c.execute(&rt),
+        Command::Resume(c) => c.execute(&rt),
+        Command::Wait(c) => c.execute(&rt),
+        Command::Features(c) => c.execute(),
         Command::List(c) => c.execute(&rt),
         Command::Spec(c) => c.execute(),
         Command::Syscalls(c) => c.execute(),

@@ -105,7 +105,7 @@ fn bad_ids_and_flags_are_refused() {
     let e = env.err(&["--platform", "kvm", "list"]);
     assert!(e.contains("--platform=kvm") && e.contains("ptrace"), "{e}");
     assert!(env.err(&["--network", "host", "list"]).contains("network"));
-    assert!(env.err(&["--systemd-cgroup", "list"]).contains("not supported yet"));
+    assert!(env.err(&["--systemd-cgroup", "list"]).contains("cgroups"));
     assert!(env.err(&["kill", "c", "NOPE"]).contains("invalid signal"));
     assert!(env.leftovers().is_empty());
 }
@@ -192,4 +192,20 @@ fn lifecycle_of_a_stopped_container() {
     assert!(env.err(&["delete", "c1"]).contains("container c1 does not exist"));
     assert!(env.err(&["state", "c1"]).contains("container c1 does not exist"));
     env.ok(&["delete", "--force", "c1"]);
+}
+
+/// With `--log-format json`, a failure is also logged as runc does it
+/// (`{"level":"error","msg":...}`), which containerd's shim reads back to
+/// say why the runtime failed.
+#[test]
+fn json_log_carries_the_error_as_runc_writes_it() {
+    let env = Env::new("jsonlog");
+    let log = env.dir.join("log.json");
+    let e = env.err(&["--log", log.to_str().unwrap(), "--log-format", "json", "state", "ghost"]);
+    assert!(e.contains("ghost"), "{e}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["level"], "error", "{text}");
+    assert!(last["msg"].as_str().unwrap().contains("container ghost does not exist"), "{text}");
+    assert!(last["time"].is_string(), "{text}");
 }

@@ -177,20 +177,56 @@ fn xgetbv0() -> u64 {
 }
 
 /// Makes a running `switch` return promptly with `Event::Interrupted`.
+///
+/// An interrupt that finds no `switch` running is remembered, and the next
+/// `switch` returns `Interrupted` at once: a task that checked for signals
+/// (or the pause gate) just before entering the application cannot miss one
+/// sent in between.
 #[derive(Clone, Debug, Default)]
 pub struct Interrupter {
-    target: Arc<std::sync::Mutex<Option<(i32, i32)>>>,
+    state: Arc<std::sync::Mutex<InterruptState>>,
+}
+
+#[derive(Debug, Default)]
+struct InterruptState {
+    /// The host thread running the context (pid, tid), while it runs.
+    target: Option<(i32, i32)>,
+    /// An interrupt arrived while nothing ran.
+    pending: bool,
 }
 
 impl Interrupter {
-    /// Records which host thread runs the context (pid, tid), or none.
-    pub fn set_target(&self, target: Option<(i32, i32)>) {
-        *self.target.lock().unwrap() = target;
+    fn lock(&self) -> std::sync::MutexGuard<'_, InterruptState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records that host thread (pid, tid) is about to run the context;
+    /// false (and the remembered interrupt is consumed) if an interrupt
+    /// came since the last `switch`, in which case it must not run.
+    pub fn arm(&self, target: (i32, i32)) -> bool {
+        let mut st = self.lock();
+        if std::mem::take(&mut st.pending) {
+            return false;
+        }
+        st.target = Some(target);
+        true
+    }
+
+    /// The context no longer runs.
+    pub fn disarm(&self) {
+        self.lock().target = None;
+    }
+
+    /// Whether the context is running application code now.
+    pub fn running(&self) -> bool {
+        self.lock().target.is_some()
     }
 
     pub fn interrupt(&self) {
-        if let Some((pid, tid)) = *self.target.lock().unwrap() {
-            ptrace::kick(pid, tid);
+        let mut st = self.lock();
+        match st.target {
+            Some((pid, tid)) => ptrace::kick(pid, tid),
+            None => st.pending = true,
         }
     }
 }

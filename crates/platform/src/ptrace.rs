@@ -241,9 +241,16 @@ impl Traced {
         set_call(&mut regs, nr, args);
         self.setregs(&regs)?;
         ptrace::cont(self.0, None).map_err(self.err("PTRACE_CONT"))?;
-        match waitpid(self.0, Some(WaitPidFlag::__WALL)).map_err(self.err("waitpid"))? {
-            WaitStatus::Stopped(_, Signal::SIGTRAP) => {}
-            other => return Err(self.died(other)),
+        loop {
+            match waitpid(self.0, Some(WaitPidFlag::__WALL)).map_err(self.err("waitpid"))? {
+                WaitStatus::Stopped(_, Signal::SIGTRAP) => break,
+                // An interrupt (signal, pause) that reached the stub after its
+                // last trap: it has done its job; drop it and go on.
+                WaitStatus::Stopped(_, sig) if sig == KICK => {
+                    ptrace::cont(self.0, None).map_err(self.err("PTRACE_CONT"))?
+                }
+                other => return Err(self.died(other)),
+            }
         }
         check_result(nr, self.getregs()?.rax)
     }
@@ -411,9 +418,11 @@ impl Context for PtraceContext {
         let stub = stub_of(space)?;
         let t = stub.current()?;
         t.setregs(regs)?;
-        self.interrupter.set_target(Some((stub.pid.as_raw(), t.0.as_raw())));
+        if !self.interrupter.arm((stub.pid.as_raw(), t.0.as_raw())) {
+            return Ok(Event::Interrupted);
+        }
         let result = t.run_until_trap(regs);
-        self.interrupter.set_target(None);
+        self.interrupter.disarm();
         result
     }
 

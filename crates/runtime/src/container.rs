@@ -58,7 +58,7 @@ impl Runtime {
         }
     }
 
-    fn dir(&self, id: &str) -> Result<ContainerDir> {
+    pub(crate) fn dir(&self, id: &str) -> Result<ContainerDir> {
         ContainerDir::new(&self.root, id)
     }
 
@@ -97,6 +97,7 @@ impl Runtime {
             owner: owner(),
             control_socket: cd.control_socket(),
             exit_file: cd.exit_file(),
+            process: b.spec.process().clone(),
         };
         cd.save(&st, &lock)?;
         let launched = sandbox::launch(&Launch {
@@ -186,7 +187,7 @@ impl Runtime {
         let action = if force { Action::ForceDelete } else { Action::Delete };
         if check(status, action).is_none() {
             return Err(if status.sandbox_expected() || status == Status::Creating {
-                Error::StillRunning(id.into())
+                Error::StillRunning(id.into(), status)
             } else {
                 Error::WrongStatus { id: id.into(), action, status }
             });
@@ -211,7 +212,7 @@ impl Runtime {
     pub fn wait_child(&self, id: &str) -> Result<i32> {
         let cd = self.dir(id)?;
         let st = cd.load()?;
-        forward_signals(&st);
+        forward_signals(&st, None);
         let pid = Pid::from_raw(st.sandbox_pid);
         let boot_status = loop {
             match waitpid(pid, None) {
@@ -245,15 +246,15 @@ fn effective(st: &State, _lock: &Lock) -> Status {
     }
 }
 
-fn transition(st: &State, status: Status, action: Action) -> Result<Status> {
+pub(crate) fn transition(st: &State, status: Status, action: Action) -> Result<Status> {
     check(status, action).ok_or_else(|| Error::WrongStatus { id: st.id.clone(), action, status })
 }
 
-fn client(st: &State) -> Result<Client> {
+pub(crate) fn client(st: &State) -> Result<Client> {
     Client::connect(&st.control_socket).map_err(|source| Error::Control { id: st.id.clone(), source })
 }
 
-fn protocol(id: &str, request: &'static str, answer: Response) -> Error {
+pub(crate) fn protocol(id: &str, request: &'static str, answer: Response) -> Error {
     Error::Protocol { id: id.into(), request, answer: format!("{answer:?}") }
 }
 
@@ -283,12 +284,10 @@ fn owner() -> String {
 }
 
 /// Blocks the forwarded signals in this thread (and the threads it will
-/// start) and forwards them from a helper thread to the container.
-fn forward_signals(st: &State) {
-    let mut set = SigSet::empty();
-    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT, Signal::SIGUSR1, Signal::SIGUSR2] {
-        set.add(s);
-    }
+/// start) and forwards them from a helper thread to the container's init,
+/// or to process `pid` of the container (an exec'd one).
+pub(crate) fn forward_signals(st: &State, pid: Option<i32>) {
+    let set = forwarded_signals();
     if set.thread_block().is_err() {
         return;
     }
@@ -297,13 +296,25 @@ fn forward_signals(st: &State) {
         let Ok(sig) = set.wait() else { return };
         tracing::debug!(id = %st.id, ?sig, "forwarding signal");
         match client(&st).and_then(|mut c| {
-            c.call(&Request::Signal { signo: sig as i32, all: false }, &[])
-                .map_err(|source| Error::Control { id: st.id.clone(), source })
+            let req = match pid {
+                Some(pid) => Request::SignalProcess { pid, signo: sig as i32 },
+                None => Request::Signal { signo: sig as i32, all: false },
+            };
+            c.call(&req, &[]).map_err(|source| Error::Control { id: st.id.clone(), source })
         }) {
             Ok(_) => {}
             Err(e) => tracing::warn!("cannot forward {sig}: {e}"),
         }
     });
+}
+
+/// The signals `run` and `exec` forward to the container.
+pub(crate) fn forwarded_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT, Signal::SIGUSR1, Signal::SIGUSR2] {
+        set.add(s);
+    }
+    set
 }
 
 /// Is `p` (recorded in a state) still running? For callers outside.

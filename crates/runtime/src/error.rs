@@ -15,8 +15,8 @@ pub enum Error {
     Exists(String),
     #[error("cannot {action} container {id}: it is {status}")]
     WrongStatus { id: String, action: Action, status: Status },
-    #[error("container {0} is running; stop it or use --force")]
-    StillRunning(String),
+    #[error("container {0} is {1}; stop it or use --force")]
+    StillRunning(String, Status),
     #[error("cannot {op} {path}: {source}")]
     Io {
         op: &'static str,
@@ -26,6 +26,9 @@ pub enum Error {
     },
     #[error("{path}: {message}")]
     Spec { path: PathBuf, message: String },
+    /// A command line that cannot be acted on.
+    #[error("{0}")]
+    Usage(String),
     #[error("{0} not supported yet")]
     Unsupported(String),
     #[error("container {id}: the sandbox failed to start: {message}")]

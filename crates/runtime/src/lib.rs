@@ -8,6 +8,7 @@
 
 pub mod container;
 pub mod error;
+pub mod exec;
 pub mod procs;
 pub mod sandbox;
 pub mod spec;

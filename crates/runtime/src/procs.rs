@@ -27,6 +27,39 @@ fn parse_stat(stat: &str) -> Option<u64> {
     fields.get(19)?.parse().ok()
 }
 
+/// `root` and its live descendants, by walking the parent links of
+/// `/proc/*/stat` (host pids).
+pub fn descendants(root: i32) -> Vec<i32> {
+    let mut parent_of = Vec::new();
+    if let Ok(rd) = std::fs::read_dir("/proc") {
+        for e in rd.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+            if let Some(ppid) = parse_ppid(&stat) {
+                parent_of.push((pid, ppid));
+            }
+        }
+    }
+    let mut out = vec![root];
+    let mut i = 0;
+    while i < out.len() {
+        let p = out[i];
+        out.extend(parent_of.iter().filter(|&&(_, pp)| pp == p).map(|&(c, _)| c));
+        i += 1;
+    }
+    out.sort_unstable();
+    out
+}
+
+fn parse_ppid(stat: &str) -> Option<i32> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    if matches!(fields.first(), Some(&"Z") | Some(&"X")) {
+        return None;
+    }
+    fields.get(1)?.parse().ok()
+}
+
 /// A process we started, remembered by pid and start time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Proc {
@@ -79,6 +112,17 @@ mod tests {
         assert_eq!(parse_stat(stat), Some(123456));
         let zombie = "42 (x) Z 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 10";
         assert_eq!(parse_stat(zombie), None);
+    }
+
+    #[test]
+    fn finds_its_children() {
+        let mut child = std::process::Command::new("sleep").arg("10").spawn().unwrap();
+        let me = std::process::id() as i32;
+        let d = descendants(me);
+        assert!(d.contains(&me) && d.contains(&(child.id() as i32)), "{d:?}");
+        assert!(!d.contains(&1));
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 
     #[test]

@@ -73,7 +73,8 @@ pub fn launch(l: &Launch) -> Result<Launched> {
         None => None,
     };
     let _ = std::fs::remove_file(&l.control_socket);
-    let listener = UnixListener::bind(&l.control_socket).map_err(Error::io("listen on", &l.control_socket))?;
+    let listener = control::with_socket_path(&l.control_socket, |p| UnixListener::bind(p))
+        .map_err(Error::io("listen on", &l.control_socket))?;
     let cleanup_files = || {
         let _ = std::fs::remove_file(&l.control_socket);
         let _ = std::fs::remove_file(&l.exit_file);

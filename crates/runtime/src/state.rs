@@ -50,6 +50,10 @@ pub struct State {
     pub owner: String,
     pub control_socket: PathBuf,
     pub exit_file: PathBuf,
+    /// The spec's `process` as it was at create: `exec` starts from its
+    /// env, cwd and user, as runc does, even if the bundle changed since.
+    #[serde(default)]
+    pub process: Option<oci_spec::runtime::Process>,
 }
 
 impl State {
@@ -280,6 +284,7 @@ pub(crate) mod tests {
             owner: "root".into(),
             control_socket: "/x/control.sock".into(),
             exit_file: "/x/exit".into(),
+            process: None,
         }
     }
 

@@ -18,6 +18,8 @@ pub enum Status {
     Created,
     /// The container's init runs.
     Running,
+    /// Started, then paused: no task of the sandbox runs application code.
+    Paused,
     /// The init has exited, or the sandbox is gone.
     Stopped,
 }
@@ -28,6 +30,7 @@ impl fmt::Display for Status {
             Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         })
     }
@@ -41,6 +44,12 @@ pub enum Action {
     Start,
     /// Send a signal; the status does not change by itself.
     Kill,
+    /// Start another process in the container (`exec`).
+    Exec,
+    /// List the container's processes (`ps`).
+    Ps,
+    Pause,
+    Resume,
     /// The init or the sandbox ended (observed, not requested).
     Exit,
     /// Remove a stopped container.
@@ -55,6 +64,10 @@ impl fmt::Display for Action {
             Action::FinishCreate => "finish creating",
             Action::Start => "start",
             Action::Kill => "signal",
+            Action::Exec => "exec in",
+            Action::Ps => "list the processes of",
+            Action::Pause => "pause",
+            Action::Resume => "resume",
             Action::Exit => "record the exit of",
             Action::Delete => "delete",
             Action::ForceDelete => "force-delete",
@@ -65,7 +78,9 @@ impl fmt::Display for Action {
 use Action as A;
 use Status as S;
 
-/// `(from, action, to)`: the only allowed moves. `to == from` means the
+/// `(from, action, to)`: the only allowed moves (runc's rules: pause only a
+/// running container, resume only a paused one; exec only into a running
+/// one). `to == from` means the
 /// action is allowed and leaves the status alone. `Delete`/`ForceDelete`
 /// end in `Stopped` and the record is then removed.
 pub const TRANSITIONS: &[(Status, Action, Status)] = &[
@@ -74,11 +89,22 @@ pub const TRANSITIONS: &[(Status, Action, Status)] = &[
     (S::Creating, A::ForceDelete, S::Stopped),
     (S::Created, A::Start, S::Running),
     (S::Created, A::Kill, S::Created),
+    (S::Created, A::Ps, S::Created),
     (S::Created, A::Exit, S::Stopped),
     (S::Created, A::ForceDelete, S::Stopped),
     (S::Running, A::Kill, S::Running),
+    (S::Running, A::Exec, S::Running),
+    (S::Running, A::Ps, S::Running),
+    (S::Running, A::Pause, S::Paused),
     (S::Running, A::Exit, S::Stopped),
     (S::Running, A::ForceDelete, S::Stopped),
+    // A paused container can still be signalled (a SIGKILL gets through
+    // and ends it), listed and deleted by force, but not exec'd into.
+    (S::Paused, A::Resume, S::Running),
+    (S::Paused, A::Kill, S::Paused),
+    (S::Paused, A::Ps, S::Paused),
+    (S::Paused, A::Exit, S::Stopped),
+    (S::Paused, A::ForceDelete, S::Stopped),
     (S::Stopped, A::Delete, S::Stopped),
     (S::Stopped, A::ForceDelete, S::Stopped),
 ];
@@ -91,7 +117,7 @@ pub fn check(from: Status, action: Action) -> Option<Status> {
 impl Status {
     /// Whether the sandbox process is supposed to exist.
     pub fn sandbox_expected(self) -> bool {
-        matches!(self, Status::Created | Status::Running)
+        matches!(self, Status::Created | Status::Running | Status::Paused)
     }
 }
 
@@ -99,8 +125,9 @@ impl Status {
 mod tests {
     use super::*;
 
-    const ALL_S: [Status; 4] = [S::Creating, S::Created, S::Running, S::Stopped];
-    const ALL_A: [Action; 6] = [A::FinishCreate, A::Start, A::Kill, A::Exit, A::Delete, A::ForceDelete];
+    const ALL_S: [Status; 5] = [S::Creating, S::Created, S::Running, S::Paused, S::Stopped];
+    const ALL_A: [Action; 10] =
+        [A::FinishCreate, A::Start, A::Kill, A::Exec, A::Ps, A::Pause, A::Resume, A::Exit, A::Delete, A::ForceDelete];
 
     #[test]
     fn lifecycle_follows_the_oci_order() {
@@ -120,11 +147,32 @@ mod tests {
         assert_eq!(check(S::Created, A::Delete), None, "delete needs --force");
         assert_eq!(check(S::Running, A::Delete), None);
         assert_eq!(check(S::Created, A::FinishCreate), None);
+        assert_eq!(check(S::Created, A::Pause), None, "pause before start");
+        assert_eq!(check(S::Stopped, A::Pause), None);
+        assert_eq!(check(S::Paused, A::Pause), None, "pause twice");
+        assert_eq!(check(S::Running, A::Resume), None, "resume a running container");
+        assert_eq!(check(S::Created, A::Exec), None, "exec before start");
+        assert_eq!(check(S::Paused, A::Exec), None);
+        assert_eq!(check(S::Stopped, A::Exec), None);
+        assert_eq!(check(S::Paused, A::Delete), None, "delete of a paused container needs --force");
+    }
+
+    #[test]
+    fn pause_and_resume() {
+        assert_eq!(check(S::Running, A::Pause), Some(S::Paused));
+        assert_eq!(check(S::Paused, A::Resume), Some(S::Running));
+        assert_eq!(check(S::Paused, A::Kill), Some(S::Paused));
+        assert_eq!(check(S::Paused, A::Exit), Some(S::Stopped));
     }
 
     #[test]
     fn table_is_a_function_and_only_moves_forward() {
-        let rank = |s: Status| ALL_S.iter().position(|&x| x == s).unwrap();
+        // Running and paused are one step of the lifecycle, entered and
+        // left either way.
+        let rank = |s: Status| match s {
+            S::Paused => 2,
+            s => ALL_S.iter().position(|&x| x == s).unwrap().min(3),
+        };
         for s in ALL_S {
             for a in ALL_A {
                 let n = TRANSITIONS.iter().filter(|&&(f, x, _)| f == s && x == a).count();

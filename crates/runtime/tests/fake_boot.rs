@@ -52,7 +52,7 @@ fn create_then_force_delete() {
     );
     assert_eq!(rt.state("c1").unwrap().effective_status(), Status::Created);
     assert!(matches!(rt.create("c1", &dir.join("bundle"), &opts), Err(Error::Exists(_))));
-    assert!(matches!(rt.delete("c1", false), Err(Error::StillRunning(_))));
+    assert!(matches!(rt.delete("c1", false), Err(Error::StillRunning(..))));
     rt.delete("c1", true).unwrap();
     assert!(!st.sandbox().alive() && !st.gofer().alive());
     assert!(!dir.join("root/c1").exists());

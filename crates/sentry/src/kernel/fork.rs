@@ -134,6 +134,7 @@ impl Task {
                 // recorded there, once it exists.
                 let (mm, group, actions) = (std::sync::Weak::new(), group.clone(), share_actions.clone());
                 let (times, child_times) = Default::default();
+                let (uid, started) = (self.creds.euid, std::time::SystemTime::now());
                 procs.insert(
                     pid,
                     Process {
@@ -148,6 +149,8 @@ impl Task {
                         mm,
                         times,
                         child_times,
+                        uid,
+                        started,
                         actions,
                         job: None,
                     },

@@ -6,6 +6,7 @@
 //! threads (the control server) reach a task only through its
 //! [`TaskHandle`]: they queue a signal and interrupt the platform.
 
+pub mod control;
 pub mod delivery;
 pub mod fork;
 pub mod futex;
@@ -86,6 +87,8 @@ pub struct Kernel {
     /// The process tree of the container's PID namespace.
     pub(crate) procs: Mutex<process::ProcessTable>,
     pub(crate) futexes: futex::Futexes,
+    /// `moat pause`: tasks wait at the gate in their run loop (`control`).
+    paused: std::sync::atomic::AtomicBool,
     /// The vDSO every address space maps; `None` if it could not be made
     /// (then programs run without one, as with `vdso=0`).
     pub(crate) vdso: Option<self::vdso::Vdso>,
@@ -180,6 +183,7 @@ impl Kernel {
             unimplemented_seen: Mutex::new(HashSet::new()),
             procs: Mutex::new(process::ProcessTable::default()),
             futexes: futex::Futexes::default(),
+            paused: std::sync::atomic::AtomicBool::new(false),
             vdso: self::vdso::Vdso::new(&cfg.memfile)
                 .map_err(|e| tracing::error!("no vDSO: {e}; clocks are system calls"))
                 .ok(),

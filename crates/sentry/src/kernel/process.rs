@@ -34,8 +34,14 @@ pub struct Process {
     pub times: CpuTimes,
     /// CPU time of its reaped children, and theirs (`RUSAGE_CHILDREN`).
     pub child_times: CpuTimes,
-    /// The process's address space (replaced at execve), for the OOM killer.
+    /// The process's address space (replaced at execve), for the OOM killer
+    /// and `moat ps` (its command line).
     pub mm: std::sync::Weak<crate::mm::MemoryManager>,
+    /// The leader's effective uid, as `moat ps` reports it (kept in step by
+    /// the set*uid calls).
+    pub uid: u32,
+    /// When the process was created (wall clock, for `moat ps`).
+    pub started: std::time::SystemTime,
     /// Its signal dispositions (whether it wants SIGCHLD for stops).
     pub actions: Arc<super::signal::SignalActions>,
     /// A stop or continue not yet reported to a `wait` of the parent.
@@ -143,6 +149,11 @@ impl ProcessTable {
 
     pub fn get_mut(&mut self, pid: i32) -> Option<&mut Process> {
         self.procs.get_mut(&pid)
+    }
+
+    /// Every process, zombies included, by pid.
+    pub fn all(&self) -> impl Iterator<Item = (i32, &Process)> {
+        self.procs.iter().map(|(&pid, p)| (pid, p))
     }
 
     /// Live (not yet exited) processes.

@@ -162,6 +162,19 @@ impl TaskHandle {
         Arc::ptr_eq(&self.0, &other.0)
     }
 
+    /// Wakes the task if it waits at the pause gate, without counting as
+    /// an event for `wait_for_wake`.
+    pub(crate) fn notify(&self) {
+        let _guard = self.0.pending.lock().unwrap();
+        self.0.wake.notify_all();
+    }
+
+    /// Whether the task runs application code right now (rather than
+    /// being in the sentry: a system call, a wait, the pause gate).
+    pub fn in_application(&self) -> bool {
+        self.0.interrupter.running()
+    }
+
     /// Wakes the task if it sleeps in a wait (a child changed state).
     pub fn wake(&self) {
         let _guard = self.0.pending.lock().unwrap();
@@ -233,6 +246,13 @@ impl Task {
     /// becomes its stub's tracer) and loads its program. The error is a
     /// message for the user.
     pub fn new_init(kernel: &Arc<Kernel>, spec: ProcessSpec) -> Result<Task, String> {
+        Task::new_process(kernel, spec, 1)
+    }
+
+    /// Creates process `pid` without a parent (ppid 0, as the init and the
+    /// processes of `moat exec` are), leading a new session and process
+    /// group, on the calling thread, and loads its program.
+    pub(crate) fn new_process(kernel: &Arc<Kernel>, spec: ProcessSpec, pid: i32) -> Result<Task, String> {
         let name = spec.argv.first().cloned().unwrap_or_default();
         let path = loader::resolve_executable(kernel, &name, &spec.cwd, &spec.envp)
             .map_err(|e| format!("executable {name:?} not found in the container (PATH or path): {}", describe(e)))?;
@@ -252,15 +272,15 @@ impl Task {
         groups.sort_unstable();
         groups.dedup();
         let group = Arc::new(ThreadGroup::default());
-        group.add(1, TaskHandle(shared.clone()));
+        group.add(pid, TaskHandle(shared.clone()));
         let mm = Arc::new(loaded.mm);
         let actions: Arc<SignalActions> = Arc::default();
         kernel.procs().insert(
-            1,
+            pid,
             Process {
                 ppid: 0,
-                pgid: 1,
-                sid: 1,
+                pgid: pid,
+                sid: pid,
                 children: Default::default(),
                 exit: None,
                 exit_signal: 0,
@@ -269,14 +289,16 @@ impl Task {
                 mm: Arc::downgrade(&mm),
                 times: Default::default(),
                 child_times: Default::default(),
+                uid: spec.uid,
+                started: std::time::SystemTime::now(),
                 actions: actions.clone(),
                 job: None,
             },
         );
         Ok(Task {
             kernel: kernel.clone(),
-            pid: 1,
-            tid: 1,
+            pid,
+            tid: pid,
             regs: loaded.regs,
             mm,
             fds,
@@ -429,6 +451,7 @@ impl Task {
 
     fn run_until_exit(&mut self) -> ExitStatus {
         loop {
+            self.pass_pause_gate();
             self.handle_pending_signals();
             if let Some(status) = self.exit {
                 return status;
@@ -454,6 +477,19 @@ impl Task {
                     self.exit = Some(ExitStatus::Signal(SIGKILL));
                 }
             }
+        }
+    }
+
+    /// Blocks while the kernel is paused (`moat pause`), unless a SIGKILL
+    /// is pending: a paused container can still be killed.
+    fn pass_pause_gate(&self) {
+        if !self.kernel.paused() {
+            return;
+        }
+        let mut pending = self.shared.pending.lock().unwrap();
+        // `Kernel::resume` clears the flag before notifying under this lock.
+        while self.kernel.paused() && !pending.set.contains(SIGKILL) {
+            pending = self.shared.wake.wait(pending).unwrap();
         }
     }
 

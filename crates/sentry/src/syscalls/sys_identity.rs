@@ -11,6 +11,16 @@ use abi::Errno;
 /// `-1` as an id argument: leave unchanged.
 const KEEP: u32 = u32::MAX;
 
+/// Keeps the process table's uid (what `moat ps` shows) in step with the
+/// leader's effective uid.
+fn publish_uid(task: &Task) {
+    if task.tid == task.pid {
+        if let Some(p) = task.kernel.procs().get_mut(task.pid) {
+            p.uid = task.creds.euid;
+        }
+    }
+}
+
 fn privileged(task: &Task) -> bool {
     task.creds.privileged()
 }
@@ -89,7 +99,9 @@ impl Ids<'_> {
 
 pub fn setresuid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let p = privileged(task);
-    uids(&mut task.creds).set_res(p, a[0] as u32, a[1] as u32, a[2] as u32)
+    let r = uids(&mut task.creds).set_res(p, a[0] as u32, a[1] as u32, a[2] as u32)?;
+    publish_uid(task);
+    Ok(r)
 }
 
 pub fn setresgid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -99,7 +111,9 @@ pub fn setresgid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 pub fn setuid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let p = privileged(task);
-    uids(&mut task.creds).set(p, a[0] as u32)
+    let r = uids(&mut task.creds).set(p, a[0] as u32)?;
+    publish_uid(task);
+    Ok(r)
 }
 
 pub fn setgid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -109,7 +123,9 @@ pub fn setgid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 pub fn setreuid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let p = privileged(task);
-    uids(&mut task.creds).set_re(p, a[0] as u32, a[1] as u32)
+    let r = uids(&mut task.creds).set_re(p, a[0] as u32, a[1] as u32)?;
+    publish_uid(task);
+    Ok(r)
 }
 
 pub fn setregid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
