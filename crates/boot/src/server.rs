@@ -85,6 +85,7 @@ impl Shared {
                     if all {
                         inner.kernel.signal_all(signo);
                     } else {
+                        sentry::kernel::jobctl::on_send(&inner.kernel, 1, signo);
                         inner.init.send_signal(signo);
                     }
                     // A created container has not run yet: a fatal signal

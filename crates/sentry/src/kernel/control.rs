@@ -107,18 +107,14 @@ impl Kernel {
     /// Sends `signo` from outside (SI_USER, pid 0) to every live process;
     /// returns how many it reached.
     pub fn signal_all(&self, signo: i32) -> usize {
-        let procs = self.procs();
-        let mut n = 0;
-        for (_, p) in procs.live() {
-            p.signal_target().send_signal(signo);
-            n += 1;
-        }
-        n
+        let pids: Vec<i32> = self.procs().live().map(|(pid, _)| pid).collect();
+        pids.into_iter().filter(|&pid| self.signal_process(pid, signo)).count()
     }
 
     /// Sends `signo` from outside to process `pid`; false if it does not
     /// exist or has exited.
     pub fn signal_process(&self, pid: i32, signo: i32) -> bool {
+        super::jobctl::on_send(self, pid, signo);
         match self.procs().get(pid) {
             Some(p) if p.exit.is_none() => {
                 p.signal_target().send_signal(signo);
