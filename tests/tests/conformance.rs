@@ -169,6 +169,7 @@ conformance!(
     jobctl,
     sched_mlock,
     avx_signal,
+    growsdown,
     inet_tcp_bind,
     inet_tcp_connect,
     inet_tcp_shutdown,

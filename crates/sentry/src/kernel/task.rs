@@ -466,6 +466,12 @@ impl Task {
                         rip = format_args!("{:#x}", self.regs.rip),
                         "application fault"
                     );
+                    // A fault just below a MAP_GROWSDOWN mapping grows it.
+                    const SEGV_MAPERR: i32 = 1;
+                    let limit = self.rlimits[rlimit::RLIMIT_STACK as usize].cur;
+                    if signo == abi::signal::SIGSEGV && code == SEGV_MAPERR && self.mm.grow_down(addr, limit) {
+                        continue;
+                    }
                     super::delivery::force_signal(self, SigInfo::fault(signo, code, addr));
                 }
                 Ok(Event::Signal { signo }) => {

@@ -21,6 +21,9 @@ pub const MIN_ADDRESS: u64 = 0x1_0000;
 pub const STACK_TOP: u64 = 0x7fff_fff0_0000;
 /// Reserved size of the initial stack (`RLIMIT_STACK`).
 pub const STACK_SIZE: u64 = 8 << 20;
+/// The gap a growing stack keeps from the mapping below it (Linux's
+/// `stack_guard_gap`, 256 pages).
+pub const GUARD_GAP: u64 = 256 * PAGE_SIZE;
 /// Where top-down `mmap` placement starts, below the stack's reservation.
 pub const MMAP_TOP: u64 = STACK_TOP - STACK_SIZE - (1 << 30);
 
@@ -39,6 +42,9 @@ pub enum VmaKind {
     /// address space, so never writable.
     Vvar,
     Vdso,
+    /// Private anonymous memory mapped with MAP_GROWSDOWN: a fault in the
+    /// pages just below it extends it downwards (see `grow_down`).
+    GrowsDown,
 }
 
 #[derive(Debug, Clone)]
@@ -677,6 +683,36 @@ impl MemoryManager {
     /// Creates zero-filled `MAP_SHARED` memory: children share it across fork.
     pub fn map_shared_anonymous(&self, at: Placement, len: u64, prot: u64) -> Result<u64, Errno> {
         self.lock().map_new(at, len, prot, VmaKind::Anonymous, true)
+    }
+
+    /// A fault at `addr` below a MAP_GROWSDOWN mapping: extends the mapping
+    /// down to `addr`'s page, as Linux's `expand_stack` does, if the new
+    /// size stays within `limit` (RLIMIT_STACK) and a guard gap of
+    /// `GUARD_GAP` is left above the mapping below. True if it grew (the
+    /// faulting instruction can run again).
+    pub fn grow_down(&self, addr: u64, limit: u64) -> bool {
+        let mut inner = self.lock();
+        let Some((&start, vma)) = inner.vmas.range(addr..).next() else { return false };
+        if vma.kind != VmaKind::GrowsDown || addr >= start {
+            return false;
+        }
+        let (prot, end) = (vma.prot, vma.end);
+        let new_start = page_down(addr);
+        if end - new_start > limit {
+            return false;
+        }
+        let below_end = inner.vmas.range(..new_start).next_back().map_or(0, |(_, v)| v.end);
+        if below_end.saturating_add(GUARD_GAP) > new_start || new_start < MIN_ADDRESS {
+            return false;
+        }
+        if inner.map_new(Placement::NoReplace(new_start), start - new_start, prot, VmaKind::GrowsDown, false).is_err() {
+            return false;
+        }
+        // Only the lowest piece grows.
+        if let Some(old) = inner.vmas.get_mut(&start) {
+            old.kind = VmaKind::Anonymous;
+        }
+        true
     }
 
     /// Whether `[addr, addr+len)` is mapped throughout.

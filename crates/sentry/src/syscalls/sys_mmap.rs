@@ -36,7 +36,8 @@ pub fn mmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return if shared {
             task.mm.map_shared_anonymous(placement, len, prot)
         } else {
-            task.mm.map_anonymous(placement, len, prot, VmaKind::Anonymous)
+            let kind = if flags & MAP_GROWSDOWN != 0 { VmaKind::GrowsDown } else { VmaKind::Anonymous };
+            task.mm.map_anonymous(placement, len, prot, kind)
         };
     }
     let file = task.fds.get(fd.into())?;
