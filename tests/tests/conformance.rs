@@ -170,6 +170,7 @@ conformance!(
     sched_mlock,
     avx_signal,
     growsdown,
+    exec_threads,
     inet_tcp_bind,
     inet_tcp_connect,
     inet_tcp_shutdown,

@@ -145,10 +145,10 @@ impl ProcFs {
             }
             [pid, rest @ ..] => {
                 let pid: i32 = pid.parse().map_err(|_| Errno::ENOENT)?;
-                let (ppid, pgid, sid) = {
+                let (ppid, pgid, sid, threads) = {
                     let procs = task.kernel.procs();
                     let p = procs.get(pid).filter(|p| p.exit.is_none()).ok_or(Errno::ENOENT)?;
-                    (p.ppid, p.pgid, p.sid)
+                    (p.ppid, p.pgid, p.sid, p.group.live().max(1))
                 };
                 let mine = pid == own;
                 let comm = if mine { task.comm.clone() } else { String::new() };
@@ -169,8 +169,10 @@ impl ProcFs {
                             ("cwd", []) if mine => Node::Link(task.cwd.clone()),
                             ("exe" | "cwd", []) => return Err(Errno::EACCES),
                             ("cmdline", []) => Node::File(if mine { task.mm.cmdline().to_vec() } else { Vec::new() }),
-                            ("stat", []) => Node::File(stat_line(pid, &comm, mine, ppid, pgid, sid).into_bytes()),
-                            ("status", []) => Node::File(status(task, pid, &comm, mine, ppid).into_bytes()),
+                            ("stat", []) => {
+                                Node::File(stat_line(pid, &comm, mine, [ppid, pgid, sid], threads).into_bytes())
+                            }
+                            ("status", []) => Node::File(status(task, pid, &comm, mine, ppid, threads).into_bytes()),
                             ("fd", []) => Node::Dir(if mine { fd_entries(task, pid) } else { Vec::new() }),
                             ("fd", [n]) if mine => {
                                 let fd: i64 = n.parse().map_err(|_| Errno::ENOENT)?;
@@ -255,18 +257,20 @@ impl Default for ProcFs {
     }
 }
 
-fn stat_line(pid: i32, comm: &str, mine: bool, ppid: i32, pgid: i32, sid: i32) -> String {
+/// `/proc/PID/stat`; `ids` are the ppid, pgid and sid.
+fn stat_line(pid: i32, comm: &str, mine: bool, ids: [i32; 3], threads: usize) -> String {
+    let [ppid, pgid, sid] = ids;
     let state = if mine { 'R' } else { 'S' };
     // Fields 8 on (tty_nr, tpgid, flags, faults, times...): what we do
-    // not track is 0; priority 20, nice 0, one thread.
+    // not track is 0; priority 20, nice 0.
     let mut f = vec!["0".to_string(), "-1".to_string()];
     f.extend(std::iter::repeat_n("0".to_string(), 9)); // flags .. cstime
-    f.extend(["20", "0", "1", "0"].map(String::from)); // priority nice num_threads itrealvalue
+    f.extend(["20".to_string(), "0".to_string(), threads.to_string(), "0".to_string()]); // priority nice num_threads itrealvalue
     f.extend(std::iter::repeat_n("0".to_string(), 52 - 6 - f.len()));
     format!("{pid} ({comm}) {state} {ppid} {pgid} {sid} {}\n", f.join(" "))
 }
 
-fn status(task: &Task, pid: i32, comm: &str, mine: bool, ppid: i32) -> String {
+fn status(task: &Task, pid: i32, comm: &str, mine: bool, ppid: i32, threads: usize) -> String {
     let state = if mine { "R (running)" } else { "S (sleeping)" };
     let mut s = format!("Name:\t{comm}\nState:\t{state}\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{ppid}\n");
     if mine {
@@ -277,7 +281,7 @@ fn status(task: &Task, pid: i32, comm: &str, mine: bool, ppid: i32) -> String {
             c.uid, c.euid, c.uid, c.euid, c.gid, c.egid, c.gid, c.egid
         );
     }
-    s.push_str("Threads:\t1\n");
+    let _ = writeln!(s, "Threads:\t{threads}");
     s
 }
 
@@ -364,7 +368,7 @@ impl FileSystem for ProcFs {
 mod tests {
     #[test]
     fn stat_line_has_52_fields() {
-        let s = super::stat_line(7, "sh", true, 1, 7, 1);
+        let s = super::stat_line(7, "sh", true, [1, 7, 1], 1);
         assert_eq!(s.split_whitespace().count(), 52);
         assert!(s.starts_with("7 (sh) R 1 7 1 0 -1 "));
         assert_eq!(crate::kernel::task::comm_of("/usr/bin/a-very-long-program-name"), "a-very-long-pro");

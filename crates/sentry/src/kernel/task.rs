@@ -392,7 +392,8 @@ impl Task {
     /// returns only once its whole group has gone, with the group's status.
     pub fn run(mut self) -> ExitStatus {
         let own = self.run_until_exit();
-        if !self.exit_thread_only {
+        // A thread killed by another's execve leaves the group running.
+        if !self.exit_thread_only && !self.group.execing() {
             self.group.begin_exit(self.tid, own);
         }
         self.clear_tid_at_exit();

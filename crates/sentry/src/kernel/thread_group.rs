@@ -25,6 +25,9 @@ struct State {
 pub struct ThreadGroup {
     state: Mutex<State>,
     changed: Condvar,
+    /// Set while a thread's execve ends the group's other threads: they
+    /// exit alone instead of taking the group with them.
+    execing: std::sync::atomic::AtomicBool,
     /// The signal that stopped the group (job control), 0 when running.
     /// Atomic so a thread can check it under its own signal lock.
     stop: AtomicI32,
@@ -118,6 +121,36 @@ impl ThreadGroup {
 
     /// Blocks until every thread has gone, calling `tick` now and then
     /// (the waiting leader still acts on fatal signals sent to the process).
+    /// Whether an execve is ending the other threads (Linux's `de_thread`).
+    pub fn execing(&self) -> bool {
+        self.execing.load(Ordering::SeqCst)
+    }
+
+    /// For execve by thread `me`: kills every other thread and waits until
+    /// they are gone. False (and nothing changes for `me`) if the group is
+    /// already exiting or `alive` says `me` was killed meanwhile.
+    pub fn exec_alone(&self, me: i32, alive: impl Fn() -> bool) -> bool {
+        {
+            let st = self.lock();
+            if st.exit.is_some() {
+                return false;
+            }
+            self.execing.store(true, Ordering::SeqCst);
+            for (tid, h) in &st.threads {
+                if *tid != me {
+                    h.send_signal(SIGKILL);
+                }
+            }
+        }
+        let mut st = self.lock();
+        while st.threads.iter().any(|(t, _)| *t != me) && alive() {
+            st = self.changed.wait_timeout(st, Duration::from_millis(20)).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        let alone = st.threads.iter().all(|(t, _)| *t == me);
+        self.execing.store(false, Ordering::SeqCst);
+        alone
+    }
+
     pub fn wait_empty(&self, mut tick: impl FnMut()) {
         let mut st = self.lock();
         while !st.threads.is_empty() {

@@ -385,10 +385,11 @@ fn read_strings(task: &Task, mut addr: u64) -> Result<Vec<String>, Errno> {
 }
 
 pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    if task.group.live() > 1 || task.tid != task.pid {
-        // Linux first kills the other threads (de_thread); not done yet.
+    if task.tid != task.pid {
+        // Linux lets any thread exec, the exec'ing one taking over the
+        // leader's pid; only the leader can here.
         if task.kernel.first_unimplemented(u64::MAX - 3) {
-            tracing::warn!("execve from a process with other threads is not implemented yet: EAGAIN (logged once)");
+            tracing::warn!("execve from a thread other than the leader is not implemented yet: EAGAIN (logged once)");
         }
         return Err(Errno::EAGAIN);
     }
@@ -401,6 +402,14 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     // Through the mount table: programs in tmpfs or the root's upper layer run too.
     let open = |p: &str| super::sys_file::open_path(task, p, abi::fcntl::O_RDONLY);
     let loaded = loader::load(&task.kernel, &open, &path, &argv, &envp, ids)?;
+    // The new image is ready: past this point execve does not fail. The
+    // other threads go first (Linux's de_thread).
+    if task.group.live() > 1 {
+        let me = &*task;
+        if !task.group.exec_alone(task.tid, || !me.pending().set.contains(abi::signal::SIGKILL)) {
+            return Err(Errno::EINTR);
+        }
+    }
     task.mm = Arc::new(loaded.mm);
     if let Some(p) = task.kernel.procs().get_mut(task.pid) {
         p.mm = Arc::downgrade(&task.mm);
