@@ -596,10 +596,11 @@ fn ps_lists_the_sandboxs_processes() {
     let row: Vec<&str> = lines[2].split_whitespace().collect();
     assert_eq!((row[0], row[2]), ("0", "0"), "uid 0, no parent:\n{out}");
     // As runc: the host pids that run the container, the sandbox first,
-    // then a stub per address space (the init's and the sleep's).
+    // then the stub template and a stub per address space (the init's and
+    // the sleep's).
     let host = host_pids(&moat, &id);
     assert_eq!(host[0], pid, "ps --format json starts with the sandbox: {host:?}");
-    assert_eq!(host.len(), 3, "sandbox and two stubs: {host:?}");
+    assert_eq!(host.len(), 4, "sandbox, template and two stubs: {host:?}");
     for p in &host {
         // In the sandbox's pid namespace: a host pid and an inner one.
         let status = fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();

@@ -2,11 +2,16 @@
 //! `PTRACE_SYSEMU`, so its system calls stop before the host executes them
 //! and come to the sentry instead (gVisor: `pkg/sentry/platform/ptrace`).
 //!
-//! A stub is a fork of the sentry that is emptied right away: the tracer
-//! maps the stub page (`syscall; int3`, from the memory file) at
+//! The first stub is a fork of the sentry that is emptied right away: the
+//! tracer maps the stub page (`syscall; int3`, from the memory file) at
 //! [`STUB_ADDR`], unmaps everything below it and closes every descriptor
-//! but the memory file's. Memory operations on the application's behalf are
-//! system calls injected at the stub page; the `int3` hands control back.
+//! but the memory file's. That one is kept as a template, traced by a
+//! `stub-factory` thread: every address space after it is a clone of the
+//! template (a process with nothing but the stub page and the memory file,
+//! so cloning it is cheap, unlike forking the large, busy sentry), which
+//! the sentry thread that will serve it attaches to. Memory operations on
+//! the application's behalf are system calls injected at the stub page;
+//! the `int3` hands control back.
 //!
 //! Cost: a syscall round trip is two context switches of the host. Across
 //! CPUs the wake-up costs ~100 µs on these machines, on one CPU ~4 µs, so
@@ -30,7 +35,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 /// The stub page: the highest user page on x86-64 (the one above it is
 /// the kernel's guard page).
@@ -75,6 +80,11 @@ const STUB_CODE: [u8; 64] = {
 };
 /// Offset of the thread-creating `clone` in the stub page.
 const CLONE_ENTRY: u64 = 16;
+/// A stub process cloned from the template: its own (copied) address
+/// space and descriptors, a child of the sentry like the template itself
+/// (CLONE_PARENT, so the sentry thread that traces it also reaps it),
+/// SIGCHLD at exit as after a fork.
+const STUB_PROCESS_FLAGS: u64 = libc::CLONE_PARENT as u64 | libc::SIGCHLD as u64;
 /// A stub thread shares everything with its siblings, as an application
 /// thread does: CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
 /// CLONE_THREAD | CLONE_SYSVSEM.
@@ -105,6 +115,9 @@ pub struct PtracePlatform {
     code_offset: u64,
     next_cpu: AtomicUsize,
     cpus: usize,
+    /// Made with the first address space; `None` if the template could
+    /// not be made (then every stub is a fork of the sentry).
+    factory: std::sync::OnceLock<Option<Factory>>,
 }
 
 impl PtracePlatform {
@@ -112,7 +125,7 @@ impl PtracePlatform {
         let code_offset = memfile.allocate(abi::PAGE_SIZE).map_err(|_| PlatformError::Stub(nix::Error::ENOMEM))?;
         memfile.write(code_offset, &STUB_CODE).map_err(|_| PlatformError::Stub(nix::Error::EFAULT))?;
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Ok(PtracePlatform { memfile, code_offset, next_cpu: AtomicUsize::new(0), cpus })
+        Ok(PtracePlatform { memfile, code_offset, next_cpu: AtomicUsize::new(0), cpus, factory: Default::default() })
     }
 }
 
@@ -123,11 +136,65 @@ impl Platform for PtracePlatform {
 
     fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>, PlatformError> {
         let cpu = self.next_cpu.fetch_add(1, Ordering::Relaxed) % self.cpus;
+        let factory = self.factory.get_or_init(|| Factory::start(self.memfile.clone(), self.code_offset));
+        if let Some(factory) = factory {
+            let memfd = self.memfile.fd().as_raw_fd();
+            match factory.clone_stub().and_then(|pid| Stub::adopt(pid, memfd, cpu, self.cpus)) {
+                Ok(stub) => return Ok(Arc::new(stub)),
+                Err(e) => eprintln!("moat: cloning a stub from the template failed ({e}); forking one"),
+            }
+        }
         Ok(Arc::new(Stub::spawn(&self.memfile, self.code_offset, cpu, self.cpus)?))
     }
 
     fn new_context(&self) -> Box<dyn Context> {
         Box::new(PtraceContext { interrupter: Interrupter::default() })
+    }
+}
+
+/// The template stub and the thread that traces it: clones it on request.
+struct Factory {
+    requests: Mutex<mpsc::Sender<mpsc::Sender<Result<Pid, PlatformError>>>>,
+}
+
+impl Factory {
+    /// Makes the template on a new `stub-factory` thread; `None` if that
+    /// fails.
+    fn start(memfile: Arc<MemoryFile>, code_offset: u64) -> Option<Factory> {
+        let (tx, rx) = mpsc::channel::<mpsc::Sender<Result<Pid, PlatformError>>>();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let spawned = std::thread::Builder::new().name("stub-factory".into()).spawn(move || {
+            let template = match Stub::spawn(&memfile, code_offset, 0, 1) {
+                Ok(t) => t,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = ready_tx.send(Ok(()));
+            for reply in rx {
+                let clone = template
+                    .current()
+                    .and_then(|t| t.inject(CLONE_ENTRY, Sysno::clone, [STUB_PROCESS_FLAGS, 0, 0, 0, 0, 0]));
+                let _ = reply.send(clone.map(|pid| Pid::from_raw(pid as i32)));
+            }
+        });
+        match ready_rx.recv() {
+            Ok(Ok(())) if spawned.is_ok() => Some(Factory { requests: Mutex::new(tx) }),
+            Ok(Err(e)) => {
+                eprintln!("moat: no stub template ({e}); every stub is forked from the sentry");
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// A new stub process, parked and untraced.
+    fn clone_stub(&self) -> Result<Pid, PlatformError> {
+        let gone = || PlatformError::Stub(nix::Error::ESRCH);
+        let (tx, rx) = mpsc::channel();
+        self.requests.lock().unwrap().send(tx).map_err(|_| gone())?;
+        rx.recv().map_err(|_| gone())?
     }
 }
 
@@ -179,6 +246,23 @@ impl Stub {
         Ok(stub)
     }
 
+    /// Takes `pid`, a stub cloned from the template and parked, as the
+    /// calling thread's to trace.
+    fn adopt(pid: Pid, memfd: i32, cpu: usize, cpus: usize) -> Result<Stub, PlatformError> {
+        if let Err(e) = Traced(pid).attach(cpu) {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, Some(WaitPidFlag::__WALL));
+            return Err(e);
+        }
+        Ok(Stub {
+            pid,
+            memfd,
+            threads: Mutex::new(HashMap::from([(gettid().as_raw(), pid)])),
+            cpus,
+            next_cpu: AtomicUsize::new(cpu + 1),
+        })
+    }
+
     /// The stub thread the calling sentry thread traces.
     fn current(&self) -> Result<Traced, PlatformError> {
         let me = gettid().as_raw();
@@ -195,6 +279,27 @@ impl Stub {
 }
 
 impl Traced {
+    /// Attaches the calling thread to this stub thread, parked in
+    /// nanosleep (attaching stops it), and pins both to `cpu`. This needs
+    /// the stub to be dumpable (boot keeps the sandbox dumpable so its own
+    /// threads may trace its stubs; nothing outside may).
+    fn attach(self, cpu: usize) -> Result<(), PlatformError> {
+        ptrace::attach(self.0).map_err(self.err("PTRACE_ATTACH"))?;
+        loop {
+            match waitpid(self.0, Some(WaitPidFlag::__WALL)).map_err(self.err("waitpid"))? {
+                WaitStatus::Stopped(_, Signal::SIGSTOP) => break,
+                // Anything else first (none expected): let it go and wait on.
+                WaitStatus::Stopped(_, _) => ptrace::cont(self.0, None).map_err(self.err("PTRACE_CONT"))?,
+                other => return Err(self.died(other)),
+            }
+        }
+        ptrace::setoptions(self.0, ptrace::Options::PTRACE_O_TRACESYSGOOD | ptrace::Options::PTRACE_O_EXITKILL)
+            .map_err(self.err("PTRACE_SETOPTIONS"))?;
+        pin(self.0, cpu);
+        pin(Pid::from_raw(0), cpu);
+        Ok(())
+    }
+
     fn setup(self, memfd: i32, code_offset: u64, cpu: usize) -> Result<(), PlatformError> {
         match waitpid(self.0, Some(WaitPidFlag::__WALL)).map_err(self.err("waitpid"))? {
             WaitStatus::Stopped(_, Signal::SIGSTOP) => {}
@@ -339,23 +444,8 @@ impl AddressSpace for Stub {
 
     fn adopt_thread(&self, tid: i32) -> Result<(), PlatformError> {
         let t = Traced(Pid::from_raw(tid));
-        // The new thread is parked in nanosleep; attaching stops it. This
-        // needs the stub to be dumpable (boot keeps the sandbox dumpable so
-        // its own threads may trace its stubs; nothing outside may).
-        ptrace::attach(t.0).map_err(t.err("PTRACE_ATTACH"))?;
-        loop {
-            match waitpid(t.0, Some(WaitPidFlag::__WALL)).map_err(t.err("waitpid"))? {
-                WaitStatus::Stopped(_, Signal::SIGSTOP) => break,
-                // Anything else first (none expected): let it go and wait on.
-                WaitStatus::Stopped(_, _) => ptrace::cont(t.0, None).map_err(t.err("PTRACE_CONT"))?,
-                other => return Err(t.died(other)),
-            }
-        }
-        ptrace::setoptions(t.0, ptrace::Options::PTRACE_O_TRACESYSGOOD | ptrace::Options::PTRACE_O_EXITKILL)
-            .map_err(t.err("PTRACE_SETOPTIONS"))?;
         let cpu = self.next_cpu.fetch_add(1, Ordering::Relaxed) % self.cpus;
-        pin(t.0, cpu);
-        pin(Pid::from_raw(0), cpu);
+        t.attach(cpu)?;
         self.threads.lock().unwrap().insert(gettid().as_raw(), t.0);
         Ok(())
     }
