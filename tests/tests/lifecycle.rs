@@ -755,6 +755,11 @@ fn features_claims_only_what_is_done() {
     assert!(v["ociVersionMax"].is_string(), "{out}");
     assert_eq!(v["hooks"], serde_json::json!([]), "no hooks are run:\n{out}");
     assert_eq!(v["linux"]["seccomp"]["enabled"], false, "{out}");
+    assert_eq!(v["linux"]["cgroup"]["v1"], true, "{out}");
+    assert_eq!(v["linux"]["cgroup"]["systemd"], false, "{out}");
+    let refused = moat.run_global(&["--systemd-cgroup"], &["features"]);
+    refused.assert_failure();
+    assert!(refused.stderr.contains("cgroupfs driver only"), "{refused}");
 }
 
 #[test]
