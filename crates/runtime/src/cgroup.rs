@@ -118,7 +118,7 @@ impl Layout {
                 continue;
             }
             let own = own_path(proc_cgroup, v2, &controllers)
-                .map(|p| p.strip_prefix(root).map(Path::to_path_buf).unwrap_or(p))
+                .map(|p| p.strip_prefix(root).map(|rel| Path::new("/").join(rel)).unwrap_or(p))
                 .unwrap_or_else(|| PathBuf::from("/"));
             hierarchies.push(Hierarchy { mount, controllers, v2, own });
         }
@@ -564,12 +564,13 @@ mod tests {
     const HYBRID_MOUNTINFO: &str = "\
 31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
 32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
+33 31 0:30 /x /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
 35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
 40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
 41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
 99 31 0:32 / /mnt/again rw,relatime - cgroup cgroup rw,memory
 ";
-    const HYBRID_CGROUP: &str = "4:memory:/a/b\n2:cpuacct,cpu:/\n1:name=systemd:/s\n0::/u\n";
+    const HYBRID_CGROUP: &str = "5:pids:/x/y\n4:memory:/a/b\n2:cpuacct,cpu:/\n1:name=systemd:/s\n0::/u\n";
 
     #[test]
     fn parses_the_hybrid_layout() {
@@ -584,14 +585,16 @@ mod tests {
             got,
             vec![
                 ("/sys/fs/cgroup/cpu,cpuacct", s(&["cpu", "cpuacct"]), false, "/"),
+                // Mounted from /x (as inside a container): own is relative to that.
+                ("/sys/fs/cgroup/pids", s(&["pids"]), false, "/y"),
                 ("/sys/fs/cgroup/memory", s(&["memory"]), false, "/a/b"),
                 ("/sys/fs/cgroup/systemd", s(&["name=systemd"]), false, "/s"),
                 ("/sys/fs/cgroup/unified", vec![], true, "/u"),
             ]
         );
         assert!(!l.is_v2_only());
-        assert_eq!(l.provider("memory"), Some(1));
-        assert_eq!(l.provider("pids"), None);
+        assert_eq!(l.provider("memory"), Some(2));
+        assert_eq!(l.provider("cpuset"), None);
     }
 
     #[test]
