@@ -228,8 +228,10 @@ pub fn check_supported(r: &LinuxResources) -> Result<()> {
             (m.reservation().is_some(), "memory.reservation"),
             (m.kernel().is_some(), "memory.kernel"),
             (m.kernel_tcp().is_some(), "memory.kernelTCP"),
-            (m.swappiness().is_some(), "memory.swappiness"),
-            (m.disable_oom_killer().is_some(), "memory.disableOOMKiller"),
+            // -1 (as an unsigned number) is runc's "unset"; Docker sends it.
+            (m.swappiness().is_some_and(|v| v != u64::MAX), "memory.swappiness"),
+            // false is the default; Docker sends it.
+            (m.disable_oom_killer() == Some(true), "memory.disableOOMKiller"),
             (m.use_hierarchy().is_some(), "memory.useHierarchy"),
         ] {
             if set {
@@ -668,6 +670,11 @@ mod tests {
             .to_string();
         assert!(e.contains("linux.resources.memory.swappiness") && e.contains("linux.resources.blockIO"), "{e}");
         check_supported(&resources(r#"{"devices":[{"allow":false,"access":"rwm"}],"blockIO":{}}"#)).unwrap();
+        // What Docker sends by default means "unset".
+        check_supported(&resources(r#"{"memory":{"swappiness":18446744073709551615,"disableOOMKiller":false}}"#))
+            .unwrap();
+        let e = check_supported(&resources(r#"{"memory":{"disableOOMKiller":true}}"#)).unwrap_err().to_string();
+        assert!(e.contains("linux.resources.memory.disableOOMKiller"), "{e}");
     }
 
     /// A fake v1 layout in a temporary directory: the "kernel files" are
@@ -710,5 +717,31 @@ mod tests {
         let e = Cgroup::create(&l, None, "id", Some(&r)).unwrap_err().to_string();
         assert!(e.contains("linux.resources.cpu.cpus") && e.contains("no cpuset cgroup controller"), "{e}");
         assert!(!t.0.join("memory/id").exists());
+    }
+
+    #[test]
+    fn v2_enables_the_controllers_in_the_ancestors() {
+        let t = TempDir::new("cgroup");
+        let mount = t.0.join("unified");
+        std::fs::create_dir_all(&mount).unwrap();
+        std::fs::write(mount.join("cgroup.subtree_control"), "").unwrap();
+        let l = Layout {
+            hierarchies: vec![Hierarchy {
+                mount: mount.clone(),
+                controllers: vec!["memory".into(), "pids".into()],
+                v2: true,
+                own: "/".into(),
+            }],
+        };
+        let r = resources(r#"{"pids":{"limit":64}}"#);
+        // The fake leaf has no pids.max, so the write itself fails, after
+        // the controller was enabled in the root.
+        let e = Cgroup::create(&l, Some(Path::new("/leaf")), "id", Some(&r)).unwrap_err().to_string();
+        assert!(e.contains("pids.max"), "{e}");
+        assert_eq!(std::fs::read_to_string(mount.join("cgroup.subtree_control")).unwrap(), "+pids");
+        assert!(!mount.join("leaf").exists());
+        let r = resources(r#"{"cpu":{"quota":1000}}"#);
+        let e = Cgroup::create(&l, Some(Path::new("/leaf")), "id", Some(&r)).unwrap_err().to_string();
+        assert!(e.contains("linux.resources.cpu.quota") && e.contains("no cpu cgroup controller"), "{e}");
     }
 }
