@@ -756,6 +756,11 @@ fn features_claims_only_what_is_done() {
     assert!(v["ociVersionMax"].is_string(), "{out}");
     assert_eq!(v["hooks"], serde_json::json!([]), "no hooks are run:\n{out}");
     assert_eq!(v["linux"]["seccomp"]["enabled"], false, "{out}");
+    assert_eq!(v["linux"]["cgroup"]["v1"], true, "{out}");
+    assert_eq!(v["linux"]["cgroup"]["systemd"], false, "{out}");
+    let refused = moat.run_global(&["--systemd-cgroup"], &["features"]);
+    refused.assert_failure();
+    assert!(refused.stderr.contains("cgroupfs driver only"), "{refused}");
 }
 
 #[test]
@@ -790,4 +795,173 @@ fn exec_forwards_signals_to_its_process() {
     assert_eq!(exec.code(), Some(128 + 10), "moat exec's status after a forwarded SIGUSR1");
     assert_eq!(pids(&moat, &id), [1], "the init must be untouched");
     delete_and_check_gone(&moat, &id, pid, true);
+}
+
+/// Is the host's /sys/fs/cgroup a pure cgroup v2 mount (else v1 or hybrid,
+/// with one directory per v1 controller)?
+fn cgroup_v2_only() -> bool {
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some("/sys/fs/cgroup") && l.contains(" - cgroup2 "))
+}
+
+/// The directory of cgroup `inner` (absolute) that holds `controller`'s files.
+fn cgroup_dir(controller: &str, inner: &str) -> std::path::PathBuf {
+    let inner = inner.trim_start_matches('/');
+    if cgroup_v2_only() {
+        std::path::Path::new("/sys/fs/cgroup").join(inner)
+    } else {
+        std::path::Path::new("/sys/fs/cgroup").join(controller).join(inner)
+    }
+}
+
+fn read_cgroup(controller: &str, inner: &str, file: &str) -> String {
+    let p = cgroup_dir(controller, inner).join(file);
+    fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).trim().to_string()
+}
+
+/// Every directory named `top` at the top of any cgroup hierarchy.
+fn cgroup_dirs_named(top: &str) -> Vec<std::path::PathBuf> {
+    let root = std::path::PathBuf::from("/sys/fs/cgroup");
+    let mut bases = vec![root.clone()];
+    if let Ok(rd) = fs::read_dir(&root) {
+        bases.extend(rd.filter_map(|e| e.ok()).map(|e| e.path()));
+    }
+    bases.into_iter().map(|b| b.join(top)).filter(|p| p.exists()).collect()
+}
+
+fn with_resources(args: &[&str], cgroups_path: Option<&str>, resources: serde_json::Value) -> Bundle {
+    let args: Vec<serde_json::Value> = args.iter().map(|a| serde_json::Value::from(*a)).collect();
+    Bundle::derive_with(|spec| {
+        spec["process"]["args"] = args.into();
+        if let Some(p) = cgroups_path {
+            spec["linux"]["cgroupsPath"] = p.into();
+        }
+        for (k, v) in resources.as_object().unwrap() {
+            spec["linux"]["resources"][k] = v.clone();
+        }
+    })
+}
+
+#[test]
+fn resources_are_applied_in_the_containers_cgroup_and_removed_on_delete() {
+    let moat = Moat::new();
+    let top = unique_name("moat-test-cg");
+    let inner = format!("/{top}/ctr");
+    let bundle = with_resources(
+        &["/bin/busybox", "sleep", "1000"],
+        Some(&inner),
+        serde_json::json!({
+            "memory": {"limit": 64 << 20},
+            "pids": {"limit": 64},
+            "cpu": {"quota": 50000, "period": 100000},
+        }),
+    );
+    let (id, pid) = create(&moat, &bundle);
+    if cgroup_v2_only() {
+        assert_eq!(read_cgroup("memory", &inner, "memory.max"), (64 << 20).to_string());
+        assert_eq!(read_cgroup("cpu", &inner, "cpu.max"), "50000 100000");
+    } else {
+        assert_eq!(read_cgroup("memory", &inner, "memory.limit_in_bytes"), (64 << 20).to_string());
+        assert_eq!(read_cgroup("cpu", &inner, "cpu.cfs_quota_us"), "50000");
+        assert_eq!(read_cgroup("cpu", &inner, "cpu.cfs_period_us"), "100000");
+    }
+    assert_eq!(read_cgroup("pids", &inner, "pids.max"), "64");
+    moat.run(&["start", &id]).assert_success();
+    // The sandbox and its stubs (ps --format json's host pids), in every
+    // controller used.
+    let host = host_pids(&moat, &id);
+    assert!(host.contains(&pid) && host.len() >= 2, "host pids {host:?} should be the sandbox {pid} and a stub");
+    for controller in ["memory", "pids", "cpu"] {
+        let procs: Vec<i64> =
+            read_cgroup(controller, &inner, "cgroup.procs").lines().map(|l| l.parse().unwrap()).collect();
+        for p in &host {
+            assert!(procs.contains(p), "{controller} cgroup.procs {procs:?} lacks host pid {p} (all: {host:?})");
+        }
+    }
+    assert!(!cgroup_dirs_named(&top).is_empty());
+    delete_and_check_gone(&moat, &id, pid, true);
+    let left = cgroup_dirs_named(&top);
+    assert!(left.is_empty(), "cgroup directories left after delete: {left:?}");
+}
+
+#[test]
+fn default_cgroup_is_the_id_under_the_callers_cgroup() {
+    let moat = Moat::new();
+    let bundle = sleeper();
+    let (id, pid) = create(&moat, &bundle);
+    let cgroups = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let mine = fs::read_to_string("/proc/self/cgroup").unwrap();
+    for (theirs, ours) in cgroups.lines().zip(mine.lines()) {
+        let (hier, path) = theirs.rsplit_once(':').unwrap();
+        let (our_hier, our_path) = ours.rsplit_once(':').unwrap();
+        assert_eq!(hier, our_hier, "/proc/{pid}/cgroup and ours list the hierarchies alike");
+        let want = format!("{}/{id}", our_path.trim_end_matches('/'));
+        assert_eq!(path, want, "sandbox {pid} in hierarchy {hier}");
+    }
+    delete_and_check_gone(&moat, &id, pid, true);
+    for ours in mine.lines() {
+        let (hier, our_path) = ours.rsplit_once(':').unwrap();
+        let controller = hier.split(':').nth(1).unwrap();
+        let dir = if controller.is_empty() && !cgroup_v2_only() {
+            std::path::Path::new("/sys/fs/cgroup/unified").join(our_path.trim_start_matches('/')).join(&id)
+        } else {
+            cgroup_dir(controller.trim_start_matches("name="), our_path).join(&id)
+        };
+        assert!(!dir.exists(), "{} left after delete", dir.display());
+    }
+}
+
+/// A create that fails on a cgroup value names the value and leaves no
+/// state, process or cgroup directory.
+#[track_caller]
+fn bad_resources_fail_cleanly(resources: serde_json::Value, args: &[&str], want: &[&str]) {
+    let moat = Moat::new();
+    let top = unique_name("moat-test-bad");
+    let bundle = with_resources(args, Some(&format!("/{top}/ctr")), resources);
+    let out = moat.run(&["create", "--bundle", bundle.path_str(), &unique_name("bad")]);
+    out.assert_failure();
+    for w in want {
+        assert!(out.stderr.contains(w), "stderr should name {w:?}:\n{out}");
+    }
+    assert_nothing_left(&moat);
+    let left = cgroup_dirs_named(&top);
+    assert!(left.is_empty(), "cgroup directories left after the failed create: {left:?}");
+}
+
+#[test]
+fn unknown_cpuset_cpu_fails_create_cleanly() {
+    bad_resources_fail_cleanly(
+        serde_json::json!({"cpu": {"cpus": "999"}}),
+        &["/bin/true"],
+        &["linux.resources.cpu.cpus", "999", "cpuset.cpus"],
+    );
+}
+
+#[test]
+fn negative_cpu_shares_fail_create_cleanly() {
+    bad_resources_fail_cleanly(
+        serde_json::json!({"cpu": {"shares": -2}}),
+        &["/bin/true"],
+        &["linux.resources.cpu.shares", "-2"],
+    );
+}
+
+#[test]
+fn unsupported_resources_are_refused() {
+    bad_resources_fail_cleanly(
+        serde_json::json!({"memory": {"swappiness": 10}}),
+        &["/bin/true"],
+        &["linux.resources.memory.swappiness", "not supported"],
+    );
+}
+
+#[test]
+fn a_failed_sandbox_start_removes_the_cgroup() {
+    bad_resources_fail_cleanly(
+        serde_json::json!({"pids": {"limit": 64}}),
+        &["/no/such/program"],
+        &["/no/such/program"],
+    );
 }

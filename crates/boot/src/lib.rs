@@ -86,7 +86,9 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
     }
     // Everything that reads host files happens before confinement.
     let spec = spec::load(&args.bundle)?;
-    // The container's memory: the host's, until cgroup limits (issue #6).
+    // The container's memory: the host's; the sentry lowers it to the
+    // spec's memory limit, the same value the runtime wrote into the
+    // container's host cgroup (the host-side backstop).
     let total_memory = nix::sys::sysinfo::sysinfo().map(|i| i.ram_total()).unwrap_or(0);
 
     confine::unshare_namespaces()?;

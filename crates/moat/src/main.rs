@@ -30,8 +30,9 @@ struct Cli {
     /// Log every application system call.
     #[arg(long)]
     strace: bool,
-    /// Use systemd for cgroups: refused, since moat applies no cgroups at
-    /// all yet (issue #6), so there is nothing for systemd to manage.
+    /// Use systemd for cgroups: refused. moat has only the cgroupfs driver
+    /// (it makes the cgroup directories itself); asking systemd for a
+    /// transient scope over D-Bus is not implemented.
     #[arg(long)]
     systemd_cgroup: bool,
     #[command(subcommand)]
@@ -134,8 +135,9 @@ fn render(e: &anyhow::Error) -> String {
 fn dispatch(cli: Cli) -> Result<i32> {
     if cli.systemd_cgroup {
         bail!(
-            "--systemd-cgroup: moat does not place containers in cgroups yet (neither cgroupfs nor systemd), \
-             so it cannot honour a systemd cgroup driver; use the cgroupfs driver"
+            "--systemd-cgroup: the systemd cgroup driver (a transient scope made by systemd over D-Bus, \
+             from a \"slice:prefix:name\" cgroupsPath) is not implemented; moat places containers in \
+             cgroups with the cgroupfs driver only: drop the flag and give linux.cgroupsPath as a path"
         );
     }
     if cli.platform != "ptrace" {

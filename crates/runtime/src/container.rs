@@ -4,6 +4,7 @@
 //! Every mutation holds the container's lock; every status change goes
 //! through [`crate::status::check`].
 
+use crate::cgroup::{Cgroup, Layout};
 use crate::error::{Error, Result};
 use crate::procs::Proc;
 use crate::sandbox::{self, Launch};
@@ -98,8 +99,35 @@ impl Runtime {
             control_socket: cd.control_socket(),
             exit_file: cd.exit_file(),
             process: b.spec.process().clone(),
+            cgroup: None,
         };
         cd.save(&st, &lock)?;
+        let linux = b.spec.linux().as_ref();
+        let cgroup = Cgroup::create(
+            &Layout::detect()?,
+            linux.and_then(|l| l.cgroups_path().as_deref()),
+            &cd.id,
+            linux.and_then(|l| l.resources().as_ref()),
+        )?;
+        st.cgroup = Some(cgroup.clone());
+        let result = self.launch_in(cd, b, opts, &lock, &mut st);
+        if result.is_err() {
+            if let Err(e) = cgroup.destroy() {
+                tracing::warn!(id = %cd.id, "after a failed create: {e}");
+            }
+        }
+        result.map(|()| st)
+    }
+
+    fn launch_in(
+        &self,
+        cd: &ContainerDir,
+        b: &crate::spec::Bundle,
+        opts: &CreateOpts,
+        lock: &Lock,
+        st: &mut State,
+    ) -> Result<()> {
+        cd.save(st, lock)?;
         let launched = sandbox::launch(&Launch {
             exe: self.exe.clone(),
             id: cd.id.clone(),
@@ -113,21 +141,25 @@ impl Runtime {
             platform: self.platform.clone(),
             network: self.network.clone(),
             timeout: self.start_timeout,
+            cgroup: st.cgroup.clone(),
         })?;
         st.sandbox_pid = launched.sandbox.pid;
         st.sandbox_start_time = launched.sandbox.start_time;
         st.gofer_pid = launched.gofer.pid;
         st.gofer_start_time = launched.gofer.start_time;
-        st.status = transition(&st, Status::Creating, Action::FinishCreate)?;
-        let finish = cd.save(&st, &lock).and_then(|()| match &opts.pid_file {
-            Some(p) => write_atomic(&absolute(p), st.sandbox_pid.to_string().as_bytes()),
-            None => Ok(()),
+        let finish = transition(st, Status::Creating, Action::FinishCreate).and_then(|to| {
+            st.status = to;
+            cd.save(st, lock)?;
+            match &opts.pid_file {
+                Some(p) => write_atomic(&absolute(p), st.sandbox_pid.to_string().as_bytes()),
+                None => Ok(()),
+            }
         });
         if let Err(e) = finish {
-            kill_all(&st);
+            kill_all(st);
             return Err(e);
         }
-        Ok(st)
+        Ok(())
     }
 
     /// `moat start`: lets a created container's init run.
@@ -199,6 +231,12 @@ impl Runtime {
                     source: std::io::Error::from(std::io::ErrorKind::TimedOut),
                 });
             }
+        }
+        if let Some(cg) = &st.cgroup {
+            cg.destroy().map_err(|e| Error::Sys {
+                what: format!("container {id}: its cgroup could not be removed ({e}); run delete again"),
+                source: std::io::Error::other(e.to_string()),
+            })?;
         }
         cd.remove()?;
         drop(lock);

@@ -47,6 +47,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A `linux.resources` value the kernel refused.
+    #[error("{field} = {value:?}: cannot write it to {path}: {source}")]
+    CgroupSetting {
+        field: &'static str,
+        value: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("corrupt state file {path}: {source}")]
     CorruptState {
         path: PathBuf,

@@ -6,6 +6,7 @@
 //! Errors are [`Error`]; every variant names the container, path or file
 //! it is about.
 
+pub mod cgroup;
 pub mod container;
 pub mod error;
 pub mod exec;

@@ -46,6 +46,10 @@ pub struct Launch {
     pub network: String,
     /// How long the sandbox may take to become ready.
     pub timeout: Duration,
+    /// The container's cgroup: the gofer and the sandbox are moved into it
+    /// right after they are spawned, before either has started work (the
+    /// sandbox waits for the handshake, and forks its stubs after it).
+    pub cgroup: Option<crate::cgroup::Cgroup>,
 }
 
 /// The processes of a successfully launched sandbox.
@@ -110,6 +114,11 @@ pub fn launch(l: &Launch) -> Result<Launched> {
         start_err(format!("cannot start the gofer {exe}: {e}"))
     })?;
     drop(gofer_end);
+    if let Some(Err(e)) = l.cgroup.as_ref().map(|c| c.join(gofer_pid)) {
+        reap(gofer_pid, Duration::ZERO);
+        cleanup_files();
+        return Err(e);
+    }
 
     let boot_args = BootArgs {
         bundle: l.bundle.clone(),
@@ -145,6 +154,12 @@ pub fn launch(l: &Launch) -> Result<Launched> {
             return Err(start_err(format!("cannot clone the sandbox process: {e}")));
         }
     };
+    if let Some(Err(e)) = l.cgroup.as_ref().map(|c| c.join(sandbox_pid)) {
+        reap(sandbox_pid, Duration::ZERO);
+        reap(gofer_pid, Duration::ZERO);
+        cleanup_files();
+        return Err(e);
+    }
     tracing::debug!(id = %l.id, sandbox_pid, gofer_pid, "spawned sandbox and gofer");
     // The children hold their own copies now; ours must go, or the gofer
     // would never see the sandbox hang up.

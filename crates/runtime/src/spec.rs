@@ -27,9 +27,12 @@ pub fn load_bundle(bundle: &Path) -> Result<Bundle> {
     let dir = bundle.canonicalize().map_err(Error::io("open the bundle directory", bundle))?;
     let path = dir.join("config.json");
     let text = std::fs::read_to_string(&path).map_err(Error::io("read", &path))?;
+    let bad = |message: String| Error::Spec { path: path.clone(), message };
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
+        check_unsigned_resources(&value).map_err(bad)?;
+    }
     let spec: Spec = serde_json::from_str(&text)
         .map_err(|e| Error::Spec { path: path.clone(), message: format!("invalid JSON or spec field: {e}") })?;
-    let bad = |message: String| Error::Spec { path: path.clone(), message };
     let process = spec.process().as_ref().ok_or_else(|| bad("the spec has no \"process\"".into()))?;
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(bad("\"process.args\" is missing or empty".into()));
@@ -47,6 +50,28 @@ pub fn load_bundle(bundle: &Path) -> Result<Bundle> {
         )));
     }
     Ok(Bundle { dir, spec, rootfs })
+}
+
+/// `linux.resources` fields that must not be negative, checked before
+/// the typed parse so that the error names the field (serde's names only
+/// a line and column).
+fn check_unsigned_resources(spec: &serde_json::Value) -> Result<(), String> {
+    const UNSIGNED: &[(&str, &str)] = &[
+        ("cpu", "shares"),
+        ("cpu", "period"),
+        ("cpu", "burst"),
+        ("cpu", "realtimePeriod"),
+        ("memory", "swappiness"),
+        ("blockIO", "weight"),
+        ("blockIO", "leafWeight"),
+    ];
+    let resources = &spec["linux"]["resources"];
+    for (group, field) in UNSIGNED {
+        if let Some(v) = resources[group][field].as_i64().filter(|&v| v < 0) {
+            return Err(format!("\"linux.resources.{group}.{field}\" is {v}; it must not be negative"));
+        }
+    }
+    Ok(())
 }
 
 /// The spec `moat spec` writes: runc's default, except that the process
@@ -140,6 +165,13 @@ mod tests {
         assert!(e.contains("no \"root\""), "{e}");
         let e = load_bundle(Path::new("/nonexistent/bundle")).unwrap_err().to_string();
         assert!(e.contains("/nonexistent/bundle"), "{e}");
+    }
+
+    #[test]
+    fn negative_resources_are_named() {
+        let t = bundle_with(r#"{"ociVersion":"1.0.2","linux":{"resources":{"cpu":{"shares":-5}}}}"#);
+        let e = load_bundle(&t.0).unwrap_err().to_string();
+        assert!(e.contains("config.json") && e.contains("\"linux.resources.cpu.shares\" is -5"), "{e}");
     }
 
     #[test]

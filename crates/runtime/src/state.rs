@@ -54,6 +54,9 @@ pub struct State {
     /// env, cwd and user, as runc does, even if the bundle changed since.
     #[serde(default)]
     pub process: Option<oci_spec::runtime::Process>,
+    /// The container's host cgroup, if one was made.
+    #[serde(default)]
+    pub cgroup: Option<crate::cgroup::Cgroup>,
 }
 
 impl State {
@@ -285,6 +288,7 @@ pub(crate) mod tests {
             control_socket: "/x/control.sock".into(),
             exit_file: "/x/exit".into(),
             process: None,
+            cgroup: None,
         }
     }
 

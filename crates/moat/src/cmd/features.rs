@@ -27,7 +27,9 @@ fn features() -> serde_json::Value {
         "linux": {
             // The spec's namespaces are not consulted: every container
             // gets all of its own, inside the sandbox's kernel.
-            "cgroup": { "v1": false, "v2": false, "systemd": false, "systemdUser": false },
+            // Host cgroups through the cgroupfs driver only, on v1, v2 and
+            // the hybrid (runtime/src/cgroup.rs); no systemd driver.
+            "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false },
             // The spec's seccomp profile, AppArmor and SELinux labels are
             // not applied (the sandbox has its own host seccomp filter).
             "seccomp": { "enabled": false },
@@ -50,5 +52,9 @@ mod tests {
         assert_eq!(f["hooks"], serde_json::json!([]));
         assert_eq!(f["linux"]["seccomp"]["enabled"], false);
         assert!(f["linux"].get("namespaces").is_none());
+        assert_eq!(
+            f["linux"]["cgroup"],
+            serde_json::json!({"v1": true, "v2": true, "systemd": false, "systemdUser": false})
+        );
     }
 }
