@@ -863,7 +863,8 @@ fn resources_are_applied_in_the_containers_cgroup_and_removed_on_delete() {
         assert_eq!(read_cgroup("memory", &inner, "memory.max"), (64 << 20).to_string());
         assert_eq!(read_cgroup("cpu", &inner, "cpu.max"), "50000 100000");
     } else {
-        assert_eq!(read_cgroup("memory", &inner, "memory.limit_in_bytes"), (64 << 20).to_string());
+        // The spec's limit plus runtime::cgroup::MEMORY_HEADROOM (64 MiB).
+        assert_eq!(read_cgroup("memory", &inner, "memory.limit_in_bytes"), (128 << 20).to_string());
         assert_eq!(read_cgroup("cpu", &inner, "cpu.cfs_quota_us"), "50000");
         assert_eq!(read_cgroup("cpu", &inner, "cpu.cfs_period_us"), "100000");
     }

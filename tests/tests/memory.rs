@@ -45,15 +45,7 @@ fn the_memory_limit_kills_the_process_over_it_not_the_sandbox() {
     let out = moat.run_bundle(&bundle(&rootfs, &["/bin/sh", "-c", "/touch 512; echo after $?"], Some(limit)));
     out.assert_success();
     assert_eq!(out.stdout, "after 137\n", "{out}");
-    // The sentry's watcher looks every 10 ms; the host cgroup holds the
-    // same limit for the whole sandbox, and when it is reached first the
-    // host kills the stub of the process over it (the largest member),
-    // which the sentry reports as that task's SIGKILL. Either way it is
-    // that process, not the sandbox, that dies.
-    let log = moat.log_contents();
-    assert!(
-        log.contains("out of memory") || (log.contains("died unexpectedly") && log.contains("SIGKILL")),
-        "neither the sentry's OOM line nor the host's kill of the stub in the log:\n{}",
-        moat.log_tail(20)
-    );
+    // The sentry's own OOM killer acted, not the host's: the host cgroup
+    // leaves headroom above the limit for that (runtime::cgroup).
+    assert!(moat.log_contents().contains("out of memory"), "no OOM line in the log:\n{}", moat.log_tail(20));
 }

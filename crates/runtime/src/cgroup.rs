@@ -285,6 +285,23 @@ pub fn check_supported(r: &LinuxResources) -> Result<()> {
     )))
 }
 
+/// What the host cgroup allows above the spec's memory limit. The sentry
+/// enforces the limit on the application's memory itself (its OOM killer
+/// ends the process over it); the cgroup covers the whole sandbox, the
+/// sentry's own memory included, and is only the backstop, so it must not
+/// strike first: the headroom covers the sentry and what an application
+/// can touch between two looks of the sentry's watcher (10 ms).
+pub const MEMORY_HEADROOM: i64 = 64 << 20;
+
+/// The host cgroup's figure for a memory (or memory+swap) limit `l`.
+fn with_headroom(l: i64) -> i64 {
+    if l > 0 {
+        l.saturating_add(MEMORY_HEADROOM)
+    } else {
+        l
+    }
+}
+
 /// The files to write for `r`, in order, for a v1 or a v2 controller.
 /// Zero values mean "not set", as with runc. `v2` tells, per controller,
 /// whether it comes from the v2 hierarchy.
@@ -296,7 +313,7 @@ pub fn settings(r: &LinuxResources, v2: impl Fn(&str) -> bool) -> Result<Vec<Set
         let swap = m.swap().filter(|&s| s != 0);
         if v2("memory") {
             if let Some(l) = limit {
-                set("memory", "memory.max", max_or(l), "linux.resources.memory.limit");
+                set("memory", "memory.max", max_or(with_headroom(l)), "linux.resources.memory.limit");
             }
             if let Some(s) = swap {
                 // OCI's swap is memory + swap; v2's swap.max is swap alone.
@@ -316,10 +333,12 @@ pub fn settings(r: &LinuxResources, v2: impl Fn(&str) -> bool) -> Result<Vec<Set
             }
         } else {
             if let Some(l) = limit {
-                set("memory", "memory.limit_in_bytes", l.max(-1).to_string(), "linux.resources.memory.limit");
+                let host = with_headroom(l).max(-1).to_string();
+                set("memory", "memory.limit_in_bytes", host, "linux.resources.memory.limit");
             }
             if let Some(s) = swap {
-                set("memory", "memory.memsw.limit_in_bytes", s.max(-1).to_string(), "linux.resources.memory.swap");
+                let host = with_headroom(s).max(-1).to_string();
+                set("memory", "memory.memsw.limit_in_bytes", host, "linux.resources.memory.swap");
             }
         }
     }
@@ -637,8 +656,8 @@ mod tests {
         assert_eq!(
             files(false),
             vec![
-                p("memory.limit_in_bytes", "67108864"),
-                p("memory.memsw.limit_in_bytes", "134217728"),
+                p("memory.limit_in_bytes", "134217728"),
+                p("memory.memsw.limit_in_bytes", "201326592"),
                 p("cpu.shares", "1024"),
                 p("cpu.cfs_period_us", "100000"),
                 p("cpu.cfs_quota_us", "50000"),
@@ -649,7 +668,7 @@ mod tests {
         assert_eq!(
             files(true),
             vec![
-                p("memory.max", "67108864"),
+                p("memory.max", "134217728"),
                 p("memory.swap.max", "67108864"),
                 p("cpu.weight", "39"),
                 p("cpu.max", "50000 100000"),
