@@ -177,6 +177,11 @@ conformance!(
     inet_ifaddrs,
     inet_epoll,
     socket_mmsg,
+    eventfd,
+    timerfd,
+    signalfd,
+    memfd,
+    preadv,
 );
 
 #[test]

@@ -7,12 +7,16 @@
 
 pub mod dev;
 pub mod epoll;
+pub mod eventfd;
 pub mod gofer;
 pub mod host;
+pub mod memfd;
 pub mod overlay;
 pub mod pipe;
 pub mod proc;
+pub mod signalfd;
 pub mod synthetic;
+pub mod timerfd;
 pub mod tmpfs;
 pub mod unix;
 
