@@ -179,6 +179,11 @@ conformance!(
     inet_ifaddrs,
     inet_epoll,
     socket_mmsg,
+    eventfd,
+    timerfd,
+    signalfd,
+    memfd,
+    preadv,
 );
 
 #[test]

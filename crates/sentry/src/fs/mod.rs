@@ -2,17 +2,22 @@
 //! container's stdio (`host`), files opened through the gofer (`gofer`,
 //! the root mount), devfs at `/dev` (`dev`), a minimal procfs at `/proc`
 //! (`proc`, over `synthetic`'s open files), tmpfs (`tmpfs`, the spec's
-//! tmpfs mounts), pipes and epoll instances (`epoll`). Overlay, sysfs, devpts and the rest come with
+//! tmpfs mounts), pipes and epoll instances (`epoll`), eventfd, timerfd,
+//! signalfd and memfds (`eventfd`, `timerfd`, `signalfd`, `memfd`). Overlay, sysfs, devpts and the rest come with
 //! issue #4.
 
 pub mod dev;
 pub mod epoll;
+pub mod eventfd;
 pub mod gofer;
 pub mod host;
+pub mod memfd;
 pub mod overlay;
 pub mod pipe;
 pub mod proc;
+pub mod signalfd;
 pub mod synthetic;
+pub mod timerfd;
 pub mod tmpfs;
 pub mod unix;
 

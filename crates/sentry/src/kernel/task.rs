@@ -109,6 +109,11 @@ impl TaskShared {
     }
 }
 
+thread_local! {
+    /// The task this sentry thread runs (`TaskHandle::current`).
+    static CURRENT: std::cell::RefCell<Option<TaskHandle>> = const { std::cell::RefCell::new(None) };
+}
+
 /// A handle on a task for other sentry threads.
 #[derive(Clone)]
 pub struct TaskHandle(Arc<TaskShared>);
@@ -126,8 +131,29 @@ impl TaskHandle {
             return;
         }
         self.0.pending.lock().unwrap().add(info);
+        // Counted as a wake-up too: a poll on a signalfd must look again
+        // even when the signal is blocked and so interrupts nothing.
+        self.0.wakeups.fetch_add(1, Ordering::SeqCst);
         self.0.wake.notify_all();
         self.0.interrupter.interrupt();
+    }
+
+    /// The task served by the calling sentry thread (each task has its
+    /// own), for the files whose answers depend on who asks, as Linux's
+    /// `current`: a signalfd reads the caller's pending signals.
+    pub(crate) fn current() -> Option<TaskHandle> {
+        CURRENT.with(|c| c.borrow().clone())
+    }
+
+    /// The signals pending for the task.
+    pub(crate) fn pending_set(&self) -> SigSet {
+        self.0.pending.lock().unwrap().set
+    }
+
+    /// Dequeues the signal Linux would take first among `among`.
+    pub(crate) fn take_pending(&self, among: u64) -> Option<SigInfo> {
+        let mut pending = self.0.pending.lock().unwrap();
+        pending.next(among).and_then(|sig| pending.take(sig))
     }
 
     /// Makes the task look at its state (a group stop) without queueing a
@@ -391,6 +417,7 @@ impl Task {
     /// records the process's exit in the process tree; the leader's thread
     /// returns only once its whole group has gone, with the group's status.
     pub fn run(mut self) -> ExitStatus {
+        CURRENT.with(|c| *c.borrow_mut() = Some(self.handle()));
         let own = self.run_until_exit();
         // A thread killed by another's execve leaves the group running.
         if !self.exit_thread_only && !self.group.execing() {

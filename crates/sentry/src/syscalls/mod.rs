@@ -6,6 +6,7 @@
 //! Handlers take the task and the six raw arguments and return the value
 //! for `rax` or an errno; they never panic on bad input.
 
+mod sys_eventfds;
 mod sys_file;
 mod sys_futex;
 mod sys_identity;

@@ -290,18 +290,41 @@ fn iovecs(task: &Task, addr: u64, count: u64) -> Result<Vec<IoVec>, Errno> {
     Ok(v)
 }
 
-pub fn writev(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let file = task.fds.get(fd_arg(a[0]))?;
-    writable(&*file)?;
-    // Gather into one buffer so the write is one host write, as atomic as
-    // a single write(2) of the same bytes.
+/// Gathers the buffers of `iovs` into one (up to MAX_RW bytes), so that a
+/// vectored write is one write, as atomic as a write(2) of the same bytes.
+fn gather(task: &Task, iovs: &[IoVec]) -> Result<Vec<u8>, Errno> {
     let mut buf = Vec::new();
-    for iov in iovecs(task, a[1], a[2])? {
+    for iov in iovs {
         let take = iov.len.min(MAX_RW - buf.len() as u64) as usize;
         let start = buf.len();
         buf.resize(start + take, 0);
         task.mm.copy_in(iov.base, &mut buf[start..])?;
     }
+    Ok(buf)
+}
+
+/// Spreads the first `n` bytes of `buf` over `iovs`.
+fn scatter(task: &Task, iovs: &[IoVec], buf: &[u8]) -> Result<(), Errno> {
+    let mut done = 0;
+    for iov in iovs {
+        if done >= buf.len() {
+            break;
+        }
+        let take = (iov.len as usize).min(buf.len() - done);
+        task.mm.copy_out(iov.base, &buf[done..done + take])?;
+        done += take;
+    }
+    Ok(())
+}
+
+fn read_buffer(iovs: &[IoVec]) -> Vec<u8> {
+    vec![0u8; iovs.iter().map(|v| v.len).sum::<u64>().min(MAX_RW) as usize]
+}
+
+pub fn writev(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let file = task.fds.get(fd_arg(a[0]))?;
+    writable(&*file)?;
+    let buf = gather(task, &iovecs(task, a[1], a[2])?)?;
     Ok(write_waiting(task, &*file, &buf)? as u64)
 }
 
@@ -309,19 +332,107 @@ pub fn readv(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = task.fds.get(fd_arg(a[0]))?;
     readable(&*file)?;
     let iovs = iovecs(task, a[1], a[2])?;
-    let total: u64 = iovs.iter().map(|v| v.len).sum::<u64>().min(MAX_RW);
-    let mut buf = vec![0u8; total as usize];
+    let mut buf = read_buffer(&iovs);
     let n = read_waiting(task, &*file, &mut buf)?;
-    let mut done = 0;
-    for iov in iovs {
-        if done >= n {
-            break;
-        }
-        let take = (iov.len as usize).min(n - done);
-        task.mm.copy_out(iov.base, &buf[done..done + take])?;
-        done += take;
-    }
+    scatter(task, &iovs, &buf[..n])?;
     Ok(n as u64)
+}
+
+/// `RWF_*` flags of preadv2/pwritev2 (uapi/linux/fs.h).
+const RWF_HIPRI: u64 = 0x01;
+const RWF_DSYNC: u64 = 0x02;
+const RWF_SYNC: u64 = 0x04;
+const RWF_NOWAIT: u64 = 0x08;
+const RWF_APPEND: u64 = 0x10;
+const RWF_NOAPPEND: u64 = 0x20;
+const RWF_ATOMIC: u64 = 0x40;
+const RWF_DONTCACHE: u64 = 0x80;
+const RWF_SUPPORTED: u64 =
+    RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND | RWF_NOAPPEND | RWF_ATOMIC | RWF_DONTCACHE;
+
+/// Linux `kiocb_set_rw_flags`: HIPRI, DSYNC and SYNC change nothing for
+/// files held in memory; NOWAIT makes a blocking file answer EAGAIN (host
+/// streams cannot promise it: EOPNOTSUPP); ATOMIC and DONTCACHE need
+/// direct I/O or a page cache no file here has (EOPNOTSUPP).
+fn check_rw_flags(file: &dyn FileDescription, flags: u64) -> Result<(), Errno> {
+    if flags & !RWF_SUPPORTED != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if flags & (RWF_APPEND | RWF_NOAPPEND) == RWF_APPEND | RWF_NOAPPEND {
+        return Err(Errno::EINVAL);
+    }
+    if flags & RWF_NOWAIT != 0 && file.host_stream().is_some() {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if flags & (RWF_ATOMIC | RWF_DONTCACHE) != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    Ok(())
+}
+
+/// The offset argument of preadv/pwritev (`pos_l`: on x86-64 the whole
+/// offset; `pos_h` is shifted out). `current` (the *2 calls): -1 means the
+/// file position.
+fn vector_offset(a: u64, current: bool) -> Result<Option<u64>, Errno> {
+    match a as i64 {
+        -1 if current => Ok(None),
+        o if o < 0 => Err(Errno::EINVAL),
+        o => Ok(Some(o as u64)),
+    }
+}
+
+fn preadv_common(task: &Task, a: &[u64; 6], current: bool, flags: u64) -> Result<u64, Errno> {
+    let file = task.fds.get(fd_arg(a[0]))?;
+    readable(&*file)?;
+    let iovs = iovecs(task, a[1], a[2])?;
+    let offset = vector_offset(a[3], current)?;
+    check_rw_flags(&*file, flags)?;
+    let mut buf = read_buffer(&iovs);
+    let n = match offset {
+        Some(off) => file.pread(&mut buf, off)?,
+        None if flags & RWF_NOWAIT != 0 => file.read(&mut buf)?,
+        None => read_waiting(task, &*file, &mut buf)?,
+    };
+    scatter(task, &iovs, &buf[..n])?;
+    Ok(n as u64)
+}
+
+fn pwritev_common(task: &Task, a: &[u64; 6], current: bool, flags: u64) -> Result<u64, Errno> {
+    let file = task.fds.get(fd_arg(a[0]))?;
+    writable(&*file)?;
+    let iovs = iovecs(task, a[1], a[2])?;
+    let offset = vector_offset(a[3], current)?;
+    check_rw_flags(&*file, flags)?;
+    let buf = gather(task, &iovs)?;
+    // RWF_APPEND writes at the end whatever the offset, as O_APPEND.
+    let offset = match offset {
+        Some(_) if flags & RWF_APPEND != 0 && file.stat()?.mode & 0o170000 == 0o100000 => {
+            Some(file.stat()?.size as u64)
+        }
+        o => o,
+    };
+    let n = match offset {
+        Some(off) => file.pwrite(&buf, off).map_err(|e| sigpipe(task, e))?,
+        None if flags & RWF_NOWAIT != 0 => file.write(&buf).map_err(|e| sigpipe(task, e))?,
+        None => write_waiting(task, &*file, &buf)?,
+    };
+    Ok(n as u64)
+}
+
+pub fn preadv(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    preadv_common(task, a, false, 0)
+}
+
+pub fn pwritev(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    pwritev_common(task, a, false, 0)
+}
+
+pub fn preadv2(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    preadv_common(task, a, true, a[5])
+}
+
+pub fn pwritev2(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    pwritev_common(task, a, true, a[5])
 }
 
 /// Opens an absolute path through the mount table (following symlinks),
@@ -417,6 +528,10 @@ pub fn ioctl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
 }
 
+/// memfd seals (linux/fcntl.h).
+const F_ADD_SEALS: u64 = 1033;
+const F_GET_SEALS: u64 = 1034;
+
 pub fn fcntl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let fd = fd_arg(a[0]);
     let file = task.fds.get(fd)?;
@@ -433,6 +548,8 @@ pub fn fcntl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             file.set_flags((file.flags() & !settable) | (a[2] & settable));
             Ok(0)
         }
+        F_ADD_SEALS => file.add_seals(a[2] as u32).map(|_| 0),
+        F_GET_SEALS => file.seals().map(u64::from).ok_or(Errno::EINVAL),
         _ => Err(Errno::EINVAL),
     }
 }

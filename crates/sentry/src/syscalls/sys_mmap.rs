@@ -45,6 +45,11 @@ pub fn mmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if shared && prot & PROT_WRITE != 0 && file.flags() & fcntl::O_ACCMODE != fcntl::O_RDWR {
         return Err(Errno::EACCES);
     }
+    // A memfd sealed against writes refuses writable shared mappings.
+    let write_seals = crate::fs::memfd::F_SEAL_WRITE | crate::fs::memfd::F_SEAL_FUTURE_WRITE;
+    if shared && prot & PROT_WRITE != 0 && file.seals().is_some_and(|s| s & write_seals != 0) {
+        return Err(Errno::EPERM);
+    }
     offset.checked_add(len).ok_or(Errno::EOVERFLOW)?;
     let kind = VmaKind::File { path: file.path(), offset };
     if shared {

@@ -23,7 +23,7 @@ fn host_id(clock: u64) -> Result<ClockId, Errno> {
     })
 }
 
-fn now(clock: u64) -> Result<Timespec, Errno> {
+pub(super) fn now(clock: u64) -> Result<Timespec, Errno> {
     let t = if clock == CLOCK_TAI {
         let tai = rustix::time::clock_gettime_dynamic(rustix::time::DynamicClockId::Tai);
         tai.map_err(|e| Errno::new(e.raw_os_error()))?
@@ -74,14 +74,14 @@ pub fn time(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(t)
 }
 
-fn duration(t: &Timespec) -> Result<Duration, Errno> {
+pub(super) fn duration(t: &Timespec) -> Result<Duration, Errno> {
     if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
         return Err(Errno::EINVAL);
     }
     Ok(Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
 }
 
-fn to_timespec(d: Duration) -> Timespec {
+pub(super) fn to_timespec(d: Duration) -> Timespec {
     Timespec { tv_sec: d.as_secs() as i64, tv_nsec: i64::from(d.subsec_nanos()) }
 }
 
@@ -202,9 +202,9 @@ pub fn alarm(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 #[derive(
     Clone, Copy, Default, zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::Immutable, zerocopy::KnownLayout,
 )]
-struct ItimerSpec {
-    interval: Timespec,
-    value: Timespec,
+pub(super) struct ItimerSpec {
+    pub(super) interval: Timespec,
+    pub(super) value: Timespec,
 }
 
 /// `struct sigevent`: the value, signal and kind, and the thread id of
@@ -286,7 +286,7 @@ fn posix_timer(task: &Task, id: u64) -> Result<PosixTimer, Errno> {
     task.group.timers.posix(id as i32).filter(|_| id <= i32::MAX as u64).ok_or(Errno::EINVAL)
 }
 
-fn itimerspec((left, interval): (Duration, Duration)) -> ItimerSpec {
+pub(super) fn itimerspec((left, interval): (Duration, Duration)) -> ItimerSpec {
     ItimerSpec { interval: to_timespec(interval), value: to_timespec(left) }
 }
 

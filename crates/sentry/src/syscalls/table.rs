@@ -3,8 +3,8 @@
 use super::Arg::*;
 use super::Support::*;
 use super::{
-    sys_file as file, sys_futex, sys_identity as identity, sys_misc as misc, sys_mmap as mmap, sys_process as process,
-    sys_signal as signal, sys_thread as thread, sys_time as time,
+    sys_eventfds as fds, sys_file as file, sys_futex, sys_identity as identity, sys_misc as misc, sys_mmap as mmap,
+    sys_process as process, sys_signal as signal, sys_thread as thread, sys_time as time,
 };
 use super::{Arg, Handler, Support, Syscall};
 use abi::Sysno;
@@ -62,6 +62,11 @@ const MSG_NOTE: &str =
     "AF_UNIX, AF_INET/AF_INET6 (loopback), AF_NETLINK; SCM_RIGHTS and SCM_CREDENTIALS (AF_UNIX); MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_TRUNC, MSG_NOSIGNAL, MSG_CMSG_CLOEXEC; descriptors in flight that reference their own socket are not collected";
 const MMSG_NOTE: &str =
     "as sendmsg/recvmsg, message by message; recvmmsg's timeout is checked between messages, as Linux";
+
+const TIMERFD_NOTE: &str = "every clock counts monotonic time: an absolute REALTIME/BOOTTIME time is turned into a relative one when set; the _ALARM clocks need euid 0 and do not wake a suspended machine; TFD_TIMER_CANCEL_ON_SET is accepted and never fires (the sandbox cannot set the clock)";
+const SIGNALFD_NOTE: &str = "read and poll see the calling thread's pending signals; a thread polling for signals queued to another thread is not woken by them; epoll's edge trigger does not fire again for new signals";
+const MEMFD_NOTE: &str = "an unlinked file of the sentry's own tmpfs; seals (F_ADD_SEALS) gate write, pwrite, ftruncate, fchmod and writable shared mmap, but F_SEAL_WRITE is not refused (EBUSY) while writable shared mappings exist, nor mprotect to PROT_WRITE of a shared mapping refused after it; MFD_HUGETLB: EINVAL";
+const RWF_NOTE: &str = "RWF_HIPRI, RWF_DSYNC, RWF_SYNC accepted (memory-backed files); RWF_NOWAIT: EAGAIN instead of blocking, EOPNOTSUPP on host stdio; RWF_APPEND; RWF_NOAPPEND accepted, but an O_APPEND file still appends; RWF_ATOMIC and RWF_DONTCACHE: EOPNOTSUPP";
 
 pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::read, Full, file::read, &[Fd, OutBuf, Dec]),
@@ -142,7 +147,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::uname, Full, misc::uname, &[Hex]),
     sys(
         Sysno::fcntl,
-        Partial("F_DUPFD, F_GETFD/SETFD, F_GETFL/SETFL; locks come with issue #4"),
+        Partial("F_DUPFD, F_GETFD/SETFD, F_GETFL/SETFL, F_ADD_SEALS/F_GET_SEALS (memfds); locks come with issue #4"),
         file::fcntl,
         &[Fd, Dec, Hex],
     ),
@@ -293,6 +298,18 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::epoll_wait, Partial(EPOLL_NOTE), super::sys_poll::epoll_wait, &[Fd, Hex, Dec, Dec]),
     sys(Sysno::epoll_pwait, Partial(EPOLL_NOTE), super::sys_poll::epoll_pwait, &[Fd, Hex, Dec, Dec, Hex, Dec]),
     sys(Sysno::epoll_pwait2, Partial(EPOLL_NOTE), super::sys_poll::epoll_pwait2, &[Fd, Hex, Dec, Hex, Hex, Dec]),
+    sys(Sysno::eventfd, Full, fds::eventfd, &[Dec]),
+    sys(Sysno::eventfd2, Full, fds::eventfd2, &[Dec, Hex]),
+    sys(Sysno::timerfd_create, Partial(TIMERFD_NOTE), fds::timerfd_create, &[Dec, Hex]),
+    sys(Sysno::timerfd_settime, Partial(TIMERFD_NOTE), fds::timerfd_settime, &[Fd, Hex, Hex, Hex]),
+    sys(Sysno::timerfd_gettime, Full, fds::timerfd_gettime, &[Fd, Hex]),
+    sys(Sysno::signalfd, Partial(SIGNALFD_NOTE), fds::signalfd, &[Fd, Hex, Dec]),
+    sys(Sysno::signalfd4, Partial(SIGNALFD_NOTE), fds::signalfd4, &[Fd, Hex, Dec, Hex]),
+    sys(Sysno::memfd_create, Partial(MEMFD_NOTE), fds::memfd_create, &[Path, Hex]),
+    sys(Sysno::preadv, Full, file::preadv, &[Fd, Hex, Dec, Dec]),
+    sys(Sysno::pwritev, Partial("tmpfs files; ESPIPE on pipes, sockets and host stdio"), file::pwritev, &[Fd, Hex, Dec, Dec]),
+    sys(Sysno::preadv2, Partial(RWF_NOTE), file::preadv2, &[Fd, Hex, Dec, Dec, Dec, Hex]),
+    sys(Sysno::pwritev2, Partial(RWF_NOTE), file::pwritev2, &[Fd, Hex, Dec, Dec, Dec, Hex]),
     sys(Sysno::socket, Partial(SOCKET_NOTE), super::sys_socket::socket, &[Dec, Hex, Dec]),
     sys(Sysno::socketpair, Partial(SOCKETPAIR_NOTE), super::sys_socket::socketpair, &[Dec, Hex, Dec, Hex]),
     sys(Sysno::bind, Partial(SOCKET_NOTE), super::sys_socket::bind, &[Fd, Hex, Dec]),

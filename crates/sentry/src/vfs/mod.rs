@@ -87,6 +87,22 @@ pub trait FileDescription: Send + Sync {
     fn as_epoll(&self) -> Option<&crate::fs::epoll::EpollFile> {
         None
     }
+    /// The timerfd this description is, if it is one.
+    fn as_timerfd(&self) -> Option<&crate::fs::timerfd::TimerFd> {
+        None
+    }
+    /// The signalfd this description is, if it is one.
+    fn as_signalfd(&self) -> Option<&crate::fs::signalfd::SignalFd> {
+        None
+    }
+    /// A memfd's seals (`F_GET_SEALS`); None for other files.
+    fn seals(&self) -> Option<u32> {
+        None
+    }
+    /// Adds seals to a memfd (`F_ADD_SEALS`); EINVAL for other files.
+    fn add_seals(&self, _seals: u32) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
+    }
     /// The socket this description is, if it is one, by family.
     fn as_socket(&self) -> Option<crate::net::SocketRef<'_>> {
         None
