@@ -115,9 +115,12 @@ pub struct PtracePlatform {
     code_offset: u64,
     next_cpu: AtomicUsize,
     cpus: usize,
-    /// Made with the first address space; `None` if the template could
-    /// not be made (then every stub is a fork of the sentry).
-    factory: std::sync::OnceLock<Option<Factory>>,
+    /// Started in the background by the first address space (which is
+    /// forked, so the template costs the sandbox's start-up nothing);
+    /// `None` if the template could not be made (then every stub is a fork
+    /// of the sentry).
+    factory: Arc<std::sync::OnceLock<Option<Factory>>>,
+    factory_started: std::sync::atomic::AtomicBool,
 }
 
 impl PtracePlatform {
@@ -125,7 +128,14 @@ impl PtracePlatform {
         let code_offset = memfile.allocate(abi::PAGE_SIZE).map_err(|_| PlatformError::Stub(nix::Error::ENOMEM))?;
         memfile.write(code_offset, &STUB_CODE).map_err(|_| PlatformError::Stub(nix::Error::EFAULT))?;
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Ok(PtracePlatform { memfile, code_offset, next_cpu: AtomicUsize::new(0), cpus, factory: Default::default() })
+        Ok(PtracePlatform {
+            memfile,
+            code_offset,
+            next_cpu: AtomicUsize::new(0),
+            cpus,
+            factory: Default::default(),
+            factory_started: Default::default(),
+        })
     }
 }
 
@@ -136,8 +146,16 @@ impl Platform for PtracePlatform {
 
     fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>, PlatformError> {
         let cpu = self.next_cpu.fetch_add(1, Ordering::Relaxed) % self.cpus;
-        let factory = self.factory.get_or_init(|| Factory::start(self.memfile.clone(), self.code_offset));
-        if let Some(factory) = factory {
+        if !self.factory_started.swap(true, Ordering::SeqCst) {
+            let (slot, memfile, code_offset) = (self.factory.clone(), self.memfile.clone(), self.code_offset);
+            let started = std::thread::Builder::new()
+                .name("stub-template".into())
+                .spawn(move || drop(slot.set(Factory::start(memfile, code_offset))));
+            if started.is_err() {
+                let _ = self.factory.set(None);
+            }
+        }
+        if let Some(Some(factory)) = self.factory.get() {
             let memfd = self.memfile.fd().as_raw_fd();
             match factory.clone_stub().and_then(|pid| Stub::adopt(pid, memfd, cpu, self.cpus)) {
                 Ok(stub) => return Ok(Arc::new(stub)),

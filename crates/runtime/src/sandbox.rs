@@ -266,9 +266,15 @@ fn write_id_maps(pid: i32) -> std::io::Result<()> {
 pub fn reap(pid: i32, grace: Duration) -> Option<WaitStatus> {
     let p = Pid::from_raw(pid);
     let deadline = Instant::now() + grace;
+    // Short naps first: a gofer usually ends within a millisecond of its
+    // sandbox, and every `moat run` waits here.
+    let mut nap = Duration::from_micros(200);
     loop {
         match waitpid(p, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(WaitStatus::StillAlive) if Instant::now() < deadline => {
+                std::thread::sleep(nap);
+                nap = (nap * 2).min(Duration::from_millis(10));
+            }
             Ok(WaitStatus::StillAlive) => break,
             Ok(st) => return Some(st),
             Err(_) => return None,
