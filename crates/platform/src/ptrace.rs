@@ -159,7 +159,7 @@ impl Platform for PtracePlatform {
             let memfd = self.memfile.fd().as_raw_fd();
             match factory.clone_stub().and_then(|pid| Stub::adopt(pid, memfd, cpu, self.cpus)) {
                 Ok(stub) => return Ok(Arc::new(stub)),
-                Err(e) => eprintln!("moat: cloning a stub from the template failed ({e}); forking one"),
+                Err(e) => tracing::warn!("cloning a stub from the template failed ({e}); forking one"),
             }
         }
         Ok(Arc::new(Stub::spawn(&self.memfile, self.code_offset, cpu, self.cpus)?))
@@ -200,7 +200,7 @@ impl Factory {
         match ready_rx.recv() {
             Ok(Ok(())) if spawned.is_ok() => Some(Factory { requests: Mutex::new(tx) }),
             Ok(Err(e)) => {
-                eprintln!("moat: no stub template ({e}); every stub is forked from the sentry");
+                tracing::warn!("no stub template ({e}): every stub is forked from the sentry");
                 None
             }
             _ => None,
