@@ -41,6 +41,15 @@ fn assert_nothing_left(moat: &Moat) {
     }
 }
 
+/// Runs `args`, which must fail with `needle` in its error; `why` says what
+/// the error should tell. Returns the output for further checks.
+fn fails_naming(moat: &Moat, args: &[&str], needle: &str, why: &str) -> moat_tests::Output {
+    let out = moat.run(args);
+    out.assert_failure();
+    assert!(out.stderr.contains(needle), "{why}:\n{out}");
+    out
+}
+
 #[test]
 fn run_echo_hello() {
     let moat = Moat::new();
@@ -227,9 +236,12 @@ fn list_json_shows_the_container() {
 fn create_with_broken_config_fails_cleanly() {
     let moat = Moat::new();
     let bundle = Bundle::from_raw("{ \"ociVersion\": \"1.0.2\", \"process\": ");
-    let out = moat.run(&["create", "--bundle", bundle.path_str(), &unique_name("broken")]);
-    out.assert_failure();
-    assert!(out.stderr.contains("config.json"), "stderr should name config.json:\n{out}");
+    fails_naming(
+        &moat,
+        &["create", "--bundle", bundle.path_str(), &unique_name("broken")],
+        "config.json",
+        "stderr should name config.json",
+    );
     assert_nothing_left(&moat);
 }
 
@@ -253,9 +265,12 @@ fn create_with_duplicate_id_fails_and_keeps_the_first() {
     let moat = Moat::new();
     let bundle = sleeper();
     let (id, pid) = create(&moat, &bundle);
-    let out = moat.run(&["create", "--bundle", bundle.path_str(), &id]);
-    out.assert_failure();
-    assert!(out.stderr.contains(&id), "stderr should name the id {id}:\n{out}");
+    fails_naming(
+        &moat,
+        &["create", "--bundle", bundle.path_str(), &id],
+        &id,
+        &format!("stderr should name the id {id}"),
+    );
     let st = moat.state(&id);
     assert_eq!(st["status"], "created", "first container after duplicate create:\n{st:#}");
     assert_eq!(st["pid"].as_i64(), Some(pid), "first container's pid changed:\n{st:#}");
@@ -278,9 +293,7 @@ fn create_with_invalid_id_fails() {
 fn state_of_unknown_container_fails() {
     let moat = Moat::new();
     let id = unique_name("ghost");
-    let out = moat.run(&["state", &id]);
-    out.assert_failure();
-    assert!(out.stderr.contains(&id), "stderr should name the id {id}:\n{out}");
+    fails_naming(&moat, &["state", &id], &id, &format!("stderr should name the id {id}"));
 }
 
 #[test]
@@ -504,13 +517,19 @@ fn exec_env_cwd_user_and_process_file() {
     out.assert_success();
     assert_eq!(out.stdout, "from-file\n/dev\n7\n", "{out}");
     // --process describes the whole process: a command as well is refused.
-    let out = moat.run(&["exec", "--process", &process.to_string_lossy(), &id, "/bin/true"]);
-    out.assert_failure();
-    assert!(out.stderr.contains("--process"), "{out}");
+    fails_naming(
+        &moat,
+        &["exec", "--process", &process.to_string_lossy(), &id, "/bin/true"],
+        "--process",
+        "the error should say so",
+    );
     fs::write(&process, "{").unwrap();
-    let out = moat.run(&["exec", "--process", &process.to_string_lossy(), &id]);
-    out.assert_failure();
-    assert!(out.stderr.contains("process.json"), "the error should name the file:\n{out}");
+    fails_naming(
+        &moat,
+        &["exec", "--process", &process.to_string_lossy(), &id],
+        "process.json",
+        "the error should name the file",
+    );
     delete_and_check_gone(&moat, &id, pid, true);
 }
 
@@ -524,34 +543,25 @@ fn exec_errors_leave_nothing_behind() {
     assert!(out.stderr.contains(&ghost) && out.stderr.contains("does not exist"), "{out}");
 
     let (id, pid) = create(&moat, &bundle);
-    let out = moat.run(&["exec", &id, "/bin/busybox", "true"]);
-    out.assert_failure();
-    assert!(out.stderr.contains("created"), "exec before start must say the container is created:\n{out}");
+    fails_naming(
+        &moat,
+        &["exec", &id, "/bin/busybox", "true"],
+        "created",
+        "exec before start must say the container is created",
+    );
     moat.run(&["start", &id]).assert_success();
-    let out = moat.run(&["start", &id]);
-    out.assert_failure();
-    assert!(out.stderr.contains("running"), "start twice:\n{out}");
+    fails_naming(&moat, &["start", &id], "running", "start twice");
 
-    let out = moat.run(&["exec", &id, "/no/such/program"]);
-    out.assert_failure();
-    assert!(out.stderr.contains("/no/such/program"), "a missing executable must be named:\n{out}");
-    let out = moat.run(&["exec", "--tty", &id, "/bin/busybox", "true"]);
-    out.assert_failure();
-    assert!(out.stderr.contains("terminal"), "{out}");
-    let out = moat.run(&["exec", &id]);
-    out.assert_failure();
-    assert!(out.stderr.contains("command"), "exec without a command:\n{out}");
+    fails_naming(&moat, &["exec", &id, "/no/such/program"], "/no/such/program", "a missing executable must be named");
+    fails_naming(&moat, &["exec", "--tty", &id, "/bin/busybox", "true"], "terminal", "the error should say so");
+    fails_naming(&moat, &["exec", &id], "command", "exec without a command");
     assert_eq!(pids(&moat, &id), [1], "failed execs must leave no process");
     assert_eq!(moat.state(&id)["status"], "running");
 
     moat.run(&["kill", &id, "KILL"]).assert_success();
     moat.wait_status(&id, &["stopped"], DEADLINE);
-    let out = moat.run(&["exec", &id, "/bin/busybox", "true"]);
-    out.assert_failure();
-    assert!(out.stderr.contains("stopped"), "exec into a stopped container:\n{out}");
-    let out = moat.run(&["ps", &id]);
-    out.assert_failure();
-    assert!(out.stderr.contains("stopped"), "ps of a stopped container:\n{out}");
+    fails_naming(&moat, &["exec", &id, "/bin/busybox", "true"], "stopped", "exec into a stopped container");
+    fails_naming(&moat, &["ps", &id], "stopped", "ps of a stopped container");
     delete_and_check_gone(&moat, &id, pid, false);
 }
 
@@ -644,16 +654,10 @@ fn pause_stops_every_process_and_resume_continues() {
     assert_eq!(lines_in(&counter), before, "a paused container's process kept writing");
 
     // What a paused container allows and refuses.
-    let out = moat.run(&["pause", &id]);
-    out.assert_failure();
-    assert!(out.stderr.contains("paused"), "pause twice:\n{out}");
-    let out = moat.run(&["exec", &id, "/bin/busybox", "true"]);
-    out.assert_failure();
-    assert!(out.stderr.contains("paused"), "exec into a paused container:\n{out}");
+    fails_naming(&moat, &["pause", &id], "paused", "pause twice");
+    fails_naming(&moat, &["exec", &id, "/bin/busybox", "true"], "paused", "exec into a paused container");
     assert!(pids(&moat, &id).len() >= 2, "ps works while paused");
-    let out = moat.run(&["delete", &id]);
-    out.assert_failure();
-    assert!(out.stderr.contains("paused"), "delete without --force:\n{out}");
+    fails_naming(&moat, &["delete", &id], "paused", "delete without --force");
 
     moat.run(&["resume", &id]).assert_success();
     assert_eq!(moat.state(&id)["status"], "running");
@@ -662,9 +666,7 @@ fn pause_stops_every_process_and_resume_continues() {
         assert!(start.elapsed() < DEADLINE, "the counter did not continue after resume");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let out = moat.run(&["resume", &id]);
-    out.assert_failure();
-    assert!(out.stderr.contains("running"), "resume a running container:\n{out}");
+    fails_naming(&moat, &["resume", &id], "running", "resume a running container");
     // A SIGKILL gets through to a paused container.
     moat.run(&["pause", &id]).assert_success();
     moat.run(&["kill", &id, "KILL"]).assert_success();
@@ -677,9 +679,7 @@ fn pause_of_created_or_stopped_fails_and_force_delete_of_paused_works() {
     let moat = Moat::new();
     let bundle = sleeper();
     let (id, pid) = create(&moat, &bundle);
-    let out = moat.run(&["pause", &id]);
-    out.assert_failure();
-    assert!(out.stderr.contains("created"), "pause before start:\n{out}");
+    fails_naming(&moat, &["pause", &id], "created", "pause before start");
     let out = moat.run(&["resume", &id]);
     out.assert_failure();
     moat.run(&["start", &id]).assert_success();
@@ -689,12 +689,8 @@ fn pause_of_created_or_stopped_fails_and_force_delete_of_paused_works() {
     let id = unique_name("stopped");
     let bundle = Bundle::derive(&["/bin/true"]);
     moat.run(&["run", "--keep", "--bundle", bundle.path_str(), &id]).assert_success();
-    let out = moat.run(&["pause", &id]);
-    out.assert_failure();
-    assert!(out.stderr.contains("stopped"), "pause a stopped container:\n{out}");
-    let out = moat.run(&["pause", &unique_name("ghost")]);
-    out.assert_failure();
-    assert!(out.stderr.contains("does not exist"), "{out}");
+    fails_naming(&moat, &["pause", &id], "stopped", "pause a stopped container");
+    fails_naming(&moat, &["pause", &unique_name("ghost")], "does not exist", "the error should say so");
     moat.run(&["delete", &id]).assert_success();
 }
 
@@ -741,9 +737,7 @@ fn wait_reports_the_init_status() {
     moat.wait_status(&id, &["stopped"], DEADLINE);
     moat.run(&["wait", &id]).assert_exit(3);
     moat.run(&["delete", &id]).assert_success();
-    let out = moat.run(&["wait", &id]);
-    out.assert_failure();
-    assert!(out.stderr.contains("does not exist"), "{out}");
+    fails_naming(&moat, &["wait", &id], "does not exist", "the error should say so");
 }
 
 #[test]
