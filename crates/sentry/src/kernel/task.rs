@@ -247,6 +247,10 @@ pub struct Task {
     pub(crate) exit: Option<ExitStatus>,
     /// The exit is `exit(2)` of this thread alone, not of its group.
     pub(crate) exit_thread_only: bool,
+    /// Set when this thread took over its process's pid in an execve
+    /// (de_thread from a non-leader): the old leader's sentry thread still
+    /// reports the process's exit, so this one ends like any thread.
+    pub(crate) took_over: bool,
     pub(crate) ctx: Box<dyn Context>,
     shared: Arc<TaskShared>,
 }
@@ -354,6 +358,7 @@ impl Task {
             sigstate: SignalState::default(),
             exit: None,
             exit_thread_only: false,
+            took_over: false,
             ctx,
             shared,
         })
@@ -406,6 +411,7 @@ impl Task {
             vfork_done: None,
             exit: None,
             exit_thread_only: false,
+            took_over: false,
             ctx,
             shared,
             sigstate: SignalState::default(),
@@ -428,7 +434,7 @@ impl Task {
         self.vfork_done.take();
         let group = self.group.clone();
         let last = group.remove(self.tid, own);
-        if self.tid != self.pid {
+        if self.tid != self.pid || self.took_over {
             if let Err(e) = self.mm.space().release_thread() {
                 tracing::debug!(tid = self.tid, "releasing the stub thread: {e}");
             }

@@ -121,6 +121,14 @@ impl ThreadGroup {
 
     /// Blocks until every thread has gone, calling `tick` now and then
     /// (the waiting leader still acts on fatal signals sent to the process).
+    /// Thread `from` is now known as `to` (it took over the leader's pid
+    /// in an execve).
+    pub fn rename(&self, from: i32, to: i32) {
+        if let Some(entry) = self.lock().threads.iter_mut().find(|(t, _)| *t == from) {
+            entry.0 = to;
+        }
+    }
+
     /// Whether an execve is ending the other threads (Linux's `de_thread`).
     pub fn execing(&self) -> bool {
         self.execing.load(Ordering::SeqCst)

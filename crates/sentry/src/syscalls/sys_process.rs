@@ -385,14 +385,6 @@ fn read_strings(task: &Task, mut addr: u64) -> Result<Vec<String>, Errno> {
 }
 
 pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    if task.tid != task.pid {
-        // Linux lets any thread exec, the exec'ing one taking over the
-        // leader's pid; only the leader can here.
-        if task.kernel.first_unimplemented(u64::MAX - 3) {
-            tracing::warn!("execve from a thread other than the leader is not implemented yet: EAGAIN (logged once)");
-        }
-        return Err(Errno::EAGAIN);
-    }
     let name = read_path(task, a[0])?;
     let argv = read_strings(task, a[1])?;
     let envp = read_strings(task, a[2])?;
@@ -409,6 +401,22 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         if !task.group.exec_alone(task.tid, || !me.pending().set.contains(abi::signal::SIGKILL)) {
             return Err(Errno::EINTR);
         }
+    }
+    if task.tid != task.pid {
+        // Another thread exec'd: it becomes the process's only thread and
+        // takes the pid, as in Linux. The old leader's sentry thread stays
+        // (it waits for the group to end and reports the exit).
+        let old = task.tid;
+        {
+            let mut procs = task.kernel.procs();
+            procs.forget_thread(old);
+            if let Some(p) = procs.get_mut(task.pid) {
+                p.handle = task.handle();
+            }
+        }
+        task.group.rename(old, task.pid);
+        task.tid = task.pid;
+        task.took_over = true;
     }
     task.mm = Arc::new(loaded.mm);
     if let Some(p) = task.kernel.procs().get_mut(task.pid) {

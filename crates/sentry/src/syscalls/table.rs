@@ -140,7 +140,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::clone, Partial(PROCESSES_ONLY), thread::clone, &[Hex, Hex, Hex, Hex, Hex]),
     sys(Sysno::fork, Full, thread::fork, &[]),
     sys(Sysno::vfork, Partial(VFORK_COPY), thread::vfork, &[]),
-    sys(Sysno::execve, Partial("the other threads end first (de_thread); from a thread other than the leader: EAGAIN"), process::execve, &[Path, StrVec, StrVec]),
+    sys(Sysno::execve, Full, process::execve, &[Path, StrVec, StrVec]),
     sys(Sysno::exit, Full, process::exit, &[Dec]),
     sys(Sysno::wait4, Partial("rusage has the CPU times only; its counters are zero"), thread::wait4, &[Dec, Hex, Hex, Hex]),
     sys(Sysno::kill, Partial(ONE_PENDING), signal::kill, &[Dec, Signal]),
