@@ -127,7 +127,8 @@ impl ProcFs {
                 ),
             )),
             ["net", f] => {
-                use crate::net::inet::{Proto, AF_INET, AF_INET6};
+                use crate::net::addr::{AF_INET, AF_INET6};
+                use crate::net::inet::Proto;
                 let i = NET_FILES.iter().position(|x| x == f).ok_or(Errno::ENOENT)?;
                 let text = match *f {
                     "dev" => crate::net::iface::proc_net_dev(),

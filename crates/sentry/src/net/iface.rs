@@ -1,7 +1,8 @@
 //! The network namespace's one interface, `lo`, as ioctls (Linux
 //! `dev_ioctl`, `inet_gifconf`) and /proc/net report it.
 
-use super::inet::{Proto, AF_INET};
+use super::addr::AF_INET;
+use super::inet::Proto;
 use abi::Errno;
 
 pub const LO_NAME: &str = "lo";

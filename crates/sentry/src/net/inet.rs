@@ -4,7 +4,7 @@
 //! (127.0.0.1/8 and ::1/128), so every packet an application sends is also
 //! received by the sentry. Nothing here runs TCP or UDP on the wire:
 //!
-//! * **Addresses** are kept in IPv6 form, IPv4 ones v4-mapped
+//! * **Addresses** (`net::addr`) are kept in IPv6 form, IPv4 ones v4-mapped
 //!   (`::ffff:a.b.c.d`), so one comparison serves both families. An AF_INET
 //!   socket only ever holds mapped addresses; an AF_INET6 socket bound to
 //!   `::` also receives IPv4 traffic unless `IPV6_V6ONLY` is set.
@@ -40,6 +40,9 @@
 //! The next step is an external interface: a netstack (smoltcp) behind a
 //! host tap or a slirp-like device, selected by `boot`.
 
+use super::addr::{
+    is_loopback, is_mapped, parse_addr, Addr, AddrSet, AF_INET, AF_INET6, ANY4, ANY6, LOOPBACK4, LOOPBACK6,
+};
 use super::SockOpts;
 use crate::fs::unix::{Cred, Endpoint, SHUT_RCV, SHUT_SEND, SOCK_DGRAM, SOCK_STREAM};
 use crate::kernel::waiter::WaitQueue;
@@ -49,8 +52,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
-pub const AF_INET: u16 = 2;
-pub const AF_INET6: u16 = 10;
 pub const IPPROTO_TCP: i32 = 6;
 pub const IPPROTO_UDP: i32 = 17;
 /// Linux's `ip_local_port_range`.
@@ -66,141 +67,10 @@ const TCP_SNDBUF: usize = 16384;
 const TCP_RCVBUF: usize = 131072;
 const UDP_BUF: usize = 212_992;
 
-const V4_PREFIX: [u8; 12] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
-
-/// An IPv4 address in its v4-mapped IPv6 form.
-pub const fn mapped(v4: [u8; 4]) -> [u8; 16] {
-    let mut ip = [0u8; 16];
-    ip[10] = 0xff;
-    ip[11] = 0xff;
-    ip[12] = v4[0];
-    ip[13] = v4[1];
-    ip[14] = v4[2];
-    ip[15] = v4[3];
-    ip
-}
-
-pub fn is_mapped(ip: &[u8; 16]) -> bool {
-    ip[..12] == V4_PREFIX
-}
-
-pub const LOOPBACK4: [u8; 16] = mapped([127, 0, 0, 1]);
-pub const ANY4: [u8; 16] = mapped([0, 0, 0, 0]);
-pub const LOOPBACK6: [u8; 16] = {
-    let mut ip = [0u8; 16];
-    ip[15] = 1;
-    ip
-};
-pub const ANY6: [u8; 16] = [0; 16];
-
-/// Whether `ip` is one of this namespace's own addresses (127.0.0.0/8 or ::1).
-fn is_loopback(ip: &[u8; 16]) -> bool {
-    if is_mapped(ip) {
-        ip[12] == 127
-    } else {
-        *ip == LOOPBACK6
-    }
-}
-
-/// An address and port.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Addr {
-    pub ip: [u8; 16],
-    pub port: u16,
-}
-
-impl Addr {
-    /// The `sockaddr_in`/`sockaddr_in6` an application of `family` sees.
-    pub fn to_bytes(&self, family: u16) -> Vec<u8> {
-        let mut b = family.to_le_bytes().to_vec();
-        b.extend_from_slice(&self.port.to_be_bytes());
-        if family == AF_INET {
-            b.extend_from_slice(&self.ip[12..]);
-            b.extend_from_slice(&[0; 8]);
-        } else {
-            b.extend_from_slice(&[0; 4]);
-            b.extend_from_slice(&self.ip);
-            b.extend_from_slice(&[0; 4]);
-        }
-        b
-    }
-}
-
-/// Parses a `sockaddr_in` or `sockaddr_in6` (`v4_ok`: an AF_INET6 socket
-/// may be handed an AF_INET address, as UDP's sendto and connect allow).
-/// Returns the address and the family it was written in.
-pub fn parse_addr(raw: &[u8], family: u16, v4_ok: bool) -> Result<(Addr, u16), Errno> {
-    if raw.len() < 2 {
-        return Err(Errno::EINVAL);
-    }
-    let given = u16::from_le_bytes([raw[0], raw[1]]);
-    let v4 = |raw: &[u8]| -> Result<Addr, Errno> {
-        if raw.len() < 16 {
-            return Err(Errno::EINVAL);
-        }
-        let port = u16::from_be_bytes([raw[2], raw[3]]);
-        Ok(Addr { ip: mapped([raw[4], raw[5], raw[6], raw[7]]), port })
-    };
-    if family == AF_INET {
-        if raw.len() < 16 {
-            return Err(Errno::EINVAL);
-        }
-        return match given {
-            AF_INET => Ok((v4(raw)?, AF_INET)),
-            _ => Err(Errno::EAFNOSUPPORT),
-        };
-    }
-    match given {
-        AF_INET6 => {
-            // SIN6_LEN_RFC2133: the scope id may be left off.
-            if raw.len() < 24 {
-                return Err(Errno::EINVAL);
-            }
-            let port = u16::from_be_bytes([raw[2], raw[3]]);
-            let ip: [u8; 16] = raw[8..24].try_into().unwrap();
-            Ok((Addr { ip, port }, AF_INET6))
-        }
-        AF_INET if v4_ok => Ok((v4(raw)?, AF_INET)),
-        _ => Err(Errno::EAFNOSUPPORT),
-    }
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Proto {
     Tcp,
     Udp,
-}
-
-/// Which destinations a bound address receives.
-#[derive(Clone, Copy, Debug)]
-struct AddrSet {
-    any4: bool,
-    any6: bool,
-    exact: Option<[u8; 16]>,
-}
-
-impl AddrSet {
-    fn of(ip: [u8; 16], family: u16, v6only: bool) -> AddrSet {
-        if family == AF_INET6 && ip == ANY6 {
-            AddrSet { any4: !v6only, any6: true, exact: None }
-        } else if ip == ANY4 {
-            AddrSet { any4: true, any6: false, exact: None }
-        } else {
-            AddrSet { any4: false, any6: false, exact: Some(ip) }
-        }
-    }
-    fn covers(&self, ip: &[u8; 16]) -> bool {
-        self.exact == Some(*ip) || if is_mapped(ip) { self.any4 } else { self.any6 }
-    }
-    fn overlaps(&self, other: &AddrSet) -> bool {
-        let has4 = |s: &AddrSet| s.any4 || s.exact.is_some_and(|ip| is_mapped(&ip));
-        let has6 = |s: &AddrSet| s.any6 || s.exact.is_some_and(|ip| !is_mapped(&ip));
-        (self.any4 && has4(other))
-            || (self.any6 && has6(other))
-            || (other.any4 && has4(self))
-            || (other.any6 && has6(self))
-            || (self.exact.is_some() && self.exact == other.exact)
-    }
 }
 
 #[derive(Default)]
@@ -1112,6 +982,7 @@ impl FileDescription for InetFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::addr::mapped;
     use abi::poll::*;
 
     fn v4(ip: [u8; 4], port: u16) -> Vec<u8> {
@@ -1120,19 +991,6 @@ mod tests {
 
     fn v6(ip: [u8; 16], port: u16) -> Vec<u8> {
         Addr { ip, port }.to_bytes(AF_INET6)
-    }
-
-    #[test]
-    fn address_sets_overlap_as_linux() {
-        let any6 = AddrSet::of(ANY6, AF_INET6, false);
-        let any6_only = AddrSet::of(ANY6, AF_INET6, true);
-        let any4 = AddrSet::of(ANY4, AF_INET, false);
-        let lo4 = AddrSet::of(LOOPBACK4, AF_INET, false);
-        let lo6 = AddrSet::of(LOOPBACK6, AF_INET6, false);
-        assert!(any6.overlaps(&any4) && any6.overlaps(&lo4) && any6.overlaps(&lo6));
-        assert!(!any6_only.overlaps(&any4) && !any6_only.overlaps(&lo4) && any6_only.overlaps(&lo6));
-        assert!(any4.overlaps(&lo4) && !any4.overlaps(&lo6) && !lo4.overlaps(&lo6));
-        assert!(any6.covers(&LOOPBACK4) && !any6_only.covers(&LOOPBACK4) && !any4.covers(&LOOPBACK6));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! Unix-domain sockets stay in `fs::unix`; what the families share (the
 //! socket options every family keeps, the description's flags) is here.
 
+pub mod addr;
 pub mod iface;
 pub mod inet;
 pub mod netlink;

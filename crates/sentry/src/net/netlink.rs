@@ -5,8 +5,8 @@
 //! would change the configuration are answered EOPNOTSUPP. Each request's
 //! answer (a dump and its NLMSG_DONE) is queued as one datagram.
 
+use super::addr::{AF_INET, AF_INET6};
 use super::iface::{ARPHRD_LOOPBACK, LO_FLAGS, LO_INDEX, LO_MTU, LO_NAME};
-use super::inet::{AF_INET, AF_INET6};
 use super::SockOpts;
 use crate::kernel::waiter::WaitQueue;
 use crate::vfs::{FileDescription, IoctlReply};
@@ -131,7 +131,7 @@ fn addr_msgs(family: u8, flags: u16, seq: u32, pid: u32) -> Vec<Vec<u8>> {
         body.extend_from_slice(&(LO_INDEX as u32).to_le_bytes());
         out.push(
             Msg::new(RTM_NEWADDR, flags, seq, pid, &body)
-                .attr(1, &super::inet::LOOPBACK6)
+                .attr(1, &super::addr::LOOPBACK6)
                 .attr(6, &cache)
                 .attr(8, &(IFA_F_PERMANENT | IFA_F_NOPREFIXROUTE).to_le_bytes())
                 .finish(),
@@ -150,8 +150,8 @@ fn routes() -> Vec<Route> {
         (v4, vec![127, 0, 0, 0], 8, RT_TABLE_LOCAL, RT_SCOPE_HOST, RTN_LOCAL, None),
         (v4, vec![127, 0, 0, 1], 32, RT_TABLE_LOCAL, RT_SCOPE_HOST, RTN_LOCAL, None),
         (v4, vec![127, 255, 255, 255], 32, RT_TABLE_LOCAL, RT_SCOPE_LINK, RTN_BROADCAST, None),
-        (v6, super::inet::LOOPBACK6.to_vec(), 128, RT_TABLE_MAIN, RT_SCOPE_UNIVERSE, RTN_UNICAST, Some(256)),
-        (v6, super::inet::LOOPBACK6.to_vec(), 128, RT_TABLE_LOCAL, RT_SCOPE_UNIVERSE, RTN_LOCAL, Some(0)),
+        (v6, super::addr::LOOPBACK6.to_vec(), 128, RT_TABLE_MAIN, RT_SCOPE_UNIVERSE, RTN_UNICAST, Some(256)),
+        (v6, super::addr::LOOPBACK6.to_vec(), 128, RT_TABLE_LOCAL, RT_SCOPE_UNIVERSE, RTN_LOCAL, Some(0)),
     ]
 }
 

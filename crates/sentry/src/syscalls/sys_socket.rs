@@ -7,7 +7,8 @@
 
 use crate::fs::unix::{Addr, Cred, Endpoint, UnixSocket, AF_UNIX, SCM_MAX_FD, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM};
 use crate::kernel::Task;
-use crate::net::inet::{InetFile, InetSocket, Proto, AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
+use crate::net::addr::{AF_INET, AF_INET6};
+use crate::net::inet::{InetFile, InetSocket, Proto, IPPROTO_TCP, IPPROTO_UDP};
 use crate::net::netlink::{NetlinkSocket, AF_NETLINK, NETLINK_ROUTE};
 use crate::net::{iface, SocketRef};
 use crate::vfs::FileDescription;
