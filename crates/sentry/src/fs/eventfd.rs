@@ -4,7 +4,7 @@
 //! sleeps on the counter's queue.
 
 use crate::kernel::waiter::WaitQueue;
-use crate::vfs::FileDescription;
+use crate::vfs::{FileDescription, StatusFlags};
 use abi::{fcntl, Errno, Stat};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -30,7 +30,7 @@ pub fn anon_stat(ino: u64) -> Stat {
 pub struct EventFd {
     count: Mutex<u64>,
     semaphore: bool,
-    flags: AtomicU64,
+    flags: StatusFlags,
     queue: WaitQueue,
     ino: u64,
 }
@@ -41,7 +41,7 @@ impl EventFd {
         EventFd {
             count: Mutex::new(initval),
             semaphore: flags & EFD_SEMAPHORE != 0,
-            flags: AtomicU64::new(fcntl::O_RDWR | (flags & fcntl::O_NONBLOCK)),
+            flags: StatusFlags::new(flags & fcntl::O_NONBLOCK != 0),
             queue: WaitQueue::default(),
             ino: anon_ino(),
         }
@@ -54,10 +54,10 @@ impl EventFd {
 
 impl FileDescription for EventFd {
     fn flags(&self) -> u64 {
-        self.flags.load(Ordering::Relaxed)
+        self.flags.get()
     }
     fn set_flags(&self, flags: u64) {
-        self.flags.store(flags, Ordering::Relaxed);
+        self.flags.set(flags);
     }
 
     /// Takes the whole count (or 1 in semaphore mode); EAGAIN at zero.

@@ -16,7 +16,7 @@ use crate::kernel::signal::{SigInfo, SI_USER};
 use crate::kernel::task::TaskHandle;
 use crate::kernel::timer::SI_TIMER;
 use crate::kernel::waiter::WaitQueue;
-use crate::vfs::FileDescription;
+use crate::vfs::{FileDescription, StatusFlags};
 use abi::signal::{SIGBUS, SIGCHLD, SIGFPE, SIGILL, SIGKILL, SIGSEGV, SIGSTOP, SIGSYS, SIGTRAP};
 use abi::{fcntl, Errno, Stat};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +26,7 @@ pub const SIGINFO_SIZE: usize = 128;
 
 pub struct SignalFd {
     mask: AtomicU64,
-    flags: AtomicU64,
+    flags: StatusFlags,
     queue: WaitQueue,
     ino: u64,
 }
@@ -40,7 +40,7 @@ impl SignalFd {
     pub fn new(mask: u64, flags: u64) -> SignalFd {
         SignalFd {
             mask: AtomicU64::new(usable(mask)),
-            flags: AtomicU64::new(fcntl::O_RDWR | (flags & fcntl::O_NONBLOCK)),
+            flags: StatusFlags::new(flags & fcntl::O_NONBLOCK != 0),
             queue: WaitQueue::default(),
             ino: anon_ino(),
         }
@@ -99,10 +99,10 @@ pub fn encode(info: &SigInfo) -> [u8; SIGINFO_SIZE] {
 
 impl FileDescription for SignalFd {
     fn flags(&self) -> u64 {
-        self.flags.load(Ordering::Relaxed)
+        self.flags.get()
     }
     fn set_flags(&self, flags: u64) {
-        self.flags.store(flags, Ordering::Relaxed);
+        self.flags.set(flags);
     }
 
     /// As many pending signals of the mask as whole records fit; EAGAIN

@@ -6,9 +6,8 @@
 use super::eventfd::{anon_ino, anon_stat};
 use crate::kernel::timer::{Timer, TimerClock};
 use crate::kernel::waiter::WaitQueue;
-use crate::vfs::FileDescription;
+use crate::vfs::{FileDescription, StatusFlags};
 use abi::{fcntl, Errno, Stat};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,7 +24,7 @@ pub struct TimerFd {
     pub clock: u64,
     timer: Arc<Timer>,
     ticks: Arc<Ticks>,
-    flags: AtomicU64,
+    flags: StatusFlags,
     ino: u64,
 }
 
@@ -49,7 +48,7 @@ impl TimerFd {
             clock,
             timer: Timer::new(TimerClock::Monotonic, notify),
             ticks,
-            flags: AtomicU64::new(fcntl::O_RDWR | (flags & fcntl::O_NONBLOCK)),
+            flags: StatusFlags::new(flags & fcntl::O_NONBLOCK != 0),
             ino: anon_ino(),
         }
     }
@@ -79,10 +78,10 @@ impl Drop for TimerFd {
 
 impl FileDescription for TimerFd {
     fn flags(&self) -> u64 {
-        self.flags.load(Ordering::Relaxed)
+        self.flags.get()
     }
     fn set_flags(&self, flags: u64) {
-        self.flags.store(flags, Ordering::Relaxed);
+        self.flags.set(flags);
     }
 
     /// The number of expiries since the last read; EAGAIN if none.

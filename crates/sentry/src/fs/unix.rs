@@ -709,13 +709,13 @@ pub fn proc_net_unix() -> String {
 /// A socket as an open file description.
 pub struct UnixSocket {
     pub ep: Arc<Endpoint>,
-    flags: crate::net::SocketFlags,
+    flags: crate::vfs::StatusFlags,
     pub opts: Mutex<crate::net::SockOpts>,
 }
 
 impl UnixSocket {
     pub fn new(ep: Arc<Endpoint>, nonblock: bool) -> UnixSocket {
-        UnixSocket { ep, flags: crate::net::SocketFlags::new(nonblock), opts: Mutex::default() }
+        UnixSocket { ep, flags: crate::vfs::StatusFlags::new(nonblock), opts: Mutex::default() }
     }
 }
 

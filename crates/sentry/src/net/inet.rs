@@ -908,12 +908,12 @@ impl InetSocket {
 /// A socket as an open file description.
 pub struct InetFile {
     pub sock: Arc<InetSocket>,
-    flags: super::SocketFlags,
+    flags: crate::vfs::StatusFlags,
 }
 
 impl InetFile {
     pub fn new(sock: Arc<InetSocket>, nonblock: bool) -> InetFile {
-        InetFile { sock, flags: super::SocketFlags::new(nonblock) }
+        InetFile { sock, flags: crate::vfs::StatusFlags::new(nonblock) }
     }
 }
 

@@ -92,26 +92,6 @@ impl SocketRef<'_> {
     }
 }
 
-/// A socket description's status flags: O_RDWR, and O_NONBLOCK as set by
-/// SOCK_NONBLOCK, fcntl or FIONBIO.
-pub struct SocketFlags(std::sync::atomic::AtomicU64);
-
-impl SocketFlags {
-    pub fn new(nonblock: bool) -> SocketFlags {
-        let status = if nonblock { abi::fcntl::O_NONBLOCK } else { 0 };
-        SocketFlags(std::sync::atomic::AtomicU64::new(abi::fcntl::O_RDWR | status))
-    }
-    pub fn get(&self) -> u64 {
-        self.0.load(std::sync::atomic::Ordering::Relaxed)
-    }
-    pub fn set(&self, flags: u64) {
-        self.0.store(flags, std::sync::atomic::Ordering::Relaxed);
-    }
-    pub fn nonblocking(&self) -> bool {
-        self.get() & abi::fcntl::O_NONBLOCK != 0
-    }
-}
-
 /// What fstat reports for a socket (`S_IFSOCK`, mode 0777), and its
 /// /proc/self/fd link text.
 pub fn socket_stat(ino: u64) -> abi::Stat {

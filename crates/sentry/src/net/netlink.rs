@@ -61,7 +61,7 @@ pub struct NetlinkSocket {
     pub ty: i32,
     pub queue: WaitQueue,
     ino: u64,
-    flags: super::SocketFlags,
+    flags: crate::vfs::StatusFlags,
     st: Mutex<St>,
 }
 
@@ -243,7 +243,7 @@ impl NetlinkSocket {
             ty,
             queue: WaitQueue::default(),
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
-            flags: super::SocketFlags::new(nonblock),
+            flags: crate::vfs::StatusFlags::new(nonblock),
             st: Mutex::new(St {
                 port_id: 0,
                 replies: VecDeque::new(),

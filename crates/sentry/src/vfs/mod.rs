@@ -276,3 +276,25 @@ impl FdTable {
         drop(closed);
     }
 }
+
+/// The status flags of a description that is open for reading and writing
+/// and was made by a call with a NONBLOCK flag (sockets, eventfd, timerfd,
+/// signalfd): O_RDWR, and O_NONBLOCK as set at creation, by fcntl or by
+/// FIONBIO.
+pub struct StatusFlags(std::sync::atomic::AtomicU64);
+
+impl StatusFlags {
+    pub fn new(nonblock: bool) -> StatusFlags {
+        let status = if nonblock { fcntl::O_NONBLOCK } else { 0 };
+        StatusFlags(std::sync::atomic::AtomicU64::new(fcntl::O_RDWR | status))
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    pub fn set(&self, flags: u64) {
+        self.0.store(flags, std::sync::atomic::Ordering::Relaxed);
+    }
+    pub fn nonblocking(&self) -> bool {
+        self.get() & fcntl::O_NONBLOCK != 0
+    }
+}
