@@ -523,13 +523,8 @@ impl Task {
     /// Blocks while the kernel is paused (`moat pause`), unless a SIGKILL
     /// is pending: a paused container can still be killed.
     fn pass_pause_gate(&self) {
-        if !self.kernel.paused() {
-            return;
-        }
-        let mut pending = self.shared.pending.lock().unwrap();
-        // `Kernel::resume` clears the flag before notifying under this lock.
-        while self.kernel.paused() && !pending.set.contains(SIGKILL) {
-            pending = self.shared.wake.wait(pending).unwrap();
+        if self.kernel.paused() {
+            self.hold_while(|| self.kernel.paused());
         }
     }
 
@@ -541,8 +536,16 @@ impl Task {
     /// Sleeps while the task's thread group is stopped (job control),
     /// until it is continued or SIGKILL arrives.
     pub(crate) fn sleep_while_stopped(&self) {
+        self.hold_while(|| self.group.stopped());
+    }
+
+    /// Sleeps while `held` says so (the sandbox is paused, the group is
+    /// stopped), unless a SIGKILL is pending or arrives. Whoever ends the
+    /// hold clears its flag first and then wakes the task (`TaskHandle::
+    /// wake`, under this task's signal lock), so no wake-up is lost.
+    fn hold_while(&self, held: impl Fn() -> bool) {
         let mut pending = self.shared.pending.lock().unwrap();
-        while self.group.stopped() && !pending.set.contains(SIGKILL) {
+        while held() && !pending.set.contains(SIGKILL) {
             pending = self.shared.wake.wait(pending).unwrap();
         }
     }

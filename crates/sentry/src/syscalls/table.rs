@@ -27,7 +27,7 @@ const PRIO_NOTE: &str = "nice values are recorded and read back, not applied; PR
 const MLOCK_NOTE: &str =
     "checks the range; the sentry never writes application memory out, and RLIMIT_MEMLOCK is not enforced";
 const CPU_TIMERS: &str = "ITIMER_VIRTUAL and ITIMER_PROF both count the application threads' CPU time (the sentry's own time is not charged to processes), checked every 4 ms, and restart from zero at execve";
-const POSIX_TIMERS: &str = "CPU-time timers count the process's application CPU time (a thread's CPU clock counts its process's); overruns count only periods missed by a late sentry thread, not expiries while the signal was still pending";
+const POSIX_TIMERS: &str = "CLOCK_REALTIME/TAI timers count monotonic time (an absolute time is converted when the timer is set, so a later host clock step does not move it); CPU-time timers count the process's application CPU time (a thread's CPU clock counts its process's); overruns count only periods missed by a late sentry thread, not expiries while the signal was still pending";
 const CPU_TIMES: &str =
     "user time is the process's (all threads); system time is the calling thread's; the counters are zero";
 const COPY_NOTE: &str = "copies through the sentry in 64 KiB pieces, up to the first short write";
