@@ -403,6 +403,12 @@ fn pwritev_common(task: &Task, a: &[u64; 6], current: bool, flags: u64) -> Resul
     let iovs = iovecs(task, a[1], a[2])?;
     let offset = vector_offset(a[3], current)?;
     check_rw_flags(&*file, flags)?;
+    // RWF_NOAPPEND would write at the offset despite O_APPEND, which the
+    // files here cannot do (their pwrite appends then, as Linux's does):
+    // refused rather than ignored.
+    if flags & RWF_NOAPPEND != 0 && file.flags() & fcntl::O_APPEND != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
     let buf = gather(task, &iovs)?;
     // RWF_APPEND writes at the end whatever the offset, as O_APPEND.
     let offset = match offset {

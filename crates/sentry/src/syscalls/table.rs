@@ -66,7 +66,7 @@ const MMSG_NOTE: &str =
 const TIMERFD_NOTE: &str = "every clock counts monotonic time: an absolute REALTIME/BOOTTIME time is turned into a relative one when set; the _ALARM clocks need euid 0 and do not wake a suspended machine; TFD_TIMER_CANCEL_ON_SET is accepted and never fires (the sandbox cannot set the clock)";
 const SIGNALFD_NOTE: &str = "read and poll see the calling thread's pending signals; a thread polling for signals queued to another thread is not woken by them; epoll's edge trigger does not fire again for new signals";
 const MEMFD_NOTE: &str = "an unlinked file of the sentry's own tmpfs; seals (F_ADD_SEALS) gate write, pwrite, ftruncate, fchmod and writable shared mmap, but F_SEAL_WRITE is not refused (EBUSY) while writable shared mappings exist, nor mprotect to PROT_WRITE of a shared mapping refused after it; MFD_HUGETLB: EINVAL";
-const RWF_NOTE: &str = "RWF_HIPRI, RWF_DSYNC, RWF_SYNC accepted (memory-backed files); RWF_NOWAIT: EAGAIN instead of blocking, EOPNOTSUPP on host stdio; RWF_APPEND; RWF_NOAPPEND accepted, but an O_APPEND file still appends; RWF_ATOMIC and RWF_DONTCACHE: EOPNOTSUPP";
+const RWF_NOTE: &str = "RWF_HIPRI, RWF_DSYNC, RWF_SYNC accepted (memory-backed files); RWF_NOWAIT: EAGAIN instead of blocking, EOPNOTSUPP on host stdio; RWF_APPEND; RWF_NOAPPEND: EOPNOTSUPP on an O_APPEND description (no-op otherwise); RWF_ATOMIC and RWF_DONTCACHE: EOPNOTSUPP";
 
 pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::read, Full, file::read, &[Fd, OutBuf, Dec]),
