@@ -69,11 +69,25 @@ const ALLOWED: &[(Sysno, &str)] = &[
     (Sysno::clock_nanosleep, "sleeps"),
     (Sysno::nanosleep, "sleeps"),
     (Sysno::getrandom, "AT_RANDOM, getrandom(2), hash seeds"),
+    // Terminals.
+    (Sysno::rt_sigtimedwait, "the console thread waits for the host terminal's signals (sigwait)"),
+    (Sysno::setsid, "a new stub leaves the sandbox's session, so the console's signals never reach it"),
 ];
 
-/// `ioctl` only for the terminal queries the sentry answers from host stdio.
-const IOCTLS: &[(u64, &str)] =
-    &[(ioctl::TCGETS, "isatty / tcgetattr on stdio"), (ioctl::TIOCGWINSZ, "window size of stdio")];
+/// `ioctl` only for the terminal calls the sentry makes on host stdio and
+/// on the console (the host pty slave of `process.terminal`), whose
+/// settings are the host line discipline's.
+const IOCTLS: &[(u64, &str)] = &[
+    (ioctl::TCGETS, "isatty / tcgetattr on stdio"),
+    (ioctl::TIOCGWINSZ, "window size of stdio"),
+    (ioctl::TCSETS, "tcsetattr on the console"),
+    (ioctl::TCSETSW, "tcsetattr(TCSADRAIN) on the console"),
+    (ioctl::TCSETSF, "tcsetattr(TCSAFLUSH) on the console"),
+    (ioctl::TIOCSWINSZ, "resizing the console"),
+    (ioctl::FIONREAD, "input queued on the console"),
+    (ioctl::TIOCOUTQ, "output queued on the console"),
+    (ioctl::TCFLSH, "tcflush on the console"),
+];
 
 pub fn rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::BackendError> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = ALLOWED.iter().map(|(s, _)| (s.id() as i64, vec![])).collect();
@@ -150,6 +164,10 @@ mod tests {
         }
         assert_eq!(verdict(&prog, Sysno::ioctl, [1, ioctl::TCGETS, 0, 0, 0, 0]), ALLOW);
         assert_eq!(verdict(&prog, Sysno::ioctl, [1, ioctl::TIOCGWINSZ, 0, 0, 0, 0]), ALLOW);
+        assert_eq!(verdict(&prog, Sysno::ioctl, [0, ioctl::TCSETSW, 0, 0, 0, 0]), ALLOW);
+        // Taking a terminal as controlling terminal, or a new pty, neither.
+        assert_eq!(verdict(&prog, Sysno::ioctl, [0, ioctl::TIOCSCTTY, 0, 0, 0, 0]), KILL_PROCESS);
+        assert_eq!(verdict(&prog, Sysno::ioctl, [0, ioctl::TIOCGPTPEER, 0, 0, 0, 0]), KILL_PROCESS);
         // TIOCSTI (pushing input into a terminal) must stay out.
         assert_eq!(verdict(&prog, Sysno::ioctl, [0, 0x5412, 0, 0, 0, 0]), KILL_PROCESS);
     }

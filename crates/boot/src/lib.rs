@@ -19,6 +19,13 @@ use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::{mpsc, Arc};
 
+/// What the host's line discipline sends the sandbox (its session leader
+/// and foreground group) from the console: forwarded to the container.
+fn console_signals() -> nix::sys::signal::SigSet {
+    use nix::sys::signal::Signal;
+    [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGTSTP, Signal::SIGWINCH, Signal::SIGHUP].into_iter().collect()
+}
+
 /// Size of the memory file's address range (sparse; a limit, not a cost).
 const MEMFILE_SIZE: u64 = 64 << 30;
 
@@ -44,6 +51,14 @@ pub enum BootError {
 /// Runs the sandbox; returns the process exit code (the container init's
 /// shell-style status).
 pub fn run(args: BootArgs) -> i32 {
+    // Before any thread exists, so that every thread inherits the mask:
+    // the signals a host terminal sends its foreground group stay pending
+    // for the console thread's sigwait (as the namespace's init, the
+    // sandbox would otherwise drop them, having no handler).
+    if let Err(e) = console_signals().thread_block() {
+        eprintln!("moat boot: blocking the console's signals: {e}");
+        return 1;
+    }
     let log_fd = args.log_fd.and_then(|fd| hostsys::process::take_inherited_fd(fd).ok());
     logging::init(log_fd, &args.log_format, args.debug, args.strace);
     // The sandbox's stderr goes nowhere useful: a sentry panic goes to the log.
@@ -115,6 +130,9 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
         root_readonly: spec.root_readonly,
     });
     let process = spec.process(hostsys::fd::take_stdio().into());
+    if spec.terminal {
+        forward_console_signals(&kernel)?;
+    }
     let server_kernel = kernel.clone();
 
     // The init task lives on its own thread: that thread is the ptrace
@@ -165,6 +183,34 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
     }
     state.exited(status);
     Ok(status.shell_code())
+}
+
+/// The console thread (runsc's signal forwarding with a TTY): the host's
+/// line discipline signals the sandbox, its terminal's foreground group;
+/// each signal goes on to the foreground group of the init's terminal in
+/// the sentry (a SIGHUP, the host side hanging up, to its session leader
+/// too, as a hangup does).
+fn forward_console_signals(kernel: &Arc<sentry::Kernel>) -> Result<(), BootError> {
+    let kernel = kernel.clone();
+    std::thread::Builder::new()
+        .name("console".into())
+        .spawn(move || loop {
+            let sig = match console_signals().wait() {
+                Ok(sig) => sig as i32,
+                Err(e) => {
+                    tracing::error!("console signals: sigwait: {e}");
+                    return;
+                }
+            };
+            tracing::debug!(sig, "console signal");
+            if sig == abi::signal::SIGHUP {
+                kernel.terminal_hangup(1);
+            } else {
+                kernel.signal_terminal_foreground(1, sig);
+            }
+        })
+        .map(drop)
+        .map_err(|e| BootError::Kernel(format!("spawning the console thread: {e}")))
 }
 
 /// Steps 1 and 2 of the handshake in `control::launch`.

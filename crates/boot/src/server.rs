@@ -171,6 +171,7 @@ impl Shared {
             gid: spec.gid,
             additional_gids: spec.additional_gids,
             stdio: fds.into_iter().map(Some).collect(),
+            terminal: spec.terminal.then_some(false),
         };
         let spawned = match self.0.kernel.spawn_process(process) {
             Ok(s) => s,

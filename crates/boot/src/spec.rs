@@ -21,6 +21,9 @@ pub struct ContainerSpec {
     pub mounts: Vec<sentry::MountSpec>,
     /// `root.readonly`: no overlay, changes to the root are EROFS.
     pub root_readonly: bool,
+    /// `process.terminal`: the sandbox's stdio is the console (a host pty
+    /// slave, the sandbox's controlling terminal).
+    pub terminal: bool,
 }
 
 pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
@@ -61,6 +64,7 @@ pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
             .filter(|&l| l > 0),
         mounts,
         root_readonly: spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false),
+        terminal: process.terminal().unwrap_or(false),
     })
 }
 
@@ -74,6 +78,7 @@ impl ContainerSpec {
             gid: self.gid,
             additional_gids: self.additional_gids.clone(),
             stdio,
+            terminal: self.terminal.then_some(true),
         }
     }
 }

@@ -56,6 +56,10 @@ pub struct ExecSpec {
     pub uid: u32,
     pub gid: u32,
     pub additional_gids: Vec<u32>,
+    /// `process.terminal`: the three descriptors are one terminal (a
+    /// host pty slave), which becomes the process's controlling terminal.
+    #[serde(default)]
+    pub terminal: bool,
 }
 
 /// One process as the sandbox's kernel sees it (`moat ps`).

@@ -4,3 +4,4 @@
 
 pub mod fd;
 pub mod process;
+pub mod tty;

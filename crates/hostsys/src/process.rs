@@ -29,6 +29,10 @@ pub struct Spawn {
     /// Extra `CLONE_*` namespace flags (e.g. `libc::CLONE_NEWPID`); the
     /// child's exit is always reported to the parent with `SIGCHLD`.
     pub clone_flags: i32,
+    /// Start a new session with the terminal at fd 0 as its controlling
+    /// terminal (setsid + TIOCSCTTY), as runc does for a container's
+    /// console: the terminal's signals then reach the child.
+    pub controlling_tty: bool,
 }
 
 impl Spawn {
@@ -48,6 +52,7 @@ impl Spawn {
                 .collect(),
             fds: Vec::new(),
             clone_flags: 0,
+            controlling_tty: false,
         })
     }
 }
@@ -78,7 +83,7 @@ pub fn spawn(spec: &Spawn) -> io::Result<i32> {
         return Err(io::Error::last_os_error());
     }
     if pid == 0 {
-        child_exec(&spec.program, &argv, &envp, &spec.fds, &mut moved, scratch);
+        child_exec(&spec.program, &argv, &envp, &spec.fds, &mut moved, scratch, spec.controlling_tty);
     }
     Ok(pid as i32)
 }
@@ -92,11 +97,12 @@ fn child_exec(
     fds: &[(RawFd, RawFd)],
     moved: &mut [RawFd],
     scratch: RawFd,
+    controlling_tty: bool,
 ) -> ! {
     // `argv` and `envp` are NULL-terminated arrays of pointers to CStrings
     // that live in this (copied) address space until execve.
-    // SAFETY: only async-signal-safe calls (fcntl, dup2, sigprocmask, execve,
-    // write, _exit) on descriptors and memory this process owns.
+    // SAFETY: only async-signal-safe calls (fcntl, dup2, setsid, ioctl,
+    // sigprocmask, execve, write, _exit) on descriptors and memory this process owns.
     unsafe {
         for (slot, &(src, _)) in moved.iter_mut().zip(fds) {
             *slot = libc::fcntl(src, libc::F_DUPFD_CLOEXEC, scratch);
@@ -110,6 +116,9 @@ fn child_exec(
                 fail(b"moat: child: dup2 failed\n");
             }
             libc::close(copy);
+        }
+        if controlling_tty && (libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0) {
+            fail(b"moat: child: cannot make the console the controlling terminal\n");
         }
         let mut empty: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut empty);

@@ -234,13 +234,19 @@ struct Traced(Pid);
 impl Stub {
     fn spawn(memfile: &MemoryFile, code_offset: u64, cpu: usize, cpus: usize) -> Result<Stub, PlatformError> {
         let memfd = memfile.fd().as_raw_fd();
-        // SAFETY: the child runs only async-signal-safe libc calls (prctl,
-        // ptrace, raise, _exit) and then stops for good under our control.
+        // SAFETY: the child runs only async-signal-safe libc calls (setsid,
+        // prctl, ptrace, raise, _exit) and then stops for good under our
+        // control.
         let pid = match unsafe { nix::unistd::fork() }.map_err(PlatformError::Stub)? {
             nix::unistd::ForkResult::Child => {
                 // SAFETY: plain syscall wrappers with constant arguments; if
                 // any fails the child exits without touching shared state.
                 unsafe {
+                    // Out of the sandbox's session and process group, so
+                    // that a host terminal's signals (the console's ^C)
+                    // reach only the sandbox, which forwards them, and
+                    // never a stub (where they would stop it mid-call).
+                    libc::setsid();
                     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                     if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) == 0 {
                         libc::raise(libc::SIGSTOP);

@@ -42,6 +42,9 @@ pub struct Runtime {
 pub struct CreateOpts {
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
+    /// `run` without `--detach`: the runtime waits for the container in
+    /// the foreground (runc's rules for terminals differ, see `console`).
+    pub foreground: bool,
 }
 
 impl Runtime {
@@ -68,13 +71,7 @@ impl Runtime {
     pub fn create(&self, id: &str, bundle: &Path, opts: &CreateOpts) -> Result<State> {
         let cd = self.dir(id)?;
         let b = load_bundle(bundle)?;
-        if b.terminal() {
-            return Err(Error::Unsupported(format!(
-                "terminals (\"process.terminal\": true in {}/config.json) are",
-                b.dir.display()
-            )));
-        }
-        let _ = &opts.console_socket; // Only meaningful with a terminal.
+        crate::console::check(b.terminal(), !opts.foreground, opts.console_socket.as_deref())?;
         cd.create()?;
         let result = self.create_in(&cd, &b, opts);
         if result.is_err() {
@@ -128,6 +125,16 @@ impl Runtime {
         st: &mut State,
     ) -> Result<()> {
         cd.save(st, lock)?;
+        let console = match &opts.console_socket {
+            Some(socket) => {
+                let size = b.spec.process().as_ref().and_then(|p| p.console_size()).map(|s| {
+                    let clamp = |v: u64| u16::try_from(v).unwrap_or(u16::MAX);
+                    (clamp(s.height()), clamp(s.width()))
+                });
+                Some(std::sync::Arc::new(crate::console::setup(socket, size)?))
+            }
+            None => None,
+        };
         let launched = sandbox::launch(&Launch {
             exe: self.exe.clone(),
             id: cd.id.clone(),
@@ -142,6 +149,7 @@ impl Runtime {
             network: self.network.clone(),
             timeout: self.start_timeout,
             cgroup: st.cgroup.clone(),
+            console,
         })?;
         st.sandbox_pid = launched.sandbox.pid;
         st.sandbox_start_time = launched.sandbox.start_time;

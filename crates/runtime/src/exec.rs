@@ -32,6 +32,11 @@ pub struct ExecOpts {
     pub additional_gids: Vec<u32>,
     pub detach: bool,
     pub pid_file: Option<PathBuf>,
+    /// `--tty`: the process gets a terminal (with `--process`, the file's
+    /// `terminal` says so instead).
+    pub tty: bool,
+    /// `--console-socket`: where the terminal's master goes.
+    pub console_socket: Option<PathBuf>,
 }
 
 /// How a `moat exec` ended, for the command to report.
@@ -54,7 +59,15 @@ impl Runtime {
         let st = cd.load()?;
         transition(&st, st.effective_status(), Action::Exec)?;
         let spec = exec_spec(&st, opts)?;
-        let stdio = stdio()?;
+        crate::console::check(spec.terminal, opts.detach, opts.console_socket.as_deref())?;
+        let stdio = match &opts.console_socket {
+            Some(socket) if spec.terminal => {
+                let slave = crate::console::setup(socket, None)?;
+                let copy = || slave.try_clone().map_err(Error::sys("duplicate the terminal's slave"));
+                vec![copy()?, copy()?, slave]
+            }
+            _ => stdio()?,
+        };
         let mut c = client(&st)?;
         if !opts.detach {
             // Held from before the process exists, so none is lost before
@@ -234,9 +247,7 @@ pub fn exec_spec(st: &State, opts: &ExecOpts) -> Result<ExecSpec> {
             (p, st.bundle.join("config.json"))
         }
     };
-    if process.terminal().unwrap_or(false) && opts.process.is_some() {
-        return Err(Error::Unsupported(format!("terminals (\"terminal\": true in {}) are", source.display())));
-    }
+    let terminal = if opts.process.is_some() { process.terminal().unwrap_or(false) } else { opts.tty };
     let mut args = process.args().clone().unwrap_or_default();
     let mut env = process.env().clone().unwrap_or_default();
     let mut cwd = process.cwd().display().to_string();
@@ -265,7 +276,7 @@ pub fn exec_spec(st: &State, opts: &ExecOpts) -> Result<ExecSpec> {
     if !cwd.starts_with('/') {
         return Err(Error::Usage(format!("the working directory {cwd:?} is not an absolute path")));
     }
-    Ok(ExecSpec { args, env, cwd, uid, gid, additional_gids })
+    Ok(ExecSpec { args, env, cwd, uid, gid, additional_gids, terminal })
 }
 
 /// `UID[:GID]`, numeric, as runc takes it; the gid stays `gid` if absent.
@@ -315,8 +326,7 @@ mod tests {
             (vec!["/bin/true".into()], "/tmp".into(), vec!["A=1".into()], 5, 6)
         );
         std::fs::write(&path, r#"{"args":["/bin/true"],"cwd":"/","terminal":true,"user":{"uid":0,"gid":0}}"#).unwrap();
-        let e = exec_spec(&crate::state::tests::sample("c"), &opts).unwrap_err();
-        assert!(e.to_string().contains("terminal"), "{e}");
+        assert!(exec_spec(&crate::state::tests::sample("c"), &opts).unwrap().terminal);
         std::fs::write(&path, "{").unwrap();
         let e = exec_spec(&crate::state::tests::sample("c"), &opts).unwrap_err();
         assert!(e.to_string().contains("p.json") && e.to_string().contains("not an OCI process"), "{e}");

@@ -7,6 +7,7 @@
 //! it is about.
 
 pub mod cgroup;
+pub mod console;
 pub mod container;
 pub mod error;
 pub mod exec;

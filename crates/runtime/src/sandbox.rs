@@ -50,6 +50,9 @@ pub struct Launch {
     /// right after they are spawned, before either has started work (the
     /// sandbox waits for the handshake, and forks its stubs after it).
     pub cgroup: Option<crate::cgroup::Cgroup>,
+    /// The console's pty slave (`process.terminal`): the sandbox's stdio
+    /// and controlling terminal, instead of the runtime's stdio.
+    pub console: Option<std::sync::Arc<std::os::fd::OwnedFd>>,
 }
 
 /// The processes of a successfully launched sandbox.
@@ -144,6 +147,10 @@ pub fn launch(l: &Launch) -> Result<Launched> {
     ];
     if let Some(f) = &log {
         b.fds.push((f.as_raw_fd(), BOOT_FDS[4]));
+    }
+    if let Some(slave) = &l.console {
+        b.fds.extend((0..3).map(|i| (slave.as_raw_fd(), i)));
+        b.controlling_tty = true;
     }
     b.clone_flags = libc_clone_newpid();
     let sandbox_pid = match spawn(&b) {

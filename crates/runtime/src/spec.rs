@@ -75,7 +75,8 @@ fn check_unsigned_resources(spec: &serde_json::Value) -> Result<(), String> {
 }
 
 /// The spec `moat spec` writes: runc's default, except that the process
-/// has no terminal (moat has no console support yet).
+/// has no terminal (a foreground terminal, which runc copies to its own
+/// stdio, is not implemented: terminals go through --console-socket).
 pub fn default_spec() -> Spec {
     let mut spec = Spec::default();
     spec.set_hostname(Some("moat".into()));

@@ -38,7 +38,7 @@ fn setup(tag: &str, script: &str) -> (PathBuf, Runtime) {
 fn create_then_force_delete() {
     let (dir, rt) = setup("ok", READY);
     let pid_file = dir.join("pid");
-    let opts = CreateOpts { pid_file: Some(pid_file.clone()), console_socket: None };
+    let opts = CreateOpts { pid_file: Some(pid_file.clone()), ..Default::default() };
     let st = rt.create("c1", &dir.join("bundle"), &opts).unwrap();
     assert_eq!(st.status, Status::Created);
     assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), st.sandbox_pid.to_string());

@@ -14,7 +14,7 @@ pub struct Create {
     /// Write the sandbox's pid here.
     #[arg(long)]
     pub pid_file: Option<PathBuf>,
-    /// Unix socket to receive the console's pty master (terminals are not supported yet).
+    /// Unix socket to receive the console's pty master (with `process.terminal`), as runc sends it.
     #[arg(long)]
     pub console_socket: Option<PathBuf>,
     pub id: String,
@@ -22,7 +22,7 @@ pub struct Create {
 
 impl Create {
     pub fn execute(self, rt: &Runtime) -> Result<i32> {
-        let opts = CreateOpts { pid_file: self.pid_file, console_socket: self.console_socket };
+        let opts = CreateOpts { pid_file: self.pid_file, console_socket: self.console_socket, foreground: false };
         rt.create(&self.id, &self.bundle, &opts)?;
         Ok(0)
     }

@@ -1,6 +1,6 @@
 //! `moat exec`: run another process in a running container.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use runtime::container::Runtime;
 use runtime::exec::{ExecOpts, ExecOutcome};
 use std::path::PathBuf;
@@ -31,10 +31,10 @@ pub struct Exec {
     /// `moat wait --pid` started for it).
     #[arg(long)]
     pub pid_file: Option<PathBuf>,
-    /// Allocate a terminal (not supported yet; refused).
+    /// Give the process a terminal (with --detach and --console-socket).
     #[arg(long, short)]
     pub tty: bool,
-    /// Where to send a terminal's master (not supported yet; refused).
+    /// Unix socket to send the terminal's pty master to, as runc does.
     #[arg(long)]
     pub console_socket: Option<PathBuf>,
     pub id: String,
@@ -45,9 +45,6 @@ pub struct Exec {
 
 impl Exec {
     pub fn execute(self, rt: &Runtime) -> Result<i32> {
-        if self.tty || self.console_socket.is_some() {
-            bail!("exec: terminals (--tty, --console-socket) are not supported yet");
-        }
         let opts = ExecOpts {
             process: self.process,
             args: self.cmd,
@@ -57,6 +54,8 @@ impl Exec {
             additional_gids: self.additional_gids,
             detach: self.detach,
             pid_file: self.pid_file,
+            tty: self.tty,
+            console_socket: self.console_socket,
         };
         Ok(match rt.exec(&self.id, &opts)? {
             ExecOutcome::Started(_) => 0,

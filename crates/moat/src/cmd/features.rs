@@ -38,7 +38,10 @@ fn features() -> serde_json::Value {
         },
         "annotations": {
             "dev.moat.platform": "ptrace",
-            "dev.moat.terminal": "false",
+            // process.terminal through --console-socket (create, run -d,
+            // exec -d); a foreground terminal (runc copying to its own
+            // stdio) is refused.
+            "dev.moat.terminal": "true",
         },
     })
 }

@@ -25,7 +25,8 @@ pub struct Run {
 
 impl Run {
     pub fn execute(self, rt: &Runtime) -> Result<i32> {
-        let opts = CreateOpts { pid_file: self.pid_file, console_socket: self.console_socket };
+        let opts =
+            CreateOpts { pid_file: self.pid_file, console_socket: self.console_socket, foreground: !self.detach };
         run(rt, &self.id, &self.bundle, &opts, self.detach, self.keep)
     }
 }

@@ -4,6 +4,7 @@
 //! directories. The tree is fixed: nothing is created in it yet.
 
 use super::synthetic::{self, check_open, Entry, S_IFCHR, S_IFDIR, S_IFLNK};
+use super::tty::TtyFile;
 use crate::kernel::Task;
 use crate::vfs::mount::{join, FileSystem};
 use crate::vfs::FileDescription;
@@ -22,6 +23,7 @@ enum Kind {
     Full,
     Random,
     Tty,
+    Console,
 }
 
 enum Node {
@@ -39,6 +41,7 @@ const NODES: &[(&str, Node)] = &[
     ("/random", Node::Char { major: 1, minor: 8, kind: Kind::Random }),
     ("/urandom", Node::Char { major: 1, minor: 9, kind: Kind::Random }),
     ("/tty", Node::Char { major: 5, minor: 0, kind: Kind::Tty }),
+    ("/console", Node::Char { major: 5, minor: 1, kind: Kind::Console }),
     ("/shm", Node::Dir),
     ("/pts", Node::Dir),
     ("/fd", Node::Link("/proc/self/fd")),
@@ -47,6 +50,13 @@ const NODES: &[(&str, Node)] = &[
     ("/stderr", Node::Link("/proc/self/fd/2")),
     ("/ptmx", Node::Link("pts/ptmx")),
 ];
+
+/// What the console (the host terminal of `process.terminal`) reports to
+/// `fstat`: devfs's `/dev/console` node, so that `ttyname` finds it there.
+pub fn console_stat() -> Stat {
+    let (ino, node) = DevFs::node("/console").expect("devfs has a console");
+    DevFs::new().stat_of(ino, node)
+}
 
 pub struct DevFs {
     /// The time every node reports: when the file system was made.
@@ -135,7 +145,7 @@ impl FileSystem for DevFs {
         Ok(None)
     }
 
-    fn open(&self, _task: &Task, path: &str, flags: u64, _mode: u32) -> Result<Arc<dyn FileDescription>, Errno> {
+    fn open(&self, task: &Task, path: &str, flags: u64, _mode: u32) -> Result<Arc<dyn FileDescription>, Errno> {
         let (ino, node) = match Self::node(path) {
             Ok(n) => n,
             // Nothing can be created here yet.
@@ -164,8 +174,17 @@ impl FileSystem for DevFs {
                     pos: Mutex::new(0),
                 }))
             }
-            // No controlling terminals yet: Linux's answer without one.
-            Node::Char { kind: Kind::Tty, .. } => Err(Errno::ENXIO),
+            // The caller's controlling terminal; ENXIO without one.
+            Node::Char { kind: Kind::Tty, .. } => {
+                let tty = task.kernel.procs().get(task.pid).and_then(|p| p.tty.clone()).ok_or(Errno::ENXIO)?;
+                Ok(Arc::new(TtyFile::new(tty, flags)))
+            }
+            // The console (`process.terminal`), which runc bind-mounts
+            // here; opening it never makes it a controlling terminal.
+            Node::Char { kind: Kind::Console, .. } => {
+                let console = task.kernel.console().ok_or(Errno::ENXIO)?;
+                Ok(Arc::new(TtyFile::new(console, flags)))
+            }
             Node::Char { kind, .. } => Ok(Arc::new(Device { kind: *kind, stat, path: full_path, flags })),
             // O_NOFOLLOW on a link (followed links never get here).
             Node::Link(_) => Err(Errno::ELOOP),
@@ -211,7 +230,7 @@ impl FileDescription for Device {
             }
             Kind::Random => rustix::rand::getrandom(buf, rustix::rand::GetRandomFlags::empty())
                 .map_err(|e| Errno::new(e.raw_os_error())),
-            Kind::Tty => Err(Errno::ENXIO),
+            Kind::Tty | Kind::Console => Err(Errno::ENXIO),
         }
     }
     fn pread(&self, buf: &mut [u8], _offset: u64) -> Result<usize, Errno> {
@@ -220,7 +239,7 @@ impl FileDescription for Device {
     fn write(&self, data: &[u8]) -> Result<usize, Errno> {
         match self.kind {
             Kind::Full => Err(Errno::ENOSPC),
-            Kind::Tty => Err(Errno::ENXIO),
+            Kind::Tty | Kind::Console => Err(Errno::ENXIO),
             // Written randomness is mixed in by Linux; here it is dropped.
             Kind::Null | Kind::Zero | Kind::Random => Ok(data.len()),
         }

@@ -19,6 +19,7 @@ pub mod signalfd;
 pub mod synthetic;
 pub mod timerfd;
 pub mod tmpfs;
+pub mod tty;
 pub mod unix;
 
 use abi::{Stat, Statfs, Timespec};

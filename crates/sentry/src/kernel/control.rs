@@ -124,6 +124,38 @@ impl Kernel {
         }
     }
 
+    /// Sends `sig` from the kernel (SI_KERNEL) to every live process of
+    /// group `pgid`, as a terminal does to its foreground group.
+    pub fn signal_pgrp(&self, pgid: i32, sig: i32) {
+        let targets = self.procs().kill_targets(0, -pgid).unwrap_or_default();
+        for (pid, handle) in targets {
+            super::jobctl::on_send(self, pid, sig);
+            handle.send_signal_info(super::signal::SigInfo::kernel(sig));
+        }
+    }
+
+    /// Sends `sig` to the foreground process group of process `pid`'s
+    /// controlling terminal (the sandbox forwarding what the host's line
+    /// discipline sent it); false if it has none.
+    pub fn signal_terminal_foreground(&self, pid: i32, sig: i32) -> bool {
+        let tty = self.procs().get(pid).and_then(|p| p.tty.clone());
+        match tty {
+            Some(t) if t.job.get().pgrp.is_some() => {
+                t.job.signal_foreground(sig);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Process `pid`'s controlling terminal hung up (see `Job::hangup`).
+    pub fn terminal_hangup(&self, pid: i32) {
+        let tty = self.procs().get(pid).and_then(|p| p.tty.clone());
+        if let Some(t) = tty {
+            t.job.hangup();
+        }
+    }
+
     /// Whether the kernel is paused.
     pub fn paused(&self) -> bool {
         self.paused.load(Ordering::SeqCst)

@@ -135,6 +135,7 @@ impl Task {
                 let (mm, group, actions) = (std::sync::Weak::new(), group.clone(), share_actions.clone());
                 let (times, child_times) = Default::default();
                 let (uid, started) = (self.creds.euid, std::time::SystemTime::now());
+                let tty = me.tty.clone();
                 procs.insert(
                     pid,
                     Process {
@@ -153,6 +154,7 @@ impl Task {
                         started,
                         actions,
                         job: None,
+                        tty,
                     },
                 );
             }

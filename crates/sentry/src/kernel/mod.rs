@@ -89,6 +89,9 @@ pub struct Kernel {
     pub(crate) futexes: futex::Futexes,
     /// `moat pause`: tasks wait at the gate in their run loop (`control`).
     paused: std::sync::atomic::AtomicBool,
+    /// The console: the host terminal of `process.terminal`, once the
+    /// init has it (`/dev/console`).
+    console: Mutex<Option<crate::fs::tty::Terminal>>,
     /// The vDSO every address space maps; `None` if it could not be made
     /// (then programs run without one, as with `vdso=0`).
     pub(crate) vdso: Option<self::vdso::Vdso>,
@@ -160,6 +163,11 @@ pub struct ProcessSpec {
     pub additional_gids: Vec<u32>,
     /// Host descriptors that become the process's fds 0, 1, 2...
     pub stdio: Vec<Option<OwnedFd>>,
+    /// `process.terminal`: the stdio descriptors are one host terminal,
+    /// which becomes the process's controlling terminal. The flag says
+    /// whether it is the sandbox's own controlling terminal (the init's
+    /// console), whose signals the sandbox forwards.
+    pub terminal: Option<bool>,
 }
 
 /// How many CPUs the sandbox may run on (its own affinity; a cgroup's cpu
@@ -184,6 +192,7 @@ impl Kernel {
             procs: Mutex::new(process::ProcessTable::default()),
             futexes: futex::Futexes::default(),
             paused: std::sync::atomic::AtomicBool::new(false),
+            console: Mutex::new(None),
             vdso: self::vdso::Vdso::new(&cfg.memfile)
                 .map_err(|e| tracing::error!("no vDSO: {e}; clocks are system calls"))
                 .ok(),
@@ -192,6 +201,11 @@ impl Kernel {
             oom::watch(&kernel, limit);
         }
         kernel
+    }
+
+    /// The console terminal, if the container has one.
+    pub fn console(&self) -> Option<crate::fs::tty::Terminal> {
+        self.console.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub(crate) fn procs(&self) -> std::sync::MutexGuard<'_, process::ProcessTable> {

@@ -46,6 +46,9 @@ pub struct Process {
     pub actions: Arc<super::signal::SignalActions>,
     /// A stop or continue not yet reported to a `wait` of the parent.
     pub job: Option<JobEvent>,
+    /// The controlling terminal (Linux's `signal->tty`): inherited by
+    /// fork, dropped by setsid.
+    pub tty: Option<crate::fs::tty::Terminal>,
 }
 
 /// A job-control change of a process, for its parent's `wait`.

@@ -290,11 +290,35 @@ impl Task {
         let loaded = loader::load(kernel, &loader::gofer_opener(kernel), &path, &spec.argv, &spec.envp, ids)
             .map_err(|e| format!("cannot execute {path}: {}", describe(e)))?;
         let fds = Arc::new(FdTable::default());
-        for (i, fd) in spec.stdio.into_iter().enumerate() {
-            let Some(fd) = fd else { continue };
-            let flags = if i == 0 { fcntl::O_RDONLY } else { fcntl::O_WRONLY };
-            let name = ["stdin", "stdout", "stderr"].get(i).copied().unwrap_or("host");
-            fds.set(i, Arc::new(HostFile::new(fd, flags, name)), false);
+        let mut tty = None;
+        match spec.terminal {
+            // One host terminal (the stdio descriptors are copies of the
+            // pty slave) as fds 0, 1 and 2, read-write as runc opens it; the
+            // process leads its session with it as controlling terminal.
+            Some(console) => {
+                if let Some(fd) = spec.stdio.into_iter().flatten().next() {
+                    let term = crate::fs::tty::Terminal {
+                        driver: Arc::new(crate::fs::tty::HostTty::new(fd, console)),
+                        job: crate::fs::tty::Job::new(kernel),
+                    };
+                    term.job.set(crate::fs::tty::JobState { sid: Some(pid), pgrp: Some(pid) });
+                    for i in 0..3 {
+                        fds.set(i, Arc::new(crate::fs::tty::TtyFile::new(term.clone(), fcntl::O_RDWR)), false);
+                    }
+                    if console {
+                        *kernel.console.lock().unwrap_or_else(|e| e.into_inner()) = Some(term.clone());
+                    }
+                    tty = Some(term);
+                }
+            }
+            None => {
+                for (i, fd) in spec.stdio.into_iter().enumerate() {
+                    let Some(fd) = fd else { continue };
+                    let flags = if i == 0 { fcntl::O_RDONLY } else { fcntl::O_WRONLY };
+                    let name = ["stdin", "stdout", "stderr"].get(i).copied().unwrap_or("host");
+                    fds.set(i, Arc::new(HostFile::new(fd, flags, name)), false);
+                }
+            }
         }
         let ctx = kernel.platform.new_context();
         let shared = TaskShared::new(&*ctx);
@@ -323,6 +347,7 @@ impl Task {
                 started: std::time::SystemTime::now(),
                 actions: actions.clone(),
                 job: None,
+                tty: tty.clone(),
             },
         );
         Ok(Task {

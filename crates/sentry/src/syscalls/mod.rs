@@ -18,6 +18,7 @@ mod sys_signal;
 mod sys_socket;
 mod sys_thread;
 mod sys_time;
+mod sys_tty;
 mod table;
 
 use crate::kernel::Task;

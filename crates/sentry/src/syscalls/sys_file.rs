@@ -85,6 +85,7 @@ fn socket_timeout(file: &dyn FileDescription, send: bool) -> Option<std::time::D
 
 /// Reads, waiting while the file has nothing yet (pipes, host stdio).
 fn read_waiting(task: &Task, file: &dyn FileDescription, buf: &mut [u8]) -> Result<usize, Errno> {
+    super::sys_tty::before_read(task, file)?;
     match blocking_queue(file) {
         Some(q) => task.block_on_for(q, socket_timeout(file, false), || file.read(buf)),
         None => {
@@ -98,6 +99,7 @@ fn read_waiting(task: &Task, file: &dyn FileDescription, buf: &mut [u8]) -> Resu
 /// what the file takes at once to a non-blocking one. A pipe without
 /// readers also raises SIGPIPE, as Linux does.
 fn write_waiting(task: &Task, file: &dyn FileDescription, data: &[u8]) -> Result<usize, Errno> {
+    super::sys_tty::before_write(task, file)?;
     let result = match blocking_queue(file) {
         None => wait_host(task, file, rustix::event::PollFlags::OUT).and_then(|()| file.write(data)),
         Some(q) => {
@@ -515,6 +517,9 @@ pub fn lseek(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 pub fn ioctl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let fd = fd_arg(a[0]);
     let file = task.fds.get(fd)?;
+    if let Some(r) = file.as_tty().and_then(|t| super::sys_tty::ioctl(task, t, a[1] & 0xffff_ffff, a[2])) {
+        return r;
+    }
     match a[1] & 0xffff_ffff {
         io::FIOCLEX => task.fds.set_cloexec(fd, true).map(|_| 0),
         io::FIONCLEX => task.fds.set_cloexec(fd, false).map(|_| 0),

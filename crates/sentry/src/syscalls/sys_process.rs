@@ -81,6 +81,7 @@ pub fn setsid(task: &mut Task, _: &[u64; 6]) -> Result<u64, Errno> {
     let me = procs.get_mut(pid).ok_or(Errno::ESRCH)?;
     me.sid = pid;
     me.pgid = pid;
+    me.tty = None;
     Ok(pid as u64)
 }
 

@@ -103,6 +103,11 @@ pub trait FileDescription: Send + Sync {
     fn add_seals(&self, _seals: u32) -> Result<(), Errno> {
         Err(Errno::EINVAL)
     }
+    /// The terminal this description is, if it is one (a terminal's
+    /// slave side, a host terminal, or a pty's master).
+    fn as_tty(&self) -> Option<crate::fs::tty::TtyRef<'_>> {
+        None
+    }
     /// The socket this description is, if it is one, by family.
     fn as_socket(&self) -> Option<crate::net::SocketRef<'_>> {
         None
