@@ -33,6 +33,9 @@ __attribute__((unused)) static const char *errname(int e) {
     switch (e) {
     case 0: return "0";
     case EPERM: return "EPERM";
+    case EIO: return "EIO";
+    case ENXIO: return "ENXIO";
+    case ENOTTY: return "ENOTTY";
     case ENOENT: return "ENOENT";
     case ESRCH: return "ESRCH";
     case ECHILD: return "ECHILD";

@@ -184,6 +184,8 @@ conformance!(
     signalfd,
     memfd,
     preadv,
+    pty_canon,
+    pty_jobs,
 );
 
 #[test]

@@ -7,6 +7,7 @@
 //! issue #4.
 
 pub mod dev;
+pub mod devpts;
 pub mod epoll;
 pub mod eventfd;
 pub mod gofer;

@@ -33,6 +33,11 @@ pub trait TtyDriver: Send + Sync {
     fn host_stream(&self) -> Option<BorrowedFd<'_>> {
         None
     }
+    /// How long a read may wait before it returns 0 (a pty's VTIME with
+    /// VMIN 0).
+    fn read_timeout(&self) -> Option<std::time::Duration> {
+        None
+    }
     fn termios(&self) -> Result<Termios, Errno>;
     /// `cmd` is TCSETS, TCSETSW or TCSETSF.
     fn set_termios(&self, cmd: u64, t: &Termios) -> Result<(), Errno>;
@@ -83,18 +88,16 @@ impl Job {
     }
 
     /// The terminal hung up (the master or the host side went away):
-    /// the session leader and the foreground group get SIGHUP and
-    /// SIGCONT, as Linux's `tty_signal_session_leader` and `__tty_hangup`.
-    pub fn hangup(&self) {
-        let JobState { sid, pgrp } = self.get();
-        let Some(kernel) = self.kernel.upgrade() else { return };
-        if let Some(sid) = sid {
-            for sig in [abi::signal::SIGHUP, abi::signal::SIGCONT] {
-                kernel.signal_process(sid, sig);
-            }
-        }
-        if let Some(pgrp) = pgrp {
-            kernel.signal_pgrp(pgrp, abi::signal::SIGHUP);
+    /// the session leader gets SIGHUP and SIGCONT, and the session loses
+    /// its controlling terminal, as Linux's `__tty_hangup` and
+    /// `tty_signal_session_leader`.
+    pub fn hangup(self: &Arc<Job>) {
+        let JobState { sid, .. } = self.get();
+        self.set(JobState::default());
+        let (Some(kernel), Some(sid)) = (self.kernel.upgrade(), sid) else { return };
+        kernel.drop_terminal(sid, self);
+        for sig in [abi::signal::SIGHUP, abi::signal::SIGCONT] {
+            kernel.signal_process(sid, sig);
         }
     }
 }
@@ -118,6 +121,8 @@ impl Terminal {
 pub struct TtyRef<'a> {
     pub term: &'a Terminal,
     pub master: bool,
+    /// For a pty's master: the pair (TIOCGPTN, TIOCSPTLCK, TIOCGPTPEER).
+    pub pty: Option<&'a Arc<crate::fs::devpts::Pty>>,
 }
 
 /// An open description of a terminal's slave side (or a host terminal).
@@ -164,7 +169,7 @@ impl FileDescription for TtyFile {
         self.term.driver.host_stream()
     }
     fn as_tty(&self) -> Option<TtyRef<'_>> {
-        Some(TtyRef { term: &self.term, master: false })
+        Some(TtyRef { term: &self.term, master: false, pty: None })
     }
 }
 

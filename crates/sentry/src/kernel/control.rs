@@ -148,6 +148,19 @@ impl Kernel {
         }
     }
 
+    /// Session `sid` loses its controlling terminal (the one of `job`).
+    pub(crate) fn drop_terminal(&self, sid: i32, job: &Arc<crate::fs::tty::Job>) {
+        let mut procs = self.procs();
+        let members: Vec<i32> = procs.all().filter(|(_, p)| p.sid == sid).map(|(pid, _)| pid).collect();
+        for pid in members {
+            if let Some(p) = procs.get_mut(pid) {
+                if p.tty.as_ref().is_some_and(|t| Arc::ptr_eq(&t.job, job)) {
+                    p.tty = None;
+                }
+            }
+        }
+    }
+
     /// Process `pid`'s controlling terminal hung up (see `Job::hangup`).
     pub fn terminal_hangup(&self, pid: i32) {
         let tty = self.procs().get(pid).and_then(|p| p.tty.clone());

@@ -101,8 +101,10 @@ pub struct Kernel {
 /// unless the root is read-only), devfs at `/dev` and procfs
 /// at `/proc` always (runc's default spec mounts a tmpfs on `/dev`; devfs
 /// serves it, as in runsc), then the spec's other mounts that the sentry
-/// can serve. The rest are skipped with a log line, never faked.
+/// can serve. The rest are skipped with a log line, never faked. devpts is
+/// at `/dev/pts` always too.
 fn build_mounts(
+    kernel: &std::sync::Weak<Kernel>,
     gofer: &GoferClient,
     specs: &[MountSpec],
     memory: u64,
@@ -128,6 +130,9 @@ fn build_mounts(
     let mut t = crate::vfs::mount::MountTable::new(root);
     t.mount("/dev", Arc::new(crate::fs::dev::DevFs::new()));
     t.mount("/proc", Arc::new(crate::fs::proc::ProcFs::new()));
+    // Always, as runc's default spec and Docker's have it; the spec's
+    // options (newinstance, ptmxmode, mode, gid) are what it does anyway.
+    t.mount("/dev/pts", Arc::new(crate::fs::devpts::DevPts::new(kernel.clone())));
     let mut unsupported = HashSet::new();
     for m in specs {
         let dest = normalize(&m.destination);
@@ -137,6 +142,8 @@ fn build_mounts(
             _ if dest == "/" => tracing::warn!(kind = m.kind, "a mount over the root is not supported: skipped"),
             "tmpfs" if dest == "/dev" => {}
             "proc" if dest == "/proc" => {}
+            "devpts" if dest == "/dev/pts" => {}
+            "devpts" => t.mount(&dest, Arc::new(crate::fs::devpts::DevPts::new(kernel.clone()))),
             "tmpfs" => match crate::fs::tmpfs::Options::parse(&m.options, memory) {
                 Ok(o) => t.mount(&dest, Arc::new(crate::fs::tmpfs::TmpFs::new(&dest, o))),
                 Err(e) => tracing::warn!(destination = dest, "{e}: skipped"),
@@ -179,10 +186,10 @@ pub fn cpus() -> usize {
 impl Kernel {
     pub fn new(cfg: KernelConfig) -> Arc<Kernel> {
         let limit = cfg.memory_limit;
-        let kernel = Arc::new(Kernel {
+        let kernel = Arc::new_cyclic(|weak| Kernel {
             platform: cfg.platform,
             memfile: cfg.memfile.clone(),
-            mounts: build_mounts(&cfg.gofer, &cfg.mounts, cfg.total_memory, cfg.root_readonly),
+            mounts: build_mounts(weak, &cfg.gofer, &cfg.mounts, cfg.total_memory, cfg.root_readonly),
             gofer: cfg.gofer,
             hostname: cfg.hostname,
             strace: cfg.strace,

@@ -86,6 +86,15 @@ fn socket_timeout(file: &dyn FileDescription, send: bool) -> Option<std::time::D
 /// Reads, waiting while the file has nothing yet (pipes, host stdio).
 fn read_waiting(task: &Task, file: &dyn FileDescription, buf: &mut [u8]) -> Result<usize, Errno> {
     super::sys_tty::before_read(task, file)?;
+    // A pty in raw mode with VMIN 0 and VTIME > 0: 0 when the time is up.
+    if let Some(timeout) = file.as_tty().and_then(|t| t.term.driver.read_timeout()) {
+        if let Some(q) = blocking_queue(file) {
+            return match task.block_on_for(q, Some(timeout), || file.read(buf)) {
+                Err(Errno::EAGAIN) => Ok(0),
+                r => r,
+            };
+        }
+    }
     match blocking_queue(file) {
         Some(q) => task.block_on_for(q, socket_timeout(file, false), || file.read(buf)),
         None => {

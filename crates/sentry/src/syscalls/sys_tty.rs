@@ -117,6 +117,28 @@ pub fn ioctl(task: &Task, tty: TtyRef<'_>, cmd: u64, arg: u64) -> Option<Result<
         io::TIOCNOTTY if !tty.master => drop_controlling(task, term),
         io::TIOCGPGRP => owns(task, term, tty.master).and_then(|()| out(task, arg, &term.job.get().pgrp.unwrap_or(0))),
         io::TIOCSPGRP => set_foreground(task, term, tty.master, arg),
+        // A pty's master: the pair itself.
+        io::TIOCSPTLCK if tty.pty.is_some() => task.mm.read_obj::<i32>(arg).map(|on| {
+            tty.pty.expect("guarded").set_locked(on != 0);
+            0
+        }),
+        io::TIOCGPTPEER if tty.pty.is_some() => {
+            let pty = tty.pty.expect("guarded");
+            let allowed = abi::fcntl::O_ACCMODE | abi::fcntl::O_NOCTTY | abi::fcntl::O_NONBLOCK | abi::fcntl::O_CLOEXEC;
+            if arg & !allowed != 0 {
+                return Some(Err(Errno::EINVAL));
+            }
+            pty.open_slave(arg & !abi::fcntl::O_CLOEXEC)
+                .and_then(|f| task.fds.insert(0, f, arg & abi::fcntl::O_CLOEXEC != 0).map(|fd| fd as u64))
+        }
+        io::TIOCSIG if tty.master => {
+            let sig = arg as i32;
+            if !(1..=abi::signal::NSIG).contains(&sig) {
+                return Some(Err(Errno::EINVAL));
+            }
+            term.job.signal_foreground(sig);
+            Ok(0)
+        }
         io::TIOCGSID => owns(task, term, tty.master)
             .and_then(|()| term.job.get().sid.ok_or(Errno::ENOTTY))
             .and_then(|sid| out(task, arg, &sid)),
