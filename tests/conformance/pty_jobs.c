@@ -5,7 +5,8 @@
  * SA_RESTART) and EIO for a read with SIGTTIN ignored; raw mode with
  * VMIN/VTIME; closing the master hangs up the slave (SIGHUP to the
  * session leader, EOF on read, EIO on write), closing the slave gives the
- * master EIO. */
+ * master EIO; a session leader's exit sends SIGHUP to the foreground
+ * group. */
 #include "conf.h"
 #include <fcntl.h>
 #include <poll.h>
@@ -189,5 +190,36 @@ int main(void) {
     struct pollfd p = {m, POLLIN | POLLOUT, 0};
     int r = poll(&p, 1, 0);
     say("master poll %d revents %#x", r, p.revents);
+
+    /* The session leader exits: its terminal's foreground group hears. */
+    int pfd[2];
+    (void)!pipe(pfd);
+    c = fork();
+    if (c == 0) {
+        setsid();
+        int m2;
+        int s2 = open_pty(&m2);
+        pid_t g = fork();
+        if (g == 0) {
+            setpgid(0, 0);
+            signal(SIGHUP, on_hup);
+            while (tcgetpgrp(s2) != getpgrp()) sleep_ms(5);
+            (void)!write(pfd[1], "r", 1);
+            while (!hup) pause();
+            (void)!write(pfd[1], "h", 1);
+            _exit(0);
+        }
+        setpgid(g, g);
+        signal(SIGTTOU, SIG_IGN);
+        tcsetpgrp(s2, g);
+        char x;
+        (void)!read(pfd[0], &x, 1);
+        _exit(0);
+    }
+    close(pfd[1]);
+    waitpid(c, &st, 0);
+    char got[4] = "";
+    n = read(pfd[0], got, 1);
+    say("foreground group got SIGHUP when the leader exited: %d \"%s\"", n, got);
     return 0;
 }

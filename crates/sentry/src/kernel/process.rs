@@ -183,6 +183,11 @@ impl ProcessTable {
         p.times = times;
         let children = std::mem::take(&mut p.children);
         let (ppid, exit_signal) = (p.ppid, p.exit_signal);
+        if p.sid == pid {
+            if let Some(tty) = p.tty.take() {
+                self.leader_exited(pid, &tty);
+            }
+        }
         if pid == 1 {
             for (_, other) in self.live() {
                 other.handle.send_signal(SIGKILL);
@@ -213,6 +218,23 @@ impl ProcessTable {
                 parent.handle.send_signal_info(info);
             }
             parent.handle.wake();
+        }
+    }
+
+    /// A session leader with a controlling terminal exited (Linux's
+    /// `disassociate_ctty(1)`): the terminal's foreground group gets
+    /// SIGHUP, and the session loses the terminal.
+    fn leader_exited(&mut self, sid: i32, tty: &crate::fs::tty::Terminal) {
+        let fg = tty.job.get().pgrp;
+        tty.job.set(crate::fs::tty::JobState::default());
+        for p in self.procs.values_mut().filter(|p| p.sid == sid) {
+            if p.tty.as_ref().is_some_and(|t| t.same(tty)) {
+                p.tty = None;
+            }
+        }
+        let Some(fg) = fg else { return };
+        for p in self.procs.values().filter(|p| p.pgid == fg && p.exit.is_none()) {
+            p.signal_target().send_signal_info(SigInfo::kernel(abi::signal::SIGHUP));
         }
     }
 
