@@ -1112,9 +1112,22 @@ fn exec_tty_console_socket() {
     out.assert_success();
     let (master, name) = sock.master();
     assert_eq!(name, "/dev/ptmx");
-    write_master(&master, "[ -t 1 ] && echo isatty; stty -echo; echo $$ > /tmp/pid; exit 3\n");
-    let out = read_master(&master, "\u{0}", DEADLINE);
+    write_master(&master, "[ -t 1 ] && echo is\"\"atty\n");
+    let out = read_master(&master, "isatty", DEADLINE);
     assert!(out.contains("isatty\r\n"), "the exec'd shell's stdout is a terminal:\n{out:?}");
+    // ^C: the host's line discipline signals the waiter `moat exec` left
+    // behind (it leads the terminal's host session), which forwards it to
+    // the foreground job inside.
+    // (Not `sleep 100`: the init is `sleep 1000`.)
+    write_master(&master, "sleep 99\n");
+    let start = std::time::Instant::now();
+    while !moat.run(&["ps", &id]).stdout.contains("sleep 99") && start.elapsed() < DEADLINE {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    write_master(&master, "\x03");
+    write_master(&master, "echo sta\"\"tus $?; exit 3\n");
+    let out = read_master(&master, "\u{0}", DEADLINE);
+    assert!(out.contains("status 130"), "^C reached the exec'd shell's foreground job:\n{out:?}");
     fails_naming(
         &moat,
         &["exec", "--tty", &id, "/bin/busybox", "true"],

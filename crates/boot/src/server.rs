@@ -109,6 +109,18 @@ impl Shared {
                 _ if inner.kernel.signal_process(pid, signo) => Response::Ok,
                 _ => Response::Error { message: format!("no process {pid} in the container") },
             },
+            Request::SignalTerminal { pid, signo } => match st.phase {
+                SandboxState::Stopped(_) => Response::Error { message: "the container has exited".into() },
+                _ if !(1..=abi::signal::NSIG).contains(&signo) => {
+                    Response::Error { message: format!("invalid signal {signo}") }
+                }
+                _ if signo == abi::signal::SIGHUP => {
+                    inner.kernel.terminal_hangup(pid);
+                    Response::Ok
+                }
+                _ if inner.kernel.signal_terminal_foreground(pid, signo) => Response::Ok,
+                _ => Response::Error { message: format!("process {pid} has no terminal with a foreground group") },
+            },
             Request::State => Response::State(st.phase),
             Request::Wait => {
                 let st = inner.cond.wait_while(st, |s| !matches!(s.phase, SandboxState::Stopped(_))).unwrap();

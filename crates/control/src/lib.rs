@@ -27,6 +27,10 @@ pub enum Request {
     /// Deliver `signo` to process `pid` of the container (signals
     /// forwarded by a waiting `moat exec`).
     SignalProcess { pid: i32, signo: i32 },
+    /// A signal the host's line discipline sent for the terminal of
+    /// process `pid` (an exec'd process with `--tty`): delivered to the
+    /// foreground group of that terminal inside, or for SIGHUP a hangup.
+    SignalTerminal { pid: i32, signo: i32 },
     /// Block until the container's init has exited, then report how.
     Wait,
     /// Report the container's state as the sandbox sees it.

@@ -60,11 +60,16 @@ impl Runtime {
         transition(&st, st.effective_status(), Action::Exec)?;
         let spec = exec_spec(&st, opts)?;
         crate::console::check(spec.terminal, opts.detach, opts.console_socket.as_deref())?;
+        // With a terminal, the slave also goes to the helper that takes it
+        // as its controlling terminal (see `spawn_waiter`).
+        let mut terminal = None;
         let stdio = match &opts.console_socket {
             Some(socket) if spec.terminal => {
                 let slave = crate::console::setup(socket, None)?;
                 let copy = || slave.try_clone().map_err(Error::sys("duplicate the terminal's slave"));
-                vec![copy()?, copy()?, slave]
+                let fds = vec![copy()?, copy()?, copy()?];
+                terminal = Some(slave);
+                fds
             }
             _ => stdio()?,
         };
@@ -82,9 +87,11 @@ impl Runtime {
         drop(stdio);
         tracing::debug!(id, pid, "exec'd process started");
         if opts.detach {
-            if let Some(pid_file) = &opts.pid_file {
-                let waiter = self.spawn_waiter(id, pid)?;
-                write_atomic(&absolute(pid_file), waiter.to_string().as_bytes())?;
+            if opts.pid_file.is_some() || terminal.is_some() {
+                let waiter = self.spawn_waiter(id, pid, terminal.as_ref())?;
+                if let Some(pid_file) = &opts.pid_file {
+                    write_atomic(&absolute(pid_file), waiter.to_string().as_bytes())?;
+                }
             }
             return Ok(ExecOutcome::Started(pid));
         }
@@ -96,9 +103,15 @@ impl Runtime {
         wait_pid_on(&mut c, id, pid).map(ExecOutcome::Exited)
     }
 
-    /// `moat wait --pid PID`: how a process started by `exec` ended.
-    pub fn wait_pid(&self, id: &str, pid: i32) -> Result<ExitStatus> {
+    /// `moat wait --pid PID`: how a process started by `exec` ended. With
+    /// `terminal`, the caller leads the session of the process's host
+    /// terminal: the signals that terminal sends it go on to the
+    /// terminal's foreground group inside (see `spawn_waiter`).
+    pub fn wait_pid(&self, id: &str, pid: i32, terminal: bool) -> Result<ExitStatus> {
         let st = self.dir(id)?.load()?;
+        if terminal {
+            forward_terminal_signals(&st, pid)?;
+        }
         wait_pid_on(&mut client(&st)?, id, pid)
     }
 
@@ -170,8 +183,14 @@ impl Runtime {
     }
 
     /// Starts `moat wait --pid PID ID` in the background (for a detached
-    /// exec's pid file) and returns its host pid.
-    fn spawn_waiter(&self, id: &str, pid: i32) -> Result<i32> {
+    /// exec's pid file) and returns its host pid. With the exec'd
+    /// process's `terminal` (a host pty slave), the waiter leads a session
+    /// with it as controlling terminal, so that what the host's line
+    /// discipline sends (^C, ^\, ^Z, a resize, a hangup) reaches it, and
+    /// forwards that to the terminal's foreground group inside
+    /// (`--terminal`): the sandbox can have only one controlling terminal
+    /// of its own, the console.
+    fn spawn_waiter(&self, id: &str, pid: i32, terminal: Option<&OwnedFd>) -> Result<i32> {
         let exe = self.exe.to_string_lossy().into_owned();
         let mut args = vec![format!("--root={}", self.root.display())];
         if let Some(log) = &self.log {
@@ -181,13 +200,44 @@ impl Runtime {
         if self.debug {
             args.push("--debug".into());
         }
-        args.extend(["wait".into(), format!("--pid={pid}"), id.into()]);
+        args.extend(["wait".into(), format!("--pid={pid}")]);
+        if terminal.is_some() {
+            args.push("--terminal".into());
+        }
+        args.push(id.into());
         let devnull = std::fs::File::open("/dev/null").map_err(Error::io("open", Path::new("/dev/null")))?;
         let mut s = hostsys::process::Spawn::new(&exe, &args).map_err(Error::sys("the waiter's command line"))?;
         let fd = std::os::fd::AsRawFd::as_raw_fd(&devnull);
         s.fds = vec![(fd, 0), (fd, 1), (fd, 2)];
+        if let Some(t) = terminal {
+            s.fds[0] = (std::os::fd::AsRawFd::as_raw_fd(t), 0);
+            s.controlling_tty = true;
+        }
         hostsys::process::spawn(&s).map_err(Error::sys(format!("container {id}: starting a waiter for process {pid}")))
     }
+}
+
+/// What a host terminal's line discipline sends its session: forwarded.
+fn terminal_signals() -> nix::sys::signal::SigSet {
+    use nix::sys::signal::Signal;
+    [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGTSTP, Signal::SIGWINCH, Signal::SIGHUP].into_iter().collect()
+}
+
+fn forward_terminal_signals(st: &State, pid: i32) -> Result<()> {
+    let set = terminal_signals();
+    set.thread_block().map_err(Error::sys("block the terminal's signals"))?;
+    let st = st.clone();
+    std::thread::spawn(move || loop {
+        let Ok(sig) = set.wait() else { return };
+        tracing::debug!(id = %st.id, pid, ?sig, "forwarding a terminal signal");
+        let req = Request::SignalTerminal { pid, signo: sig as i32 };
+        if let Err(e) = client(&st)
+            .and_then(|mut c| c.call(&req, &[]).map_err(|source| Error::Control { id: st.id.clone(), source }))
+        {
+            tracing::warn!("cannot forward {sig} to the terminal of process {pid}: {e}");
+        }
+    });
+    Ok(())
 }
 
 fn wait_pid_on(c: &mut Client, id: &str, pid: i32) -> Result<ExitStatus> {

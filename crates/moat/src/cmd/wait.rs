@@ -11,13 +11,18 @@ pub struct Wait {
     /// A process started by `moat exec` (its pid inside the container).
     #[arg(long)]
     pub pid: Option<i32>,
+    /// With --pid: stdin is the process's terminal, which this command
+    /// leads; forward its signals to the terminal's foreground group
+    /// inside (started so by `moat exec --detach --tty`).
+    #[arg(long, requires = "pid")]
+    pub terminal: bool,
     pub id: String,
 }
 
 impl Wait {
     pub fn execute(self, rt: &Runtime) -> Result<i32> {
         let status = match self.pid {
-            Some(pid) => rt.wait_pid(&self.id, pid)?,
+            Some(pid) => rt.wait_pid(&self.id, pid, self.terminal)?,
             None => rt.wait(&self.id)?,
         };
         let code = status.shell_code();

@@ -178,11 +178,15 @@ impl FileDescription for TtyFile {
 /// master went to the console socket). The host's line discipline does
 /// the work; termios and window size are the host's, set and read by
 /// ioctls on the descriptor (gVisor: `host.TTYFileDescription`).
+///
+/// The host's line discipline sends its signals (^C, a resize's SIGWINCH)
+/// to the host session that has the terminal: the sandbox for the console,
+/// the `moat wait --terminal` helper for an exec'd process; both forward
+/// them to the foreground group kept here, so the sentry sends none itself.
 pub struct HostTty {
     fd: OwnedFd,
-    /// Whether the host terminal is the sandbox's controlling terminal, so
-    /// that its signals (SIGWINCH on a resize) reach the sandbox and are
-    /// forwarded; otherwise the sentry sends SIGWINCH itself.
+    /// Whether this is the console (`/dev/console`), or an exec'd
+    /// process's terminal.
     console: bool,
 }
 
@@ -234,10 +238,10 @@ impl TtyDriver for HostTty {
         Ok(Winsize { ws_row, ws_col, ws_xpixel, ws_ypixel })
     }
     fn set_winsize(&self, w: &Winsize) -> Result<bool, Errno> {
-        let old = self.winsize()?;
         hostsys::tty::set_winsize(self.fd.as_fd(), &[w.ws_row, w.ws_col, w.ws_xpixel, w.ws_ypixel])
             .map_err(host_errno)?;
-        Ok(old != *w && !self.console)
+        // The host sent SIGWINCH if the size changed; it comes back forwarded.
+        Ok(false)
     }
     fn queued(&self, output: bool) -> Result<u32, Errno> {
         let cmd = if output { hostsys::tty::TIOCOUTQ } else { hostsys::tty::FIONREAD };
@@ -260,6 +264,11 @@ impl TtyDriver for HostTty {
         Ok(s)
     }
     fn path(&self) -> String {
-        "/dev/console".into()
+        if self.console {
+            "/dev/console".into()
+        } else {
+            // Its host name (/dev/pts/N of the host) means nothing inside.
+            "host:[tty]".into()
+        }
     }
 }

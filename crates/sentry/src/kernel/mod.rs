@@ -172,8 +172,8 @@ pub struct ProcessSpec {
     pub stdio: Vec<Option<OwnedFd>>,
     /// `process.terminal`: the stdio descriptors are one host terminal,
     /// which becomes the process's controlling terminal. The flag says
-    /// whether it is the sandbox's own controlling terminal (the init's
-    /// console), whose signals the sandbox forwards.
+    /// whether it is the console (the init's, `/dev/console`, the
+    /// sandbox's own controlling terminal) or an exec'd process's.
     pub terminal: Option<bool>,
 }
 
