@@ -89,7 +89,7 @@ pub(super) static TABLE: &[Syscall] = &[
         signal::rt_sigreturn,
         &[],
     ),
-    sys(Sysno::ioctl, Partial("TCGETS and TIOCGWINSZ on host stdio; FIOCLEX/FIONCLEX, FIONBIO; FIONREAD on pipes and sockets; SIOCGIFCONF, SIOCGIFFLAGS, SIOCGIFINDEX, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFMTU, SIOCGIFNAME (lo) on sockets"), file::ioctl, &[Fd, Hex, Hex]),
+    sys(Sysno::ioctl, Partial("terminals (the console, exec'd processes' host ptys, devpts ptys): TCGETS, TCSETS/TCSETSW/TCSETSF, TIOCGWINSZ, TIOCSWINSZ (SIGWINCH), FIONREAD, TIOCOUTQ, TCFLSH, TCSBRK (nothing to drain), job control in the sentry (TIOCSCTTY, TIOCNOTTY, TIOCGPGRP, TIOCSPGRP, TIOCGSID, SIGTTIN/SIGTTOU), on a pty master TIOCGPTN, TIOCSPTLCK, TIOCGPTLCK, TIOCGPTPEER, TIOCSIG; TIOCSTI EPERM; TIOCPKT, TIOCEXCL, TCXONC and other terminal ioctls ENOTTY; TCGETS and TIOCGWINSZ on host stdio; FIOCLEX/FIONCLEX, FIONBIO; FIONREAD on pipes and sockets; SIOCGIFCONF, SIOCGIFFLAGS, SIOCGIFINDEX, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFMTU, SIOCGIFNAME (lo) on sockets"), file::ioctl, &[Fd, Hex, Hex]),
     sys(Sysno::pread64, Full, file::pread64, &[Fd, OutBuf, Dec, Dec]),
     sys(Sysno::pwrite64, Partial("tmpfs files; ESPIPE on host stdio"), file::pwrite64, &[Fd, InBuf(2), Dec, Dec]),
     sys(Sysno::readv, Full, file::readv, &[Fd, Hex, Dec]),
