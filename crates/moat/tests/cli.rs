@@ -127,7 +127,9 @@ fn bad_bundles_leave_nothing_behind() {
     spec["process"]["terminal"] = true.into();
     std::fs::write(env.bundle().join("config.json"), spec.to_string()).unwrap();
     let e = env.err(&["create", "--bundle", "bundle", "--console-socket", "/x.sock", "c1"]);
-    assert!(e.contains("terminals") && e.contains("not supported yet"), "{e}");
+    assert!(e.contains("console socket /x.sock"), "{e}");
+    let e = env.err(&["create", "--bundle", "bundle", "c1"]);
+    assert!(e.contains("without --console-socket"), "{e}");
     assert!(env.leftovers().is_empty(), "{:?}", env.leftovers());
 }
 
