@@ -1091,7 +1091,12 @@ fn terminal_without_a_console_socket_or_socket_without_terminal_fails() {
     let sock = ConsoleSocket::new(&moat);
     let bundle = console_shell();
     fails_naming(&moat, &["create", "--bundle", bundle.path_str(), "c1"], "--console-socket", "create needs a socket");
-    fails_naming(&moat, &["run", "--bundle", bundle.path_str(), "c2"], "foreground", "foreground tty is refused");
+    fails_naming(
+        &moat,
+        &["run", "--bundle", bundle.path_str(), "--console-socket", &sock.path, "c2"],
+        "without detaching",
+        "a foreground run takes no console socket (runc's rule)",
+    );
     let plain = sleeper();
     fails_naming(
         &moat,
@@ -1128,11 +1133,26 @@ fn exec_tty_console_socket() {
     write_master(&master, "echo sta\"\"tus $?; exit 3\n");
     let out = read_master(&master, "\u{0}", DEADLINE);
     assert!(out.contains("status 130"), "^C reached the exec'd shell's foreground job:\n{out:?}");
-    fails_naming(
-        &moat,
-        &["exec", "--tty", &id, "/bin/busybox", "true"],
-        "foreground",
-        "a foreground exec terminal is refused",
-    );
+    // In the foreground, `moat exec -t` copies between its stdio and the
+    // pty, as runc does.
+    let out = moat.run(&["exec", "-t", &id, "/bin/busybox", "sh", "-c", "[ -t 0 ] && echo is a tty; exit 6"]);
+    out.assert_exit(6);
+    assert_eq!(out.stdout, "is a tty\r\n", "ONLCR of the pty shows in the copied output:\n{out}");
     delete_and_check_gone(&moat, &id, pid, true);
+}
+
+#[test]
+fn run_in_the_foreground_copies_between_its_stdio_and_the_terminal() {
+    let moat = Moat::new();
+    let bundle = console_shell();
+    let id = unique_name("fg");
+    let mut cmd = moat.command(&[]);
+    cmd.args(["run", "--bundle", bundle.path_str(), &id]);
+    let mut child =
+        cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().expect("spawn moat run");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"echo h\"\"i; tty; exit 4\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "the shell's status:\n{stdout}");
+    assert!(stdout.contains("hi\r\n/dev/console\r\n"), "the shell's output through the pty:\n{stdout:?}");
 }

@@ -33,14 +33,63 @@ pub fn check(terminal: bool, detach: bool, console_socket: Option<&Path>) -> Res
             "cannot use --console-socket without a terminal (process.terminal / --tty) or without detaching".into(),
         ));
     }
-    if !detach && terminal {
-        return Err(Error::Unsupported(
-            "a terminal for a process the runtime waits for in the foreground (runc copies between its own stdio and \
-             the pty; moat does not yet: use --detach/create with --console-socket)"
-                .into(),
-        ));
-    }
     Ok(())
+}
+
+/// A terminal for a process the runtime waits for in the foreground
+/// (`run`, `exec` without `--detach`), as runc's `tty.go`: the runtime
+/// keeps the master and copies its own stdin to it and its output to its
+/// own stdout, with its stdin in raw mode while it is a terminal (the
+/// pty's line discipline does the echoing and editing), sized like it.
+pub struct Foreground {
+    output: Option<std::thread::JoinHandle<()>>,
+    saved: Option<nix::sys::termios::Termios>,
+}
+
+impl Foreground {
+    /// Opens the pair and starts copying; returns the slave for the process.
+    pub fn start() -> Result<(Foreground, OwnedFd)> {
+        use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+        let (master, slave, _) = hostsys::tty::openpty().map_err(Error::sys("open a pty pair for the terminal"))?;
+        let stdin = std::io::stdin();
+        if let Ok(size) = hostsys::tty::get_winsize(stdin.as_fd()) {
+            let _ = hostsys::tty::set_winsize(master.as_fd(), &size);
+        }
+        let saved = tcgetattr(stdin.as_fd()).ok();
+        if let Some(t) = &saved {
+            let mut raw = t.clone();
+            cfmakeraw(&mut raw);
+            tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw)
+                .map_err(|e| Error::Sys { what: "put the terminal in raw mode".into(), source: e.into() })?;
+        }
+        let mut to_master = std::fs::File::from(master.try_clone().map_err(Error::sys("duplicate the pty master"))?);
+        // Ends with the runtime: a blocked read of stdin cannot be undone.
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut std::io::stdin(), &mut to_master);
+        });
+        let mut from_master = std::fs::File::from(master);
+        let output = std::thread::spawn(move || {
+            // Until EIO: every descriptor of the slave is closed.
+            let _ = std::io::copy(&mut from_master, &mut std::io::stdout());
+        });
+        Ok((Foreground { output: Some(output), saved }, slave))
+    }
+
+    /// Once the process has exited: the rest of its output, then the
+    /// runtime's terminal as it was.
+    pub fn finish(mut self) {
+        if let Some(h) = self.output.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Foreground {
+    fn drop(&mut self) {
+        if let Some(t) = &self.saved {
+            let _ = nix::sys::termios::tcsetattr(std::io::stdin().as_fd(), nix::sys::termios::SetArg::TCSANOW, t);
+        }
+    }
 }
 
 /// Opens a pty pair, sized `rows` x `cols` when the spec says so
@@ -84,7 +133,7 @@ mod tests {
         assert!(check(true, true, None).unwrap_err().to_string().contains("--console-socket"));
         assert!(check(false, true, s).unwrap_err().to_string().contains("without a terminal"));
         assert!(check(true, false, s).is_err());
-        assert!(check(true, false, None).unwrap_err().to_string().contains("foreground"));
+        assert!(check(true, false, None).is_ok());
     }
 
     #[test]

@@ -69,18 +69,37 @@ impl Runtime {
     /// `moat create`: checks the bundle, then launches the sandbox and
     /// waits until it is ready. On any failure nothing is left behind.
     pub fn create(&self, id: &str, bundle: &Path, opts: &CreateOpts) -> Result<State> {
+        self.create_attached(id, bundle, opts).map(|(st, _)| st)
+    }
+
+    /// `create` for `run`: with `opts.foreground` and a terminal but no
+    /// console socket, also the runtime's end of the terminal, to finish
+    /// once the container has exited.
+    pub fn create_attached(
+        &self,
+        id: &str,
+        bundle: &Path,
+        opts: &CreateOpts,
+    ) -> Result<(State, Option<crate::console::Foreground>)> {
         let cd = self.dir(id)?;
         let b = load_bundle(bundle)?;
         crate::console::check(b.terminal(), !opts.foreground, opts.console_socket.as_deref())?;
         cd.create()?;
-        let result = self.create_in(&cd, &b, opts);
+        let mut foreground = None;
+        let result = self.create_in(&cd, &b, opts, &mut foreground);
         if result.is_err() {
             let _ = cd.remove();
         }
-        result
+        result.map(|st| (st, foreground))
     }
 
-    fn create_in(&self, cd: &ContainerDir, b: &crate::spec::Bundle, opts: &CreateOpts) -> Result<State> {
+    fn create_in(
+        &self,
+        cd: &ContainerDir,
+        b: &crate::spec::Bundle,
+        opts: &CreateOpts,
+        foreground: &mut Option<crate::console::Foreground>,
+    ) -> Result<State> {
         let lock = cd.lock()?;
         let mut st = State {
             id: cd.id.clone(),
@@ -107,7 +126,7 @@ impl Runtime {
             linux.and_then(|l| l.resources().as_ref()),
         )?;
         st.cgroup = Some(cgroup.clone());
-        let result = self.launch_in(cd, b, opts, &lock, &mut st);
+        let result = self.launch_in(cd, b, opts, &lock, &mut st, foreground);
         if result.is_err() {
             if let Err(e) = cgroup.destroy() {
                 tracing::warn!(id = %cd.id, "after a failed create: {e}");
@@ -123,6 +142,7 @@ impl Runtime {
         opts: &CreateOpts,
         lock: &Lock,
         st: &mut State,
+        foreground: &mut Option<crate::console::Foreground>,
     ) -> Result<()> {
         cd.save(st, lock)?;
         let console = match &opts.console_socket {
@@ -132,6 +152,11 @@ impl Runtime {
                     (clamp(s.height()), clamp(s.width()))
                 });
                 Some(std::sync::Arc::new(crate::console::setup(socket, size)?))
+            }
+            None if b.terminal() => {
+                let (fg, slave) = crate::console::Foreground::start()?;
+                *foreground = Some(fg);
+                Some(std::sync::Arc::new(slave))
             }
             None => None,
         };

@@ -63,7 +63,16 @@ impl Runtime {
         // With a terminal, the slave also goes to the helper that takes it
         // as its controlling terminal (see `spawn_waiter`).
         let mut terminal = None;
+        let mut foreground = None;
         let stdio = match &opts.console_socket {
+            None if spec.terminal => {
+                let (fg, slave) = crate::console::Foreground::start()?;
+                foreground = Some(fg);
+                let copy = || slave.try_clone().map_err(Error::sys("duplicate the terminal's slave"));
+                let fds = vec![copy()?, copy()?, copy()?];
+                terminal = Some(slave);
+                fds
+            }
             Some(socket) if spec.terminal => {
                 let slave = crate::console::setup(socket, None)?;
                 let copy = || slave.try_clone().map_err(Error::sys("duplicate the terminal's slave"));
@@ -98,9 +107,20 @@ impl Runtime {
         if let Some(pid_file) = &opts.pid_file {
             write_atomic(&absolute(pid_file), std::process::id().to_string().as_bytes())?;
         }
+        // The terminal's signals: its host session is led by a waiter, as
+        // for a detached exec (this process cannot lead one: it is its
+        // shell's job).
+        if let Some(t) = &terminal {
+            self.spawn_waiter(id, pid, Some(t))?;
+        }
+        drop(terminal);
         // As runc does: signals to `moat exec` go to the process.
         forward_signals(&st, Some(pid));
-        wait_pid_on(&mut c, id, pid).map(ExecOutcome::Exited)
+        let status = wait_pid_on(&mut c, id, pid);
+        if let Some(fg) = foreground {
+            fg.finish();
+        }
+        status.map(ExecOutcome::Exited)
     }
 
     /// `moat wait --pid PID`: how a process started by `exec` ended. With

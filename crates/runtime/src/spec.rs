@@ -75,8 +75,7 @@ fn check_unsigned_resources(spec: &serde_json::Value) -> Result<(), String> {
 }
 
 /// The spec `moat spec` writes: runc's default, except that the process
-/// has no terminal (a foreground terminal, which runc copies to its own
-/// stdio, is not implemented: terminals go through --console-socket).
+/// has no terminal.
 pub fn default_spec() -> Spec {
     let mut spec = Spec::default();
     spec.set_hostname(Some("moat".into()));

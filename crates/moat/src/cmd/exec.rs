@@ -31,7 +31,8 @@ pub struct Exec {
     /// `moat wait --pid` started for it).
     #[arg(long)]
     pub pid_file: Option<PathBuf>,
-    /// Give the process a terminal (with --detach and --console-socket).
+    /// Give the process a terminal (its master goes to --console-socket
+    /// with --detach; else this command copies its stdio to it).
     #[arg(long, short)]
     pub tty: bool,
     /// Unix socket to send the terminal's pty master to, as runc does.

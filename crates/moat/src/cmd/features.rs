@@ -38,9 +38,8 @@ fn features() -> serde_json::Value {
         },
         "annotations": {
             "dev.moat.platform": "ptrace",
-            // process.terminal through --console-socket (create, run -d,
-            // exec -d); a foreground terminal (runc copying to its own
-            // stdio) is refused.
+            // process.terminal: through --console-socket (create, run -d,
+            // exec -d), or copied to the runtime's stdio in the foreground.
             "dev.moat.terminal": "true",
         },
     })

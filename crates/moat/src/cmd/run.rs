@@ -33,7 +33,7 @@ impl Run {
 
 /// Shared with `moat do`.
 pub fn run(rt: &Runtime, id: &str, bundle: &Path, opts: &CreateOpts, detach: bool, keep: bool) -> Result<i32> {
-    rt.create(id, bundle, opts)?;
+    let (_, terminal) = rt.create_attached(id, bundle, opts)?;
     if let Err(e) = rt.start(id) {
         let _ = rt.delete(id, true);
         return Err(e.into());
@@ -42,6 +42,9 @@ pub fn run(rt: &Runtime, id: &str, bundle: &Path, opts: &CreateOpts, detach: boo
         return Ok(0);
     }
     let code = rt.wait_child(id);
+    if let Some(t) = terminal {
+        t.finish();
+    }
     if !keep {
         rt.delete(id, true)?;
     }
