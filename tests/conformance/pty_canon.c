@@ -1,11 +1,13 @@
 /* Pseudo-terminals from /dev/ptmx: posix_openpt/grantpt/unlockpt/ptsname,
  * the slave locked until unlockpt, the slave's initial termios, and the
- * canonical line discipline: lines, ERASE, KILL, EOF, ICRNL, echo with
- * ECHOE/ECHOKE and ONLCR on output, FIONREAD on both ends, poll. */
+ * canonical line discipline: lines, ERASE, WERASE, KILL, EOF, ICRNL, echo
+ * with ECHOE/ECHOKE and ONLCR on output, FIONREAD on both ends, poll and
+ * epoll. */
 #include "conf.h"
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 
@@ -65,7 +67,8 @@ int main(void) {
     int r = ttyname_r(s, tn, sizeof tn);
     say("ttyname_r %d, under /dev/pts/ %d", r, strncmp(tn, "/dev/pts/", 9) == 0);
     unsigned ptn = 0;
-    say("TIOCGPTN %d, matches name %d", ioctl(m, TIOCGPTN, &ptn), atoi(name + 9) == (int)ptn);
+    r = ioctl(m, TIOCGPTN, &ptn);
+    say("TIOCGPTN %d, matches name %d", r, atoi(name + 9) == (int)ptn);
 
     struct termios t;
     tcgetattr(s, &t);
@@ -101,6 +104,9 @@ int main(void) {
     (void)!write(m, "abx\x7f" "c\n", 6);
     slave_read(s, "erase");
     drain(m, "erase");
+    (void)!write(m, "one two  \x17three\n", 16);
+    slave_read(s, "werase");
+    drain(m, "werase");
     (void)!write(m, "xyz\x15ok\n", 7);
     slave_read(s, "kill");
     drain(m, "kill");
@@ -128,6 +134,19 @@ int main(void) {
     ioctl(m, FIONREAD, &q);
     say("FIONREAD master %d", q);
     drain(m, "output");
+
+    /* epoll on the slave: ready once a line is complete. */
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 7};
+    say("epoll_ctl slave %d", epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev));
+    (void)!write(m, "ep", 2);
+    struct epoll_event got[2];
+    say("epoll partial line %d", epoll_wait(ep, got, 2, 50));
+    (void)!write(m, "\n", 1);
+    r = epoll_wait(ep, got, 2, 1000);
+    say("epoll complete line %d data %u", r, r > 0 ? got[0].data.u32 : 0);
+    slave_read(s, "epoll");
+    drain(m, "epoll");
 
     /* Without ECHO nothing comes back. */
     t.c_lflag &= ~ECHO;

@@ -62,6 +62,23 @@ impl Foreground {
             tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw)
                 .map_err(|e| Error::Sys { what: "put the terminal in raw mode".into(), source: e.into() })?;
         }
+        // A resize of the runtime's terminal resizes the pty (whose
+        // SIGWINCH then reaches the process). Blocked before the copying
+        // threads exist, so that they inherit the mask and the resize
+        // thread's sigwait takes every SIGWINCH.
+        if saved.is_some() {
+            let winch: nix::sys::signal::SigSet = [nix::sys::signal::Signal::SIGWINCH].into_iter().collect();
+            if winch.thread_block().is_ok() {
+                let resized = master.try_clone().map_err(Error::sys("duplicate the pty master"))?;
+                std::thread::spawn(move || {
+                    while winch.wait().is_ok() {
+                        if let Ok(size) = hostsys::tty::get_winsize(std::io::stdin().as_fd()) {
+                            let _ = hostsys::tty::set_winsize(resized.as_fd(), &size);
+                        }
+                    }
+                });
+            }
+        }
         let mut to_master = std::fs::File::from(master.try_clone().map_err(Error::sys("duplicate the pty master"))?);
         // Ends with the runtime: a blocked read of stdin cannot be undone.
         std::thread::spawn(move || {

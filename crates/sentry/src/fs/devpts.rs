@@ -6,7 +6,7 @@
 //! The line discipline is the sentry's ([`Pty`]): what the master writes
 //! is input processing (ICRNL, INLCR, IGNCR), signal characters (ISIG:
 //! INTR, QUIT, SUSP to the foreground group, flushing unless NOFLSH),
-//! canonical editing (ERASE, KILL, EOF, EOL, completed lines) or raw bytes
+//! canonical editing (ERASE, WERASE, KILL, EOF, EOL, completed lines) or raw bytes
 //! (VMIN/VTIME), with echo (ECHO, ECHOE, ECHOK, ECHOKE, ECHONL, ECHOCTL);
 //! what the slave writes goes through output processing (OPOST: ONLCR,
 //! OCRNL) to the master. The job-control state is `fs/tty.rs`'s `Job`.
@@ -178,6 +178,22 @@ impl State {
                         } else {
                             self.echo(c);
                         }
+                    }
+                }
+                continue;
+            }
+            if is(VWERASE) && l & IEXTEN != 0 {
+                // The word before the cursor, and the blanks after it.
+                let mut seen_word = false;
+                while let Some(&last) = self.line.last() {
+                    let blank = last == b' ' || last == b'\t';
+                    if blank && seen_word {
+                        break;
+                    }
+                    seen_word |= !blank;
+                    self.line.pop();
+                    if l & ECHO != 0 && l & ECHOE != 0 {
+                        self.erase_echo(last);
                     }
                 }
                 continue;
