@@ -960,3 +960,95 @@ fn a_failed_sandbox_start_removes_the_cgroup() {
         &["/no/such/program"],
     );
 }
+
+/// A hook that appends its stage name and the state it was given to `log`.
+fn recording_hook(log: &std::path::Path, stage: &str) -> serde_json::Value {
+    let script = format!("printf '%s ' {stage} >> {0}; cat >> {0}; echo >> {0}", log.display());
+    serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", script], "timeout": 10})
+}
+
+#[test]
+fn hooks_run_at_their_points_with_the_state() {
+    let moat = Moat::new();
+    let log = moat.scratch().join("hooks.log");
+    let bundle = Bundle::derive_with(|spec| {
+        spec["process"]["args"] = serde_json::json!(["/bin/busybox", "sleep", "1000"]);
+        spec["hooks"] = serde_json::json!({
+            "prestart": [recording_hook(&log, "prestart")],
+            "createRuntime": [recording_hook(&log, "createRuntime")],
+            "poststart": [recording_hook(&log, "poststart")],
+            "poststop": [recording_hook(&log, "poststop")],
+        });
+    });
+    let (id, pid) = create(&moat, &bundle);
+    let lines = |n: usize| {
+        let text = fs::read_to_string(&log).unwrap_or_default();
+        assert_eq!(text.lines().count(), n, "hook log:\n{text}");
+        text.lines()
+            .map(|l| {
+                let (stage, json) = l.split_once(' ').unwrap();
+                (stage.to_string(), serde_json::from_str::<serde_json::Value>(json).unwrap())
+            })
+            .collect::<Vec<_>>()
+    };
+    let after_create = lines(2);
+    assert_eq!(after_create[0].0, "prestart");
+    assert_eq!(after_create[1].0, "createRuntime");
+    for (_, st) in &after_create {
+        assert_eq!(st["id"], id.as_str());
+        assert_eq!(st["status"], "creating");
+        assert_eq!(st["pid"].as_i64(), Some(pid));
+        assert_eq!(st["bundle"], bundle.path_str());
+    }
+    moat.run(&["start", &id]).assert_success();
+    let after_start = lines(3);
+    assert_eq!((after_start[2].0.as_str(), &after_start[2].1["status"]), ("poststart", &serde_json::json!("running")));
+    moat.run(&["delete", "--force", &id]).assert_success();
+    let after_delete = lines(4);
+    assert_eq!((after_delete[3].0.as_str(), &after_delete[3].1["status"]), ("poststop", &serde_json::json!("stopped")));
+}
+
+#[test]
+fn a_failing_create_hook_fails_create_and_leaves_nothing() {
+    let moat = Moat::new();
+    let bundle = Bundle::derive_with(|spec| {
+        spec["hooks"] = serde_json::json!({
+            "createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "echo no network for you; exit 4"]}],
+        });
+    });
+    let out = moat.run(&["create", "--bundle", bundle.path_str(), &unique_name("hookfail")]);
+    out.assert_failure();
+    assert!(
+        out.stderr.contains("createRuntime hook 0") && out.stderr.contains("no network for you"),
+        "stderr should name the hook and what it printed:\n{out}"
+    );
+    assert_nothing_left(&moat);
+}
+
+#[test]
+fn a_failing_poststart_hook_only_warns() {
+    let moat = Moat::new();
+    let bundle = Bundle::derive_with(|spec| {
+        spec["process"]["args"] = serde_json::json!(["/bin/busybox", "echo", "ran"]);
+        spec["hooks"] = serde_json::json!({"poststart": [{"path": "/bin/false", "args": ["false"]}]});
+    });
+    let out = moat.run_bundle(&bundle);
+    out.assert_success();
+    assert!(out.stdout.contains("ran"), "{out}");
+    assert!(out.stderr.contains("poststart hook 0 (/bin/false) failed"), "{out}");
+}
+
+#[test]
+fn container_namespace_hooks_are_refused_by_name() {
+    let moat = Moat::new();
+    let bundle = Bundle::derive_with(|spec| {
+        spec["hooks"] = serde_json::json!({"createContainer": [{"path": "/bin/true"}]});
+    });
+    fails_naming(
+        &moat,
+        &["create", "--bundle", bundle.path_str(), &unique_name("cc")],
+        "createContainer",
+        "stderr should name the unsupported hook",
+    );
+    assert_nothing_left(&moat);
+}

@@ -6,6 +6,7 @@
 
 use crate::cgroup::{Cgroup, Layout};
 use crate::error::{Error, Result};
+use crate::hooks::{self, Stage};
 use crate::procs::Proc;
 use crate::sandbox::{self, Launch};
 use crate::spec::load_bundle;
@@ -75,6 +76,7 @@ impl Runtime {
             )));
         }
         let _ = &opts.console_socket; // Only meaningful with a terminal.
+        hooks::check_supported(b.spec.hooks().as_ref(), &b.dir.join("config.json"))?;
         cd.create()?;
         let result = self.create_in(&cd, &b, opts);
         if result.is_err() {
@@ -100,6 +102,7 @@ impl Runtime {
             exit_file: cd.exit_file(),
             process: b.spec.process().clone(),
             cgroup: None,
+            hooks: b.spec.hooks().clone(),
         };
         cd.save(&st, &lock)?;
         let linux = b.spec.linux().as_ref();
@@ -147,14 +150,18 @@ impl Runtime {
         st.sandbox_start_time = launched.sandbox.start_time;
         st.gofer_pid = launched.gofer.pid;
         st.gofer_start_time = launched.gofer.start_time;
-        let finish = transition(st, Status::Creating, Action::FinishCreate).and_then(|to| {
-            st.status = to;
-            cd.save(st, lock)?;
-            match &opts.pid_file {
-                Some(p) => write_atomic(&absolute(p), st.sandbox_pid.to_string().as_bytes()),
-                None => Ok(()),
-            }
-        });
+        let creating = st.oci_as(Status::Creating, st.sandbox_pid);
+        let finish = hooks::run(Stage::Prestart, st.hooks.as_ref(), &creating)
+            .and_then(|()| hooks::run(Stage::CreateRuntime, st.hooks.as_ref(), &creating))
+            .and_then(|()| transition(st, Status::Creating, Action::FinishCreate))
+            .and_then(|to| {
+                st.status = to;
+                cd.save(st, lock)?;
+                match &opts.pid_file {
+                    Some(p) => write_atomic(&absolute(p), st.sandbox_pid.to_string().as_bytes()),
+                    None => Ok(()),
+                }
+            });
         if let Err(e) = finish {
             kill_all(st);
             return Err(e);
@@ -174,7 +181,9 @@ impl Runtime {
             Err(source) => return Err(Error::Control { id: id.into(), source }),
         }
         st.status = to;
-        cd.save(&st, &lock)
+        cd.save(&st, &lock)?;
+        hooks::run_and_warn(Stage::Poststart, st.hooks.as_ref(), &st.oci_as(Status::Running, st.sandbox_pid));
+        Ok(())
     }
 
     /// `moat kill`: sends `signo` to the init (or with `all`, every
@@ -240,6 +249,7 @@ impl Runtime {
         }
         cd.remove()?;
         drop(lock);
+        hooks::run_and_warn(Stage::Poststop, st.hooks.as_ref(), &st.oci_as(Status::Stopped, st.sandbox_pid));
         Ok(())
     }
 

@@ -10,6 +10,7 @@ pub mod cgroup;
 pub mod container;
 pub mod error;
 pub mod exec;
+pub mod hooks;
 pub mod procs;
 pub mod sandbox;
 pub mod spec;

@@ -20,8 +20,9 @@ fn features() -> serde_json::Value {
     serde_json::json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": runtime::state::oci_version(),
-        // No hooks are run yet.
-        "hooks": [],
+        // Run by the runtime (runtime/src/hooks.rs); createContainer and
+        // startContainer are refused.
+        "hooks": ["prestart", "createRuntime", "poststart", "poststop"],
         // tmpfs options the sentry applies (sentry/src/fs/tmpfs.rs).
         "mountOptions": ["size", "mode", "uid", "gid", "ro", "rw", "nosuid", "nodev", "noexec"],
         "linux": {
@@ -49,7 +50,7 @@ mod tests {
     fn versions_and_nothing_claimed_that_is_not_done() {
         let f = super::features();
         assert_eq!(f["ociVersionMax"], runtime::state::oci_version());
-        assert_eq!(f["hooks"], serde_json::json!([]));
+        assert_eq!(f["hooks"], serde_json::json!(["prestart", "createRuntime", "poststart", "poststop"]));
         assert_eq!(f["linux"]["seccomp"]["enabled"], false);
         assert!(f["linux"].get("namespaces").is_none());
         assert_eq!(
