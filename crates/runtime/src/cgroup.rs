@@ -252,8 +252,9 @@ pub fn check_supported(r: &LinuxResources) -> Result<()> {
         }
     }
     if let Some(b) = r.block_io() {
-        let set = b.weight().is_some()
-            || b.leaf_weight().is_some()
+        // A weight of 0 is runc's "unset"; Docker sends it.
+        let set = b.weight().is_some_and(|w| w != 0)
+            || b.leaf_weight().is_some_and(|w| w != 0)
             || b.weight_device().as_ref().is_some_and(|v| !v.is_empty())
             || b.throttle_read_bps_device().as_ref().is_some_and(|v| !v.is_empty())
             || b.throttle_write_bps_device().as_ref().is_some_and(|v| !v.is_empty())
@@ -689,6 +690,7 @@ mod tests {
             .to_string();
         assert!(e.contains("linux.resources.memory.swappiness") && e.contains("linux.resources.blockIO"), "{e}");
         check_supported(&resources(r#"{"devices":[{"allow":false,"access":"rwm"}],"blockIO":{}}"#)).unwrap();
+        check_supported(&resources(r#"{"blockIO":{"weight":0}}"#)).unwrap();
         // What Docker sends by default means "unset".
         check_supported(&resources(r#"{"memory":{"swappiness":18446744073709551615,"disableOOMKiller":false}}"#))
             .unwrap();
