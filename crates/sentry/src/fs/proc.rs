@@ -2,11 +2,11 @@
 //! file is generated from the sentry's own state when it is opened, never
 //! from the host's. Read-only: opening for writing is EACCES.
 //!
-//! Per process: `exe`, `cwd`, `cmdline`, `fd/` and `fd/<n>` are the
-//! caller's own only (a task's state lives on its thread); another
-//! process's `exe` and `cwd` answer EACCES, as Linux does for processes
-//! the caller may not trace, its `cmdline` is empty and `fd/` lists
-//! nothing. `stat` and `status` come from the process table for all.
+//! Per process: `exe`, `cwd`, `fd/` and `fd/<n>` are the caller's own
+//! only (a task's state lives on its thread); another process's `exe` and
+//! `cwd` answer EACCES, as Linux does for processes the caller may not
+//! trace, and its `fd/` lists nothing. `cmdline` (from the address space),
+//! `comm`, `stat` and `status` come from the process table for all.
 //! `fd/<n>` opens the caller's description itself (shared offset), where
 //! Linux reopens the file.
 
@@ -31,6 +31,7 @@ const NET_FILES: &[&str] = &["dev", "tcp", "tcp6", "udp", "udp6", "unix"];
 const SYS_KERNEL_FILES: &[&str] = &["hostname", "ostype", "osrelease", "pid_max"];
 const PID_ENTRIES: &[(&str, u8)] = &[
     ("cmdline", synthetic::DT_REG),
+    ("comm", synthetic::DT_REG),
     ("cwd", synthetic::DT_LNK),
     ("exe", synthetic::DT_LNK),
     ("fd", synthetic::DT_DIR),
@@ -146,13 +147,12 @@ impl ProcFs {
             }
             [pid, rest @ ..] => {
                 let pid: i32 = pid.parse().map_err(|_| Errno::ENOENT)?;
-                let (ppid, pgid, sid, threads) = {
+                let (ppid, pgid, sid, threads, comm, mm) = {
                     let procs = task.kernel.procs();
                     let p = procs.get(pid).filter(|p| p.exit.is_none()).ok_or(Errno::ENOENT)?;
-                    (p.ppid, p.pgid, p.sid, p.group.live().max(1))
+                    (p.ppid, p.pgid, p.sid, p.group.live().max(1), p.handle.comm(), p.mm.clone())
                 };
                 let mine = pid == own;
-                let comm = if mine { task.comm.clone() } else { String::new() };
                 match rest {
                     [] => {
                         let e = PID_ENTRIES
@@ -169,7 +169,8 @@ impl ProcFs {
                             ("exe", []) if mine => Node::Link(task.exe.clone()),
                             ("cwd", []) if mine => Node::Link(task.cwd.clone()),
                             ("exe" | "cwd", []) => return Err(Errno::EACCES),
-                            ("cmdline", []) => Node::File(if mine { task.mm.cmdline().to_vec() } else { Vec::new() }),
+                            ("cmdline", []) => Node::File(mm.upgrade().map(|mm| mm.cmdline()).unwrap_or_default()),
+                            ("comm", []) => Node::File(format!("{comm}\n").into_bytes()),
                             ("stat", []) => {
                                 Node::File(stat_line(pid, &comm, mine, [ppid, pgid, sid], threads).into_bytes())
                             }

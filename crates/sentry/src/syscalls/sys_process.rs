@@ -423,7 +423,7 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         p.mm = Arc::downgrade(&task.mm);
     }
     task.regs = loaded.regs;
-    task.comm = crate::kernel::task::comm_of(&loaded.path);
+    task.handle().set_comm(crate::kernel::task::comm_of(&loaded.path));
     task.exe = loaded.path;
     task.actions.reset_for_exec();
     crate::kernel::delivery::reset_for_exec(task);
@@ -461,13 +461,14 @@ pub fn prctl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
                     Err(e)
                 }
             })?;
-            task.comm = String::from_utf8_lossy(&name[..name.len().min(15)]).into_owned();
+            task.handle().set_comm(String::from_utf8_lossy(&name[..name.len().min(15)]).into_owned());
             Ok(0)
         }
         PR_GET_NAME => {
             let mut buf = [0u8; 16];
-            let n = task.comm.len().min(15);
-            buf[..n].copy_from_slice(&task.comm.as_bytes()[..n]);
+            let comm = task.handle().comm();
+            let n = comm.len().min(15);
+            buf[..n].copy_from_slice(&comm.as_bytes()[..n]);
             task.mm.copy_out(a[1], &buf).map(|()| 0)
         }
         PR_SET_PDEATHSIG => {
