@@ -122,6 +122,7 @@ conformance!(
     enosys,
     brk,
     mmap_anon,
+    mmap_file,
     mprotect,
     mmap_einval,
     arch_prctl,

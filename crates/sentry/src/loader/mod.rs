@@ -99,7 +99,7 @@ pub fn load(
                 new_argv.extend(argv.into_iter().skip(1));
                 (path, argv) = (interp, new_argv);
             }
-            None => return load_elf(kernel, open, &*file, &path, &execfn, &argv, envp, ids),
+            None => return load_elf(kernel, open, &file, &path, &execfn, &argv, envp, ids),
         }
     }
     Err(Errno::ELOOP)
@@ -128,7 +128,7 @@ fn script_interpreter(file: &dyn FileDescription) -> Result<Option<(String, Opti
 fn load_elf(
     kernel: &Arc<Kernel>,
     open: Opener<'_>,
-    file: &dyn FileDescription,
+    file: &Arc<dyn FileDescription>,
     path: &str,
     execfn: &str,
     argv: &[String],
@@ -145,7 +145,7 @@ fn load_elf(
     let (entry, base) = match &image.interp {
         Some(interp_path) => {
             let interp_file = open_executable(open, interp_path)?;
-            let interp = elf::load(&mut mm, &*interp_file, elf::Role::Interpreter)?;
+            let interp = elf::load(&mut mm, &interp_file, elf::Role::Interpreter)?;
             if interp.interp.is_some() {
                 return Err(Errno::ELIBBAD);
             }

@@ -63,7 +63,12 @@ pub fn mmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             Err(e) => return Err(e),
         }
     }
-    // A private mapping is a copy of the file's bytes.
+    // A private mapping that is not writable is the host file itself when
+    // the file has one (libraries' text); otherwise a copy of its bytes.
+    match task.mm.map_host_file(placement, len, prot, &file, offset, kind.clone()) {
+        Err(Errno::ENODEV) => {}
+        mapped => return mapped,
+    }
     let at = task.mm.map_anonymous(placement, len, prot, kind)?;
     if let Err(e) = copy_from_file(&task.mm, &*file, offset, at, len) {
         let _ = task.mm.unmap(at, len);
