@@ -121,6 +121,7 @@ conformance!(
     read_eof,
     enosys,
     brk,
+    locks,
     mmap_anon,
     mmap_file,
     mprotect,

@@ -729,93 +729,6 @@ fn from_libc(r: &libc::user_regs_struct) -> PtRegs {
     copy_regs!(r => PtRegs)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Runs hand-written machine code in a stub: it makes a getpid syscall,
-    /// then writes to an address it may not touch.
-    #[test]
-    fn syscalls_and_faults_come_to_the_tracer() {
-        let mf = Arc::new(MemoryFile::new(1 << 24).unwrap());
-        let platform = PtracePlatform::new(mf.clone()).unwrap();
-        let space = platform.new_address_space().unwrap();
-        let code_addr = 0x40_0000;
-        let off = mf.allocate(4096).unwrap();
-        // mov eax, 39; syscall; mov [0x1000], eax
-        let code = [0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x89, 0x04, 0x25, 0x00, 0x10, 0x00, 0x00];
-        mf.write(off, &code).unwrap();
-        space.map(code_addr, 4096, off, mman::PROT_READ | mman::PROT_EXEC).unwrap();
-
-        let mut ctx = platform.new_context();
-        let mut regs = PtRegs::user_start(code_addr, 0);
-        assert_eq!(ctx.switch(&*space, &mut regs).unwrap(), Event::Syscall);
-        assert_eq!(regs.orig_rax, 39);
-        assert_eq!(regs.rip, code_addr + 7);
-        regs.rax = 1234;
-        let ev = ctx.switch(&*space, &mut regs).unwrap();
-        assert_eq!(ev, Event::Fault { signo: libc::SIGSEGV, code: 1 /* SEGV_MAPERR */, addr: 0x1000 });
-        assert_eq!(regs.rax, 1234);
-
-        // FPU state round-trips, and a bad MXCSR is refused.
-        let mut fp = ctx.fp_state(&*space).unwrap();
-        assert_eq!(&fp.0[0..2], &0x37fu16.to_le_bytes(), "a fresh stub has the default FCW");
-        fp.0[160..176].copy_from_slice(&[0xab; 16]); // XMM0
-        ctx.set_fp_state(&*space, &fp).unwrap();
-        assert_eq!(ctx.fp_state(&*space).unwrap().0[160..176], [0xab; 16]);
-        let mut bad = FpState::initial();
-        bad.0[FpState::MXCSR + 3] = 0xff;
-        assert!(ctx.set_fp_state(&*space, &bad).is_err());
-        if fp.is_xsave() {
-            // The upper halves of the AVX registers travel too (YMM0_H is
-            // the first 16 bytes of component 2, at offset 576).
-            let mut avx = ctx.fp_state(&*space).unwrap();
-            avx.0[FpState::XSTATE_BV] |= 4;
-            avx.0[576..592].copy_from_slice(&[0xcd; 16]);
-            ctx.set_fp_state(&*space, &avx).unwrap();
-            assert_eq!(ctx.fp_state(&*space).unwrap().0[576..592], [0xcd; 16]);
-        }
-        ctx.set_fp_state(&*space, &FpState::initial()).unwrap();
-        assert_eq!(ctx.fp_state(&*space).unwrap().0[160..176], [0; 16]);
-    }
-
-    /// A second thread in the same address space, run by another sentry
-    /// thread, sees the same memory and traps its own syscalls.
-    #[test]
-    fn threads_of_one_address_space() {
-        let mf = Arc::new(MemoryFile::new(1 << 24).unwrap());
-        let platform = PtracePlatform::new(mf.clone()).unwrap();
-        let space = platform.new_address_space().unwrap();
-        let code_addr = 0x40_0000;
-        let off = mf.allocate(4096).unwrap();
-        // mov eax, 39; syscall; jmp $-7 (back to the mov)
-        let code = [0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7];
-        mf.write(off, &code).unwrap();
-        space.map(code_addr, 4096, off, mman::PROT_READ | mman::PROT_EXEC).unwrap();
-        let tid = space.new_thread().unwrap();
-        assert!(tid > 0);
-
-        let other = space.clone();
-        let mut ctx = platform.new_context();
-        let worker = std::thread::spawn(move || {
-            other.adopt_thread(tid).unwrap();
-            let mut regs = PtRegs::user_start(code_addr, 0);
-            for _ in 0..3 {
-                assert_eq!(ctx.switch(&*other, &mut regs).unwrap(), Event::Syscall);
-                assert_eq!(regs.orig_rax, 39);
-            }
-            // Mapping from this thread goes through its own stub thread.
-            other.protect(code_addr, 4096, mman::PROT_READ | mman::PROT_EXEC).unwrap();
-            other.release_thread().unwrap();
-        });
-        worker.join().unwrap();
-
-        let mut ctx = platform.new_context();
-        let mut regs = PtRegs::user_start(code_addr, 0);
-        assert_eq!(ctx.switch(&*space, &mut regs).unwrap(), Event::Syscall);
-    }
-}
-
 /// The descriptor-passing socket pair every stub inherits (see the module
 /// comment), and the scratch page its message header lives on.
 struct FdPass {
@@ -910,5 +823,92 @@ impl FdPass {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs hand-written machine code in a stub: it makes a getpid syscall,
+    /// then writes to an address it may not touch.
+    #[test]
+    fn syscalls_and_faults_come_to_the_tracer() {
+        let mf = Arc::new(MemoryFile::new(1 << 24).unwrap());
+        let platform = PtracePlatform::new(mf.clone()).unwrap();
+        let space = platform.new_address_space().unwrap();
+        let code_addr = 0x40_0000;
+        let off = mf.allocate(4096).unwrap();
+        // mov eax, 39; syscall; mov [0x1000], eax
+        let code = [0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x89, 0x04, 0x25, 0x00, 0x10, 0x00, 0x00];
+        mf.write(off, &code).unwrap();
+        space.map(code_addr, 4096, off, mman::PROT_READ | mman::PROT_EXEC).unwrap();
+
+        let mut ctx = platform.new_context();
+        let mut regs = PtRegs::user_start(code_addr, 0);
+        assert_eq!(ctx.switch(&*space, &mut regs).unwrap(), Event::Syscall);
+        assert_eq!(regs.orig_rax, 39);
+        assert_eq!(regs.rip, code_addr + 7);
+        regs.rax = 1234;
+        let ev = ctx.switch(&*space, &mut regs).unwrap();
+        assert_eq!(ev, Event::Fault { signo: libc::SIGSEGV, code: 1 /* SEGV_MAPERR */, addr: 0x1000 });
+        assert_eq!(regs.rax, 1234);
+
+        // FPU state round-trips, and a bad MXCSR is refused.
+        let mut fp = ctx.fp_state(&*space).unwrap();
+        assert_eq!(&fp.0[0..2], &0x37fu16.to_le_bytes(), "a fresh stub has the default FCW");
+        fp.0[160..176].copy_from_slice(&[0xab; 16]); // XMM0
+        ctx.set_fp_state(&*space, &fp).unwrap();
+        assert_eq!(ctx.fp_state(&*space).unwrap().0[160..176], [0xab; 16]);
+        let mut bad = FpState::initial();
+        bad.0[FpState::MXCSR + 3] = 0xff;
+        assert!(ctx.set_fp_state(&*space, &bad).is_err());
+        if fp.is_xsave() {
+            // The upper halves of the AVX registers travel too (YMM0_H is
+            // the first 16 bytes of component 2, at offset 576).
+            let mut avx = ctx.fp_state(&*space).unwrap();
+            avx.0[FpState::XSTATE_BV] |= 4;
+            avx.0[576..592].copy_from_slice(&[0xcd; 16]);
+            ctx.set_fp_state(&*space, &avx).unwrap();
+            assert_eq!(ctx.fp_state(&*space).unwrap().0[576..592], [0xcd; 16]);
+        }
+        ctx.set_fp_state(&*space, &FpState::initial()).unwrap();
+        assert_eq!(ctx.fp_state(&*space).unwrap().0[160..176], [0; 16]);
+    }
+
+    /// A second thread in the same address space, run by another sentry
+    /// thread, sees the same memory and traps its own syscalls.
+    #[test]
+    fn threads_of_one_address_space() {
+        let mf = Arc::new(MemoryFile::new(1 << 24).unwrap());
+        let platform = PtracePlatform::new(mf.clone()).unwrap();
+        let space = platform.new_address_space().unwrap();
+        let code_addr = 0x40_0000;
+        let off = mf.allocate(4096).unwrap();
+        // mov eax, 39; syscall; jmp $-7 (back to the mov)
+        let code = [0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7];
+        mf.write(off, &code).unwrap();
+        space.map(code_addr, 4096, off, mman::PROT_READ | mman::PROT_EXEC).unwrap();
+        let tid = space.new_thread().unwrap();
+        assert!(tid > 0);
+
+        let other = space.clone();
+        let mut ctx = platform.new_context();
+        let worker = std::thread::spawn(move || {
+            other.adopt_thread(tid).unwrap();
+            let mut regs = PtRegs::user_start(code_addr, 0);
+            for _ in 0..3 {
+                assert_eq!(ctx.switch(&*other, &mut regs).unwrap(), Event::Syscall);
+                assert_eq!(regs.orig_rax, 39);
+            }
+            // Mapping from this thread goes through its own stub thread.
+            other.protect(code_addr, 4096, mman::PROT_READ | mman::PROT_EXEC).unwrap();
+            other.release_thread().unwrap();
+        });
+        worker.join().unwrap();
+
+        let mut ctx = platform.new_context();
+        let mut regs = PtRegs::user_start(code_addr, 0);
+        assert_eq!(ctx.switch(&*space, &mut regs).unwrap(), Event::Syscall);
     }
 }

@@ -11,6 +11,7 @@ pub mod epoll;
 pub mod eventfd;
 pub mod gofer;
 pub mod host;
+pub mod lock;
 pub mod memfd;
 pub mod overlay;
 pub mod pipe;

@@ -87,6 +87,8 @@ pub struct Kernel {
     /// The process tree of the container's PID namespace.
     pub(crate) procs: Mutex<process::ProcessTable>,
     pub(crate) futexes: futex::Futexes,
+    /// flock and fcntl record locks.
+    pub(crate) locks: crate::fs::lock::FileLocks,
     /// `moat pause`: tasks wait at the gate in their run loop (`control`).
     paused: std::sync::atomic::AtomicBool,
     /// The vDSO every address space maps; `None` if it could not be made
@@ -183,6 +185,7 @@ impl Kernel {
             unimplemented_seen: Mutex::new(HashSet::new()),
             procs: Mutex::new(process::ProcessTable::default()),
             futexes: futex::Futexes::default(),
+            locks: Default::default(),
             paused: std::sync::atomic::AtomicBool::new(false),
             vdso: self::vdso::Vdso::new(&cfg.memfile)
                 .map_err(|e| tracing::error!("no vDSO: {e}; clocks are system calls"))

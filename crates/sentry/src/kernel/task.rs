@@ -466,6 +466,7 @@ impl Task {
         let (kernel, pid) = (self.kernel.clone(), self.pid);
         // The address space (and its stub) go before the parent can see the exit.
         drop(self);
+        kernel.locks.exited(pid);
         kernel.procs().exit(pid, status, times);
         status
     }

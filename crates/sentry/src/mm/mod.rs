@@ -69,6 +69,9 @@ pub struct Vma {
     pub host: Option<HostFile>,
 }
 
+/// A run of application memory in one VMA: `(offset, len, host file)`.
+type Piece<'a> = (u64, u64, Option<&'a HostFile>);
+
 /// The file of a host file mapping, kept open while any VMA maps it.
 #[derive(Clone)]
 pub struct HostFile(pub Arc<dyn crate::vfs::FileDescription>);
@@ -516,7 +519,7 @@ impl Inner {
     /// The pieces `(offset, len, host file)` covering `[addr, addr+len)`,
     /// each in a VMA allowing `need` (a PROT_* mask): offsets in the host
     /// file if there is one, else in the memory file.
-    fn pieces(&self, addr: u64, len: u64, need: u64) -> Result<Vec<(u64, u64, Option<&HostFile>)>, Errno> {
+    fn pieces(&self, addr: u64, len: u64, need: u64) -> Result<Vec<Piece<'_>>, Errno> {
         let end = addr.checked_add(len).ok_or(Errno::EFAULT)?;
         let mut out = Vec::new();
         let mut cur = addr;

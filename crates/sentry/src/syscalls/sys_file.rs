@@ -1,6 +1,7 @@
 //! File syscalls: read/write family, open/close, stat, descriptors
 //! (gVisor: `sys_file.go`, `sys_read_write.go`, `sys_stat.go`).
 
+use super::sys_lock as lock;
 use crate::kernel::waiter::WaitQueue;
 use crate::kernel::Task;
 use crate::vfs::mount::{FileSystem, MountTable, SetAttr, TimeSet};
@@ -470,7 +471,9 @@ pub fn creat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 pub fn close(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    task.fds.remove(fd_arg(a[0])).map(|_| 0)
+    let file = task.fds.remove(fd_arg(a[0]))?;
+    task.kernel.locks.closed(task.pid, file);
+    Ok(0)
 }
 
 fn stat_path(task: &Task, dirfd: i64, path_addr: u64, flags: u64) -> Result<abi::Stat, Errno> {
@@ -555,6 +558,9 @@ pub fn fcntl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             Ok(0)
         }
         F_ADD_SEALS => file.add_seals(a[2] as u32).map(|_| 0),
+        lock::F_GETLK | lock::F_SETLK | lock::F_SETLKW | lock::F_OFD_GETLK | lock::F_OFD_SETLK | lock::F_OFD_SETLKW => {
+            lock::fcntl_lock(task, &file, a[1], a[2])
+        }
         F_GET_SEALS => file.seals().map(u64::from).ok_or(Errno::EINVAL),
         _ => Err(Errno::EINVAL),
     }
@@ -568,7 +574,9 @@ pub fn dup(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 fn dup_to(task: &mut Task, old: i64, new: i64, cloexec: bool) -> Result<u64, Errno> {
     let file = task.fds.get(old)?;
     let new_idx = usize::try_from(new).ok().filter(|&n| n < crate::vfs::MAX_FDS).ok_or(Errno::EBADF)?;
-    task.fds.set(new_idx, file, cloexec);
+    if let Some(old) = task.fds.set(new_idx, file, cloexec) {
+        task.kernel.locks.closed(task.pid, old);
+    }
     Ok(new as u64)
 }
 
@@ -1136,7 +1144,9 @@ pub fn close_range(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         // Stop sharing the table first, as Linux's unshare_fd does.
         task.fds = Arc::new(task.fds.fork_copy());
     }
-    task.fds.close_range(first as usize, last as usize, flags & CLOSE_RANGE_CLOEXEC != 0);
+    for file in task.fds.close_range(first as usize, last as usize, flags & CLOSE_RANGE_CLOEXEC != 0) {
+        task.kernel.locks.closed(task.pid, file);
+    }
     Ok(0)
 }
 

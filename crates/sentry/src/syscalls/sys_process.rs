@@ -428,7 +428,9 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     task.actions.reset_for_exec();
     crate::kernel::delivery::reset_for_exec(task);
     task.group.timers.delete_posix();
-    task.fds.close_on_exec();
+    for file in task.fds.close_on_exec() {
+        task.kernel.locks.closed(task.pid, file);
+    }
     task.clear_child_tid = 0;
     // A vfork parent resumes once the child has its own image.
     task.vfork_done.take();

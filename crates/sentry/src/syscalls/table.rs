@@ -3,8 +3,8 @@
 use super::Arg::*;
 use super::Support::*;
 use super::{
-    sys_eventfds as fds, sys_file as file, sys_futex, sys_identity as identity, sys_misc as misc, sys_mmap as mmap,
-    sys_process as process, sys_signal as signal, sys_thread as thread, sys_time as time,
+    sys_eventfds as fds, sys_file as file, sys_futex, sys_identity as identity, sys_lock as lock, sys_misc as misc,
+    sys_mmap as mmap, sys_process as process, sys_signal as signal, sys_thread as thread, sys_time as time,
 };
 use super::{Arg, Handler, Support, Syscall};
 use abi::Sysno;
@@ -147,10 +147,15 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::uname, Full, misc::uname, &[Hex]),
     sys(
         Sysno::fcntl,
-        Partial("F_DUPFD, F_GETFD/SETFD, F_GETFL/SETFL, F_ADD_SEALS/F_GET_SEALS (memfds); locks come with issue #4"),
+        Partial(
+            "F_DUPFD, F_GETFD/SETFD, F_GETFL/SETFL, F_ADD_SEALS/F_GET_SEALS (memfds), record locks \
+             F_GETLK/F_SETLK/F_SETLKW and F_OFD_* (EDEADLK for F_SETLKW cycles); no leases, F_NOTIFY or \
+             F_SETPIPE_SZ"
+        ),
         file::fcntl,
         &[Fd, Dec, Hex],
     ),
+    sys(Sysno::flock, Full, lock::flock, &[Fd, Hex]),
     sys(Sysno::fsync, Partial(SYNC_NOTE), file::fsync, &[Fd]),
     sys(Sysno::fdatasync, Partial(SYNC_NOTE), file::fsync, &[Fd]),
     sys(Sysno::truncate, Partial(TMPFS_ONLY), file::truncate, &[Path, Dec]),
