@@ -130,6 +130,13 @@ impl MountTable {
         self.mounts.sort_by_key(|m| std::cmp::Reverse(m.point.len()));
     }
 
+    /// Every mount, as (mount point, file system), the root first.
+    pub fn mounts(&self) -> Vec<(&str, &Arc<dyn FileSystem>)> {
+        let mut v: Vec<_> = self.mounts.iter().map(|m| (m.point.as_str(), &m.fs)).collect();
+        v.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then(a.0.cmp(b.0)));
+        v
+    }
+
     /// The file system serving the absolute path `path`, and the path
     /// within it.
     /// True when `a` and `b` are the same mounted file system (rename and
