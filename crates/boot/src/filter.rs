@@ -51,6 +51,8 @@ const ALLOWED: &[(Sysno, &str)] = &[
     (Sysno::write, "stdio of the container, log, exit file"),
     (Sysno::writev, "log lines"),
     (Sysno::pread64, "file data from gofer-donated descriptors"),
+    (Sysno::pwrite64, "file data to gofer-donated descriptors of writable mounts"),
+    (Sysno::fsync, "fsync of gofer-donated descriptors of writable mounts"),
     (Sysno::close, "closing descriptors"),
     (Sysno::poll, "waiting on host stdio in slices a signal can interrupt"),
     (Sysno::ppoll, "the same, where the libc spells poll as ppoll"),

@@ -1,24 +1,104 @@
 //! The gofer's request loop.
 //!
-//! Every path is resolved with `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`
-//! against the root directory descriptor, so `..` and absolute symlinks stay
-//! inside the container's root whatever the sentry sends. A malformed
-//! request is answered with an error (or ends the connection), never a crash.
+//! The gofer serves several trees ([`Tree`]): the container's root and each
+//! bind mount's source, each with its own root descriptor. Every path is
+//! resolved with `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)` against
+//! its tree's root, so `..` and absolute symlinks stay inside that tree
+//! whatever the sentry sends; changes to a directory are `*at` calls on a
+//! parent resolved that way, never following a final symlink. A read-only
+//! tree refuses every change itself (EROFS). A malformed request is
+//! answered with an error (or ends the connection), never a crash.
 
-use crate::proto::{Dirent, FileAttr, FsStat, Request, Response};
+use crate::proto::{open_flags, Call, Dirent, FileAttr, FsStat, Request, Response, SetAttrs, TimeSpec, WalkLink};
 use control::frame::{recv_frame, send_frame, FrameError};
-use rustix::fs::{openat2, FileType, Mode, OFlags, RawDir, ResolveFlags, SeekFrom};
+use rustix::fs::{openat2, AtFlags, FileType, Mode, OFlags, RawDir, ResolveFlags, SeekFrom};
 use rustix::io::Errno;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
-/// Serves requests on `sock` until the sentry hangs up. `root` is a
-/// directory descriptor for the container's root file system.
-pub fn serve(root: BorrowedFd<'_>, sock: &UnixStream) -> Result<(), FrameError> {
+/// One tree the gofer serves: the container's root or a bind mount's source.
+#[derive(Clone, Copy)]
+pub struct Tree<'a> {
+    /// A directory descriptor: the tree's root, or for a single-file bind
+    /// the directory holding the file.
+    pub root: BorrowedFd<'a>,
+    /// For a bind of a single file: its name in `root`. Such a tree has
+    /// one path, `/`; no other name of that directory is reachable.
+    pub file: Option<&'a str>,
+    /// `ro`: every change is refused here too (EROFS), not only by the sentry.
+    pub readonly: bool,
+}
+
+impl<'a> Tree<'a> {
+    /// A writable directory tree.
+    pub fn dir(root: BorrowedFd<'a>) -> Tree<'a> {
+        Tree { root, file: None, readonly: false }
+    }
+
+    /// The path relative to the root descriptor for openat2.
+    fn rel(&self, path: &str) -> Result<String, Errno> {
+        if path.as_bytes().contains(&0) {
+            return Err(Errno::INVAL);
+        }
+        if let Some(name) = self.file {
+            // A file has no entries: "/" is the file, anything below it ENOTDIR.
+            return if normalize(path).is_empty() { Ok(name.into()) } else { Err(Errno::NOTDIR) };
+        }
+        let rel = path.trim_start_matches('/');
+        Ok(if rel.is_empty() { ".".into() } else { rel.into() })
+    }
+
+    fn writable(&self) -> Result<(), Errno> {
+        if self.readonly {
+            Err(Errno::ROFS)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The directory holding the last component of `path`, and that
+    /// component, for the `*at` calls that change a directory. The root
+    /// of a tree has no parent here: `root_errno`.
+    fn parent(&self, path: &str, root_errno: Errno) -> Result<(OwnedFd, String), Errno> {
+        if path.as_bytes().contains(&0) {
+            return Err(Errno::INVAL);
+        }
+        let comps = normalize(path);
+        let Some((name, dir)) = comps.split_last() else { return Err(root_errno) };
+        if self.file.is_some() {
+            return Err(Errno::NOTDIR);
+        }
+        if name.len() > 255 {
+            return Err(Errno::NAMETOOLONG);
+        }
+        let fd = resolve(*self, &format!("/{}", dir.join("/")), OFlags::PATH | OFlags::DIRECTORY)?;
+        Ok((fd, name.to_string()))
+    }
+}
+
+/// The components of `path` after lexical removal of `.`, `..` and empty
+/// ones (`..` at the top stays at the top, as RESOLVE_IN_ROOT does).
+fn normalize(path: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Serves requests on `sock` until the sentry hangs up. `trees[i]` serves
+/// mount `i` (0: the container's root).
+pub fn serve(trees: &[Tree<'_>], sock: &UnixStream) -> Result<(), FrameError> {
     loop {
-        let req: Request = match recv_frame(sock) {
-            Ok((req, _fds)) => req,
+        let call: Call = match recv_frame(sock) {
+            Ok((call, _fds)) => call,
             Err(FrameError::Closed) => return Ok(()),
             Err(FrameError::Decode(e)) => {
                 tracing::warn!("gofer: malformed request: {e}");
@@ -27,51 +107,251 @@ pub fn serve(root: BorrowedFd<'_>, sock: &UnixStream) -> Result<(), FrameError> 
             }
             Err(e) => return Err(e),
         };
-        let (resp, fds) = handle(root, &req);
-        tracing::debug!(?req, ?resp, "gofer");
+        let (resp, fds) = match usize::try_from(call.mount).ok().and_then(|i| trees.get(i)) {
+            Some(tree) => handle(*tree, &call.req),
+            None => (Response::Error { errno: Errno::INVAL.raw_os_error() }, vec![]),
+        };
+        tracing::debug!(?call, ?resp, "gofer");
         send_frame(sock, &resp, &fds)?;
     }
 }
 
-/// Answers one request.
-pub fn handle(root: BorrowedFd<'_>, req: &Request) -> (Response, Vec<OwnedFd>) {
+fn done(r: Result<(), Errno>) -> Result<(Response, Vec<OwnedFd>), Errno> {
+    r.map(|()| (Response::Done, vec![]))
+}
+
+/// Answers one request on one tree.
+pub fn handle(tree: Tree<'_>, req: &Request) -> (Response, Vec<OwnedFd>) {
     let result = match req {
-        Request::Stat { path, follow } => stat(root, path, *follow).map(|a| (Response::Attr(a), vec![])),
-        Request::OpenRead { path } => open_read(root, path),
-        Request::Readlink { path } => readlink(root, path).map(|l| (Response::Link(l), vec![])),
+        Request::Stat { path, follow } => stat(tree, path, *follow).map(|a| (Response::Attr(a), vec![])),
+        Request::OpenRead { path } => open_read(tree, path),
+        Request::Readlink { path } => readlink(tree, path).map(|l| (Response::Link(l), vec![])),
         Request::Readdir { path, cookie } => {
-            readdir(root, path, *cookie).map(|(entries, next)| (Response::Dirents { entries, next }, vec![]))
+            readdir(tree, path, *cookie).map(|(entries, next)| (Response::Dirents { entries, next }, vec![]))
         }
-        Request::Statfs { path } => statfs(root, path).map(|s| (Response::Statfs(s), vec![])),
+        Request::Statfs { path } => statfs(tree, path).map(|s| (Response::Statfs(s), vec![])),
+        Request::Walk { path, follow_last } => walk(tree, path, *follow_last).map(|w| (Response::Walked(w), vec![])),
+        Request::Open { path, flags, mode, uid, gid } => open(tree, path, *flags, *mode, *uid, *gid),
+        Request::Mkdir { path, mode, uid, gid } => done(mkdir(tree, path, *mode, *uid, *gid)),
+        Request::Symlink { target, path, uid, gid } => done(symlink(tree, target, path, *uid, *gid)),
+        Request::Link { old, new } => done(link(tree, old, new)),
+        Request::Unlink { path } => done(remove(tree, path, false)),
+        Request::Rmdir { path } => done(remove(tree, path, true)),
+        Request::Rename { old, new, flags } => done(rename(tree, old, new, *flags)),
+        Request::SetAttr { path, attr } => done(setattr(tree, path, attr)),
     };
     result.unwrap_or_else(|e| (Response::Error { errno: e.raw_os_error() }, vec![]))
 }
 
-fn resolve(root: BorrowedFd<'_>, path: &str, flags: OFlags) -> Result<OwnedFd, Errno> {
-    if path.as_bytes().contains(&0) {
-        return Err(Errno::INVAL);
-    }
-    let rel = path.trim_start_matches('/');
-    let rel = if rel.is_empty() { "." } else { rel };
-    // openat2 rejects O_PATH combined with anything but DIRECTORY/NOFOLLOW/CLOEXEC.
-    let extra = if flags.contains(OFlags::PATH) { OFlags::CLOEXEC } else { OFlags::CLOEXEC | OFlags::NOCTTY };
-    openat2(root, rel, flags | extra, Mode::empty(), ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS)
+fn resolve(tree: Tree<'_>, path: &str, flags: OFlags) -> Result<OwnedFd, Errno> {
+    resolve_mode(tree, path, flags, Mode::empty())
 }
 
-fn stat(root: BorrowedFd<'_>, path: &str, follow: bool) -> Result<FileAttr, Errno> {
+fn resolve_mode(tree: Tree<'_>, path: &str, flags: OFlags, mode: Mode) -> Result<OwnedFd, Errno> {
+    let rel = tree.rel(path)?;
+    // openat2 rejects O_PATH combined with anything but DIRECTORY/NOFOLLOW/CLOEXEC.
+    let extra = if flags.contains(OFlags::PATH) { OFlags::CLOEXEC } else { OFlags::CLOEXEC | OFlags::NOCTTY };
+    openat2(tree.root, rel, flags | extra, mode, ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS)
+}
+
+fn stat(tree: Tree<'_>, path: &str, follow: bool) -> Result<FileAttr, Errno> {
     let flags = if follow { OFlags::PATH } else { OFlags::PATH | OFlags::NOFOLLOW };
-    let fd = resolve(root, path, flags)?;
+    let fd = resolve(tree, path, flags)?;
     Ok(FileAttr::from(&rustix::fs::fstat(&fd)?))
 }
 
-fn open_read(root: BorrowedFd<'_>, path: &str) -> Result<(Response, Vec<OwnedFd>), Errno> {
-    let fd = resolve(root, path, OFlags::RDONLY)?;
+fn open_read(tree: Tree<'_>, path: &str) -> Result<(Response, Vec<OwnedFd>), Errno> {
+    // O_NONBLOCK: a fifo must not block the gofer.
+    let fd = resolve(tree, path, OFlags::RDONLY | OFlags::NONBLOCK)?;
     let attr = FileAttr::from(&rustix::fs::fstat(&fd)?);
     Ok((Response::Opened(attr), vec![fd]))
 }
 
-fn readlink(root: BorrowedFd<'_>, path: &str) -> Result<String, Errno> {
-    let fd = resolve(root, path, OFlags::PATH | OFlags::NOFOLLOW)?;
+/// Opens for reading or writing, creating if asked. A final symlink is
+/// never followed (the sentry followed it already); O_NONBLOCK keeps a
+/// fifo from blocking the gofer, and only regular files and directories
+/// are donated (the sentry serves devices itself).
+fn open(
+    tree: Tree<'_>,
+    path: &str,
+    flags: u32,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+) -> Result<(Response, Vec<OwnedFd>), Errno> {
+    use open_flags::*;
+    if flags & !ALLOWED != 0 || flags & O_ACCMODE == O_ACCMODE || mode & !0o7777 != 0 {
+        return Err(Errno::INVAL);
+    }
+    if flags & O_ACCMODE != 0 || flags & (O_CREAT | O_TRUNC) != 0 {
+        tree.writable()?;
+    }
+    let base = OFlags::from_bits_retain(flags & !(O_CREAT | O_EXCL)) | OFlags::NOFOLLOW | OFlags::NONBLOCK;
+    let mut created = false;
+    let fd = if flags & O_CREAT != 0 {
+        match resolve_mode(tree, path, base | OFlags::CREATE | OFlags::EXCL, Mode::from_raw_mode(mode)) {
+            Ok(fd) => {
+                created = true;
+                fd
+            }
+            Err(Errno::EXIST) if flags & O_EXCL == 0 => resolve(tree, path, base)?,
+            Err(e) => return Err(e),
+        }
+    } else {
+        resolve(tree, path, base)?
+    };
+    if created {
+        rustix::fs::fchown(&fd, Some(rustix::fs::Uid::from_raw(uid)), Some(rustix::fs::Gid::from_raw(gid)))?;
+    }
+    let st = rustix::fs::fstat(&fd)?;
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::RegularFile | FileType::Directory => {}
+        FileType::Socket => return Err(Errno::NXIO),
+        _ => return Err(Errno::OPNOTSUPP),
+    }
+    Ok((Response::Opened(FileAttr::from(&st)), vec![fd]))
+}
+
+fn chown_new(dir: &OwnedFd, name: &str, uid: u32, gid: u32) -> Result<(), Errno> {
+    rustix::fs::chownat(
+        dir,
+        name,
+        Some(rustix::fs::Uid::from_raw(uid)),
+        Some(rustix::fs::Gid::from_raw(gid)),
+        AtFlags::SYMLINK_NOFOLLOW,
+    )
+}
+
+fn mkdir(tree: Tree<'_>, path: &str, mode: u32, uid: u32, gid: u32) -> Result<(), Errno> {
+    tree.writable()?;
+    let (dir, name) = tree.parent(path, Errno::EXIST)?;
+    rustix::fs::mkdirat(&dir, name.as_str(), Mode::from_raw_mode(mode & 0o7777))?;
+    chown_new(&dir, &name, uid, gid)
+}
+
+fn symlink(tree: Tree<'_>, target: &str, path: &str, uid: u32, gid: u32) -> Result<(), Errno> {
+    tree.writable()?;
+    if target.as_bytes().contains(&0) || target.is_empty() {
+        return Err(if target.is_empty() { Errno::NOENT } else { Errno::INVAL });
+    }
+    let (dir, name) = tree.parent(path, Errno::EXIST)?;
+    rustix::fs::symlinkat(target, &dir, name.as_str())?;
+    chown_new(&dir, &name, uid, gid)
+}
+
+fn link(tree: Tree<'_>, old: &str, new: &str) -> Result<(), Errno> {
+    tree.writable()?;
+    let (odir, oname) = tree.parent(old, Errno::PERM)?;
+    let (ndir, nname) = tree.parent(new, Errno::EXIST)?;
+    rustix::fs::linkat(&odir, oname.as_str(), &ndir, nname.as_str(), AtFlags::empty())
+}
+
+fn remove(tree: Tree<'_>, path: &str, dir: bool) -> Result<(), Errno> {
+    tree.writable()?;
+    let (parent, name) = tree.parent(path, Errno::BUSY)?;
+    let flags = if dir { AtFlags::REMOVEDIR } else { AtFlags::empty() };
+    rustix::fs::unlinkat(&parent, name.as_str(), flags)
+}
+
+fn rename(tree: Tree<'_>, old: &str, new: &str, flags: u32) -> Result<(), Errno> {
+    tree.writable()?;
+    const RENAME_NOREPLACE: u32 = 1;
+    if flags & !RENAME_NOREPLACE != 0 {
+        return Err(Errno::INVAL);
+    }
+    let (odir, oname) = tree.parent(old, Errno::BUSY)?;
+    let (ndir, nname) = tree.parent(new, Errno::BUSY)?;
+    let f = if flags != 0 { rustix::fs::RenameFlags::NOREPLACE } else { rustix::fs::RenameFlags::empty() };
+    rustix::fs::renameat_with(&odir, oname.as_str(), &ndir, nname.as_str(), f)
+}
+
+/// Owner, mode, size, times, in that order, on the file `path` names
+/// (not following a final symlink), through an `O_PATH` descriptor so the
+/// file is named once.
+fn setattr(tree: Tree<'_>, path: &str, a: &SetAttrs) -> Result<(), Errno> {
+    tree.writable()?;
+    let fd = resolve(tree, path, OFlags::PATH | OFlags::NOFOLLOW)?;
+    let st = rustix::fs::fstat(&fd)?;
+    let is_link = FileType::from_raw_mode(st.st_mode) == FileType::Symlink;
+    if a.uid.is_some() || a.gid.is_some() {
+        rustix::fs::chownat(
+            &fd,
+            "",
+            a.uid.map(rustix::fs::Uid::from_raw),
+            a.gid.map(rustix::fs::Gid::from_raw),
+            AtFlags::EMPTY_PATH,
+        )?;
+    }
+    if let Some(mode) = a.mode {
+        if is_link {
+            return Err(Errno::OPNOTSUPP);
+        }
+        hostsys::fd::fchmod_path_fd(fd.as_fd(), mode & 0o7777)?;
+    }
+    if let Some(size) = a.size {
+        match FileType::from_raw_mode(st.st_mode) {
+            FileType::Directory => return Err(Errno::ISDIR),
+            FileType::RegularFile => {}
+            _ => return Err(Errno::INVAL),
+        }
+        let w = resolve(tree, path, OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK)?;
+        rustix::fs::ftruncate(&w, size)?;
+    }
+    if a.atime.is_some() || a.mtime.is_some() {
+        let ts = |t: Option<TimeSpec>| match t {
+            None => rustix::fs::Timespec { tv_sec: 0, tv_nsec: rustix::fs::UTIME_OMIT },
+            Some(TimeSpec::Now) => rustix::fs::Timespec { tv_sec: 0, tv_nsec: rustix::fs::UTIME_NOW },
+            Some(TimeSpec::At(s, ns)) => rustix::fs::Timespec { tv_sec: s, tv_nsec: i64::from(ns.min(999_999_999)) },
+        };
+        let times = rustix::fs::Timestamps { last_access: ts(a.atime), last_modification: ts(a.mtime) };
+        rustix::fs::utimensat(&fd, "", &times, AtFlags::EMPTY_PATH)?;
+    }
+    Ok(())
+}
+
+/// Finds the first symlink a lookup of `path` must follow, without
+/// following any: each prefix is opened `O_PATH|O_NOFOLLOW` inside the root.
+fn walk(tree: Tree<'_>, path: &str, follow_last: bool) -> Result<Option<WalkLink>, Errno> {
+    if path.as_bytes().contains(&0) {
+        return Err(Errno::INVAL);
+    }
+    if tree.file.is_some() {
+        return Ok(None);
+    }
+    let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    let follow_last = follow_last || path.ends_with('/');
+    let mut stack: Vec<&str> = Vec::new();
+    for (i, c) in comps.iter().enumerate() {
+        match *c {
+            "." => continue,
+            ".." => {
+                stack.pop();
+                continue;
+            }
+            c => stack.push(c),
+        }
+        let last = i + 1 == comps.len();
+        let fd = match resolve(tree, &stack.join("/"), OFlags::PATH | OFlags::NOFOLLOW) {
+            Ok(fd) => fd,
+            // The operation itself reports what is missing.
+            Err(_) => return Ok(None),
+        };
+        let st = rustix::fs::fstat(&fd)?;
+        if FileType::from_raw_mode(st.st_mode) == FileType::Symlink && (!last || follow_last) {
+            let target = rustix::fs::readlinkat(&fd, "", Vec::new())?.into_string().map_err(|_| Errno::INVAL)?;
+            let mut rest = comps[i + 1..].join("/");
+            if path.ends_with('/') && !rest.is_empty() {
+                rest.push('/');
+            }
+            let dir = format!("/{}", stack[..stack.len() - 1].join("/"));
+            return Ok(Some(WalkLink { dir, target, rest }));
+        }
+    }
+    Ok(None)
+}
+
+fn readlink(tree: Tree<'_>, path: &str) -> Result<String, Errno> {
+    let fd = resolve(tree, path, OFlags::PATH | OFlags::NOFOLLOW)?;
     let target = rustix::fs::readlinkat(fd.as_fd(), "", Vec::new())?;
     target.into_string().map_err(|_| Errno::INVAL)
 }
@@ -84,8 +364,8 @@ pub const PAGE_BUDGET: usize = control::frame::MAX_FRAME / 2;
 /// cookie of the entry after the page if the directory goes on. The
 /// directory is opened anew for each page: cookies are the host file
 /// system's `d_off`, which stay valid across opens (as NFS relies on).
-fn readdir(root: BorrowedFd<'_>, path: &str, cookie: u64) -> Result<(Vec<Dirent>, Option<u64>), Errno> {
-    let fd = resolve(root, path, OFlags::RDONLY | OFlags::DIRECTORY)?;
+fn readdir(tree: Tree<'_>, path: &str, cookie: u64) -> Result<(Vec<Dirent>, Option<u64>), Errno> {
+    let fd = resolve(tree, path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NONBLOCK)?;
     if cookie != 0 {
         let cookie = i64::try_from(cookie).map_err(|_| Errno::INVAL)?;
         rustix::fs::seek(&fd, SeekFrom::Start(cookie as u64))?;
@@ -110,9 +390,9 @@ fn readdir(root: BorrowedFd<'_>, path: &str, cookie: u64) -> Result<(Vec<Dirent>
     Ok((entries, None))
 }
 
-fn statfs(root: BorrowedFd<'_>, path: &str) -> Result<FsStat, Errno> {
+fn statfs(tree: Tree<'_>, path: &str) -> Result<FsStat, Errno> {
     // fstatfs works on O_PATH descriptors: no read permission needed.
-    let fd = resolve(root, path, OFlags::PATH)?;
+    let fd = resolve(tree, path, OFlags::PATH)?;
     Ok(FsStat::from(&rustix::fs::fstatfs(&fd)?))
 }
 
@@ -130,15 +410,15 @@ mod tests {
         let _ = symlink("../../../../etc/passwd", dir.join("up"));
         let root = rustix::fs::open(&dir, OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
 
-        let (resp, fds) = handle(root.as_fd(), &Request::OpenRead { path: "/abs".into() });
+        let (resp, fds) = handle(Tree::dir(root.as_fd()), &Request::OpenRead { path: "/abs".into() });
         assert!(matches!(resp, Response::Opened(a) if a.size == 5), "{resp:?}");
         assert_eq!(fds.len(), 1);
         // `..` past the root stays at the root: there is no etc/passwd inside.
-        let (resp, _) = handle(root.as_fd(), &Request::Stat { path: "/up".into(), follow: true });
+        let (resp, _) = handle(Tree::dir(root.as_fd()), &Request::Stat { path: "/up".into(), follow: true });
         assert_eq!(resp, Response::Error { errno: Errno::NOENT.raw_os_error() });
-        let (resp, _) = handle(root.as_fd(), &Request::Readlink { path: "/abs".into() });
+        let (resp, _) = handle(Tree::dir(root.as_fd()), &Request::Readlink { path: "/abs".into() });
         assert_eq!(resp, Response::Link("/bin/prog".into()));
-        let (resp, _) = handle(root.as_fd(), &Request::Stat { path: "/a\0b".into(), follow: true });
+        let (resp, _) = handle(Tree::dir(root.as_fd()), &Request::Stat { path: "/a\0b".into(), follow: true });
         assert_eq!(resp, Response::Error { errno: Errno::INVAL.raw_os_error() });
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -154,7 +434,7 @@ mod tests {
     fn list_all(root: BorrowedFd<'_>, path: &str) -> Result<(Vec<Dirent>, usize), i32> {
         let (mut all, mut pages, mut cookie) = (Vec::new(), 0, 0);
         loop {
-            match handle(root, &Request::Readdir { path: path.into(), cookie }).0 {
+            match handle(Tree::dir(root), &Request::Readdir { path: path.into(), cookie }).0 {
                 resp @ Response::Dirents { .. } => {
                     assert!(serde_json::to_vec(&resp).unwrap().len() <= control::frame::MAX_FRAME);
                     let Response::Dirents { entries, next } = resp else { unreachable!() };
@@ -211,7 +491,7 @@ mod tests {
         assert_eq!(list_all(root.as_fd(), "/nope").unwrap_err(), Errno::NOENT.raw_os_error());
         assert_eq!(list_all(root.as_fd(), "/a\0").unwrap_err(), Errno::INVAL.raw_os_error());
         // A hostile cookie is an error or an empty page, never a crash.
-        let (resp, _) = handle(root.as_fd(), &Request::Readdir { path: "/".into(), cookie: u64::MAX });
+        let (resp, _) = handle(Tree::dir(root.as_fd()), &Request::Readdir { path: "/".into(), cookie: u64::MAX });
         assert!(matches!(resp, Response::Error { .. } | Response::Dirents { .. }), "{resp:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -221,7 +501,7 @@ mod tests {
         let dir = temp_root("statfs");
         let root = rustix::fs::open(&dir, OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
         let host = rustix::fs::statfs(&dir).unwrap();
-        match handle(root.as_fd(), &Request::Statfs { path: "/".into() }).0 {
+        match handle(Tree::dir(root.as_fd()), &Request::Statfs { path: "/".into() }).0 {
             Response::Statfs(s) => {
                 assert_eq!(s.fs_type, host.f_type as u64);
                 assert_eq!(s.bsize, host.f_bsize as u64);
@@ -229,7 +509,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let (resp, _) = handle(root.as_fd(), &Request::Statfs { path: "/missing".into() });
+        let (resp, _) = handle(Tree::dir(root.as_fd()), &Request::Statfs { path: "/missing".into() });
         assert_eq!(resp, Response::Error { errno: Errno::NOENT.raw_os_error() });
         std::fs::remove_dir_all(&dir).unwrap();
     }

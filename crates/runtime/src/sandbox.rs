@@ -44,6 +44,8 @@ pub struct Launch {
     pub strace: bool,
     pub platform: String,
     pub network: String,
+    /// runsc's `--overlay2` for the root.
+    pub overlay2: String,
     /// How long the sandbox may take to become ready.
     pub timeout: Duration,
     /// The container's cgroup: the gofer and the sandbox are moved into it
@@ -133,6 +135,7 @@ pub fn launch(l: &Launch) -> Result<Launched> {
         strace: l.strace,
         platform: l.platform.clone(),
         network: l.network.clone(),
+        overlay2: l.overlay2.clone(),
     };
     let mut b = Spawn::new(&exe, &prepend("boot", boot_args.to_argv())).map_err(Error::sys("boot command line"))?;
     cap_malloc_arenas(&mut b.env);
