@@ -301,3 +301,39 @@ impl From<&rustix::fs::StatFs> for FsStat {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn bind_mounts_and_their_options() {
+        assert!(is_bind("bind", &[]));
+        assert!(is_bind("none", &strings(&["rbind", "ro"])));
+        assert!(!is_bind("tmpfs", &strings(&["nosuid"])));
+        let (o, ignored) =
+            BindOptions::parse(&strings(&["rbind", "ro", "nosuid", "nodev", "noexec", "rprivate", "x=1"]));
+        assert_eq!(o, BindOptions { readonly: true, nosuid: true, nodev: true, noexec: true });
+        assert_eq!(ignored, ["rprivate", "x=1"]);
+        // The last word wins, as mount(8) reads them.
+        let (o, _) = BindOptions::parse(&strings(&["ro", "rw", "noexec", "exec"]));
+        assert_eq!(o, BindOptions::default());
+    }
+
+    #[test]
+    fn calls_round_trip() {
+        let c = Call {
+            mount: 3,
+            req: Request::SetAttr {
+                path: "/a".into(),
+                attr: SetAttrs { atime: Some(TimeSpec::Now), mtime: Some(TimeSpec::At(-1, 7)), ..SetAttrs::default() },
+            },
+        };
+        let back: Call = serde_json::from_slice(&serde_json::to_vec(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+    }
+}

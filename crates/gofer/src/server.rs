@@ -513,4 +513,180 @@ mod tests {
         assert_eq!(resp, Response::Error { errno: Errno::NOENT.raw_os_error() });
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    fn attr_of(resp: &Response) -> FileAttr {
+        match resp {
+            Response::Attr(a) | Response::Opened(a) => *a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn errno(resp: &Response) -> i32 {
+        match resp {
+            Response::Error { errno } => *errno,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn write_operations_change_the_tree() {
+        let dir = temp_root("write");
+        let root = rustix::fs::open(&dir, OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        let t = Tree::dir(root.as_fd());
+        use open_flags::*;
+        // Create (owner as asked), then O_EXCL on it is EEXIST.
+        let req = Request::Open { path: "/f".into(), flags: O_CREAT | O_EXCL | 1, mode: 0o640, uid: 1234, gid: 5678 };
+        let (resp, fds) = handle(t, &req);
+        let a = attr_of(&resp);
+        assert_eq!((a.mode & 0o7777, a.uid, a.gid), (0o640, 1234, 5678));
+        rustix::io::pwrite(&fds[0], b"hello", 0).unwrap();
+        assert_eq!(errno(&handle(t, &req).0), Errno::EXIST.raw_os_error());
+        // O_TRUNC empties it.
+        let (resp, _) = handle(t, &Request::Open { path: "/f".into(), flags: O_TRUNC | 1, mode: 0, uid: 0, gid: 0 });
+        assert_eq!(attr_of(&resp).size, 0);
+        // A mode without O_CREAT, or an unknown flag, is refused.
+        let bad = Request::Open { path: "/f".into(), flags: 0o40000000, mode: 0, uid: 0, gid: 0 };
+        assert_eq!(errno(&handle(t, &bad).0), Errno::INVAL.raw_os_error());
+        assert_eq!(handle(t, &Request::Mkdir { path: "/d".into(), mode: 0o750, uid: 7, gid: 8 }).0, Response::Done);
+        let d = std::fs::metadata(dir.join("d")).unwrap();
+        assert_eq!((std::os::unix::fs::MetadataExt::uid(&d), std::os::unix::fs::MetadataExt::gid(&d)), (7, 8));
+        let done = |r: Request| assert_eq!(handle(t, &r).0, Response::Done, "{r:?}");
+        done(Request::Rename { old: "/f".into(), new: "/d/g".into(), flags: 0 });
+        done(Request::Link { old: "/d/g".into(), new: "/h".into() });
+        done(Request::Symlink { target: "/etc/passwd".into(), path: "/s".into(), uid: 0, gid: 0 });
+        let attr =
+            SetAttrs { mode: Some(0o600), size: Some(3), mtime: Some(TimeSpec::At(1000, 5)), ..SetAttrs::default() };
+        done(Request::SetAttr { path: "/h".into(), attr });
+        let (resp, _) = handle(t, &Request::Stat { path: "/d/g".into(), follow: false });
+        let a = attr_of(&resp);
+        assert_eq!((a.mode & 0o7777, a.size, a.mtime, a.nlink), (0o600, 3, (1000, 5), 2));
+        // chmod of a symlink is EOPNOTSUPP (lchmod), never its target's.
+        let chmod = Request::SetAttr { path: "/s".into(), attr: SetAttrs { mode: Some(0o777), ..SetAttrs::default() } };
+        assert_eq!(errno(&handle(t, &chmod).0), Errno::OPNOTSUPP.raw_os_error());
+        // Open never follows a final symlink (the sentry did).
+        let open_link = Request::Open { path: "/s".into(), flags: 0, mode: 0, uid: 0, gid: 0 };
+        assert_eq!(errno(&handle(t, &open_link).0), Errno::LOOP.raw_os_error());
+        assert_eq!(errno(&handle(t, &Request::Rmdir { path: "/d".into() }).0), Errno::NOTEMPTY.raw_os_error());
+        done(Request::Unlink { path: "/d/g".into() });
+        done(Request::Rmdir { path: "/d".into() });
+        done(Request::Unlink { path: "/s".into() });
+        // The root has no parent: removing or renaming it is EBUSY.
+        assert_eq!(errno(&handle(t, &Request::Rmdir { path: "/".into() }).0), Errno::BUSY.raw_os_error());
+        assert_eq!(errno(&handle(t, &Request::Unlink { path: "/..".into() }).0), Errno::BUSY.raw_os_error());
+        let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        names.sort();
+        assert_eq!(names, ["h"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn changes_stay_inside_the_tree() {
+        let dir = temp_root("escape");
+        std::fs::create_dir_all(dir.join("inner")).unwrap();
+        std::fs::write(dir.join("outside"), b"keep").unwrap();
+        let _ = symlink("/", dir.join("inner/abs"));
+        let _ = symlink("../../..", dir.join("inner/up"));
+        let root = rustix::fs::open(dir.join("inner"), OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        let t = Tree::dir(root.as_fd());
+        // `..` and symlinks in the parent resolve inside: "outside" is not reached.
+        for p in ["/../outside", "/abs/../outside", "/up/outside"] {
+            assert_eq!(errno(&handle(t, &Request::Unlink { path: p.into() }).0), Errno::NOENT.raw_os_error(), "{p}");
+            let attr = SetAttrs { size: Some(0), ..SetAttrs::default() };
+            assert_eq!(errno(&handle(t, &Request::SetAttr { path: p.into(), attr }).0), Errno::NOENT.raw_os_error());
+        }
+        // Made through a symlinked parent: lands inside.
+        assert_eq!(
+            handle(t, &Request::Mkdir { path: "/up/made".into(), mode: 0o700, uid: 0, gid: 0 }).0,
+            Response::Done
+        );
+        assert!(dir.join("inner/made").is_dir() && !dir.join("made").exists());
+        assert_eq!(std::fs::read(dir.join("outside")).unwrap(), b"keep");
+        // Walk reports the first link to follow, relative to the tree.
+        let (resp, _) = handle(t, &Request::Walk { path: "/made/../up/x/".into(), follow_last: false });
+        assert_eq!(
+            resp,
+            Response::Walked(Some(WalkLink { dir: "/".into(), target: "../../..".into(), rest: "x/".into() }))
+        );
+        let (resp, _) = handle(t, &Request::Walk { path: "/abs".into(), follow_last: false });
+        assert_eq!(resp, Response::Walked(None));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn read_only_and_single_file_trees() {
+        let dir = temp_root("rofile");
+        std::fs::write(dir.join("hosts"), b"127.0.0.1 x\n").unwrap();
+        std::fs::write(dir.join("secret"), b"no").unwrap();
+        let root = rustix::fs::open(&dir, OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        let file = Tree { root: root.as_fd(), file: Some("hosts"), readonly: false };
+        let (resp, fds) = handle(file, &Request::Open { path: "/".into(), flags: 2, mode: 0, uid: 0, gid: 0 });
+        assert_eq!(attr_of(&resp).size, 12);
+        rustix::io::pwrite(&fds[0], b"::1", 0).unwrap();
+        assert!(std::fs::read(dir.join("hosts")).unwrap().starts_with(b"::1"));
+        // Only "/" names the file; the directory's other names are unreachable.
+        for p in ["/secret", "/../secret", "/./secret"] {
+            let (resp, _) = handle(file, &Request::Stat { path: p.into(), follow: false });
+            assert_eq!(errno(&resp), Errno::NOTDIR.raw_os_error(), "{p}");
+        }
+        assert_eq!(errno(&handle(file, &Request::Unlink { path: "/".into() }).0), Errno::BUSY.raw_os_error());
+        assert_eq!(
+            errno(&handle(file, &Request::Readdir { path: "/".into(), cookie: 0 }).0),
+            Errno::NOTDIR.raw_os_error()
+        );
+        // A read-only tree refuses every change, and still reads.
+        let ro = Tree { root: root.as_fd(), file: None, readonly: true };
+        let changes = [
+            Request::Open { path: "/hosts".into(), flags: 1, mode: 0, uid: 0, gid: 0 },
+            Request::Open { path: "/new".into(), flags: open_flags::O_CREAT, mode: 0o600, uid: 0, gid: 0 },
+            Request::Open { path: "/hosts".into(), flags: open_flags::O_TRUNC, mode: 0, uid: 0, gid: 0 },
+            Request::Mkdir { path: "/d".into(), mode: 0o700, uid: 0, gid: 0 },
+            Request::Symlink { target: "x".into(), path: "/l".into(), uid: 0, gid: 0 },
+            Request::Link { old: "/hosts".into(), new: "/h2".into() },
+            Request::Unlink { path: "/secret".into() },
+            Request::Rmdir { path: "/".into() },
+            Request::Rename { old: "/secret".into(), new: "/s2".into(), flags: 0 },
+            Request::SetAttr { path: "/secret".into(), attr: SetAttrs { mode: Some(0o777), ..SetAttrs::default() } },
+        ];
+        for r in changes {
+            assert_eq!(errno(&handle(ro, &r).0), Errno::ROFS.raw_os_error(), "{r:?}");
+        }
+        let (resp, _) = handle(ro, &Request::Open { path: "/secret".into(), flags: 0, mode: 0, uid: 0, gid: 0 });
+        assert_eq!(attr_of(&resp).size, 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn hostile_frames_get_errors_not_crashes() {
+        let dir = temp_root("frames");
+        std::fs::write(dir.join("f"), b"x").unwrap();
+        let root = rustix::fs::open(&dir, OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let server = std::thread::spawn(move || {
+            let trees = [Tree::dir(root.as_fd())];
+            serve(&trees, &theirs)
+        });
+        let ask = |body: &[u8]| -> Response {
+            let mut frame = (body.len() as u32).to_le_bytes().to_vec();
+            frame.extend_from_slice(body);
+            std::io::Write::write_all(&mut &ours, &frame).unwrap();
+            recv_frame::<Response>(&ours).unwrap().0
+        };
+        let inval = Response::Error { errno: Errno::INVAL.raw_os_error() };
+        for body in [
+            &b"not json"[..],
+            br#"{"mount":0}"#,
+            br#"{"mount":-1,"req":{"Stat":{"path":"/f","follow":true}}}"#,
+            br#"{"mount":0,"req":{"Open":{"path":"/f","flags":4294967295,"mode":0,"uid":0,"gid":0}}}"#,
+            br#"{"mount":0,"req":{"Rename":{"old":"/f","new":"/g","flags":2}}}"#,
+            br#"{"mount":0,"req":{"Stat":{"path":"/f\u0000","follow":true}}}"#,
+        ] {
+            assert_eq!(ask(body), inval, "{}", String::from_utf8_lossy(body));
+        }
+        // An index past the trees is EINVAL; mount 0 still answers.
+        assert_eq!(ask(br#"{"mount":7,"req":{"Stat":{"path":"/f","follow":true}}}"#), inval);
+        assert!(matches!(ask(br#"{"mount":0,"req":{"Stat":{"path":"/f","follow":true}}}"#), Response::Attr(_)));
+        drop(ours);
+        server.join().unwrap().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
