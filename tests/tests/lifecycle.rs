@@ -960,3 +960,168 @@ fn a_failed_sandbox_start_removes_the_cgroup() {
         &["/no/such/program"],
     );
 }
+
+// --- bind mounts and --overlay2 (issue #4) ------------------------------------
+
+/// A bundle running `sh -c script` with `mounts` added to the spec's.
+fn with_mounts(script: &str, mounts: serde_json::Value) -> Bundle {
+    Bundle::derive_with(|spec| {
+        spec["process"]["args"] = serde_json::json!(["/bin/sh", "-c", script]);
+        let list = spec["mounts"].as_array_mut().expect("the busybox spec has mounts");
+        list.extend(mounts.as_array().expect("a list of mounts").iter().cloned());
+    })
+}
+
+fn bind(dest: &str, source: &std::path::Path, options: &[&str]) -> serde_json::Value {
+    serde_json::json!({"destination": dest, "type": "bind", "source": source, "options": options})
+}
+
+#[test]
+fn rw_bind_mount_writes_reach_the_host() {
+    let moat = Moat::new();
+    let scratch = moat_tests::TempDir::new("bind-rw");
+    let src = scratch.path().join("src");
+    fs::create_dir_all(src.join("sub")).unwrap();
+    fs::write(src.join("a"), "data\n").unwrap();
+    fs::write(src.join("gone"), "x").unwrap();
+    let script = "cat /data/a && echo new > /data/new && echo more >> /data/a && mkdir /data/d \
+                  && mv /data/new /data/d/moved && rm /data/gone && rmdir /data/sub \
+                  && ln -s a /data/link && cat /data/link && ls /data";
+    let bundle = with_mounts(script, serde_json::json!([bind("/data", &src, &["rbind", "rw"])]));
+    let out = moat.run_bundle(&bundle);
+    out.assert_success();
+    assert_eq!(out.stdout, "data\ndata\nmore\na\nd\nlink\n", "{out}");
+    assert_eq!(fs::read_to_string(src.join("a")).unwrap(), "data\nmore\n");
+    assert_eq!(fs::read_to_string(src.join("d/moved")).unwrap(), "new\n");
+    assert!(!src.join("new").exists() && !src.join("gone").exists() && !src.join("sub").exists());
+    assert_eq!(fs::read_link(src.join("link")).unwrap(), std::path::Path::new("a"));
+}
+
+#[test]
+fn ro_bind_mount_refuses_writes() {
+    let moat = Moat::new();
+    let scratch = moat_tests::TempDir::new("bind-ro");
+    let src = scratch.path().join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("r"), "keep\n").unwrap();
+    let file = scratch.path().join("resolv.conf");
+    fs::write(&file, "nameserver 192.0.2.1\n").unwrap();
+    // Each change is tried in turn; the shell reports each failure.
+    let script = "for c in 'echo x > /ro/r' 'echo x >> /ro/r' 'rm /ro/r' 'mkdir /ro/d' 'touch /ro/new' \
+                  'mv /ro/r /ro/s' 'chmod 777 /ro/r' 'echo x > /etc/resolv.conf'; do \
+                  sh -c \"$c\" 2>&1 | grep -c 'Read-only file system'; done; cat /ro/r /etc/resolv.conf";
+    let bundle = with_mounts(
+        script,
+        serde_json::json!([bind("/ro", &src, &["rbind", "ro"]), bind("/etc/resolv.conf", &file, &["bind", "ro"])]),
+    );
+    let out = moat.run_bundle(&bundle);
+    out.assert_success();
+    assert_eq!(out.stdout, "1\n1\n1\n1\n1\n1\n1\n1\nkeep\nnameserver 192.0.2.1\n", "every change is EROFS:\n{out}");
+    assert_eq!(fs::read_to_string(src.join("r")).unwrap(), "keep\n");
+    assert_eq!(fs::read_dir(&src).unwrap().count(), 1);
+    assert_eq!(fs::read_to_string(&file).unwrap(), "nameserver 192.0.2.1\n");
+}
+
+#[test]
+fn single_file_bind_reads_and_writes_the_host_file() {
+    let moat = Moat::new();
+    let scratch = moat_tests::TempDir::new("bind-file");
+    let hosts = scratch.path().join("hosts");
+    fs::write(&hosts, "127.0.0.1 localhost\n192.0.2.7 moat-test\n").unwrap();
+    let hostname = scratch.path().join("hostname");
+    fs::write(&hostname, "before\n").unwrap();
+    // Docker's binds of /etc/hosts and /etc/hostname.
+    let script = "cat /etc/hosts && echo after > /etc/hostname && cat /etc/hostname && ls /etc/hostname/x; \
+                  rm /etc/hostname; echo rm=$?";
+    let bundle = with_mounts(
+        script,
+        serde_json::json!([
+            bind("/etc/hosts", &hosts, &["rbind", "rprivate"]),
+            bind("/etc/hostname", &hostname, &["rbind", "rw"])
+        ]),
+    );
+    let out = moat.run_bundle(&bundle);
+    out.assert_success();
+    assert_eq!(out.stdout, "127.0.0.1 localhost\n192.0.2.7 moat-test\nafter\nrm=1\n", "{out}");
+    assert!(out.stderr.contains("Not a directory") && out.stderr.contains("busy"), "{out}");
+    assert_eq!(fs::read_to_string(&hostname).unwrap(), "after\n");
+}
+
+#[test]
+fn bind_mount_symlinks_cannot_reach_the_host() {
+    let moat = Moat::new();
+    let scratch = moat_tests::TempDir::new("bind-escape");
+    let src = scratch.path().join("src");
+    fs::create_dir_all(&src).unwrap();
+    std::os::unix::fs::symlink("/etc/shadow", src.join("shadow")).unwrap();
+    std::os::unix::fs::symlink("../../../../../../etc/passwd", src.join("up")).unwrap();
+    std::os::unix::fs::symlink("../../../../../..", src.join("top")).unwrap();
+    // A host path that exists in the container too (its /tmp), not yet on the host.
+    let outside = std::path::PathBuf::from("/tmp").join(unique_name("moat-bind-outside"));
+    assert!(!outside.exists());
+    std::os::unix::fs::symlink(&outside, src.join("out")).unwrap();
+    // Links resolve in the container's namespace, as on Linux: its own
+    // /etc/passwd (busybox's), no /etc/shadow there; a write through a link
+    // to a host path lands in the container's root overlay, not the host.
+    let script = "cat /data/shadow; cat /data/up; ls /data/top/bin/busybox; echo x > /data/out; \
+                  cat /data/out; cat /data/../data/up | wc -l";
+    let bundle = with_mounts(script, serde_json::json!([bind("/data", &src, &["rbind", "rw"])]));
+    let out = moat.run_bundle(&bundle);
+    let passwd = fs::read_to_string(moat_tests::busybox_bundle().join("rootfs/etc/passwd")).unwrap();
+    assert!(passwd != fs::read_to_string("/etc/passwd").unwrap(), "the test needs passwd files that differ");
+    let lines = passwd.lines().count();
+    assert_eq!(out.stdout, format!("{passwd}/data/top/bin/busybox\nx\n{lines}\n"), "{out}");
+    assert!(out.stderr.contains("/data/shadow") && out.stderr.contains("No such file"), "{out}");
+    let reached = outside.exists();
+    let _ = fs::remove_file(&outside);
+    assert!(!reached, "a write through a link in the bind reached the host");
+}
+
+#[test]
+fn noexec_bind_refuses_execve() {
+    let moat = Moat::new();
+    let scratch = moat_tests::TempDir::new("bind-noexec");
+    let src = scratch.path().join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::copy(moat_tests::busybox_bundle().join("rootfs/bin/busybox"), src.join("busybox")).unwrap();
+    let script = "/data/busybox echo ran; echo rc=$?; /exec/busybox echo ran";
+    let bundle = with_mounts(
+        script,
+        serde_json::json!([bind("/data", &src, &["rbind", "noexec"]), bind("/exec", &src, &["rbind", "ro"])]),
+    );
+    let out = moat.run_bundle(&bundle);
+    out.assert_success();
+    assert_eq!(out.stdout, "rc=126\nran\n", "{out}");
+    assert!(out.stderr.contains("Permission denied"), "{out}");
+}
+
+#[test]
+fn overlay2_none_writes_reach_the_rootfs() {
+    let moat = Moat::new();
+    let scratch = moat_tests::TempDir::new("overlay2-none");
+    let rootfs = scratch.path().join("rootfs");
+    let cp = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(moat_tests::busybox_bundle().join("rootfs"))
+        .arg(&rootfs)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let script = "echo hi > /newfile && mkdir /newdir && echo a >> /newdir/f && mv /newdir/f /newdir/g \
+                  && rm /etc/passwd && echo done";
+    let bundle = Bundle::with_rootfs(&rootfs, &["/bin/sh", "-c", script]);
+    // The default keeps every change in the sandbox.
+    let id = unique_name("ov");
+    moat.run(&["run", "--bundle", bundle.path_str(), &id]).assert_success();
+    assert!(!rootfs.join("newfile").exists() && rootfs.join("etc/passwd").exists());
+    let id = unique_name("ov");
+    let out = moat.run_global(&["--overlay2=none"], &["run", "--bundle", bundle.path_str(), &id]);
+    out.assert_success();
+    assert_eq!(out.stdout, "done\n", "{out}");
+    assert_eq!(fs::read_to_string(rootfs.join("newfile")).unwrap(), "hi\n");
+    assert_eq!(fs::read_to_string(rootfs.join("newdir/g")).unwrap(), "a\n");
+    assert!(!rootfs.join("etc/passwd").exists());
+    let out = moat.run_global(&["--overlay2=root:disk"], &["run", "--bundle", bundle.path_str(), &id]);
+    out.assert_failure();
+    assert!(out.stderr.contains("--overlay2=root:disk"), "{out}");
+}
