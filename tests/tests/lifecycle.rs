@@ -1125,3 +1125,19 @@ fn overlay2_none_writes_reach_the_rootfs() {
     out.assert_failure();
     assert!(out.stderr.contains("--overlay2=root:disk"), "{out}");
 }
+
+#[test]
+fn create_with_missing_bind_source_fails_cleanly() {
+    let moat = Moat::new();
+    let scratch = moat_tests::TempDir::new("bind-missing");
+    let missing = scratch.path().join("missing");
+    let bundle = with_mounts("true", serde_json::json!([bind("/data", &missing, &["rbind"])]));
+    let id = unique_name("c");
+    fails_naming(
+        &moat,
+        &["create", "--bundle", bundle.path_str(), &id],
+        &missing.display().to_string(),
+        "the error names the missing source",
+    );
+    assert_nothing_left(&moat);
+}
