@@ -114,6 +114,14 @@ int main(int argc, char **argv) {
     say("fstat after unlink nlink=%lu size=%ld", (unsigned long)s.st_nlink, (long)s.st_size);
     close(fd);
     st("f");
+    /* ...and writable: writes and ftruncate reach the unlinked file. */
+    fd = open("u", O_CREAT | O_RDWR, 0600);
+    rc("unlink u while open", unlink("u"));
+    say("write to unlinked %zd", write(fd, "abc", 3));
+    rc("ftruncate unlinked to 100", ftruncate(fd, 100));
+    fstat(fd, &s);
+    say("unlinked size=%ld", (long)s.st_size);
+    close(fd);
 
     rc("link n l", link("n", "l"));
     st("n");

@@ -53,6 +53,7 @@ const ALLOWED: &[(Sysno, &str)] = &[
     (Sysno::pread64, "file data from gofer-donated descriptors"),
     (Sysno::pwrite64, "file data to gofer-donated descriptors of writable mounts"),
     (Sysno::fsync, "fsync of gofer-donated descriptors of writable mounts"),
+    (Sysno::ftruncate, "ftruncate of gofer-donated descriptors of writable mounts"),
     (Sysno::close, "closing descriptors"),
     (Sysno::poll, "waiting on host stdio in slices a signal can interrupt"),
     (Sysno::ppoll, "the same, where the libc spells poll as ppoll"),

@@ -261,6 +261,22 @@ impl FileDescription for GoferFile {
 
     fn setattr(&self, task: &Task, attr: &SetAttr) -> Result<(), Errno> {
         let Some(rw) = &self.rw else { return Err(Errno::EROFS) };
+        if attr.size.is_some() && !self.is_dir() && crate::vfs::writable(self).is_ok() {
+            // ftruncate on the donated descriptor: right even when the file
+            // has been renamed or unlinked since it was opened.
+            rw.writable()?;
+            rustix::fs::ftruncate(&self.fd, attr.size.unwrap_or(0)).map_err(host_errno)?;
+            let rest = SetAttr { size: None, ..*attr };
+            if rest.mode.is_none()
+                && rest.uid.is_none()
+                && rest.gid.is_none()
+                && rest.atime.is_none()
+                && rest.mtime.is_none()
+            {
+                return Ok(());
+            }
+            return rw.setattr_checked(task, &self.path, &self.fresh_stat()?, &rest, true);
+        }
         rw.setattr_checked(task, &self.path, &self.fresh_stat()?, attr, true)
     }
 
