@@ -1141,3 +1141,39 @@ fn create_with_missing_bind_source_fails_cleanly() {
     );
     assert_nothing_left(&moat);
 }
+
+#[test]
+fn bind_mount_permissions_and_owners_are_the_callers() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let moat = Moat::new();
+    let scratch = moat_tests::TempDir::new("bind-perm");
+    let src = scratch.path().join("src");
+    fs::create_dir_all(src.join("mine")).unwrap();
+    fs::create_dir_all(src.join("private")).unwrap();
+    fs::write(src.join("private/f"), "secret\n").unwrap();
+    fs::write(src.join("rootfile"), "root's\n").unwrap();
+    fs::set_permissions(&src, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(src.join("private"), fs::Permissions::from_mode(0o700)).unwrap();
+    fs::set_permissions(src.join("rootfile"), fs::Permissions::from_mode(0o644)).unwrap();
+    std::os::unix::fs::chown(src.join("mine"), Some(1000), Some(1000)).unwrap();
+    // As uid 1000: each try prints its exit status.
+    let script = "touch /data/new; echo $?; echo x >> /data/rootfile; echo $?; cat /data/private/f; echo $?; \
+                  cat /data/rootfile; mkdir /data/mine/d && echo y > /data/mine/d/f && chmod 600 /data/mine/d/f; \
+                  echo $?; chmod 777 /data/rootfile; echo $?";
+    let bundle = Bundle::derive_with(|spec| {
+        spec["process"]["args"] = serde_json::json!(["/bin/sh", "-c", script]);
+        spec["process"]["user"] = serde_json::json!({"uid": 1000, "gid": 1000});
+        spec["mounts"].as_array_mut().unwrap().push(bind("/data", &src, &["rbind", "rw"]));
+    });
+    let out = moat.run_bundle(&bundle);
+    out.assert_success();
+    assert_eq!(out.stdout, "1\n1\n1\nroot's\n0\n1\n", "{out}");
+    assert_eq!(out.stderr.matches("Permission denied").count(), 3, "{out}");
+    assert!(out.stderr.contains("Operation not permitted"), "chmod of another's file:\n{out}");
+    let made = fs::metadata(src.join("mine/d/f")).unwrap();
+    assert_eq!((made.uid(), made.gid(), made.mode() & 0o7777), (1000, 1000, 0o600));
+    assert_eq!(fs::metadata(src.join("mine/d")).unwrap().uid(), 1000);
+    assert!(!src.join("new").exists());
+    assert_eq!(fs::read_to_string(src.join("rootfile")).unwrap(), "root's\n");
+    assert_eq!(fs::metadata(src.join("rootfile")).unwrap().mode() & 0o777, 0o644);
+}

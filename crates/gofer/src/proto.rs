@@ -192,14 +192,27 @@ pub enum Response {
     Statfs(FsStat),
     /// The first symlink on a walked path: the normalised directory that
     /// holds it, its target, and the components after it (`None`: no
-    /// symlink to follow).
-    Walked(Option<WalkLink>),
+    /// symlink to follow); and the directories the walk looked into, in
+    /// order (the tree's root first), for the caller's search-permission
+    /// checks.
+    Walked {
+        link: Option<WalkLink>,
+        searched: Vec<Owner>,
+    },
     /// A change was made.
     Done,
     /// The request failed with this Linux errno.
     Error {
         errno: i32,
     },
+}
+
+/// A directory's permission bits and owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
 }
 
 /// A symlink met by [`Request::Walk`].

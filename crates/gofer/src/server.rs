@@ -9,7 +9,9 @@
 //! tree refuses every change itself (EROFS). A malformed request is
 //! answered with an error (or ends the connection), never a crash.
 
-use crate::proto::{open_flags, Call, Dirent, FileAttr, FsStat, Request, Response, SetAttrs, TimeSpec, WalkLink};
+use crate::proto::{
+    open_flags, Call, Dirent, FileAttr, FsStat, Owner, Request, Response, SetAttrs, TimeSpec, WalkLink,
+};
 use control::frame::{recv_frame, send_frame, FrameError};
 use rustix::fs::{openat2, AtFlags, FileType, Mode, OFlags, RawDir, ResolveFlags, SeekFrom};
 use rustix::io::Errno;
@@ -130,7 +132,9 @@ pub fn handle(tree: Tree<'_>, req: &Request) -> (Response, Vec<OwnedFd>) {
             readdir(tree, path, *cookie).map(|(entries, next)| (Response::Dirents { entries, next }, vec![]))
         }
         Request::Statfs { path } => statfs(tree, path).map(|s| (Response::Statfs(s), vec![])),
-        Request::Walk { path, follow_last } => walk(tree, path, *follow_last).map(|w| (Response::Walked(w), vec![])),
+        Request::Walk { path, follow_last } => {
+            walk(tree, path, *follow_last).map(|(link, searched)| (Response::Walked { link, searched }, vec![]))
+        }
         Request::Open { path, flags, mode, uid, gid } => open(tree, path, *flags, *mode, *uid, *gid),
         Request::Mkdir { path, mode, uid, gid } => done(mkdir(tree, path, *mode, *uid, *gid)),
         Request::Symlink { target, path, uid, gid } => done(symlink(tree, target, path, *uid, *gid)),
@@ -309,17 +313,27 @@ fn setattr(tree: Tree<'_>, path: &str, a: &SetAttrs) -> Result<(), Errno> {
     Ok(())
 }
 
+fn owner(st: &rustix::fs::Stat) -> Owner {
+    Owner { mode: st.st_mode, uid: st.st_uid, gid: st.st_gid }
+}
+
 /// Finds the first symlink a lookup of `path` must follow, without
-/// following any: each prefix is opened `O_PATH|O_NOFOLLOW` inside the root.
-fn walk(tree: Tree<'_>, path: &str, follow_last: bool) -> Result<Option<WalkLink>, Errno> {
+/// following any: each prefix is opened `O_PATH|O_NOFOLLOW` inside the
+/// root. Also lists the directories looked into on the way. A missing
+/// component ends the walk quietly: the operation itself reports it.
+fn walk(tree: Tree<'_>, path: &str, follow_last: bool) -> Result<(Option<WalkLink>, Vec<Owner>), Errno> {
     if path.as_bytes().contains(&0) {
         return Err(Errno::INVAL);
     }
+    let mut searched = Vec::new();
     if tree.file.is_some() {
-        return Ok(None);
+        return Ok((None, searched));
     }
     let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
     let follow_last = follow_last || path.ends_with('/');
+    if comps.iter().any(|c| *c != "." && *c != "..") {
+        searched.push(owner(&rustix::fs::fstat(tree.root)?));
+    }
     let mut stack: Vec<&str> = Vec::new();
     for (i, c) in comps.iter().enumerate() {
         match *c {
@@ -331,23 +345,27 @@ fn walk(tree: Tree<'_>, path: &str, follow_last: bool) -> Result<Option<WalkLink
             c => stack.push(c),
         }
         let last = i + 1 == comps.len();
-        let fd = match resolve(tree, &stack.join("/"), OFlags::PATH | OFlags::NOFOLLOW) {
-            Ok(fd) => fd,
-            // The operation itself reports what is missing.
-            Err(_) => return Ok(None),
+        let Ok(fd) = resolve(tree, &stack.join("/"), OFlags::PATH | OFlags::NOFOLLOW) else {
+            return Ok((None, searched));
         };
         let st = rustix::fs::fstat(&fd)?;
-        if FileType::from_raw_mode(st.st_mode) == FileType::Symlink && (!last || follow_last) {
-            let target = rustix::fs::readlinkat(&fd, "", Vec::new())?.into_string().map_err(|_| Errno::INVAL)?;
-            let mut rest = comps[i + 1..].join("/");
-            if path.ends_with('/') && !rest.is_empty() {
-                rest.push('/');
+        match FileType::from_raw_mode(st.st_mode) {
+            FileType::Symlink if !last || follow_last => {
+                let target = rustix::fs::readlinkat(&fd, "", Vec::new())?.into_string().map_err(|_| Errno::INVAL)?;
+                let mut rest = comps[i + 1..].join("/");
+                if path.ends_with('/') && !rest.is_empty() {
+                    rest.push('/');
+                }
+                let dir = format!("/{}", stack[..stack.len() - 1].join("/"));
+                return Ok((Some(WalkLink { dir, target, rest }), searched));
             }
-            let dir = format!("/{}", stack[..stack.len() - 1].join("/"));
-            return Ok(Some(WalkLink { dir, target, rest }));
+            FileType::Directory if !last && comps[i + 1..].iter().any(|c| *c != "." && *c != "..") => {
+                searched.push(owner(&st))
+            }
+            _ => {}
         }
     }
-    Ok(None)
+    Ok((None, searched))
 }
 
 fn readlink(tree: Tree<'_>, path: &str) -> Result<String, Errno> {
@@ -602,13 +620,16 @@ mod tests {
         assert!(dir.join("inner/made").is_dir() && !dir.join("made").exists());
         assert_eq!(std::fs::read(dir.join("outside")).unwrap(), b"keep");
         // Walk reports the first link to follow, relative to the tree.
-        let (resp, _) = handle(t, &Request::Walk { path: "/made/../up/x/".into(), follow_last: false });
-        assert_eq!(
-            resp,
-            Response::Walked(Some(WalkLink { dir: "/".into(), target: "../../..".into(), rest: "x/".into() }))
-        );
-        let (resp, _) = handle(t, &Request::Walk { path: "/abs".into(), follow_last: false });
-        assert_eq!(resp, Response::Walked(None));
+        let walked = |p: &str| match handle(t, &Request::Walk { path: p.into(), follow_last: false }).0 {
+            Response::Walked { link, searched } => (link, searched.len()),
+            other => panic!("{other:?}"),
+        };
+        let link = WalkLink { dir: "/".into(), target: "../../..".into(), rest: "x/".into() };
+        // Looked into: the root, "made", the root again.
+        assert_eq!(walked("/made/../up/x/"), (Some(link), 2));
+        assert_eq!(walked("/abs"), (None, 1));
+        assert_eq!(walked("/made/missing/deeper"), (None, 2));
+        assert_eq!(walked("/"), (None, 0));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -111,10 +111,15 @@ impl GoferClient {
         }
     }
 
-    /// The first symlink a lookup of `path` must follow, if any.
-    pub fn walk(&self, path: &str, follow_last: bool) -> Result<Option<gofer::proto::WalkLink>, Errno> {
+    /// The first symlink a lookup of `path` must follow, if any, and the
+    /// directories looked into on the way.
+    pub fn walk(
+        &self,
+        path: &str,
+        follow_last: bool,
+    ) -> Result<(Option<gofer::proto::WalkLink>, Vec<gofer::proto::Owner>), Errno> {
         match self.call(&Request::Walk { path: path.to_string(), follow_last })? {
-            (Response::Walked(w), _) => Ok(w),
+            (Response::Walked { link, searched }, _) => Ok((link, searched)),
             other => Err(protocol_error(&other.0)),
         }
     }
@@ -560,8 +565,14 @@ impl FileSystem for GoferRwFs {
         "gofer"
     }
 
-    fn follow(&self, _task: &Task, path: &str, follow_last: bool) -> Result<Option<String>, Errno> {
-        let Some(link) = self.inner.client.walk(path, follow_last)? else { return Ok(None) };
+    fn follow(&self, task: &Task, path: &str, follow_last: bool) -> Result<Option<String>, Errno> {
+        let (link, searched) = self.inner.client.walk(path, follow_last)?;
+        // Search permission on every directory the lookup passes through.
+        for d in &searched {
+            let st = Stat { mode: d.mode, uid: d.uid, gid: d.gid, ..Stat::default() };
+            crate::fs::overlay::permit(&task.creds, &st, 1)?;
+        }
+        let Some(link) = link else { return Ok(None) };
         let dir = if link.dir == "/" { self.inner.point.clone() } else { join(&self.inner.point, &link.dir[1..]) };
         let target = join(&dir, &link.target);
         Ok(Some(if link.rest.is_empty() { target } else { format!("{target}/{}", link.rest) }))
