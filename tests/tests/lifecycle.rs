@@ -1124,6 +1124,13 @@ fn overlay2_none_writes_reach_the_rootfs() {
     let out = moat.run_global(&["--overlay2=root:disk"], &["run", "--bundle", bundle.path_str(), &id]);
     out.assert_failure();
     assert!(out.stderr.contains("--overlay2=root:disk"), "{out}");
+    // `moat do` keeps the host's root read-only whatever --overlay2 says.
+    let probe = std::path::PathBuf::from("/tmp").join(unique_name("moat-do-probe"));
+    let cmd = format!("echo x > {}", probe.display());
+    let out = moat.run_global(&["--overlay2=none"], &["do", "/bin/sh", "-c", &cmd]);
+    let reached = probe.exists();
+    let _ = fs::remove_file(&probe);
+    assert!(!reached && !out.success() && out.stderr.contains("Read-only file system"), "{out}");
 }
 
 #[test]
