@@ -1084,14 +1084,26 @@ fn noexec_bind_refuses_execve() {
     let src = scratch.path().join("src");
     fs::create_dir_all(&src).unwrap();
     fs::copy(moat_tests::busybox_bundle().join("rootfs/bin/busybox"), src.join("busybox")).unwrap();
-    let script = "/data/busybox echo ran; echo rc=$?; /exec/busybox echo ran";
+    // An executable mapping of a file there is EPERM too (ld.so's way in).
+    let c = scratch.path().join("mapx.c");
+    fs::write(
+        &c,
+        "#include <stdio.h>\n#include <fcntl.h>\n#include <sys/mman.h>\n#include <errno.h>\n\
+         int main(int c, char **v) { int fd = open(v[1], O_RDONLY);\n\
+         void *p = mmap(0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);\n\
+         printf(\"%s\\n\", p == MAP_FAILED ? (errno == EPERM ? \"EPERM\" : \"other\") : \"mapped\"); return 0; }\n",
+    )
+    .unwrap();
+    moat_tests::gcc_static(&c, &src.join("mapx"));
+    let script = "/data/busybox echo ran; echo rc=$?; /exec/busybox echo ran; /exec/mapx /data/busybox; \
+                  /exec/mapx /exec/busybox";
     let bundle = with_mounts(
         script,
         serde_json::json!([bind("/data", &src, &["rbind", "noexec"]), bind("/exec", &src, &["rbind", "ro"])]),
     );
     let out = moat.run_bundle(&bundle);
     out.assert_success();
-    assert_eq!(out.stdout, "rc=126\nran\n", "{out}");
+    assert_eq!(out.stdout, "rc=126\nran\nEPERM\nmapped\n", "{out}");
     assert!(out.stderr.contains("Permission denied"), "{out}");
 }
 
