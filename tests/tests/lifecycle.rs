@@ -1196,3 +1196,43 @@ fn bind_mount_permissions_and_owners_are_the_callers() {
     assert_eq!(fs::read_to_string(src.join("rootfile")).unwrap(), "root's\n");
     assert_eq!(fs::metadata(src.join("rootfile")).unwrap().mode() & 0o777, 0o644);
 }
+
+#[test]
+fn rbind_serves_submounts_and_ro_covers_them() {
+    let moat = Moat::new();
+    let scratch = moat_tests::TempDir::new("bind-rbind");
+    let src = scratch.path().join("src");
+    let sub = src.join("sub");
+    fs::create_dir_all(&sub).unwrap();
+    fs::write(sub.join("under"), "hidden by the mount\n").unwrap();
+    let status =
+        std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m", "moat-test"]).arg(&sub).status();
+    assert!(status.unwrap().success(), "mount a tmpfs on {}", sub.display());
+    // Unmounted however the test ends.
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+    let _guard = Unmount(sub.clone());
+    fs::write(sub.join("inner"), "on the submount\n").unwrap();
+    let script = "cat /r/sub/inner; echo x > /r/sub/new; echo rc=$?; cat /w/sub/inner; echo x > /w/sub/new; \
+                  cat /b/sub/under; ls /b/sub";
+    let bundle = with_mounts(
+        script,
+        serde_json::json!([
+            bind("/r", &src, &["rbind", "ro"]),
+            bind("/w", &src, &["rbind", "rw"]),
+            bind("/b", &src, &["bind", "rw"])
+        ]),
+    );
+    let out = moat.run_bundle(&bundle);
+    out.assert_success();
+    assert_eq!(
+        out.stdout, "on the submount\nrc=1\non the submount\nhidden by the mount\nunder\n",
+        "rbind shows the submount (read-only under ro), bind the directory under it:\n{out}"
+    );
+    assert!(out.stderr.contains("Read-only file system"), "{out}");
+    assert_eq!(fs::read_to_string(sub.join("new")).unwrap(), "x\n");
+}

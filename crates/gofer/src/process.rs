@@ -2,9 +2,8 @@
 //! `runsc/cmd/gofer.go`).
 //!
 //! Order matters: read the spec while the host is still visible; enter
-//! new mount, network, IPC and UTS namespaces; bind each bind mount's
-//! source onto a staging tmpfs and open it (as runsc opens its mounts
-//! before pivoting); pivot into the container's root; open it; drop every
+//! new mount, network, IPC and UTS namespaces; open a detached copy of
+//! each bind mount's source (as runsc opens its mounts before pivoting); pivot into the container's root; open it; drop every
 //! capability but those needed to open and change files as root; forbid
 //! new privileges; install the seccomp allowlist; only then read requests
 //! from the sandbox.
@@ -64,13 +63,7 @@ fn setup_and_serve(args: &GoferArgs) -> Result<(), GoferError> {
     // Nothing we mount may propagate back to the host.
     mount(None::<&str>, "/", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
         .map_err(step("make / a recursive slave"))?;
-    if rootfs == Path::new("/") || !binds.is_empty() {
-        mount_staging()?;
-    }
-    let mut staged = Vec::new();
-    for (i, b) in binds.iter().enumerate() {
-        staged.push(stage_bind(i + 1, b)?);
-    }
+    let staged = binds.iter().map(stage_bind).collect::<Result<Vec<_>, _>>()?;
     enter_root(&rootfs, readonly)?;
     let root = rustix::fs::open("/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
         .map_err(step("open the container root"))?;
@@ -144,22 +137,6 @@ fn read_binds(bundle: &Path) -> Result<Vec<Bind>, GoferError> {
     Ok(out)
 }
 
-/// Where bind sources are staged before the pivot: a tmpfs over `/proc`,
-/// which the gofer no longer needs (the sentry has its own procfs). It
-/// goes away with the old root; the descriptors opened on it stay valid.
-const STAGING: &str = "/proc";
-
-fn mount_staging() -> Result<(), GoferError> {
-    mount(
-        Some("tmpfs"),
-        STAGING,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-        Some("mode=0700"),
-    )
-    .map_err(step(format!("mount the staging tmpfs on {STAGING}")))
-}
-
 /// A staged bind: the descriptor its tree is served from.
 struct Staged {
     fd: std::os::fd::OwnedFd,
@@ -168,15 +145,17 @@ struct Staged {
     opts: BindOptions,
 }
 
-/// Opens the source of bind mount `index`. A directory is bound onto
-/// `binds/<index>` of the staging tmpfs, with `nosuid,nodev` always and
-/// `ro`/`noexec` as asked, so the host kernel enforces them as well, and
-/// that mount is opened. A single file is served through its (canonical)
-/// parent directory and its name, since a file mount staged inside the
-/// tmpfs would not survive the detach of the old root (mounts under a
-/// detached mount are cut off from it); there `ro` is the gofer's and
-/// the sentry's check only, and only that name is reachable.
-fn stage_bind(index: usize, b: &Bind) -> Result<Staged, GoferError> {
+/// Opens the source of bind mount `index`. A directory becomes a
+/// detached copy of its mount (`open_tree`, with its submounts for
+/// `rbind`), outside every mount tree, so the detach of the old root at
+/// the pivot leaves it whole; it gets `nosuid,nodev` always and
+/// `ro`/`noexec` as asked, on every submount, so the host kernel enforces
+/// them as well. A single file is served through its (canonical) parent
+/// directory and its name (a copy of a file's mount could not be opened
+/// again for reading or writing without /proc); there `ro` is the gofer's
+/// and the sentry's check only, and only that name is reachable.
+fn stage_bind(b: &Bind) -> Result<Staged, GoferError> {
+    use hostsys::mount::*;
     let what = format!("bind mount {} (source {})", b.destination, b.source.display());
     let meta = std::fs::metadata(&b.source).map_err(step(&what))?;
     if !meta.is_dir() {
@@ -188,20 +167,15 @@ fn stage_bind(index: usize, b: &Bind) -> Result<Staged, GoferError> {
             .map_err(step(format!("{what}: open {}", dir.display())))?;
         return Ok(Staged { fd, file: Some(name.to_string()), opts: b.opts });
     }
-    let dir = Path::new(STAGING).join("binds").join(index.to_string());
-    std::fs::create_dir_all(&dir).map_err(step(format!("{what}: create {}", dir.display())))?;
-    let rec = if b.recursive { MsFlags::MS_REC } else { MsFlags::empty() };
-    mount(Some(&b.source), &dir, None::<&str>, MsFlags::MS_BIND | rec, None::<&str>).map_err(step(&what))?;
-    let mut flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+    let fd = clone_tree(&b.source, b.recursive).map_err(step(format!("{what}: open_tree")))?;
+    let mut set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
     if b.opts.readonly {
-        flags |= MsFlags::MS_RDONLY;
+        set |= MOUNT_ATTR_RDONLY;
     }
     if b.opts.noexec {
-        flags |= MsFlags::MS_NOEXEC;
+        set |= MOUNT_ATTR_NOEXEC;
     }
-    mount(None::<&str>, &dir, None::<&str>, flags, None::<&str>).map_err(step(format!("{what}: remount")))?;
-    let fd = rustix::fs::open(&dir, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(step(format!("{what}: open")))?;
+    set_attrs(fd.as_fd(), set, true).map_err(step(format!("{what}: mount_setattr")))?;
     Ok(Staged { fd, file: None, opts: b.opts })
 }
 
