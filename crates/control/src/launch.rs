@@ -108,6 +108,10 @@ pub struct GoferArgs {
     pub log_format: String,
     #[arg(long)]
     pub debug: bool,
+    /// runsc's `--overlay2`: unless `none`, the sentry never changes the
+    /// root, and the gofer refuses any change to it (EROFS) itself.
+    #[arg(long, default_value = "root:memory")]
+    pub overlay2: String,
 }
 
 impl GoferArgs {
@@ -117,6 +121,7 @@ impl GoferArgs {
             format!("--bundle={}", self.bundle.display()),
             format!("--sock-fd={}", self.sock_fd),
             format!("--log-format={}", self.log_format),
+            format!("--overlay2={}", self.overlay2),
         ];
         if let Some(fd) = self.log_fd {
             v.push(format!("--log-fd={fd}"));

@@ -73,7 +73,10 @@ fn setup_and_serve(args: &GoferArgs) -> Result<(), GoferError> {
     rustix::process::umask(Mode::empty());
     install_seccomp()?;
     tracing::debug!("gofer serving {} and {} bind mounts", rootfs.display(), staged.len());
-    let mut trees = vec![Tree { root: root.as_fd(), file: None, readonly }];
+    // With the root overlay (the default) the sentry writes nothing to the
+    // root: refusing here too keeps a compromised sentry off the image.
+    let root_changes = args.overlay2 == "none" && !readonly;
+    let mut trees = vec![Tree { root: root.as_fd(), file: None, readonly: !root_changes }];
     trees.extend(staged.iter().map(|s| Tree {
         root: s.fd.as_fd(),
         file: s.file.as_deref(),

@@ -104,6 +104,7 @@ pub fn launch(l: &Launch) -> Result<Launched> {
         log_fd: log.as_ref().map(|_| GOFER_FDS[1]),
         log_format: l.log_format.clone(),
         debug: l.debug,
+        overlay2: l.overlay2.clone(),
     };
     let mut g = Spawn::new(&exe, &prepend("gofer", gofer_args.to_argv())).map_err(Error::sys("gofer command line"))?;
     g.fds = vec![(devnull.as_raw_fd(), 0), (devnull.as_raw_fd(), 1), (devnull.as_raw_fd(), 2)];
