@@ -3,10 +3,11 @@
 //!
 //! Order matters: read the spec while the host is still visible; enter
 //! new mount, network, IPC and UTS namespaces; open a detached copy of
-//! each bind mount's source (as runsc opens its mounts before pivoting); pivot into the container's root; open it; drop every
-//! capability but those needed to open and change files as root; forbid
-//! new privileges; install the seccomp allowlist; only then read requests
-//! from the sandbox.
+//! each bind mount's source (as runsc opens its mounts before pivoting);
+//! pivot into the container's root; open it; drop every capability but
+//! those needed to open and change files as root; forbid new privileges;
+//! install the seccomp allowlist; only then read requests from the
+//! sandbox.
 
 use crate::proto::{is_bind, BindOptions};
 use crate::server::{serve, Tree};
@@ -148,7 +149,7 @@ struct Staged {
     opts: BindOptions,
 }
 
-/// Opens the source of bind mount `index`. A directory becomes a
+/// Opens a bind mount's source. A directory becomes a
 /// detached copy of its mount (`open_tree`, with its submounts for
 /// `rbind`), outside every mount tree, so the detach of the old root at
 /// the pivot leaves it whole; it gets `nosuid,nodev` always and
