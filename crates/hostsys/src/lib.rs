@@ -3,4 +3,5 @@
 //! comment, behind safe functions.
 
 pub mod fd;
+pub mod mount;
 pub mod process;

@@ -34,6 +34,8 @@ pub struct Runtime {
     pub strace: bool,
     pub platform: String,
     pub network: String,
+    /// runsc's `--overlay2` for the root (`root:memory` or `none`).
+    pub overlay2: String,
     /// How long `create` waits for the sandbox to become ready.
     pub start_timeout: Duration,
 }
@@ -56,6 +58,7 @@ impl Runtime {
             strace: false,
             platform: "ptrace".into(),
             network: "none".into(),
+            overlay2: "root:memory".into(),
             start_timeout: Duration::from_secs(60),
         }
     }
@@ -143,6 +146,7 @@ impl Runtime {
             strace: self.strace,
             platform: self.platform.clone(),
             network: self.network.clone(),
+            overlay2: self.overlay2.clone(),
             timeout: self.start_timeout,
             cgroup: st.cgroup.clone(),
         })?;

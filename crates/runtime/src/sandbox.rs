@@ -44,6 +44,8 @@ pub struct Launch {
     pub strace: bool,
     pub platform: String,
     pub network: String,
+    /// runsc's `--overlay2` for the root.
+    pub overlay2: String,
     /// How long the sandbox may take to become ready.
     pub timeout: Duration,
     /// The container's cgroup: the gofer and the sandbox are moved into it
@@ -102,6 +104,7 @@ pub fn launch(l: &Launch) -> Result<Launched> {
         log_fd: log.as_ref().map(|_| GOFER_FDS[1]),
         log_format: l.log_format.clone(),
         debug: l.debug,
+        overlay2: l.overlay2.clone(),
     };
     let mut g = Spawn::new(&exe, &prepend("gofer", gofer_args.to_argv())).map_err(Error::sys("gofer command line"))?;
     g.fds = vec![(devnull.as_raw_fd(), 0), (devnull.as_raw_fd(), 1), (devnull.as_raw_fd(), 2)];
@@ -133,6 +136,7 @@ pub fn launch(l: &Launch) -> Result<Launched> {
         strace: l.strace,
         platform: l.platform.clone(),
         network: l.network.clone(),
+        overlay2: l.overlay2.clone(),
     };
     let mut b = Spawn::new(&exe, &prepend("boot", boot_args.to_argv())).map_err(Error::sys("boot command line"))?;
     cap_malloc_arenas(&mut b.env);

@@ -23,8 +23,11 @@ fn features() -> serde_json::Value {
         // Run by the runtime (runtime/src/hooks.rs); createContainer and
         // startContainer are refused.
         "hooks": ["prestart", "createRuntime", "poststart", "poststop"],
-        // tmpfs options the sentry applies (sentry/src/fs/tmpfs.rs).
-        "mountOptions": ["size", "mode", "uid", "gid", "ro", "rw", "nosuid", "nodev", "noexec"],
+        // tmpfs options the sentry applies (sentry/src/fs/tmpfs.rs), and
+        // those of bind mounts (gofer::proto::BindOptions).
+        "mountOptions": [
+            "size", "mode", "uid", "gid", "ro", "rw", "nosuid", "nodev", "noexec", "bind", "rbind", "suid", "dev", "exec"
+        ],
         "linux": {
             // The spec's namespaces are not consulted: every container
             // gets all of its own, inside the sandbox's kernel.

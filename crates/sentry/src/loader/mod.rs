@@ -192,6 +192,9 @@ fn load_elf(
 
 fn open_executable(open: Opener<'_>, path: &str) -> Result<Arc<dyn FileDescription>, Errno> {
     let file = open(path)?;
+    if file.exec_forbidden() {
+        return Err(Errno::EACCES);
+    }
     let mode = file.stat()?.mode;
     if mode & 0o170000 == 0o040000 {
         return Err(Errno::EACCES);

@@ -50,6 +50,10 @@ pub fn mmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if shared && prot & PROT_WRITE != 0 && file.seals().is_some_and(|s| s & write_seals != 0) {
         return Err(Errno::EPERM);
     }
+    // Linux: no executable mapping of a file on a noexec mount.
+    if prot & PROT_EXEC != 0 && file.exec_forbidden() {
+        return Err(Errno::EPERM);
+    }
     offset.checked_add(len).ok_or(Errno::EOVERFLOW)?;
     let kind = VmaKind::File { path: file.path(), offset };
     if shared {
@@ -60,6 +64,10 @@ pub fn mmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         match file.shared_pages(&task.kernel.memfile, offset, len) {
             Ok(pages) => return task.mm.map_shared_pages(placement, prot, pages, kind),
             Err(Errno::ENODEV) if prot & PROT_WRITE == 0 => {}
+            Err(Errno::ENODEV) => {
+                tracing::warn!(path = file.path(), "writable MAP_SHARED of a gofer file is not supported yet: ENODEV");
+                return Err(Errno::ENODEV);
+            }
             Err(e) => return Err(e),
         }
     }

@@ -124,6 +124,11 @@ pub trait FileDescription: Send + Sync {
     ) -> Result<Vec<Arc<crate::mm::SharedPages>>, Errno> {
         Err(Errno::ENODEV)
     }
+    /// Whether execve of this file is refused (EACCES): files of a
+    /// `noexec` mount.
+    fn exec_forbidden(&self) -> bool {
+        false
+    }
     /// A host descriptor holding the file's data, if there is one
     /// (gofer-donated files), for reading it into memory mappings.
     fn host_fd(&self) -> Option<BorrowedFd<'_>> {

@@ -55,7 +55,7 @@ pub trait FileSystem: Send + Sync {
     fn statfs(&self, task: &Task, path: &str) -> Result<Statfs, Errno>;
 
     // Changes to the tree. File systems that cannot change (the gofer's
-    // root today, devfs, procfs) keep the defaults: EROFS.
+    // read-only root, devfs, procfs) keep the defaults: EROFS.
 
     fn mkdir(&self, _task: &Task, _path: &str, _mode: u32) -> Result<(), Errno> {
         Err(Errno::EROFS)
