@@ -149,6 +149,31 @@ fn docker_runs_containers_with_moat() {
     let left = processes_mentioning(&id);
     assert!(left.is_empty(), "processes of {id} left after docker rm: {left:?}");
 
+    // Volumes and Docker's own binds (/etc/hostname, /etc/hosts): served by
+    // the gofer, writes reach the host.
+    let vol = TempDir::new("docker-volume");
+    fs::write(vol.path().join("in"), "from the host\n").unwrap();
+    let bind = format!("{}:/data", vol.path().display());
+    let out = d.ok(&[
+        &run[..],
+        &[
+            "--rm",
+            "--hostname=moat-test-host",
+            "-v",
+            &bind,
+            IMAGE,
+            "sh",
+            "-c",
+            "cat /data/in; echo written > /data/out; cat /etc/hostname; grep -q localhost /etc/hosts && echo hosts",
+        ],
+    ]
+    .concat());
+    assert_eq!(out, "from the host\nmoat-test-host\nhosts", "a container with a volume (the image has no /etc/hosts)");
+    assert_eq!(fs::read_to_string(vol.path().join("out")).unwrap(), "written\n");
+    let ro = format!("{}:/data:ro", vol.path().display());
+    let out = d.docker(&[&run[..], &["--rm", "-v", &ro, IMAGE, "sh", "-c", "echo x > /data/out"]].concat());
+    assert!(!out.success() && out.stderr.contains("Read-only file system"), "writing to a :ro volume:\n{out}");
+
     // --memory: the application over the limit is killed (137), the small one runs.
     let out = d.docker(&[&run[..], &["--rm", "--memory=64m", IMAGE, "/touch", "256"]].concat());
     assert_eq!(out.exit_code(), 137, "touching 256 MiB under --memory=64m:\n{out}");
