@@ -517,6 +517,12 @@ impl Cgroup {
 
     /// Moves process `pid` (and all its threads) into the container's
     /// cgroup in every hierarchy.
+    /// The contents of control file `name` from whichever of the
+    /// container's hierarchies has it (for `events`).
+    pub fn read(&self, name: &str) -> Option<String> {
+        self.dirs.iter().find_map(|d| std::fs::read_to_string(d.join(name)).ok())
+    }
+
     pub fn join(&self, pid: i32) -> Result<()> {
         for d in &self.dirs {
             let p = d.join("cgroup.procs");

@@ -9,6 +9,7 @@
 pub mod cgroup;
 pub mod container;
 pub mod error;
+pub mod events;
 pub mod exec;
 pub mod hooks;
 pub mod procs;

@@ -115,6 +115,9 @@ pub struct Kernel {
     pub(crate) futexes: futex::Futexes,
     /// flock and fcntl record locks.
     pub(crate) locks: crate::fs::lock::FileLocks,
+    /// The memory limit the OOM watcher enforces, and its kills so far.
+    pub(crate) memory_limit: Option<u64>,
+    pub(crate) oom_kills: std::sync::atomic::AtomicU64,
     /// `moat pause`: tasks wait at the gate in their run loop (`control`).
     paused: std::sync::atomic::AtomicBool,
     /// The vDSO every address space maps; `None` if it could not be made
@@ -255,6 +258,8 @@ impl Kernel {
             procs: Mutex::new(process::ProcessTable::default()),
             futexes: futex::Futexes::default(),
             locks: Default::default(),
+            memory_limit: limit,
+            oom_kills: Default::default(),
             paused: std::sync::atomic::AtomicBool::new(false),
             vdso: self::vdso::Vdso::new(&cfg.memfile)
                 .map_err(|e| tracing::error!("no vDSO: {e}; clocks are system calls"))
