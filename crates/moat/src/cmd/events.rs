@@ -52,7 +52,7 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
         "m" => n * 60.0,
         _ => return Err(format!("invalid interval {s:?} (units: ms, s, m)")),
     };
-    if !(secs > 0.0) || !secs.is_finite() {
+    if secs.is_nan() || secs <= 0.0 || !secs.is_finite() {
         return Err(format!("the interval must be positive, not {s:?}"));
     }
     Ok(Duration::from_secs_f64(secs))
