@@ -138,6 +138,7 @@ conformance!(
     read_eof,
     enosys,
     brk,
+    uts,
     locks,
     mmap_anon,
     mmap_file,

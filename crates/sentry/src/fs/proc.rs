@@ -123,7 +123,7 @@ impl ProcFs {
             ["sys", "kernel", f] => {
                 let i = SYS_KERNEL_FILES.iter().position(|x| x == f).ok_or(Errno::ENOENT)?;
                 let text = match *f {
-                    "hostname" => task.kernel.hostname.clone(),
+                    "hostname" => task.uts.lock().unwrap().hostname.clone(),
                     "ostype" => "Linux".into(),
                     "osrelease" => RELEASE.into(),
                     _ => PID_MAX.to_string(),

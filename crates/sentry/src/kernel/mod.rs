@@ -97,6 +97,13 @@ pub struct MountSpec {
     pub options: Vec<String>,
 }
 
+/// The names `uname` reports that the container may change.
+#[derive(Clone)]
+pub struct Uts {
+    pub hostname: String,
+    pub domainname: String,
+}
+
 pub struct Kernel {
     pub(crate) platform: Arc<dyn Platform>,
     pub(crate) memfile: Arc<MemoryFile>,
@@ -104,7 +111,10 @@ pub struct Kernel {
     /// Which file system serves which path: the gofer at `/`, devfs at
     /// `/dev`, procfs at `/proc`, and the spec's tmpfs mounts.
     pub(crate) mounts: crate::vfs::mount::MountTable,
-    pub(crate) hostname: String,
+    /// The container's UTS namespace (`sethostname`, `setdomainname`): the
+    /// spec's hostname and "(none)" at first. A task that unshares
+    /// CLONE_NEWUTS gets a copy of its own (`Task::uts`).
+    pub(crate) uts: Arc<Mutex<Uts>>,
     pub(crate) strace: bool,
     pub(crate) total_memory: u64,
     pub(crate) started: std::time::Instant,
@@ -250,7 +260,7 @@ impl Kernel {
             memfile: cfg.memfile.clone(),
             mounts: build_mounts(&cfg.gofer, &cfg.mounts, cfg.total_memory, cfg.root_readonly, cfg.root_overlay),
             gofer: cfg.gofer,
-            hostname: cfg.hostname,
+            uts: Arc::new(Mutex::new(Uts { hostname: cfg.hostname, domainname: "(none)".into() })),
             strace: cfg.strace,
             total_memory: limit.map_or(cfg.total_memory, |l| l.min(cfg.total_memory)),
             started: std::time::Instant::now(),

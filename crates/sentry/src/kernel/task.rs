@@ -245,6 +245,10 @@ pub struct Task {
     /// `PR_SET_DUMPABLE` and `PR_SET_KEEPCAPS`, recorded (no core dumps or
     /// capability sets exist yet for them to govern).
     pub(crate) dumpable: bool,
+    /// `personality(2)`, recorded (inherited by fork, kept across exec).
+    pub(crate) personality: u32,
+    /// The UTS namespace: the kernel's, unless unshared (`unshare`).
+    pub(crate) uts: Arc<Mutex<super::Uts>>,
     pub(crate) keepcaps: bool,
     pub(crate) rlimits: [Rlimit; rlimit::RLIM_NLIMITS],
     pub(crate) clear_child_tid: u64,
@@ -358,6 +362,8 @@ impl Task {
             umask: 0o022,
             pdeath_signal: 0,
             dumpable: true,
+            personality: 0,
+            uts: kernel.uts.clone(),
             keepcaps: false,
             exe: loaded.path,
             rlimits: default_rlimits(),
@@ -393,14 +399,17 @@ impl Task {
         let handle = TaskHandle(shared.clone());
         handle.set_sched(self.handle().sched().inherited());
         let (kernel, mask, creds) = (self.kernel.clone(), self.mask, self.creds.clone());
-        let (cwd, umask, exe, rlimits, altstack) =
-            (self.cwd.clone(), self.umask, self.exe.clone(), self.rlimits, self.altstack);
+        let (cwd, umask, exe, rlimits, altstack, personality) =
+            (self.cwd.clone(), self.umask, self.exe.clone(), self.rlimits, self.altstack, self.personality);
+        let uts = self.uts.clone();
         let make = move |mm| Task {
             kernel,
             pid,
             tid,
             pdeath_signal: 0,
             dumpable: true,
+            personality,
+            uts,
             keepcaps: false,
             regs,
             mm,

@@ -1097,6 +1097,59 @@ pub fn utimensat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     setattr_path(task, &path_at(task, dirfd, path_addr)?, flags & fcntl::AT_SYMLINK_NOFOLLOW == 0, &attr)
 }
 
+/// `utime(path, {actime, modtime})` in seconds; a null pointer is now.
+pub fn utime(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let times = if a[1] == 0 {
+        None
+    } else {
+        let t: [i64; 2] = task.mm.read_obj(a[1])?;
+        Some(t.map(|s| abi::Timespec { tv_sec: s, tv_nsec: 0 }))
+    };
+    set_times(task, a[0], times)
+}
+
+/// `utimes(path, timeval[2])`; a null pointer is now.
+pub fn utimes(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let times = if a[1] == 0 {
+        None
+    } else {
+        let t: [i64; 4] = task.mm.read_obj(a[1])?;
+        if !(0..1_000_000).contains(&t[1]) || !(0..1_000_000).contains(&t[3]) {
+            return Err(Errno::EINVAL);
+        }
+        Some([
+            abi::Timespec { tv_sec: t[0], tv_nsec: t[1] * 1000 },
+            abi::Timespec { tv_sec: t[2], tv_nsec: t[3] * 1000 },
+        ])
+    };
+    set_times(task, a[0], times)
+}
+
+/// Sets the access and modification times of the file at `path_addr`
+/// (following symlinks): `times`, or now.
+fn set_times(task: &Task, path_addr: u64, times: Option<[abi::Timespec; 2]>) -> Result<u64, Errno> {
+    let (atime, mtime) = match times {
+        Some([a, m]) => (TimeSet::At(a), TimeSet::At(m)),
+        None => (TimeSet::Now, TimeSet::Now),
+    };
+    let attr = SetAttr { atime: Some(atime), mtime: Some(mtime), ..SetAttr::default() };
+    setattr_path(task, &path_at(task, fcntl::AT_FDCWD, path_addr)?, true, &attr)
+}
+
+/// `sync` and `syncfs`: nothing the sandbox holds needs writing (the root
+/// overlay's writes and tmpfs live in its memory by design), and writes to
+/// host-backed files are already in the host's page cache, written back
+/// on the host's schedule; an application that needs them on disk calls
+/// `fsync`, which reaches the host file.
+pub fn sync(_task: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(0)
+}
+
+pub fn syncfs(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    task.fds.get(fd_arg(a[0]))?;
+    Ok(0)
+}
+
 pub fn fsync(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     task.fds.get(fd_arg(a[0]))?.sync().map(|()| 0)
 }

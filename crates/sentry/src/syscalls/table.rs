@@ -44,6 +44,9 @@ const TMPFS_RENAME: &str =
 const TMPFS_LINK: &str = "within the root overlay or one tmpfs mount (EXDEV across mounts); no AT_EMPTY_PATH; EROFS on /dev, /proc (issue #4)";
 const OPEN_NOTE: &str =
     "root (overlay: writing copies up into sandbox memory; EROFS if root.readonly) and tmpfs files read-write and created; /dev devices and /proc files (issue #4)";
+const SYNC_ALL_NOTE: &str =
+    "nothing to write back: the overlay and tmpfs live in memory, host-backed writes are already \
+     in the host's page cache (fsync reaches the host file)";
 const SYNC_NOTE: &str = "no-op success on tmpfs and root files (held in memory); EINVAL on pipes and host stdio";
 const NO_XATTRS: &str = "no extended attributes yet: EOPNOTSUPP for files that exist (issue #4)";
 const NO_FSID: &str =
@@ -180,6 +183,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::umask, Full, file::umask, &[Oct]),
     sys(Sysno::gettimeofday, Full, time::gettimeofday, &[Hex, Hex]),
     sys(Sysno::getrlimit, Full, process::getrlimit, &[Dec, Hex]),
+    sys(Sysno::setrlimit, Full, process::setrlimit, &[Dec, Hex]),
     sys(Sysno::getrusage, Partial(CPU_TIMES), time::getrusage, &[Dec, Hex]),
     sys(Sysno::times, Partial(CPU_TIMES), time::times, &[Hex]),
     sys(Sysno::sysinfo, Partial("load averages are zero"), misc::sysinfo, &[Hex]),
@@ -215,6 +219,15 @@ pub(super) static TABLE: &[Syscall] = &[
     ),
     sys(Sysno::rt_sigsuspend, Full, signal::rt_sigsuspend, &[Hex, Dec]),
     sys(Sysno::sigaltstack, Full, signal::sigaltstack, &[Hex, Hex]),
+    sys(Sysno::personality, Partial("recorded and reported; one address-space layout, so its flags change nothing"), misc::personality, &[Hex]),
+    sys(Sysno::sethostname, Full, misc::sethostname, &[InBuf(1), Dec]),
+    sys(
+        Sysno::unshare,
+        Partial("CLONE_NEWUTS and CLONE_FILES (CLONE_FS, CLONE_SYSVSEM: nothing to undo); other namespaces EINVAL"),
+        process::unshare,
+        &[Hex],
+    ),
+    sys(Sysno::setdomainname, Full, misc::setdomainname, &[InBuf(1), Dec]),
     sys(Sysno::arch_prctl, Partial("ARCH_SET_FS/GET_FS/SET_GS/GET_GS"), process::arch_prctl, &[Hex, Hex]),
     sys(Sysno::gettid, Full, process::gettid, &[]),
     sys(Sysno::tkill, Full, signal::tkill, &[Dec, Signal]),
@@ -254,6 +267,10 @@ pub(super) static TABLE: &[Syscall] = &[
         &[Hex, Dec],
     ),
     sys(Sysno::utimensat, Partial(TMPFS_ONLY), file::utimensat, &[Fd, Path, Hex, Hex]),
+    sys(Sysno::utime, Partial(TMPFS_ONLY), file::utime, &[Path, Hex]),
+    sys(Sysno::utimes, Partial(TMPFS_ONLY), file::utimes, &[Path, Hex]),
+    sys(Sysno::sync, Partial(SYNC_ALL_NOTE), file::sync, &[]),
+    sys(Sysno::syncfs, Partial(SYNC_ALL_NOTE), file::syncfs, &[Fd]),
     sys(Sysno::dup3, Full, file::dup3, &[Fd, Fd, Hex]),
     sys(Sysno::pipe2, Partial("no O_DIRECT packet mode; no F_SETPIPE_SZ yet"), file::pipe2, &[Hex, Hex]),
     sys(
