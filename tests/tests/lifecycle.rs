@@ -1332,3 +1332,23 @@ fn rbind_serves_submounts_and_ro_covers_them() {
     assert!(out.stderr.contains("Read-only file system"), "{out}");
     assert_eq!(fs::read_to_string(sub.join("new")).unwrap(), "x\n");
 }
+
+#[test]
+fn oom_score_adj_reaches_the_sandbox_the_gofer_and_the_containers_view() {
+    let moat = Moat::new();
+    let bundle = Bundle::derive_with(|spec| {
+        spec["process"]["args"] = serde_json::json!(["/bin/sh", "-c", "cat /proc/1/oom_score_adj; exec sleep 1000"]);
+        spec["process"]["oomScoreAdj"] = serde_json::json!(500);
+    });
+    let (id, pid) = create(&moat, &bundle);
+    let host = |pid: i64| fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).unwrap_or_default();
+    assert_eq!(host(pid).trim(), "500", "the sandbox's oom_score_adj");
+    let record: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(moat.root().join(&id).join("state.json")).unwrap()).unwrap();
+    let gofer = record["gofer_pid"].as_i64().unwrap();
+    assert_eq!(host(gofer).trim(), "500", "the gofer's oom_score_adj");
+    moat.run(&["start", &id]).assert_success();
+    let out = moat.run(&["exec", &id, "/bin/cat", "/proc/1/oom_score_adj"]);
+    out.assert_success();
+    assert_eq!(out.stdout, "500\n", "{out}");
+}

@@ -115,6 +115,7 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
         mounts: spec.mounts.clone(),
         root_readonly: spec.root_readonly,
         root_overlay,
+        oom_score_adj: spec.oom_score_adj,
     });
     let process = spec.process(hostsys::fd::take_stdio().into());
     let server_kernel = kernel.clone();

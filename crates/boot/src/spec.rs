@@ -21,6 +21,8 @@ pub struct ContainerSpec {
     pub mounts: Vec<sentry::MountSpec>,
     /// `root.readonly`: no overlay, changes to the root are EROFS.
     pub root_readonly: bool,
+    /// `process.oomScoreAdj` (0 when absent).
+    pub oom_score_adj: i32,
 }
 
 pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
@@ -60,6 +62,7 @@ pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
             .and_then(|l| u64::try_from(l).ok())
             .filter(|&l| l > 0),
         mounts,
+        oom_score_adj: process.oom_score_adj().unwrap_or(0),
         root_readonly: spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false),
     })
 }

@@ -149,6 +149,7 @@ impl Runtime {
             overlay2: self.overlay2.clone(),
             timeout: self.start_timeout,
             cgroup: st.cgroup.clone(),
+            oom_score_adj: b.spec.process().as_ref().and_then(|p| p.oom_score_adj()),
         })?;
         st.sandbox_pid = launched.sandbox.pid;
         st.sandbox_start_time = launched.sandbox.start_time;

@@ -52,6 +52,9 @@ pub struct Launch {
     /// right after they are spawned, before either has started work (the
     /// sandbox waits for the handshake, and forks its stubs after it).
     pub cgroup: Option<crate::cgroup::Cgroup>,
+    /// The spec's `process.oomScoreAdj`, given to the sandbox and the gofer
+    /// (the host's OOM killer judges them; inside, the sentry's acts).
+    pub oom_score_adj: Option<i32>,
 }
 
 /// The processes of a successfully launched sandbox.
@@ -117,7 +120,22 @@ pub fn launch(l: &Launch) -> Result<Launched> {
         start_err(format!("cannot start the gofer {exe}: {e}"))
     })?;
     drop(gofer_end);
-    if let Some(Err(e)) = l.cgroup.as_ref().map(|c| c.join(gofer_pid)) {
+    // Into the container's cgroup, with its OOM score, before either
+    // process starts work.
+    let place = |pid: i32| -> Result<()> {
+        if let Some(c) = &l.cgroup {
+            c.join(pid)?;
+        }
+        if let Some(adj) = l.oom_score_adj {
+            let path = format!("/proc/{pid}/oom_score_adj");
+            std::fs::write(&path, adj.to_string()).map_err(|source| Error::Sys {
+                what: format!("process.oomScoreAdj = {adj}: cannot write it to {path}"),
+                source,
+            })?;
+        }
+        Ok(())
+    };
+    if let Err(e) = place(gofer_pid) {
         reap(gofer_pid, Duration::ZERO);
         cleanup_files();
         return Err(e);
@@ -158,7 +176,7 @@ pub fn launch(l: &Launch) -> Result<Launched> {
             return Err(start_err(format!("cannot clone the sandbox process: {e}")));
         }
     };
-    if let Some(Err(e)) = l.cgroup.as_ref().map(|c| c.join(sandbox_pid)) {
+    if let Err(e) = place(sandbox_pid) {
         reap(sandbox_pid, Duration::ZERO);
         reap(gofer_pid, Duration::ZERO);
         cleanup_files();

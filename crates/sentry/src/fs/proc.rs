@@ -218,7 +218,9 @@ impl ProcFs {
                             }
                             ("mounts", []) => Node::File(mounts(task, false).into_bytes()),
                             ("mountinfo", []) => Node::File(mounts(task, true).into_bytes()),
-                            ("oom_score_adj", []) => Node::File(b"0\n".to_vec()),
+                            ("oom_score_adj", []) => {
+                                Node::File(format!("{}\n", task.kernel.oom_score_adj).into_bytes())
+                            }
                             ("root", []) => Node::Link("/".into()),
                             ("task", []) => Node::Dir(
                                 group

@@ -60,6 +60,9 @@ pub struct KernelConfig {
     /// change is EROFS. Otherwise the root is an overlay whose writes stay
     /// in the sandbox's memory.
     pub root_readonly: bool,
+    /// The spec's `process.oomScoreAdj`, which every process reports in
+    /// `/proc/PID/oom_score_adj`.
+    pub oom_score_adj: i32,
     /// `--overlay2`: how a writable root is served.
     pub root_overlay: RootOverlay,
 }
@@ -127,6 +130,7 @@ pub struct Kernel {
     pub(crate) locks: crate::fs::lock::FileLocks,
     /// The memory limit the OOM watcher enforces, and its kills so far.
     pub(crate) memory_limit: Option<u64>,
+    pub(crate) oom_score_adj: i32,
     pub(crate) oom_kills: std::sync::atomic::AtomicU64,
     /// `moat pause`: tasks wait at the gate in their run loop (`control`).
     paused: std::sync::atomic::AtomicBool,
@@ -269,6 +273,7 @@ impl Kernel {
             futexes: futex::Futexes::default(),
             locks: Default::default(),
             memory_limit: limit,
+            oom_score_adj: cfg.oom_score_adj,
             oom_kills: Default::default(),
             paused: std::sync::atomic::AtomicBool::new(false),
             vdso: self::vdso::Vdso::new(&cfg.memfile)
