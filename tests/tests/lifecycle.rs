@@ -1352,3 +1352,25 @@ fn oom_score_adj_reaches_the_sandbox_the_gofer_and_the_containers_view() {
     out.assert_success();
     assert_eq!(out.stdout, "500\n", "{out}");
 }
+
+#[test]
+fn install_adds_moat_to_daemon_json_and_uninstall_removes_it() {
+    let moat = Moat::new();
+    let config = moat.scratch().join("docker/daemon.json");
+    fs::create_dir_all(config.parent().unwrap()).unwrap();
+    fs::write(&config, r#"{"storage-driver": "vfs"}"#).unwrap();
+    let cfg = config.to_str().unwrap();
+    moat.run(&["install", "--config", cfg, "--", "--debug"]).assert_success();
+    let v: serde_json::Value = serde_json::from_str(&fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(v["storage-driver"], "vfs", "{v:#}");
+    let path = v["runtimes"]["moat"]["path"].as_str().unwrap_or_default().to_string();
+    assert_eq!(fs::canonicalize(&path).ok(), fs::canonicalize(moat_tests::moat_bin()).ok(), "{v:#}");
+    assert_eq!(v["runtimes"]["moat"]["runtimeArgs"], serde_json::json!(["--debug"]), "{v:#}");
+    moat.run(&["install", "--uninstall", "--config", cfg]).assert_success();
+    let v: serde_json::Value = serde_json::from_str(&fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(v, serde_json::json!({"storage-driver": "vfs"}));
+    fails_naming(&moat, &["install", "--uninstall", "--config", cfg], "no runtime", "a second uninstall says so");
+    fs::write(&config, "{ not json").unwrap();
+    fails_naming(&moat, &["install", "--config", cfg], cfg, "a malformed daemon.json is named");
+    assert_eq!(fs::read_to_string(&config).unwrap(), "{ not json", "a malformed daemon.json is left as it was");
+}
