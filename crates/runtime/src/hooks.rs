@@ -114,9 +114,20 @@ fn run_one(hook: &Hook, input: &str) -> std::result::Result<(), String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start it: {e}"))?;
-    // A hook that does not read its input must not fail the write: ignore EPIPE.
+    // A hook need not read its input. moat runs with SIGPIPE's default
+    // action (for `| head`), so the state is written from a thread that
+    // blocks SIGPIPE: a hook gone early costs that thread an EPIPE (its
+    // pending SIGPIPE goes with it), not moat its life.
     if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(input.as_bytes());
+        let input = input.to_string();
+        let writer = std::thread::spawn(move || {
+            let mut pipe = nix::sys::signal::SigSet::empty();
+            pipe.add(nix::sys::signal::Signal::SIGPIPE);
+            if pipe.thread_block().is_ok() {
+                let _ = stdin.write_all(input.as_bytes());
+            }
+        });
+        let _ = writer.join();
     }
     // Collect what it prints, for the error message, without waiting on
     // descendants that keep the pipes open.
@@ -215,6 +226,18 @@ mod tests {
         let e = run(Stage::Prestart, Some(&hooks), &serde_json::json!({})).unwrap_err().to_string();
         assert!(e.contains("timed out after 1s"), "{e}");
         assert!(t.elapsed() < Duration::from_secs(20));
+    }
+
+    #[test]
+    fn a_hook_that_reads_nothing_costs_no_sigpipe() {
+        // As in moat itself: SIGPIPE kills unless blocked.
+        hostsys::process::default_sigpipe();
+        let big = serde_json::json!({ "pad": "x".repeat(1 << 20) });
+        let hooks = HooksBuilder::default()
+            .poststop(vec![HookBuilder::default().path("/bin/true").build().unwrap()])
+            .build()
+            .unwrap();
+        run(Stage::Poststop, Some(&hooks), &big).unwrap();
     }
 
     #[test]
