@@ -1,9 +1,12 @@
 /* Page-touch cost: map N MiB of anonymous memory and write one byte per
- * page. Prints "ns_per_page X". Build: gcc -static -O2; run: touch [MiB] */
+ * page. Prints "ns_per_page X". Build: gcc -static -O2; run: touch [MiB]
+ * [hold] (with `hold`, it then keeps the memory until killed). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int main(int argc, char **argv) {
     long mib = argc > 1 ? atol(argv[1]) : 256;
@@ -19,5 +22,9 @@ int main(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &b);
     double ns = (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
     printf("ns_per_page %.1f\n", ns / (len / 4096));
+    if (argc > 2 && strcmp(argv[2], "hold") == 0) {
+        fflush(stdout);
+        for (;;) pause();
+    }
     return 0;
 }

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 
 static char data[65536];
 
@@ -24,6 +27,12 @@ static long slurp(const char *path) {
 }
 
 int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "child") == 0) {
+        prctl(PR_SET_NAME, "procfs-kid");
+        write(3, "", 1);
+        pause();
+        return 0;
+    }
     char buf[4096];
     ssize_t n = readlink("/proc/self", buf, sizeof buf - 1);
     buf[n < 0 ? 0 : n] = 0;
@@ -92,5 +101,61 @@ int main(int argc, char **argv) {
     say("/proc lists self: %s, own pid: %s", YN(self), YN(mine));
     struct statfs sf;
     say("/proc is procfs: %s", YN(statfs("/proc", &sf) == 0 && sf.f_type == 0x9fa0));
+
+    /* maps: the stack holds a local, an executable mapping holds main. */
+    slurp("/proc/self/maps");
+    unsigned long local = (unsigned long)&sf, code = (unsigned long)&main;
+    int stack_ok = 0, code_ok = 0;
+    for (char *line = strtok(data, "\n"); line; line = strtok(NULL, "\n")) {
+        unsigned long lo, hi;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3) continue;
+        stack_ok |= lo <= local && local < hi && strstr(line, "[stack]") != NULL;
+        code_ok |= lo <= code && code < hi && perms[2] == 'x';
+    }
+    say("maps: stack has a local %s, main is in an executable mapping %s", YN(stack_ok), YN(code_ok));
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    slurp("/proc/self/limits");
+    char *row = strstr(data, "\nMax open files");
+    unsigned long soft = 0;
+    if (row) sscanf(row + 1, "Max open files %lu", &soft);
+    say("limits: header %s, open files is getrlimit's %s", YN(strncmp(data, "Limit ", 6) == 0), YN(soft == rl.rlim_cur));
+    snprintf(buf, sizeof buf, "/proc/self/task/%ld/comm", (long)syscall(SYS_gettid));
+    say("task/<tid>/comm readable: %s", YN(slurp(buf) > 0));
+    slurp("/proc/mounts");
+    say("/proc/mounts lists /proc as proc: %s", YN(strstr(data, " /proc proc ") != NULL));
+    say("root link: %s", YN(readlink("/proc/self/root", buf, sizeof buf) == 1 && buf[0] == '/'));
+
+    /* Another process's comm, cmdline and stat name, as ps reads them. */
+    prctl(PR_SET_NAME, "procfs-parent");
+    slurp("/proc/self/comm");
+    say("own comm after PR_SET_NAME: %s", data);
+    int ready[2];
+    pipe(ready);
+    pid_t child = fork();
+    if (child == 0) {
+        char *args[] = {"procfs", "child", "with two args", NULL};
+        dup2(ready[1], 3);
+        execv("/proc/self/exe", args);
+        _exit(127);
+    }
+    close(ready[1]);
+    read(ready[0], buf, 1); /* the child has exec'd and named itself */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/comm", child);
+    slurp(path);
+    say("child comm: %s", data);
+    snprintf(path, sizeof path, "/proc/%d/cmdline", child);
+    len = slurp(path);
+    for (long i = 0; i < len; i++) if (data[i] == 0) data[i] = '|';
+    say("child cmdline: %s", data);
+    snprintf(path, sizeof path, "/proc/%d/stat", child);
+    slurp(path);
+    close_paren = strrchr(data, ')');
+    if (close_paren) close_paren[1] = 0;
+    say("child stat name: %s", strchr(data, '('));
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
     return 0;
 }

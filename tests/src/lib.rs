@@ -32,7 +32,12 @@ use serde_json::Value;
 
 /// Root of the workspace (parent of `tests/`).
 pub fn workspace_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    // Cargo sets CARGO_MANIFEST_DIR for the test process too: prefer it to
+    // the path compiled in, which is stale when a shared target dir's
+    // build of this library came from another clone of the repository.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let manifest = manifest.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest.parent().expect("tests/ has a parent").to_path_buf()
 }
 
 /// The `moat` binary under test. Panics, naming what to build, if missing.

@@ -76,13 +76,30 @@ fn check(name: &str) {
     gcc_static(&src_path, &bin);
 
     // Native run: the oracle. It must itself behave as the program says.
-    let native: Output = run_cmd(&mut Command::new(&bin), Duration::from_secs(60));
+    // `conformance-bind: /dir` in the source: the program gets a fresh host
+    // directory as argv[1], natively as it is and inside moat bound at /dir.
+    let bind = src.split("conformance-bind:").nth(1).and_then(|r| r.split([' ', ')']).find(|w| !w.is_empty()));
+    let native_dir = moat_tests::TempDir::new("conf-native");
+    let mut native_cmd = Command::new(&bin);
+    if bind.is_some() {
+        native_cmd.arg(native_dir.path());
+    }
+    let native: Output = run_cmd(&mut native_cmd, Duration::from_secs(60));
     let want_exit = expected_exit(&src);
     assert_eq!(native.exit_code(), want_exit, "{name} misbehaves NATIVELY (a broken test, not a moat bug):\n{native}");
 
     let moat = Moat::new();
     let guest_path = format!("/conformance/{name}");
-    let bundle = Bundle::with_rootfs(rootfs(), &[&guest_path]);
+    let bind_dir = moat_tests::TempDir::new("conf-bind");
+    let bundle = match bind {
+        None => Bundle::with_rootfs(rootfs(), &[&guest_path]),
+        Some(dest) => Bundle::derive_with(|spec| {
+            spec["root"]["path"] = rootfs().to_string_lossy().into_owned().into();
+            spec["process"]["args"] = serde_json::json!([guest_path, dest]);
+            let mount = serde_json::json!({"destination": dest, "type": "bind", "source": bind_dir.path(), "options": ["rbind"]});
+            spec["mounts"].as_array_mut().expect("the busybox spec has mounts").push(mount);
+        }),
+    };
     let sandboxed = moat.run_bundle(&bundle);
     let mut sandboxed_report = sandboxed.to_string();
     if sandboxed.success() {
@@ -121,7 +138,10 @@ conformance!(
     read_eof,
     enosys,
     brk,
+    uts,
+    locks,
     mmap_anon,
+    mmap_file,
     mprotect,
     mmap_einval,
     arch_prctl,
@@ -186,6 +206,7 @@ conformance!(
     preadv,
     pty_canon,
     pty_jobs,
+    bind_writes,
 );
 
 #[test]

@@ -184,6 +184,47 @@ print(len(results), sum(results), os.waitstatus_to_exitcode(status), caught == [
         assert_eq!(fs::read(rootfs.join("etc/os-release")).unwrap(), os_release, "the append reached the host rootfs");
     }
 
+    /// Python's file API on a rw bind mount (a Docker volume): makedirs,
+    /// os.replace, append + fsync, listdir, shutil.rmtree and a git-style
+    /// write-to-temp-then-rename; everything lands in the host directory.
+    #[test]
+    fn python3_writes_into_a_bind_mount() {
+        let scratch = moat_tests::TempDir::new("debian-vol");
+        let vol = scratch.path().join("vol");
+        fs::create_dir_all(&vol).unwrap();
+        fs::write(vol.join("config.json"), "{\"x\": 1}").unwrap();
+        let script = r#"
+import json, os, shutil
+p = "/vol"
+cfg = json.load(open(p + "/config.json"))
+os.makedirs(p + "/a/b")
+with open(p + "/a/b/tmp", "w") as f:
+    json.dump({"x": cfg["x"] + 1}, f)
+os.replace(p + "/a/b/tmp", p + "/config.json")
+with open(p + "/log", "a") as f:
+    f.write("one\n")
+    f.flush()
+    os.fsync(f.fileno())
+with open(p + "/log", "a") as f:
+    f.write("two\n")
+os.makedirs(p + "/a/c")
+shutil.rmtree(p + "/a/b")
+print(sorted(os.listdir(p)), sorted(os.listdir(p + "/a")), os.stat(p + "/log").st_size)
+"#;
+        let moat = moat_tests::Moat::new();
+        let bundle = moat_tests::Bundle::derive_debian_with(|spec| {
+            spec["process"]["args"] = serde_json::json!(["python3", "-c", script]);
+            let mount =
+                serde_json::json!({"destination": "/vol", "type": "bind", "source": vol, "options": ["rbind", "rw"]});
+            spec["mounts"].as_array_mut().expect("the Debian spec has mounts").push(mount);
+        });
+        let out = moat.run_bundle(&bundle);
+        assert_stdout(&out, "['a', 'config.json', 'log'] ['c'] 8\n");
+        assert_eq!(fs::read_to_string(vol.join("config.json")).unwrap(), "{\"x\": 2}");
+        assert_eq!(fs::read_to_string(vol.join("log")).unwrap(), "one\ntwo\n");
+        assert!(vol.join("a/c").is_dir() && !vol.join("a/b").exists());
+    }
+
     /// Programs written inside the container run: a script and a copied
     /// binary in the root's upper layer, and a binary in the /dev/shm tmpfs.
     #[test]

@@ -99,6 +99,7 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
     if args.network != "none" {
         return Err(BootError::Spec(format!("network mode {:?} is not supported yet (only none)", args.network)));
     }
+    let root_overlay: sentry::RootOverlay = args.overlay2.parse().map_err(BootError::Spec)?;
     // Everything that reads host files happens before confinement.
     let spec = spec::load(&args.bundle)?;
     // The container's memory: the host's; the sentry lowers it to the
@@ -128,6 +129,8 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
         memory_limit: spec.memory_limit,
         mounts: spec.mounts.clone(),
         root_readonly: spec.root_readonly,
+        root_overlay,
+        oom_score_adj: spec.oom_score_adj,
     });
     let process = spec.process(hostsys::fd::take_stdio().into());
     if spec.terminal {

@@ -148,6 +148,10 @@ impl Shared {
                 SandboxState::Stopped(_) => refuse("list the processes of", st.phase),
                 _ => Response::Processes(inner.kernel.processes().into_iter().map(info).collect()),
             },
+            Request::Stats => match st.phase {
+                SandboxState::Stopped(_) => refuse("report the resource use of", st.phase),
+                _ => Response::Stats(inner.kernel.stats()),
+            },
             Request::Pause => match st.phase {
                 SandboxState::Running => {
                     inner.kernel.pause();

@@ -24,6 +24,8 @@ pub struct ContainerSpec {
     /// `process.terminal`: the sandbox's stdio is the console (a host pty
     /// slave, the sandbox's controlling terminal).
     pub terminal: bool,
+    /// `process.oomScoreAdj` (0 when absent).
+    pub oom_score_adj: i32,
 }
 
 pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
@@ -63,6 +65,7 @@ pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
             .and_then(|l| u64::try_from(l).ok())
             .filter(|&l| l > 0),
         mounts,
+        oom_score_adj: process.oom_score_adj().unwrap_or(0),
         root_readonly: spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false),
         terminal: process.terminal().unwrap_or(false),
     })

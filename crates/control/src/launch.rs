@@ -60,6 +60,9 @@ pub struct BootArgs {
     pub platform: String,
     #[arg(long, default_value = "none")]
     pub network: String,
+    /// runsc's `--overlay2` for the root: `root:memory` or `none`.
+    #[arg(long, default_value = "root:memory")]
+    pub overlay2: String,
 }
 
 impl BootArgs {
@@ -75,6 +78,7 @@ impl BootArgs {
             format!("--log-format={}", self.log_format),
             format!("--platform={}", self.platform),
             format!("--network={}", self.network),
+            format!("--overlay2={}", self.overlay2),
         ];
         if let Some(fd) = self.log_fd {
             v.push(format!("--log-fd={fd}"));
@@ -104,6 +108,10 @@ pub struct GoferArgs {
     pub log_format: String,
     #[arg(long)]
     pub debug: bool,
+    /// runsc's `--overlay2`: unless `none`, the sentry never changes the
+    /// root, and the gofer refuses any change to it (EROFS) itself.
+    #[arg(long, default_value = "root:memory")]
+    pub overlay2: String,
 }
 
 impl GoferArgs {
@@ -113,6 +121,7 @@ impl GoferArgs {
             format!("--bundle={}", self.bundle.display()),
             format!("--sock-fd={}", self.sock_fd),
             format!("--log-format={}", self.log_format),
+            format!("--overlay2={}", self.overlay2),
         ];
         if let Some(fd) = self.log_fd {
             v.push(format!("--log-fd={fd}"));
@@ -150,6 +159,7 @@ mod tests {
             strace: true,
             platform: "ptrace".into(),
             network: "none".into(),
+            overlay2: "none".into(),
         };
         let argv = std::iter::once("x".to_string()).chain(a.to_argv());
         let b = Wrap::parse_from(argv).boot;

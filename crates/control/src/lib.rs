@@ -48,6 +48,22 @@ pub enum Request {
     Pause,
     /// Let them run again (`moat resume`).
     Resume,
+    /// The container's resource use as its kernel counts it (`moat
+    /// events`); the answer is `Stats`.
+    Stats,
+}
+
+/// What the sandbox's kernel counts of the container's resource use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxStats {
+    /// Application memory: the memory-file pages the container holds, in bytes.
+    pub memory_usage: u64,
+    /// The spec's memory limit, which the sentry enforces.
+    pub memory_limit: Option<u64>,
+    /// Processes killed for going over it.
+    pub oom_kills: u64,
+    /// Live processes in the container's pid namespace.
+    pub pids: u64,
 }
 
 /// A process for `Exec`, complete: the runtime has already merged the
@@ -91,6 +107,7 @@ pub enum Response {
     /// The pid of a process started by `Exec`.
     Pid(i32),
     Processes(Vec<ProcessInfo>),
+    Stats(SandboxStats),
     Error {
         message: String,
     },

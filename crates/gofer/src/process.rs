@@ -2,12 +2,15 @@
 //! `runsc/cmd/gofer.go`).
 //!
 //! Order matters: read the spec while the host is still visible; enter
-//! new mount, network, IPC and UTS namespaces; pivot into the container's
-//! root; open it; drop every capability but the two needed to open files
-//! as root; forbid new privileges; install the seccomp allowlist; only
-//! then read requests from the sandbox.
+//! new mount, network, IPC and UTS namespaces; open a detached copy of
+//! each bind mount's source (as runsc opens its mounts before pivoting);
+//! pivot into the container's root; open it; drop every capability but
+//! those needed to open and change files as root; forbid new privileges;
+//! install the seccomp allowlist; only then read requests from the
+//! sandbox.
 
-use crate::server::serve;
+use crate::proto::{is_bind, BindOptions};
+use crate::server::{serve, Tree};
 use control::launch::GoferArgs;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{unshare, CloneFlags};
@@ -55,20 +58,129 @@ fn setup_and_serve(args: &GoferArgs) -> Result<(), GoferError> {
     let sock = hostsys::process::take_inherited_fd(args.sock_fd).map_err(step("--sock-fd"))?;
     let sock = UnixStream::from(sock);
     let (rootfs, readonly) = read_root(&args.bundle)?;
+    let binds = read_binds(&args.bundle)?;
+    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWUTS)
+        .map_err(step("unshare namespaces"))?;
+    // Nothing we mount may propagate back to the host.
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
+        .map_err(step("make / a recursive slave"))?;
+    let staged = binds.iter().map(stage_bind).collect::<Result<Vec<_>, _>>()?;
     enter_root(&rootfs, readonly)?;
     let root = rustix::fs::open("/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
         .map_err(step("open the container root"))?;
     drop_capabilities()?;
     nix::sys::prctl::set_no_new_privs().map_err(step("set no_new_privs"))?;
+    // Modes come from the sentry, which applied the task's umask.
+    rustix::process::umask(Mode::empty());
     install_seccomp()?;
-    tracing::debug!("gofer serving {}", rootfs.display());
-    serve(root.as_fd(), &sock)?;
+    tracing::debug!("gofer serving {} and {} bind mounts", rootfs.display(), staged.len());
+    // With the root overlay (the default) the sentry writes nothing to the
+    // root: refusing here too keeps a compromised sentry off the image.
+    let root_changes = args.overlay2 == "none" && !readonly;
+    let mut trees = vec![Tree { root: root.as_fd(), file: None, readonly: !root_changes }];
+    trees.extend(staged.iter().map(|s| Tree {
+        root: s.fd.as_fd(),
+        file: s.file.as_deref(),
+        readonly: s.opts.readonly,
+    }));
+    serve(&trees, &sock)?;
     Ok(())
 }
 
 #[derive(Deserialize)]
 struct MiniSpec {
     root: Option<MiniRoot>,
+    #[serde(default)]
+    mounts: Option<Vec<MiniMount>>,
+}
+
+#[derive(Deserialize)]
+struct MiniMount {
+    destination: String,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    source: Option<PathBuf>,
+    #[serde(default)]
+    options: Option<Vec<String>>,
+}
+
+/// A bind mount the gofer serves: its host source and options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bind {
+    pub destination: String,
+    pub source: PathBuf,
+    pub recursive: bool,
+    pub opts: BindOptions,
+}
+
+/// The spec's bind mounts, in order (mount `i` is the `i`-th, from 1).
+/// A relative source is taken relative to the bundle, as runc does.
+fn read_binds(bundle: &Path) -> Result<Vec<Bind>, GoferError> {
+    let path = bundle.join("config.json");
+    let text = std::fs::read_to_string(&path).map_err(step(format!("read {}", path.display())))?;
+    let spec: MiniSpec = serde_json::from_str(&text).map_err(step(format!("parse {}", path.display())))?;
+    let mut out = Vec::new();
+    for m in spec.mounts.unwrap_or_default() {
+        let options = m.options.unwrap_or_default();
+        if !is_bind(m.kind.as_deref().unwrap_or(""), &options) {
+            continue;
+        }
+        let source = m.source.ok_or_else(|| GoferError::Step {
+            step: format!("{}: bind mount on {}", path.display(), m.destination),
+            source: std::io::Error::other("no \"source\""),
+        })?;
+        let (opts, _) = BindOptions::parse(&options);
+        out.push(Bind {
+            destination: m.destination,
+            source: bundle.join(source),
+            recursive: options.iter().any(|o| o == "rbind"),
+            opts,
+        });
+    }
+    Ok(out)
+}
+
+/// A staged bind: the descriptor its tree is served from.
+struct Staged {
+    fd: std::os::fd::OwnedFd,
+    /// For a single-file bind, the file's name in the directory `fd`.
+    file: Option<String>,
+    opts: BindOptions,
+}
+
+/// Opens a bind mount's source. A directory becomes a
+/// detached copy of its mount (`open_tree`, with its submounts for
+/// `rbind`), outside every mount tree, so the detach of the old root at
+/// the pivot leaves it whole; it gets `nosuid,nodev` always and
+/// `ro`/`noexec` as asked, on every submount, so the host kernel enforces
+/// them as well. A single file is served through its (canonical) parent
+/// directory and its name (a copy of a file's mount could not be opened
+/// again for reading or writing without /proc); there `ro` is the gofer's
+/// and the sentry's check only, and only that name is reachable.
+fn stage_bind(b: &Bind) -> Result<Staged, GoferError> {
+    use hostsys::mount::*;
+    let what = format!("bind mount {} (source {})", b.destination, b.source.display());
+    let meta = std::fs::metadata(&b.source).map_err(step(&what))?;
+    if !meta.is_dir() {
+        let real = b.source.canonicalize().map_err(step(&what))?;
+        let (Some(dir), Some(name)) = (real.parent(), real.file_name().and_then(|n| n.to_str())) else {
+            return Err(GoferError::Step { step: what, source: std::io::Error::other("not a file with a UTF-8 name") });
+        };
+        let fd = rustix::fs::open(dir, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(step(format!("{what}: open {}", dir.display())))?;
+        return Ok(Staged { fd, file: Some(name.to_string()), opts: b.opts });
+    }
+    let fd = clone_tree(&b.source, b.recursive).map_err(step(format!("{what}: open_tree")))?;
+    let mut set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    if b.opts.readonly {
+        set |= MOUNT_ATTR_RDONLY;
+    }
+    if b.opts.noexec {
+        set |= MOUNT_ATTR_NOEXEC;
+    }
+    set_attrs(fd.as_fd(), set, true).map_err(step(format!("{what}: mount_setattr")))?;
+    Ok(Staged { fd, file: None, opts: b.opts })
 }
 
 #[derive(Deserialize)]
@@ -95,11 +207,6 @@ fn read_root(bundle: &Path) -> Result<(PathBuf, bool), GoferError> {
 /// New namespaces, then `rootfs` becomes `/` (pivot_root(".", ".") and a
 /// lazy unmount of the old root stacked under it, as runc does).
 fn enter_root(rootfs: &Path, readonly: bool) -> Result<(), GoferError> {
-    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWUTS)
-        .map_err(step("unshare namespaces"))?;
-    // Nothing we mount may propagate back to the host.
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
-        .map_err(step("make / a recursive slave"))?;
     let target = staging_point(rootfs)?;
     mount(Some(rootfs), &target, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
         .map_err(step(format!("bind-mount {} on {}", rootfs.display(), target.display())))?;
@@ -144,8 +251,18 @@ fn staging_point(rootfs: &Path) -> Result<PathBuf, GoferError> {
     Ok(target)
 }
 
-/// Keeps only what opening any file as root needs.
-const KEPT_CAPS: [caps::Capability; 2] = [caps::Capability::CAP_DAC_OVERRIDE, caps::Capability::CAP_DAC_READ_SEARCH];
+/// Keeps only what opening any file as root needs, and what changes on
+/// the sentry's behalf need: giving new files the caller's owner (CHOWN),
+/// changing modes and times of files the gofer does not own (FOWNER,
+/// FSETID keeps the set-group-id bit the sentry asked for). The sentry
+/// has checked the caller's permissions.
+const KEPT_CAPS: [caps::Capability; 5] = [
+    caps::Capability::CAP_DAC_OVERRIDE,
+    caps::Capability::CAP_DAC_READ_SEARCH,
+    caps::Capability::CAP_CHOWN,
+    caps::Capability::CAP_FOWNER,
+    caps::Capability::CAP_FSETID,
+];
 
 fn drop_capabilities() -> Result<(), GoferError> {
     let caps_err = |what: &str| {
@@ -178,6 +295,16 @@ pub const ALLOWED_SYSCALLS: &[(i64, &str)] = &[
     (libc::SYS_getdents64, "directory entries (Readdir)"),
     (libc::SYS_lseek, "resuming a directory listing at a page's cookie (Readdir)"),
     (libc::SYS_fstatfs, "file system statistics of a resolved path (Statfs)"),
+    (libc::SYS_mkdirat, "Mkdir"),
+    (libc::SYS_symlinkat, "Symlink"),
+    (libc::SYS_linkat, "Link"),
+    (libc::SYS_unlinkat, "Unlink, Rmdir"),
+    (libc::SYS_renameat2, "Rename"),
+    (libc::SYS_fchown, "the owner of a file Open created"),
+    (libc::SYS_fchownat, "SetAttr (owner); the owner of new directories and symlinks"),
+    (hostsys::fd::SYS_FCHMODAT2, "SetAttr (mode) on an O_PATH descriptor"),
+    (libc::SYS_ftruncate, "SetAttr (size)"),
+    (libc::SYS_utimensat, "SetAttr (times)"),
     (libc::SYS_recvmsg, "requests with their descriptors"),
     (libc::SYS_sendmsg, "responses with donated descriptors"),
     (libc::SYS_read, "the rest of a request frame"),

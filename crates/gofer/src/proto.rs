@@ -1,26 +1,179 @@
 //! Messages between the sentry (client) and the gofer (server). Each
 //! request gets exactly one response, in order, framed as
 //! `control::frame` frames.
+//!
+//! The gofer serves several trees: mount 0 is the container's root, mount
+//! `i` (1, 2...) the `i`-th bind mount of the spec's `mounts`, counted in
+//! order by [`is_bind`] (both sides count the same list the same way).
+//! Every request travels in a [`Call`] naming its mount.
 
 use serde::{Deserialize, Serialize};
+
+/// A request for one of the gofer's trees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    /// 0: the container's root; `i`: the `i`-th bind mount.
+    pub mount: u32,
+    pub req: Request,
+}
+
+/// Whether a spec mount is a bind mount the gofer serves: `type` "bind",
+/// or a `bind`/`rbind` option (runc's reading; Docker writes both).
+pub fn is_bind(kind: &str, options: &[String]) -> bool {
+    kind == "bind" || options.iter().any(|o| o == "bind" || o == "rbind")
+}
+
+/// The options of a bind mount that moat honours.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BindOptions {
+    /// `ro`: every change is EROFS (in the sentry and in the gofer).
+    pub readonly: bool,
+    /// `nosuid`: recorded (statfs reports it; moat runs nothing set-user-id).
+    pub nosuid: bool,
+    /// `nodev`: recorded; the gofer never opens device nodes of a bind anyway.
+    pub nodev: bool,
+    /// `noexec`: execve of a file there is EACCES.
+    pub noexec: bool,
+}
+
+impl BindOptions {
+    /// Parses a bind mount's options; the second value lists the options
+    /// moat does not act on (for the caller to log): propagation and atime
+    /// options, and anything unknown.
+    pub fn parse(options: &[String]) -> (BindOptions, Vec<String>) {
+        let mut o = BindOptions::default();
+        let mut ignored = Vec::new();
+        for opt in options {
+            match opt.as_str() {
+                "bind" | "rbind" => {}
+                "ro" => o.readonly = true,
+                "rw" => o.readonly = false,
+                "nosuid" => o.nosuid = true,
+                "suid" => o.nosuid = false,
+                "nodev" => o.nodev = true,
+                "dev" => o.nodev = false,
+                "noexec" => o.noexec = true,
+                "exec" => o.noexec = false,
+                other => ignored.push(other.to_string()),
+            }
+        }
+        (o, ignored)
+    }
+}
+
+/// Attribute changes (Linux's `struct iattr`), applied in the order
+/// owner, mode, size, times.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetAttrs {
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub size: Option<u64>,
+    pub atime: Option<TimeSpec>,
+    pub mtime: Option<TimeSpec>,
+}
+
+/// A time to set: `Now`, or seconds and nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimeSpec {
+    Now,
+    At(i64, u32),
+}
+
+/// The `open(2)` flags an [`Request::Open`] may carry; any other bit is EINVAL.
+pub mod open_flags {
+    pub const O_ACCMODE: u32 = 0o3;
+    pub const O_CREAT: u32 = 0o100;
+    pub const O_EXCL: u32 = 0o200;
+    pub const O_TRUNC: u32 = 0o1000;
+    pub const O_APPEND: u32 = 0o2000;
+    pub const O_DIRECTORY: u32 = 0o200000;
+    pub const ALLOWED: u32 = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY;
+}
 
 /// A request from the sentry. Paths are absolute within the container's
 /// root; the gofer resolves them without leaving it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
     /// Attributes of the file at `path` (following a final symlink if `follow`).
-    Stat { path: String, follow: bool },
+    Stat {
+        path: String,
+        follow: bool,
+    },
     /// Opens `path` for reading and donates the descriptor.
-    OpenRead { path: String },
+    OpenRead {
+        path: String,
+    },
     /// The target of the symlink at `path`.
-    Readlink { path: String },
+    Readlink {
+        path: String,
+    },
     /// One page of the entries of the directory at `path` (following a
     /// final symlink), from the host's seek `cookie` on (0: the start).
     /// Answered with `Dirents`; `.` and `..` come first, as the host lists them.
-    Readdir { path: String, cookie: u64 },
+    Readdir {
+        path: String,
+        cookie: u64,
+    },
     /// Statistics of the file system holding `path` (following a final
     /// symlink), as the host's `fstatfs` gives them.
-    Statfs { path: String },
+    Statfs {
+        path: String,
+    },
+    /// Walks `path` a component at a time (never following a symlink
+    /// itself) and reports the first symlink that a lookup must follow
+    /// (the last component's only if `follow_last`): `Walked`.
+    Walk {
+        path: String,
+        follow_last: bool,
+    },
+    /// Opens `path` (a final symlink is not followed: ELOOP) with `flags`
+    /// from [`open_flags`] and donates the descriptor: `Opened`. A file
+    /// that O_CREAT makes gets `mode` (the caller applied its umask) and
+    /// the owner `uid`:`gid`. Only regular files and directories open.
+    Open {
+        path: String,
+        flags: u32,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    /// Makes the directory `path`, owned by `uid`:`gid`: `Done`.
+    Mkdir {
+        path: String,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    /// Makes the symlink `path` holding `target`, owned by `uid`:`gid`.
+    Symlink {
+        target: String,
+        path: String,
+        uid: u32,
+        gid: u32,
+    },
+    /// A new name `new` for the file `old` (not followed).
+    Link {
+        old: String,
+        new: String,
+    },
+    Unlink {
+        path: String,
+    },
+    Rmdir {
+        path: String,
+    },
+    /// `renameat2` with `flags` (`RENAME_NOREPLACE` = 1 only), within the mount.
+    Rename {
+        old: String,
+        new: String,
+        flags: u32,
+    },
+    /// Changes attributes of `path` (a final symlink is not followed).
+    SetAttr {
+        path: String,
+        attr: SetAttrs,
+    },
 }
 
 /// The gofer's answer.
@@ -37,10 +190,40 @@ pub enum Response {
         next: Option<u64>,
     },
     Statfs(FsStat),
+    /// The first symlink on a walked path: the normalised directory that
+    /// holds it, its target, and the components after it (`None`: no
+    /// symlink to follow); and the directories the walk looked into, in
+    /// order (the tree's root first), for the caller's search-permission
+    /// checks.
+    Walked {
+        link: Option<WalkLink>,
+        searched: Vec<Owner>,
+    },
+    /// A change was made.
+    Done,
     /// The request failed with this Linux errno.
     Error {
         errno: i32,
     },
+}
+
+/// A directory's permission bits and owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// A symlink met by [`Request::Walk`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalkLink {
+    /// The directory holding the link, normalised, `/` for the mount's root.
+    pub dir: String,
+    pub target: String,
+    /// The path after the link, without a leading slash (empty if none);
+    /// a trailing slash of the walked path is kept.
+    pub rest: String,
 }
 
 /// File attributes as the sentry needs them (a subset of `struct statx`).
@@ -129,5 +312,41 @@ impl From<&rustix::fs::StatFs> for FsStat {
             frsize: s.f_frsize as u64,
             flags: s.f_flags as u64,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn bind_mounts_and_their_options() {
+        assert!(is_bind("bind", &[]));
+        assert!(is_bind("none", &strings(&["rbind", "ro"])));
+        assert!(!is_bind("tmpfs", &strings(&["nosuid"])));
+        let (o, ignored) =
+            BindOptions::parse(&strings(&["rbind", "ro", "nosuid", "nodev", "noexec", "rprivate", "x=1"]));
+        assert_eq!(o, BindOptions { readonly: true, nosuid: true, nodev: true, noexec: true });
+        assert_eq!(ignored, ["rprivate", "x=1"]);
+        // The last word wins, as mount(8) reads them.
+        let (o, _) = BindOptions::parse(&strings(&["ro", "rw", "noexec", "exec"]));
+        assert_eq!(o, BindOptions::default());
+    }
+
+    #[test]
+    fn calls_round_trip() {
+        let c = Call {
+            mount: 3,
+            req: Request::SetAttr {
+                path: "/a".into(),
+                attr: SetAttrs { atime: Some(TimeSpec::Now), mtime: Some(TimeSpec::At(-1, 7)), ..SetAttrs::default() },
+            },
+        };
+        let back: Call = serde_json::from_slice(&serde_json::to_vec(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
     }
 }

@@ -3,5 +3,6 @@
 //! comment, behind safe functions.
 
 pub mod fd;
+pub mod mount;
 pub mod process;
 pub mod tty;

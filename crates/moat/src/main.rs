@@ -30,6 +30,11 @@ struct Cli {
     /// Log every application system call.
     #[arg(long)]
     strace: bool,
+    /// How the root file system takes the container's changes (runsc's
+    /// flag): `root:memory` keeps them in an overlay in the sandbox's
+    /// memory; `none` writes them through to the bundle's root file system.
+    #[arg(long, default_value = "root:memory")]
+    overlay2: String,
     /// Use systemd for cgroups: refused. moat has only the cgroupfs driver
     /// (it makes the cgroup directories itself); asking systemd for a
     /// transient scope over D-Bus is not implemented.
@@ -67,6 +72,8 @@ enum Command {
     Pause(cmd::pause::Pause),
     Resume(cmd::pause::Resume),
     Wait(cmd::wait::Wait),
+    Events(cmd::events::Events),
+    Install(cmd::install::Install),
     Features(cmd::features::Features),
     List(cmd::list::List),
     Spec(cmd::spec::SpecCmd),
@@ -146,6 +153,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
     if cli.network != "none" {
         bail!("--network={}: unsupported network mode (supported: none)", cli.network);
     }
+    if let Err(e) = cli.overlay2.parse::<sentry::RootOverlay>() {
+        bail!("{e}");
+    }
     let mut rt = runtime::container::Runtime::new(cli.root.clone());
     rt.log = cli.log.clone();
     rt.log_format = cli.log_format.as_str().into();
@@ -153,6 +163,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
     rt.strace = cli.strace;
     rt.platform = cli.platform.clone();
     rt.network = cli.network.clone();
+    rt.overlay2 = cli.overlay2.clone();
     match cli.command {
         Command::Create(c) => c.execute(&rt),
         Command::Start(c) => c.execute(&rt),
@@ -165,6 +176,8 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Pause(c) => c.execute(&rt),
         Command::Resume(c) => c.execute(&rt),
         Command::Wait(c) => c.execute(&rt),
+        Command::Events(c) => c.execute(&rt),
+        Command::Install(c) => c.execute(),
         Command::Features(c) => c.execute(),
         Command::List(c) => c.execute(&rt),
         Command::Spec(c) => c.execute(),

@@ -14,9 +14,10 @@ use abi::PtRegs;
 use std::any::Any;
 use std::sync::Arc;
 
-/// Highest address (exclusive) an application may map: the top page below
-/// the x86-64 user limit is the platform's stub page.
-pub const MAX_USER_ADDRESS: u64 = ptrace::STUB_ADDR;
+/// Highest address (exclusive) an application may map: the top two pages
+/// below the x86-64 user limit are the platform's (the stub page and its
+/// scratch page).
+pub const MAX_USER_ADDRESS: u64 = ptrace::SCRATCH_ADDR;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlatformError {
@@ -73,6 +74,18 @@ pub trait AddressSpace: Send + Sync + Any {
     /// Maps `len` bytes of the memory file at `offset` to `addr` (both page
     /// aligned), replacing whatever was there.
     fn map(&self, addr: u64, len: u64, offset: u64, prot: u64) -> Result<(), PlatformError>;
+    /// Maps `len` bytes of the host file `fd` at `offset` to `addr`
+    /// privately (`MAP_PRIVATE`), replacing whatever was there: the
+    /// application reads the host's page cache of the file, and no store
+    /// can reach the file. Callers map it without PROT_WRITE.
+    fn map_file(
+        &self,
+        addr: u64,
+        len: u64,
+        fd: std::os::fd::BorrowedFd<'_>,
+        offset: u64,
+        prot: u64,
+    ) -> Result<(), PlatformError>;
     fn unmap(&self, addr: u64, len: u64) -> Result<(), PlatformError>;
     fn protect(&self, addr: u64, len: u64, prot: u64) -> Result<(), PlatformError>;
     /// Starts another thread in the address space, for a new application

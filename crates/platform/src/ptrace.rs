@@ -13,6 +13,13 @@
 //! the application's behalf are system calls injected at the stub page;
 //! the `int3` hands control back.
 //!
+//! A host file (a descriptor the gofer donated) is mapped into a stub by
+//! passing the descriptor over a datagram socket every stub inherits
+//! ([`FdPass`]): the sentry sends it, injects `recvmsg` into the stub (its
+//! message header on the shared scratch page below the stub page), then
+//! `mmap` of the received descriptor and `close`. One pass at a time, under
+//! one lock, so no stub can take another's descriptor.
+//!
 //! Cost: a syscall round trip is two context switches of the host. Across
 //! CPUs the wake-up costs ~100 µs on these machines, on one CPU ~4 µs, so
 //! the tracer thread and its stub are pinned to the same CPU.
@@ -33,13 +40,16 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{gettid, Pid};
 use std::any::Any;
 use std::collections::HashMap;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 /// The stub page: the highest user page on x86-64 (the one above it is
 /// the kernel's guard page).
 pub const STUB_ADDR: u64 = 0x7fff_ffff_e000;
+/// The scratch page, writable and shared by every stub (memory-file
+/// backed): the message header of a descriptor pass.
+pub const SCRATCH_ADDR: u64 = STUB_ADDR - 4096;
 /// The stub page's code. At 0, `syscall; int3`: one injected call. At
 /// [`CLONE_ENTRY`], a `clone` whose parent side traps (`int3`) and whose
 /// child side, a new untraced stub thread, parks in `nanosleep` until the
@@ -113,6 +123,7 @@ const KICK: Signal = Signal::SIGSTOP;
 pub struct PtracePlatform {
     memfile: Arc<MemoryFile>,
     code_offset: u64,
+    pass: Arc<FdPass>,
     next_cpu: AtomicUsize,
     cpus: usize,
     /// Started in the background by the first address space (which is
@@ -128,9 +139,11 @@ impl PtracePlatform {
         let code_offset = memfile.allocate(abi::PAGE_SIZE).map_err(|_| PlatformError::Stub(nix::Error::ENOMEM))?;
         memfile.write(code_offset, &STUB_CODE).map_err(|_| PlatformError::Stub(nix::Error::EFAULT))?;
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let pass = Arc::new(FdPass::new(memfile.clone())?);
         Ok(PtracePlatform {
             memfile,
             code_offset,
+            pass,
             next_cpu: AtomicUsize::new(0),
             cpus,
             factory: Default::default(),
@@ -148,21 +161,22 @@ impl Platform for PtracePlatform {
         let cpu = self.next_cpu.fetch_add(1, Ordering::Relaxed) % self.cpus;
         if !self.factory_started.swap(true, Ordering::SeqCst) {
             let (slot, memfile, code_offset) = (self.factory.clone(), self.memfile.clone(), self.code_offset);
+            let pass = self.pass.clone();
             let started = std::thread::Builder::new()
                 .name("stub-template".into())
-                .spawn(move || drop(slot.set(Factory::start(memfile, code_offset))));
+                .spawn(move || drop(slot.set(Factory::start(memfile, code_offset, pass))));
             if started.is_err() {
                 let _ = self.factory.set(None);
             }
         }
         if let Some(Some(factory)) = self.factory.get() {
             let memfd = self.memfile.fd().as_raw_fd();
-            match factory.clone_stub().and_then(|pid| Stub::adopt(pid, memfd, cpu, self.cpus)) {
+            match factory.clone_stub().and_then(|pid| Stub::adopt(pid, memfd, cpu, self.cpus, self.pass.clone())) {
                 Ok(stub) => return Ok(Arc::new(stub)),
                 Err(e) => tracing::warn!("cloning a stub from the template failed ({e}); forking one"),
             }
         }
-        Ok(Arc::new(Stub::spawn(&self.memfile, self.code_offset, cpu, self.cpus)?))
+        Ok(Arc::new(Stub::spawn(&self.memfile, self.code_offset, cpu, self.cpus, self.pass.clone())?))
     }
 
     fn new_context(&self) -> Box<dyn Context> {
@@ -178,11 +192,11 @@ struct Factory {
 impl Factory {
     /// Makes the template on a new `stub-factory` thread; `None` if that
     /// fails.
-    fn start(memfile: Arc<MemoryFile>, code_offset: u64) -> Option<Factory> {
+    fn start(memfile: Arc<MemoryFile>, code_offset: u64, pass: Arc<FdPass>) -> Option<Factory> {
         let (tx, rx) = mpsc::channel::<mpsc::Sender<Result<Pid, PlatformError>>>();
         let (ready_tx, ready_rx) = mpsc::channel();
         let spawned = std::thread::Builder::new().name("stub-factory".into()).spawn(move || {
-            let template = match Stub::spawn(&memfile, code_offset, 0, 1) {
+            let template = match Stub::spawn(&memfile, code_offset, 0, 1, pass) {
                 Ok(t) => t,
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -221,6 +235,7 @@ impl Factory {
 pub struct Stub {
     pid: Pid,
     memfd: i32,
+    pass: Arc<FdPass>,
     /// Stub threads by the host tid of their tracer (a sentry thread).
     threads: Mutex<HashMap<i32, Pid>>,
     cpus: usize,
@@ -232,7 +247,13 @@ pub struct Stub {
 struct Traced(Pid);
 
 impl Stub {
-    fn spawn(memfile: &MemoryFile, code_offset: u64, cpu: usize, cpus: usize) -> Result<Stub, PlatformError> {
+    fn spawn(
+        memfile: &MemoryFile,
+        code_offset: u64,
+        cpu: usize,
+        cpus: usize,
+        pass: Arc<FdPass>,
+    ) -> Result<Stub, PlatformError> {
         let memfd = memfile.fd().as_raw_fd();
         // SAFETY: the child runs only async-signal-safe libc calls (setsid,
         // prctl, ptrace, raise, _exit) and then stops for good under our
@@ -256,14 +277,17 @@ impl Stub {
             }
             nix::unistd::ForkResult::Parent { child } => child,
         };
+        let keep = [memfd, pass.stub_fd()];
+        let scratch = pass.scratch_offset;
         let stub = Stub {
             pid,
             memfd,
+            pass,
             threads: Mutex::new(HashMap::from([(gettid().as_raw(), pid)])),
             cpus,
             next_cpu: AtomicUsize::new(cpu + 1),
         };
-        Traced(pid).setup(memfd, code_offset, cpu).inspect_err(|_| {
+        Traced(pid).setup(memfd, code_offset, scratch, keep, cpu).inspect_err(|_| {
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, Some(WaitPidFlag::__WALL));
         })?;
@@ -272,7 +296,7 @@ impl Stub {
 
     /// Takes `pid`, a stub cloned from the template and parked, as the
     /// calling thread's to trace.
-    fn adopt(pid: Pid, memfd: i32, cpu: usize, cpus: usize) -> Result<Stub, PlatformError> {
+    fn adopt(pid: Pid, memfd: i32, cpu: usize, cpus: usize, pass: Arc<FdPass>) -> Result<Stub, PlatformError> {
         if let Err(e) = Traced(pid).attach(cpu) {
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, Some(WaitPidFlag::__WALL));
@@ -281,6 +305,7 @@ impl Stub {
         Ok(Stub {
             pid,
             memfd,
+            pass,
             threads: Mutex::new(HashMap::from([(gettid().as_raw(), pid)])),
             cpus,
             next_cpu: AtomicUsize::new(cpu + 1),
@@ -324,7 +349,17 @@ impl Traced {
         Ok(())
     }
 
-    fn setup(self, memfd: i32, code_offset: u64, cpu: usize) -> Result<(), PlatformError> {
+    /// Makes a freshly forked stub: the stub page and the scratch page
+    /// mapped, everything else unmapped, every descriptor closed but those
+    /// in `keep` (the memory file's and the descriptor-passing socket).
+    fn setup(
+        self,
+        memfd: i32,
+        code_offset: u64,
+        scratch: u64,
+        keep: [i32; 2],
+        cpu: usize,
+    ) -> Result<(), PlatformError> {
         match waitpid(self.0, Some(WaitPidFlag::__WALL)).map_err(self.err("waitpid"))? {
             WaitStatus::Stopped(_, Signal::SIGSTOP) => {}
             other => return Err(self.died(other)),
@@ -356,10 +391,14 @@ impl Traced {
             self.inject(0, Sysno::rseq, [area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG, 0, 0])?;
         }
         self.inject(0, Sysno::munmap, [0, STUB_ADDR, 0, 0, 0, 0])?;
-        if memfd > 0 {
-            self.inject(0, Sysno::close_range, [0, memfd as u64 - 1, 0, 0, 0, 0])?;
+        let rw = mman::PROT_READ | mman::PROT_WRITE;
+        self.inject(0, Sysno::mmap, [SCRATCH_ADDR, 4096, rw, flags, memfd as u64, scratch])?;
+        let (lo, hi) = (keep[0].min(keep[1]) as u64, keep[0].max(keep[1]) as u64);
+        for (first, last) in [(0, lo.checked_sub(1)), (lo + 1, hi.checked_sub(1)), (hi + 1, Some(u32::MAX as u64))] {
+            if let Some(last) = last.filter(|&l| l >= first) {
+                self.inject(0, Sysno::close_range, [first, last, 0, 0, 0, 0])?;
+            }
         }
-        self.inject(0, Sysno::close_range, [memfd as u64 + 1, u32::MAX as u64, 0, 0, 0, 0])?;
         Ok(())
     }
 
@@ -451,6 +490,24 @@ impl AddressSpace for Stub {
     fn map(&self, addr: u64, len: u64, offset: u64, prot: u64) -> Result<(), PlatformError> {
         let flags = mman::MAP_SHARED | mman::MAP_FIXED;
         self.inject(Sysno::mmap, [addr, len, prot, flags, self.memfd as u64, offset]).map(drop)
+    }
+
+    fn map_file(&self, addr: u64, len: u64, fd: BorrowedFd<'_>, offset: u64, prot: u64) -> Result<(), PlatformError> {
+        let pass = &self.pass;
+        let _one_at_a_time = pass.lock.lock().unwrap();
+        pass.give(fd)?;
+        let received = self.inject(Sysno::recvmsg, [pass.stub_fd() as u64, SCRATCH_ADDR, 0, 0, 0, 0]);
+        let stub_fd = match received.and_then(|_| pass.received()) {
+            Ok(n) => n,
+            Err(e) => {
+                pass.drain();
+                return Err(e);
+            }
+        };
+        let flags = mman::MAP_PRIVATE | mman::MAP_FIXED;
+        let mapped = self.inject(Sysno::mmap, [addr, len, prot, flags, stub_fd as u64, offset]);
+        let closed = self.inject(Sysno::close, [stub_fd as u64, 0, 0, 0, 0, 0]);
+        mapped.and(closed).map(drop)
     }
 
     fn unmap(&self, addr: u64, len: u64) -> Result<(), PlatformError> {
@@ -676,6 +733,103 @@ fn to_libc(r: &PtRegs) -> libc::user_regs_struct {
 
 fn from_libc(r: &libc::user_regs_struct) -> PtRegs {
     copy_regs!(r => PtRegs)
+}
+
+/// The descriptor-passing socket pair every stub inherits (see the module
+/// comment), and the scratch page its message header lives on.
+struct FdPass {
+    lock: Mutex<()>,
+    /// The sentry's end: descriptors are sent from it.
+    sentry_end: OwnedFd,
+    /// The stubs' end, at the same number in every stub. The sentry keeps
+    /// its copy to drain a pass that failed half-way.
+    stub_end: OwnedFd,
+    memfile: Arc<MemoryFile>,
+    scratch_offset: u64,
+}
+
+/// Offsets on the scratch page of a pass's `msghdr`, its one `iovec`, the
+/// control buffer and the byte received.
+const PASS_IOV: u64 = 64;
+const PASS_CONTROL: u64 = 128;
+const PASS_BYTE: u64 = 256;
+/// `CMSG_SPACE(sizeof(int))`.
+const PASS_CONTROL_LEN: u64 = 24;
+
+impl FdPass {
+    fn new(memfile: Arc<MemoryFile>) -> Result<FdPass, PlatformError> {
+        use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+        let (sentry_end, stub_end) = socketpair(AddressFamily::Unix, SockType::Datagram, None, SockFlag::SOCK_CLOEXEC)
+            .map_err(PlatformError::Stub)?;
+        let scratch_offset = memfile.allocate(abi::PAGE_SIZE).map_err(|_| PlatformError::Stub(nix::Error::ENOMEM))?;
+        Ok(FdPass { lock: Mutex::new(()), sentry_end, stub_end, memfile, scratch_offset })
+    }
+
+    fn stub_fd(&self) -> i32 {
+        self.stub_end.as_raw_fd()
+    }
+
+    /// Sends `fd` towards the stubs' end and lays out the `msghdr` the
+    /// stub's `recvmsg` will use.
+    fn give(&self, fd: BorrowedFd<'_>) -> Result<(), PlatformError> {
+        use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+        let fail = |e| PlatformError::Control { pid: 0, op: "passing a host file to a stub", source: e };
+        let mut page = [0u8; PASS_BYTE as usize + 8];
+        let mut put = |at: u64, v: u64| page[at as usize..at as usize + 8].copy_from_slice(&v.to_ne_bytes());
+        // struct msghdr: name, namelen (+pad), iov, iovlen, control, controllen, flags.
+        put(16, SCRATCH_ADDR + PASS_IOV);
+        put(24, 1);
+        put(32, SCRATCH_ADDR + PASS_CONTROL);
+        put(40, PASS_CONTROL_LEN);
+        // struct iovec: one byte at PASS_BYTE.
+        put(PASS_IOV, SCRATCH_ADDR + PASS_BYTE);
+        put(PASS_IOV + 8, 1);
+        self.memfile.write(self.scratch_offset, &page).map_err(|_| fail(nix::Error::EFAULT))?;
+        let fds = [fd.as_raw_fd()];
+        sendmsg::<()>(
+            self.sentry_end.as_raw_fd(),
+            &[std::io::IoSlice::new(&[0])],
+            &[ControlMessage::ScmRights(&fds)],
+            MsgFlags::empty(),
+            None,
+        )
+        .map_err(fail)
+        .map(drop)
+    }
+
+    /// The descriptor number the stub's `recvmsg` received, from the
+    /// control message it left on the scratch page.
+    fn received(&self) -> Result<i32, PlatformError> {
+        let mut cmsg = [0u8; 20];
+        let bad = |e| PlatformError::Control { pid: 0, op: "receiving a host file in a stub", source: e };
+        self.memfile.read(self.scratch_offset + PASS_CONTROL, &mut cmsg).map_err(|_| bad(nix::Error::EFAULT))?;
+        let len = u64::from_ne_bytes(cmsg[0..8].try_into().unwrap());
+        let level = i32::from_ne_bytes(cmsg[8..12].try_into().unwrap());
+        let kind = i32::from_ne_bytes(cmsg[12..16].try_into().unwrap());
+        if len != 20 || level != libc::SOL_SOCKET || kind != libc::SCM_RIGHTS {
+            return Err(bad(nix::Error::EPROTO));
+        }
+        Ok(i32::from_ne_bytes(cmsg[16..20].try_into().unwrap()))
+    }
+
+    /// Takes back a message no stub received, so the next pass gets its own.
+    fn drain(&self) {
+        use nix::sys::socket::{recvmsg, MsgFlags};
+        let mut byte = [0u8; 1];
+        let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+        let mut iov = [std::io::IoSliceMut::new(&mut byte)];
+        if let Ok(msg) = recvmsg::<()>(self.stub_end.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_DONTWAIT) {
+            for c in msg.cmsgs().into_iter().flatten() {
+                if let nix::sys::socket::ControlMessageOwned::ScmRights(fds) = c {
+                    for fd in fds {
+                        // SAFETY: SCM_RIGHTS just installed `fd` in our table
+                        // and nothing else knows of it: we own it.
+                        drop(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -252,8 +252,9 @@ pub fn check_supported(r: &LinuxResources) -> Result<()> {
         }
     }
     if let Some(b) = r.block_io() {
-        let set = b.weight().is_some()
-            || b.leaf_weight().is_some()
+        // A weight of 0 is runc's "unset"; Docker sends it.
+        let set = b.weight().is_some_and(|w| w != 0)
+            || b.leaf_weight().is_some_and(|w| w != 0)
             || b.weight_device().as_ref().is_some_and(|v| !v.is_empty())
             || b.throttle_read_bps_device().as_ref().is_some_and(|v| !v.is_empty())
             || b.throttle_write_bps_device().as_ref().is_some_and(|v| !v.is_empty())
@@ -516,6 +517,12 @@ impl Cgroup {
 
     /// Moves process `pid` (and all its threads) into the container's
     /// cgroup in every hierarchy.
+    /// The contents of control file `name` from whichever of the
+    /// container's hierarchies has it (for `events`).
+    pub fn read(&self, name: &str) -> Option<String> {
+        self.dirs.iter().find_map(|d| std::fs::read_to_string(d.join(name)).ok())
+    }
+
     pub fn join(&self, pid: i32) -> Result<()> {
         for d in &self.dirs {
             let p = d.join("cgroup.procs");
@@ -689,6 +696,7 @@ mod tests {
             .to_string();
         assert!(e.contains("linux.resources.memory.swappiness") && e.contains("linux.resources.blockIO"), "{e}");
         check_supported(&resources(r#"{"devices":[{"allow":false,"access":"rwm"}],"blockIO":{}}"#)).unwrap();
+        check_supported(&resources(r#"{"blockIO":{"weight":0}}"#)).unwrap();
         // What Docker sends by default means "unset".
         check_supported(&resources(r#"{"memory":{"swappiness":18446744073709551615,"disableOOMKiller":false}}"#))
             .unwrap();

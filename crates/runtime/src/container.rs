@@ -6,6 +6,7 @@
 
 use crate::cgroup::{Cgroup, Layout};
 use crate::error::{Error, Result};
+use crate::hooks::{self, Stage};
 use crate::procs::Proc;
 use crate::sandbox::{self, Launch};
 use crate::spec::load_bundle;
@@ -33,6 +34,8 @@ pub struct Runtime {
     pub strace: bool,
     pub platform: String,
     pub network: String,
+    /// runsc's `--overlay2` for the root (`root:memory` or `none`).
+    pub overlay2: String,
     /// How long `create` waits for the sandbox to become ready.
     pub start_timeout: Duration,
 }
@@ -58,6 +61,7 @@ impl Runtime {
             strace: false,
             platform: "ptrace".into(),
             network: "none".into(),
+            overlay2: "root:memory".into(),
             start_timeout: Duration::from_secs(60),
         }
     }
@@ -84,6 +88,7 @@ impl Runtime {
         let cd = self.dir(id)?;
         let b = load_bundle(bundle)?;
         crate::console::check(b.terminal(), !opts.foreground, opts.console_socket.as_deref())?;
+        hooks::check_supported(b.spec.hooks().as_ref(), &b.dir.join("config.json"))?;
         cd.create()?;
         let mut foreground = None;
         let result = self.create_in(&cd, &b, opts, &mut foreground);
@@ -116,6 +121,7 @@ impl Runtime {
             exit_file: cd.exit_file(),
             process: b.spec.process().clone(),
             cgroup: None,
+            hooks: b.spec.hooks().clone(),
         };
         cd.save(&st, &lock)?;
         let linux = b.spec.linux().as_ref();
@@ -172,22 +178,28 @@ impl Runtime {
             strace: self.strace,
             platform: self.platform.clone(),
             network: self.network.clone(),
+            overlay2: self.overlay2.clone(),
             timeout: self.start_timeout,
             cgroup: st.cgroup.clone(),
             console,
+            oom_score_adj: b.spec.process().as_ref().and_then(|p| p.oom_score_adj()),
         })?;
         st.sandbox_pid = launched.sandbox.pid;
         st.sandbox_start_time = launched.sandbox.start_time;
         st.gofer_pid = launched.gofer.pid;
         st.gofer_start_time = launched.gofer.start_time;
-        let finish = transition(st, Status::Creating, Action::FinishCreate).and_then(|to| {
-            st.status = to;
-            cd.save(st, lock)?;
-            match &opts.pid_file {
-                Some(p) => write_atomic(&absolute(p), st.sandbox_pid.to_string().as_bytes()),
-                None => Ok(()),
-            }
-        });
+        let creating = st.oci_as(Status::Creating, st.sandbox_pid);
+        let finish = hooks::run(Stage::Prestart, st.hooks.as_ref(), &creating)
+            .and_then(|()| hooks::run(Stage::CreateRuntime, st.hooks.as_ref(), &creating))
+            .and_then(|()| transition(st, Status::Creating, Action::FinishCreate))
+            .and_then(|to| {
+                st.status = to;
+                cd.save(st, lock)?;
+                match &opts.pid_file {
+                    Some(p) => write_atomic(&absolute(p), st.sandbox_pid.to_string().as_bytes()),
+                    None => Ok(()),
+                }
+            });
         if let Err(e) = finish {
             kill_all(st);
             return Err(e);
@@ -207,7 +219,9 @@ impl Runtime {
             Err(source) => return Err(Error::Control { id: id.into(), source }),
         }
         st.status = to;
-        cd.save(&st, &lock)
+        cd.save(&st, &lock)?;
+        hooks::run_and_warn(Stage::Poststart, st.hooks.as_ref(), &st.oci_as(Status::Running, st.sandbox_pid));
+        Ok(())
     }
 
     /// `moat kill`: sends `signo` to the init (or with `all`, every
@@ -273,6 +287,7 @@ impl Runtime {
         }
         cd.remove()?;
         drop(lock);
+        hooks::run_and_warn(Stage::Poststop, st.hooks.as_ref(), &st.oci_as(Status::Stopped, st.sandbox_pid));
         Ok(())
     }
 

@@ -56,6 +56,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("{stage} hook {index} ({path}) failed: {message}")]
+    Hook { stage: &'static str, index: usize, path: String, message: String },
     #[error("corrupt state file {path}: {source}")]
     CorruptState {
         path: PathBuf,

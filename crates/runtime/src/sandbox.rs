@@ -44,6 +44,8 @@ pub struct Launch {
     pub strace: bool,
     pub platform: String,
     pub network: String,
+    /// runsc's `--overlay2` for the root.
+    pub overlay2: String,
     /// How long the sandbox may take to become ready.
     pub timeout: Duration,
     /// The container's cgroup: the gofer and the sandbox are moved into it
@@ -53,6 +55,9 @@ pub struct Launch {
     /// The console's pty slave (`process.terminal`): the sandbox's stdio
     /// and controlling terminal, instead of the runtime's stdio.
     pub console: Option<std::sync::Arc<std::os::fd::OwnedFd>>,
+    /// The spec's `process.oomScoreAdj`, given to the sandbox and the gofer
+    /// (the host's OOM killer judges them; inside, the sentry's acts).
+    pub oom_score_adj: Option<i32>,
 }
 
 /// The processes of a successfully launched sandbox.
@@ -105,6 +110,7 @@ pub fn launch(l: &Launch) -> Result<Launched> {
         log_fd: log.as_ref().map(|_| GOFER_FDS[1]),
         log_format: l.log_format.clone(),
         debug: l.debug,
+        overlay2: l.overlay2.clone(),
     };
     let mut g = Spawn::new(&exe, &prepend("gofer", gofer_args.to_argv())).map_err(Error::sys("gofer command line"))?;
     g.fds = vec![(devnull.as_raw_fd(), 0), (devnull.as_raw_fd(), 1), (devnull.as_raw_fd(), 2)];
@@ -117,7 +123,22 @@ pub fn launch(l: &Launch) -> Result<Launched> {
         start_err(format!("cannot start the gofer {exe}: {e}"))
     })?;
     drop(gofer_end);
-    if let Some(Err(e)) = l.cgroup.as_ref().map(|c| c.join(gofer_pid)) {
+    // Into the container's cgroup, with its OOM score, before either
+    // process starts work.
+    let place = |pid: i32| -> Result<()> {
+        if let Some(c) = &l.cgroup {
+            c.join(pid)?;
+        }
+        if let Some(adj) = l.oom_score_adj {
+            let path = format!("/proc/{pid}/oom_score_adj");
+            std::fs::write(&path, adj.to_string()).map_err(|source| Error::Sys {
+                what: format!("process.oomScoreAdj = {adj}: cannot write it to {path}"),
+                source,
+            })?;
+        }
+        Ok(())
+    };
+    if let Err(e) = place(gofer_pid) {
         reap(gofer_pid, Duration::ZERO);
         cleanup_files();
         return Err(e);
@@ -136,6 +157,7 @@ pub fn launch(l: &Launch) -> Result<Launched> {
         strace: l.strace,
         platform: l.platform.clone(),
         network: l.network.clone(),
+        overlay2: l.overlay2.clone(),
     };
     let mut b = Spawn::new(&exe, &prepend("boot", boot_args.to_argv())).map_err(Error::sys("boot command line"))?;
     cap_malloc_arenas(&mut b.env);
@@ -161,7 +183,7 @@ pub fn launch(l: &Launch) -> Result<Launched> {
             return Err(start_err(format!("cannot clone the sandbox process: {e}")));
         }
     };
-    if let Some(Err(e)) = l.cgroup.as_ref().map(|c| c.join(sandbox_pid)) {
+    if let Err(e) = place(sandbox_pid) {
         reap(sandbox_pid, Duration::ZERO);
         reap(gofer_pid, Duration::ZERO);
         cleanup_files();

@@ -49,7 +49,26 @@ pub fn load_bundle(bundle: &Path) -> Result<Bundle> {
             root.path()
         )));
     }
+    check_bind_sources(&spec, &dir).map_err(bad)?;
     Ok(Bundle { dir, spec, rootfs })
+}
+
+/// Every bind mount's source must exist (a relative one in the bundle),
+/// as runc requires: the gofer opens them all before it serves anything.
+fn check_bind_sources(spec: &Spec, dir: &Path) -> Result<(), String> {
+    for m in spec.mounts().iter().flatten() {
+        let options = m.options().clone().unwrap_or_default();
+        if m.typ().as_deref() != Some("bind") && !options.iter().any(|o| o == "bind" || o == "rbind") {
+            continue;
+        }
+        let dest = m.destination().display();
+        let Some(source) = m.source() else { return Err(format!("the bind mount on {dest} has no \"source\"")) };
+        let path = dir.join(source);
+        if let Err(e) = std::fs::metadata(&path) {
+            return Err(format!("the source {} of the bind mount on {dest}: {e}", path.display()));
+        }
+    }
+    Ok(())
 }
 
 /// `linux.resources` fields that must not be negative, checked before

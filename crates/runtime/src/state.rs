@@ -57,6 +57,10 @@ pub struct State {
     /// The container's host cgroup, if one was made.
     #[serde(default)]
     pub cgroup: Option<crate::cgroup::Cgroup>,
+    /// The spec's `hooks` as they were at create (`poststop` runs at delete,
+    /// when the bundle may be gone).
+    #[serde(default)]
+    pub hooks: Option<oci_spec::runtime::Hooks>,
 }
 
 impl State {
@@ -83,6 +87,12 @@ impl State {
     pub fn oci(&self) -> serde_json::Value {
         let status = self.effective_status();
         let pid = if status.sandbox_expected() { self.sandbox_pid } else { 0 };
+        self.oci_as(status, pid)
+    }
+
+    /// The OCI state with the given status and pid: what hooks are handed
+    /// while the record is between two statuses.
+    pub fn oci_as(&self, status: Status, pid: i32) -> serde_json::Value {
         serde_json::json!({
             "ociVersion": oci_version(),
             "id": self.id,
@@ -289,6 +299,7 @@ pub(crate) mod tests {
             exit_file: "/x/exit".into(),
             process: None,
             cgroup: None,
+            hooks: None,
         }
     }
 

@@ -48,6 +48,8 @@ pub enum Action {
     Exec,
     /// List the container's processes (`ps`).
     Ps,
+    /// Report its resource use (`events`).
+    Events,
     Pause,
     Resume,
     /// The init or the sandbox ended (observed, not requested).
@@ -66,6 +68,7 @@ impl fmt::Display for Action {
             Action::Kill => "signal",
             Action::Exec => "exec in",
             Action::Ps => "list the processes of",
+            Action::Events => "report the resource use of",
             Action::Pause => "pause",
             Action::Resume => "resume",
             Action::Exit => "record the exit of",
@@ -90,11 +93,13 @@ pub const TRANSITIONS: &[(Status, Action, Status)] = &[
     (S::Created, A::Start, S::Running),
     (S::Created, A::Kill, S::Created),
     (S::Created, A::Ps, S::Created),
+    (S::Created, A::Events, S::Created),
     (S::Created, A::Exit, S::Stopped),
     (S::Created, A::ForceDelete, S::Stopped),
     (S::Running, A::Kill, S::Running),
     (S::Running, A::Exec, S::Running),
     (S::Running, A::Ps, S::Running),
+    (S::Running, A::Events, S::Running),
     (S::Running, A::Pause, S::Paused),
     (S::Running, A::Exit, S::Stopped),
     (S::Running, A::ForceDelete, S::Stopped),
@@ -103,6 +108,7 @@ pub const TRANSITIONS: &[(Status, Action, Status)] = &[
     (S::Paused, A::Resume, S::Running),
     (S::Paused, A::Kill, S::Paused),
     (S::Paused, A::Ps, S::Paused),
+    (S::Paused, A::Events, S::Paused),
     (S::Paused, A::Exit, S::Stopped),
     (S::Paused, A::ForceDelete, S::Stopped),
     (S::Stopped, A::Delete, S::Stopped),
@@ -126,8 +132,19 @@ mod tests {
     use super::*;
 
     const ALL_S: [Status; 5] = [S::Creating, S::Created, S::Running, S::Paused, S::Stopped];
-    const ALL_A: [Action; 10] =
-        [A::FinishCreate, A::Start, A::Kill, A::Exec, A::Ps, A::Pause, A::Resume, A::Exit, A::Delete, A::ForceDelete];
+    const ALL_A: [Action; 11] = [
+        A::FinishCreate,
+        A::Start,
+        A::Kill,
+        A::Exec,
+        A::Ps,
+        A::Events,
+        A::Pause,
+        A::Resume,
+        A::Exit,
+        A::Delete,
+        A::ForceDelete,
+    ];
 
     #[test]
     fn lifecycle_follows_the_oci_order() {

@@ -22,4 +22,4 @@ pub mod strace;
 pub mod syscalls;
 pub mod vfs;
 
-pub use kernel::{ExitStatus, Kernel, KernelConfig, MountSpec, ProcessSpec};
+pub use kernel::{ExitStatus, Kernel, KernelConfig, MountSpec, ProcessSpec, RootOverlay};

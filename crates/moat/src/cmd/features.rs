@@ -20,10 +20,14 @@ fn features() -> serde_json::Value {
     serde_json::json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": runtime::state::oci_version(),
-        // No hooks are run yet.
-        "hooks": [],
-        // tmpfs options the sentry applies (sentry/src/fs/tmpfs.rs).
-        "mountOptions": ["size", "mode", "uid", "gid", "ro", "rw", "nosuid", "nodev", "noexec"],
+        // Run by the runtime (runtime/src/hooks.rs); createContainer and
+        // startContainer are refused.
+        "hooks": ["prestart", "createRuntime", "poststart", "poststop"],
+        // tmpfs options the sentry applies (sentry/src/fs/tmpfs.rs), and
+        // those of bind mounts (gofer::proto::BindOptions).
+        "mountOptions": [
+            "size", "mode", "uid", "gid", "ro", "rw", "nosuid", "nodev", "noexec", "bind", "rbind", "suid", "dev", "exec"
+        ],
         "linux": {
             // The spec's namespaces are not consulted: every container
             // gets all of its own, inside the sandbox's kernel.
@@ -51,7 +55,7 @@ mod tests {
     fn versions_and_nothing_claimed_that_is_not_done() {
         let f = super::features();
         assert_eq!(f["ociVersionMax"], runtime::state::oci_version());
-        assert_eq!(f["hooks"], serde_json::json!([]));
+        assert_eq!(f["hooks"], serde_json::json!(["prestart", "createRuntime", "poststart", "poststop"]));
         assert_eq!(f["linux"]["seccomp"]["enabled"], false);
         assert!(f["linux"].get("namespaces").is_none());
         assert_eq!(

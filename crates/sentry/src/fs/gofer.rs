@@ -1,30 +1,51 @@
-//! Files of the container's root file system, served by the gofer
-//! (gVisor: `fsimpl/gofer`). The sentry never opens a host path: it asks
-//! the gofer, which donates an open descriptor; data then moves with
-//! `pread` on that descriptor, without a message per read.
+//! Files served by the gofer (gVisor: `fsimpl/gofer`): the container's
+//! root and the spec's bind mounts. The sentry never opens a host path: it
+//! asks the gofer, which donates an open descriptor; data then moves with
+//! `pread`/`pwrite` on that descriptor, without a message per read or write.
+//!
+//! [`GoferFs`] is the read-only root (`root.readonly`, and the overlay's
+//! lower layer); [`GoferRwFs`] is a tree changed through the gofer: a
+//! bind mount, or the root with `--overlay2=none`. It follows symlinks
+//! itself, in the container's namespace (a bind's absolute link leads to
+//! the container's path, as on Linux; the gofer resolves every path it is
+//! given inside the bind's source, so nothing reaches beyond it), and checks
+//! the caller's permissions against the attributes the gofer reports; the
+//! gofer then acts with its own authority.
 
+use crate::kernel::task::Credentials;
+use crate::kernel::Task;
+use crate::vfs::mount::{join, normalize, FileSystem, SetAttr, TimeSet};
 use crate::vfs::{DirEntry, FileDescription};
-use abi::{Errno, Stat, Statfs};
-use gofer::proto::{Dirent, FileAttr, FsStat, Request, Response};
+use abi::{fcntl, Errno, Stat, Statfs};
+use gofer::proto::{open_flags, BindOptions, Call, Dirent, FileAttr, FsStat, Request, Response, SetAttrs, TimeSpec};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 
-/// The sentry's connection to its gofer. Clones share the connection
-/// (open directories keep one to fetch their entries).
+/// The sentry's connection to its gofer, for one of the gofer's trees
+/// (mount 0: the root). Clones share the connection (open directories
+/// keep one to fetch their entries).
 #[derive(Clone)]
 pub struct GoferClient {
     sock: Arc<Mutex<UnixStream>>,
+    mount: u32,
 }
 
 impl GoferClient {
     pub fn new(sock: UnixStream) -> GoferClient {
-        GoferClient { sock: Arc::new(Mutex::new(sock)) }
+        GoferClient { sock: Arc::new(Mutex::new(sock)), mount: 0 }
+    }
+
+    /// The same connection, for the gofer's tree `mount` (the `mount`-th
+    /// bind mount of the spec).
+    pub fn for_mount(&self, mount: u32) -> GoferClient {
+        GoferClient { sock: self.sock.clone(), mount }
     }
 
     fn call(&self, req: &Request) -> Result<(Response, Vec<OwnedFd>), Errno> {
         let sock = self.sock.lock().unwrap();
-        control::send_frame(&sock, req, &[]).map_err(gofer_lost)?;
+        let call = Call { mount: self.mount, req: req.clone() };
+        control::send_frame(&sock, &call, &[]).map_err(gofer_lost)?;
         let (resp, fds) = control::recv_frame(&sock).map_err(gofer_lost)?;
         match resp {
             Response::Error { errno } => Err(Errno::new(errno)),
@@ -64,16 +85,48 @@ impl GoferClient {
 
     /// Opens `path` read-only.
     pub fn open_read(&self, path: &str, flags: u64) -> Result<GoferFile, Errno> {
-        match self.call(&Request::OpenRead { path: path.to_string() })? {
+        let opened = self.call(&Request::OpenRead { path: path.to_string() })?;
+        self.file(opened, path, flags, None)
+    }
+
+    fn file(
+        &self,
+        opened: (Response, Vec<OwnedFd>),
+        path: &str,
+        flags: u64,
+        rw: Option<Arc<RwInner>>,
+    ) -> Result<GoferFile, Errno> {
+        match opened {
             (Response::Opened(attr), mut fds) if fds.len() == 1 => Ok(GoferFile {
                 fd: fds.pop().expect("length checked"),
                 attr,
                 path: path.to_string(),
                 offset: Mutex::new(0),
-                flags,
+                flags: Mutex::new(flags),
                 client: self.clone(),
                 dir: Mutex::new(DirCache::default()),
+                rw,
             }),
+            other => Err(protocol_error(&other.0)),
+        }
+    }
+
+    /// The first symlink a lookup of `path` must follow, if any, and the
+    /// directories looked into on the way.
+    pub fn walk(
+        &self,
+        path: &str,
+        follow_last: bool,
+    ) -> Result<(Option<gofer::proto::WalkLink>, Vec<gofer::proto::Owner>), Errno> {
+        match self.call(&Request::Walk { path: path.to_string(), follow_last })? {
+            (Response::Walked { link, searched }, _) => Ok((link, searched)),
+            other => Err(protocol_error(&other.0)),
+        }
+    }
+
+    fn change(&self, req: Request) -> Result<(), Errno> {
+        match self.call(&req)? {
+            (Response::Done, _) => Ok(()),
             other => Err(protocol_error(&other.0)),
         }
     }
@@ -97,11 +150,13 @@ pub struct GoferFile {
     /// The file offset; for a directory, the index of the next entry
     /// in `dir` (so `d_off` values are small, stable positions).
     offset: Mutex<u64>,
-    flags: u64,
+    flags: Mutex<u64>,
     client: GoferClient,
     /// A directory's entries, fetched from the gofer a page at a time as
     /// `getdents` reaches them. Locked after `offset`.
     dir: Mutex<DirCache>,
+    /// The writable tree the file was opened from (None: read-only files).
+    rw: Option<Arc<RwInner>>,
 }
 
 #[derive(Default)]
@@ -140,10 +195,98 @@ impl GoferFile {
 
 const S_IFMT: u32 = 0o170000;
 const S_IFDIR: u32 = 0o040000;
+const S_IFLNK: u32 = 0o120000;
+const S_ISGID: u32 = 0o2000;
+const S_ISVTX: u32 = 0o1000;
+
+impl GoferFile {
+    fn pwrite_at(&self, data: &[u8], offset: u64) -> Result<usize, Errno> {
+        if self.rw.is_none() {
+            return Err(Errno::EBADF);
+        }
+        if self.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        rustix::io::pwrite(&self.fd, data, offset).map_err(host_errno)
+    }
+}
+
+impl GoferFile {
+    /// The current attributes: a writable file's change under it.
+    fn fresh_stat(&self) -> Result<Stat, Errno> {
+        if self.rw.is_none() {
+            return Ok(crate::fs::stat_from_attr(&self.attr));
+        }
+        let st = rustix::fs::fstat(&self.fd).map_err(host_errno)?;
+        Ok(crate::fs::stat_from_attr(&FileAttr::from(&st)))
+    }
+}
+
+fn host_errno(e: rustix::io::Errno) -> Errno {
+    Errno::new(e.raw_os_error())
+}
+
+/// Status flags `fcntl(F_SETFL)` may change (Linux's `SETFL_MASK` less
+/// the ones without meaning here).
+const SETFL: u64 = fcntl::O_APPEND | fcntl::O_NONBLOCK;
 
 impl FileDescription for GoferFile {
     fn flags(&self) -> u64 {
-        self.flags
+        *self.flags.lock().unwrap()
+    }
+
+    fn set_flags(&self, flags: u64) {
+        let mut f = self.flags.lock().unwrap();
+        *f = (*f & !SETFL) | (flags & SETFL);
+    }
+
+    fn write(&self, data: &[u8]) -> Result<usize, Errno> {
+        let mut off = self.offset.lock().unwrap();
+        if self.flags() & fcntl::O_APPEND != 0 {
+            // Always at the end: the donated descriptor is O_APPEND only if
+            // opened so, so the sentry places the data itself.
+            let end = self.fresh_stat()?.size as u64;
+            let n = self.pwrite_at(data, end)?;
+            *off = end + n as u64;
+            return Ok(n);
+        }
+        let n = self.pwrite_at(data, *off)?;
+        *off += n as u64;
+        Ok(n)
+    }
+
+    fn pwrite(&self, data: &[u8], offset: u64) -> Result<usize, Errno> {
+        if self.flags() & fcntl::O_APPEND != 0 {
+            // Linux's pwrite appends on an O_APPEND description, whatever the offset.
+            let end = self.fresh_stat()?.size as u64;
+            return self.pwrite_at(data, end);
+        }
+        self.pwrite_at(data, offset)
+    }
+
+    fn setattr(&self, task: &Task, attr: &SetAttr) -> Result<(), Errno> {
+        let Some(rw) = &self.rw else { return Err(Errno::EROFS) };
+        if attr.size.is_some() && !self.is_dir() && crate::vfs::writable(self).is_ok() {
+            // ftruncate on the donated descriptor: right even when the file
+            // has been renamed or unlinked since it was opened.
+            rw.writable()?;
+            rustix::fs::ftruncate(&self.fd, attr.size.unwrap_or(0)).map_err(host_errno)?;
+            let rest = SetAttr { size: None, ..*attr };
+            if rest.mode.is_none()
+                && rest.uid.is_none()
+                && rest.gid.is_none()
+                && rest.atime.is_none()
+                && rest.mtime.is_none()
+            {
+                return Ok(());
+            }
+            return rw.setattr_checked(task, &self.path, &self.fresh_stat()?, &rest, true);
+        }
+        rw.setattr_checked(task, &self.path, &self.fresh_stat()?, attr, true)
+    }
+
+    fn exec_forbidden(&self) -> bool {
+        self.rw.as_ref().is_some_and(|rw| rw.opts.noexec)
     }
 
     fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
@@ -157,14 +300,14 @@ impl FileDescription for GoferFile {
         if self.is_dir() {
             return Err(Errno::EISDIR);
         }
-        rustix::io::pread(&self.fd, buf, offset).map_err(|e| Errno::new(e.raw_os_error()))
+        rustix::io::pread(&self.fd, buf, offset).map_err(host_errno)
     }
 
     fn seek(&self, offset: i64, whence: u32) -> Result<u64, Errno> {
         let mut off = self.offset.lock().unwrap();
         // A directory's end is not known before it is read (Linux's generic
         // directories refuse SEEK_END too).
-        let end = (!self.is_dir()).then_some(self.attr.size);
+        let end = if self.is_dir() { None } else { Some(self.fresh_stat()?.size as u64) };
         let new = crate::vfs::seek_target(*off, offset, whence, end)?;
         if self.is_dir() && new == 0 {
             // A rewind lists the directory afresh, as it is now.
@@ -206,7 +349,7 @@ impl FileDescription for GoferFile {
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(crate::fs::stat_from_attr(&self.attr))
+        self.fresh_stat()
     }
 
     fn path(&self) -> String {
@@ -214,8 +357,11 @@ impl FileDescription for GoferFile {
     }
 
     fn sync(&self) -> Result<(), Errno> {
-        // Read-only today: nothing to write back.
-        Ok(())
+        match &self.rw {
+            // fsync through the donated descriptor (directories too).
+            Some(_) => rustix::fs::fsync(&self.fd).map_err(host_errno),
+            None => Ok(()),
+        }
     }
 
     fn host_fd(&self) -> Option<BorrowedFd<'_>> {
@@ -271,5 +417,379 @@ impl crate::vfs::mount::FileSystem for GoferFs {
 
     fn statfs(&self, _task: &crate::kernel::Task, path: &str) -> Result<Statfs, Errno> {
         Ok(crate::fs::statfs_from(&self.client.statfs(path)?))
+    }
+}
+
+/// A tree the gofer changes on the sentry's behalf: a bind mount (its
+/// `ro`, `nosuid`, `nodev`, `noexec` options), or the root with
+/// `--overlay2=none`.
+pub struct GoferRwFs {
+    inner: Arc<RwInner>,
+}
+
+struct RwInner {
+    client: GoferClient,
+    /// The mount point, to turn a symlink met inside into a path of the
+    /// whole namespace.
+    point: String,
+    opts: BindOptions,
+}
+
+impl GoferRwFs {
+    /// The gofer's tree `client` mounted at `point`.
+    pub fn new(client: GoferClient, point: &str, opts: BindOptions) -> GoferRwFs {
+        GoferRwFs { inner: Arc::new(RwInner { client, point: normalize(point), opts }) }
+    }
+}
+
+/// The parent directory of a normalised path (`/` for `/` itself) and
+/// whether the path is the tree's root.
+fn parent_of(path: &str) -> (String, bool) {
+    match path.rsplit_once('/') {
+        Some(("", "")) | None => ("/".into(), true),
+        Some(("", _)) => ("/".into(), false),
+        Some((dir, _)) => (dir.into(), false),
+    }
+}
+
+fn is_dir(st: &Stat) -> bool {
+    st.mode & S_IFMT == S_IFDIR
+}
+
+fn time_spec(t: Option<TimeSet>) -> Option<TimeSpec> {
+    t.map(|t| match t {
+        TimeSet::Now => TimeSpec::Now,
+        TimeSet::At(ts) => TimeSpec::At(ts.tv_sec, ts.tv_nsec.clamp(0, 999_999_999) as u32),
+    })
+}
+
+impl RwInner {
+    fn writable(&self) -> Result<(), Errno> {
+        if self.opts.readonly {
+            Err(Errno::EROFS)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn lstat(&self, path: &str) -> Result<Stat, Errno> {
+        Ok(crate::fs::stat_from_attr(&self.client.stat(path, false)?))
+    }
+
+    /// The attributes of `path`, None if it does not exist (its parent does).
+    fn lstat_opt(&self, path: &str) -> Result<Option<Stat>, Errno> {
+        match self.lstat(path) {
+            Ok(st) => Ok(Some(st)),
+            Err(Errno::ENOENT) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Checks that `creds` may add or remove entries in the directory
+    /// holding `path` (`victim`: the entry going, for the sticky bit), and
+    /// returns that directory's attributes.
+    fn may_change_dir(&self, creds: &Credentials, path: &str, victim: Option<&Stat>) -> Result<Stat, Errno> {
+        let (dir, _) = parent_of(path);
+        let d = self.lstat(&dir)?;
+        if !is_dir(&d) {
+            return Err(Errno::ENOTDIR);
+        }
+        crate::fs::overlay::permit(creds, &d, 3)?;
+        if let Some(v) = victim {
+            if d.mode & S_ISVTX != 0 && creds.euid != 0 && creds.euid != d.uid && creds.euid != v.uid {
+                return Err(Errno::EPERM);
+            }
+        }
+        Ok(d)
+    }
+
+    /// Owner and group of a new entry in a directory with attributes `dir`
+    /// (a set-group-id directory gives its group), and its mode bits.
+    fn new_owner(&self, task: &Task, dir: &Stat) -> (u32, u32) {
+        let gid = if dir.mode & S_ISGID != 0 { dir.gid } else { task.creds.egid };
+        (task.creds.euid, gid)
+    }
+
+    /// Linux's `setattr_prepare` on the attributes `st`, then the change.
+    fn setattr_checked(&self, task: &Task, path: &str, st: &Stat, a: &SetAttr, by_fd: bool) -> Result<(), Errno> {
+        self.writable()?;
+        let creds = &task.creds;
+        let root = creds.euid == 0;
+        let owner = root || creds.euid == st.uid;
+        if a.size.is_some() {
+            if is_dir(st) {
+                return Err(Errno::EISDIR);
+            }
+            if !by_fd {
+                crate::fs::overlay::permit(creds, st, 2)?;
+            }
+        }
+        if a.uid.is_some() || a.gid.is_some() {
+            let uid_changes = a.uid.is_some_and(|u| u != st.uid);
+            let gid_ok = |g: u32| g == st.gid || creds.egid == g || creds.groups.contains(&g);
+            if !root && (uid_changes || !owner || a.gid.is_some_and(|g| !gid_ok(g))) {
+                return Err(Errno::EPERM);
+            }
+        }
+        let mut mode = a.mode;
+        if let Some(m) = mode.as_mut() {
+            if !owner {
+                return Err(Errno::EPERM);
+            }
+            // Linux drops set-group-id when a non-member who is not root sets it.
+            if !root && creds.egid != st.gid && !creds.groups.contains(&st.gid) {
+                *m &= !S_ISGID;
+            }
+        }
+        let explicit = matches!(a.atime, Some(TimeSet::At(_))) || matches!(a.mtime, Some(TimeSet::At(_)));
+        if explicit && !owner {
+            return Err(Errno::EPERM);
+        }
+        if (a.atime.is_some() || a.mtime.is_some()) && !explicit && !owner {
+            crate::fs::overlay::permit(creds, st, 2).map_err(|_| Errno::EACCES)?;
+        }
+        let attr = SetAttrs {
+            mode,
+            uid: a.uid,
+            gid: a.gid,
+            size: a.size,
+            atime: time_spec(a.atime),
+            mtime: time_spec(a.mtime),
+        };
+        self.client.change(Request::SetAttr { path: path.to_string(), attr })
+    }
+}
+
+impl GoferRwFs {
+    /// An open that changes nothing (no O_CREAT, no O_TRUNC) is one round
+    /// trip: the gofer opens, and the permission check is made on the
+    /// attributes it answers with; a refused file is closed unread.
+    fn open_existing(&self, task: &Task, p: &str, flags: u64, slash: bool) -> Result<Arc<dyn FileDescription>, Errno> {
+        let rw = &self.inner;
+        let acc = flags & fcntl::O_ACCMODE;
+        let mut wire = (acc as u32) & open_flags::O_ACCMODE;
+        if flags & fcntl::O_DIRECTORY != 0 || slash {
+            wire |= open_flags::O_DIRECTORY;
+        }
+        if acc != fcntl::O_RDONLY {
+            rw.writable()?;
+        }
+        let req = Request::Open { path: p.to_string(), flags: wire, mode: 0, uid: 0, gid: 0 };
+        let file = rw.client.file(rw.client.call(&req)?, p, flags, Some(rw.clone()))?;
+        let st = crate::fs::stat_from_attr(&file.attr);
+        let want = match acc {
+            fcntl::O_RDONLY => 4,
+            fcntl::O_WRONLY => 2,
+            _ => 6,
+        };
+        crate::fs::overlay::permit(&task.creds, &st, want)?;
+        Ok(Arc::new(file))
+    }
+}
+
+impl FileSystem for GoferRwFs {
+    fn name(&self) -> &'static str {
+        "gofer"
+    }
+
+    fn follow(&self, task: &Task, path: &str, follow_last: bool) -> Result<Option<String>, Errno> {
+        let (link, searched) = self.inner.client.walk(path, follow_last)?;
+        // Search permission on every directory the lookup passes through.
+        for d in &searched {
+            let st = Stat { mode: d.mode, uid: d.uid, gid: d.gid, ..Stat::default() };
+            crate::fs::overlay::permit(&task.creds, &st, 1)?;
+        }
+        let Some(link) = link else { return Ok(None) };
+        let dir = if link.dir == "/" { self.inner.point.clone() } else { join(&self.inner.point, &link.dir[1..]) };
+        let target = join(&dir, &link.target);
+        Ok(Some(if link.rest.is_empty() { target } else { format!("{target}/{}", link.rest) }))
+    }
+
+    fn open(&self, task: &Task, raw: &str, flags: u64, mode: u32) -> Result<Arc<dyn FileDescription>, Errno> {
+        let rw = &self.inner;
+        let p = normalize(raw);
+        // A trailing slash asks for a directory (the mount's root is one
+        // whatever it is: a single-file bind is reached as "/").
+        let slash = raw.ends_with('/') && p != "/";
+        let acc = flags & fcntl::O_ACCMODE;
+        let writes = acc != fcntl::O_RDONLY || flags & fcntl::O_TRUNC != 0;
+        if flags & (fcntl::O_CREAT | fcntl::O_TRUNC) == 0 {
+            return self.open_existing(task, &p, flags, slash);
+        }
+        let existing = rw.lstat_opt(&p)?;
+        let (mut wire, mut new_mode, mut owner) = (0u32, 0u32, (0, 0));
+        match &existing {
+            Some(_) if flags & (fcntl::O_CREAT | fcntl::O_EXCL) == fcntl::O_CREAT | fcntl::O_EXCL => {
+                return Err(Errno::EEXIST)
+            }
+            Some(st) => {
+                match st.mode & S_IFMT {
+                    S_IFLNK => return Err(Errno::ELOOP),
+                    S_IFDIR if writes || flags & fcntl::O_CREAT != 0 => return Err(Errno::EISDIR),
+                    S_IFDIR => {}
+                    _ if flags & fcntl::O_DIRECTORY != 0 || slash => return Err(Errno::ENOTDIR),
+                    _ => {}
+                }
+                let want = match acc {
+                    fcntl::O_RDONLY => 4,
+                    fcntl::O_WRONLY => 2,
+                    _ => 6,
+                } | if flags & fcntl::O_TRUNC != 0 { 2 } else { 0 };
+                if writes {
+                    rw.writable()?;
+                }
+                crate::fs::overlay::permit(&task.creds, st, want)?;
+            }
+            None if flags & fcntl::O_CREAT == 0 => return Err(Errno::ENOENT),
+            None if slash => return Err(Errno::EISDIR),
+            None => {
+                rw.writable()?;
+                let dir = rw.may_change_dir(&task.creds, &p, None)?;
+                owner = rw.new_owner(task, &dir);
+                new_mode = mode & 0o7777 & !task.umask;
+                wire |= open_flags::O_CREAT;
+            }
+        }
+        // O_APPEND stays with the sentry (F_SETFL may change it): the
+        // donated descriptor is written with pwrite at the place it picks.
+        wire |= (acc as u32) & open_flags::O_ACCMODE;
+        if flags & fcntl::O_TRUNC != 0 {
+            wire |= open_flags::O_TRUNC;
+        }
+        if flags & fcntl::O_DIRECTORY != 0 {
+            wire |= open_flags::O_DIRECTORY;
+        }
+        if flags & fcntl::O_EXCL != 0 && wire & open_flags::O_CREAT != 0 {
+            wire |= open_flags::O_EXCL;
+        }
+        let req = Request::Open { path: p.clone(), flags: wire, mode: new_mode, uid: owner.0, gid: owner.1 };
+        let opened = rw.client.call(&req)?;
+        let file = rw.client.file(opened, &p, flags, Some(rw.clone()))?;
+        Ok(Arc::new(file))
+    }
+
+    fn stat(&self, _task: &Task, path: &str, _follow: bool) -> Result<Stat, Errno> {
+        // `follow` has already been done by the mount table (`follow`).
+        let st = self.inner.lstat(path)?;
+        if path.ends_with('/') && normalize(path) != "/" && !is_dir(&st) {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(st)
+    }
+
+    fn readlink(&self, _task: &Task, path: &str) -> Result<String, Errno> {
+        self.inner.client.readlink(path)
+    }
+
+    fn statfs(&self, _task: &Task, path: &str) -> Result<Statfs, Errno> {
+        Ok(crate::fs::statfs_from(&self.inner.client.statfs(path)?))
+    }
+
+    fn mkdir(&self, task: &Task, raw: &str, mode: u32) -> Result<(), Errno> {
+        let rw = &self.inner;
+        let p = normalize(raw);
+        if rw.lstat_opt(&p)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        rw.writable()?;
+        let dir = rw.may_change_dir(&task.creds, &p, None)?;
+        let (uid, gid) = rw.new_owner(task, &dir);
+        let mut mode = mode & 0o7777 & !task.umask;
+        if dir.mode & S_ISGID != 0 {
+            mode |= S_ISGID;
+        }
+        rw.client.change(Request::Mkdir { path: p, mode, uid, gid })
+    }
+
+    fn rmdir(&self, task: &Task, raw: &str) -> Result<(), Errno> {
+        let rw = &self.inner;
+        let p = normalize(raw);
+        if raw.trim_end_matches('/').ends_with("/.") {
+            return Err(Errno::EINVAL);
+        }
+        if parent_of(&p).1 {
+            return Err(Errno::EBUSY);
+        }
+        let st = rw.lstat(&p)?;
+        if !is_dir(&st) {
+            return Err(Errno::ENOTDIR);
+        }
+        rw.writable()?;
+        rw.may_change_dir(&task.creds, &p, Some(&st))?;
+        rw.client.change(Request::Rmdir { path: p })
+    }
+
+    fn unlink(&self, task: &Task, raw: &str) -> Result<(), Errno> {
+        let rw = &self.inner;
+        let p = normalize(raw);
+        if parent_of(&p).1 {
+            return Err(Errno::EBUSY);
+        }
+        let st = rw.lstat(&p)?;
+        if is_dir(&st) {
+            return Err(Errno::EISDIR);
+        }
+        if raw.ends_with('/') {
+            return Err(Errno::ENOTDIR);
+        }
+        rw.writable()?;
+        rw.may_change_dir(&task.creds, &p, Some(&st))?;
+        rw.client.change(Request::Unlink { path: p })
+    }
+
+    fn symlink(&self, task: &Task, target: &str, raw: &str) -> Result<(), Errno> {
+        let rw = &self.inner;
+        let p = normalize(raw);
+        if rw.lstat_opt(&p)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        rw.writable()?;
+        let dir = rw.may_change_dir(&task.creds, &p, None)?;
+        let (uid, gid) = rw.new_owner(task, &dir);
+        rw.client.change(Request::Symlink { target: target.to_string(), path: p, uid, gid })
+    }
+
+    fn link(&self, task: &Task, old: &str, new: &str) -> Result<(), Errno> {
+        let rw = &self.inner;
+        let (o, n) = (normalize(old), normalize(new));
+        let st = rw.lstat(&o)?;
+        if is_dir(&st) {
+            return Err(Errno::EPERM);
+        }
+        if rw.lstat_opt(&n)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        rw.writable()?;
+        rw.may_change_dir(&task.creds, &n, None)?;
+        rw.client.change(Request::Link { old: o, new: n })
+    }
+
+    fn rename(&self, task: &Task, old: &str, new: &str, flags: u32) -> Result<(), Errno> {
+        let rw = &self.inner;
+        const RENAME_NOREPLACE: u32 = 1;
+        if flags & !RENAME_NOREPLACE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let (o, n) = (normalize(old), normalize(new));
+        if parent_of(&o).1 || parent_of(&n).1 {
+            return Err(Errno::EBUSY);
+        }
+        let ost = rw.lstat(&o)?;
+        let nst = rw.lstat_opt(&n)?;
+        if !is_dir(&ost) && (old.ends_with('/') || new.ends_with('/')) {
+            return Err(Errno::ENOTDIR);
+        }
+        rw.writable()?;
+        rw.may_change_dir(&task.creds, &o, Some(&ost))?;
+        rw.may_change_dir(&task.creds, &n, nst.as_ref())?;
+        // The host checks the rest (a directory into itself, non-empty
+        // targets, types) and answers as Linux does, being Linux.
+        rw.client.change(Request::Rename { old: o, new: n, flags })
+    }
+
+    fn setattr(&self, task: &Task, raw: &str, attr: &SetAttr) -> Result<(), Errno> {
+        let p = normalize(raw);
+        let st = self.inner.lstat(&p)?;
+        self.inner.setattr_checked(task, &p, &st, attr, false)
     }
 }

@@ -12,6 +12,7 @@ pub mod epoll;
 pub mod eventfd;
 pub mod gofer;
 pub mod host;
+pub mod lock;
 pub mod memfd;
 pub mod overlay;
 pub mod pipe;

@@ -110,7 +110,7 @@ fn child(dir: &str, name: &str) -> String {
 }
 
 /// Checks `want` (r=4, w=2, x=1) against attributes, as tmpfs does.
-fn permit(creds: &Credentials, st: &Stat, want: u32) -> Result<(), Errno> {
+pub(crate) fn permit(creds: &Credentials, st: &Stat, want: u32) -> Result<(), Errno> {
     let bits = if creds.euid == 0 {
         6 | u32::from(is_dir(st) || st.mode & 0o111 != 0)
     } else if creds.euid == st.uid {

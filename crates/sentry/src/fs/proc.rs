@@ -2,11 +2,11 @@
 //! file is generated from the sentry's own state when it is opened, never
 //! from the host's. Read-only: opening for writing is EACCES.
 //!
-//! Per process: `exe`, `cwd`, `cmdline`, `fd/` and `fd/<n>` are the
-//! caller's own only (a task's state lives on its thread); another
-//! process's `exe` and `cwd` answer EACCES, as Linux does for processes
-//! the caller may not trace, its `cmdline` is empty and `fd/` lists
-//! nothing. `stat` and `status` come from the process table for all.
+//! Per process: `exe`, `cwd`, `fd/` and `fd/<n>` are the caller's own
+//! only (a task's state lives on its thread); another process's `exe` and
+//! `cwd` answer EACCES, as Linux does for processes the caller may not
+//! trace, and its `fd/` lists nothing. `cmdline` (from the address space),
+//! `comm`, `stat` and `status` come from the process table for all.
 //! `fd/<n>` opens the caller's description itself (shared offset), where
 //! Linux reopens the file.
 
@@ -20,6 +20,8 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+/// `statfs`'s `f_flags` bit for a read-only mount.
+const ST_RDONLY: i64 = 1;
 /// `st_dev` of procfs's nodes.
 const DEV: u64 = 0x16;
 
@@ -30,13 +32,27 @@ const ROOT_FILES: &[&str] = &["cpuinfo", "filesystems", "loadavg", "meminfo", "u
 const NET_FILES: &[&str] = &["dev", "tcp", "tcp6", "udp", "udp6", "unix"];
 const SYS_KERNEL_FILES: &[&str] = &["hostname", "ostype", "osrelease", "pid_max"];
 const PID_ENTRIES: &[(&str, u8)] = &[
+    ("cgroup", synthetic::DT_REG),
     ("cmdline", synthetic::DT_REG),
+    ("comm", synthetic::DT_REG),
     ("cwd", synthetic::DT_LNK),
     ("exe", synthetic::DT_LNK),
     ("fd", synthetic::DT_DIR),
+    ("fdinfo", synthetic::DT_DIR),
+    ("limits", synthetic::DT_REG),
+    ("maps", synthetic::DT_REG),
+    ("mountinfo", synthetic::DT_REG),
+    ("mounts", synthetic::DT_REG),
+    ("oom_score_adj", synthetic::DT_REG),
+    ("root", synthetic::DT_LNK),
     ("stat", synthetic::DT_REG),
+    ("statm", synthetic::DT_REG),
     ("status", synthetic::DT_REG),
+    ("task", synthetic::DT_DIR),
 ];
+/// The entries of `task/<tid>/`.
+const TID_ENTRIES: &[(&str, u8)] =
+    &[("comm", synthetic::DT_REG), ("stat", synthetic::DT_REG), ("status", synthetic::DT_REG)];
 
 enum Node {
     Dir(Vec<Entry>),
@@ -75,6 +91,7 @@ impl ProcFs {
                     e.push(Entry { name: f.to_string(), ino: Self::ino(0, i + 1), d_type: synthetic::DT_REG });
                 }
                 e.push(Entry { name: "self".into(), ino: Self::ino(0, 10), d_type: synthetic::DT_LNK });
+                e.push(Entry { name: "mounts".into(), ino: Self::ino(0, 14), d_type: synthetic::DT_LNK });
                 e.push(Entry { name: "sys".into(), ino: Self::ino(0, 11), d_type: synthetic::DT_DIR });
                 e.push(Entry { name: "net".into(), ino: Self::ino(0, 13), d_type: synthetic::DT_DIR });
                 let pids: Vec<i32> = task.kernel.procs().live().map(|(p, _)| p).collect();
@@ -84,6 +101,7 @@ impl ProcFs {
                 Ok((1, Node::Dir(e)))
             }
             ["self"] => Ok((Self::ino(0, 10), Node::Link(own.to_string()))),
+            ["mounts"] => Ok((Self::ino(0, 14), Node::Link("self/mounts".into()))),
             ["sys"] => Ok((
                 Self::ino(0, 11),
                 Node::Dir(vec![Entry { name: "kernel".into(), ino: Self::ino(0, 12), d_type: synthetic::DT_DIR }]),
@@ -105,7 +123,7 @@ impl ProcFs {
             ["sys", "kernel", f] => {
                 let i = SYS_KERNEL_FILES.iter().position(|x| x == f).ok_or(Errno::ENOENT)?;
                 let text = match *f {
-                    "hostname" => task.kernel.hostname.clone(),
+                    "hostname" => task.uts.lock().unwrap().hostname.clone(),
                     "ostype" => "Linux".into(),
                     "osrelease" => RELEASE.into(),
                     _ => PID_MAX.to_string(),
@@ -146,13 +164,12 @@ impl ProcFs {
             }
             [pid, rest @ ..] => {
                 let pid: i32 = pid.parse().map_err(|_| Errno::ENOENT)?;
-                let (ppid, pgid, sid, threads) = {
+                let (ppid, pgid, sid, threads, comm, mm, group) = {
                     let procs = task.kernel.procs();
                     let p = procs.get(pid).filter(|p| p.exit.is_none()).ok_or(Errno::ENOENT)?;
-                    (p.ppid, p.pgid, p.sid, p.group.live().max(1))
+                    (p.ppid, p.pgid, p.sid, p.group.live().max(1), p.handle.comm(), p.mm.clone(), p.group.clone())
                 };
                 let mine = pid == own;
-                let comm = if mine { task.comm.clone() } else { String::new() };
                 match rest {
                     [] => {
                         let e = PID_ENTRIES
@@ -169,7 +186,8 @@ impl ProcFs {
                             ("exe", []) if mine => Node::Link(task.exe.clone()),
                             ("cwd", []) if mine => Node::Link(task.cwd.clone()),
                             ("exe" | "cwd", []) => return Err(Errno::EACCES),
-                            ("cmdline", []) => Node::File(if mine { task.mm.cmdline().to_vec() } else { Vec::new() }),
+                            ("cmdline", []) => Node::File(mm.upgrade().map(|mm| mm.cmdline()).unwrap_or_default()),
+                            ("comm", []) => Node::File(format!("{comm}\n").into_bytes()),
                             ("stat", []) => {
                                 Node::File(stat_line(pid, &comm, mine, [ppid, pgid, sid], threads).into_bytes())
                             }
@@ -179,6 +197,73 @@ impl ProcFs {
                                 let fd: i64 = n.parse().map_err(|_| Errno::ENOENT)?;
                                 task.fds.get(fd).map_err(|_| Errno::ENOENT)?;
                                 return Ok((Self::ino(pid, 100 + fd as usize), Node::Fd(fd)));
+                            }
+                            ("fdinfo", []) => Node::Dir(if mine { fd_entries(task, pid) } else { Vec::new() }),
+                            ("fdinfo", [n]) if mine => {
+                                let fd: i64 = n.parse().map_err(|_| Errno::ENOENT)?;
+                                let file = task.fds.get(fd).map_err(|_| Errno::ENOENT)?;
+                                let pos = file.seek(0, 1).unwrap_or(0);
+                                let text = format!("pos:\t{pos}\nflags:\t0{:o}\nmnt_id:\t0\n", file.flags());
+                                return Ok((Self::ino(pid, 2000 + fd as usize), Node::File(text.into_bytes())));
+                            }
+                            ("cgroup", []) => Node::File(b"0::/\n".to_vec()),
+                            ("limits", []) if mine => Node::File(limits(&task.rlimits).into_bytes()),
+                            // Another task's limits live on its thread.
+                            ("limits", []) => return Err(Errno::EACCES),
+                            ("maps", []) => {
+                                Node::File(mm.upgrade().map(|mm| maps(&mm)).unwrap_or_default().into_bytes())
+                            }
+                            ("statm", []) => {
+                                Node::File(mm.upgrade().map(|mm| statm(&mm)).unwrap_or_default().into_bytes())
+                            }
+                            ("mounts", []) => Node::File(mounts(task, false).into_bytes()),
+                            ("mountinfo", []) => Node::File(mounts(task, true).into_bytes()),
+                            ("oom_score_adj", []) => {
+                                Node::File(format!("{}\n", task.kernel.oom_score_adj).into_bytes())
+                            }
+                            ("root", []) => Node::Link("/".into()),
+                            ("task", []) => Node::Dir(
+                                group
+                                    .threads()
+                                    .into_iter()
+                                    .map(|(tid, _)| Entry {
+                                        name: tid.to_string(),
+                                        ino: Self::ino(tid, 1000),
+                                        d_type: synthetic::DT_DIR,
+                                    })
+                                    .collect(),
+                            ),
+                            ("task", [tid, rest @ ..]) => {
+                                let tid: i32 = tid.parse().map_err(|_| Errno::ENOENT)?;
+                                let (_, handle) =
+                                    group.threads().into_iter().find(|(t, _)| *t == tid).ok_or(Errno::ENOENT)?;
+                                let base = Self::ino(tid, 1000);
+                                let comm = handle.comm();
+                                let mine = tid == task.tid;
+                                let node = match rest {
+                                    [] => Node::Dir(
+                                        TID_ENTRIES
+                                            .iter()
+                                            .enumerate()
+                                            .map(|(i, (n, t))| Entry {
+                                                name: n.to_string(),
+                                                ino: base + 1 + i as u64,
+                                                d_type: *t,
+                                            })
+                                            .collect(),
+                                    ),
+                                    ["comm"] => Node::File(format!("{comm}\n").into_bytes()),
+                                    ["stat"] => {
+                                        Node::File(stat_line(tid, &comm, mine, [ppid, pgid, sid], threads).into_bytes())
+                                    }
+                                    ["status"] => {
+                                        Node::File(status(task, tid, &comm, mine, ppid, threads).into_bytes())
+                                    }
+                                    [_] => return Err(Errno::ENOENT),
+                                    _ => return Err(Errno::ENOTDIR),
+                                };
+                                let i = rest.first().and_then(|n| TID_ENTRIES.iter().position(|(e, _)| e == n));
+                                return Ok((i.map_or(base, |i| base + 1 + i as u64), node));
                             }
                             _ => return Err(if more.is_empty() { Errno::ENOENT } else { Errno::ENOTDIR }),
                         };
@@ -283,6 +368,118 @@ fn status(task: &Task, pid: i32, comm: &str, mine: bool, ppid: i32, threads: usi
         );
     }
     let _ = writeln!(s, "Threads:\t{threads}");
+    s
+}
+
+/// `/proc/PID/limits`, Linux's table.
+fn limits(rlimits: &[abi::Rlimit]) -> String {
+    const ROWS: [(&str, &str); 16] = [
+        ("Max cpu time", "seconds"),
+        ("Max file size", "bytes"),
+        ("Max data size", "bytes"),
+        ("Max stack size", "bytes"),
+        ("Max core file size", "bytes"),
+        ("Max resident set", "bytes"),
+        ("Max processes", "processes"),
+        ("Max open files", "files"),
+        ("Max locked memory", "bytes"),
+        ("Max address space", "bytes"),
+        ("Max file locks", "locks"),
+        ("Max pending signals", "signals"),
+        ("Max msgqueue size", "bytes"),
+        ("Max nice priority", ""),
+        ("Max realtime priority", ""),
+        ("Max realtime timeout", "us"),
+    ];
+    let show = |v: u64| if v == u64::MAX { "unlimited".to_string() } else { v.to_string() };
+    let mut s = format!("{:<25} {:<20} {:<20} {:<10}\n", "Limit", "Soft Limit", "Hard Limit", "Units");
+    for ((name, unit), r) in ROWS.iter().zip(rlimits) {
+        let _ = write!(s, "{name:<25} {:<20} {:<20} ", show(r.cur), show(r.max));
+        if !unit.is_empty() {
+            let _ = write!(s, "{unit:<10}");
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// `/proc/PID/maps`, from the address space's VMAs.
+fn maps(mm: &crate::mm::MemoryManager) -> String {
+    use crate::mm::VmaKind;
+    let mut s = String::new();
+    for (start, v) in mm.vmas() {
+        let perm = |bit: u64, c: char| if v.prot & bit != 0 { c } else { '-' };
+        let shared = if v.shared.is_some() { 's' } else { 'p' };
+        let (offset, name) = match &v.kind {
+            // A host file mapping's offset follows its splits; a copy's is where it began.
+            VmaKind::File { path, offset } => (if v.host.is_some() { v.memfile_offset } else { *offset }, path.clone()),
+            VmaKind::Heap => (0, "[heap]".into()),
+            VmaKind::Stack => (0, "[stack]".into()),
+            VmaKind::Vvar => (0, "[vvar]".into()),
+            VmaKind::Vdso => (0, "[vdso]".into()),
+            VmaKind::Anonymous | VmaKind::GrowsDown => (0, String::new()),
+        };
+        let line = format!(
+            "{start:08x}-{:08x} {}{}{}{shared} {offset:08x} 00:00 0",
+            v.end,
+            perm(abi::mman::PROT_READ, 'r'),
+            perm(abi::mman::PROT_WRITE, 'w'),
+            perm(abi::mman::PROT_EXEC, 'x'),
+        );
+        if name.is_empty() {
+            let _ = writeln!(s, "{line}");
+        } else {
+            let _ = writeln!(s, "{line:<72} {name}");
+        }
+    }
+    s
+}
+
+/// `/proc/PID/statm`, in pages: size, resident, shared (host file
+/// mappings), text (executable file mappings), lib (0), data (writable
+/// private memory) and dt (0).
+fn statm(mm: &crate::mm::MemoryManager) -> String {
+    let pages = |len: u64| len / abi::PAGE_SIZE;
+    let (mut size, mut shared, mut text, mut data) = (0, 0, 0, 0);
+    for (start, v) in mm.vmas() {
+        let n = pages(v.end - start);
+        size += n;
+        if v.host.is_some() || v.shared.is_some() {
+            shared += n;
+        }
+        if v.prot & abi::mman::PROT_EXEC != 0 && matches!(v.kind, crate::mm::VmaKind::File { .. }) {
+            text += n;
+        }
+        if v.prot & abi::mman::PROT_WRITE != 0 && v.shared.is_none() {
+            data += n;
+        }
+    }
+    format!("{size} {} {shared} {text} 0 {data} 0\n", pages(mm.resident()))
+}
+
+/// `/proc/PID/mounts` (as `/proc/mounts`) or, with `info`, `mountinfo`:
+/// the sentry's mount table. Mount ids count from 1 in the table's order.
+fn mounts(task: &Task, info: bool) -> String {
+    let mut s = String::new();
+    let table = task.kernel.mounts.mounts();
+    for (i, (point, fs)) in table.iter().enumerate() {
+        let ro = fs.statfs(task, "/").is_ok_and(|st| st.f_flags & ST_RDONLY != 0);
+        let opts = if ro { "ro" } else { "rw" };
+        let kind = fs.name();
+        if info {
+            // The parent: the longest other mount point above this one.
+            let parent = table
+                .iter()
+                .enumerate()
+                .filter(|(j, (p, _))| *j != i && (*p == "/" || point.starts_with(&format!("{p}/"))) && *point != "/")
+                .max_by_key(|(_, (p, _))| p.len())
+                .map_or(i, |(j, _)| j);
+            let _ =
+                writeln!(s, "{} {} 0:{} / {point} {opts},relatime - {kind} {kind} {opts}", i + 1, parent + 1, i + 1);
+        } else {
+            let _ = writeln!(s, "{kind} {point} {kind} {opts},relatime 0 0");
+        }
+    }
     s
 }
 

@@ -74,6 +74,16 @@ impl Kernel {
         Ok(Spawned { pid, exit: exit_rx })
     }
 
+    /// The container's resource use as the sentry counts it.
+    pub fn stats(&self) -> control::SandboxStats {
+        control::SandboxStats {
+            memory_usage: self.memfile.committed(),
+            memory_limit: self.memory_limit,
+            oom_kills: self.oom_kills.load(std::sync::atomic::Ordering::Relaxed),
+            pids: self.procs().live().count() as u64,
+        }
+    }
+
     /// The processes of the pid namespace, by pid.
     pub fn processes(&self) -> Vec<ProcessInfo> {
         let procs = self.procs();

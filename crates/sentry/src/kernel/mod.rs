@@ -60,6 +60,35 @@ pub struct KernelConfig {
     /// change is EROFS. Otherwise the root is an overlay whose writes stay
     /// in the sandbox's memory.
     pub root_readonly: bool,
+    /// The spec's `process.oomScoreAdj`, which every process reports in
+    /// `/proc/PID/oom_score_adj`.
+    pub oom_score_adj: i32,
+    /// `--overlay2`: how a writable root is served.
+    pub root_overlay: RootOverlay,
+}
+
+/// runsc's `--overlay2` for the root: `root:memory` (the default) keeps the
+/// container's changes in an overlay in the sandbox's memory; `none`
+/// writes them through the gofer to the host's root file system.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RootOverlay {
+    #[default]
+    Memory,
+    None,
+}
+
+impl std::str::FromStr for RootOverlay {
+    type Err = String;
+    fn from_str(s: &str) -> Result<RootOverlay, String> {
+        match s {
+            "root:memory" => Ok(RootOverlay::Memory),
+            "none" => Ok(RootOverlay::None),
+            other => Err(format!(
+                "--overlay2={other}: unsupported (supported: root:memory, the default, which keeps the root's \
+                 changes in the sandbox's memory; none, which writes them through to the root file system)"
+            )),
+        }
+    }
 }
 
 /// One entry of the OCI spec's `mounts`.
@@ -71,6 +100,13 @@ pub struct MountSpec {
     pub options: Vec<String>,
 }
 
+/// The names `uname` reports that the container may change.
+#[derive(Clone)]
+pub struct Uts {
+    pub hostname: String,
+    pub domainname: String,
+}
+
 pub struct Kernel {
     pub(crate) platform: Arc<dyn Platform>,
     pub(crate) memfile: Arc<MemoryFile>,
@@ -78,7 +114,10 @@ pub struct Kernel {
     /// Which file system serves which path: the gofer at `/`, devfs at
     /// `/dev`, procfs at `/proc`, and the spec's tmpfs mounts.
     pub(crate) mounts: crate::vfs::mount::MountTable,
-    pub(crate) hostname: String,
+    /// The container's UTS namespace (`sethostname`, `setdomainname`): the
+    /// spec's hostname and "(none)" at first. A task that unshares
+    /// CLONE_NEWUTS gets a copy of its own (`Task::uts`).
+    pub(crate) uts: Arc<Mutex<Uts>>,
     pub(crate) strace: bool,
     pub(crate) total_memory: u64,
     pub(crate) started: std::time::Instant,
@@ -87,6 +126,12 @@ pub struct Kernel {
     /// The process tree of the container's PID namespace.
     pub(crate) procs: Mutex<process::ProcessTable>,
     pub(crate) futexes: futex::Futexes,
+    /// flock and fcntl record locks.
+    pub(crate) locks: crate::fs::lock::FileLocks,
+    /// The memory limit the OOM watcher enforces, and its kills so far.
+    pub(crate) memory_limit: Option<u64>,
+    pub(crate) oom_score_adj: i32,
+    pub(crate) oom_kills: std::sync::atomic::AtomicU64,
     /// `moat pause`: tasks wait at the gate in their run loop (`control`).
     paused: std::sync::atomic::AtomicBool,
     /// The console: the host terminal of `process.terminal`, once the
@@ -109,12 +154,18 @@ fn build_mounts(
     specs: &[MountSpec],
     memory: u64,
     root_readonly: bool,
+    overlay: RootOverlay,
 ) -> crate::vfs::mount::MountTable {
+    use crate::fs::gofer::GoferRwFs;
     use crate::fs::overlay::{GoferLower, OverlayFs};
     use crate::vfs::mount::normalize;
+    use gofer::proto::{is_bind, BindOptions};
     let gofer_root = || Arc::new(crate::fs::gofer::GoferFs::new(gofer.clone()));
     let root: Arc<dyn crate::vfs::mount::FileSystem> = if root_readonly {
         gofer_root()
+    } else if overlay == RootOverlay::None {
+        // runsc's --overlay2=none: changes go through the gofer to the host.
+        Arc::new(GoferRwFs::new(gofer.clone(), "/", BindOptions::default()))
     } else {
         // runsc's --overlay2=root:memory. The upper layer may take what a
         // default tmpfs would: half the container's memory.
@@ -134,11 +185,48 @@ fn build_mounts(
     // options (newinstance, ptmxmode, mode, gid) are what it does anyway.
     t.mount("/dev/pts", Arc::new(crate::fs::devpts::DevPts::new(kernel.clone())));
     let mut unsupported = HashSet::new();
+    // The gofer serves the spec's bind mounts as its trees 1, 2... in order.
+    let mut bind_index = 0u32;
     for m in specs {
         let dest = normalize(&m.destination);
-        let bind = m.kind == "bind" || m.options.iter().any(|o| o == "bind" || o == "rbind");
+        if is_bind(&m.kind, &m.options) {
+            bind_index += 1;
+            if dest == "/" {
+                tracing::warn!("a bind mount over the root is not supported: skipped");
+                continue;
+            }
+            let (opts, ignored) = BindOptions::parse(&m.options);
+            // Propagation and atime options mean nothing in the sandbox's
+            // single mount namespace; anything else is unknown.
+            const MEANINGLESS: &[&str] = &[
+                "private",
+                "rprivate",
+                "slave",
+                "rslave",
+                "shared",
+                "rshared",
+                "unbindable",
+                "runbindable",
+                "relatime",
+                "norelatime",
+                "noatime",
+                "atime",
+                "strictatime",
+                "nodiratime",
+                "diratime",
+            ];
+            let (meaningless, unknown): (Vec<String>, Vec<String>) =
+                ignored.into_iter().partition(|o| MEANINGLESS.contains(&o.as_str()));
+            if !meaningless.is_empty() {
+                tracing::debug!(destination = dest, ?meaningless, "bind mount options without effect in the sandbox");
+            }
+            if !unknown.is_empty() {
+                tracing::warn!(destination = dest, ?unknown, "bind mount options not supported: ignored");
+            }
+            t.mount(&dest, Arc::new(GoferRwFs::new(gofer.for_mount(bind_index), &dest, opts)));
+            continue;
+        }
         match m.kind.as_str() {
-            _ if bind => tracing::warn!(destination = dest, "bind mounts are not supported yet: skipped"),
             _ if dest == "/" => tracing::warn!(kind = m.kind, "a mount over the root is not supported: skipped"),
             "tmpfs" if dest == "/dev" => {}
             "proc" if dest == "/proc" => {}
@@ -189,15 +277,19 @@ impl Kernel {
         let kernel = Arc::new_cyclic(|weak| Kernel {
             platform: cfg.platform,
             memfile: cfg.memfile.clone(),
-            mounts: build_mounts(weak, &cfg.gofer, &cfg.mounts, cfg.total_memory, cfg.root_readonly),
+            mounts: build_mounts(weak, &cfg.gofer, &cfg.mounts, cfg.total_memory, cfg.root_readonly, cfg.root_overlay),
             gofer: cfg.gofer,
-            hostname: cfg.hostname,
+            uts: Arc::new(Mutex::new(Uts { hostname: cfg.hostname, domainname: "(none)".into() })),
             strace: cfg.strace,
             total_memory: limit.map_or(cfg.total_memory, |l| l.min(cfg.total_memory)),
             started: std::time::Instant::now(),
             unimplemented_seen: Mutex::new(HashSet::new()),
             procs: Mutex::new(process::ProcessTable::default()),
             futexes: futex::Futexes::default(),
+            locks: Default::default(),
+            memory_limit: limit,
+            oom_score_adj: cfg.oom_score_adj,
+            oom_kills: Default::default(),
             paused: std::sync::atomic::AtomicBool::new(false),
             console: Mutex::new(None),
             vdso: self::vdso::Vdso::new(&cfg.memfile)

@@ -45,6 +45,7 @@ pub fn watch(kernel: &Arc<Kernel>, limit: u64) {
                 "out of memory: the container is over its memory limit; killing the largest process"
             );
             handle.send_signal(SIGKILL);
+            kernel.oom_kills.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         drop(kernel);
         std::thread::sleep(GRACE);

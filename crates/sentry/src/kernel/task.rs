@@ -52,6 +52,10 @@ struct TaskShared {
     /// Scheduling attributes, recorded (the host schedules the sentry's
     /// threads): nice value, policy and real-time priority.
     sched: Mutex<Sched>,
+    /// The thread's name (`PR_SET_NAME`, /proc/pid/comm): the executable's
+    /// base name until set, at most 15 bytes. Here, not in `Task`, so that
+    /// procfs and `ps` can read any task's.
+    comm: Mutex<String>,
 }
 
 /// A task's scheduling attributes (`setpriority`, `sched_setscheduler`).
@@ -98,13 +102,14 @@ pub enum Wake {
 }
 
 impl TaskShared {
-    fn new(ctx: &dyn Context) -> Arc<TaskShared> {
+    fn new(ctx: &dyn Context, comm: String) -> Arc<TaskShared> {
         Arc::new(TaskShared {
             pending: Mutex::new(PendingSignals::default()),
             wake: Condvar::new(),
             wakeups: AtomicU64::new(0),
             interrupter: ctx.interrupter(),
             sched: Mutex::default(),
+            comm: Mutex::new(comm),
         })
     }
 }
@@ -183,6 +188,14 @@ impl TaskHandle {
         *self.0.sched.lock().unwrap() = sched;
     }
 
+    pub fn comm(&self) -> String {
+        self.0.comm.lock().unwrap().clone()
+    }
+
+    pub fn set_comm(&self, comm: String) {
+        *self.0.comm.lock().unwrap() = comm;
+    }
+
     /// Whether two handles name the same task.
     pub fn same(&self, other: &TaskHandle) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
@@ -227,14 +240,15 @@ pub struct Task {
     pub(crate) cwd: String,
     pub(crate) umask: u32,
     pub(crate) exe: String,
-    /// The thread's name (`PR_SET_NAME`, /proc/pid/comm): the executable's
-    /// base name until set, at most 15 bytes.
-    pub(crate) comm: String,
     /// `PR_SET_PDEATHSIG`, recorded.
     pub(crate) pdeath_signal: i32,
     /// `PR_SET_DUMPABLE` and `PR_SET_KEEPCAPS`, recorded (no core dumps or
     /// capability sets exist yet for them to govern).
     pub(crate) dumpable: bool,
+    /// `personality(2)`, recorded (inherited by fork, kept across exec).
+    pub(crate) personality: u32,
+    /// The UTS namespace: the kernel's, unless unshared (`unshare`).
+    pub(crate) uts: Arc<Mutex<super::Uts>>,
     pub(crate) keepcaps: bool,
     pub(crate) rlimits: [Rlimit; rlimit::RLIM_NLIMITS],
     pub(crate) clear_child_tid: u64,
@@ -321,7 +335,7 @@ impl Task {
             }
         }
         let ctx = kernel.platform.new_context();
-        let shared = TaskShared::new(&*ctx);
+        let shared = TaskShared::new(&*ctx, comm_of(&loaded.path));
         let mut groups = spec.additional_gids;
         groups.sort_unstable();
         groups.dedup();
@@ -371,9 +385,10 @@ impl Task {
             },
             cwd: spec.cwd,
             umask: 0o022,
-            comm: comm_of(&loaded.path),
             pdeath_signal: 0,
             dumpable: true,
+            personality: 0,
+            uts: kernel.uts.clone(),
             keepcaps: false,
             exe: loaded.path,
             rlimits: default_rlimits(),
@@ -405,20 +420,21 @@ impl Task {
         share: Shared,
     ) -> (TaskHandle, impl FnOnce(Arc<MemoryManager>) -> Task + Send + 'static) {
         let ctx = self.kernel.platform.new_context();
-        let shared = TaskShared::new(&*ctx);
+        let shared = TaskShared::new(&*ctx, self.handle().comm());
         let handle = TaskHandle(shared.clone());
         handle.set_sched(self.handle().sched().inherited());
         let (kernel, mask, creds) = (self.kernel.clone(), self.mask, self.creds.clone());
-        let (cwd, umask, exe, rlimits, altstack) =
-            (self.cwd.clone(), self.umask, self.exe.clone(), self.rlimits, self.altstack);
-        let comm = self.comm.clone();
+        let (cwd, umask, exe, rlimits, altstack, personality) =
+            (self.cwd.clone(), self.umask, self.exe.clone(), self.rlimits, self.altstack, self.personality);
+        let uts = self.uts.clone();
         let make = move |mm| Task {
             kernel,
             pid,
             tid,
-            comm,
             pdeath_signal: 0,
             dumpable: true,
+            personality,
+            uts,
             keepcaps: false,
             regs,
             mm,
@@ -484,6 +500,7 @@ impl Task {
         let (kernel, pid) = (self.kernel.clone(), self.pid);
         // The address space (and its stub) go before the parent can see the exit.
         drop(self);
+        kernel.locks.exited(pid);
         kernel.procs().exit(pid, status, times);
         status
     }

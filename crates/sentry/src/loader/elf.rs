@@ -8,6 +8,7 @@ use abi::{mman, page_down, page_up, Errno};
 use object::elf::{FileHeader64, ProgramHeader64, ET_DYN, ET_EXEC, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR};
 use object::read::elf::{FileHeader, ProgramHeader};
 use object::LittleEndian as LE;
+use std::sync::Arc;
 
 /// Where a position-independent main program goes (the kernel's
 /// `ELF_ET_DYN_BASE` on x86-64).
@@ -32,7 +33,7 @@ pub struct Image {
     pub interp: Option<String>,
 }
 
-pub fn load(mm: &mut MemoryManager, file: &dyn FileDescription, role: Role) -> Result<Image, Errno> {
+pub fn load(mm: &mut MemoryManager, file: &Arc<dyn FileDescription>, role: Role) -> Result<Image, Errno> {
     let mut head = vec![0u8; HEADER_READ];
     let n = file.pread(&mut head, 0)?;
     head.truncate(n);
@@ -104,16 +105,18 @@ pub fn load(mm: &mut MemoryManager, file: &dyn FileDescription, role: Role) -> R
             .iter()
             .filter(|(f, _)| flags & f.0 != 0)
             .fold(0, |acc, (_, p)| acc | p);
-        let path = file.path();
-        mm.map_anonymous(
-            Placement::Replace(start),
-            end - start,
-            prot,
-            VmaKind::File { path, offset: page_down(offset) },
-        )?;
+        let kind = VmaKind::File { path: file.path(), offset: page_down(offset) };
+        // Text and read-only data are the host file itself, when it is one;
+        // a segment with zero-filled memory past its file bytes is a copy.
+        let at = Placement::Replace(start);
+        if filesz == memsz && mm.map_host_file(at, end - start, prot, file, page_down(offset), kind.clone()).is_ok() {
+            brk_start = brk_start.max(end);
+            continue;
+        }
+        mm.map_anonymous(at, end - start, prot, kind)?;
         // Copy from the page start so a page shared with the previous
         // segment keeps that segment's bytes too, as a file mapping would.
-        copy_from_file(mm, file, page_down(offset), start, vaddr + filesz - start)?;
+        copy_from_file(mm, &**file, page_down(offset), start, vaddr + filesz - start)?;
         brk_start = brk_start.max(end);
     }
 

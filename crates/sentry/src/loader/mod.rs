@@ -99,7 +99,7 @@ pub fn load(
                 new_argv.extend(argv.into_iter().skip(1));
                 (path, argv) = (interp, new_argv);
             }
-            None => return load_elf(kernel, open, &*file, &path, &execfn, &argv, envp, ids),
+            None => return load_elf(kernel, open, &file, &path, &execfn, &argv, envp, ids),
         }
     }
     Err(Errno::ELOOP)
@@ -128,7 +128,7 @@ fn script_interpreter(file: &dyn FileDescription) -> Result<Option<(String, Opti
 fn load_elf(
     kernel: &Arc<Kernel>,
     open: Opener<'_>,
-    file: &dyn FileDescription,
+    file: &Arc<dyn FileDescription>,
     path: &str,
     execfn: &str,
     argv: &[String],
@@ -145,7 +145,7 @@ fn load_elf(
     let (entry, base) = match &image.interp {
         Some(interp_path) => {
             let interp_file = open_executable(open, interp_path)?;
-            let interp = elf::load(&mut mm, &*interp_file, elf::Role::Interpreter)?;
+            let interp = elf::load(&mut mm, &interp_file, elf::Role::Interpreter)?;
             if interp.interp.is_some() {
                 return Err(Errno::ELIBBAD);
             }
@@ -192,6 +192,9 @@ fn load_elf(
 
 fn open_executable(open: Opener<'_>, path: &str) -> Result<Arc<dyn FileDescription>, Errno> {
     let file = open(path)?;
+    if file.exec_forbidden() {
+        return Err(Errno::EACCES);
+    }
     let mode = file.stat()?.mode;
     if mode & 0o170000 == 0o040000 {
         return Err(Errno::EACCES);

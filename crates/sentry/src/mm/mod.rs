@@ -5,8 +5,14 @@
 //! Every VMA is backed by its own range of the memory file, allocated when
 //! the VMA is created (the file is sparse, so untouched pages cost nothing)
 //! and mapped into the stub at once, so the application never faults on a
-//! page the sentry has to supply. Copy-on-write across fork and shared file
-//! mappings arrive with issue #3.
+//! page the sentry has to supply. The exception is a private mapping of a
+//! host file (a gofer-donated descriptor) that is not writable, as program
+//! text and read-only data are: the stub maps the host file itself
+//! (`MAP_PRIVATE`), so those pages are the host's page cache, shared by
+//! every process and sandbox and never copied. Such a VMA becomes a memory
+//! file copy the moment it is made writable, so the sentry always sees what
+//! the application sees. Copy-on-write across fork of anonymous memory is
+//! still to come (fork copies the pages that were touched).
 
 use abi::{mman, page_down, page_up, Errno, PAGE_SIZE};
 use memfile::MemoryFile;
@@ -51,21 +57,67 @@ pub enum VmaKind {
 pub struct Vma {
     pub end: u64,
     pub prot: u64,
-    /// Offset of the VMA's first byte in the memory file.
+    /// Offset of the VMA's first byte in its backing: the memory file, or
+    /// the host file when `host` is set.
     pub memfile_offset: u64,
     pub kind: VmaKind,
     /// For `MAP_SHARED` memory: the pages, shared with every other mapping
     /// of them (in this and other processes). Private VMAs own their range.
     pub shared: Option<Arc<SharedPages>>,
+    /// A private, non-writable mapping of this host-backed file (see the
+    /// module comment); no memory-file pages.
+    pub host: Option<HostFile>,
+}
+
+/// A run of application memory in one VMA: `(offset, len, host file)`.
+type Piece<'a> = (u64, u64, Option<&'a HostFile>);
+
+/// The file of a host file mapping, kept open while any VMA maps it.
+#[derive(Clone)]
+pub struct HostFile(pub Arc<dyn crate::vfs::FileDescription>);
+
+impl std::fmt::Debug for HostFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HostFile({})", self.0.path())
+    }
+}
+
+impl HostFile {
+    /// Reads the mapping's bytes at file offset `offset`: past the end of
+    /// the file they are zero, as in the page a mapping shows there.
+    fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        let mut done = 0;
+        while done < buf.len() {
+            match self.0.pread(&mut buf[done..], offset + done as u64).map_err(|_| Errno::EFAULT)? {
+                0 => break,
+                n => done += n,
+            }
+        }
+        buf[done..].fill(0);
+        Ok(())
+    }
 }
 
 impl Vma {
     /// Returns the VMA's memory to the memory file, unless other mappings
-    /// share it (then the last one's `SharedPages` does).
+    /// share it (then the last one's `SharedPages` does) or it has none.
     fn release(&self, memfile: &MemoryFile, start: u64) {
-        if self.shared.is_none() {
+        if self.shared.is_none() && self.host.is_none() {
             let _ = memfile.free(self.memfile_offset, self.end - start);
         }
+    }
+
+    /// Maps the VMA, which starts at `start`, into `space`.
+    fn map_into(&self, space: &dyn AddressSpace, start: u64) -> Result<(), Errno> {
+        let len = self.end - start;
+        let mapped = match &self.host {
+            Some(h) => {
+                let fd = h.0.host_fd().ok_or(Errno::EFAULT)?;
+                space.map_file(start, len, fd, self.memfile_offset, self.prot)
+            }
+            None => space.map(start, len, self.memfile_offset, self.prot),
+        };
+        mapped.map_err(platform_err)
     }
 }
 
@@ -173,8 +225,9 @@ impl Inner {
             memfile: self.memfile.clone(),
         };
         for (&start, vma) in &self.vmas {
-            if vma.shared.is_some() {
-                // Shared memory stays shared with the child.
+            if vma.shared.is_some() || vma.host.is_some() {
+                // Shared memory stays shared with the child; a host file
+                // mapping maps the same file.
                 image.vmas.insert(start, vma.clone());
                 continue;
             }
@@ -201,7 +254,7 @@ impl Inner {
         for (start, vma) in vmas {
             // Owned by `mm` from here on, so it is freed on any failure.
             mm.vmas.insert(start, vma.clone());
-            mm.space.map(start, vma.end - start, vma.memfile_offset, vma.prot).map_err(platform_err)?;
+            vma.map_into(&*mm.space, start)?;
         }
         Ok(mm)
     }
@@ -232,7 +285,7 @@ impl Inner {
             return Err(platform_err(e));
         }
         let shared = shared.then(|| Arc::new(SharedPages { memfile: self.memfile.clone(), offset, len }));
-        self.vmas.insert(addr, Vma { end: addr + len, prot, memfile_offset: offset, kind, shared });
+        self.vmas.insert(addr, Vma { end: addr + len, prot, memfile_offset: offset, kind, shared, host: None });
         Ok(addr)
     }
 
@@ -296,12 +349,58 @@ impl Inner {
         if special && prot & mman::PROT_WRITE != 0 {
             return Err(Errno::EACCES);
         }
-        let mut cut = self.carve(addr, end);
-        for (start, vma) in &mut cut {
-            vma.prot = prot;
-            self.vmas.insert(*start, vma.clone());
+        let cut = self.carve(addr, end);
+        // Up to where the change is made: all of it, unless copying a host
+        // file mapping about to become writable runs out of memory (then,
+        // as on Linux, the change stops part way).
+        let mut done = Ok(end);
+        for (start, mut vma) in cut {
+            if done.is_ok() {
+                let old = std::mem::replace(&mut vma.prot, prot);
+                if vma.host.is_some() && prot & mman::PROT_WRITE != 0 {
+                    if let Err(e) = self.privatize(start, &mut vma) {
+                        vma.prot = old;
+                        done = Err((start, e));
+                    }
+                }
+            }
+            self.vmas.insert(start, vma);
         }
-        self.space.protect(addr, len, prot).map_err(platform_err)
+        let (changed_end, result) = match done {
+            Ok(end) => (end, Ok(())),
+            Err((at, e)) => (at, Err(e)),
+        };
+        if changed_end > addr {
+            self.space.protect(addr, changed_end - addr, prot).map_err(platform_err)?;
+        }
+        result
+    }
+
+    /// Replaces a host file mapping with a memory-file copy of its bytes,
+    /// mapped at the same place with the VMA's (new) protection.
+    fn privatize(&mut self, start: u64, vma: &mut Vma) -> Result<(), Errno> {
+        let Some(host) = vma.host.clone() else { return Ok(()) };
+        let len = vma.end - start;
+        let offset = self.memfile.allocate(len).map_err(|_| Errno::ENOMEM)?;
+        let copied = (|| {
+            const CHUNK: u64 = 1 << 20;
+            let mut buf = vec![0u8; CHUNK.min(len) as usize];
+            let mut done = 0;
+            while done < len {
+                let n = CHUNK.min(len - done) as usize;
+                host.read(vma.memfile_offset + done, &mut buf[..n])?;
+                self.memfile.write(offset + done, &buf[..n]).map_err(|_| Errno::ENOMEM)?;
+                done += n as u64;
+            }
+            self.space.map(start, len, offset, vma.prot).map_err(platform_err)
+        })();
+        if let Err(e) = copied {
+            let _ = self.memfile.free(offset, len);
+            return Err(e);
+        }
+        vma.host = None;
+        vma.memfile_offset = offset;
+        Ok(())
     }
 
     /// `MADV_DONTNEED`: private anonymous memory in the range reads as zero
@@ -358,9 +457,12 @@ impl Inner {
     /// is unmapped or unreadable).
     pub fn copy_in(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
         let mut done = 0usize;
-        for (off, chunk) in self.pieces(addr, buf.len() as u64, mman::PROT_READ)? {
+        for (off, chunk, host) in self.pieces(addr, buf.len() as u64, mman::PROT_READ)? {
             let n = chunk as usize;
-            self.memfile.read(off, &mut buf[done..done + n]).map_err(|_| Errno::EFAULT)?;
+            match host {
+                Some(h) => h.read(off, &mut buf[done..done + n])?,
+                None => self.memfile.read(off, &mut buf[done..done + n]).map_err(|_| Errno::EFAULT)?,
+            }
             done += n;
         }
         Ok(())
@@ -369,7 +471,10 @@ impl Inner {
     /// Copies `data` into application memory at `addr`.
     pub fn copy_out(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
         let mut done = 0usize;
-        for (off, chunk) in self.pieces(addr, data.len() as u64, mman::PROT_WRITE)? {
+        for (off, chunk, host) in self.pieces(addr, data.len() as u64, mman::PROT_WRITE)? {
+            if host.is_some() {
+                return Err(Errno::EFAULT); // never writable: see privatize
+            }
             let n = chunk as usize;
             self.memfile.write(off, &data[done..done + n]).map_err(|_| Errno::EFAULT)?;
             done += n;
@@ -381,7 +486,10 @@ impl Inner {
     /// loader does when it fills a read-only segment.
     pub fn poke(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
         let mut done = 0usize;
-        for (off, chunk) in self.pieces(addr, data.len() as u64, 0)? {
+        for (off, chunk, host) in self.pieces(addr, data.len() as u64, 0)? {
+            if host.is_some() {
+                return Err(Errno::EFAULT); // the host file is not ours to change
+            }
             let n = chunk as usize;
             self.memfile.write(off, &data[done..done + n]).map_err(|_| Errno::EFAULT)?;
             done += n;
@@ -408,9 +516,10 @@ impl Inner {
         Err(Errno::ENAMETOOLONG)
     }
 
-    /// Memory-file pieces `(offset, len)` covering `[addr, addr+len)`, each
-    /// in a VMA allowing `need` (a PROT_* mask).
-    fn pieces(&self, addr: u64, len: u64, need: u64) -> Result<Vec<(u64, u64)>, Errno> {
+    /// The pieces `(offset, len, host file)` covering `[addr, addr+len)`,
+    /// each in a VMA allowing `need` (a PROT_* mask): offsets in the host
+    /// file if there is one, else in the memory file.
+    fn pieces(&self, addr: u64, len: u64, need: u64) -> Result<Vec<Piece<'_>>, Errno> {
         let end = addr.checked_add(len).ok_or(Errno::EFAULT)?;
         let mut out = Vec::new();
         let mut cur = addr;
@@ -420,7 +529,7 @@ impl Inner {
                 return Err(Errno::EFAULT);
             }
             let n = vma.end.min(end) - cur;
-            out.push((vma.memfile_offset + (cur - start), n));
+            out.push((vma.memfile_offset + (cur - start), n, vma.host.as_ref()));
             cur += n;
         }
         Ok(out)
@@ -497,8 +606,9 @@ impl Inner {
         // then drop the old addresses without freeing the pages.
         for (s, v) in self.carve(old, old + kept) {
             let at = s - old + new;
-            self.space.map(at, v.end - s, v.memfile_offset, v.prot).map_err(platform_err)?;
-            self.vmas.insert(at, Vma { end: v.end - old + new, ..v });
+            let moved = Vma { end: v.end - old + new, ..v };
+            moved.map_into(&*self.space, at)?;
+            self.vmas.insert(at, moved);
         }
         self.space.unmap(old, kept).map_err(platform_err)?;
         if old_len > kept {
@@ -628,7 +738,8 @@ impl MemoryManager {
         while page < end {
             let (&start, vma) = inner.vmas.range(..=page).next_back().ok_or(Errno::ENOMEM)?;
             let off = vma.memfile_offset + (page - start);
-            out.push(u8::from(inner.memfile.committed_in(off, PAGE_SIZE) > 0));
+            // A host file's pages are the host's page cache: counted in.
+            out.push(u8::from(vma.host.is_some() || inner.memfile.committed_in(off, PAGE_SIZE) > 0));
             page += PAGE_SIZE;
         }
         Ok(out)
@@ -637,7 +748,12 @@ impl MemoryManager {
     /// Bytes of memory this address space holds (its resident set).
     pub fn resident(&self) -> u64 {
         let inner = self.lock();
-        inner.vmas.iter().map(|(&start, v)| inner.memfile.committed_in(v.memfile_offset, v.end - start)).sum()
+        inner
+            .vmas
+            .iter()
+            .filter(|(_, v)| v.host.is_none())
+            .map(|(&start, v)| inner.memfile.committed_in(v.memfile_offset, v.end - start))
+            .sum()
     }
 
     /// argv as `/proc/<pid>/cmdline` shows it: each argument NUL-ended.
@@ -652,6 +768,32 @@ impl MemoryManager {
     /// Creates a zero-filled mapping of `len` bytes and returns its address.
     pub fn map_anonymous(&self, at: Placement, len: u64, prot: u64, kind: VmaKind) -> Result<u64, Errno> {
         self.lock().map_anonymous(at, len, prot, kind)
+    }
+
+    /// Maps `len` bytes of `file` from `offset`, privately, as the host file
+    /// itself (see the module comment). ENODEV when that cannot be: the
+    /// mapping is writable, the file has no host descriptor, or the host
+    /// refuses; the caller then makes a copy.
+    pub fn map_host_file(
+        &self,
+        at: Placement,
+        len: u64,
+        prot: u64,
+        file: &Arc<dyn crate::vfs::FileDescription>,
+        offset: u64,
+        kind: VmaKind,
+    ) -> Result<u64, Errno> {
+        let fd = file.host_fd().filter(|_| prot & mman::PROT_WRITE == 0).ok_or(Errno::ENODEV)?;
+        let len = page_up(len).filter(|&l| l > 0).ok_or(Errno::EINVAL)?;
+        let mut inner = self.lock();
+        let addr = inner.place(at, len)?;
+        inner.space.map_file(addr, len, fd, offset, prot).map_err(|e| {
+            tracing::debug!("mapping {} from the host failed ({e}); copying it", file.path());
+            Errno::ENODEV
+        })?;
+        let host = Some(HostFile(file.clone()));
+        inner.vmas.insert(addr, Vma { end: addr + len, prot, memfile_offset: offset, kind, shared: None, host });
+        Ok(addr)
     }
 
     /// Maps `pages` (one page each, e.g. a tmpfs file's) consecutively, as a
@@ -673,8 +815,14 @@ impl MemoryManager {
         for (i, page) in pages.into_iter().enumerate() {
             let at = addr + i as u64 * PAGE_SIZE;
             inner.space.map(at, PAGE_SIZE, page.offset, prot).map_err(platform_err)?;
-            let vma =
-                Vma { end: at + PAGE_SIZE, prot, memfile_offset: page.offset, kind: kind.clone(), shared: Some(page) };
+            let vma = Vma {
+                end: at + PAGE_SIZE,
+                prot,
+                memfile_offset: page.offset,
+                kind: kind.clone(),
+                shared: Some(page),
+                host: None,
+            };
             inner.vmas.insert(at, vma);
         }
         Ok(addr)

@@ -1,6 +1,7 @@
 //! File syscalls: read/write family, open/close, stat, descriptors
 //! (gVisor: `sys_file.go`, `sys_read_write.go`, `sys_stat.go`).
 
+use super::sys_lock as lock;
 use crate::kernel::waiter::WaitQueue;
 use crate::kernel::Task;
 use crate::vfs::mount::{FileSystem, MountTable, SetAttr, TimeSet};
@@ -481,7 +482,9 @@ pub fn creat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 pub fn close(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    task.fds.remove(fd_arg(a[0])).map(|_| 0)
+    let file = task.fds.remove(fd_arg(a[0]))?;
+    task.kernel.locks.closed(task.pid, file);
+    Ok(0)
 }
 
 fn stat_path(task: &Task, dirfd: i64, path_addr: u64, flags: u64) -> Result<abi::Stat, Errno> {
@@ -569,6 +572,9 @@ pub fn fcntl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             Ok(0)
         }
         F_ADD_SEALS => file.add_seals(a[2] as u32).map(|_| 0),
+        lock::F_GETLK | lock::F_SETLK | lock::F_SETLKW | lock::F_OFD_GETLK | lock::F_OFD_SETLK | lock::F_OFD_SETLKW => {
+            lock::fcntl_lock(task, &file, a[1], a[2])
+        }
         F_GET_SEALS => file.seals().map(u64::from).ok_or(Errno::EINVAL),
         _ => Err(Errno::EINVAL),
     }
@@ -582,7 +588,9 @@ pub fn dup(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 fn dup_to(task: &mut Task, old: i64, new: i64, cloexec: bool) -> Result<u64, Errno> {
     let file = task.fds.get(old)?;
     let new_idx = usize::try_from(new).ok().filter(|&n| n < crate::vfs::MAX_FDS).ok_or(Errno::EBADF)?;
-    task.fds.set(new_idx, file, cloexec);
+    if let Some(old) = task.fds.set(new_idx, file, cloexec) {
+        task.kernel.locks.closed(task.pid, old);
+    }
     Ok(new as u64)
 }
 
@@ -1103,6 +1111,59 @@ pub fn utimensat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     setattr_path(task, &path_at(task, dirfd, path_addr)?, flags & fcntl::AT_SYMLINK_NOFOLLOW == 0, &attr)
 }
 
+/// `utime(path, {actime, modtime})` in seconds; a null pointer is now.
+pub fn utime(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let times = if a[1] == 0 {
+        None
+    } else {
+        let t: [i64; 2] = task.mm.read_obj(a[1])?;
+        Some(t.map(|s| abi::Timespec { tv_sec: s, tv_nsec: 0 }))
+    };
+    set_times(task, a[0], times)
+}
+
+/// `utimes(path, timeval[2])`; a null pointer is now.
+pub fn utimes(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let times = if a[1] == 0 {
+        None
+    } else {
+        let t: [i64; 4] = task.mm.read_obj(a[1])?;
+        if !(0..1_000_000).contains(&t[1]) || !(0..1_000_000).contains(&t[3]) {
+            return Err(Errno::EINVAL);
+        }
+        Some([
+            abi::Timespec { tv_sec: t[0], tv_nsec: t[1] * 1000 },
+            abi::Timespec { tv_sec: t[2], tv_nsec: t[3] * 1000 },
+        ])
+    };
+    set_times(task, a[0], times)
+}
+
+/// Sets the access and modification times of the file at `path_addr`
+/// (following symlinks): `times`, or now.
+fn set_times(task: &Task, path_addr: u64, times: Option<[abi::Timespec; 2]>) -> Result<u64, Errno> {
+    let (atime, mtime) = match times {
+        Some([a, m]) => (TimeSet::At(a), TimeSet::At(m)),
+        None => (TimeSet::Now, TimeSet::Now),
+    };
+    let attr = SetAttr { atime: Some(atime), mtime: Some(mtime), ..SetAttr::default() };
+    setattr_path(task, &path_at(task, fcntl::AT_FDCWD, path_addr)?, true, &attr)
+}
+
+/// `sync` and `syncfs`: nothing the sandbox holds needs writing (the root
+/// overlay's writes and tmpfs live in its memory by design), and writes to
+/// host-backed files are already in the host's page cache, written back
+/// on the host's schedule; an application that needs them on disk calls
+/// `fsync`, which reaches the host file.
+pub fn sync(_task: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(0)
+}
+
+pub fn syncfs(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    task.fds.get(fd_arg(a[0]))?;
+    Ok(0)
+}
+
 pub fn fsync(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     task.fds.get(fd_arg(a[0]))?.sync().map(|()| 0)
 }
@@ -1150,7 +1211,9 @@ pub fn close_range(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         // Stop sharing the table first, as Linux's unshare_fd does.
         task.fds = Arc::new(task.fds.fork_copy());
     }
-    task.fds.close_range(first as usize, last as usize, flags & CLOSE_RANGE_CLOEXEC != 0);
+    for file in task.fds.close_range(first as usize, last as usize, flags & CLOSE_RANGE_CLOEXEC != 0) {
+        task.kernel.locks.closed(task.pid, file);
+    }
     Ok(0)
 }
 

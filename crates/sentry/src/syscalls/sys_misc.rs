@@ -12,15 +12,62 @@ fn field(s: &str) -> [u8; 65] {
 }
 
 pub fn uname(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let u = UtsName {
-        sysname: field("Linux"),
-        nodename: field(&task.kernel.hostname),
-        release: field(RELEASE),
-        version: field(VERSION),
-        machine: field("x86_64"),
-        domainname: field("(none)"),
+    let u = {
+        let uts = task.uts.lock().unwrap();
+        UtsName {
+            sysname: field("Linux"),
+            nodename: field(&uts.hostname),
+            release: field(RELEASE),
+            version: field(VERSION),
+            machine: field("x86_64"),
+            domainname: field(&uts.domainname),
+        }
     };
     task.mm.write_obj(a[0], &u).map(|_| 0)
+}
+
+/// `sethostname` and `setdomainname`: the container's own UTS names (its
+/// UTS namespace is the sandbox's), for a privileged caller.
+fn set_uts_name(
+    task: &Task,
+    addr: u64,
+    len: u64,
+    which: fn(&mut crate::kernel::Uts) -> &mut String,
+) -> Result<u64, Errno> {
+    if !task.creds.privileged() {
+        return Err(Errno::EPERM);
+    }
+    // __NEW_UTS_LEN.
+    if len > 64 {
+        return Err(Errno::EINVAL);
+    }
+    let mut name = vec![0u8; len as usize];
+    task.mm.copy_in(addr, &mut name)?;
+    // Linux keeps the bytes as given; a NUL ends the name as uname shows it.
+    let name = name.split(|&b| b == 0).next().unwrap_or_default();
+    *which(&mut task.uts.lock().unwrap()) = String::from_utf8_lossy(name).into_owned();
+    Ok(0)
+}
+
+pub fn sethostname(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    set_uts_name(task, a[0], a[1], |u| &mut u.hostname)
+}
+
+pub fn setdomainname(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    set_uts_name(task, a[0], a[1], |u| &mut u.domainname)
+}
+
+/// `personality(2)`: the persona is recorded per process (inherited by
+/// fork and kept across exec) and reported back; 0xffffffff only asks.
+/// moat has one address-space layout, so flags such as ADDR_NO_RANDOMIZE
+/// change nothing it does.
+pub fn personality(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let old = task.personality;
+    let new = a[0] as u32;
+    if new != 0xffff_ffff {
+        task.personality = new;
+    }
+    Ok(u64::from(old))
 }
 
 pub fn getrandom(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {

@@ -50,6 +50,10 @@ pub fn mmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if shared && prot & PROT_WRITE != 0 && file.seals().is_some_and(|s| s & write_seals != 0) {
         return Err(Errno::EPERM);
     }
+    // Linux: no executable mapping of a file on a noexec mount.
+    if prot & PROT_EXEC != 0 && file.exec_forbidden() {
+        return Err(Errno::EPERM);
+    }
     offset.checked_add(len).ok_or(Errno::EOVERFLOW)?;
     let kind = VmaKind::File { path: file.path(), offset };
     if shared {
@@ -60,10 +64,19 @@ pub fn mmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         match file.shared_pages(&task.kernel.memfile, offset, len) {
             Ok(pages) => return task.mm.map_shared_pages(placement, prot, pages, kind),
             Err(Errno::ENODEV) if prot & PROT_WRITE == 0 => {}
+            Err(Errno::ENODEV) => {
+                tracing::warn!(path = file.path(), "writable MAP_SHARED of a gofer file is not supported yet: ENODEV");
+                return Err(Errno::ENODEV);
+            }
             Err(e) => return Err(e),
         }
     }
-    // A private mapping is a copy of the file's bytes.
+    // A private mapping that is not writable is the host file itself when
+    // the file has one (libraries' text); otherwise a copy of its bytes.
+    match task.mm.map_host_file(placement, len, prot, &file, offset, kind.clone()) {
+        Err(Errno::ENODEV) => {}
+        mapped => return mapped,
+    }
     let at = task.mm.map_anonymous(placement, len, prot, kind)?;
     if let Err(e) = copy_from_file(&task.mm, &*file, offset, at, len) {
         let _ = task.mm.unmap(at, len);

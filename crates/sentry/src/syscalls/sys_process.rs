@@ -188,6 +188,10 @@ pub fn getrlimit(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     task.mm.write_obj(a[1], &r).map(|_| 0)
 }
 
+pub fn setrlimit(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    prlimit64(task, &[0, a[0], a[1], 0, 0, 0])
+}
+
 pub fn prlimit64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let (pid, resource, new, old) = (a[0] as i32, a[1] as usize, a[2], a[3]);
     if pid != 0 && pid != task.pid {
@@ -424,12 +428,14 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         p.mm = Arc::downgrade(&task.mm);
     }
     task.regs = loaded.regs;
-    task.comm = crate::kernel::task::comm_of(&loaded.path);
+    task.handle().set_comm(crate::kernel::task::comm_of(&loaded.path));
     task.exe = loaded.path;
     task.actions.reset_for_exec();
     crate::kernel::delivery::reset_for_exec(task);
     task.group.timers.delete_posix();
-    task.fds.close_on_exec();
+    for file in task.fds.close_on_exec() {
+        task.kernel.locks.closed(task.pid, file);
+    }
     task.clear_child_tid = 0;
     // A vfork parent resumes once the child has its own image.
     task.vfork_done.take();
@@ -462,13 +468,14 @@ pub fn prctl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
                     Err(e)
                 }
             })?;
-            task.comm = String::from_utf8_lossy(&name[..name.len().min(15)]).into_owned();
+            task.handle().set_comm(String::from_utf8_lossy(&name[..name.len().min(15)]).into_owned());
             Ok(0)
         }
         PR_GET_NAME => {
             let mut buf = [0u8; 16];
-            let n = task.comm.len().min(15);
-            buf[..n].copy_from_slice(&task.comm.as_bytes()[..n]);
+            let comm = task.handle().comm();
+            let n = comm.len().min(15);
+            buf[..n].copy_from_slice(&comm.as_bytes()[..n]);
             task.mm.copy_out(a[1], &buf).map(|()| 0)
         }
         PR_SET_PDEATHSIG => {
@@ -545,4 +552,31 @@ pub fn sched_setaffinity(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     } else {
         Err(Errno::EINVAL)
     }
+}
+
+/// `unshare(2)` of what moat models apart per task: the UTS namespace
+/// (a copy of the caller's names, for a privileged caller) and the
+/// descriptor table. CLONE_FS and CLONE_SYSVSEM have nothing to undo here
+/// (a task's cwd, root and umask are its own already; there are no SysV
+/// semaphores). Other namespaces are not modelled: EINVAL.
+pub fn unshare(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const CLONE_FS: u64 = 0x200;
+    const CLONE_FILES: u64 = 0x400;
+    const CLONE_SYSVSEM: u64 = 0x40000;
+    const CLONE_NEWUTS: u64 = 0x0400_0000;
+    let flags = a[0];
+    if flags & !(CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | CLONE_NEWUTS) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_NEWUTS != 0 {
+        if !task.creds.privileged() {
+            return Err(Errno::EPERM);
+        }
+        let copy = task.uts.lock().unwrap().clone();
+        task.uts = Arc::new(std::sync::Mutex::new(copy));
+    }
+    if flags & CLONE_FILES != 0 && Arc::strong_count(&task.fds) > 1 {
+        task.fds = Arc::new(task.fds.fork_copy());
+    }
+    Ok(0)
 }

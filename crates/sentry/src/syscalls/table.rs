@@ -3,8 +3,8 @@
 use super::Arg::*;
 use super::Support::*;
 use super::{
-    sys_eventfds as fds, sys_file as file, sys_futex, sys_identity as identity, sys_misc as misc, sys_mmap as mmap,
-    sys_process as process, sys_signal as signal, sys_thread as thread, sys_time as time,
+    sys_eventfds as fds, sys_file as file, sys_futex, sys_identity as identity, sys_lock as lock, sys_misc as misc,
+    sys_mmap as mmap, sys_process as process, sys_signal as signal, sys_thread as thread, sys_time as time,
 };
 use super::{Arg, Handler, Support, Syscall};
 use abi::Sysno;
@@ -44,6 +44,9 @@ const TMPFS_RENAME: &str =
 const TMPFS_LINK: &str = "within the root overlay or one tmpfs mount (EXDEV across mounts); no AT_EMPTY_PATH; EROFS on /dev, /proc (issue #4)";
 const OPEN_NOTE: &str =
     "root (overlay: writing copies up into sandbox memory; EROFS if root.readonly) and tmpfs files read-write and created; /dev devices and /proc files (issue #4)";
+const SYNC_ALL_NOTE: &str =
+    "nothing to write back: the overlay and tmpfs live in memory, host-backed writes are already \
+     in the host's page cache (fsync reaches the host file)";
 const SYNC_NOTE: &str = "no-op success on tmpfs and root files (held in memory); EINVAL on pipes and host stdio";
 const NO_XATTRS: &str = "no extended attributes yet: EOPNOTSUPP for files that exist (issue #4)";
 const NO_FSID: &str =
@@ -147,10 +150,15 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::uname, Full, misc::uname, &[Hex]),
     sys(
         Sysno::fcntl,
-        Partial("F_DUPFD, F_GETFD/SETFD, F_GETFL/SETFL, F_ADD_SEALS/F_GET_SEALS (memfds); locks come with issue #4"),
+        Partial(
+            "F_DUPFD, F_GETFD/SETFD, F_GETFL/SETFL, F_ADD_SEALS/F_GET_SEALS (memfds), record locks \
+             F_GETLK/F_SETLK/F_SETLKW and F_OFD_* (EDEADLK for F_SETLKW cycles); no leases, F_NOTIFY or \
+             F_SETPIPE_SZ"
+        ),
         file::fcntl,
         &[Fd, Dec, Hex],
     ),
+    sys(Sysno::flock, Full, lock::flock, &[Fd, Hex]),
     sys(Sysno::fsync, Partial(SYNC_NOTE), file::fsync, &[Fd]),
     sys(Sysno::fdatasync, Partial(SYNC_NOTE), file::fsync, &[Fd]),
     sys(Sysno::truncate, Partial(TMPFS_ONLY), file::truncate, &[Path, Dec]),
@@ -175,6 +183,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::umask, Full, file::umask, &[Oct]),
     sys(Sysno::gettimeofday, Full, time::gettimeofday, &[Hex, Hex]),
     sys(Sysno::getrlimit, Full, process::getrlimit, &[Dec, Hex]),
+    sys(Sysno::setrlimit, Full, process::setrlimit, &[Dec, Hex]),
     sys(Sysno::getrusage, Partial(CPU_TIMES), time::getrusage, &[Dec, Hex]),
     sys(Sysno::times, Partial(CPU_TIMES), time::times, &[Hex]),
     sys(Sysno::sysinfo, Partial("load averages are zero"), misc::sysinfo, &[Hex]),
@@ -210,6 +219,15 @@ pub(super) static TABLE: &[Syscall] = &[
     ),
     sys(Sysno::rt_sigsuspend, Full, signal::rt_sigsuspend, &[Hex, Dec]),
     sys(Sysno::sigaltstack, Full, signal::sigaltstack, &[Hex, Hex]),
+    sys(Sysno::personality, Partial("recorded and reported; one address-space layout, so its flags change nothing"), misc::personality, &[Hex]),
+    sys(Sysno::sethostname, Full, misc::sethostname, &[InBuf(1), Dec]),
+    sys(
+        Sysno::unshare,
+        Partial("CLONE_NEWUTS and CLONE_FILES (CLONE_FS, CLONE_SYSVSEM: nothing to undo); other namespaces EINVAL"),
+        process::unshare,
+        &[Hex],
+    ),
+    sys(Sysno::setdomainname, Full, misc::setdomainname, &[InBuf(1), Dec]),
     sys(Sysno::arch_prctl, Partial("ARCH_SET_FS/GET_FS/SET_GS/GET_GS"), process::arch_prctl, &[Hex, Hex]),
     sys(Sysno::gettid, Full, process::gettid, &[]),
     sys(Sysno::tkill, Full, signal::tkill, &[Dec, Signal]),
@@ -249,6 +267,10 @@ pub(super) static TABLE: &[Syscall] = &[
         &[Hex, Dec],
     ),
     sys(Sysno::utimensat, Partial(TMPFS_ONLY), file::utimensat, &[Fd, Path, Hex, Hex]),
+    sys(Sysno::utime, Partial(TMPFS_ONLY), file::utime, &[Path, Hex]),
+    sys(Sysno::utimes, Partial(TMPFS_ONLY), file::utimes, &[Path, Hex]),
+    sys(Sysno::sync, Partial(SYNC_ALL_NOTE), file::sync, &[]),
+    sys(Sysno::syncfs, Partial(SYNC_ALL_NOTE), file::syncfs, &[Fd]),
     sys(Sysno::dup3, Full, file::dup3, &[Fd, Fd, Hex]),
     sys(Sysno::pipe2, Partial("no O_DIRECT packet mode; no F_SETPIPE_SZ yet"), file::pipe2, &[Hex, Hex]),
     sys(

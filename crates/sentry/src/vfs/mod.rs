@@ -129,6 +129,11 @@ pub trait FileDescription: Send + Sync {
     ) -> Result<Vec<Arc<crate::mm::SharedPages>>, Errno> {
         Err(Errno::ENODEV)
     }
+    /// Whether execve of this file is refused (EACCES): files of a
+    /// `noexec` mount.
+    fn exec_forbidden(&self) -> bool {
+        false
+    }
     /// A host descriptor holding the file's data, if there is one
     /// (gofer-donated files), for reading it into memory mappings.
     fn host_fd(&self) -> Option<BorrowedFd<'_>> {
@@ -225,9 +230,10 @@ impl FdTable {
     }
 
     /// Installs `file` at exactly `fd`, closing what was there.
-    pub fn set(&self, fd: usize, file: Arc<dyn FileDescription>, cloexec: bool) {
-        let old = Self::put(&mut self.lock(), fd, file, cloexec);
-        drop(old); // closed outside the lock
+    /// Puts `file` at `fd`; returns what was there (closed by the caller,
+    /// outside the table's lock).
+    pub fn set(&self, fd: usize, file: Arc<dyn FileDescription>, cloexec: bool) -> Option<Arc<dyn FileDescription>> {
+        Self::put(&mut self.lock(), fd, file, cloexec).map(|s| s.file)
     }
 
     fn put(slots: &mut Vec<Option<Slot>>, fd: usize, file: Arc<dyn FileDescription>, cloexec: bool) -> Option<Slot> {
@@ -257,8 +263,8 @@ impl FdTable {
     }
 
     /// `close_range`: closes descriptors `first..=last`, or with `cloexec`
-    /// only marks them close-on-exec.
-    pub fn close_range(&self, first: usize, last: usize, cloexec: bool) {
+    /// only marks them close-on-exec. Returns the closed descriptions.
+    pub fn close_range(&self, first: usize, last: usize, cloexec: bool) -> Vec<Arc<dyn FileDescription>> {
         let mut slots = self.lock();
         let end = slots.len().min(last.saturating_add(1));
         let mut closed = Vec::new();
@@ -268,17 +274,16 @@ impl FdTable {
                     s.cloexec = true;
                 }
             } else {
-                closed.extend(slot.take());
+                closed.extend(slot.take().map(|s| s.file));
             }
         }
-        drop(slots);
-        drop(closed); // closed outside the lock
+        closed
     }
 
-    /// Closes every descriptor marked close-on-exec.
-    pub fn close_on_exec(&self) {
-        let closed: Vec<Slot> = self.lock().iter_mut().filter_map(|s| s.take_if(|s| s.cloexec)).collect();
-        drop(closed);
+    /// Closes every descriptor marked close-on-exec; returns their
+    /// descriptions.
+    pub fn close_on_exec(&self) -> Vec<Arc<dyn FileDescription>> {
+        self.lock().iter_mut().filter_map(|s| s.take_if(|s| s.cloexec)).map(|s| s.file).collect()
     }
 }
 

@@ -55,7 +55,7 @@ pub trait FileSystem: Send + Sync {
     fn statfs(&self, task: &Task, path: &str) -> Result<Statfs, Errno>;
 
     // Changes to the tree. File systems that cannot change (the gofer's
-    // root today, devfs, procfs) keep the defaults: EROFS.
+    // read-only root, devfs, procfs) keep the defaults: EROFS.
 
     fn mkdir(&self, _task: &Task, _path: &str, _mode: u32) -> Result<(), Errno> {
         Err(Errno::EROFS)
@@ -128,6 +128,13 @@ impl MountTable {
         self.mounts.retain(|m| m.point != point);
         self.mounts.push(Mount { point, fs });
         self.mounts.sort_by_key(|m| std::cmp::Reverse(m.point.len()));
+    }
+
+    /// Every mount, as (mount point, file system), the root first.
+    pub fn mounts(&self) -> Vec<(&str, &Arc<dyn FileSystem>)> {
+        let mut v: Vec<_> = self.mounts.iter().map(|m| (m.point.as_str(), &m.fs)).collect();
+        v.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then(a.0.cmp(b.0)));
+        v
     }
 
     /// The file system serving the absolute path `path`, and the path

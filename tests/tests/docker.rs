@@ -1,0 +1,182 @@
+//! Docker drives moat (issue #6): a private `dockerd` (its own data root,
+//! exec root and socket, the default bridge off) with moat added as a
+//! runtime, an image imported from a rootfs tarball, and the commands users
+//! type. Needs root, Debian's docker.io (scripts/test installs it) and a
+//! built `moat`.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use moat_tests::{busybox_bundle, gcc_static, moat_bin, processes_mentioning, run_cmd, workspace_dir, Output, TempDir};
+
+const IMAGE: &str = "moat-test-busybox";
+
+/// A `dockerd` of the test's own; stopped (with everything it ran) on drop.
+struct Dockerd {
+    dir: TempDir,
+    daemon: Child,
+}
+
+impl Dockerd {
+    fn start() -> Dockerd {
+        let dir = TempDir::new("docker");
+        let config = dir.path().join("daemon.json");
+        fs::write(&config, "{}").unwrap();
+        let log = fs::File::create(dir.path().join("dockerd.log")).unwrap();
+        let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+        let daemon = Command::new("dockerd")
+            .args(["--data-root", &p("data"), "--exec-root", &p("exec"), "--pidfile", &p("dockerd.pid")])
+            .args(["-H", &format!("unix://{}", p("docker.sock")), "--config-file", &p("daemon.json")])
+            .args(["--bridge=none", "--iptables=false", "--ip6tables=false", "--storage-driver=vfs"])
+            .arg(format!("--add-runtime=moat={}", moat_bin().display()))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start dockerd (scripts/test installs docker.io): {e}"));
+        let d = Dockerd { dir, daemon };
+        let start = Instant::now();
+        while !d.docker(&["version"]).success() {
+            assert!(start.elapsed() < Duration::from_secs(60), "dockerd did not come up:\n{}", d.log());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        d
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("dockerd.log")).unwrap_or_default()
+    }
+
+    fn docker(&self, args: &[&str]) -> Output {
+        let mut c = Command::new("docker");
+        c.env("DOCKER_HOST", format!("unix://{}", self.dir.path().join("docker.sock").display())).args(args);
+        run_cmd(&mut c, Duration::from_secs(120))
+    }
+
+    /// `docker ARGS`, which must succeed; its standard output, trimmed.
+    #[track_caller]
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.docker(args);
+        assert!(out.success(), "{out}\nmoat's containers may have logged to dockerd:\n{}", tail(&self.log(), 30));
+        out.stdout.trim().to_string()
+    }
+
+    /// Imports busybox plus the static programs in `extra` as `IMAGE`.
+    fn import_image(&self, extra: &[(PathBuf, &str)]) {
+        let stage = TempDir::new("docker-image");
+        let cp = Command::new("cp")
+            .args(["-a", &format!("{}/.", busybox_bundle().join("rootfs").display())])
+            .arg(stage.path())
+            .status()
+            .unwrap();
+        assert!(cp.success(), "copying the busybox rootfs");
+        for (file, name) in extra {
+            fs::copy(file, stage.path().join(name)).unwrap();
+        }
+        let tar = stage.path().with_extension("tar");
+        let status = Command::new("tar").arg("-C").arg(stage.path()).arg("-cf").arg(&tar).arg(".").status().unwrap();
+        assert!(status.success(), "tar of the image rootfs");
+        self.ok(&["import", &tar.to_string_lossy(), IMAGE]);
+        let _ = fs::remove_file(&tar);
+    }
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        let ids = self.docker(&["ps", "-aq"]).stdout;
+        for id in ids.split_whitespace() {
+            let _ = self.docker(&["rm", "-f", id]);
+        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.daemon.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let start = Instant::now();
+        while self.daemon.try_wait().ok().flatten().is_none() {
+            if start.elapsed() > Duration::from_secs(30) {
+                let _ = self.daemon.kill();
+                let _ = self.daemon.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // dockerd's own containerd and shims live under the exec root.
+        for (pid, _) in processes_mentioning(&self.dir.path().to_string_lossy()) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+        let _ = Command::new("umount").arg("-R").arg(self.dir.path()).stderr(Stdio::null()).status();
+    }
+}
+
+fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[test]
+fn docker_runs_containers_with_moat() {
+    let d = Dockerd::start();
+    let touch = TempDir::new("docker-touch");
+    gcc_static(&workspace_dir().join("bench/touch.c"), &touch.path().join("touch"));
+    d.import_image(&[(touch.path().join("touch"), "touch")]);
+    let run = ["run", "--runtime=moat", "--network=none"];
+
+    // docker run --rm: output, and the exit code comes back.
+    let out = d.ok(&[&run[..], &["--rm", IMAGE, "echo", "hi"]].concat());
+    assert_eq!(out, "hi");
+    let out = d.docker(&[&run[..], &["--rm", IMAGE, "sh", "-c", "exit 5"]].concat());
+    assert_eq!(out.exit_code(), 5, "{out}");
+
+    // The container runs in moat's kernel.
+    let out = d.ok(&[&run[..], &["--rm", IMAGE, "uname", "-v"]].concat());
+    assert!(out.contains("moat"), "uname -v in a moat container: {out}");
+
+    // A detached container: exec, logs, stop, rm.
+    let id = d.ok(&[&run[..], &["-d", IMAGE, "sh", "-c", "echo started; exec sleep 1000"]].concat());
+    assert_eq!(d.ok(&["exec", &id, "sh", "-c", "echo inside $((6*7))"]), "inside 42");
+    let ps = d.ok(&["exec", &id, "ps"]);
+    assert!(ps.contains("sleep 1000"), "ps inside the container:\n{ps}");
+    let start = Instant::now();
+    while !d.ok(&["logs", &id]).contains("started") {
+        assert!(start.elapsed() < Duration::from_secs(10), "docker logs never showed the output");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    d.ok(&["stop", "-t", "2", &id]);
+    assert_eq!(d.ok(&["inspect", "-f", "{{.State.Running}}", &id]), "false");
+    d.ok(&["rm", &id]);
+    let left = processes_mentioning(&id);
+    assert!(left.is_empty(), "processes of {id} left after docker rm: {left:?}");
+
+    // Volumes and Docker's own binds (/etc/hostname, /etc/hosts): served by
+    // the gofer, writes reach the host.
+    let vol = TempDir::new("docker-volume");
+    fs::write(vol.path().join("in"), "from the host\n").unwrap();
+    let bind = format!("{}:/data", vol.path().display());
+    let out = d.ok(&[
+        &run[..],
+        &[
+            "--rm",
+            "--hostname=moat-test-host",
+            "-v",
+            &bind,
+            IMAGE,
+            "sh",
+            "-c",
+            "cat /data/in; echo written > /data/out; cat /etc/hostname; grep -q localhost /etc/hosts && echo hosts",
+        ],
+    ]
+    .concat());
+    assert_eq!(out, "from the host\nmoat-test-host\nhosts", "a container with a volume (the image has no /etc/hosts)");
+    assert_eq!(fs::read_to_string(vol.path().join("out")).unwrap(), "written\n");
+    let ro = format!("{}:/data:ro", vol.path().display());
+    let out = d.docker(&[&run[..], &["--rm", "-v", &ro, IMAGE, "sh", "-c", "echo x > /data/out"]].concat());
+    assert!(!out.success() && out.stderr.contains("Read-only file system"), "writing to a :ro volume:\n{out}");
+
+    // --memory: the application over the limit is killed (137), the small one runs.
+    let out = d.docker(&[&run[..], &["--rm", "--memory=64m", IMAGE, "/touch", "256"]].concat());
+    assert_eq!(out.exit_code(), 137, "touching 256 MiB under --memory=64m:\n{out}");
+    let out = d.docker(&[&run[..], &["--rm", "--memory=64m", IMAGE, "/touch", "16"]].concat());
+    assert!(out.success() && out.stdout.starts_with("ns_per_page"), "touching 16 MiB under --memory=64m:\n{out}");
+}
