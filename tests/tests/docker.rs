@@ -129,6 +129,10 @@ fn docker_runs_containers_with_moat() {
     let out = d.docker(&[&run[..], &["--rm", IMAGE, "sh", "-c", "exit 5"]].concat());
     assert_eq!(out.exit_code(), 5, "{out}");
 
+    // -t: a terminal through the console socket (the pty's ONLCR shows).
+    let out = d.ok(&[&run[..], &["--rm", "-t", IMAGE, "sh", "-c", "tty; echo $((6*7))"]].concat());
+    assert_eq!(out, "/dev/console\r\n42", "docker run -t");
+
     // The container runs in moat's kernel.
     let out = d.ok(&[&run[..], &["--rm", IMAGE, "uname", "-v"]].concat());
     assert!(out.contains("moat"), "uname -v in a moat container: {out}");
