@@ -585,6 +585,22 @@ impl GoferRwFs {
         crate::fs::overlay::permit(&task.creds, &st, want)?;
         Ok(Arc::new(file))
     }
+
+    /// The checks before a new entry at `raw` (mkdir, symlink): it must not
+    /// exist, the mount must be writable and its directory changeable by
+    /// the caller. Returns the normalised path, the directory's
+    /// attributes, and the new entry's owner and group.
+    fn new_entry(&self, task: &Task, raw: &str) -> Result<(String, Stat, (u32, u32)), Errno> {
+        let rw = &self.inner;
+        let p = normalize(raw);
+        if rw.lstat_opt(&p)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        rw.writable()?;
+        let dir = rw.may_change_dir(&task.creds, &p, None)?;
+        let owner = rw.new_owner(task, &dir);
+        Ok((p, dir, owner))
+    }
 }
 
 impl FileSystem for GoferRwFs {
@@ -687,13 +703,7 @@ impl FileSystem for GoferRwFs {
 
     fn mkdir(&self, task: &Task, raw: &str, mode: u32) -> Result<(), Errno> {
         let rw = &self.inner;
-        let p = normalize(raw);
-        if rw.lstat_opt(&p)?.is_some() {
-            return Err(Errno::EEXIST);
-        }
-        rw.writable()?;
-        let dir = rw.may_change_dir(&task.creds, &p, None)?;
-        let (uid, gid) = rw.new_owner(task, &dir);
+        let (p, dir, (uid, gid)) = self.new_entry(task, raw)?;
         let mut mode = mode & 0o7777 & !task.umask;
         if dir.mode & S_ISGID != 0 {
             mode |= S_ISGID;
@@ -738,15 +748,8 @@ impl FileSystem for GoferRwFs {
     }
 
     fn symlink(&self, task: &Task, target: &str, raw: &str) -> Result<(), Errno> {
-        let rw = &self.inner;
-        let p = normalize(raw);
-        if rw.lstat_opt(&p)?.is_some() {
-            return Err(Errno::EEXIST);
-        }
-        rw.writable()?;
-        let dir = rw.may_change_dir(&task.creds, &p, None)?;
-        let (uid, gid) = rw.new_owner(task, &dir);
-        rw.client.change(Request::Symlink { target: target.to_string(), path: p, uid, gid })
+        let (p, _, (uid, gid)) = self.new_entry(task, raw)?;
+        self.inner.client.change(Request::Symlink { target: target.to_string(), path: p, uid, gid })
     }
 
     fn link(&self, task: &Task, old: &str, new: &str) -> Result<(), Errno> {
