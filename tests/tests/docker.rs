@@ -1,8 +1,10 @@
-//! Docker drives moat (issue #6): a private `dockerd` (its own data root,
-//! exec root and socket, the default bridge off) with moat added as a
-//! runtime, an image imported from a rootfs tarball, and the commands users
-//! type. Needs root, Debian's docker.io (scripts/test installs it) and a
-//! built `moat`.
+//! Real clients drive moat (issue #6). Docker: a private `dockerd` (its own
+//! data root, exec root and socket, the default bridge off) with moat added
+//! as a runtime, an image imported from a rootfs tarball, and the commands
+//! users type. containerd: a private `containerd` whose runc shim runs moat
+//! as its runc binary (`ctr run --runc-binary`). Needs root, Debian's
+//! docker.io (scripts/test installs it; it brings containerd) and a built
+//! `moat`.
 
 use std::fs;
 use std::path::PathBuf;
@@ -183,4 +185,57 @@ fn docker_runs_containers_with_moat() {
     assert_eq!(out.exit_code(), 137, "touching 256 MiB under --memory=64m:\n{out}");
     let out = d.docker(&[&run[..], &["--rm", "--memory=64m", IMAGE, "/touch", "16"]].concat());
     assert!(out.success() && out.stdout.starts_with("ns_per_page"), "touching 16 MiB under --memory=64m:\n{out}");
+}
+
+#[test]
+fn containerd_runs_moat_as_its_runc_binary() {
+    let dir = TempDir::new("containerd");
+    let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    fs::write(p("config.toml"), "version = 2\n").unwrap();
+    let log = fs::File::create(p("containerd.log")).unwrap();
+    let mut daemon = Command::new("containerd")
+        .args(["--config", &p("config.toml"), "--root", &p("root"), "--state", &p("state"), "--address", &p("sock")])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start containerd (docker.io brings it): {e}"));
+    let ctr = |args: &[&str]| {
+        let mut c = Command::new("ctr");
+        c.args(["--address", &p("sock")]).args(args);
+        run_cmd(&mut c, Duration::from_secs(60))
+    };
+    let start = Instant::now();
+    while !ctr(&["version"]).success() {
+        assert!(start.elapsed() < Duration::from_secs(30), "containerd did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let rootfs = busybox_bundle().join("rootfs");
+    let moat = moat_bin();
+    let out = ctr(&[
+        "run",
+        "--rm",
+        "--runtime",
+        "io.containerd.runc.v2",
+        "--runc-binary",
+        &moat.to_string_lossy(),
+        "--rootfs",
+        &rootfs.to_string_lossy(),
+        "moat-ctr",
+        "/bin/sh",
+        "-c",
+        "echo hi from $(uname -v); exit 4",
+    ]);
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    for (pid, _) in processes_mentioning(&dir.path().to_string_lossy()) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    }
+    assert_eq!(
+        out.exit_code(),
+        4,
+        "{out}\ncontainerd's log:\n{}",
+        tail(&fs::read_to_string(p("containerd.log")).unwrap_or_default(), 20)
+    );
+    assert!(out.stdout.starts_with("hi from ") && out.stdout.contains("moat"), "{out}");
 }
