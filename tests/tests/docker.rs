@@ -2,9 +2,10 @@
 //! data root, exec root and socket, the default bridge off) with moat added
 //! as a runtime, an image imported from a rootfs tarball, and the commands
 //! users type. containerd: a private `containerd` whose runc shim runs moat
-//! as its runc binary (`ctr run --runc-binary`). Needs root, Debian's
-//! docker.io (scripts/test installs it; it brings containerd) and a built
-//! `moat`.
+//! as its runc binary (`ctr run --runc-binary`). Podman: `--runtime moat`
+//! with a storage and run root of the test's own. Needs root, Debian's
+//! docker.io and podman (scripts/test installs them; docker.io brings
+//! containerd) and a built `moat`.
 
 use std::fs;
 use std::path::PathBuf;
@@ -238,4 +239,43 @@ fn containerd_runs_moat_as_its_runc_binary() {
         tail(&fs::read_to_string(p("containerd.log")).unwrap_or_default(), 20)
     );
     assert!(out.stdout.starts_with("hi from ") && out.stdout.contains("moat"), "{out}");
+}
+
+#[test]
+fn podman_runs_containers_with_moat() {
+    let dir = TempDir::new("podman");
+    let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let moat = moat_bin().to_string_lossy().into_owned();
+    let podman = |args: &[&str]| {
+        let mut c = Command::new("podman");
+        c.args(["--root", &p("root"), "--runroot", &p("run"), "--storage-driver", "vfs"])
+            .args(["--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime", &moat])
+            .args(args);
+        run_cmd(&mut c, Duration::from_secs(120))
+    };
+    let ok = |args: &[&str]| {
+        let out = podman(args);
+        assert!(out.success(), "{out}");
+        out.stdout.trim().to_string()
+    };
+    let tar = p("image.tar");
+    let status =
+        Command::new("tar").arg("-C").arg(busybox_bundle().join("rootfs")).args(["-cf", &tar, "."]).status().unwrap();
+    assert!(status.success());
+    ok(&["import", &tar, "moat-test-busybox"]);
+    let out = podman(&["run", "--rm", "--network=none", "moat-test-busybox", "sh", "-c", "uname -v; exit 5"]);
+    assert_eq!(out.exit_code(), 5, "{out}");
+    assert!(out.stdout.contains("moat"), "{out}");
+    let id = ok(&["run", "-d", "--network=none", "moat-test-busybox", "sh", "-c", "echo started; exec sleep 1000"]);
+    assert_eq!(ok(&["exec", &id, "sh", "-c", "echo inside $((6*7))"]), "inside 42");
+    let start = Instant::now();
+    while !ok(&["logs", &id]).contains("started") {
+        assert!(start.elapsed() < Duration::from_secs(10), "podman logs never showed the output");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    ok(&["stop", "-t", "2", &id]);
+    ok(&["rm", &id]);
+    let left = processes_mentioning(&id);
+    assert!(left.is_empty(), "processes of {id} left after podman rm: {left:?}");
+    let _ = Command::new("umount").arg("-R").arg(dir.path()).stderr(Stdio::null()).status();
 }
