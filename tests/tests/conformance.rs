@@ -204,6 +204,7 @@ conformance!(
     memfd,
     preadv,
     bind_writes,
+    fifo,
 );
 
 #[test]

@@ -196,6 +196,7 @@ impl GoferFile {
 const S_IFMT: u32 = 0o170000;
 const S_IFDIR: u32 = 0o040000;
 const S_IFLNK: u32 = 0o120000;
+const S_IFREG: u32 = 0o100000;
 const S_ISGID: u32 = 0o2000;
 const S_ISVTX: u32 = 0o1000;
 
@@ -262,6 +263,20 @@ impl FileDescription for GoferFile {
             return self.pwrite_at(data, end);
         }
         self.pwrite_at(data, offset)
+    }
+
+    fn getxattr(&self, _task: &Task, _name: &str) -> Result<Vec<u8>, Errno> {
+        Err(Errno::ENODATA)
+    }
+    fn listxattr(&self, _task: &Task) -> Result<Vec<String>, Errno> {
+        Ok(Vec::new())
+    }
+    fn setxattr(&self, _task: &Task, _name: &str, _value: &[u8], _flags: u32) -> Result<(), Errno> {
+        tracing::warn!(path = self.path(), "extended attributes cannot be set on gofer files (EOPNOTSUPP)");
+        Err(Errno::EOPNOTSUPP)
+    }
+    fn removexattr(&self, _task: &Task, _name: &str) -> Result<(), Errno> {
+        Err(Errno::ENODATA)
     }
 
     fn setattr(&self, task: &Task, attr: &SetAttr) -> Result<(), Errno> {
@@ -417,6 +432,16 @@ impl crate::vfs::mount::FileSystem for GoferFs {
 
     fn statfs(&self, _task: &crate::kernel::Task, path: &str) -> Result<Statfs, Errno> {
         Ok(crate::fs::statfs_from(&self.client.statfs(path)?))
+    }
+
+    // No extended attributes through the gofer: none to read.
+    fn getxattr(&self, _task: &crate::kernel::Task, path: &str, _name: &str) -> Result<Vec<u8>, Errno> {
+        self.client.stat(path, false)?;
+        Err(Errno::ENODATA)
+    }
+    fn listxattr(&self, _task: &crate::kernel::Task, path: &str) -> Result<Vec<String>, Errno> {
+        self.client.stat(path, false)?;
+        Ok(Vec::new())
     }
 }
 
@@ -791,5 +816,41 @@ impl FileSystem for GoferRwFs {
         let p = normalize(raw);
         let st = self.inner.lstat(&p)?;
         self.inner.setattr_checked(task, &p, &st, attr, false)
+    }
+
+    /// Regular files only: the gofer protocol cannot make FIFOs, sockets
+    /// or device nodes on the host.
+    fn mknod(&self, task: &Task, raw: &str, mode: u32, _rdev: u64) -> Result<(), Errno> {
+        match mode & S_IFMT {
+            0 | S_IFREG => {
+                let flags = abi::fcntl::O_CREAT | abi::fcntl::O_EXCL | abi::fcntl::O_WRONLY;
+                self.open(task, raw, flags, mode & 0o7777).map(drop)
+            }
+            _ => {
+                tracing::warn!(path = raw, "mknod of FIFOs, sockets and devices on gofer mounts is not supported");
+                Err(Errno::EOPNOTSUPP)
+            }
+        }
+    }
+
+    // The gofer does not carry extended attributes: files have none, and
+    // none can be set.
+
+    fn getxattr(&self, _task: &Task, raw: &str, _name: &str) -> Result<Vec<u8>, Errno> {
+        self.inner.lstat(&normalize(raw))?;
+        Err(Errno::ENODATA)
+    }
+    fn listxattr(&self, _task: &Task, raw: &str) -> Result<Vec<String>, Errno> {
+        self.inner.lstat(&normalize(raw))?;
+        Ok(Vec::new())
+    }
+    fn setxattr(&self, _task: &Task, raw: &str, _name: &str, _value: &[u8], _flags: u32) -> Result<(), Errno> {
+        self.inner.lstat(&normalize(raw))?;
+        tracing::warn!(path = raw, "extended attributes cannot be set on gofer mounts (EOPNOTSUPP)");
+        Err(Errno::EOPNOTSUPP)
+    }
+    fn removexattr(&self, _task: &Task, raw: &str, _name: &str) -> Result<(), Errno> {
+        self.inner.lstat(&normalize(raw))?;
+        Err(Errno::ENODATA)
     }
 }

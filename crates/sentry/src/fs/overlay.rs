@@ -13,8 +13,14 @@
 //! * Changing a lower entry (open for writing or `O_TRUNC`, chmod, chown,
 //!   utimensat, truncate, link, rename) first *copies it up*: its parent
 //!   directories, then the entry itself (data, mode, owner, times;
-//!   symlinks as symlinks). Device nodes, fifos and sockets cannot be
-//!   copied up (EOPNOTSUPP).
+//!   symlinks as symlinks; FIFOs, sockets and device nodes as nodes of
+//!   the same kind) and its extended attributes.
+//! * FIFOs of either layer share one pipe per overlay inode number
+//!   (`pipe::open_fifo`), so a copy-up does not split the openers.
+//! * Extended attributes: the upper layer's for upper entries; a lower
+//!   entry has those the lower layer reports (the gofer reports none: get
+//!   answers ENODATA, list an empty list); setting or removing one copies
+//!   the entry up first.
 //! * unlink/rmdir of a lower entry leaves a whiteout. Renaming a
 //!   directory that has lower contents is EXDEV, as overlayfs without
 //!   `redirect_dir` answers (`mv` then copies).
@@ -25,7 +31,7 @@
 //! * The lower layer is read-only and its attributes are cached by path.
 
 use super::synthetic::{S_IFDIR, S_IFLNK, S_IFREG};
-use super::tmpfs::{Options, TmpFs, Who};
+use super::tmpfs::{Options, TmpFs, Who, S_IFIFO};
 use crate::kernel::task::Credentials;
 use crate::kernel::Task;
 use crate::vfs::mount::{join, normalize, FileSystem, SetAttr, TimeSet};
@@ -53,6 +59,11 @@ pub trait Lower: Send + Sync {
     fn readdir(&self, path: &str) -> Result<Vec<Entry>, Errno>;
     /// Opens a regular file or directory for reading.
     fn open(&self, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno>;
+    /// The entry's extended attributes, every namespace, with values. The
+    /// gofer does not carry them (yet): none.
+    fn xattrs(&self, _path: &str) -> Result<Vec<(String, Vec<u8>)>, Errno> {
+        Ok(Vec::new())
+    }
 }
 
 /// The gofer as the lower layer.
@@ -368,10 +379,10 @@ impl Inner {
                     return Err(e);
                 }
             }
-            _ => {
-                tracing::warn!(path, "copy-up of device nodes, fifos and sockets is not supported");
-                return Err(Errno::EOPNOTSUPP);
-            }
+            _ => self.upper.mknod_as(&root, path, st.mode, st.rdev)?,
+        }
+        for (name, value) in self.lower.xattrs(path)? {
+            self.upper.setxattr_as(&root, path, &name, &value, 0)?;
         }
         self.copy_attrs(path, &st)?;
         self.marks().inos.insert(path.to_string(), st.ino);
@@ -505,16 +516,20 @@ impl Inner {
                     return Err(Errno::EISDIR);
                 }
                 permit(&who.creds, &node.stat, 4)?;
-                Ok(Arc::new(OverlayDir {
-                    fs: self.clone(),
-                    path: p,
-                    flags: Mutex::new(flags),
-                    pos: Mutex::new(0),
-                    entries: Mutex::new(None),
-                }))
+                Ok(self.node_file(&p, flags))
             }
             _ if slash || flags & fcntl::O_DIRECTORY != 0 => Err(Errno::ENOTDIR),
-            _ => {
+            S_IFIFO => {
+                let want = match acc {
+                    fcntl::O_RDONLY => 4,
+                    fcntl::O_WRONLY => 2,
+                    _ => 6,
+                };
+                permit(&who.creds, &node.stat, want)?;
+                let end = super::pipe::open_fifo((self.dev, self.ino(&p, &node)), flags)?;
+                Ok(Arc::new(super::pipe::FifoFile::new(end, self.node_file(&p, fcntl::O_RDONLY))))
+            }
+            S_IFREG => {
                 let flags_no_create = flags & !(fcntl::O_CREAT | fcntl::O_EXCL);
                 if node.layer == Layer::Upper {
                     let f = self.upper.open_as(who, &p, flags_no_create, mode)?;
@@ -536,6 +551,77 @@ impl Inner {
                 let f = self.lower.open(&p, flags)?;
                 Ok(self.wrap(f, &p, Layer::Lower))
             }
+            _ => {
+                // Sockets (no listener behind the name) and device nodes.
+                permit(&who.creds, &node.stat, if acc == fcntl::O_RDONLY { 4 } else { 2 })?;
+                tracing::debug!(path = p, "socket and device nodes of the root file system cannot be opened (ENXIO)");
+                Err(Errno::ENXIO)
+            }
+        }
+    }
+
+    /// A description of the entry at `p` for its attributes alone (the
+    /// node of an open FIFO, an open directory).
+    fn node_file(self: &Arc<Self>, p: &str, flags: u64) -> Arc<dyn FileDescription> {
+        Arc::new(OverlayDir {
+            fs: self.clone(),
+            path: p.to_string(),
+            flags: Mutex::new(flags),
+            pos: Mutex::new(0),
+            entries: Mutex::new(None),
+        })
+    }
+
+    fn mknod(&self, who: &Who, raw: &str, mode: u32, rdev: u64) -> Result<(), Errno> {
+        let p = normalize(raw);
+        if self.node(who, &p)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        let _g = self.lock_op();
+        self.prepare_parent(who, &p, None)?;
+        self.upper.mknod_as(who, &p, mode, rdev)?;
+        self.marks().whiteouts.remove(&p);
+        Ok(())
+    }
+
+    fn getxattr(&self, who: &Who, raw: &str, name: &str) -> Result<Vec<u8>, Errno> {
+        let p = normalize(raw);
+        let node = self.node(who, &p)?.ok_or(Errno::ENOENT)?;
+        match node.layer {
+            Layer::Upper => self.upper.getxattr_as(who, &p, name),
+            Layer::Lower => {
+                super::xattr::check(&who.creds, &node.stat, name, false)?;
+                let all = self.lower.xattrs(&p)?;
+                all.into_iter().find(|(n, _)| n == name).map(|(_, v)| v).ok_or(Errno::ENODATA)
+            }
+        }
+    }
+
+    fn listxattr(&self, who: &Who, raw: &str) -> Result<Vec<String>, Errno> {
+        let p = normalize(raw);
+        let node = self.node(who, &p)?.ok_or(Errno::ENOENT)?;
+        match node.layer {
+            Layer::Upper => self.upper.listxattr_as(who, &p),
+            Layer::Lower => {
+                let all: super::xattr::Xattrs = self.lower.xattrs(&p)?.into_iter().collect();
+                Ok(super::xattr::list(&all, &who.creds))
+            }
+        }
+    }
+
+    /// Sets (`value`) or removes (None) an attribute, copying up first.
+    fn setxattr(&self, who: &Who, raw: &str, name: &str, value: Option<&[u8]>, flags: u32) -> Result<(), Errno> {
+        let p = normalize(raw);
+        let node = self.node(who, &p)?.ok_or(Errno::ENOENT)?;
+        if node.layer == Layer::Lower {
+            // Refused changes must not copy up.
+            super::xattr::check(&who.creds, &node.stat, name, true)?;
+            let _g = self.lock_op();
+            self.copy_up(&p)?;
+        }
+        match value {
+            Some(v) => self.upper.setxattr_as(who, &p, name, v, flags),
+            None => self.upper.removexattr_as(who, &p, name),
         }
     }
 
@@ -767,6 +853,21 @@ impl FileSystem for OverlayFs {
     fn setattr(&self, task: &Task, path: &str, attr: &SetAttr) -> Result<(), Errno> {
         self.inner.setattr(&Who::of(task), path, attr)
     }
+    fn mknod(&self, task: &Task, path: &str, mode: u32, rdev: u64) -> Result<(), Errno> {
+        self.inner.mknod(&Who::of(task), path, mode, rdev)
+    }
+    fn getxattr(&self, task: &Task, path: &str, name: &str) -> Result<Vec<u8>, Errno> {
+        self.inner.getxattr(&Who::of(task), path, name)
+    }
+    fn setxattr(&self, task: &Task, path: &str, name: &str, value: &[u8], flags: u32) -> Result<(), Errno> {
+        self.inner.setxattr(&Who::of(task), path, name, Some(value), flags)
+    }
+    fn listxattr(&self, task: &Task, path: &str) -> Result<Vec<String>, Errno> {
+        self.inner.listxattr(&Who::of(task), path)
+    }
+    fn removexattr(&self, task: &Task, path: &str, name: &str) -> Result<(), Errno> {
+        self.inner.setxattr(&Who::of(task), path, name, None, 0)
+    }
 }
 
 /// An open file of either layer, reporting the overlay's device and
@@ -828,6 +929,18 @@ impl FileDescription for OverlayFile {
     }
     fn host_fd(&self) -> Option<BorrowedFd<'_>> {
         self.inner.host_fd()
+    }
+    fn getxattr(&self, task: &Task, name: &str) -> Result<Vec<u8>, Errno> {
+        self.fs.getxattr(&Who::of(task), &self.path, name)
+    }
+    fn setxattr(&self, task: &Task, name: &str, value: &[u8], flags: u32) -> Result<(), Errno> {
+        self.fs.setxattr(&Who::of(task), &self.path, name, Some(value), flags)
+    }
+    fn listxattr(&self, task: &Task) -> Result<Vec<String>, Errno> {
+        self.fs.listxattr(&Who::of(task), &self.path)
+    }
+    fn removexattr(&self, task: &Task, name: &str) -> Result<(), Errno> {
+        self.fs.setxattr(&Who::of(task), &self.path, name, None, 0)
     }
 }
 
@@ -908,6 +1021,18 @@ impl FileDescription for OverlayDir {
     }
     fn path(&self) -> String {
         self.path.clone()
+    }
+    fn getxattr(&self, task: &Task, name: &str) -> Result<Vec<u8>, Errno> {
+        self.fs.getxattr(&Who::of(task), &self.path, name)
+    }
+    fn setxattr(&self, task: &Task, name: &str, value: &[u8], flags: u32) -> Result<(), Errno> {
+        self.fs.setxattr(&Who::of(task), &self.path, name, Some(value), flags)
+    }
+    fn listxattr(&self, task: &Task) -> Result<Vec<String>, Errno> {
+        self.fs.listxattr(&Who::of(task), &self.path)
+    }
+    fn removexattr(&self, task: &Task, name: &str) -> Result<(), Errno> {
+        self.fs.setxattr(&Who::of(task), &self.path, name, None, 0)
     }
 }
 
