@@ -205,6 +205,7 @@ conformance!(
     preadv,
     bind_writes,
     fifo,
+    xattr,
 );
 
 #[test]

@@ -274,6 +274,21 @@ impl FileDescription for PipeEnd {
     fn pollable(&self) -> bool {
         true
     }
+
+    // Pipes hold no attributes (pipefs has no handler), but Linux checks
+    // the `user.*` type rule first.
+    fn getxattr(&self, _task: &crate::kernel::Task, name: &str) -> Result<Vec<u8>, Errno> {
+        Err(super::xattr::unsupported(0o010000, name, false))
+    }
+    fn setxattr(&self, _task: &crate::kernel::Task, name: &str, _value: &[u8], _flags: u32) -> Result<(), Errno> {
+        Err(super::xattr::unsupported(0o010000, name, true))
+    }
+    fn listxattr(&self, _task: &crate::kernel::Task) -> Result<Vec<String>, Errno> {
+        Ok(Vec::new())
+    }
+    fn removexattr(&self, _task: &crate::kernel::Task, name: &str) -> Result<(), Errno> {
+        Err(super::xattr::unsupported(0o010000, name, true))
+    }
 }
 
 /// An open FIFO: the pipe end for data, and the file system's own

@@ -81,6 +81,17 @@ pub fn check(creds: &Credentials, st: &Stat, name: &str, write: bool) -> Result<
     super::overlay::permit(creds, st, if write { 2 } else { 4 })
 }
 
+/// What a file without attributes (a pipe) answers for `name`: the
+/// `user.*` type rule first, as Linux's `xattr_permission` runs before it
+/// finds no handler; EOPNOTSUPP otherwise.
+pub fn unsupported(mode: u32, name: &str, write: bool) -> Errno {
+    let kind = mode & S_IFMT;
+    if name.starts_with("user.") && kind != S_IFREG && kind != S_IFDIR {
+        return if write { Errno::EPERM } else { Errno::ENODATA };
+    }
+    Errno::EOPNOTSUPP
+}
+
 /// The value of `name`, after [`check`].
 pub fn get(x: &Xattrs, creds: &Credentials, st: &Stat, name: &str) -> Result<Vec<u8>, Errno> {
     check(creds, st, name, false)?;
