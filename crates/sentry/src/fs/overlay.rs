@@ -1064,6 +1064,11 @@ mod tests {
         fn open(&self, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno> {
             self.0.open_as(&Who::root(), path, flags, 0)
         }
+        fn xattrs(&self, path: &str) -> Result<Vec<(String, Vec<u8>)>, Errno> {
+            let r = Who::root();
+            let names = self.0.listxattr_as(&r, path)?;
+            names.into_iter().map(|n| Ok((n.clone(), self.0.getxattr_as(&r, path, &n)?))).collect()
+        }
     }
 
     fn opts() -> Options {
@@ -1094,6 +1099,9 @@ mod tests {
         put("/etc/sub/x", b"x", 0o4755);
         put("/usr/bin/sh", b"ELF", 0o755);
         lower.symlink_as(&r, "usr/bin", "/bin").unwrap();
+        lower.setxattr_as(&r, "/etc/passwd", "user.origin", b"image", 0).unwrap();
+        lower.setxattr_as(&r, "/etc/passwd", "trusted.t", b"T", 0).unwrap();
+        lower.mknod_as(&r, "/usr/fifo", S_IFIFO | 0o644, 0).unwrap();
         lower.setattr_as(&r, "/home", &SetAttr { uid: Some(1000), gid: Some(1000), ..SetAttr::default() }).unwrap();
         let o = OverlayFs::new(Box::new(TmpLower(lower)), opts()).unwrap();
         (o.inner, r)
@@ -1206,6 +1214,45 @@ mod tests {
         let upper = o.stat(&r, "/etc/new").unwrap().ino;
         assert_ne!(upper & UPPER_INO, 0);
         assert_eq!(o.stat(&r, "/etc/passwd").unwrap().ino, o.lower.lstat("/etc/passwd").unwrap().ino);
+    }
+
+    #[test]
+    fn xattrs_of_lower_entries_and_copy_up() {
+        let (o, r) = overlay();
+        assert_eq!(o.listxattr(&r, "/etc/passwd").unwrap(), ["trusted.t", "user.origin"]);
+        assert_eq!(o.listxattr(&user(1000), "/etc/passwd").unwrap(), ["user.origin"]);
+        assert_eq!(o.getxattr(&r, "/etc/passwd", "user.origin").unwrap(), b"image");
+        assert_eq!(o.getxattr(&r, "/etc/hostname", "user.origin"), Err(Errno::ENODATA));
+        // A refused change does not copy up.
+        assert_eq!(o.setxattr(&user(1000), "/etc/passwd", "user.x", Some(b"1"), 0), Err(Errno::EACCES));
+        assert!(o.upper_lstat("/etc/passwd").unwrap().is_none());
+        // A change copies up, carrying the lower attributes.
+        o.setxattr(&r, "/etc/passwd", "user.new", Some(b"1"), 0).unwrap();
+        assert_eq!(o.upper.listxattr_as(&r, "/etc/passwd").unwrap(), ["trusted.t", "user.new", "user.origin"]);
+        // Other changes copy them up too; the lower keeps its own.
+        o.setattr(&r, "/etc/hostname", &SetAttr { mode: Some(0o600), ..SetAttr::default() }).unwrap();
+        assert_eq!(o.setxattr(&r, "/etc/hostname", "user.a", None, 0), Err(Errno::ENODATA));
+        assert_eq!(o.lower.xattrs("/etc/passwd").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn lower_fifos_open_and_copy_up_as_fifos() {
+        let (o, r) = overlay();
+        let st = o.stat(&r, "/usr/fifo").unwrap();
+        assert_eq!(st.mode & S_IFMT, S_IFIFO);
+        let rd = o.open(&r, "/usr/fifo", fcntl::O_RDONLY | fcntl::O_NONBLOCK, 0).unwrap();
+        assert_eq!(rd.stat().unwrap().ino, st.ino);
+        // chmod copies it up; the open pipe is still the one new openers get.
+        o.setattr(&r, "/usr/fifo", &SetAttr { mode: Some(0o600), ..SetAttr::default() }).unwrap();
+        assert_eq!(o.upper.stat_as(&r, "/usr/fifo", false).unwrap().mode, S_IFIFO | 0o600);
+        let wr = o.open(&r, "/usr/fifo", fcntl::O_WRONLY | fcntl::O_NONBLOCK, 0).unwrap();
+        wr.write(b"p").unwrap();
+        let mut buf = [0u8; 2];
+        assert_eq!(rd.read(&mut buf), Ok(1));
+        // mknod in the merged tree; sockets cannot be opened.
+        o.mknod(&r, "/etc/sock", 0o140000 | 0o644, 0).unwrap();
+        assert_eq!(o.open(&r, "/etc/sock", fcntl::O_RDONLY, 0).err(), Some(Errno::ENXIO));
+        assert_eq!(o.mknod(&r, "/etc/passwd", S_IFIFO | 0o644, 0), Err(Errno::EEXIST));
     }
 
     #[test]
