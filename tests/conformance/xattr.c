@@ -183,8 +183,24 @@ static void basics(void) {
     rmdir(at("sticky"));
 }
 
+/* `xattr --show PATH [NAME VALUE]`: lists PATH's attributes with their
+ * values, then tries to set NAME (for tests/tests/conformance.rs, which
+ * checks that the host's user.* attributes show through the gofer). */
+static int show(int argc, char **argv) {
+    char names[1024], buf[256];
+    ssize_t n = listxattr(argv[2], names, sizeof names);
+    show_list("list", n, names);
+    for (char *p = names; n > 0 && p < names + n; p += strlen(p) + 1) {
+        ssize_t m = getxattr(argv[2], p, buf, sizeof buf - 1);
+        buf[m < 0 ? 0 : m] = 0;
+        say("%s=[%s]", p, buf);
+    }
+    if (argc > 4) say("set %s: %s", argv[3], R(setxattr(argv[2], argv[3], argv[4], strlen(argv[4]), 0)));
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    (void)argc;
+    if (argc > 2 && strcmp(argv[1], "--show") == 0) return show(argc, argv);
     umask(022);
     char self[4096], buf[256];
     snprintf(self, sizeof self, "%s", argv[0]);

@@ -76,6 +76,14 @@ impl GoferClient {
         }
     }
 
+    /// The host file's `user.*` extended attributes (`path` not followed).
+    pub fn xattrs(&self, path: &str) -> Result<Vec<(String, Vec<u8>)>, Errno> {
+        match self.call(&Request::Xattrs { path: path.to_string() })? {
+            (Response::Xattrs(x), _) => Ok(x),
+            other => Err(protocol_error(&other.0)),
+        }
+    }
+
     pub fn statfs(&self, path: &str) -> Result<FsStat, Errno> {
         match self.call(&Request::Statfs { path: path.to_string() })? {
             (Response::Statfs(s), _) => Ok(s),
@@ -265,11 +273,13 @@ impl FileDescription for GoferFile {
         self.pwrite_at(data, offset)
     }
 
-    fn getxattr(&self, _task: &Task, _name: &str) -> Result<Vec<u8>, Errno> {
-        Err(Errno::ENODATA)
+    // The host file's `user.*` attributes, asked by the path it was
+    // opened by.
+    fn getxattr(&self, task: &Task, name: &str) -> Result<Vec<u8>, Errno> {
+        xattr_of(&self.client, task, &self.path, &self.fresh_stat()?, name)
     }
-    fn listxattr(&self, _task: &Task) -> Result<Vec<String>, Errno> {
-        Ok(Vec::new())
+    fn listxattr(&self, task: &Task) -> Result<Vec<String>, Errno> {
+        xattr_names(&self.client, task, &self.path)
     }
     fn setxattr(&self, _task: &Task, _name: &str, _value: &[u8], _flags: u32) -> Result<(), Errno> {
         tracing::warn!(path = self.path(), "extended attributes cannot be set on gofer files (EOPNOTSUPP)");
@@ -384,6 +394,19 @@ impl FileDescription for GoferFile {
     }
 }
 
+/// The attribute `name` of the gofer's file at `path` (attributes `st`),
+/// after the sentry's own checks (`fs::xattr`).
+fn xattr_of(client: &GoferClient, task: &Task, path: &str, st: &Stat, name: &str) -> Result<Vec<u8>, Errno> {
+    crate::fs::xattr::check(&task.creds, st, name, false)?;
+    client.xattrs(path)?.into_iter().find(|(n, _)| n == name).map(|(_, v)| v).ok_or(Errno::ENODATA)
+}
+
+/// The names of the gofer's file's attributes the caller may list.
+fn xattr_names(client: &GoferClient, task: &Task, path: &str) -> Result<Vec<String>, Errno> {
+    let all: crate::fs::xattr::Xattrs = client.xattrs(path)?.into_iter().collect();
+    Ok(crate::fs::xattr::list(&all, &task.creds))
+}
+
 /// The gofer's tree as the root mount. It resolves whole paths itself
 /// (symlinks included) inside the container root.
 pub struct GoferFs {
@@ -434,14 +457,14 @@ impl crate::vfs::mount::FileSystem for GoferFs {
         Ok(crate::fs::statfs_from(&self.client.statfs(path)?))
     }
 
-    // No extended attributes through the gofer: none to read.
-    fn getxattr(&self, _task: &crate::kernel::Task, path: &str, _name: &str) -> Result<Vec<u8>, Errno> {
-        self.client.stat(path, false)?;
-        Err(Errno::ENODATA)
+    // The host file's `user.*` attributes (read-only root: no changes).
+    fn getxattr(&self, task: &crate::kernel::Task, path: &str, name: &str) -> Result<Vec<u8>, Errno> {
+        let st = crate::fs::stat_from_attr(&self.client.stat(path, false)?);
+        xattr_of(&self.client, task, path, &st, name)
     }
-    fn listxattr(&self, _task: &crate::kernel::Task, path: &str) -> Result<Vec<String>, Errno> {
+    fn listxattr(&self, task: &crate::kernel::Task, path: &str) -> Result<Vec<String>, Errno> {
         self.client.stat(path, false)?;
-        Ok(Vec::new())
+        xattr_names(&self.client, task, path)
     }
 }
 
@@ -833,16 +856,18 @@ impl FileSystem for GoferRwFs {
         }
     }
 
-    // The gofer does not carry extended attributes: files have none, and
-    // none can be set.
+    // The gofer reports the host file's `user.*` attributes; none can be
+    // set through it.
 
-    fn getxattr(&self, _task: &Task, raw: &str, _name: &str) -> Result<Vec<u8>, Errno> {
-        self.inner.lstat(&normalize(raw))?;
-        Err(Errno::ENODATA)
+    fn getxattr(&self, task: &Task, raw: &str, name: &str) -> Result<Vec<u8>, Errno> {
+        let p = normalize(raw);
+        let st = self.inner.lstat(&p)?;
+        xattr_of(&self.inner.client, task, &p, &st, name)
     }
-    fn listxattr(&self, _task: &Task, raw: &str) -> Result<Vec<String>, Errno> {
-        self.inner.lstat(&normalize(raw))?;
-        Ok(Vec::new())
+    fn listxattr(&self, task: &Task, raw: &str) -> Result<Vec<String>, Errno> {
+        let p = normalize(raw);
+        self.inner.lstat(&p)?;
+        xattr_names(&self.inner.client, task, &p)
     }
     fn setxattr(&self, _task: &Task, raw: &str, _name: &str, _value: &[u8], _flags: u32) -> Result<(), Errno> {
         self.inner.lstat(&normalize(raw))?;

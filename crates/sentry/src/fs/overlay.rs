@@ -18,9 +18,9 @@
 //! * FIFOs of either layer share one pipe per overlay inode number
 //!   (`pipe::open_fifo`), so a copy-up does not split the openers.
 //! * Extended attributes: the upper layer's for upper entries; a lower
-//!   entry has those the lower layer reports (the gofer reports none: get
-//!   answers ENODATA, list an empty list); setting or removing one copies
-//!   the entry up first.
+//!   entry has those the lower layer reports (the gofer: the host file's
+//!   `user.*` ones); setting or removing one copies the entry up first,
+//!   with them.
 //! * unlink/rmdir of a lower entry leaves a whiteout. Renaming a
 //!   directory that has lower contents is EXDEV, as overlayfs without
 //!   `redirect_dir` answers (`mv` then copies).
@@ -59,8 +59,8 @@ pub trait Lower: Send + Sync {
     fn readdir(&self, path: &str) -> Result<Vec<Entry>, Errno>;
     /// Opens a regular file or directory for reading.
     fn open(&self, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno>;
-    /// The entry's extended attributes, every namespace, with values. The
-    /// gofer does not carry them (yet): none.
+    /// The entry's extended attributes, with values. The gofer reports
+    /// the host file's `user.*` ones.
     fn xattrs(&self, _path: &str) -> Result<Vec<(String, Vec<u8>)>, Errno> {
         Ok(Vec::new())
     }
@@ -93,6 +93,9 @@ impl Lower for GoferLower {
     }
     fn open(&self, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno> {
         Ok(Arc::new(self.0.open_read(path, flags)?))
+    }
+    fn xattrs(&self, path: &str) -> Result<Vec<(String, Vec<u8>)>, Errno> {
+        self.0.xattrs(path)
     }
 }
 

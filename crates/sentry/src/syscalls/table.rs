@@ -46,7 +46,7 @@ const TMPFS_LINK: &str = "within the root overlay or one tmpfs mount (EXDEV acro
 const OPEN_NOTE: &str =
     "root (overlay: writing copies up into sandbox memory; EROFS if root.readonly) and tmpfs files read-write and created; /dev devices and /proc files (issue #4)";
 const SYNC_NOTE: &str = "no-op success on tmpfs and root files (held in memory); EINVAL on pipes and host stdio";
-const XATTR_NOTE: &str = "user.*, trusted.* (root) and security.* (root writes) on tmpfs and the root overlay (lower-layer files have none; setting one copies up); gofer bind mounts and the gofer root report none (ENODATA, empty list) and refuse changes (EOPNOTSUPP); system.* (ACLs) EOPNOTSUPP; pipes, sockets, /dev and /proc EOPNOTSUPP";
+const XATTR_NOTE: &str = "user.*, trusted.* (root) and security.* (root writes) on tmpfs and the root overlay (a change to an image file copies it up with its attributes); files from the gofer (image, bind mounts, a gofer root) show the host file's user.* attributes only, and bind-mount files refuse changes (EOPNOTSUPP); system.* (ACLs) EOPNOTSUPP; pipes as Linux (user.*: ENODATA/EPERM); sockets, /dev and /proc EOPNOTSUPP";
 const MKNOD_NOTE: &str = "FIFOs, sockets and empty regular files on tmpfs and the root overlay; device nodes only for euid 0 (EPERM otherwise) and they cannot be opened (ENXIO); gofer bind mounts: regular files only (EOPNOTSUPP otherwise)";
 const NO_FSID: &str =
     "root files: the host file system holding them; /dev and tmpfs mounts: tmpfs, /proc: procfs; f_fsid is zero";
