@@ -184,7 +184,7 @@ static void basics(void) {
 }
 
 /* `xattr --show PATH [NAME VALUE]`: lists PATH's attributes with their
- * values, then tries to set NAME (for tests/tests/conformance.rs, which
+ * values, then tries to set NAME and lists again (for tests/tests/conformance.rs, which
  * checks that the host's user.* attributes show through the gofer). */
 static int show(int argc, char **argv) {
     char names[1024], buf[256];
@@ -195,7 +195,10 @@ static int show(int argc, char **argv) {
         buf[m < 0 ? 0 : m] = 0;
         say("%s=[%s]", p, buf);
     }
-    if (argc > 4) say("set %s: %s", argv[3], R(setxattr(argv[2], argv[3], argv[4], strlen(argv[4]), 0)));
+    if (argc > 4) {
+        say("set %s: %s", argv[3], R(setxattr(argv[2], argv[3], argv[4], strlen(argv[4]), 0)));
+        show_list("list", listxattr(argv[2], names, sizeof names), names);
+    }
     return 0;
 }
 

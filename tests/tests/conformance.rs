@@ -232,7 +232,7 @@ fn host_user_xattrs_show_through_the_gofer() {
         &["/conformance/xattr-show", "--show", "/conformance/xattr-probe", "user.new", "N"],
     ));
     assert!(out.success(), "{out}");
-    assert_eq!(out.stdout, "list: 11 bytes: user.image\nuser.image=[from the host]\nset user.new: 0\n", "{out}");
+    assert_eq!(out.stdout, "list: 11 bytes: user.image\nuser.image=[from the host]\nset user.new: 0\nlist: 20 bytes: user.image user.new\n", "{out}");
 
     let bind_dir = moat_tests::TempDir::new("xattr-bind");
     let file = bind_dir.path().join("f");
@@ -247,7 +247,10 @@ fn host_user_xattrs_show_through_the_gofer() {
     });
     let out = Moat::new().run_bundle(&bundle);
     assert!(out.success(), "{out}");
-    assert_eq!(out.stdout, "list: 10 bytes: user.bind\nuser.bind=[B]\nset user.new: EOPNOTSUPP\n", "{out}");
+    assert_eq!(
+        out.stdout, "list: 10 bytes: user.bind\nuser.bind=[B]\nset user.new: EOPNOTSUPP\nlist: 10 bytes: user.bind\n",
+        "{out}"
+    );
 }
 
 #[test]
