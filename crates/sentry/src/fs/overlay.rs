@@ -64,6 +64,10 @@ pub trait Lower: Send + Sync {
     fn xattrs(&self, _path: &str) -> Result<Vec<(String, Vec<u8>)>, Errno> {
         Ok(Vec::new())
     }
+    /// The value of one attribute, if the entry has it.
+    fn xattr(&self, path: &str, name: &str) -> Result<Option<Vec<u8>>, Errno> {
+        Ok(self.xattrs(path)?.into_iter().find(|(n, _)| n == name).map(|(_, v)| v))
+    }
 }
 
 /// The gofer as the lower layer.
@@ -96,6 +100,14 @@ impl Lower for GoferLower {
     }
     fn xattrs(&self, path: &str) -> Result<Vec<(String, Vec<u8>)>, Errno> {
         self.0.xattrs(path)
+    }
+    fn xattr(&self, path: &str, name: &str) -> Result<Option<Vec<u8>>, Errno> {
+        // The gofer reports `user.*` only: no round trip for the others
+        // (`ls` asks every file for `security.selinux`).
+        if !name.starts_with("user.") {
+            return Ok(None);
+        }
+        Ok(self.0.xattrs(path)?.into_iter().find(|(n, _)| n == name).map(|(_, v)| v))
     }
 }
 
@@ -594,8 +606,7 @@ impl Inner {
             Layer::Upper => self.upper.getxattr_as(who, &p, name),
             Layer::Lower => {
                 super::xattr::check(&who.creds, &node.stat, name, false)?;
-                let all = self.lower.xattrs(&p)?;
-                all.into_iter().find(|(n, _)| n == name).map(|(_, v)| v).ok_or(Errno::ENODATA)
+                self.lower.xattr(&p, name)?.ok_or(Errno::ENODATA)
             }
         }
     }
