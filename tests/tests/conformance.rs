@@ -207,7 +207,54 @@ conformance!(
     pty_canon,
     pty_jobs,
     bind_writes,
+    fifo,
+    xattr,
 );
+
+/// The host's `user.*` attributes show through the gofer: on a file of
+/// the image (the overlay's lower layer; a change copies it up with them)
+/// and on a bind mount's file (whose attributes cannot be changed there).
+#[test]
+fn host_user_xattrs_show_through_the_gofer() {
+    use std::process::Command;
+    // Its own copy: the `xattr` conformance test builds `xattr` meanwhile.
+    let bin = rootfs().join("conformance").join("xattr-show");
+    gcc_static(&sources_dir().join("xattr.c"), &bin);
+    let set = |path: &Path, name: &str, value: &str| {
+        // No setfattr on every host: python's os.setxattr.
+        let script = format!("import os; os.setxattr({:?}, {name:?}, {value:?}.encode())", path.display().to_string());
+        let out = run_cmd(Command::new("python3").args(["-c", &script]), Duration::from_secs(10));
+        assert!(out.success(), "setting {name} on {}: {out}", path.display());
+    };
+    let probe = rootfs().join("conformance").join("xattr-probe");
+    fs::write(&probe, b"p").unwrap();
+    set(&probe, "user.image", "from the host");
+    set(&probe, "trusted.hidden", "never shown");
+    let out = Moat::new().run_bundle(&Bundle::with_rootfs(
+        rootfs(),
+        &["/conformance/xattr-show", "--show", "/conformance/xattr-probe", "user.new", "N"],
+    ));
+    assert!(out.success(), "{out}");
+    assert_eq!(out.stdout, "list: 11 bytes: user.image\nuser.image=[from the host]\nset user.new: 0\nlist: 20 bytes: user.image user.new\n", "{out}");
+
+    let bind_dir = moat_tests::TempDir::new("xattr-bind");
+    let file = bind_dir.path().join("f");
+    fs::write(&file, b"b").unwrap();
+    set(&file, "user.bind", "B");
+    let bundle = Bundle::derive_with(|spec| {
+        spec["root"]["path"] = rootfs().to_string_lossy().into_owned().into();
+        spec["process"]["args"] = serde_json::json!(["/conformance/xattr-show", "--show", "/mnt/f", "user.new", "N"]);
+        let mount =
+            serde_json::json!({"destination": "/mnt", "type": "bind", "source": bind_dir.path(), "options": ["rbind"]});
+        spec["mounts"].as_array_mut().expect("the busybox spec has mounts").push(mount);
+    });
+    let out = Moat::new().run_bundle(&bundle);
+    assert!(out.success(), "{out}");
+    assert_eq!(
+        out.stdout, "list: 10 bytes: user.bind\nuser.bind=[B]\nset user.new: EOPNOTSUPP\nlist: 10 bytes: user.bind\n",
+        "{out}"
+    );
+}
 
 #[test]
 fn every_program_is_listed() {

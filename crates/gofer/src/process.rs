@@ -289,6 +289,8 @@ use nix::libc;
 pub const ALLOWED_SYSCALLS: &[(i64, &str)] = &[
     (libc::SYS_openat2, "resolve paths inside the root (RESOLVE_IN_ROOT)"),
     (libc::SYS_fstat, "attributes of an opened file"),
+    (libc::SYS_flistxattr, "user.* extended attributes (Xattrs)"),
+    (libc::SYS_fgetxattr, "user.* extended attributes (Xattrs)"),
     (libc::SYS_newfstatat, "attributes (libc/rustix fstat variants)"),
     (libc::SYS_statx, "attributes (rustix may use statx)"),
     (libc::SYS_readlinkat, "symlink targets"),

@@ -174,6 +174,13 @@ pub enum Request {
         path: String,
         attr: SetAttrs,
     },
+    /// The `user.*` extended attributes of the file at `path` (not
+    /// followed), with their values: `Xattrs`. Files other than regular
+    /// files and directories have none; the host's other namespaces are
+    /// not the container's and are never reported.
+    Xattrs {
+        path: String,
+    },
 }
 
 /// The gofer's answer.
@@ -199,6 +206,8 @@ pub enum Response {
         link: Option<WalkLink>,
         searched: Vec<Owner>,
     },
+    /// Extended attributes: (name, value) pairs.
+    Xattrs(Vec<(String, Vec<u8>)>),
     /// A change was made.
     Done,
     /// The request failed with this Linux errno.

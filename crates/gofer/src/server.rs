@@ -143,6 +143,7 @@ pub fn handle(tree: Tree<'_>, req: &Request) -> (Response, Vec<OwnedFd>) {
         Request::Rmdir { path } => done(remove(tree, path, true)),
         Request::Rename { old, new, flags } => done(rename(tree, old, new, *flags)),
         Request::SetAttr { path, attr } => done(setattr(tree, path, attr)),
+        Request::Xattrs { path } => xattrs(tree, path).map(|x| (Response::Xattrs(x), vec![])),
     };
     result.unwrap_or_else(|e| (Response::Error { errno: e.raw_os_error() }, vec![]))
 }
@@ -162,6 +163,38 @@ fn stat(tree: Tree<'_>, path: &str, follow: bool) -> Result<FileAttr, Errno> {
     let flags = if follow { OFlags::PATH } else { OFlags::PATH | OFlags::NOFOLLOW };
     let fd = resolve(tree, path, flags)?;
     Ok(FileAttr::from(&rustix::fs::fstat(&fd)?))
+}
+
+/// The `user.*` attributes of a regular file or directory (opened
+/// read-only, as `fgetxattr` needs a real descriptor); none for others.
+fn xattrs(tree: Tree<'_>, path: &str) -> Result<Vec<(String, Vec<u8>)>, Errno> {
+    let st = rustix::fs::fstat(resolve(tree, path, OFlags::PATH | OFlags::NOFOLLOW)?)?;
+    let kind = rustix::fs::FileType::from_raw_mode(st.st_mode);
+    if kind != rustix::fs::FileType::RegularFile && kind != rustix::fs::FileType::Directory {
+        return Ok(Vec::new());
+    }
+    let fd = resolve(tree, path, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK)?;
+    let mut names = vec![0u8; 65536];
+    let n = match rustix::fs::flistxattr(&fd, &mut names[..]) {
+        Ok(n) => n,
+        Err(Errno::NOTSUP) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for name in names[..n].split(|&b| b == 0).filter(|n| n.starts_with(b"user.")) {
+        let Ok(name) = std::str::from_utf8(name) else { continue };
+        let mut value = vec![0u8; 65536];
+        match rustix::fs::fgetxattr(&fd, name, &mut value[..]) {
+            Ok(len) => {
+                value.truncate(len);
+                out.push((name.to_string(), value));
+            }
+            // Removed meanwhile.
+            Err(Errno::NODATA) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 fn open_read(tree: Tree<'_>, path: &str) -> Result<(Response, Vec<OwnedFd>), Errno> {
@@ -528,6 +561,25 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let (resp, _) = handle(Tree::dir(root.as_fd()), &Request::Statfs { path: "/missing".into() });
+        assert_eq!(resp, Response::Error { errno: Errno::NOENT.raw_os_error() });
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn xattrs_reports_user_attributes_only() {
+        let dir = temp_root("xattrs");
+        std::fs::write(dir.join("f"), b"x").unwrap();
+        std::os::unix::fs::symlink("f", dir.join("l")).unwrap();
+        rustix::fs::setxattr(dir.join("f"), "user.a", b"1", rustix::fs::XattrFlags::empty()).unwrap();
+        rustix::fs::setxattr(dir.join("f"), "trusted.t", b"T", rustix::fs::XattrFlags::empty()).unwrap();
+        let root = rustix::fs::open(&dir, OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        let t = Tree::dir(root.as_fd());
+        let got = handle(t, &Request::Xattrs { path: "/f".into() }).0;
+        assert_eq!(got, Response::Xattrs(vec![("user.a".into(), b"1".to_vec())]));
+        // A link is not followed: none.
+        assert_eq!(handle(t, &Request::Xattrs { path: "/l".into() }).0, Response::Xattrs(vec![]));
+        assert_eq!(handle(t, &Request::Xattrs { path: "/".into() }).0, Response::Xattrs(vec![]));
+        let (resp, _) = handle(t, &Request::Xattrs { path: "/missing".into() });
         assert_eq!(resp, Response::Error { errno: Errno::NOENT.raw_os_error() });
         std::fs::remove_dir_all(&dir).unwrap();
     }

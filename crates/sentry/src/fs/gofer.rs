@@ -76,6 +76,14 @@ impl GoferClient {
         }
     }
 
+    /// The host file's `user.*` extended attributes (`path` not followed).
+    pub fn xattrs(&self, path: &str) -> Result<Vec<(String, Vec<u8>)>, Errno> {
+        match self.call(&Request::Xattrs { path: path.to_string() })? {
+            (Response::Xattrs(x), _) => Ok(x),
+            other => Err(protocol_error(&other.0)),
+        }
+    }
+
     pub fn statfs(&self, path: &str) -> Result<FsStat, Errno> {
         match self.call(&Request::Statfs { path: path.to_string() })? {
             (Response::Statfs(s), _) => Ok(s),
@@ -196,6 +204,7 @@ impl GoferFile {
 const S_IFMT: u32 = 0o170000;
 const S_IFDIR: u32 = 0o040000;
 const S_IFLNK: u32 = 0o120000;
+const S_IFREG: u32 = 0o100000;
 const S_ISGID: u32 = 0o2000;
 const S_ISVTX: u32 = 0o1000;
 
@@ -262,6 +271,22 @@ impl FileDescription for GoferFile {
             return self.pwrite_at(data, end);
         }
         self.pwrite_at(data, offset)
+    }
+
+    // The host file's `user.*` attributes, asked by the path it was
+    // opened by.
+    fn getxattr(&self, task: &Task, name: &str) -> Result<Vec<u8>, Errno> {
+        xattr_of(&self.client, task, &self.path, &self.fresh_stat()?, name)
+    }
+    fn listxattr(&self, task: &Task) -> Result<Vec<String>, Errno> {
+        xattr_names(&self.client, task, &self.path)
+    }
+    fn setxattr(&self, _task: &Task, _name: &str, _value: &[u8], _flags: u32) -> Result<(), Errno> {
+        tracing::warn!(path = self.path(), "extended attributes cannot be set on gofer files (EOPNOTSUPP)");
+        Err(Errno::EOPNOTSUPP)
+    }
+    fn removexattr(&self, _task: &Task, _name: &str) -> Result<(), Errno> {
+        Err(Errno::ENODATA)
     }
 
     fn setattr(&self, task: &Task, attr: &SetAttr) -> Result<(), Errno> {
@@ -369,6 +394,23 @@ impl FileDescription for GoferFile {
     }
 }
 
+/// The attribute `name` of the gofer's file at `path` (attributes `st`),
+/// after the sentry's own checks (`fs::xattr`).
+fn xattr_of(client: &GoferClient, task: &Task, path: &str, st: &Stat, name: &str) -> Result<Vec<u8>, Errno> {
+    crate::fs::xattr::check(&task.creds, st, name, false)?;
+    // The gofer reports `user.*` only: no round trip for the others.
+    if !name.starts_with("user.") {
+        return Err(Errno::ENODATA);
+    }
+    client.xattrs(path)?.into_iter().find(|(n, _)| n == name).map(|(_, v)| v).ok_or(Errno::ENODATA)
+}
+
+/// The names of the gofer's file's attributes the caller may list.
+fn xattr_names(client: &GoferClient, task: &Task, path: &str) -> Result<Vec<String>, Errno> {
+    let all: crate::fs::xattr::Xattrs = client.xattrs(path)?.into_iter().collect();
+    Ok(crate::fs::xattr::list(&all, &task.creds))
+}
+
 /// The gofer's tree as the root mount. It resolves whole paths itself
 /// (symlinks included) inside the container root.
 pub struct GoferFs {
@@ -417,6 +459,16 @@ impl crate::vfs::mount::FileSystem for GoferFs {
 
     fn statfs(&self, _task: &crate::kernel::Task, path: &str) -> Result<Statfs, Errno> {
         Ok(crate::fs::statfs_from(&self.client.statfs(path)?))
+    }
+
+    // The host file's `user.*` attributes (read-only root: no changes).
+    fn getxattr(&self, task: &crate::kernel::Task, path: &str, name: &str) -> Result<Vec<u8>, Errno> {
+        let st = crate::fs::stat_from_attr(&self.client.stat(path, false)?);
+        xattr_of(&self.client, task, path, &st, name)
+    }
+    fn listxattr(&self, task: &crate::kernel::Task, path: &str) -> Result<Vec<String>, Errno> {
+        self.client.stat(path, false)?;
+        xattr_names(&self.client, task, path)
     }
 }
 
@@ -794,5 +846,43 @@ impl FileSystem for GoferRwFs {
         let p = normalize(raw);
         let st = self.inner.lstat(&p)?;
         self.inner.setattr_checked(task, &p, &st, attr, false)
+    }
+
+    /// Regular files only: the gofer protocol cannot make FIFOs, sockets
+    /// or device nodes on the host.
+    fn mknod(&self, task: &Task, raw: &str, mode: u32, _rdev: u64) -> Result<(), Errno> {
+        match mode & S_IFMT {
+            0 | S_IFREG => {
+                let flags = abi::fcntl::O_CREAT | abi::fcntl::O_EXCL | abi::fcntl::O_WRONLY;
+                self.open(task, raw, flags, mode & 0o7777).map(drop)
+            }
+            _ => {
+                tracing::warn!(path = raw, "mknod of FIFOs, sockets and devices on gofer mounts is not supported");
+                Err(Errno::EOPNOTSUPP)
+            }
+        }
+    }
+
+    // The gofer reports the host file's `user.*` attributes; none can be
+    // set through it.
+
+    fn getxattr(&self, task: &Task, raw: &str, name: &str) -> Result<Vec<u8>, Errno> {
+        let p = normalize(raw);
+        let st = self.inner.lstat(&p)?;
+        xattr_of(&self.inner.client, task, &p, &st, name)
+    }
+    fn listxattr(&self, task: &Task, raw: &str) -> Result<Vec<String>, Errno> {
+        let p = normalize(raw);
+        self.inner.lstat(&p)?;
+        xattr_names(&self.inner.client, task, &p)
+    }
+    fn setxattr(&self, _task: &Task, raw: &str, _name: &str, _value: &[u8], _flags: u32) -> Result<(), Errno> {
+        self.inner.lstat(&normalize(raw))?;
+        tracing::warn!(path = raw, "extended attributes cannot be set on gofer mounts (EOPNOTSUPP)");
+        Err(Errno::EOPNOTSUPP)
+    }
+    fn removexattr(&self, _task: &Task, raw: &str, _name: &str) -> Result<(), Errno> {
+        self.inner.lstat(&normalize(raw))?;
+        Err(Errno::ENODATA)
     }
 }

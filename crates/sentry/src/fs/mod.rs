@@ -3,7 +3,7 @@
 //! the root mount), devfs at `/dev` (`dev`), a minimal procfs at `/proc`
 //! (`proc`, over `synthetic`'s open files), tmpfs (`tmpfs`, the spec's
 //! tmpfs mounts), pipes and epoll instances (`epoll`), eventfd, timerfd,
-//! signalfd and memfds (`eventfd`, `timerfd`, `signalfd`, `memfd`). Overlay, sysfs, devpts and the rest come with
+//! signalfd and memfds (`eventfd`, `timerfd`, `signalfd`, `memfd`), FIFOs (`pipe`) and the extended attribute rules (`xattr`). Overlay, sysfs, devpts and the rest come with
 //! issue #4.
 
 pub mod dev;
@@ -23,6 +23,7 @@ pub mod timerfd;
 pub mod tmpfs;
 pub mod tty;
 pub mod unix;
+pub mod xattr;
 
 use abi::{Stat, Statfs, Timespec};
 

@@ -13,8 +13,14 @@
 //! * Changing a lower entry (open for writing or `O_TRUNC`, chmod, chown,
 //!   utimensat, truncate, link, rename) first *copies it up*: its parent
 //!   directories, then the entry itself (data, mode, owner, times;
-//!   symlinks as symlinks). Device nodes, fifos and sockets cannot be
-//!   copied up (EOPNOTSUPP).
+//!   symlinks as symlinks; FIFOs, sockets and device nodes as nodes of
+//!   the same kind) and its extended attributes.
+//! * FIFOs of either layer share one pipe per overlay inode number
+//!   (`pipe::open_fifo`), so a copy-up does not split the openers.
+//! * Extended attributes: the upper layer's for upper entries; a lower
+//!   entry has those the lower layer reports (the gofer: the host file's
+//!   `user.*` ones); setting or removing one copies the entry up first,
+//!   with them.
 //! * unlink/rmdir of a lower entry leaves a whiteout. Renaming a
 //!   directory that has lower contents is EXDEV, as overlayfs without
 //!   `redirect_dir` answers (`mv` then copies).
@@ -25,7 +31,7 @@
 //! * The lower layer is read-only and its attributes are cached by path.
 
 use super::synthetic::{S_IFDIR, S_IFLNK, S_IFREG};
-use super::tmpfs::{Options, TmpFs, Who};
+use super::tmpfs::{Options, TmpFs, Who, S_IFIFO};
 use crate::kernel::task::Credentials;
 use crate::kernel::Task;
 use crate::vfs::mount::{join, normalize, FileSystem, SetAttr, TimeSet};
@@ -53,6 +59,15 @@ pub trait Lower: Send + Sync {
     fn readdir(&self, path: &str) -> Result<Vec<Entry>, Errno>;
     /// Opens a regular file or directory for reading.
     fn open(&self, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno>;
+    /// The entry's extended attributes, with values. The gofer reports
+    /// the host file's `user.*` ones.
+    fn xattrs(&self, _path: &str) -> Result<Vec<(String, Vec<u8>)>, Errno> {
+        Ok(Vec::new())
+    }
+    /// The value of one attribute, if the entry has it.
+    fn xattr(&self, path: &str, name: &str) -> Result<Option<Vec<u8>>, Errno> {
+        Ok(self.xattrs(path)?.into_iter().find(|(n, _)| n == name).map(|(_, v)| v))
+    }
 }
 
 /// The gofer as the lower layer.
@@ -82,6 +97,17 @@ impl Lower for GoferLower {
     }
     fn open(&self, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno> {
         Ok(Arc::new(self.0.open_read(path, flags)?))
+    }
+    fn xattrs(&self, path: &str) -> Result<Vec<(String, Vec<u8>)>, Errno> {
+        self.0.xattrs(path)
+    }
+    fn xattr(&self, path: &str, name: &str) -> Result<Option<Vec<u8>>, Errno> {
+        // The gofer reports `user.*` only: no round trip for the others
+        // (`ls` asks every file for `security.selinux`).
+        if !name.starts_with("user.") {
+            return Ok(None);
+        }
+        Ok(self.0.xattrs(path)?.into_iter().find(|(n, _)| n == name).map(|(_, v)| v))
     }
 }
 
@@ -368,10 +394,10 @@ impl Inner {
                     return Err(e);
                 }
             }
-            _ => {
-                tracing::warn!(path, "copy-up of device nodes, fifos and sockets is not supported");
-                return Err(Errno::EOPNOTSUPP);
-            }
+            _ => self.upper.mknod_as(&root, path, st.mode, st.rdev)?,
+        }
+        for (name, value) in self.lower.xattrs(path)? {
+            self.upper.setxattr_as(&root, path, &name, &value, 0)?;
         }
         self.copy_attrs(path, &st)?;
         self.marks().inos.insert(path.to_string(), st.ino);
@@ -505,16 +531,20 @@ impl Inner {
                     return Err(Errno::EISDIR);
                 }
                 permit(&who.creds, &node.stat, 4)?;
-                Ok(Arc::new(OverlayDir {
-                    fs: self.clone(),
-                    path: p,
-                    flags: Mutex::new(flags),
-                    pos: Mutex::new(0),
-                    entries: Mutex::new(None),
-                }))
+                Ok(self.node_file(&p, flags))
             }
             _ if slash || flags & fcntl::O_DIRECTORY != 0 => Err(Errno::ENOTDIR),
-            _ => {
+            S_IFIFO => {
+                let want = match acc {
+                    fcntl::O_RDONLY => 4,
+                    fcntl::O_WRONLY => 2,
+                    _ => 6,
+                };
+                permit(&who.creds, &node.stat, want)?;
+                let end = super::pipe::open_fifo((self.dev, self.ino(&p, &node)), flags)?;
+                Ok(Arc::new(super::pipe::FifoFile::new(end, self.node_file(&p, fcntl::O_RDONLY))))
+            }
+            S_IFREG => {
                 let flags_no_create = flags & !(fcntl::O_CREAT | fcntl::O_EXCL);
                 if node.layer == Layer::Upper {
                     let f = self.upper.open_as(who, &p, flags_no_create, mode)?;
@@ -536,6 +566,76 @@ impl Inner {
                 let f = self.lower.open(&p, flags)?;
                 Ok(self.wrap(f, &p, Layer::Lower))
             }
+            _ => {
+                // Sockets (no listener behind the name) and device nodes.
+                permit(&who.creds, &node.stat, if acc == fcntl::O_RDONLY { 4 } else { 2 })?;
+                tracing::debug!(path = p, "socket and device nodes of the root file system cannot be opened (ENXIO)");
+                Err(Errno::ENXIO)
+            }
+        }
+    }
+
+    /// A description of the entry at `p` for its attributes alone (the
+    /// node of an open FIFO, an open directory).
+    fn node_file(self: &Arc<Self>, p: &str, flags: u64) -> Arc<dyn FileDescription> {
+        Arc::new(OverlayDir {
+            fs: self.clone(),
+            path: p.to_string(),
+            flags: Mutex::new(flags),
+            pos: Mutex::new(0),
+            entries: Mutex::new(None),
+        })
+    }
+
+    fn mknod(&self, who: &Who, raw: &str, mode: u32, rdev: u64) -> Result<(), Errno> {
+        let p = normalize(raw);
+        if self.node(who, &p)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        let _g = self.lock_op();
+        self.prepare_parent(who, &p, None)?;
+        self.upper.mknod_as(who, &p, mode, rdev)?;
+        self.marks().whiteouts.remove(&p);
+        Ok(())
+    }
+
+    fn getxattr(&self, who: &Who, raw: &str, name: &str) -> Result<Vec<u8>, Errno> {
+        let p = normalize(raw);
+        let node = self.node(who, &p)?.ok_or(Errno::ENOENT)?;
+        match node.layer {
+            Layer::Upper => self.upper.getxattr_as(who, &p, name),
+            Layer::Lower => {
+                super::xattr::check(&who.creds, &node.stat, name, false)?;
+                self.lower.xattr(&p, name)?.ok_or(Errno::ENODATA)
+            }
+        }
+    }
+
+    fn listxattr(&self, who: &Who, raw: &str) -> Result<Vec<String>, Errno> {
+        let p = normalize(raw);
+        let node = self.node(who, &p)?.ok_or(Errno::ENOENT)?;
+        match node.layer {
+            Layer::Upper => self.upper.listxattr_as(who, &p),
+            Layer::Lower => {
+                let all: super::xattr::Xattrs = self.lower.xattrs(&p)?.into_iter().collect();
+                Ok(super::xattr::list(&all, &who.creds))
+            }
+        }
+    }
+
+    /// Sets (`value`) or removes (None) an attribute, copying up first.
+    fn setxattr(&self, who: &Who, raw: &str, name: &str, value: Option<&[u8]>, flags: u32) -> Result<(), Errno> {
+        let p = normalize(raw);
+        let node = self.node(who, &p)?.ok_or(Errno::ENOENT)?;
+        if node.layer == Layer::Lower {
+            // Refused changes must not copy up.
+            super::xattr::check(&who.creds, &node.stat, name, true)?;
+            let _g = self.lock_op();
+            self.copy_up(&p)?;
+        }
+        match value {
+            Some(v) => self.upper.setxattr_as(who, &p, name, v, flags),
+            None => self.upper.removexattr_as(who, &p, name),
         }
     }
 
@@ -767,6 +867,21 @@ impl FileSystem for OverlayFs {
     fn setattr(&self, task: &Task, path: &str, attr: &SetAttr) -> Result<(), Errno> {
         self.inner.setattr(&Who::of(task), path, attr)
     }
+    fn mknod(&self, task: &Task, path: &str, mode: u32, rdev: u64) -> Result<(), Errno> {
+        self.inner.mknod(&Who::of(task), path, mode, rdev)
+    }
+    fn getxattr(&self, task: &Task, path: &str, name: &str) -> Result<Vec<u8>, Errno> {
+        self.inner.getxattr(&Who::of(task), path, name)
+    }
+    fn setxattr(&self, task: &Task, path: &str, name: &str, value: &[u8], flags: u32) -> Result<(), Errno> {
+        self.inner.setxattr(&Who::of(task), path, name, Some(value), flags)
+    }
+    fn listxattr(&self, task: &Task, path: &str) -> Result<Vec<String>, Errno> {
+        self.inner.listxattr(&Who::of(task), path)
+    }
+    fn removexattr(&self, task: &Task, path: &str, name: &str) -> Result<(), Errno> {
+        self.inner.setxattr(&Who::of(task), path, name, None, 0)
+    }
 }
 
 /// An open file of either layer, reporting the overlay's device and
@@ -828,6 +943,18 @@ impl FileDescription for OverlayFile {
     }
     fn host_fd(&self) -> Option<BorrowedFd<'_>> {
         self.inner.host_fd()
+    }
+    fn getxattr(&self, task: &Task, name: &str) -> Result<Vec<u8>, Errno> {
+        self.fs.getxattr(&Who::of(task), &self.path, name)
+    }
+    fn setxattr(&self, task: &Task, name: &str, value: &[u8], flags: u32) -> Result<(), Errno> {
+        self.fs.setxattr(&Who::of(task), &self.path, name, Some(value), flags)
+    }
+    fn listxattr(&self, task: &Task) -> Result<Vec<String>, Errno> {
+        self.fs.listxattr(&Who::of(task), &self.path)
+    }
+    fn removexattr(&self, task: &Task, name: &str) -> Result<(), Errno> {
+        self.fs.setxattr(&Who::of(task), &self.path, name, None, 0)
     }
 }
 
@@ -909,6 +1036,18 @@ impl FileDescription for OverlayDir {
     fn path(&self) -> String {
         self.path.clone()
     }
+    fn getxattr(&self, task: &Task, name: &str) -> Result<Vec<u8>, Errno> {
+        self.fs.getxattr(&Who::of(task), &self.path, name)
+    }
+    fn setxattr(&self, task: &Task, name: &str, value: &[u8], flags: u32) -> Result<(), Errno> {
+        self.fs.setxattr(&Who::of(task), &self.path, name, Some(value), flags)
+    }
+    fn listxattr(&self, task: &Task) -> Result<Vec<String>, Errno> {
+        self.fs.listxattr(&Who::of(task), &self.path)
+    }
+    fn removexattr(&self, task: &Task, name: &str) -> Result<(), Errno> {
+        self.fs.setxattr(&Who::of(task), &self.path, name, None, 0)
+    }
 }
 
 #[cfg(test)]
@@ -938,6 +1077,11 @@ mod tests {
         }
         fn open(&self, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno> {
             self.0.open_as(&Who::root(), path, flags, 0)
+        }
+        fn xattrs(&self, path: &str) -> Result<Vec<(String, Vec<u8>)>, Errno> {
+            let r = Who::root();
+            let names = self.0.listxattr_as(&r, path)?;
+            names.into_iter().map(|n| Ok((n.clone(), self.0.getxattr_as(&r, path, &n)?))).collect()
         }
     }
 
@@ -969,6 +1113,9 @@ mod tests {
         put("/etc/sub/x", b"x", 0o4755);
         put("/usr/bin/sh", b"ELF", 0o755);
         lower.symlink_as(&r, "usr/bin", "/bin").unwrap();
+        lower.setxattr_as(&r, "/etc/passwd", "user.origin", b"image", 0).unwrap();
+        lower.setxattr_as(&r, "/etc/passwd", "trusted.t", b"T", 0).unwrap();
+        lower.mknod_as(&r, "/usr/fifo", S_IFIFO | 0o644, 0).unwrap();
         lower.setattr_as(&r, "/home", &SetAttr { uid: Some(1000), gid: Some(1000), ..SetAttr::default() }).unwrap();
         let o = OverlayFs::new(Box::new(TmpLower(lower)), opts()).unwrap();
         (o.inner, r)
@@ -1081,6 +1228,45 @@ mod tests {
         let upper = o.stat(&r, "/etc/new").unwrap().ino;
         assert_ne!(upper & UPPER_INO, 0);
         assert_eq!(o.stat(&r, "/etc/passwd").unwrap().ino, o.lower.lstat("/etc/passwd").unwrap().ino);
+    }
+
+    #[test]
+    fn xattrs_of_lower_entries_and_copy_up() {
+        let (o, r) = overlay();
+        assert_eq!(o.listxattr(&r, "/etc/passwd").unwrap(), ["trusted.t", "user.origin"]);
+        assert_eq!(o.listxattr(&user(1000), "/etc/passwd").unwrap(), ["user.origin"]);
+        assert_eq!(o.getxattr(&r, "/etc/passwd", "user.origin").unwrap(), b"image");
+        assert_eq!(o.getxattr(&r, "/etc/hostname", "user.origin"), Err(Errno::ENODATA));
+        // A refused change does not copy up.
+        assert_eq!(o.setxattr(&user(1000), "/etc/passwd", "user.x", Some(b"1"), 0), Err(Errno::EACCES));
+        assert!(o.upper_lstat("/etc/passwd").unwrap().is_none());
+        // A change copies up, carrying the lower attributes.
+        o.setxattr(&r, "/etc/passwd", "user.new", Some(b"1"), 0).unwrap();
+        assert_eq!(o.upper.listxattr_as(&r, "/etc/passwd").unwrap(), ["trusted.t", "user.new", "user.origin"]);
+        // Other changes copy them up too; the lower keeps its own.
+        o.setattr(&r, "/etc/hostname", &SetAttr { mode: Some(0o600), ..SetAttr::default() }).unwrap();
+        assert_eq!(o.setxattr(&r, "/etc/hostname", "user.a", None, 0), Err(Errno::ENODATA));
+        assert_eq!(o.lower.xattrs("/etc/passwd").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn lower_fifos_open_and_copy_up_as_fifos() {
+        let (o, r) = overlay();
+        let st = o.stat(&r, "/usr/fifo").unwrap();
+        assert_eq!(st.mode & S_IFMT, S_IFIFO);
+        let rd = o.open(&r, "/usr/fifo", fcntl::O_RDONLY | fcntl::O_NONBLOCK, 0).unwrap();
+        assert_eq!(rd.stat().unwrap().ino, st.ino);
+        // chmod copies it up; the open pipe is still the one new openers get.
+        o.setattr(&r, "/usr/fifo", &SetAttr { mode: Some(0o600), ..SetAttr::default() }).unwrap();
+        assert_eq!(o.upper.stat_as(&r, "/usr/fifo", false).unwrap().mode, S_IFIFO | 0o600);
+        let wr = o.open(&r, "/usr/fifo", fcntl::O_WRONLY | fcntl::O_NONBLOCK, 0).unwrap();
+        wr.write(b"p").unwrap();
+        let mut buf = [0u8; 2];
+        assert_eq!(rd.read(&mut buf), Ok(1));
+        // mknod in the merged tree; sockets cannot be opened.
+        o.mknod(&r, "/etc/sock", 0o140000 | 0o644, 0).unwrap();
+        assert_eq!(o.open(&r, "/etc/sock", fcntl::O_RDONLY, 0).err(), Some(Errno::ENXIO));
+        assert_eq!(o.mknod(&r, "/etc/passwd", S_IFIFO | 0o644, 0), Err(Errno::EEXIST));
     }
 
     #[test]

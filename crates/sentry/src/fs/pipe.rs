@@ -1,13 +1,21 @@
 //! Pipes (gVisor: `pkg/sentry/kernel/pipe`): a bounded byte buffer shared
 //! by a read end and a write end. Operations never block here; they fail
 //! with EAGAIN and the syscall layer waits on the pipe's queue.
+//!
+//! Named pipes (FIFOs, Linux `fs/pipe.c` `fifo_open`): the file systems
+//! that hold FIFO inodes (tmpfs, the overlay) open them with [`open_fifo`],
+//! keyed by (device, inode): every opener of one inode shares one pipe,
+//! which lives while any of them has it open (its data is lost when the
+//! last closes, as on Linux). An end opened `O_RDWR` reads and writes.
+//! Opening blocks until the other side appears; that wait is the syscall
+//! layer's ([`PipeEnd::partner_ready`]), as the file system must not sleep.
 
 use crate::kernel::waiter::WaitQueue;
 use crate::vfs::{FileDescription, IoctlReply};
 use abi::{fcntl, ioctl, Errno, Stat};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 /// Default capacity (`/proc/sys/fs/pipe-max-size` default is larger; this
 /// is Linux's default per pipe).
@@ -19,6 +27,10 @@ struct State {
     buf: VecDeque<u8>,
     readers: usize,
     writers: usize,
+    /// Opens of a read (write) side so far: a FIFO opener waits until
+    /// the other side's count moves (Linux `r_counter`/`w_counter`).
+    read_opens: u64,
+    write_opens: u64,
 }
 
 struct Pipe {
@@ -27,26 +39,125 @@ struct Pipe {
     ino: u64,
 }
 
-/// One end of a pipe, as an open file description.
+/// One end of a pipe, as an open file description (a FIFO opened
+/// `O_RDWR` is both).
 pub struct PipeEnd {
     pipe: Arc<Pipe>,
+    reader: bool,
     writer: bool,
     flags: AtomicU64,
+    /// For a FIFO end opened without its partner: the partner's open
+    /// count when this end was opened.
+    partner_opens: Option<u64>,
+    /// For a FIFO reader opened while no writer was there: the writers'
+    /// open count then; POLLHUP waits until it moves.
+    hup_mark: Option<u64>,
+}
+
+static NEXT_INO: AtomicU64 = AtomicU64::new(1);
+
+fn new_shared() -> Arc<Pipe> {
+    Arc::new(Pipe {
+        state: Mutex::new(State { buf: VecDeque::new(), readers: 0, writers: 0, read_opens: 0, write_opens: 0 }),
+        queue: WaitQueue::default(),
+        ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+    })
 }
 
 /// Creates a pipe: (read end, write end).
 pub fn new_pipe(flags: u64) -> (PipeEnd, PipeEnd) {
-    static NEXT_INO: AtomicU64 = AtomicU64::new(1);
-    let pipe = Arc::new(Pipe {
-        state: Mutex::new(State { buf: VecDeque::new(), readers: 1, writers: 1 }),
-        queue: WaitQueue::default(),
-        ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
-    });
+    let pipe = new_shared();
+    {
+        let mut st = pipe.state.lock().unwrap();
+        st.readers = 1;
+        st.writers = 1;
+    }
     let status = flags & fcntl::O_NONBLOCK;
-    (
-        PipeEnd { pipe: pipe.clone(), writer: false, flags: AtomicU64::new(fcntl::O_RDONLY | status) },
-        PipeEnd { pipe, writer: true, flags: AtomicU64::new(fcntl::O_WRONLY | status) },
-    )
+    let end = |reader: bool, acc: u64| PipeEnd {
+        pipe: pipe.clone(),
+        reader,
+        writer: !reader,
+        flags: AtomicU64::new(acc | status),
+        partner_opens: None,
+        hup_mark: None,
+    };
+    (end(true, fcntl::O_RDONLY), end(false, fcntl::O_WRONLY))
+}
+
+/// The pipes of FIFO inodes that are open, by (device, inode).
+static FIFOS: Mutex<BTreeMap<(u64, u64), Weak<Pipe>>> = Mutex::new(BTreeMap::new());
+
+/// Opens the FIFO inode `key` with `open(2)` `flags`, as Linux's
+/// `fifo_open` does but without its sleep: `O_WRONLY|O_NONBLOCK` with no
+/// reader is ENXIO; an end that must wait for its partner says so through
+/// [`PipeEnd::partner_ready`].
+pub fn open_fifo(key: (u64, u64), flags: u64) -> Result<PipeEnd, Errno> {
+    let pipe = {
+        let mut fifos = FIFOS.lock().unwrap();
+        fifos.retain(|_, p| p.strong_count() > 0);
+        match fifos.get(&key).and_then(Weak::upgrade) {
+            Some(p) => p,
+            None => {
+                let p = new_shared();
+                fifos.insert(key, Arc::downgrade(&p));
+                p
+            }
+        }
+    };
+    let acc = flags & fcntl::O_ACCMODE;
+    let nonblock = flags & fcntl::O_NONBLOCK != 0;
+    let (reader, writer) = match acc {
+        fcntl::O_RDONLY => (true, false),
+        fcntl::O_WRONLY => (false, true),
+        _ => (true, true),
+    };
+    let mut st = pipe.state.lock().unwrap();
+    let (mut partner_opens, mut hup_mark) = (None, None);
+    if reader {
+        st.readers += 1;
+        st.read_opens += 1;
+        if !writer && st.writers == 0 {
+            hup_mark = Some(st.write_opens);
+            if !nonblock {
+                partner_opens = hup_mark;
+            }
+        }
+    }
+    if writer {
+        if !reader && st.readers == 0 {
+            if nonblock {
+                return Err(Errno::ENXIO);
+            }
+            partner_opens = Some(st.read_opens);
+        }
+        st.writers += 1;
+        st.write_opens += 1;
+    }
+    drop(st);
+    pipe.queue.notify();
+    let status = flags & (fcntl::O_NONBLOCK | fcntl::O_APPEND);
+    Ok(PipeEnd { pipe, reader, writer, flags: AtomicU64::new(acc | status), partner_opens, hup_mark })
+}
+
+impl PipeEnd {
+    /// For a FIFO end opened while its other side was missing: EAGAIN
+    /// until an opener of the other side has come (and perhaps gone
+    /// already), as Linux's `wait_for_partner`. Ok at once otherwise.
+    pub fn partner_ready(&self) -> Result<(), Errno> {
+        let Some(seen) = self.partner_opens else { return Ok(()) };
+        let st = self.pipe.state.lock().unwrap();
+        let now = if self.reader { st.write_opens } else { st.read_opens };
+        if now != seen {
+            Ok(())
+        } else {
+            Err(Errno::EAGAIN)
+        }
+    }
+
+    /// Whether the open must wait for [`partner_ready`](Self::partner_ready).
+    pub fn waits_for_partner(&self) -> bool {
+        self.partner_opens.is_some()
+    }
 }
 
 impl Drop for PipeEnd {
@@ -54,7 +165,8 @@ impl Drop for PipeEnd {
         let mut st = self.pipe.state.lock().unwrap();
         if self.writer {
             st.writers -= 1;
-        } else {
+        }
+        if self.reader {
             st.readers -= 1;
         }
         drop(st);
@@ -138,14 +250,17 @@ impl FileDescription for PipeEnd {
         use abi::poll::*;
         let st = self.pipe.state.lock().unwrap();
         let mut ready = 0;
-        if !self.writer {
+        if self.reader {
             if !st.buf.is_empty() {
                 ready |= POLLIN | POLLRDNORM;
             }
-            if st.writers == 0 {
+            // A FIFO reader that has never seen a writer is not hung up
+            // (Linux compares `w_counter` with the count at open).
+            if st.writers == 0 && self.hup_mark.is_none_or(|seen| st.write_opens != seen) {
                 ready |= POLLHUP;
             }
-        } else {
+        }
+        if self.writer {
             if PIPE_CAPACITY - st.buf.len() >= PIPE_BUF {
                 ready |= POLLOUT | POLLWRNORM;
             }
@@ -158,6 +273,89 @@ impl FileDescription for PipeEnd {
 
     fn pollable(&self) -> bool {
         true
+    }
+
+    // Pipes hold no attributes (pipefs has no handler), but Linux checks
+    // the `user.*` type rule first.
+    fn getxattr(&self, _task: &crate::kernel::Task, name: &str) -> Result<Vec<u8>, Errno> {
+        Err(super::xattr::unsupported(0o010000, name, false))
+    }
+    fn setxattr(&self, _task: &crate::kernel::Task, name: &str, _value: &[u8], _flags: u32) -> Result<(), Errno> {
+        Err(super::xattr::unsupported(0o010000, name, true))
+    }
+    fn listxattr(&self, _task: &crate::kernel::Task) -> Result<Vec<String>, Errno> {
+        Ok(Vec::new())
+    }
+    fn removexattr(&self, _task: &crate::kernel::Task, name: &str) -> Result<(), Errno> {
+        Err(super::xattr::unsupported(0o010000, name, true))
+    }
+}
+
+/// An open FIFO: the pipe end for data, and the file system's own
+/// description of the inode for its attributes (which also keeps an
+/// unlinked inode alive while it is open).
+pub struct FifoFile {
+    end: PipeEnd,
+    node: Arc<dyn FileDescription>,
+}
+
+impl FifoFile {
+    pub fn new(end: PipeEnd, node: Arc<dyn FileDescription>) -> FifoFile {
+        FifoFile { end, node }
+    }
+}
+
+impl FileDescription for FifoFile {
+    fn flags(&self) -> u64 {
+        self.end.flags()
+    }
+    fn set_flags(&self, flags: u64) {
+        self.end.set_flags(flags)
+    }
+    fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        self.end.read(buf)
+    }
+    fn write(&self, data: &[u8]) -> Result<usize, Errno> {
+        self.end.write(data)
+    }
+    fn setattr(&self, task: &crate::kernel::Task, attr: &crate::vfs::mount::SetAttr) -> Result<(), Errno> {
+        self.node.setattr(task, attr)
+    }
+    fn stat(&self) -> Result<Stat, Errno> {
+        self.node.stat()
+    }
+    fn statfs(&self) -> Result<abi::Statfs, Errno> {
+        self.node.statfs()
+    }
+    fn ioctl(&self, cmd: u64) -> Result<IoctlReply, Errno> {
+        self.end.ioctl(cmd)
+    }
+    fn path(&self) -> String {
+        self.node.path()
+    }
+    fn wait_queue(&self) -> Option<&WaitQueue> {
+        self.end.wait_queue()
+    }
+    fn readiness(&self, mask: u32) -> u32 {
+        self.end.readiness(mask)
+    }
+    fn pollable(&self) -> bool {
+        true
+    }
+    fn as_fifo(&self) -> Option<&PipeEnd> {
+        Some(&self.end)
+    }
+    fn getxattr(&self, task: &crate::kernel::Task, name: &str) -> Result<Vec<u8>, Errno> {
+        self.node.getxattr(task, name)
+    }
+    fn setxattr(&self, task: &crate::kernel::Task, name: &str, value: &[u8], flags: u32) -> Result<(), Errno> {
+        self.node.setxattr(task, name, value, flags)
+    }
+    fn listxattr(&self, task: &crate::kernel::Task) -> Result<Vec<String>, Errno> {
+        self.node.listxattr(task)
+    }
+    fn removexattr(&self, task: &crate::kernel::Task, name: &str) -> Result<(), Errno> {
+        self.node.removexattr(task, name)
     }
 }
 
@@ -209,6 +407,33 @@ mod tests {
         let (r, w) = new_pipe(0);
         drop(r);
         assert_eq!(w.readiness(POLLOUT), POLLOUT | POLLWRNORM | POLLERR);
+    }
+
+    #[test]
+    fn fifo_opens_share_one_pipe_and_wait_for_partners() {
+        let key = (u64::MAX, 1);
+        assert_eq!(open_fifo(key, fcntl::O_WRONLY | fcntl::O_NONBLOCK).err(), Some(Errno::ENXIO));
+        let r = open_fifo(key, fcntl::O_RDONLY).unwrap();
+        assert!(r.waits_for_partner());
+        assert_eq!(r.partner_ready(), Err(Errno::EAGAIN));
+        // No writer ever: not hung up.
+        assert_eq!(r.readiness(abi::poll::POLLIN), 0);
+        let w = open_fifo(key, fcntl::O_WRONLY).unwrap();
+        assert!(!w.waits_for_partner());
+        assert_eq!(r.partner_ready(), Ok(()));
+        w.write(b"hi").unwrap();
+        drop(w);
+        let mut buf = [0u8; 4];
+        assert_eq!(r.read(&mut buf), Ok(2));
+        assert_eq!(r.read(&mut buf), Ok(0));
+        assert_eq!(r.readiness(abi::poll::POLLIN), abi::poll::POLLHUP);
+        let rw = open_fifo(key, fcntl::O_RDWR).unwrap();
+        assert!(!rw.waits_for_partner());
+        rw.write(b"x").unwrap();
+        assert_eq!(r.read(&mut buf), Ok(1));
+        drop((r, rw));
+        // The last close drops the pipe: a new opener gets a new one.
+        assert!(FIFOS.lock().unwrap().get(&key).is_none_or(|p| p.strong_count() == 0));
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub fn dtype(mode: u32) -> u8 {
         S_IFDIR => DT_DIR,
         S_IFLNK => DT_LNK,
         S_IFCHR => DT_CHR,
+        0o010000 => 1,  // DT_FIFO
+        0o060000 => 6,  // DT_BLK
+        0o140000 => 12, // DT_SOCK
         _ => DT_REG,
     }
 }

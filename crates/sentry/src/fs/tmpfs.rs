@@ -1,6 +1,9 @@
 //! tmpfs (gVisor: `fsimpl/tmpfs`): a writable file system held in the
-//! sentry's memory. Directories, regular files and symlinks; the spec's
-//! `tmpfs` mounts (`/dev/shm` in runc's default spec) are these.
+//! sentry's memory. Directories, regular files, symlinks, FIFOs, socket
+//! and device nodes (`mknod`), each with its extended attributes (see
+//! `xattr`); the spec's `tmpfs` mounts (`/dev/shm` in runc's default
+//! spec) are these. A FIFO's data lives in the pipe its openers share
+//! (`pipe::open_fifo`); socket and device nodes cannot be opened (ENXIO).
 //!
 //! The tree is plain data: inodes in a map keyed by inode number,
 //! directories map names to numbers, so the whole file system can later
@@ -12,6 +15,7 @@
 //! file (`Page::Mapped`) so mappings and `write` see the same bytes.
 
 use super::synthetic::{self, S_IFDIR, S_IFLNK, S_IFREG};
+use super::xattr::{self, Xattrs};
 use crate::kernel::task::Credentials;
 use crate::kernel::Task;
 use crate::mm::SharedPages;
@@ -28,6 +32,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub const TMPFS_MAGIC: i64 = 0x0102_1994;
 const PAGE: u64 = 4096;
 const S_IFMT: u32 = 0o170000;
+pub const S_IFIFO: u32 = 0o010000;
+pub const S_IFSOCK: u32 = 0o140000;
+pub const S_IFCHR: u32 = 0o020000;
+pub const S_IFBLK: u32 = 0o060000;
 const S_ISUID: u32 = 0o4000;
 const S_ISGID: u32 = 0o2000;
 const S_ISVTX: u32 = 0o1000;
@@ -100,9 +108,19 @@ impl Options {
 }
 
 enum Data {
-    Dir { entries: BTreeMap<String, u64>, parent: u64 },
-    File { size: u64, pages: BTreeMap<u64, Page> },
+    Dir {
+        entries: BTreeMap<String, u64>,
+        parent: u64,
+    },
+    File {
+        size: u64,
+        pages: BTreeMap<u64, Page>,
+    },
     Link(String),
+    /// A FIFO, socket or device node; `rdev` for devices.
+    Special {
+        rdev: u64,
+    },
 }
 
 struct Inode {
@@ -116,6 +134,7 @@ struct Inode {
     /// Open descriptions: an unlinked inode lives until the last closes.
     open: u64,
     data: Data,
+    xattrs: Xattrs,
 }
 
 impl Inode {
@@ -187,7 +206,18 @@ impl State {
             }
         }
         let nlink = if mode & S_IFMT == S_IFDIR { 2 } else { 1 };
-        let inode = Inode { mode, uid: creds.euid, gid, nlink, atime: now, mtime: now, ctime: now, open: 0, data };
+        let inode = Inode {
+            mode,
+            uid: creds.euid,
+            gid,
+            nlink,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            open: 0,
+            data,
+            xattrs: Xattrs::new(),
+        };
         self.inodes.insert(ino, inode);
         ino
     }
@@ -278,10 +308,13 @@ impl State {
             Data::Dir { entries, .. } => ((entries.len() as i64 + 2) * BOGO_DIRENT_SIZE, 0),
             Data::File { size, pages } => (*size as i64, pages.len() as i64 * (PAGE as i64 / 512)),
             Data::Link(t) => (t.len() as i64, 0),
+            Data::Special { .. } => (0, 0),
         };
+        let rdev = if let Data::Special { rdev } = i.data { rdev } else { 0 };
         Stat {
             dev,
             ino,
+            rdev,
             nlink: i.nlink,
             mode: i.mode,
             uid: i.uid,
@@ -416,6 +449,30 @@ impl State {
         *size = new;
         i.touch_mc();
         self.pages -= freed;
+        Ok(())
+    }
+
+    fn getxattr(&self, dev: u64, creds: &Credentials, ino: u64, name: &str) -> Result<Vec<u8>, Errno> {
+        xattr::get(&self.get(ino).xattrs, creds, &self.stat(dev, ino), name)
+    }
+
+    /// Sets (`value`) or removes (None) an attribute; a change moves ctime.
+    fn setxattr(
+        &mut self,
+        dev: u64,
+        creds: &Credentials,
+        ino: u64,
+        name: &str,
+        value: Option<&[u8]>,
+        flags: u32,
+    ) -> Result<(), Errno> {
+        let stat = self.stat(dev, ino);
+        let i = self.get_mut(ino);
+        match value {
+            Some(v) => xattr::set(&mut i.xattrs, creds, &stat, name, v, flags)?,
+            None => xattr::remove(&mut i.xattrs, creds, &stat, name)?,
+        }
+        i.ctime = synthetic::now();
         Ok(())
     }
 
@@ -599,6 +656,7 @@ impl TmpFs {
             ctime: now,
             open: 0,
             data: Data::Dir { entries: BTreeMap::new(), parent: ROOT },
+            xattrs: Xattrs::new(),
         };
         let state = State {
             inodes: HashMap::from([(ROOT, root)]),
@@ -614,6 +672,29 @@ impl TmpFs {
                 options,
                 state: Mutex::new(state),
             }),
+        }
+    }
+
+    /// Opens a FIFO (its pipe, keyed by this file system's device and
+    /// the inode) or refuses a socket or device node.
+    fn open_special(
+        &self,
+        st: &mut State,
+        ino: u64,
+        path: &str,
+        flags: u64,
+    ) -> Result<Arc<dyn FileDescription>, Errno> {
+        match st.get(ino).mode & S_IFMT {
+            S_IFIFO => {
+                let end = super::pipe::open_fifo((self.shared.dev, ino), flags)?;
+                let node = self.description(st, ino, path, fcntl::O_RDONLY);
+                Ok(Arc::new(super::pipe::FifoFile::new(end, node)))
+            }
+            S_IFSOCK => Err(Errno::ENXIO),
+            _ => {
+                tracing::warn!(path, "device nodes made by mknod cannot be opened (ENXIO); /dev is devfs");
+                Err(Errno::ENXIO)
+            }
         }
     }
 
@@ -700,6 +781,26 @@ impl FileSystem for TmpFs {
     fn setattr(&self, task: &Task, path: &str, attr: &SetAttr) -> Result<(), Errno> {
         self.setattr_as(&Who::of(task), path, attr)
     }
+
+    fn mknod(&self, task: &Task, path: &str, mode: u32, rdev: u64) -> Result<(), Errno> {
+        self.mknod_as(&Who::of(task), path, mode, rdev)
+    }
+
+    fn getxattr(&self, task: &Task, path: &str, name: &str) -> Result<Vec<u8>, Errno> {
+        self.getxattr_as(&Who::of(task), path, name)
+    }
+
+    fn setxattr(&self, task: &Task, path: &str, name: &str, value: &[u8], flags: u32) -> Result<(), Errno> {
+        self.setxattr_as(&Who::of(task), path, name, value, flags)
+    }
+
+    fn listxattr(&self, task: &Task, path: &str) -> Result<Vec<String>, Errno> {
+        self.listxattr_as(&Who::of(task), path)
+    }
+
+    fn removexattr(&self, task: &Task, path: &str, name: &str) -> Result<(), Errno> {
+        self.removexattr_as(&Who::of(task), path, name)
+    }
 }
 
 /// Operations on behalf of `Who` rather than a task, for the overlay
@@ -730,6 +831,11 @@ impl TmpFs {
                     _ => 6,
                 };
                 permit(creds, i, want)?;
+                if let Data::Special { .. } = i.data {
+                    // Writing to a FIFO changes nothing here: allowed on a
+                    // read-only mount, and O_TRUNC does nothing.
+                    return self.open_special(&mut st, ino, path, flags);
+                }
                 if (writes || flags & fcntl::O_TRUNC != 0) && self.shared.options.read_only {
                     return Err(Errno::EROFS);
                 }
@@ -931,6 +1037,60 @@ impl TmpFs {
         Ok(())
     }
 
+    /// `mknod`: `mode` holds the type, checked by the caller to be a
+    /// regular file, FIFO, socket or (for root) a device node.
+    pub fn mknod_as(&self, task: &Who, path: &str, mode: u32, rdev: u64) -> Result<(), Errno> {
+        let creds = &task.creds;
+        let mut st = self.shared.lock();
+        let (dir, name) = st.parent(creds, path)?;
+        if name.is_empty() || st.child(creds, dir, name)?.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if path.ends_with('/') {
+            return Err(Errno::ENOENT);
+        }
+        self.shared.writable()?;
+        st.may_change(creds, dir, None)?;
+        let kind = mode & S_IFMT;
+        if (kind == S_IFCHR || kind == S_IFBLK) && creds.euid != 0 {
+            return Err(Errno::EPERM);
+        }
+        let (kind, data) = match kind {
+            0 | S_IFREG => (S_IFREG, Data::File { size: 0, pages: BTreeMap::new() }),
+            S_IFCHR | S_IFBLK => (kind, Data::Special { rdev }),
+            _ => (kind, Data::Special { rdev: 0 }),
+        };
+        let ino = st.new_inode(creds, task.umask, dir, kind | (mode & 0o7777), data);
+        st.insert(dir, name, ino);
+        Ok(())
+    }
+
+    pub fn getxattr_as(&self, task: &Who, path: &str, name: &str) -> Result<Vec<u8>, Errno> {
+        let st = self.shared.lock();
+        let ino = st.walk(&task.creds, path)?;
+        st.getxattr(self.shared.dev, &task.creds, ino, name)
+    }
+
+    pub fn setxattr_as(&self, task: &Who, path: &str, name: &str, value: &[u8], flags: u32) -> Result<(), Errno> {
+        let mut st = self.shared.lock();
+        let ino = st.walk(&task.creds, path)?;
+        self.shared.writable()?;
+        st.setxattr(self.shared.dev, &task.creds, ino, name, Some(value), flags)
+    }
+
+    pub fn listxattr_as(&self, task: &Who, path: &str) -> Result<Vec<String>, Errno> {
+        let st = self.shared.lock();
+        let ino = st.walk(&task.creds, path)?;
+        Ok(xattr::list(&st.get(ino).xattrs, &task.creds))
+    }
+
+    pub fn removexattr_as(&self, task: &Who, path: &str, name: &str) -> Result<(), Errno> {
+        let mut st = self.shared.lock();
+        let ino = st.walk(&task.creds, path)?;
+        self.shared.writable()?;
+        st.setxattr(self.shared.dev, &task.creds, ino, name, None, 0)
+    }
+
     pub fn setattr_as(&self, task: &Who, path: &str, attr: &SetAttr) -> Result<(), Errno> {
         let mut st = self.shared.lock();
         let ino = st.walk(&task.creds, path)?;
@@ -1049,6 +1209,20 @@ impl FileDescription for TmpFile {
     fn sync(&self) -> Result<(), Errno> {
         // Memory is the backing store: nothing to write back.
         Ok(())
+    }
+    fn getxattr(&self, task: &Task, name: &str) -> Result<Vec<u8>, Errno> {
+        self.fs.lock().getxattr(self.fs.dev, &task.creds, self.ino, name)
+    }
+    fn setxattr(&self, task: &Task, name: &str, value: &[u8], flags: u32) -> Result<(), Errno> {
+        self.fs.writable()?;
+        self.fs.lock().setxattr(self.fs.dev, &task.creds, self.ino, name, Some(value), flags)
+    }
+    fn listxattr(&self, task: &Task) -> Result<Vec<String>, Errno> {
+        Ok(xattr::list(&self.fs.lock().get(self.ino).xattrs, &task.creds))
+    }
+    fn removexattr(&self, task: &Task, name: &str) -> Result<(), Errno> {
+        self.fs.writable()?;
+        self.fs.lock().setxattr(self.fs.dev, &task.creds, self.ino, name, None, 0)
     }
     fn readdir(&self, emit: &mut dyn FnMut(&DirEntry<'_>) -> bool) -> Result<(), Errno> {
         if !self.is_dir() {

@@ -20,6 +20,7 @@ mod sys_socket;
 mod sys_thread;
 mod sys_time;
 mod sys_tty;
+mod sys_xattr;
 mod table;
 
 use crate::kernel::Task;

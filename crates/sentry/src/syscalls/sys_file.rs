@@ -15,7 +15,7 @@ const PATH_MAX: usize = 4096;
 const MAX_RW: u64 = 0x7fff_f000;
 const IOV_MAX: u64 = 1024;
 
-fn fd_arg(a: u64) -> i64 {
+pub(super) fn fd_arg(a: u64) -> i64 {
     a as i32 as i64
 }
 
@@ -29,7 +29,7 @@ pub(super) fn read_path(task: &Task, addr: u64) -> Result<String, Errno> {
 
 /// Resolves `path` relative to `dirfd` into an absolute path inside the
 /// container's root.
-fn at_path(task: &Task, dirfd: i64, path: &str) -> Result<String, Errno> {
+pub(super) fn at_path(task: &Task, dirfd: i64, path: &str) -> Result<String, Errno> {
     if path.starts_with('/') {
         return Ok(path.to_string());
     }
@@ -466,6 +466,17 @@ fn open_common(task: &mut Task, dirfd: i64, path_addr: u64, flags: u64, mode: u6
     let excl = flags & (fcntl::O_CREAT | fcntl::O_EXCL) == fcntl::O_CREAT | fcntl::O_EXCL;
     let (fs, inner) = resolve(task, &path, flags & fcntl::O_NOFOLLOW == 0 && !excl)?;
     let file = fs.open(task, &inner, flags & !fcntl::O_CLOEXEC, (mode & 0o7777) as u32)?;
+    if let Some(end) = file.as_fifo().filter(|e| e.waits_for_partner()) {
+        // A FIFO opened for reading (writing) alone waits for a writer
+        // (reader). A signal ends the wait; the open restarts under
+        // SA_RESTART (Linux: ERESTARTSYS from `wait_for_partner`).
+        let queue = file.wait_queue().expect("pipes have a queue");
+        match task.block_on_for(queue, None, || end.partner_ready()) {
+            Ok(()) => {}
+            Err(Errno::EINTR) => return Err(Errno::ERESTARTSYS),
+            Err(e) => return Err(e),
+        }
+    }
     task.fds.insert(0, file, flags & fcntl::O_CLOEXEC != 0).map(|fd| fd as u64)
 }
 
@@ -898,6 +909,38 @@ pub fn mkdirat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     mkdir_common(task, fd_arg(a[0]), a[1], a[2])
 }
 
+const S_IFMT: u32 = 0o170000;
+
+/// `mknod`/`mknodat` (Linux `do_mknodat`): the type is checked first
+/// (directories EPERM, unknown types EINVAL), device numbers decoded as
+/// the kernel's 32-bit `new_decode_dev`. Making device nodes needs
+/// privilege (euid 0, standing for CAP_MKNOD); the file systems refuse
+/// them otherwise.
+fn mknod_common(task: &Task, dirfd: i64, addr: u64, mode: u64, dev: u64) -> Result<u64, Errno> {
+    use crate::fs::tmpfs::{S_IFBLK, S_IFCHR, S_IFIFO, S_IFSOCK};
+    let mode = mode as u32;
+    match mode & S_IFMT {
+        0 | S_IFIFO | S_IFSOCK | S_IFCHR | S_IFBLK | 0o100000 => {}
+        0o040000 => return Err(Errno::EPERM),
+        _ => return Err(Errno::EINVAL),
+    }
+    let path = path_at(task, dirfd, addr)?;
+    must_not_exist(task, &path)?;
+    let dev = dev as u32 as u64;
+    let (major, minor) = ((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00));
+    let rdev = crate::fs::synthetic::makedev(major, minor);
+    let (fs, inner) = resolve(task, &path, false)?;
+    fs.mknod(task, &inner, mode & (S_IFMT | 0o7777), rdev).map(|()| 0)
+}
+
+pub fn mknod(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    mknod_common(task, fcntl::AT_FDCWD, a[0], a[1], a[2])
+}
+
+pub fn mknodat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    mknod_common(task, fd_arg(a[0]), a[1], a[2], a[3])
+}
+
 fn rmdir_common(task: &Task, dirfd: i64, addr: u64) -> Result<u64, Errno> {
     let raw = read_path(task, addr)?;
     // Lexical normalisation would hide these: Linux refuses them by name.
@@ -1175,29 +1218,6 @@ pub fn fchdir(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     task.cwd = normalize(&file.path());
     Ok(0)
-}
-
-// Extended attributes: none are visible yet. As gVisor does for
-// attributes its gofer does not serve, a file that exists answers
-// EOPNOTSUPP, which `ls -l` and the like take as "no ACL, no label".
-
-fn xattr_path(task: &Task, path_addr: u64, follow: bool) -> Result<u64, Errno> {
-    let path = at_path(task, fcntl::AT_FDCWD, &read_path(task, path_addr)?)?;
-    stat_abs(task, &path, follow)?;
-    Err(Errno::EOPNOTSUPP)
-}
-
-pub fn getxattr(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    xattr_path(task, a[0], true)
-}
-
-pub fn lgetxattr(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    xattr_path(task, a[0], false)
-}
-
-pub fn fgetxattr(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    task.fds.get(fd_arg(a[0]))?;
-    Err(Errno::EOPNOTSUPP)
 }
 
 pub fn close_range(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {

@@ -5,6 +5,7 @@ use super::Support::*;
 use super::{
     sys_eventfds as fds, sys_file as file, sys_futex, sys_identity as identity, sys_lock as lock, sys_misc as misc,
     sys_mmap as mmap, sys_process as process, sys_signal as signal, sys_thread as thread, sys_time as time,
+    sys_xattr as xattr,
 };
 use super::{Arg, Handler, Support, Syscall};
 use abi::Sysno;
@@ -48,7 +49,8 @@ const SYNC_ALL_NOTE: &str =
     "nothing to write back: the overlay and tmpfs live in memory, host-backed writes are already \
      in the host's page cache (fsync reaches the host file)";
 const SYNC_NOTE: &str = "no-op success on tmpfs and root files (held in memory); EINVAL on pipes and host stdio";
-const NO_XATTRS: &str = "no extended attributes yet: EOPNOTSUPP for files that exist (issue #4)";
+const XATTR_NOTE: &str = "user.*, trusted.* (root) and security.* (root writes) on tmpfs and the root overlay (a change to an image file copies it up with its attributes); files from the gofer (image, bind mounts, a gofer root) show the host file's user.* attributes only, and bind-mount files refuse changes (EOPNOTSUPP); system.* (ACLs) EOPNOTSUPP; pipes as Linux (user.*: ENODATA/EPERM); sockets, /dev and /proc EOPNOTSUPP";
+const MKNOD_NOTE: &str = "FIFOs, sockets and empty regular files on tmpfs and the root overlay; device nodes only for euid 0 (EPERM otherwise) and they cannot be opened (ENXIO); gofer bind mounts: regular files only (EOPNOTSUPP otherwise)";
 const NO_FSID: &str =
     "root files: the host file system holding them; /dev and tmpfs mounts: tmpfs, /proc: procfs; f_fsid is zero";
 
@@ -238,9 +240,20 @@ pub(super) static TABLE: &[Syscall] = &[
         sys_futex::futex,
         &[Hex, Hex, Dec, Hex, Hex, Hex],
     ),
-    sys(Sysno::getxattr, Partial(NO_XATTRS), file::getxattr, &[Path, Path, Hex, Dec]),
-    sys(Sysno::lgetxattr, Partial(NO_XATTRS), file::lgetxattr, &[Path, Path, Hex, Dec]),
-    sys(Sysno::fgetxattr, Partial(NO_XATTRS), file::fgetxattr, &[Fd, Path, Hex, Dec]),
+    sys(Sysno::setxattr, Partial(XATTR_NOTE), xattr::setxattr, &[Path, Path, Hex, Dec, Hex]),
+    sys(Sysno::lsetxattr, Partial(XATTR_NOTE), xattr::lsetxattr, &[Path, Path, Hex, Dec, Hex]),
+    sys(Sysno::fsetxattr, Partial(XATTR_NOTE), xattr::fsetxattr, &[Fd, Path, Hex, Dec, Hex]),
+    sys(Sysno::getxattr, Partial(XATTR_NOTE), xattr::getxattr, &[Path, Path, Hex, Dec]),
+    sys(Sysno::lgetxattr, Partial(XATTR_NOTE), xattr::lgetxattr, &[Path, Path, Hex, Dec]),
+    sys(Sysno::fgetxattr, Partial(XATTR_NOTE), xattr::fgetxattr, &[Fd, Path, Hex, Dec]),
+    sys(Sysno::listxattr, Partial(XATTR_NOTE), xattr::listxattr, &[Path, Hex, Dec]),
+    sys(Sysno::llistxattr, Partial(XATTR_NOTE), xattr::llistxattr, &[Path, Hex, Dec]),
+    sys(Sysno::flistxattr, Partial(XATTR_NOTE), xattr::flistxattr, &[Fd, Hex, Dec]),
+    sys(Sysno::removexattr, Partial(XATTR_NOTE), xattr::removexattr, &[Path, Path]),
+    sys(Sysno::lremovexattr, Partial(XATTR_NOTE), xattr::lremovexattr, &[Path, Path]),
+    sys(Sysno::fremovexattr, Partial(XATTR_NOTE), xattr::fremovexattr, &[Fd, Path]),
+    sys(Sysno::mknod, Partial(MKNOD_NOTE), file::mknod, &[Path, Oct, Hex]),
+    sys(Sysno::mknodat, Partial(MKNOD_NOTE), file::mknodat, &[Fd, Path, Oct, Hex]),
     sys(Sysno::getdents64, Partial(GOFER_DIRS), file::getdents64, &[Fd, Hex, Dec]),
     sys(Sysno::set_tid_address, Full, process::set_tid_address, &[Hex]),
     sys(Sysno::restart_syscall, Full, time::restart_syscall, &[]),

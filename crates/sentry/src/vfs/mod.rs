@@ -134,6 +134,26 @@ pub trait FileDescription: Send + Sync {
     fn exec_forbidden(&self) -> bool {
         false
     }
+    /// The pipe end this description is, if it is an open FIFO (whose
+    /// `open` may have to wait for the other side).
+    fn as_fifo(&self) -> Option<&crate::fs::pipe::PipeEnd> {
+        None
+    }
+    // Extended attributes of the open file (`fgetxattr` & co.): names are
+    // whole (`user.foo`) and checked by the syscall layer for length.
+    // Files without attributes answer EOPNOTSUPP, as Linux's pipes do.
+    fn getxattr(&self, _task: &crate::kernel::Task, _name: &str) -> Result<Vec<u8>, Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    fn setxattr(&self, _task: &crate::kernel::Task, _name: &str, _value: &[u8], _flags: u32) -> Result<(), Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    fn listxattr(&self, _task: &crate::kernel::Task) -> Result<Vec<String>, Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    fn removexattr(&self, _task: &crate::kernel::Task, _name: &str) -> Result<(), Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
     /// A host descriptor holding the file's data, if there is one
     /// (gofer-donated files), for reading it into memory mappings.
     fn host_fd(&self) -> Option<BorrowedFd<'_>> {

@@ -83,6 +83,33 @@ pub trait FileSystem: Send + Sync {
     fn setattr(&self, _task: &Task, _path: &str, _attr: &SetAttr) -> Result<(), Errno> {
         Err(Errno::EROFS)
     }
+    /// `mknod`: a FIFO, socket, device node or empty regular file at
+    /// `path`; `mode` holds the type (`S_IFIFO`...) and the permission
+    /// bits before the umask, `rdev` the device number of a device node.
+    /// The syscall layer has refused other types.
+    fn mknod(&self, _task: &Task, _path: &str, _mode: u32, _rdev: u64) -> Result<(), Errno> {
+        Err(Errno::EROFS)
+    }
+
+    // Extended attributes of the file at `path` (the mount table has
+    // followed the last link or not, as the l* variants ask). Names are
+    // whole (`user.foo`), checked for length by the syscall layer. File
+    // systems without attributes answer EOPNOTSUPP.
+
+    fn getxattr(&self, _task: &Task, _path: &str, _name: &str) -> Result<Vec<u8>, Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// `flags`: XATTR_CREATE (1), XATTR_REPLACE (2).
+    fn setxattr(&self, _task: &Task, _path: &str, _name: &str, _value: &[u8], _flags: u32) -> Result<(), Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// The names the caller may see.
+    fn listxattr(&self, _task: &Task, _path: &str) -> Result<Vec<String>, Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    fn removexattr(&self, _task: &Task, _path: &str, _name: &str) -> Result<(), Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
 }
 
 /// Attribute changes, as Linux's `struct iattr`: what `chmod`, `chown`,
