@@ -1589,3 +1589,33 @@ fn run_in_the_foreground_copies_between_its_stdio_and_the_terminal() {
     assert_eq!(out.status.code(), Some(4), "the shell's status:\n{stdout}");
     assert!(stdout.contains("hi\r\n/dev/console\r\n"), "the shell's output through the pty:\n{stdout:?}");
 }
+
+#[test]
+fn programs_outside_the_image_start_as_init_and_by_exec() {
+    // The init is a script in a bind mount (a volume with an entrypoint);
+    // exec runs a program the container wrote into its root overlay.
+    let moat = Moat::new();
+    let vol = moat_tests::TempDir::new("entrypoint");
+    fs::write(vol.path().join("entry.sh"), "#!/bin/sh\necho '#!/bin/sh' > /made.sh\necho 'echo made by the container' >> /made.sh\nchmod +x /made.sh\necho entry ran\nexec /bin/busybox sleep 1000\n").unwrap();
+    fs::set_permissions(vol.path().join("entry.sh"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let source = vol.path().to_string_lossy().into_owned();
+    let bundle = Bundle::derive_with(|spec| {
+        spec["process"]["args"] = serde_json::json!(["/vol/entry.sh"]);
+        spec["mounts"].as_array_mut().unwrap().push(serde_json::json!({
+            "destination": "/vol", "type": "bind", "source": source, "options": ["rbind", "ro"]
+        }));
+    });
+    let id = unique_name("entry");
+    moat.run(&["run", "--detach", "--bundle", bundle.path_str(), &id]).assert_success();
+    let start = std::time::Instant::now();
+    let out = loop {
+        let out = moat.run(&["exec", &id, "/made.sh"]);
+        if out.success() || start.elapsed() > DEADLINE {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    out.assert_success();
+    assert_eq!(out.stdout, "made by the container\n", "{out}");
+    moat.run(&["delete", "--force", &id]).assert_success();
+}

@@ -113,22 +113,24 @@ fn bad_ids_and_flags_are_refused() {
 #[test]
 fn bad_bundles_leave_nothing_behind() {
     let env = Env::new("bundle");
+    // Ids (and so cgroup paths) of their own: tests run in parallel.
+    let id = format!("bad-{}", std::process::id());
     std::fs::write(env.bundle().join("config.json"), "{\n \"ociVersion\": 1,,\n}").unwrap();
-    let e = env.err(&["create", "--bundle", "bundle", "c1"]);
+    let e = env.err(&["create", "--bundle", "bundle", &id]);
     assert!(e.contains("config.json") && e.contains("line 2"), "{e}");
     std::fs::remove_file(env.bundle().join("config.json")).unwrap();
     env.spec();
     std::fs::remove_dir(env.bundle().join("rootfs")).unwrap();
-    let e = env.err(&["create", "--bundle", "bundle", "c1"]);
+    let e = env.err(&["create", "--bundle", "bundle", &id]);
     assert!(e.contains("rootfs") && e.contains("not an existing directory"), "{e}");
     let mut spec: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(env.bundle().join("config.json")).unwrap()).unwrap();
     std::fs::create_dir(env.bundle().join("rootfs")).unwrap();
     spec["process"]["terminal"] = true.into();
     std::fs::write(env.bundle().join("config.json"), spec.to_string()).unwrap();
-    let e = env.err(&["create", "--bundle", "bundle", "--console-socket", "/x.sock", "c1"]);
+    let e = env.err(&["create", "--bundle", "bundle", "--console-socket", "/x.sock", &id]);
     assert!(e.contains("console socket /x.sock"), "{e}");
-    let e = env.err(&["create", "--bundle", "bundle", "c1"]);
+    let e = env.err(&["create", "--bundle", "bundle", &id]);
     assert!(e.contains("without --console-socket"), "{e}");
     assert!(env.leftovers().is_empty(), "{:?}", env.leftovers());
 }
@@ -139,17 +141,18 @@ fn bad_bundles_leave_nothing_behind() {
 #[test]
 fn create_failure_or_delete_leaves_nothing() {
     let env = Env::new("create");
+    let id = format!("create-{}", std::process::id());
     env.spec();
-    let out = env.moat(&["create", "--bundle", "bundle", "--pid-file", "pid", "c1"]);
+    let out = env.moat(&["create", "--bundle", "bundle", "--pid-file", "pid", &id]);
     if out.status.success() {
-        let st: serde_json::Value = serde_json::from_str(&env.ok(&["state", "c1"])).unwrap();
+        let st: serde_json::Value = serde_json::from_str(&env.ok(&["state", &id])).unwrap();
         assert_eq!(st["status"], "created");
-        let e = env.err(&["delete", "c1"]);
-        assert!(e.contains("c1 is running; stop it or use --force"), "{e}");
-        env.ok(&["delete", "--force", "c1"]);
+        let e = env.err(&["delete", &id]);
+        assert!(e.contains(&format!("{id} is running; stop it or use --force")), "{e}");
+        env.ok(&["delete", "--force", &id]);
     } else {
         let e = String::from_utf8_lossy(&out.stderr);
-        assert!(e.contains("container c1: the sandbox failed to start"), "{e}");
+        assert!(e.contains(&format!("container {id}: the sandbox failed to start")), "{e}");
         assert!(!env.dir.join("pid").exists());
     }
     assert!(env.leftovers().is_empty(), "{:?}", env.leftovers());

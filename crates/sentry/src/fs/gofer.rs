@@ -12,6 +12,7 @@
 //! the caller's permissions against the attributes the gofer reports; the
 //! gofer then acts with its own authority.
 
+use crate::fs::tmpfs::Who;
 use crate::kernel::task::Credentials;
 use crate::kernel::Task;
 use crate::vfs::mount::{join, normalize, FileSystem, SetAttr, TimeSet};
@@ -449,6 +450,11 @@ impl crate::vfs::mount::FileSystem for GoferFs {
         Ok(Arc::new(file))
     }
 
+    fn open_read_as(&self, _who: &Who, path: &str) -> Result<Arc<dyn FileDescription>, Errno> {
+        // The host's permissions are the gofer's to apply on this root.
+        Ok(Arc::new(self.client.open_read(path, fcntl::O_RDONLY)?))
+    }
+
     fn stat(&self, _task: &crate::kernel::Task, path: &str, follow: bool) -> Result<Stat, Errno> {
         Ok(crate::fs::stat_from_attr(&self.client.stat(path, follow)?))
     }
@@ -616,7 +622,13 @@ impl GoferRwFs {
     /// An open that changes nothing (no O_CREAT, no O_TRUNC) is one round
     /// trip: the gofer opens, and the permission check is made on the
     /// attributes it answers with; a refused file is closed unread.
-    fn open_existing(&self, task: &Task, p: &str, flags: u64, slash: bool) -> Result<Arc<dyn FileDescription>, Errno> {
+    fn open_existing(
+        &self,
+        creds: &Credentials,
+        p: &str,
+        flags: u64,
+        slash: bool,
+    ) -> Result<Arc<dyn FileDescription>, Errno> {
         let rw = &self.inner;
         let acc = flags & fcntl::O_ACCMODE;
         let mut wire = (acc as u32) & open_flags::O_ACCMODE;
@@ -634,7 +646,7 @@ impl GoferRwFs {
             fcntl::O_WRONLY => 2,
             _ => 6,
         };
-        crate::fs::overlay::permit(&task.creds, &st, want)?;
+        crate::fs::overlay::permit(creds, &st, want)?;
         Ok(Arc::new(file))
     }
 
@@ -661,11 +673,19 @@ impl FileSystem for GoferRwFs {
     }
 
     fn follow(&self, task: &Task, path: &str, follow_last: bool) -> Result<Option<String>, Errno> {
+        self.follow_as(&Who::of(task), path, follow_last)
+    }
+
+    fn open_read_as(&self, who: &Who, path: &str) -> Result<Arc<dyn FileDescription>, Errno> {
+        self.open_existing(&who.creds, &normalize(path), abi::fcntl::O_RDONLY, false)
+    }
+
+    fn follow_as(&self, who: &Who, path: &str, follow_last: bool) -> Result<Option<String>, Errno> {
         let (link, searched) = self.inner.client.walk(path, follow_last)?;
         // Search permission on every directory the lookup passes through.
         for d in &searched {
             let st = Stat { mode: d.mode, uid: d.uid, gid: d.gid, ..Stat::default() };
-            crate::fs::overlay::permit(&task.creds, &st, 1)?;
+            crate::fs::overlay::permit(&who.creds, &st, 1)?;
         }
         let Some(link) = link else { return Ok(None) };
         let dir = if link.dir == "/" { self.inner.point.clone() } else { join(&self.inner.point, &link.dir[1..]) };
@@ -682,7 +702,7 @@ impl FileSystem for GoferRwFs {
         let acc = flags & fcntl::O_ACCMODE;
         let writes = acc != fcntl::O_RDONLY || flags & fcntl::O_TRUNC != 0;
         if flags & (fcntl::O_CREAT | fcntl::O_TRUNC) == 0 {
-            return self.open_existing(task, &p, flags, slash);
+            return self.open_existing(&task.creds, &p, flags, slash);
         }
         let existing = rw.lstat_opt(&p)?;
         let (mut wire, mut new_mode, mut owner) = (0u32, 0u32, (0, 0));

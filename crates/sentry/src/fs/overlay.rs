@@ -833,6 +833,12 @@ impl FileSystem for OverlayFs {
     fn follow(&self, task: &Task, path: &str, follow_last: bool) -> Result<Option<String>, Errno> {
         self.inner.follow(&Who::of(task), path, follow_last)
     }
+    fn follow_as(&self, who: &Who, path: &str, follow_last: bool) -> Result<Option<String>, Errno> {
+        self.inner.follow(who, path, follow_last)
+    }
+    fn open_read_as(&self, who: &Who, path: &str) -> Result<Arc<dyn FileDescription>, Errno> {
+        self.inner.open(who, path, abi::fcntl::O_RDONLY, 0)
+    }
     fn open(&self, task: &Task, path: &str, flags: u64, mode: u32) -> Result<Arc<dyn FileDescription>, Errno> {
         self.inner.open(&Who::of(task), path, flags, mode)
     }

@@ -716,11 +716,19 @@ impl FileSystem for TmpFs {
     }
 
     fn follow(&self, task: &Task, path: &str, follow_last: bool) -> Result<Option<String>, Errno> {
+        self.follow_as(&Who::of(task), path, follow_last)
+    }
+
+    fn open_read_as(&self, who: &Who, path: &str) -> Result<Arc<dyn FileDescription>, Errno> {
+        self.open_as(who, path, fcntl::O_RDONLY, 0)
+    }
+
+    fn follow_as(&self, who: &Who, path: &str, follow_last: bool) -> Result<Option<String>, Errno> {
         let st = self.shared.lock();
         let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
         let mut ino = ROOT;
         for (i, c) in comps.iter().enumerate() {
-            let Ok(Some(next)) = st.child(&task.creds, ino, c) else {
+            let Ok(Some(next)) = st.child(&who.creds, ino, c) else {
                 // The operation reports the error.
                 return Ok(None);
             };

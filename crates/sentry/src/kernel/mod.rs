@@ -110,7 +110,6 @@ pub struct Uts {
 pub struct Kernel {
     pub(crate) platform: Arc<dyn Platform>,
     pub(crate) memfile: Arc<MemoryFile>,
-    pub(crate) gofer: GoferClient,
     /// Which file system serves which path: the gofer at `/`, devfs at
     /// `/dev`, procfs at `/proc`, and the spec's tmpfs mounts.
     pub(crate) mounts: crate::vfs::mount::MountTable,
@@ -278,7 +277,6 @@ impl Kernel {
             platform: cfg.platform,
             memfile: cfg.memfile.clone(),
             mounts: build_mounts(weak, &cfg.gofer, &cfg.mounts, cfg.total_memory, cfg.root_readonly, cfg.root_overlay),
-            gofer: cfg.gofer,
             uts: Arc::new(Mutex::new(Uts { hostname: cfg.hostname, domainname: "(none)".into() })),
             strace: cfg.strace,
             total_memory: limit.map_or(cfg.total_memory, |l| l.min(cfg.total_memory)),

@@ -298,10 +298,23 @@ impl Task {
     /// group, on the calling thread, and loads its program.
     pub(crate) fn new_process(kernel: &Arc<Kernel>, spec: ProcessSpec, pid: i32) -> Result<Task, String> {
         let name = spec.argv.first().cloned().unwrap_or_default();
-        let path = loader::resolve_executable(kernel, &name, &spec.cwd, &spec.envp)
+        let mut groups = spec.additional_gids;
+        groups.sort_unstable();
+        groups.dedup();
+        let creds = Credentials {
+            uid: spec.uid,
+            euid: spec.uid,
+            suid: spec.uid,
+            gid: spec.gid,
+            egid: spec.gid,
+            sgid: spec.gid,
+            groups,
+        };
+        let who = crate::fs::tmpfs::Who { creds: creds.clone(), umask: 0o022 };
+        let path = loader::resolve_executable(kernel, &who, &name, &spec.cwd, &spec.envp)
             .map_err(|e| format!("executable {name:?} not found in the container (PATH or path): {}", describe(e)))?;
         let ids = AuxIds { uid: spec.uid, euid: spec.uid, gid: spec.gid, egid: spec.gid };
-        let loaded = loader::load(kernel, &loader::gofer_opener(kernel), &path, &spec.argv, &spec.envp, ids)
+        let loaded = loader::load(kernel, &loader::kernel_opener(kernel, &who), &path, &spec.argv, &spec.envp, ids)
             .map_err(|e| format!("cannot execute {path}: {}", describe(e)))?;
         let fds = Arc::new(FdTable::default());
         let mut tty = None;
@@ -336,9 +349,6 @@ impl Task {
         }
         let ctx = kernel.platform.new_context();
         let shared = TaskShared::new(&*ctx, comm_of(&loaded.path));
-        let mut groups = spec.additional_gids;
-        groups.sort_unstable();
-        groups.dedup();
         let group = Arc::new(ThreadGroup::default());
         group.add(pid, TaskHandle(shared.clone()));
         let mm = Arc::new(loaded.mm);
@@ -374,15 +384,7 @@ impl Task {
             actions,
             group,
             mask: SigSet::default(),
-            creds: Credentials {
-                uid: spec.uid,
-                euid: spec.uid,
-                suid: spec.uid,
-                gid: spec.gid,
-                egid: spec.gid,
-                sgid: spec.gid,
-                groups,
-            },
+            creds,
             cwd: spec.cwd,
             umask: 0o022,
             pdeath_signal: 0,

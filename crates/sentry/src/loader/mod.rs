@@ -8,6 +8,7 @@ mod stack;
 
 pub use elf::copy_from_file;
 
+use crate::fs::tmpfs::Who;
 use crate::kernel::Kernel;
 use crate::mm::{MemoryManager, Placement, VmaKind, STACK_SIZE, STACK_TOP};
 use crate::vfs::FileDescription;
@@ -33,7 +34,7 @@ pub struct AuxIds {
 
 /// Resolves `name` the way execvp does: a name without `/` is looked up in
 /// the `PATH` of `envp` (the default path if there is none).
-pub fn resolve_executable(kernel: &Kernel, name: &str, cwd: &str, envp: &[String]) -> Result<String, Errno> {
+pub fn resolve_executable(kernel: &Kernel, who: &Who, name: &str, cwd: &str, envp: &[String]) -> Result<String, Errno> {
     if name.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -46,8 +47,8 @@ pub fn resolve_executable(kernel: &Kernel, name: &str, cwd: &str, envp: &[String
         .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     for dir in path.split(':').filter(|d| !d.is_empty()) {
         let candidate = absolute(cwd, &format!("{dir}/{name}"));
-        if let Ok(attr) = kernel.gofer.stat(&candidate, true) {
-            if attr.mode & 0o170000 == 0o100000 {
+        if let Ok(st) = kernel.mounts.open_read_as(who, &candidate).and_then(|f| f.stat()) {
+            if st.mode & 0o170000 == 0o100000 {
                 return Ok(candidate);
             }
         }
@@ -68,13 +69,17 @@ pub fn absolute(cwd: &str, path: &str) -> String {
 
 /// Builds a new address space running the program at `path`.
 /// How the loader opens files: through the caller's view of the file
-/// systems (the mount table for execve; the container root for the init).
+/// systems (a task's for execve; the kernel's own for a new process).
 pub type Opener<'a> = &'a dyn Fn(&str) -> Result<Arc<dyn FileDescription>, Errno>;
 
-/// Opens files of the container's root through the gofer (the init's view:
-/// the root's upper layer is still empty then).
-pub fn gofer_opener(kernel: &Kernel) -> impl Fn(&str) -> Result<Arc<dyn FileDescription>, Errno> + '_ {
-    move |path| Ok(Arc::new(kernel.gofer.open_read(path, abi::fcntl::O_RDONLY)?) as Arc<dyn FileDescription>)
+/// Opens files through the mount table for a process about to be made (the
+/// container's init, a `moat exec`), with its credentials: programs in bind
+/// mounts, tmpfs or the root's upper layer start too.
+pub fn kernel_opener<'a>(
+    kernel: &'a Kernel,
+    who: &'a Who,
+) -> impl Fn(&str) -> Result<Arc<dyn FileDescription>, Errno> + 'a {
+    move |path| kernel.mounts.open_read_as(who, path)
 }
 
 pub fn load(

@@ -19,6 +19,7 @@
 //! * Mounts are not visible to `mount(2)`/`/proc/self/mounts` yet.
 
 use super::FileDescription;
+use crate::fs::tmpfs::Who;
 use crate::kernel::Task;
 use abi::{Errno, Stat, Statfs};
 use std::sync::Arc;
@@ -44,6 +45,19 @@ pub trait FileSystem: Send + Sync {
     /// Opens `path` with `open(2)` `flags` (O_CLOEXEC already removed);
     /// `mode` is the permission bits for a file O_CREAT makes.
     fn open(&self, task: &Task, path: &str, flags: u64, mode: u32) -> Result<Arc<dyn FileDescription>, Errno>;
+
+    /// `follow` and a read-only `open` for the kernel's own use, where no
+    /// task asks but `who`'s credentials count: loading the container's
+    /// init and the processes of `moat exec` through the mount table.
+    /// File systems whose answers depend on the asking task (procfs) keep
+    /// the defaults: no links, ENOENT.
+    fn follow_as(&self, _who: &Who, _path: &str, _follow_last: bool) -> Result<Option<String>, Errno> {
+        Ok(None)
+    }
+
+    fn open_read_as(&self, _who: &Who, _path: &str) -> Result<Arc<dyn FileDescription>, Errno> {
+        Err(Errno::ENOENT)
+    }
 
     /// The attributes of `path`; of the link's target when `follow`
     /// (only the gofer's root mount needs it: the table follows the
@@ -189,6 +203,20 @@ impl MountTable {
             }
         }
         unreachable!("the table always holds the root mount")
+    }
+
+    /// Opens `path` for reading through the mount table on behalf of
+    /// `who`, following links (see `FileSystem::open_read_as`).
+    pub fn open_read_as(&self, who: &Who, path: &str) -> Result<Arc<dyn FileDescription>, Errno> {
+        let mut path = path.to_string();
+        for _ in 0..=MAX_SYMLINKS {
+            let (fs, inner) = self.lookup(&path);
+            match fs.follow_as(who, &inner, true)? {
+                Some(next) => path = next,
+                None => return fs.open_read_as(who, &inner),
+            }
+        }
+        Err(Errno::ELOOP)
     }
 
     /// Like [`lookup`](Self::lookup), after following the synthetic file
