@@ -61,9 +61,11 @@ fn create_then_force_delete() {
 
 #[test]
 fn sandbox_failure_is_reported_and_cleaned_up() {
+    // Another id than the other test's: they run in parallel, and the id
+    // names the container's cgroup.
     let (dir, rt) = setup("fail", FAILING);
-    let e = rt.create("c1", &dir.join("bundle"), &CreateOpts::default()).unwrap_err().to_string();
-    assert!(e.contains("container c1: the sandbox failed to start: no such platform"), "{e}");
-    assert!(!dir.join("root/c1").exists());
+    let e = rt.create("c2", &dir.join("bundle"), &CreateOpts::default()).unwrap_err().to_string();
+    assert!(e.contains("container c2: the sandbox failed to start: no such platform"), "{e}");
+    assert!(!dir.join("root/c2").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
