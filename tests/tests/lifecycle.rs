@@ -1105,6 +1105,45 @@ fn rw_bind_mount_writes_reach_the_host() {
     assert_eq!(fs::read_link(src.join("link")).unwrap(), std::path::Path::new("a"));
 }
 
+/// The sentry caches a bind mount's attributes (`fs::gofer_cache`): its
+/// own changes show at once, under every name; the host's within the
+/// revalidation period (1 s).
+#[test]
+fn bind_mount_stat_sees_changes_through_the_sandbox_and_the_host() {
+    let moat = Moat::new();
+    let scratch = moat_tests::TempDir::new("bind-cache");
+    let src = scratch.path().join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("f"), "abc\n").unwrap();
+    fs::write(src.join("host"), "1").unwrap();
+    let script = "s() { stat -c \"$1 %s %h %a\" \"$1\" 2>&1 | sed 's/.*: //'; }; \
+                  s /data/f; echo more >> /data/f; s /data/f; \
+                  ln /data/f /data/h; s /data/f; echo x >> /data/h; s /data/f; \
+                  mv /data/f /data/g; s /data/f; s /data/g; \
+                  mkdir /data/d; mv /data/g /data/d/; s /data/d/g; mv /data/d /data/e; s /data/d/g; s /data/e/g; \
+                  chmod 600 /data/e/g; s /data/e/g; rm /data/e/g; s /data/e/g; s /data/h; \
+                  s /data/host; touch /data/ready; \
+                  while [ ! -e /data/changed ]; do sleep 1; done; sleep 2; s /data/host";
+    let bundle = with_mounts(script, serde_json::json!([bind("/data", &src, &["rbind", "rw"])]));
+    let host = src.clone();
+    let changer = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !host.join("ready").exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        fs::write(host.join("host"), "12345").unwrap();
+        fs::write(host.join("changed"), "").unwrap();
+    });
+    let out = moat.run_bundle(&bundle);
+    changer.join().unwrap();
+    out.assert_success();
+    let want = "/data/f 4 1 644\n/data/f 9 1 644\n/data/f 9 2 644\n/data/f 11 2 644\n\
+                No such file or directory\n/data/g 11 2 644\n/data/d/g 11 2 644\n\
+                No such file or directory\n/data/e/g 11 2 644\n/data/e/g 11 2 600\n\
+                No such file or directory\n/data/h 11 1 600\n/data/host 1 1 644\n/data/host 5 1 644\n";
+    assert_eq!(out.stdout, want, "{out}");
+}
+
 #[test]
 fn ro_bind_mount_refuses_writes() {
     let moat = Moat::new();

@@ -12,6 +12,7 @@
 //! the caller's permissions against the attributes the gofer reports; the
 //! gofer then acts with its own authority.
 
+use crate::fs::gofer_cache::GoferCache;
 use crate::fs::tmpfs::Who;
 use crate::kernel::task::Credentials;
 use crate::kernel::Task;
@@ -30,24 +31,30 @@ use std::sync::{Arc, Mutex};
 pub struct GoferClient {
     sock: Arc<Mutex<UnixStream>>,
     mount: u32,
+    /// What the writable trees' lookups answered (`fs::gofer_cache`).
+    cache: Arc<GoferCache>,
 }
 
 impl GoferClient {
     pub fn new(sock: UnixStream) -> GoferClient {
-        GoferClient { sock: Arc::new(Mutex::new(sock)), mount: 0 }
+        GoferClient { sock: Arc::new(Mutex::new(sock)), mount: 0, cache: Arc::default() }
     }
 
     /// The same connection, for the gofer's tree `mount` (the `mount`-th
     /// bind mount of the spec).
     pub fn for_mount(&self, mount: u32) -> GoferClient {
-        GoferClient { sock: self.sock.clone(), mount }
+        GoferClient { sock: self.sock.clone(), mount, cache: self.cache.clone() }
     }
 
     fn call(&self, req: &Request) -> Result<(Response, Vec<OwnedFd>), Errno> {
         let sock = self.sock.lock().unwrap();
         let call = Call { mount: self.mount, req: req.clone() };
         control::send_frame(&sock, &call, &[]).map_err(gofer_lost)?;
-        let (resp, fds) = control::recv_frame(&sock).map_err(gofer_lost)?;
+        let answer = control::recv_frame(&sock);
+        // Still under the connection's lock: no lookup can be answered
+        // between the change and the cache's forgetting it.
+        self.cache.after(req);
+        let (resp, fds) = answer.map_err(gofer_lost)?;
         match resp {
             Response::Error { errno } => Err(Errno::new(errno)),
             resp => Ok((resp, fds)),
@@ -217,7 +224,9 @@ impl GoferFile {
         if self.is_dir() {
             return Err(Errno::EISDIR);
         }
-        rustix::io::pwrite(&self.fd, data, offset).map_err(host_errno)
+        let n = rustix::io::pwrite(&self.fd, data, offset).map_err(host_errno);
+        self.client.cache.forget_inode(self.attr.dev, self.attr.ino);
+        n
     }
 }
 
@@ -296,7 +305,9 @@ impl FileDescription for GoferFile {
             // ftruncate on the donated descriptor: right even when the file
             // has been renamed or unlinked since it was opened.
             rw.writable()?;
-            rustix::fs::ftruncate(&self.fd, attr.size.unwrap_or(0)).map_err(host_errno)?;
+            let done = rustix::fs::ftruncate(&self.fd, attr.size.unwrap_or(0)).map_err(host_errno);
+            self.client.cache.forget_inode(self.attr.dev, self.attr.ino);
+            done?;
             let rest = SetAttr { size: None, ..*attr };
             if rest.mode.is_none()
                 && rest.uid.is_none()
@@ -530,8 +541,28 @@ impl RwInner {
         }
     }
 
+    /// The attributes of `path` (not followed), from the cache while fresh.
     fn lstat(&self, path: &str) -> Result<Stat, Errno> {
-        Ok(crate::fs::stat_from_attr(&self.client.stat(path, false)?))
+        let (cache, mount) = (&self.client.cache, self.client.mount);
+        if let Some(st) = cache.lstat(mount, path) {
+            return Ok(st);
+        }
+        let gen = cache.generation();
+        let st = crate::fs::stat_from_attr(&self.client.stat(path, false)?);
+        cache.put_lstat(gen, mount, path, &st);
+        Ok(st)
+    }
+
+    /// The gofer's walk of `path`, from the cache while fresh.
+    fn walk(&self, path: &str, follow_last: bool) -> Result<crate::fs::gofer_cache::Walked, Errno> {
+        let (cache, mount) = (&self.client.cache, self.client.mount);
+        if let Some(w) = cache.walk(mount, path, follow_last) {
+            return Ok(w);
+        }
+        let gen = cache.generation();
+        let w = self.client.walk(path, follow_last)?;
+        cache.put_walk(gen, mount, path, follow_last, &w);
+        Ok(w)
     }
 
     /// The attributes of `path`, None if it does not exist (its parent does).
@@ -681,7 +712,7 @@ impl FileSystem for GoferRwFs {
     }
 
     fn follow_as(&self, who: &Who, path: &str, follow_last: bool) -> Result<Option<String>, Errno> {
-        let (link, searched) = self.inner.client.walk(path, follow_last)?;
+        let (link, searched) = self.inner.walk(path, follow_last)?;
         // Search permission on every directory the lookup passes through.
         for d in &searched {
             let st = Stat { mode: d.mode, uid: d.uid, gid: d.gid, ..Stat::default() };

@@ -11,6 +11,7 @@ pub mod devpts;
 pub mod epoll;
 pub mod eventfd;
 pub mod gofer;
+pub mod gofer_cache;
 pub mod host;
 pub mod lock;
 pub mod memfd;
