@@ -327,8 +327,17 @@ pub fn reap(pid: i32, grace: Duration) -> Option<WaitStatus> {
 /// With one arena neither happens: every thread allocates from the main
 /// arena, which grows and trims with brk (threads still keep their own
 /// tcache for small blocks).
+///
+/// The mmap and trim thresholds are fixed too. Left to glibc's dynamic
+/// ones, how a system call's buffer (a socket write's, a pipe read's) is
+/// served depends on the sentry's allocation history: past some point each
+/// one became a fresh mapping or a heap grown again and trimmed, so every
+/// call faulted its pages in anew (TCP over loopback fell from ~30 to
+/// ~10 Gbit/s). Buffers under 16 MiB come from the heap, which keeps up to
+/// 32 MiB free before giving memory back.
 fn cap_malloc_arenas(env: &mut Vec<std::ffi::CString>) {
-    const CAP: &str = "glibc.malloc.arena_max=1";
+    const CAP: &str =
+        "glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=16777216:glibc.malloc.trim_threshold=33554432";
     let prefix = b"GLIBC_TUNABLES=";
     let existing = env.iter().position(|kv| kv.as_bytes().starts_with(prefix));
     let value = match existing.map(|i| env.remove(i)) {
@@ -344,12 +353,20 @@ mod tests {
     fn arena_cap_is_added_or_appended() {
         let mut env = vec![std::ffi::CString::new("A=1").unwrap()];
         cap_malloc_arenas(&mut env);
-        assert_eq!(env[1].to_str().unwrap(), "GLIBC_TUNABLES=glibc.malloc.arena_max=1");
+        assert_eq!(
+            env[1].to_str().unwrap(),
+            "GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=16777216:\
+             glibc.malloc.trim_threshold=33554432"
+        );
         let mut env = vec![std::ffi::CString::new("GLIBC_TUNABLES=glibc.malloc.check=3").unwrap()];
         cap_malloc_arenas(&mut env);
         assert_eq!(
             env,
-            vec![std::ffi::CString::new("GLIBC_TUNABLES=glibc.malloc.check=3:glibc.malloc.arena_max=1").unwrap()]
+            vec![std::ffi::CString::new(
+                "GLIBC_TUNABLES=glibc.malloc.check=3:glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=16777216:\
+                 glibc.malloc.trim_threshold=33554432"
+            )
+            .unwrap()]
         );
     }
 
