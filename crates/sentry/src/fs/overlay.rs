@@ -41,6 +41,25 @@ use std::collections::{HashMap, HashSet};
 use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// The xattr calls of an overlay description, which go by its path (so
+/// they follow the file's current name, not the open inode).
+macro_rules! xattrs_by_path {
+    () => {
+        fn getxattr(&self, task: &Task, name: &str) -> Result<Vec<u8>, Errno> {
+            self.fs.getxattr(&Who::of(task), &self.path, name)
+        }
+        fn setxattr(&self, task: &Task, name: &str, value: &[u8], flags: u32) -> Result<(), Errno> {
+            self.fs.setxattr(&Who::of(task), &self.path, name, Some(value), flags)
+        }
+        fn listxattr(&self, task: &Task) -> Result<Vec<String>, Errno> {
+            self.fs.listxattr(&Who::of(task), &self.path)
+        }
+        fn removexattr(&self, task: &Task, name: &str) -> Result<(), Errno> {
+            self.fs.setxattr(&Who::of(task), &self.path, name, None, 0)
+        }
+    };
+}
+
 /// `OVERLAYFS_SUPER_MAGIC`.
 pub const OVERLAYFS_MAGIC: i64 = 0x794c_7630;
 const S_IFMT: u32 = 0o170000;
@@ -950,18 +969,7 @@ impl FileDescription for OverlayFile {
     fn host_fd(&self) -> Option<BorrowedFd<'_>> {
         self.inner.host_fd()
     }
-    fn getxattr(&self, task: &Task, name: &str) -> Result<Vec<u8>, Errno> {
-        self.fs.getxattr(&Who::of(task), &self.path, name)
-    }
-    fn setxattr(&self, task: &Task, name: &str, value: &[u8], flags: u32) -> Result<(), Errno> {
-        self.fs.setxattr(&Who::of(task), &self.path, name, Some(value), flags)
-    }
-    fn listxattr(&self, task: &Task) -> Result<Vec<String>, Errno> {
-        self.fs.listxattr(&Who::of(task), &self.path)
-    }
-    fn removexattr(&self, task: &Task, name: &str) -> Result<(), Errno> {
-        self.fs.setxattr(&Who::of(task), &self.path, name, None, 0)
-    }
+    xattrs_by_path!();
 }
 
 /// An open directory of the merged tree: its listing is taken when first
@@ -1042,18 +1050,7 @@ impl FileDescription for OverlayDir {
     fn path(&self) -> String {
         self.path.clone()
     }
-    fn getxattr(&self, task: &Task, name: &str) -> Result<Vec<u8>, Errno> {
-        self.fs.getxattr(&Who::of(task), &self.path, name)
-    }
-    fn setxattr(&self, task: &Task, name: &str, value: &[u8], flags: u32) -> Result<(), Errno> {
-        self.fs.setxattr(&Who::of(task), &self.path, name, Some(value), flags)
-    }
-    fn listxattr(&self, task: &Task) -> Result<Vec<String>, Errno> {
-        self.fs.listxattr(&Who::of(task), &self.path)
-    }
-    fn removexattr(&self, task: &Task, name: &str) -> Result<(), Errno> {
-        self.fs.setxattr(&Who::of(task), &self.path, name, None, 0)
-    }
+    xattrs_by_path!();
 }
 
 #[cfg(test)]
