@@ -49,6 +49,16 @@ int main(int argc, char **argv) {
     for (long at = 0, i = 0; same && i < argc; at += strlen(argv[i]) + 1, i++) same = strcmp(data + at, argv[i]) == 0;
     say("cmdline is argv: %s", YN(same));
 
+    extern char **environ;
+    len = slurp("/proc/self/environ");
+    long at = 0;
+    same = 1;
+    for (char **e = environ; *e && same; e++) {
+        same = at + (long)strlen(*e) < len && strcmp(data + at, *e) == 0;
+        at += strlen(*e) + 1;
+    }
+    say("environ is the environment: %s", YN(same && at == len));
+
     slurp("/proc/self/stat");
     int pid = 0, ppid = 0;
     char state = 0;

@@ -36,6 +36,7 @@ const PID_ENTRIES: &[(&str, u8)] = &[
     ("cmdline", synthetic::DT_REG),
     ("comm", synthetic::DT_REG),
     ("cwd", synthetic::DT_LNK),
+    ("environ", synthetic::DT_REG),
     ("exe", synthetic::DT_LNK),
     ("fd", synthetic::DT_DIR),
     ("fdinfo", synthetic::DT_DIR),
@@ -188,6 +189,7 @@ impl ProcFs {
                             ("exe" | "cwd", []) => return Err(Errno::EACCES),
                             ("cmdline", []) => Node::File(mm.upgrade().map(|mm| mm.cmdline()).unwrap_or_default()),
                             ("comm", []) => Node::File(format!("{comm}\n").into_bytes()),
+                            ("environ", []) => Node::File(mm.upgrade().map(|mm| mm.environ()).unwrap_or_default()),
                             ("stat", []) => {
                                 Node::File(stat_line(pid, &comm, mine, [ppid, pgid, sid], threads).into_bytes())
                             }

@@ -192,6 +192,7 @@ fn load_elf(
     }
     let sp = stack::build(&mm, STACK_TOP, execfn, argv, envp, &aux)?;
     mm.set_cmdline(argv);
+    mm.set_environ(envp);
     Ok(Loaded { regs: PtRegs::user_start(entry, sp), mm, path: path.to_string() })
 }
 

@@ -186,6 +186,7 @@ struct Inner {
     /// A copy made at exec (Linux reads the stack, so a program that
     /// rewrites its argv changes it there; here it does not).
     cmdline: Vec<u8>,
+    environ: Vec<u8>,
 }
 
 fn platform_err(e: platform::PlatformError) -> Errno {
@@ -201,6 +202,7 @@ pub struct MmImage {
     brk_start: u64,
     brk: u64,
     cmdline: Vec<u8>,
+    environ: Vec<u8>,
     memfile: Arc<MemoryFile>,
 }
 
@@ -222,6 +224,7 @@ impl Inner {
             brk_start: self.brk_start,
             brk: self.brk,
             cmdline: self.cmdline.clone(),
+            environ: self.environ.clone(),
             memfile: self.memfile.clone(),
         };
         for (&start, vma) in &self.vmas {
@@ -250,6 +253,7 @@ impl Inner {
             brk_start: image.brk_start,
             brk: image.brk,
             cmdline: std::mem::take(&mut image.cmdline),
+            environ: std::mem::take(&mut image.environ),
         };
         for (start, vma) in vmas {
             // Owned by `mm` from here on, so it is freed on any failure.
@@ -260,7 +264,7 @@ impl Inner {
     }
 
     fn new(space: Arc<dyn AddressSpace>, memfile: Arc<MemoryFile>) -> Inner {
-        Inner { space, memfile, vmas: BTreeMap::new(), brk_start: 0, brk: 0, cmdline: Vec::new() }
+        Inner { space, memfile, vmas: BTreeMap::new(), brk_start: 0, brk: 0, cmdline: Vec::new(), environ: Vec::new() }
     }
 
     pub fn vmas(&self) -> impl Iterator<Item = (u64, &Vma)> {
@@ -763,6 +767,17 @@ impl MemoryManager {
 
     pub fn set_cmdline(&self, argv: &[String]) {
         self.lock().cmdline = argv.iter().flat_map(|a| a.bytes().chain([0])).collect();
+    }
+
+    /// The environment as `/proc/<pid>/environ` shows it: each entry
+    /// NUL-ended, as given to execve (a copy: changes the program makes to
+    /// its own environment in place do not show).
+    pub fn environ(&self) -> Vec<u8> {
+        self.lock().environ.clone()
+    }
+
+    pub fn set_environ(&self, envp: &[String]) {
+        self.lock().environ = envp.iter().flat_map(|a| a.bytes().chain([0])).collect();
     }
 
     /// Creates a zero-filled mapping of `len` bytes and returns its address.
