@@ -247,6 +247,9 @@ pub struct Task {
     pub(crate) dumpable: bool,
     /// `personality(2)`, recorded (inherited by fork, kept across exec).
     pub(crate) personality: u32,
+    /// A buffer kept between system calls that move data (read, write...),
+    /// so each does not allocate and zero one (`take_buffer`).
+    buffer: Vec<u8>,
     /// The UTS namespace: the kernel's, unless unshared (`unshare`).
     pub(crate) uts: Arc<Mutex<super::Uts>>,
     pub(crate) keepcaps: bool,
@@ -390,6 +393,7 @@ impl Task {
             pdeath_signal: 0,
             dumpable: true,
             personality: 0,
+            buffer: Vec::new(),
             uts: kernel.uts.clone(),
             keepcaps: false,
             exe: loaded.path,
@@ -404,6 +408,24 @@ impl Task {
             ctx,
             shared,
         })
+    }
+
+    /// A buffer of at least `len` bytes whose contents are unspecified
+    /// (the caller fills what it uses); hand it back with `give_buffer`.
+    pub(crate) fn take_buffer(&mut self, len: usize) -> Vec<u8> {
+        let mut buf = std::mem::take(&mut self.buffer);
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        buf
+    }
+
+    /// Keeps `buf` for the next `take_buffer`, unless it is huge.
+    pub(crate) fn give_buffer(&mut self, buf: Vec<u8>) {
+        const KEEP: usize = 4 << 20;
+        if buf.len() <= KEEP {
+            self.buffer = buf;
+        }
     }
 
     pub fn handle(&self) -> TaskHandle {
@@ -436,6 +458,7 @@ impl Task {
             pdeath_signal: 0,
             dumpable: true,
             personality,
+            buffer: Vec::new(),
             uts,
             keepcaps: false,
             regs,

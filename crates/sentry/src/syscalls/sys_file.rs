@@ -143,10 +143,11 @@ fn sigpipe(task: &Task, e: Errno) -> Errno {
 pub fn read(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = task.fds.get(fd_arg(a[0]))?;
     readable(&*file)?;
-    let mut buf = vec![0u8; a[2].min(MAX_RW) as usize];
-    let n = read_waiting(task, &*file, &mut buf)?;
-    task.mm.copy_out(a[1], &buf[..n])?;
-    Ok(n as u64)
+    let len = a[2].min(MAX_RW) as usize;
+    let mut buf = task.take_buffer(len);
+    let n = read_waiting(task, &*file, &mut buf[..len]).and_then(|n| task.mm.copy_out(a[1], &buf[..n]).map(|()| n));
+    task.give_buffer(buf);
+    Ok(n? as u64)
 }
 
 pub fn pread64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -155,18 +156,21 @@ pub fn pread64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if (a[3] as i64) < 0 {
         return Err(Errno::EINVAL);
     }
-    let mut buf = vec![0u8; a[2].min(MAX_RW) as usize];
-    let n = file.pread(&mut buf, a[3])?;
-    task.mm.copy_out(a[1], &buf[..n])?;
-    Ok(n as u64)
+    let len = a[2].min(MAX_RW) as usize;
+    let mut buf = task.take_buffer(len);
+    let n = file.pread(&mut buf[..len], a[3]).and_then(|n| task.mm.copy_out(a[1], &buf[..n]).map(|()| n));
+    task.give_buffer(buf);
+    Ok(n? as u64)
 }
 
 pub fn write(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = task.fds.get(fd_arg(a[0]))?;
     writable(&*file)?;
-    let mut buf = vec![0u8; a[2].min(MAX_RW) as usize];
-    task.mm.copy_in(a[1], &mut buf)?;
-    Ok(write_waiting(task, &*file, &buf)? as u64)
+    let len = a[2].min(MAX_RW) as usize;
+    let mut buf = task.take_buffer(len);
+    let n = task.mm.copy_in(a[1], &mut buf[..len]).and_then(|()| write_waiting(task, &*file, &buf[..len]));
+    task.give_buffer(buf);
+    Ok(n? as u64)
 }
 
 pub fn pwrite64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -175,9 +179,11 @@ pub fn pwrite64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if (a[3] as i64) < 0 {
         return Err(Errno::EINVAL);
     }
-    let mut buf = vec![0u8; a[2].min(MAX_RW) as usize];
-    task.mm.copy_in(a[1], &mut buf)?;
-    Ok(file.pwrite(&buf, a[3])? as u64)
+    let len = a[2].min(MAX_RW) as usize;
+    let mut buf = task.take_buffer(len);
+    let n = task.mm.copy_in(a[1], &mut buf[..len]).and_then(|()| file.pwrite(&buf[..len], a[3]));
+    task.give_buffer(buf);
+    Ok(n? as u64)
 }
 
 /// Moves up to `count` bytes from `input` to `output` in the sentry (no
