@@ -151,6 +151,25 @@ print(len(results), sum(results), os.waitstatus_to_exitcode(status), caught == [
     }
 
     #[test]
+    fn python3_sqlite_locks_and_fifos() {
+        // SQLite's rollback journal takes fcntl record locks; flock, lockf
+        // and mkfifo straight from Python.
+        let script = "import sqlite3, fcntl, os\n\
+                      c = sqlite3.connect('/tmp/t.db')\n\
+                      c.execute('create table t(x)')\n\
+                      c.executemany('insert into t values(?)', [(i,) for i in range(1000)])\n\
+                      c.commit()\n\
+                      print(c.execute('select sum(x) from t').fetchone()[0])\n\
+                      f = open('/tmp/l', 'w')\n\
+                      fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n\
+                      fcntl.lockf(f, fcntl.LOCK_EX)\n\
+                      os.mkfifo('/tmp/ff')\n\
+                      print(os.path.exists('/tmp/ff'))";
+        let (_moat, out) = run(&["python3", "-c", script]);
+        assert_stdout(&out, "499500\nTrue\n");
+    }
+
+    #[test]
     fn python3_multiprocessing_pool() {
         let script = "import multiprocessing as m\nwith m.Pool(2) as p: print(sum(p.map(abs, range(-10, 10))))";
         let (_moat, out) = run(&["python3", "-c", script]);
