@@ -277,27 +277,28 @@ impl Stub {
             }
             nix::unistd::ForkResult::Parent { child } => child,
         };
-        let keep = [memfd, pass.stub_fd()];
-        let scratch = pass.scratch_offset;
-        let stub = Stub {
-            pid,
-            memfd,
-            pass,
-            threads: Mutex::new(HashMap::from([(gettid().as_raw(), pid)])),
-            cpus,
-            next_cpu: AtomicUsize::new(cpu + 1),
-        };
-        Traced(pid).setup(memfd, code_offset, scratch, keep, cpu).inspect_err(|_| {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = waitpid(pid, Some(WaitPidFlag::__WALL));
-        })?;
-        Ok(stub)
+        let (keep, scratch) = ([memfd, pass.stub_fd()], pass.scratch_offset);
+        Stub::traced_by_caller(pid, memfd, cpu, cpus, pass, Traced(pid).setup(memfd, code_offset, scratch, keep, cpu))
     }
 
     /// Takes `pid`, a stub cloned from the template and parked, as the
     /// calling thread's to trace.
     fn adopt(pid: Pid, memfd: i32, cpu: usize, cpus: usize, pass: Arc<FdPass>) -> Result<Stub, PlatformError> {
-        if let Err(e) = Traced(pid).attach(cpu) {
+        Stub::traced_by_caller(pid, memfd, cpu, cpus, pass, Traced(pid).attach(cpu))
+    }
+
+    /// The stub `pid`, whose first thread the calling thread now traces
+    /// (`traced`: how getting there went; on failure the process is killed
+    /// and reaped).
+    fn traced_by_caller(
+        pid: Pid,
+        memfd: i32,
+        cpu: usize,
+        cpus: usize,
+        pass: Arc<FdPass>,
+        traced: Result<(), PlatformError>,
+    ) -> Result<Stub, PlatformError> {
+        if let Err(e) = traced {
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, Some(WaitPidFlag::__WALL));
             return Err(e);
