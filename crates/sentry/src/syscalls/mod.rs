@@ -19,6 +19,7 @@ mod sys_signal;
 mod sys_socket;
 mod sys_thread;
 mod sys_time;
+mod sys_tree;
 mod sys_tty;
 mod sys_xattr;
 mod table;
