@@ -131,6 +131,7 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
         root_readonly: spec.root_readonly,
         root_overlay,
         oom_score_adj: spec.oom_score_adj,
+        network: netstack::NetConfig::default(),
     });
     let process = spec.process(hostsys::fd::take_stdio().into());
     if spec.terminal {

@@ -65,6 +65,9 @@ pub struct KernelConfig {
     pub oom_score_adj: i32,
     /// `--overlay2`: how a writable root is served.
     pub root_overlay: RootOverlay,
+    /// The interfaces and routes of `--network=sandbox` (empty: loopback
+    /// only).
+    pub network: netstack::NetConfig,
 }
 
 /// runsc's `--overlay2` for the root: `root:memory` (the default) keeps the
