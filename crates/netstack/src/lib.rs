@@ -6,6 +6,11 @@
 //! API of its own that the sentry's `net::inet` drives.
 #![forbid(unsafe_code)]
 
+mod device;
+mod stack;
+
+pub use stack::{ListenId, NicInfo, Notify, Stack, TcpId, TcpStatus, UdpId};
+
 use std::net::IpAddr;
 use std::os::fd::OwnedFd;
 

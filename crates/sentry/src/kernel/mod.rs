@@ -300,6 +300,7 @@ impl Kernel {
         if let Some(limit) = limit {
             oom::watch(&kernel, limit);
         }
+        crate::net::start(cfg.network);
         kernel
     }
 

@@ -44,6 +44,21 @@ pub fn is_loopback(ip: &[u8; 16]) -> bool {
     }
 }
 
+pub fn ip_to_std(ip: &[u8; 16]) -> std::net::IpAddr {
+    if is_mapped(ip) {
+        std::net::IpAddr::V4(std::net::Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]))
+    } else {
+        std::net::IpAddr::V6(std::net::Ipv6Addr::from(*ip))
+    }
+}
+
+pub fn ip_from_std(ip: std::net::IpAddr) -> [u8; 16] {
+    match ip {
+        std::net::IpAddr::V4(v4) => mapped(v4.octets()),
+        std::net::IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
 /// An address and port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Addr {
@@ -52,6 +67,15 @@ pub struct Addr {
 }
 
 impl Addr {
+    /// The address as the network stack takes it (IPv4 unmapped).
+    pub fn to_std(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::new(ip_to_std(&self.ip), self.port)
+    }
+
+    pub fn from_std(a: std::net::SocketAddr) -> Addr {
+        Addr { ip: ip_from_std(a.ip()), port: a.port() }
+    }
+
     /// The `sockaddr_in`/`sockaddr_in6` an application of `family` sees.
     pub fn to_bytes(&self, family: u16) -> Vec<u8> {
         let mut b = family.to_le_bytes().to_vec();

@@ -1,7 +1,8 @@
-//! The network namespace's one interface, `lo`, as ioctls (Linux
-//! `dev_ioctl`, `inet_gifconf`) and /proc/net report it.
+//! The network namespace's interfaces, `lo` and, with `--network=sandbox`,
+//! the network stack's card, as ioctls (Linux `dev_ioctl`, `inet_gifconf`)
+//! and /proc/net report them.
 
-use super::addr::AF_INET;
+use super::addr::{ip_from_std, is_mapped, AF_INET, LOOPBACK4, LOOPBACK6};
 use super::inet::Proto;
 use abi::Errno;
 
@@ -11,18 +12,77 @@ pub const LO_MTU: u32 = 65536;
 /// `IFF_UP | IFF_LOOPBACK | IFF_RUNNING`, and `IFF_LOWER_UP` (which does
 /// not fit the 16 bits of `ifr_flags`).
 pub const LO_FLAGS: u32 = 0x1 | 0x8 | 0x40 | 0x1_0000;
-/// `ARPHRD_LOOPBACK`.
+/// `IFF_UP | IFF_BROADCAST | IFF_RUNNING | IFF_MULTICAST | IFF_LOWER_UP`.
+pub const ETHER_FLAGS: u32 = 0x1 | 0x2 | 0x40 | 0x1000 | 0x1_0000;
+/// `ARPHRD_LOOPBACK`, `ARPHRD_ETHER`.
 pub const ARPHRD_LOOPBACK: u16 = 772;
+pub const ARPHRD_ETHER: u16 = 1;
 
 pub const SIOCGIFNAME: u64 = 0x8910;
 pub const SIOCGIFCONF: u64 = 0x8912;
 pub const SIOCGIFFLAGS: u64 = 0x8913;
 pub const SIOCGIFADDR: u64 = 0x8915;
+pub const SIOCGIFBRDADDR: u64 = 0x8919;
 pub const SIOCGIFNETMASK: u64 = 0x891b;
 pub const SIOCGIFMTU: u64 = 0x8921;
+pub const SIOCGIFHWADDR: u64 = 0x8927;
 pub const SIOCGIFINDEX: u64 = 0x8933;
 /// `struct ifreq`: a 16-byte name and a 24-byte union.
 pub const IFREQ_LEN: usize = 40;
+
+/// One interface.
+pub struct Nic {
+    pub name: String,
+    pub index: i32,
+    pub flags: u32,
+    pub arphrd: u16,
+    pub mac: [u8; 6],
+    pub mtu: u32,
+    /// Addresses (IPv4 ones v4-mapped) and prefix lengths.
+    pub addrs: Vec<([u8; 16], u8)>,
+}
+
+impl Nic {
+    pub fn is_loopback(&self) -> bool {
+        self.arphrd == ARPHRD_LOOPBACK
+    }
+
+    fn first_v4(&self) -> Option<([u8; 4], u8)> {
+        self.addrs.iter().find(|(ip, _)| is_mapped(ip)).map(|(ip, p)| (ip[12..].try_into().unwrap(), *p))
+    }
+}
+
+/// The interfaces, `lo` first.
+pub fn nics() -> Vec<Nic> {
+    let mut out = vec![Nic {
+        name: LO_NAME.into(),
+        index: LO_INDEX,
+        flags: LO_FLAGS,
+        arphrd: ARPHRD_LOOPBACK,
+        mac: [0; 6],
+        mtu: LO_MTU,
+        addrs: vec![(LOOPBACK4, 8), (LOOPBACK6, 128)],
+    }];
+    if let Some(stack) = super::stack() {
+        let n = stack.nic();
+        out.push(Nic {
+            name: n.name.clone(),
+            index: n.index as i32,
+            flags: ETHER_FLAGS,
+            arphrd: ARPHRD_ETHER,
+            mac: n.mac,
+            mtu: n.mtu as u32,
+            addrs: n.addrs.iter().map(|(ip, p)| (ip_from_std(*ip), *p)).collect(),
+        });
+    }
+    out
+}
+
+/// The IPv4 netmask of a prefix length.
+pub fn netmask(prefix: u8) -> [u8; 4] {
+    let m = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix.min(32))) };
+    m.to_be_bytes()
+}
 
 fn sockaddr_in(ip: [u8; 4]) -> [u8; 16] {
     let mut b = [0u8; 16];
@@ -31,43 +91,71 @@ fn sockaddr_in(ip: [u8; 4]) -> [u8; 16] {
     b
 }
 
-/// An `ifreq` naming `lo` with `value` in its union.
-fn lo_ifreq(value: &[u8]) -> Vec<u8> {
+/// An `ifreq` naming `name` with `value` in its union.
+fn ifreq(name: &str, value: &[u8]) -> Vec<u8> {
     let mut r = vec![0u8; IFREQ_LEN];
-    r[..LO_NAME.len()].copy_from_slice(LO_NAME.as_bytes());
+    r[..name.len().min(15)].copy_from_slice(&name.as_bytes()[..name.len().min(15)]);
     r[16..16 + value.len()].copy_from_slice(value);
     r
 }
 
 /// Whether this ioctl is one of the interface queries answered here.
 pub fn is_if_ioctl(cmd: u64) -> bool {
-    matches!(cmd, SIOCGIFNAME | SIOCGIFFLAGS | SIOCGIFADDR | SIOCGIFNETMASK | SIOCGIFMTU | SIOCGIFINDEX)
+    matches!(
+        cmd,
+        SIOCGIFNAME
+            | SIOCGIFFLAGS
+            | SIOCGIFADDR
+            | SIOCGIFBRDADDR
+            | SIOCGIFNETMASK
+            | SIOCGIFMTU
+            | SIOCGIFHWADDR
+            | SIOCGIFINDEX
+    )
 }
 
-/// Answers a query on the `ifreq` the application passed (ENODEV for any
-/// interface but `lo`).
+/// Answers a query on the `ifreq` the application passed (ENODEV for an
+/// interface that does not exist).
 pub fn if_ioctl(cmd: u64, req: &[u8; IFREQ_LEN]) -> Result<Vec<u8>, Errno> {
+    let nics = nics();
     if cmd == SIOCGIFNAME {
         let index = i32::from_le_bytes(req[16..20].try_into().unwrap());
-        return if index == LO_INDEX { Ok(lo_ifreq(&req[16..20])) } else { Err(Errno::ENODEV) };
+        let nic = nics.iter().find(|n| n.index == index).ok_or(Errno::ENODEV)?;
+        return Ok(ifreq(&nic.name, &req[16..20]));
     }
     let name_end = req[..16].iter().position(|&b| b == 0).unwrap_or(16);
-    if &req[..name_end] != LO_NAME.as_bytes() {
-        return Err(Errno::ENODEV);
-    }
+    let nic = nics.iter().find(|n| n.name.as_bytes() == &req[..name_end]).ok_or(Errno::ENODEV)?;
+    let v4 = || nic.first_v4().ok_or(Errno::EADDRNOTAVAIL);
     Ok(match cmd {
-        SIOCGIFFLAGS => lo_ifreq(&(LO_FLAGS as u16).to_le_bytes()),
-        SIOCGIFADDR => lo_ifreq(&sockaddr_in([127, 0, 0, 1])),
-        SIOCGIFNETMASK => lo_ifreq(&sockaddr_in([255, 0, 0, 0])),
-        SIOCGIFMTU => lo_ifreq(&LO_MTU.to_le_bytes()),
-        SIOCGIFINDEX => lo_ifreq(&LO_INDEX.to_le_bytes()),
+        SIOCGIFFLAGS => ifreq(&nic.name, &(nic.flags as u16).to_le_bytes()),
+        SIOCGIFADDR => ifreq(&nic.name, &sockaddr_in(v4()?.0)),
+        SIOCGIFNETMASK => ifreq(&nic.name, &sockaddr_in(netmask(v4()?.1))),
+        SIOCGIFBRDADDR => {
+            let (ip, prefix) = v4()?;
+            let bcast = u32::from_be_bytes(ip) | !u32::from_be_bytes(netmask(prefix));
+            ifreq(&nic.name, &sockaddr_in(if nic.is_loopback() { [0; 4] } else { bcast.to_be_bytes() }))
+        }
+        SIOCGIFMTU => ifreq(&nic.name, &nic.mtu.to_le_bytes()),
+        SIOCGIFHWADDR => {
+            let mut sa = [0u8; 16];
+            sa[..2].copy_from_slice(&nic.arphrd.to_le_bytes());
+            sa[2..8].copy_from_slice(&nic.mac);
+            ifreq(&nic.name, &sa)
+        }
+        SIOCGIFINDEX => ifreq(&nic.name, &nic.index.to_le_bytes()),
         _ => return Err(Errno::ENOTTY),
     })
 }
 
 /// SIOCGIFCONF's records: one per IPv4 address.
 pub fn ifconf_records() -> Vec<u8> {
-    lo_ifreq(&sockaddr_in([127, 0, 0, 1]))
+    let mut out = Vec::new();
+    for nic in nics() {
+        for (ip, _) in nic.addrs.iter().filter(|(ip, _)| is_mapped(ip)) {
+            out.extend(ifreq(&nic.name, &sockaddr_in(ip[12..].try_into().unwrap())));
+        }
+    }
+    out
 }
 
 /// /proc/net/dev.
@@ -76,7 +164,9 @@ pub fn proc_net_dev() -> String {
         "Inter-|   Receive                                                |  Transmit\n \
          face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n",
     );
-    s.push_str(&format!("{LO_NAME:>6}: {:>7} {:>7} {:>4} {:>4} {:>4} {:>5} {:>10} {:>9} {:>8} {:>7} {:>4} {:>4} {:>4} {:>5} {:>7} {:>10}\n", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+    for nic in nics() {
+        s.push_str(&format!("{:>6}: {:>7} {:>7} {:>4} {:>4} {:>4} {:>5} {:>10} {:>9} {:>8} {:>7} {:>4} {:>4} {:>4} {:>5} {:>7} {:>10}\n", nic.name, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+    }
     s
 }
 

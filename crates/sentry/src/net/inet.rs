@@ -41,7 +41,7 @@
 //! host tap or a slirp-like device, selected by `boot`.
 
 use super::addr::{
-    is_loopback, is_mapped, parse_addr, Addr, AddrSet, AF_INET, AF_INET6, ANY4, ANY6, LOOPBACK4, LOOPBACK6,
+    ip_to_std, is_loopback, is_mapped, parse_addr, Addr, AddrSet, AF_INET, AF_INET6, ANY4, ANY6, LOOPBACK4, LOOPBACK6,
 };
 use super::SockOpts;
 use crate::fs::unix::{Cred, Endpoint, SHUT_RCV, SHUT_SEND, SOCK_DGRAM, SOCK_STREAM};
@@ -204,6 +204,39 @@ struct St {
     shutdown: u8,
     common: SockOpts,
     opts: InetOpts,
+    /// The network stack's side (`--network=sandbox`): a connection with
+    /// a peer beyond this sandbox, a listener for such connections, a UDP
+    /// port that hears from off the sandbox.
+    ext: Ext,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Ext {
+    conn: Option<netstack::TcpId>,
+    listen: Option<netstack::ListenId>,
+    udp: Option<netstack::UdpId>,
+}
+
+fn stack() -> Option<&'static netstack::Stack> {
+    super::stack().map(|s| &**s)
+}
+
+/// Whether `ip` is this sandbox's own: loopback or an interface's address.
+fn is_local(ip: &[u8; 16]) -> bool {
+    is_loopback(ip) || stack().is_some_and(|s| s.is_local(ip_to_std(ip)))
+}
+
+fn is_wildcard(ip: &[u8; 16]) -> bool {
+    *ip == ANY4 || *ip == ANY6
+}
+
+/// Where a packet goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// To a socket of this sandbox.
+    Local,
+    /// Out through the network stack.
+    Out,
 }
 
 /// One AF_INET or AF_INET6 socket.
@@ -262,6 +295,7 @@ impl InetSocket {
                 dgram_bytes: 0,
                 shutdown: 0,
                 common: SockOpts::default(),
+                ext: Ext::default(),
                 opts: InetOpts {
                     nodelay: false,
                     cork: false,
@@ -275,6 +309,16 @@ impl InetSocket {
                     sndbuf_locked: false,
                 },
             }),
+        })
+    }
+
+    /// What the network stack calls when this socket may be ready.
+    fn notifier(self: &Arc<Self>) -> netstack::Notify {
+        let me = Arc::downgrade(self);
+        Arc::new(move || {
+            if let Some(s) = me.upgrade() {
+                s.queue().notify();
+            }
         })
     }
 
@@ -314,7 +358,7 @@ impl InetSocket {
         if is_mapped(&addr.ip) && self.family == AF_INET6 && self.v6only.load(Ordering::Relaxed) {
             return Err(Errno::EINVAL);
         }
-        let local_ok = is_loopback(&addr.ip) || addr.ip == ANY4 || (self.family == AF_INET6 && addr.ip == ANY6);
+        let local_ok = is_local(&addr.ip) || addr.ip == ANY4 || (self.family == AF_INET6 && addr.ip == ANY6);
         if !local_ok {
             return Err(Errno::EADDRNOTAVAIL);
         }
@@ -326,7 +370,27 @@ impl InetSocket {
         }
         self.take_port(addr)?;
         self.lock().bind_locks = (addr.ip != ANY4 && addr.ip != ANY6, addr.port != 0);
-        Ok(())
+        self.open_udp_port()
+    }
+
+    /// A UDP socket bound to the wildcard or an interface's address also
+    /// takes its port in the network stack, to hear from off the sandbox.
+    fn open_udp_port(self: &Arc<Self>) -> Result<(), Errno> {
+        let Some(stack) = stack() else { return Ok(()) };
+        let local = self.local();
+        if self.proto != Proto::Udp || is_loopback(&local.ip) || self.lock().ext.udp.is_some() {
+            return Ok(());
+        }
+        match stack.udp_bind(local.to_std(), self.notifier()) {
+            Ok(id) => {
+                self.lock().ext.udp = Some(id);
+                Ok(())
+            }
+            Err(e) => {
+                self.release_port();
+                Err(Errno::new(e.raw_os_error()))
+            }
+        }
     }
 
     /// Enters the port table at `addr` (port 0: an ephemeral one).
@@ -344,8 +408,12 @@ impl InetSocket {
 
     /// The source address for a packet to `dst` from this socket.
     fn source_for(&self, local: Addr, dst: &[u8; 16]) -> [u8; 16] {
-        if local.ip != ANY4 && local.ip != ANY6 {
+        if !is_wildcard(&local.ip) {
             local.ip
+        } else if !is_loopback(dst) && is_local(dst) {
+            *dst
+        } else if let Some(src) = stack().filter(|_| !is_local(dst)).and_then(|s| s.source_for(ip_to_std(dst))) {
+            super::addr::ip_from_std(src)
         } else if is_mapped(dst) {
             LOOPBACK4
         } else {
@@ -360,12 +428,14 @@ impl InetSocket {
             return Ok(a);
         }
         self.take_port(self.unspecified())?;
+        self.open_udp_port()?;
         Ok(self.lock().local.expect("just bound"))
     }
 
-    /// Where a packet for `dst` goes: the wildcard means this host;
-    /// anything off loopback has no route.
-    fn route(&self, mut dst: Addr) -> Result<Addr, Errno> {
+    /// Where a packet for `dst` goes: the wildcard means this host; the
+    /// sandbox's own addresses stay inside; others leave through the
+    /// network stack if it has a route, else there is none.
+    fn route(&self, mut dst: Addr) -> Result<(Addr, Path), Errno> {
         if dst.ip == ANY4 {
             dst.ip = LOOPBACK4;
         } else if dst.ip == ANY6 {
@@ -374,10 +444,13 @@ impl InetSocket {
         if is_mapped(&dst.ip) && self.family == AF_INET6 && self.v6only.load(Ordering::Relaxed) {
             return Err(Errno::ENETUNREACH);
         }
-        if !is_loopback(&dst.ip) {
-            return Err(Errno::ENETUNREACH);
+        if is_local(&dst.ip) {
+            return Ok((dst, Path::Local));
         }
-        Ok(dst)
+        match stack() {
+            Some(s) if s.reaches(ip_to_std(&dst.ip)) => Ok((dst, Path::Out)),
+            _ => Err(Errno::ENETUNREACH),
+        }
     }
 
     /// Fixes the local address for traffic to `dst` (Linux sets the
@@ -414,6 +487,10 @@ impl InetSocket {
             let mut st = self.lock();
             match st.tcp {
                 Tcp::Listening { .. } => return Err(Errno::EISCONN),
+                Tcp::Connected { connecting: true } if st.ext.conn.is_some() => {
+                    drop(st);
+                    return self.ext_connect_progress(nonblock);
+                }
                 Tcp::Connected { connecting: true } => {
                     st.tcp = Tcp::Connected { connecting: false };
                     return Ok(());
@@ -428,8 +505,11 @@ impl InetSocket {
             }
         }
         let (dst, _) = parse_addr(raw, self.family, false)?;
-        let dst = self.route(dst)?;
+        let (dst, path) = self.route(dst)?;
         let local = self.settle_local(&dst)?;
+        if path == Path::Out {
+            return self.ext_connect(local, dst, nonblock);
+        }
         let listener = {
             let t = table();
             let candidates = t.live(Proto::Tcp, dst.port);
@@ -475,6 +555,53 @@ impl InetSocket {
         if nonblock {
             return Err(Errno::EINPROGRESS);
         }
+        Ok(())
+    }
+
+    /// Starts a connection through the network stack. The handshake runs
+    /// there; the caller hears EINPROGRESS (non-blocking) or EAGAIN, and
+    /// the syscall layer sleeps and calls connect again until it is over.
+    fn ext_connect(self: &Arc<Self>, local: Addr, dst: Addr, nonblock: bool) -> Result<(), Errno> {
+        let stack = stack().ok_or(Errno::ENETUNREACH)?;
+        let id = match stack.tcp_connect(local.to_std(), dst.to_std(), self.notifier()) {
+            Ok(id) => id,
+            Err(e) => {
+                self.release_port();
+                return Err(Errno::new(e.raw_os_error()));
+            }
+        };
+        let nodelay = {
+            let mut st = self.lock();
+            st.ext.conn = Some(id);
+            st.tcp = Tcp::Connected { connecting: true };
+            st.peer = Some(dst);
+            st.opts.nodelay
+        };
+        stack.tcp_set_nodelay(id, nodelay);
+        Err(if nonblock { Errno::EINPROGRESS } else { Errno::EAGAIN })
+    }
+
+    /// A connect call while the stack's handshake is under way: 0 once it
+    /// is done (then EISCONN), its error if it failed, else EALREADY (or
+    /// EAGAIN for a blocking caller, which sleeps on).
+    fn ext_connect_progress(self: &Arc<Self>, nonblock: bool) -> Result<(), Errno> {
+        let (stack, id) = (stack().ok_or(Errno::ENETUNREACH)?, self.lock().ext.conn.expect("checked"));
+        let status = stack.tcp_status(id);
+        if status.connecting {
+            return Err(if nonblock { Errno::EALREADY } else { Errno::EAGAIN });
+        }
+        if !status.established {
+            let e = stack.tcp_take_error(id).unwrap_or(Errno::ECONNREFUSED.into_raw());
+            stack.tcp_close(id);
+            let mut st = self.lock();
+            st.ext.conn = None;
+            st.tcp = Tcp::Closed;
+            st.peer = None;
+            drop(st);
+            self.release_port();
+            return Err(Errno::new(e));
+        }
+        self.lock().tcp = Tcp::Connected { connecting: false };
         Ok(())
     }
 
@@ -539,7 +666,16 @@ impl InetSocket {
             Tcp::Listening { backlog: b, .. } => *b = backlog,
             t @ Tcp::Closed => *t = Tcp::Listening { backlog, pending: VecDeque::new(), waiting: Vec::new() },
         }
+        let ext_wanted = st.ext.listen.is_none() && !is_loopback(&local.ip);
+        drop(st);
         self.listening.store(true, Ordering::Relaxed);
+        if let Some(stack) = stack().filter(|_| ext_wanted) {
+            // Connections from off the sandbox arrive through the stack.
+            match stack.tcp_listen(local.to_std(), backlog, self.notifier()) {
+                Ok(id) => self.lock().ext.listen = Some(id),
+                Err(e) => tracing::warn!(port = local.port, "the network stack cannot listen here: {e}"),
+            }
+        }
         Ok(())
     }
 
@@ -554,14 +690,46 @@ impl InetSocket {
             return Err(Errno::EOPNOTSUPP);
         }
         let mut st = self.lock();
+        let ext = st.ext.listen;
         let Tcp::Listening { pending, waiting, .. } = &mut st.tcp else { return Err(Errno::EINVAL) };
-        let taken = pending.pop_front().ok_or(Errno::EAGAIN)?;
+        let Some(taken) = pending.pop_front() else {
+            drop(st);
+            return self.ext_accept(ext);
+        };
         let waiting = std::mem::take(waiting);
         drop(st);
         for w in waiting.iter().filter_map(Weak::upgrade) {
             w.queue().notify();
         }
         Ok(taken)
+    }
+
+    /// Takes a connection the network stack established.
+    fn ext_accept(&self, listen: Option<netstack::ListenId>) -> Result<Arc<InetSocket>, Errno> {
+        let (Some(stack), Some(listen)) = (stack(), listen) else { return Err(Errno::EAGAIN) };
+        if !stack.tcp_acceptable(listen) {
+            return Err(Errno::EAGAIN);
+        }
+        let server = InetSocket::new(self.family, Proto::Tcp, self.uid);
+        let id = stack.tcp_accept(listen, server.notifier()).ok_or(Errno::EAGAIN)?;
+        let (local, peer) = stack.tcp_endpoints(id).ok_or(Errno::ECONNABORTED)?;
+        let (common, opts) = {
+            let st = self.lock();
+            (st.common, st.opts)
+        };
+        let local = Addr::from_std(local);
+        {
+            let mut ss = server.lock();
+            ss.local = Some(local);
+            ss.peer = Some(Addr::from_std(peer));
+            ss.tcp = Tcp::Connected { connecting: false };
+            ss.common = common;
+            ss.opts = opts;
+            ss.ext.conn = Some(id);
+        }
+        stack.tcp_set_nodelay(id, opts.nodelay);
+        table().insert(&server, local.port);
+        Ok(server)
     }
 
     fn udp_connect(self: &Arc<Self>, raw: &[u8]) -> Result<(), Errno> {
@@ -584,7 +752,7 @@ impl InetSocket {
             return Ok(());
         }
         let (dst, _) = parse_addr(raw, self.family, true)?;
-        let dst = self.route(dst)?;
+        let (dst, _) = self.route(dst)?;
         self.settle_local(&dst)?;
         self.lock().peer = Some(dst);
         Ok(())
@@ -606,7 +774,7 @@ impl InetSocket {
     }
 
     fn tcp_send(&self, data: &[u8]) -> Result<usize, Errno> {
-        {
+        let ext = {
             let mut st = self.lock();
             if st.error != 0 {
                 return Err(Errno::new(std::mem::take(&mut st.error)));
@@ -614,8 +782,20 @@ impl InetSocket {
             if !matches!(st.tcp, Tcp::Connected { .. }) {
                 return Err(Errno::EPIPE);
             }
+            if st.shutdown & SHUT_SEND != 0 {
+                return Err(Errno::EPIPE);
+            }
+            st.ext.conn
+        };
+        match (ext, stack()) {
+            (Some(id), Some(stack)) => {
+                if let Some(e) = stack.tcp_take_error(id) {
+                    return Err(Errno::new(e));
+                }
+                stack.tcp_send(id, data).map_err(|e| Errno::new(e.raw_os_error()))
+            }
+            _ => self.stream.send(None, data, &[], no_cred()),
         }
-        self.stream.send(None, data, &[], no_cred())
     }
 
     fn udp_send(self: &Arc<Self>, to: Option<Addr>, data: &[u8]) -> Result<usize, Errno> {
@@ -635,9 +815,14 @@ impl InetSocket {
         if data.len() > max {
             return Err(Errno::EMSGSIZE);
         }
-        let dst = self.route(dst)?;
+        let (dst, path) = self.route(dst)?;
         let local = self.autobind()?;
         let src = Addr { ip: self.source_for(local, &dst.ip), port: local.port };
+        if path == Path::Out {
+            let (Some(stack), Some(id)) = (stack(), self.lock().ext.udp) else { return Err(Errno::ENETUNREACH) };
+            let from = (!is_wildcard(&local.ip)).then(|| ip_to_std(&local.ip));
+            return stack.udp_send(id, from, dst.to_std(), data).map_err(|e| Errno::new(e.raw_os_error()));
+        }
         let target = {
             let t = table();
             let mut best: Option<(u8, Arc<InetSocket>)> = None;
@@ -684,11 +869,39 @@ impl InetSocket {
             if !matches!(st.tcp, Tcp::Connected { .. }) {
                 return Err(Errno::ENOTCONN);
             }
+            if let (Some(id), Some(stack)) = (st.ext.conn, stack()) {
+                if st.shutdown & SHUT_RCV != 0 {
+                    return Ok(Received { data: Vec::new(), full_len: 0, from: None });
+                }
+                drop(st);
+                if let Some(e) = stack.tcp_take_error(id) {
+                    return Err(Errno::new(e));
+                }
+                let queued = stack.tcp_status(id).recv_queue;
+                let mut data = vec![0u8; len.min(queued.max(1))];
+                let n = stack.tcp_recv(id, &mut data, peek).map_err(|e| Errno::new(e.raw_os_error()))?;
+                data.truncate(n);
+                return Ok(Received { full_len: n, data, from: None });
+            }
             drop(st);
             let r = self.stream.recv(len, peek)?;
             return Ok(Received { full_len: r.data.len(), data: r.data, from: None });
         }
-        let Some((data, from)) = (if peek { st.dgrams.front().cloned() } else { st.dgrams.pop_front() }) else {
+        let local_dgram = if peek { st.dgrams.front().cloned() } else { st.dgrams.pop_front() };
+        if local_dgram.is_none() {
+            if let (Some(id), Some(stack)) = (st.ext.udp, stack()) {
+                let mut buf = vec![0u8; len];
+                if let Ok((n, full_len, from)) = stack.udp_recv(id, &mut buf, peek) {
+                    buf.truncate(n);
+                    return Ok(Received {
+                        data: buf,
+                        full_len,
+                        from: Some(Addr::from_std(from).to_bytes(self.family)),
+                    });
+                }
+            }
+        }
+        let Some((data, from)) = local_dgram else {
             if st.shutdown & SHUT_RCV != 0 && !nonblock {
                 return Ok(Received { data: Vec::new(), full_len: 0, from: None });
             }
@@ -714,7 +927,15 @@ impl InetSocket {
         match (self.proto, &st.tcp) {
             (Proto::Tcp, Tcp::Connected { .. }) => {
                 st.shutdown |= mode;
+                let ext = st.ext.conn;
                 drop(st);
+                if let (Some(id), Some(stack)) = (ext, stack()) {
+                    if mode & SHUT_SEND != 0 {
+                        stack.tcp_shutdown_write(id);
+                    }
+                    self.queue().notify();
+                    return Ok(());
+                }
                 self.stream.shutdown(how)
             }
             (Proto::Tcp, Tcp::Listening { .. }) => Ok(()),
@@ -745,12 +966,23 @@ impl InetSocket {
     pub(crate) fn close(&self) {
         self.listening.store(false, Ordering::Relaxed);
         self.release_port();
-        let (tcp, dgrams) = {
+        let (tcp, dgrams, ext) = {
             let mut st = self.lock();
             st.dgram_bytes = 0;
-            (std::mem::replace(&mut st.tcp, Tcp::Closed), std::mem::take(&mut st.dgrams))
+            (std::mem::replace(&mut st.tcp, Tcp::Closed), std::mem::take(&mut st.dgrams), std::mem::take(&mut st.ext))
         };
         drop(dgrams);
+        if let Some(stack) = stack() {
+            if let Some(id) = ext.conn {
+                stack.tcp_close(id);
+            }
+            if let Some(id) = ext.listen {
+                stack.tcp_unlisten(id);
+            }
+            if let Some(id) = ext.udp {
+                stack.udp_close(id);
+            }
+        }
         if let Tcp::Listening { pending, waiting, .. } = tcp {
             for s in pending {
                 s.close();
@@ -770,7 +1002,8 @@ impl InetSocket {
         let err = if st.error != 0 { POLLERR } else { 0 };
         if self.proto == Proto::Udp {
             let mut r = POLLOUT | POLLWRNORM | POLLWRBAND | err;
-            if !st.dgrams.is_empty() {
+            let ext_ready = || st.ext.udp.zip(stack()).is_some_and(|(id, s)| s.udp_pending(id).is_some());
+            if !st.dgrams.is_empty() || ext_ready() {
                 r |= POLLIN | POLLRDNORM;
             }
             if st.shutdown & SHUT_RCV != 0 {
@@ -783,11 +1016,18 @@ impl InetSocket {
         }
         match &st.tcp {
             Tcp::Listening { pending, .. } => {
-                if pending.is_empty() {
+                let ext = st.ext.listen.zip(stack()).is_some_and(|(id, s)| s.tcp_acceptable(id));
+                if pending.is_empty() && !ext {
                     0
                 } else {
                     POLLIN | POLLRDNORM
                 }
+            }
+            Tcp::Connected { .. } if st.ext.conn.is_some() => {
+                let (own, id) = (st.shutdown, st.ext.conn.expect("checked"));
+                drop(st);
+                let Some(stack) = stack() else { return POLLERR };
+                ext_readiness(&stack.tcp_status(id), own) | err
             }
             Tcp::Closed => POLLOUT | POLLWRNORM | POLLHUP | err,
             Tcp::Refused => POLLIN | POLLRDNORM | POLLRDHUP | POLLOUT | POLLWRNORM | POLLHUP | err,
@@ -803,7 +1043,15 @@ impl InetSocket {
     }
 
     pub fn take_error(&self) -> i32 {
-        std::mem::take(&mut self.lock().error)
+        let mut st = self.lock();
+        let own = std::mem::take(&mut st.error);
+        match (own, st.ext.conn, stack()) {
+            (0, Some(id), Some(stack)) => {
+                drop(st);
+                stack.tcp_take_error(id).unwrap_or(0)
+            }
+            _ => own,
+        }
     }
 
     /// Bytes waiting to be read: the stream's, or the next datagram's.
@@ -812,7 +1060,10 @@ impl InetSocket {
         match (&st.tcp, self.proto) {
             (_, Proto::Udp) => Ok(st.dgrams.front().map_or(0, |d| d.0.len())),
             (Tcp::Listening { .. }, _) => Err(Errno::EINVAL),
-            _ => Ok(self.stream.unread()),
+            _ => match (st.ext.conn, stack()) {
+                (Some(id), Some(stack)) => Ok(stack.tcp_status(id).recv_queue),
+                _ => Ok(self.stream.unread()),
+            },
         }
     }
 
@@ -826,13 +1077,16 @@ impl InetSocket {
         self.lock().opts
     }
     pub fn set_opts(&self, f: impl FnOnce(&mut InetOpts)) {
-        let sndbuf = {
+        let (sndbuf, ext, nodelay) = {
             let mut st = self.lock();
             f(&mut st.opts);
-            st.opts.sndbuf_locked.then_some(st.opts.sndbuf)
+            (st.opts.sndbuf_locked.then_some(st.opts.sndbuf), st.ext.conn, st.opts.nodelay)
         };
         if let Some(b) = sndbuf {
             self.stream.set_bufs(Some(b), None);
+        }
+        if let (Some(id), Some(stack)) = (ext, stack()) {
+            stack.tcp_set_nodelay(id, nodelay);
         }
     }
 
@@ -843,6 +1097,11 @@ impl InetSocket {
         match st.tcp {
             Tcp::Listening { .. } => 10,
             Tcp::Closed | Tcp::Refused => 7,
+            Tcp::Connected { .. } if st.ext.conn.zip(stack()).is_some() => {
+                let (id, stack) = st.ext.conn.zip(stack()).expect("checked");
+                drop(st);
+                stack.tcp_status(id).linux_state
+            }
             Tcp::Connected { .. } => {
                 drop(st);
                 match self.stream.shutdown_bits() {
@@ -889,10 +1148,17 @@ impl InetSocket {
         let st = self.lock();
         match self.proto {
             Proto::Udp => (0, st.dgram_bytes),
-            Proto::Tcp => {
-                drop(st);
-                (0, self.stream.unread())
-            }
+            Proto::Tcp => match st.ext.conn.zip(stack()) {
+                Some((id, stack)) => {
+                    drop(st);
+                    let s = stack.tcp_status(id);
+                    (s.send_queue, s.recv_queue)
+                }
+                None => {
+                    drop(st);
+                    (0, self.stream.unread())
+                }
+            },
         }
     }
 
@@ -903,6 +1169,34 @@ impl InetSocket {
     pub fn peer_or_zero(&self) -> Addr {
         self.lock().peer.unwrap_or(self.unspecified())
     }
+}
+
+/// Linux `tcp_poll` for a connection of the network stack.
+fn ext_readiness(s: &netstack::TcpStatus, own_shutdown: u8) -> u32 {
+    use abi::poll::*;
+    if s.connecting {
+        return 0;
+    }
+    let mut r = 0;
+    if s.error.is_some() && !s.established {
+        return POLLOUT | POLLWRNORM | POLLERR | POLLHUP;
+    }
+    if s.error.is_some() {
+        r |= POLLERR;
+    }
+    if s.readable {
+        r |= POLLIN | POLLRDNORM;
+    }
+    if s.peer_closed {
+        r |= POLLIN | POLLRDNORM | POLLRDHUP;
+    }
+    if s.writable && own_shutdown & SHUT_SEND == 0 {
+        r |= POLLOUT | POLLWRNORM;
+    }
+    if s.closed || (s.peer_closed && own_shutdown & SHUT_SEND != 0) {
+        r |= POLLHUP;
+    }
+    r
 }
 
 /// A socket as an open file description.
@@ -953,7 +1247,7 @@ impl FileDescription for InetFile {
         match cmd {
             ioctl::FIONREAD => Ok(IoctlReply::Out((self.sock.unread()? as i32).to_le_bytes().to_vec())),
             // SIOCOUTQ: loopback hands data over at once.
-            ioctl::TIOCOUTQ => Ok(IoctlReply::Out(0i32.to_le_bytes().to_vec())),
+            ioctl::TIOCOUTQ => Ok(IoctlReply::Out((self.sock.queues().0 as i32).to_le_bytes().to_vec())),
             _ => Err(Errno::ENOTTY),
         }
     }

@@ -19,7 +19,30 @@ pub mod inet;
 pub mod netlink;
 
 use crate::fs::unix::UnixSocket;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+static STACK: OnceLock<Arc<netstack::Stack>> = OnceLock::new();
+
+/// Starts the network stack on the sandbox's interfaces (`--network=sandbox`;
+/// nothing to do when there are none). One per sandbox: the sandbox is one
+/// network namespace.
+pub fn start(cfg: netstack::NetConfig) {
+    match netstack::Stack::start(cfg) {
+        Ok(Some(stack)) => {
+            if STACK.set(stack).is_err() {
+                tracing::error!("a second network stack was started: ignored");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!("the network stack did not start ({e}): loopback only"),
+    }
+}
+
+/// The network stack, when the sandbox has an interface besides `lo`.
+pub fn stack() -> Option<&'static Arc<netstack::Stack>> {
+    STACK.get()
+}
 
 /// A socket file, by family: what the socket syscalls dispatch on.
 #[derive(Clone, Copy)]

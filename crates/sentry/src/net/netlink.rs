@@ -5,8 +5,9 @@
 //! would change the configuration are answered EOPNOTSUPP. Each request's
 //! answer (a dump and its NLMSG_DONE) is queued as one datagram.
 
+use super::addr::{ip_from_std, is_mapped};
 use super::addr::{AF_INET, AF_INET6};
-use super::iface::{ARPHRD_LOOPBACK, LO_FLAGS, LO_INDEX, LO_MTU, LO_NAME};
+use super::iface::{netmask, nics, Nic, LO_INDEX};
 use super::SockOpts;
 use crate::kernel::waiter::WaitQueue;
 use crate::vfs::{FileDescription, IoctlReply};
@@ -38,6 +39,7 @@ const RT_SCOPE_HOST: u8 = 254;
 const RT_TABLE_MAIN: u8 = 254;
 const RT_TABLE_LOCAL: u8 = 255;
 const RTPROT_KERNEL: u8 = 2;
+const RTPROT_BOOT: u8 = 3;
 const RTN_UNICAST: u8 = 1;
 const RTN_LOCAL: u8 = 2;
 const RTN_BROADCAST: u8 = 3;
@@ -92,20 +94,25 @@ impl Msg {
     }
 }
 
-fn link_msg(flags: u16, seq: u32, pid: u32) -> Vec<u8> {
+fn link_msg(nic: &Nic, flags: u16, seq: u32, pid: u32) -> Vec<u8> {
     let mut body = vec![0u8; 16];
-    body[2..4].copy_from_slice(&ARPHRD_LOOPBACK.to_le_bytes());
-    body[4..8].copy_from_slice(&LO_INDEX.to_le_bytes());
-    body[8..12].copy_from_slice(&LO_FLAGS.to_le_bytes());
+    body[2..4].copy_from_slice(&nic.arphrd.to_le_bytes());
+    body[4..8].copy_from_slice(&nic.index.to_le_bytes());
+    body[8..12].copy_from_slice(&nic.flags.to_le_bytes());
+    let mut name = nic.name.as_bytes().to_vec();
+    name.push(0);
+    // IFLA_OPERSTATE: lo reports unknown, a card up.
+    let (oper, qdisc): (u8, &[u8]) = if nic.is_loopback() { (0, b"noqueue\0") } else { (6, b"noqueue\0") };
+    let bcast = if nic.is_loopback() { [0; 6] } else { [0xff; 6] };
     Msg::new(RTM_NEWLINK, flags, seq, pid, &body)
-        .attr(3, b"lo\0") // IFLA_IFNAME
+        .attr(3, &name) // IFLA_IFNAME
         .attr(13, &1000u32.to_le_bytes()) // IFLA_TXQLEN
-        .attr(16, &[0]) // IFLA_OPERSTATE: unknown, as lo reports
+        .attr(16, &[oper]) // IFLA_OPERSTATE
         .attr(17, &[0]) // IFLA_LINKMODE
-        .attr(4, &LO_MTU.to_le_bytes()) // IFLA_MTU
-        .attr(6, b"noqueue\0") // IFLA_QDISC
-        .attr(1, &[0; 6]) // IFLA_ADDRESS
-        .attr(2, &[0; 6]) // IFLA_BROADCAST
+        .attr(4, &nic.mtu.to_le_bytes()) // IFLA_MTU
+        .attr(6, qdisc) // IFLA_QDISC
+        .attr(1, &nic.mac) // IFLA_ADDRESS
+        .attr(2, &bcast) // IFLA_BROADCAST
         .attr(7, &[0; 100]) // IFLA_STATS: struct rtnl_link_stats
         .finish()
 }
@@ -113,64 +120,168 @@ fn link_msg(flags: u16, seq: u32, pid: u32) -> Vec<u8> {
 fn addr_msgs(family: u8, flags: u16, seq: u32, pid: u32) -> Vec<Vec<u8>> {
     let cache = [u32::MAX.to_le_bytes(), u32::MAX.to_le_bytes(), [0; 4], [0; 4]].concat();
     let mut out = Vec::new();
-    if family == 0 || family == AF_INET as u8 {
-        let mut body = vec![AF_INET as u8, 8, IFA_F_PERMANENT as u8, RT_SCOPE_HOST];
-        body.extend_from_slice(&(LO_INDEX as u32).to_le_bytes());
-        out.push(
-            Msg::new(RTM_NEWADDR, flags, seq, pid, &body)
-                .attr(1, &[127, 0, 0, 1]) // IFA_ADDRESS
-                .attr(2, &[127, 0, 0, 1]) // IFA_LOCAL
-                .attr(3, b"lo\0") // IFA_LABEL
-                .attr(8, &IFA_F_PERMANENT.to_le_bytes()) // IFA_FLAGS
-                .attr(6, &cache) // IFA_CACHEINFO
-                .finish(),
-        );
-    }
-    if family == 0 || family == AF_INET6 as u8 {
-        let mut body = vec![AF_INET6 as u8, 128, IFA_F_PERMANENT as u8, RT_SCOPE_HOST];
-        body.extend_from_slice(&(LO_INDEX as u32).to_le_bytes());
-        out.push(
-            Msg::new(RTM_NEWADDR, flags, seq, pid, &body)
-                .attr(1, &super::addr::LOOPBACK6)
-                .attr(6, &cache)
-                .attr(8, &(IFA_F_PERMANENT | IFA_F_NOPREFIXROUTE).to_le_bytes())
-                .finish(),
-        );
+    for want in [AF_INET as u8, AF_INET6 as u8] {
+        if family != 0 && family != want {
+            continue;
+        }
+        for nic in nics() {
+            for (ip, prefix) in nic.addrs.iter().filter(|(ip, _)| is_mapped(ip) == (want == AF_INET as u8)) {
+                let link_local = ip[..2] == [0xfe, 0x80];
+                let scope = if nic.is_loopback() {
+                    RT_SCOPE_HOST
+                } else if link_local {
+                    RT_SCOPE_LINK
+                } else {
+                    RT_SCOPE_UNIVERSE
+                };
+                let mut body = vec![want, *prefix, IFA_F_PERMANENT as u8, scope];
+                body.extend_from_slice(&(nic.index as u32).to_le_bytes());
+                let mut m = Msg::new(RTM_NEWADDR, flags, seq, pid, &body);
+                if want == AF_INET as u8 {
+                    let v4: [u8; 4] = ip[12..].try_into().unwrap();
+                    let mut label = nic.name.as_bytes().to_vec();
+                    label.push(0);
+                    m = m.attr(1, &v4).attr(2, &v4); // IFA_ADDRESS, IFA_LOCAL
+                    if !nic.is_loopback() {
+                        let bcast = u32::from_be_bytes(v4) | !u32::from_be_bytes(netmask(*prefix));
+                        m = m.attr(4, &bcast.to_be_bytes()); // IFA_BROADCAST
+                    }
+                    m = m.attr(3, &label).attr(8, &IFA_F_PERMANENT.to_le_bytes()).attr(6, &cache);
+                } else {
+                    let fl = if nic.is_loopback() { IFA_F_PERMANENT | IFA_F_NOPREFIXROUTE } else { IFA_F_PERMANENT };
+                    m = m.attr(1, ip).attr(6, &cache).attr(8, &fl.to_le_bytes());
+                }
+                out.push(m.finish());
+            }
+        }
     }
     out
 }
 
-/// One route: (family, dst, prefix length, table, scope, type, metric).
-type Route = (u8, Vec<u8>, u8, u8, u8, u8, Option<u32>);
+/// One route as RTM_NEWROUTE describes it.
+#[derive(Clone)]
+struct Route {
+    family: u8,
+    dst: Vec<u8>,
+    prefix: u8,
+    table: u8,
+    protocol: u8,
+    scope: u8,
+    ty: u8,
+    metric: Option<u32>,
+    prefsrc: Option<Vec<u8>>,
+    gateway: Option<Vec<u8>>,
+    oif: i32,
+}
+
+/// The bytes of an address of `family` (IPv4: the 4 of the mapped form).
+fn addr_bytes(ip: &[u8; 16]) -> Vec<u8> {
+    if is_mapped(ip) {
+        ip[12..].to_vec()
+    } else {
+        ip.to_vec()
+    }
+}
 
 fn routes() -> Vec<Route> {
-    let v4 = AF_INET as u8;
-    let v6 = AF_INET6 as u8;
-    vec![
-        (v4, vec![127, 0, 0, 0], 8, RT_TABLE_LOCAL, RT_SCOPE_HOST, RTN_LOCAL, None),
-        (v4, vec![127, 0, 0, 1], 32, RT_TABLE_LOCAL, RT_SCOPE_HOST, RTN_LOCAL, None),
-        (v4, vec![127, 255, 255, 255], 32, RT_TABLE_LOCAL, RT_SCOPE_LINK, RTN_BROADCAST, None),
-        (v6, super::addr::LOOPBACK6.to_vec(), 128, RT_TABLE_MAIN, RT_SCOPE_UNIVERSE, RTN_UNICAST, Some(256)),
-        (v6, super::addr::LOOPBACK6.to_vec(), 128, RT_TABLE_LOCAL, RT_SCOPE_UNIVERSE, RTN_LOCAL, Some(0)),
-    ]
+    let (v4, v6) = (AF_INET as u8, AF_INET6 as u8);
+    let lo = |family, dst: Vec<u8>, prefix, table, scope, ty, metric| Route {
+        family,
+        dst,
+        prefix,
+        table,
+        protocol: RTPROT_KERNEL,
+        scope,
+        ty,
+        metric,
+        prefsrc: (family == v4).then(|| vec![127, 0, 0, 1]),
+        gateway: None,
+        oif: LO_INDEX,
+    };
+    let mut out = vec![
+        lo(v4, vec![127, 0, 0, 0], 8, RT_TABLE_LOCAL, RT_SCOPE_HOST, RTN_LOCAL, None),
+        lo(v4, vec![127, 0, 0, 1], 32, RT_TABLE_LOCAL, RT_SCOPE_HOST, RTN_LOCAL, None),
+        lo(v4, vec![127, 255, 255, 255], 32, RT_TABLE_LOCAL, RT_SCOPE_LINK, RTN_BROADCAST, None),
+        lo(v6, super::addr::LOOPBACK6.to_vec(), 128, RT_TABLE_MAIN, RT_SCOPE_UNIVERSE, RTN_UNICAST, Some(256)),
+        lo(v6, super::addr::LOOPBACK6.to_vec(), 128, RT_TABLE_LOCAL, RT_SCOPE_UNIVERSE, RTN_LOCAL, Some(0)),
+    ];
+    for nic in nics().into_iter().filter(|n| !n.is_loopback()) {
+        for (ip, prefix) in &nic.addrs {
+            let family = if is_mapped(ip) { v4 } else { v6 };
+            let own = addr_bytes(ip);
+            let mut subnet = own.clone();
+            let bits = usize::from(*prefix);
+            for (i, b) in subnet.iter_mut().enumerate() {
+                let keep = bits.saturating_sub(i * 8).min(8);
+                *b &= if keep == 0 { 0 } else { 0xffu8 << (8 - keep) };
+            }
+            let on_link = Route {
+                family,
+                dst: subnet,
+                prefix: *prefix,
+                table: RT_TABLE_MAIN,
+                protocol: RTPROT_KERNEL,
+                scope: RT_SCOPE_LINK,
+                ty: RTN_UNICAST,
+                metric: (family == v6).then_some(256),
+                prefsrc: (family == v4).then(|| own.clone()),
+                gateway: None,
+                oif: nic.index,
+            };
+            let local = Route {
+                dst: own.clone(),
+                prefix: if family == v4 { 32 } else { 128 },
+                table: RT_TABLE_LOCAL,
+                scope: if family == v4 { RT_SCOPE_HOST } else { RT_SCOPE_UNIVERSE },
+                ty: RTN_LOCAL,
+                metric: (family == v6).then_some(0),
+                ..on_link.clone()
+            };
+            out.push(on_link);
+            out.push(local);
+        }
+        let stack = super::stack().expect("a card means a stack");
+        for r in stack.routes().iter().filter(|r| r.nic == nic.name && r.gateway.is_some()) {
+            let dst = addr_bytes(&ip_from_std(r.dst));
+            let family = if r.dst.is_ipv4() { v4 } else { v6 };
+            out.push(Route {
+                family,
+                dst,
+                prefix: r.prefix,
+                table: RT_TABLE_MAIN,
+                protocol: RTPROT_BOOT,
+                scope: RT_SCOPE_UNIVERSE,
+                ty: RTN_UNICAST,
+                metric: (family == v6).then_some(1024),
+                prefsrc: None,
+                gateway: r.gateway.map(|g| addr_bytes(&ip_from_std(g))),
+                oif: nic.index,
+            });
+        }
+    }
+    out
 }
 
 fn route_msgs(family: u8, flags: u16, seq: u32, pid: u32) -> Vec<Vec<u8>> {
     routes()
         .into_iter()
-        .filter(|r| family == 0 || family == r.0)
-        .map(|(fam, dst, len, table, scope, ty, metric)| {
-            let body = [fam, len, 0, 0, table, RTPROT_KERNEL, scope, ty, 0, 0, 0, 0];
-            let mut m = Msg::new(RTM_NEWROUTE, flags, seq, pid, &body)
-                .attr(15, &u32::from(table).to_le_bytes()) // RTA_TABLE
-                .attr(1, &dst); // RTA_DST
-            if fam == AF_INET as u8 {
-                m = m.attr(7, &[127, 0, 0, 1]); // RTA_PREFSRC
+        .filter(|r| family == 0 || family == r.family)
+        .map(|r| {
+            let body = [r.family, r.prefix, 0, 0, r.table, r.protocol, r.scope, r.ty, 0, 0, 0, 0];
+            let mut m = Msg::new(RTM_NEWROUTE, flags, seq, pid, &body).attr(15, &u32::from(r.table).to_le_bytes()); // RTA_TABLE
+            if r.prefix != 0 {
+                m = m.attr(1, &r.dst); // RTA_DST
             }
-            if let Some(p) = metric {
+            if let Some(src) = &r.prefsrc {
+                m = m.attr(7, src); // RTA_PREFSRC
+            }
+            if let Some(p) = r.metric {
                 m = m.attr(6, &p.to_le_bytes()); // RTA_PRIORITY
             }
-            m.attr(4, &(LO_INDEX as u32).to_le_bytes()).finish() // RTA_OIF
+            if let Some(gw) = &r.gateway {
+                m = m.attr(5, gw); // RTA_GATEWAY
+            }
+            m.attr(4, &(r.oif as u32).to_le_bytes()).finish() // RTA_OIF
         })
         .collect()
 }
@@ -196,13 +307,14 @@ fn answer(req: &[u8], pid: u32) -> Vec<u8> {
     }
     let dump = flags & NLM_F_DUMP == NLM_F_DUMP;
     let parts = match ty {
-        RTM_GETLINK if dump => vec![link_msg(NLM_F_MULTI, seq, pid)],
+        RTM_GETLINK if dump => nics().iter().map(|n| link_msg(n, NLM_F_MULTI, seq, pid)).collect(),
         RTM_GETLINK => {
             let index = req.get(HDR + 4..HDR + 8).map_or(0, |b| i32::from_le_bytes(b.try_into().unwrap()));
-            let named_lo =
-                find_attr(req, HDR + 16, 3).is_some_and(|n| n.split(|&b| b == 0).next() == Some(LO_NAME.as_bytes()));
-            if index == LO_INDEX || (index == 0 && named_lo) {
-                let mut out = link_msg(0, seq, pid);
+            let name = find_attr(req, HDR + 16, 3).and_then(|n| n.split(|&b| b == 0).next());
+            let found =
+                nics().into_iter().find(|n| n.index == index || (index == 0 && name == Some(n.name.as_bytes())));
+            if let Some(nic) = found {
+                let mut out = link_msg(&nic, 0, seq, pid);
                 if flags & NLM_F_ACK != 0 {
                     out.extend(error_msg(0, req, pid));
                 }
