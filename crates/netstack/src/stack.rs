@@ -34,6 +34,10 @@ const UDP_BYTES: usize = 256 << 10;
 /// At most this many listening smoltcp sockets stand ready per listener:
 /// each takes one SYN (smoltcp has no SYN queue of its own).
 const MAX_LISTEN_POOL: usize = 16;
+/// How long a connection waits for an answer before it gives up with
+/// ETIMEDOUT: the handshake (Linux's six SYN retries take about 127 s) and
+/// unacknowledged data alike.
+const GIVE_UP: std::time::Duration = std::time::Duration::from_secs(127);
 
 /// A connected (or connecting) TCP socket of the stack.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -82,6 +86,8 @@ struct Conn {
     seen: (tcp::State, usize, usize),
     ever_established: bool,
     error: Option<i32>,
+    /// When the application started the connection (None: accepted).
+    started: Option<std::time::Instant>,
 }
 
 struct Listener {
@@ -307,7 +313,9 @@ impl Stack {
                 tcp::ConnectError::InvalidState => Errno::ISCONN,
             })?;
             let h = g.sockets.add(sock);
-            g.conns.insert(h, Conn::new(notify));
+            let mut conn = Conn::new(notify);
+            conn.started = Some(std::time::Instant::now());
+            g.conns.insert(h, conn);
             Ok(TcpId(h))
         })
     }
@@ -548,12 +556,13 @@ fn new_tcp() -> tcp::Socket<'static> {
     let mut s = tcp::Socket::new(tcp::SocketBuffer::new(vec![0u8; TCP_RX]), tcp::SocketBuffer::new(vec![0u8; TCP_TX]));
     // Linux's defaults: Nagle on, keepalive off.
     s.set_nagle_enabled(true);
+    s.set_timeout(Some(SDuration::from_micros(GIVE_UP.as_micros() as u64)));
     s
 }
 
 impl Conn {
     fn new(notify: Notify) -> Conn {
-        Conn { notify, seen: (tcp::State::Closed, 0, 0), ever_established: false, error: None }
+        Conn { notify, seen: (tcp::State::Closed, 0, 0), ever_established: false, error: None, started: None }
     }
 }
 
@@ -636,8 +645,11 @@ impl Inner {
             match now.0 {
                 SynSent | SynReceived | Listen => {}
                 Closed => {
+                    // A handshake ends in a reset (refused) or in silence
+                    // until the socket's timeout (timed out).
+                    let timed_out = c.started.is_some_and(|t| t.elapsed() >= GIVE_UP);
                     if !c.ever_established {
-                        c.error.get_or_insert(libc_errno(Errno::CONNREFUSED));
+                        c.error.get_or_insert(libc_errno(if timed_out { Errno::TIMEDOUT } else { Errno::CONNREFUSED }));
                     } else if !matches!(before, TimeWait | LastAck | Closing | Closed) {
                         c.error.get_or_insert(libc_errno(Errno::CONNRESET));
                     }

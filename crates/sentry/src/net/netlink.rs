@@ -106,7 +106,7 @@ fn link_msg(nic: &Nic, flags: u16, seq: u32, pid: u32) -> Vec<u8> {
     let bcast = if nic.is_loopback() { [0; 6] } else { [0xff; 6] };
     Msg::new(RTM_NEWLINK, flags, seq, pid, &body)
         .attr(3, &name) // IFLA_IFNAME
-        .attr(13, &1000u32.to_le_bytes()) // IFLA_TXQLEN
+        .attr(13, &1000u32.to_le_bytes()) // IFLA_TXQLEN, as SIOCGIFTXQLEN
         .attr(16, &[oper]) // IFLA_OPERSTATE
         .attr(17, &[0]) // IFLA_LINKMODE
         .attr(4, &nic.mtu.to_le_bytes()) // IFLA_MTU
