@@ -1,6 +1,6 @@
 //! AF_NETLINK, NETLINK_ROUTE only (gVisor: `pkg/sentry/socket/netlink/route`):
-//! the sentry answers link, address and route requests about `lo` from its
-//! own description of the namespace (`iface`), enough for glibc's
+//! the sentry answers link, address and route requests about its
+//! interfaces from its own description of the namespace (`iface`), enough for glibc's
 //! `getifaddrs()`/`if_nameindex()` and `ip addr`/`ip route`. Requests that
 //! would change the configuration are answered EOPNOTSUPP. Each request's
 //! answer (a dump and its NLMSG_DONE) is queued as one datagram.
