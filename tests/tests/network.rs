@@ -132,6 +132,7 @@ fn curl_until(pair: &NetPair, url: &str, deadline: Duration) -> Output {
 fn sandbox_mode_takes_the_addresses_of_the_namespace() {
     let pair = NetPair::new();
     assert!(pair.a_ipv4().contains("198.18.0.1/24"), "harness: {}", pair.a_ipv4());
+    sh(&["ip", "-n", &pair.a, "route", "add", "default", "via", PEER_IP]).assert_success();
     let moat = Moat::new();
     let bundle = in_netns(None, &pair.a_path(), &["/bin/busybox", "sleep", "1000"]);
     // --debug: the sandbox logs what it took at info level.
@@ -147,6 +148,13 @@ fn sandbox_mode_takes_the_addresses_of_the_namespace() {
         "the sandbox's log does not say it took eth0 with 198.18.0.1/24:\n{}",
         moat.log_tail(40)
     );
+    for route in ["route 198.18.0.0/24 dev eth0", "route 0.0.0.0/0 via 198.18.0.2 dev eth0", "route fe80::/64 dev eth0"]
+    {
+        assert!(log.contains(route), "the sandbox's log does not list `{route}`:\n{}", moat.log_tail(40));
+    }
+    // The IPv6 link-local address went too.
+    let v6 = sh(&["ip", "-n", &pair.a, "-6", "addr", "show", "dev", "eth0"]);
+    assert!(!v6.stdout.contains("inet6"), "the host side still has an IPv6 address:\n{v6}");
     delete_and_check_gone(&moat, &id, pid, true);
 }
 

@@ -333,3 +333,100 @@ impl Netlink {
         self.request(RouteNetlinkMessage::DelAddress(m), NLM_F_REQUEST | NLM_F_ACK).map(drop)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(index: u32, flags: LinkFlags, kind: LinkLayerType, mac: &[u8]) -> LinkMessage {
+        let mut m = LinkMessage::default();
+        m.header.index = index;
+        m.header.flags = flags;
+        m.header.link_layer_type = kind;
+        m.attributes.push(LinkAttribute::IfName(format!("eth{index}")));
+        m.attributes.push(LinkAttribute::Address(mac.to_vec()));
+        m.attributes.push(LinkAttribute::Mtu(9000));
+        m
+    }
+
+    #[test]
+    fn only_ethernet_interfaces_that_are_up_are_taken() {
+        let mac = [2, 0, 0, 0, 0, 1];
+        let up = LinkFlags::Up | LinkFlags::LowerUp;
+        let l = link_of(&link(2, up, LinkLayerType::Ether, &mac)).expect("an up Ethernet interface is taken");
+        assert_eq!((l.name.as_str(), l.index, l.mac, l.mtu), ("eth2", 2, mac, 9000));
+        assert!(link_of(&link(1, up | LinkFlags::Loopback, LinkLayerType::Loopback, &[0; 6])).is_none());
+        assert!(link_of(&link(3, LinkFlags::empty(), LinkLayerType::Ether, &mac)).is_none(), "down");
+        assert!(link_of(&link(4, up, LinkLayerType::None, &[])).is_none(), "not Ethernet");
+        assert!(link_of(&link(5, up, LinkLayerType::Ether, &[1, 2, 3])).is_none(), "no MAC");
+    }
+
+    #[test]
+    fn addresses_local_first() {
+        let mut m = AddressMessage::default();
+        m.header.prefix_len = 24;
+        m.header.index = 2;
+        let v4: IpAddr = "198.18.0.1".parse().unwrap();
+        m.attributes.push(AddressAttribute::Address(v4));
+        m.attributes.push(AddressAttribute::Local(v4));
+        let a = addr_of(&m).unwrap();
+        assert_eq!((a.ip, a.prefix, a.peer, a.index), (v4, 24, None, 2));
+        // Point to point: IFA_ADDRESS is the peer.
+        let peer: IpAddr = "198.18.0.9".parse().unwrap();
+        m.attributes[0] = AddressAttribute::Address(peer);
+        assert_eq!(addr_of(&m).unwrap().peer, Some(peer));
+        // IPv6: IFA_ADDRESS alone.
+        let mut m = AddressMessage::default();
+        let v6: IpAddr = "fe80::1".parse().unwrap();
+        m.header.prefix_len = 64;
+        m.attributes.push(AddressAttribute::Address(v6));
+        let a = addr_of(&m).unwrap();
+        assert_eq!((a.ip, a.prefix, a.peer), (v6, 64, None));
+    }
+
+    fn route(
+        family: AddressFamily,
+        table: u8,
+        kind: RouteType,
+        prefix: u8,
+        attrs: Vec<RouteAttribute>,
+    ) -> RouteMessage {
+        let mut m = RouteMessage::default();
+        m.header.address_family = family;
+        m.header.table = table;
+        m.header.kind = kind;
+        m.header.destination_prefix_length = prefix;
+        m.attributes = attrs;
+        m
+    }
+
+    #[test]
+    fn main_table_unicast_routes_through_taken_links() {
+        let links = vec![Link { name: "eth0".into(), index: 2, mac: [0; 6], mtu: 1500, addrs: vec![] }];
+        let main = RouteHeader::RT_TABLE_MAIN;
+        let gw = RouteAttribute::Gateway(RouteAddress::Inet("198.18.0.2".parse().unwrap()));
+        let default = route(AddressFamily::Inet, main, RouteType::Unicast, 0, vec![gw.clone(), RouteAttribute::Oif(2)]);
+        assert_eq!(
+            route_of(&default, &links),
+            Some(RouteConfig {
+                dst: "0.0.0.0".parse().unwrap(),
+                prefix: 0,
+                gateway: Some("198.18.0.2".parse().unwrap()),
+                nic: "eth0".into()
+            })
+        );
+        let dst = RouteAttribute::Destination(RouteAddress::Inet6("fe80::".parse().unwrap()));
+        let onlink =
+            route(AddressFamily::Inet6, main, RouteType::Unicast, 64, vec![dst.clone(), RouteAttribute::Oif(2)]);
+        let r = route_of(&onlink, &links).unwrap();
+        assert_eq!((r.dst, r.prefix, r.gateway), ("fe80::".parse().unwrap(), 64, None));
+        // The table in RTA_TABLE counts (tables above 255 have only that).
+        let mut other = onlink.clone();
+        other.attributes.push(RouteAttribute::Table(1000));
+        assert!(route_of(&other, &links).is_none());
+        let local = route(AddressFamily::Inet, 255, RouteType::Local, 32, vec![RouteAttribute::Oif(2)]);
+        assert!(route_of(&local, &links).is_none());
+        let elsewhere = route(AddressFamily::Inet, main, RouteType::Unicast, 0, vec![gw, RouteAttribute::Oif(7)]);
+        assert!(route_of(&elsewhere, &links).is_none(), "through an interface not taken");
+    }
+}
