@@ -391,3 +391,19 @@ fn the_container_talks_tcp_udp_and_ipv6_with_the_peer() {
     out.assert_success();
     assert_eq!(out.stdout, "tcp4 True\ntcp6 True\nudp [1, 1000, 1472, 8000]\nrefused True\n", "{out}");
 }
+
+/// What the namespace's kernel said of its routes is what the container
+/// reads in /proc/net/route once moat took the interface (a gateway route
+/// added for the test).
+#[test]
+fn proc_net_route_matches_the_namespace() {
+    let pair = NetPair::new();
+    sh(&["ip", "-n", &pair.a, "route", "add", "default", "via", PEER_IP]).assert_success();
+    let native = sh(&["ip", "netns", "exec", &pair.a, "cat", "/proc/net/route"]);
+    native.assert_success();
+    assert!(native.stdout.contains("0003"), "the gateway route is there natively:\n{native}");
+    let moat = Moat::new();
+    let out = moat.run_bundle(&in_netns(None, &pair.a_path(), &["/bin/cat", "/proc/net/route"]));
+    out.assert_success();
+    assert_eq!(out.stdout, native.stdout);
+}
