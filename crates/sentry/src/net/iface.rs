@@ -180,8 +180,9 @@ pub fn proc_net_dev() -> String {
 /// to 127 columns as Linux pads it.
 pub fn proc_net_route() -> String {
     let hex = |ip: [u8; 4]| format!("{:08X}", u32::from_le_bytes(ip));
-    // (destination, prefix, interface, gateway)
-    let mut routes: Vec<([u8; 4], u8, String, Option<[u8; 4]>)> = Vec::new();
+    /// (destination, prefix, interface, gateway)
+    type V4Route = ([u8; 4], u8, String, Option<[u8; 4]>);
+    let mut routes: Vec<V4Route> = Vec::new();
     for nic in nics().into_iter().filter(|n| !n.is_loopback()) {
         for (ip, prefix) in nic.addrs.iter().filter(|(ip, _)| is_mapped(ip)) {
             let mask = u32::from_be_bytes(netmask(*prefix));
