@@ -110,9 +110,16 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
     let total_memory = nix::sys::sysinfo::sysinfo().map(|i| i.ram_total()).unwrap_or(0);
     // The container's network, while we are still root in the host's user
     // namespace: the namespace to join, and in sandbox mode its interfaces.
+    // A namespace of our own (a spec entry without a path) is made by the
+    // unshare below and filled by the createRuntime hooks the runtime runs
+    // during the handshake (Docker's libnetwork-setkey moves the veth end
+    // in): its interfaces are taken after that, with the capabilities we
+    // hold in our new user namespace, which owns it.
     network::enter_namespace(&spec.network_namespace)?;
-    let net = match network_mode {
-        NetworkMode::Sandbox => network::take_interfaces(&spec.network_namespace)?,
+    let own_namespace = spec.network_namespace == spec::NetNamespace::New;
+    let mut net = match network_mode {
+        NetworkMode::Sandbox if !own_namespace => network::take_interfaces()?,
+        NetworkMode::Sandbox => netstack::NetConfig::default(),
         _ => {
             tracing::info!("network: --network={network_mode}, loopback only");
             netstack::NetConfig::default()
@@ -121,6 +128,9 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
 
     confine::unshare_namespaces()?;
     handshake(sync)?;
+    if network_mode == NetworkMode::Sandbox && own_namespace {
+        net = network::take_interfaces()?;
+    }
     confine::enter_empty_root()?;
     confine::become_nobody()?;
 

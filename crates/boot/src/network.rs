@@ -12,8 +12,14 @@
 //!    for them (ARP, NDP, RSTs for the sandbox's connections). What was
 //!    taken goes to the sentry's stack as a [`NetConfig`].
 //!
-//! Both run as root in the host's user namespace; `confine` then unshares
-//! a new network namespace, and the packet sockets keep working from it.
+//! For a joined namespace both run as root in the host's user namespace;
+//! `confine` then unshares a new network namespace, and the packet sockets
+//! keep working from it. A namespace of the sandbox's own (an entry without
+//! a path, as Docker gives) is the one `confine` unshares: the runtime runs
+//! the createRuntime hooks during the handshake (Docker's
+//! `libnetwork-setkey` moves the container's veth end in and addresses it),
+//! and step 2 runs after that, with the capabilities the sandbox holds in
+//! its new user namespace, which owns the network namespace.
 
 use crate::spec::NetNamespace;
 use crate::BootError;
@@ -59,13 +65,10 @@ pub fn enter_namespace(ns: &NetNamespace) -> Result<(), BootError> {
     }
 }
 
-/// Step 2 for `ns`, the namespace [`enter_namespace`] left us in. A
-/// namespace still to be made (`New`) has only loopback: nothing to take.
-pub fn take_interfaces(ns: &NetNamespace) -> Result<NetConfig, BootError> {
-    if *ns == NetNamespace::New {
-        tracing::info!("network: a new namespace, loopback only");
-        return Ok(NetConfig::default());
-    }
+/// Step 2, in the namespace the calling thread is in: the container's
+/// (joined by [`enter_namespace`]), or the sandbox's own new one once the
+/// runtime's createRuntime hooks have set it up.
+pub fn take_interfaces() -> Result<NetConfig, BootError> {
     let mut nl = Netlink::open().map_err(|e| net_err(format!("rtnetlink socket: {e}")))?;
     let scraped = scrape(&mut nl).map_err(|e| net_err(format!("reading the network namespace: {e}")))?;
     let mut config = NetConfig { nics: Vec::new(), routes: scraped.routes };

@@ -167,40 +167,45 @@ impl Runtime {
             }
             None => None,
         };
-        let launched = sandbox::launch(&Launch {
-            exe: self.exe.clone(),
-            id: cd.id.clone(),
-            bundle: b.dir.clone(),
-            control_socket: st.control_socket.clone(),
-            exit_file: st.exit_file.clone(),
-            log: self.log.clone(),
-            log_format: self.log_format.clone(),
-            debug: self.debug,
-            strace: self.strace,
-            platform: self.platform.clone(),
-            network: self.network.clone(),
-            overlay2: self.overlay2.clone(),
-            timeout: self.start_timeout,
-            cgroup: st.cgroup.clone(),
-            console,
-            oom_score_adj: b.spec.process().as_ref().and_then(|p| p.oom_score_adj()),
-        })?;
+        let launched = sandbox::launch(
+            &Launch {
+                exe: self.exe.clone(),
+                id: cd.id.clone(),
+                bundle: b.dir.clone(),
+                control_socket: st.control_socket.clone(),
+                exit_file: st.exit_file.clone(),
+                log: self.log.clone(),
+                log_format: self.log_format.clone(),
+                debug: self.debug,
+                strace: self.strace,
+                platform: self.platform.clone(),
+                network: self.network.clone(),
+                overlay2: self.overlay2.clone(),
+                timeout: self.start_timeout,
+                cgroup: st.cgroup.clone(),
+                console,
+                oom_score_adj: b.spec.process().as_ref().and_then(|p| p.oom_score_adj()),
+            },
+            |pid| {
+                // OCI: after the runtime environment exists, before pivot_root;
+                // Docker's network hook fills the sandbox's network namespace.
+                let creating = st.oci_as(Status::Creating, pid);
+                hooks::run(Stage::Prestart, st.hooks.as_ref(), &creating)
+                    .and_then(|()| hooks::run(Stage::CreateRuntime, st.hooks.as_ref(), &creating))
+            },
+        )?;
         st.sandbox_pid = launched.sandbox.pid;
         st.sandbox_start_time = launched.sandbox.start_time;
         st.gofer_pid = launched.gofer.pid;
         st.gofer_start_time = launched.gofer.start_time;
-        let creating = st.oci_as(Status::Creating, st.sandbox_pid);
-        let finish = hooks::run(Stage::Prestart, st.hooks.as_ref(), &creating)
-            .and_then(|()| hooks::run(Stage::CreateRuntime, st.hooks.as_ref(), &creating))
-            .and_then(|()| transition(st, Status::Creating, Action::FinishCreate))
-            .and_then(|to| {
-                st.status = to;
-                cd.save(st, lock)?;
-                match &opts.pid_file {
-                    Some(p) => write_atomic(&absolute(p), st.sandbox_pid.to_string().as_bytes()),
-                    None => Ok(()),
-                }
-            });
+        let finish = transition(st, Status::Creating, Action::FinishCreate).and_then(|to| {
+            st.status = to;
+            cd.save(st, lock)?;
+            match &opts.pid_file {
+                Some(p) => write_atomic(&absolute(p), st.sandbox_pid.to_string().as_bytes()),
+                None => Ok(()),
+            }
+        });
         if let Err(e) = finish {
             kill_all(st);
             return Err(e);

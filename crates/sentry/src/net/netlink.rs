@@ -259,6 +259,17 @@ fn routes() -> Vec<Route> {
             });
         }
     }
+    // IPv4 in the order of Linux's FIB walk: the main table, then the
+    // local one, each by destination (the default route first).
+    out.sort_by(|a, b| {
+        let key = |r: &Route| (r.family, r.family == v4 && r.table != RT_TABLE_MAIN);
+        let order = key(a).cmp(&key(b));
+        if a.family == v4 && b.family == v4 {
+            order.then_with(|| a.dst.cmp(&b.dst)).then(a.prefix.cmp(&b.prefix))
+        } else {
+            order
+        }
+    });
     out
 }
 
