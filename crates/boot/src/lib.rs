@@ -116,7 +116,7 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
     let platform =
         Arc::new(platform::ptrace::PtracePlatform::new(memfile.clone()).map_err(|e| BootError::Kernel(e.to_string()))?);
     confine::drop_privileges()?;
-    filter::install().map_err(|e| BootError::Confine(format!("seccomp: {e}")))?;
+    filter::install(false).map_err(|e| BootError::Confine(format!("seccomp: {e}")))?;
     tracing::debug!("sandbox confined");
 
     let kernel = sentry::Kernel::new(sentry::KernelConfig {
@@ -132,6 +132,7 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
         root_overlay,
         oom_score_adj: spec.oom_score_adj,
         network: netstack::NetConfig::default(),
+        host_network: None,
     });
     let process = spec.process(hostsys::fd::take_stdio().into());
     if spec.terminal {

@@ -4,5 +4,6 @@
 
 pub mod fd;
 pub mod mount;
+pub mod net;
 pub mod process;
 pub mod tty;

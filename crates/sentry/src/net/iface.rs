@@ -54,6 +54,9 @@ impl Nic {
 
 /// The interfaces, `lo` first.
 pub fn nics() -> Vec<Nic> {
+    if let Some(host) = super::host() {
+        return host_nics(host);
+    }
     let mut out = vec![Nic {
         name: LO_NAME.into(),
         index: LO_INDEX,
@@ -75,6 +78,26 @@ pub fn nics() -> Vec<Nic> {
             addrs: n.addrs.iter().map(|(ip, p)| (ip_from_std(*ip), *p)).collect(),
         });
     }
+    out
+}
+
+/// `--network=host`: the namespace's own interfaces, as boot read them
+/// (loopback first, as Linux lists it).
+fn host_nics(host: &super::HostNetConfig) -> Vec<Nic> {
+    let mut out: Vec<Nic> = host
+        .nics
+        .iter()
+        .map(|n| Nic {
+            name: n.name.clone(),
+            index: n.index as i32,
+            flags: n.flags,
+            arphrd: n.arphrd,
+            mac: n.mac,
+            mtu: n.mtu,
+            addrs: n.addrs.iter().map(|(ip, p)| (ip_from_std(*ip), *p)).collect(),
+        })
+        .collect();
+    out.sort_by_key(|n| (!n.is_loopback(), n.index));
     out
 }
 
