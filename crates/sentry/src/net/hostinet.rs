@@ -416,7 +416,14 @@ impl HostSocket {
         }
         match self.take_error() {
             0 => Ok(()),
-            e => Err(Errno::new(e)),
+            e => {
+                // Linux's blocking connect disconnects a socket whose
+                // connection failed (back to unconnected: a recv says
+                // ENOTCONN, a connect starts afresh); the host socket only
+                // saw a non-blocking connect, so do it here (AF_UNSPEC).
+                let _ = rustix::net::connect_unspec(&self.fd);
+                Err(Errno::new(e))
+            }
         }
     }
 
@@ -484,7 +491,12 @@ impl HostSocket {
 
     /// One non-blocking receive of up to `len` bytes.
     pub fn recv(&self, len: usize, flags: u64) -> Result<Received, Errno> {
-        let f = RecvFlags::from_bits_retain(Self::forwarded(flags, RECV_FLAGS, "receive")) | RecvFlags::DONTWAIT;
+        let mut f = RecvFlags::from_bits_retain(Self::forwarded(flags, RECV_FLAGS, "receive")) | RecvFlags::DONTWAIT;
+        if self.ty == SOCK_DGRAM {
+            // The whole datagram's length, for recvmsg's MSG_TRUNC flag
+            // (the syscall layer returns it only if the caller asked).
+            f |= RecvFlags::TRUNC;
+        }
         let mut buf = vec![0u8; len.min(RECV_MAX)];
         let (n, full, from) = rustix::net::recvfrom(&self.fd, &mut buf[..], f).map_err(errno)?;
         buf.truncate(n);
