@@ -96,7 +96,8 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
     if args.platform != "ptrace" {
         return Err(BootError::Spec(format!("platform {:?} is not supported (only ptrace)", args.platform)));
     }
-    if args.network != "none" {
+    let host_net = args.network == "host";
+    if args.network != "none" && !host_net {
         return Err(BootError::Spec(format!("network mode {:?} is not supported yet (only none)", args.network)));
     }
     let root_overlay: sentry::RootOverlay = args.overlay2.parse().map_err(BootError::Spec)?;
@@ -107,7 +108,7 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
     // container's host cgroup (the host-side backstop).
     let total_memory = nix::sys::sysinfo::sysinfo().map(|i| i.ram_total()).unwrap_or(0);
 
-    confine::unshare_namespaces()?;
+    confine::unshare_namespaces(!host_net)?;
     handshake(sync)?;
     confine::enter_empty_root()?;
     confine::become_nobody()?;
@@ -116,7 +117,7 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
     let platform =
         Arc::new(platform::ptrace::PtracePlatform::new(memfile.clone()).map_err(|e| BootError::Kernel(e.to_string()))?);
     confine::drop_privileges()?;
-    filter::install(false).map_err(|e| BootError::Confine(format!("seccomp: {e}")))?;
+    filter::install(host_net).map_err(|e| BootError::Confine(format!("seccomp: {e}")))?;
     tracing::debug!("sandbox confined");
 
     let kernel = sentry::Kernel::new(sentry::KernelConfig {
@@ -132,7 +133,7 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
         root_overlay,
         oom_score_adj: spec.oom_score_adj,
         network: netstack::NetConfig::default(),
-        host_network: None,
+        host_network: host_net.then(sentry::net::HostNetConfig::default),
     });
     let process = spec.process(hostsys::fd::take_stdio().into());
     if spec.terminal {

@@ -150,8 +150,8 @@ fn dispatch(cli: Cli) -> Result<i32> {
     if cli.platform != "ptrace" {
         bail!("--platform={}: unknown or unsupported platform (supported: ptrace)", cli.platform);
     }
-    if cli.network != "none" {
-        bail!("--network={}: unsupported network mode (supported: none)", cli.network);
+    if cli.network != "none" && cli.network != "host" {
+        bail!("--network={}: unsupported network mode (supported: none, host)", cli.network);
     }
     if let Err(e) = cli.overlay2.parse::<sentry::RootOverlay>() {
         bail!("{e}");
