@@ -34,6 +34,12 @@ const UDP_BYTES: usize = 256 << 10;
 /// At most this many listening smoltcp sockets stand ready per listener:
 /// each takes one SYN (smoltcp has no SYN queue of its own).
 const MAX_LISTEN_POOL: usize = 16;
+/// Closed TCP sockets kept for reuse.
+const MAX_SPARE: usize = 32;
+/// How long a connection waits for an answer before it gives up with
+/// ETIMEDOUT: the handshake (Linux's six SYN retries take about 127 s) and
+/// unacknowledged data alike.
+const GIVE_UP: std::time::Duration = std::time::Duration::from_secs(127);
 
 /// A connected (or connecting) TCP socket of the stack.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -82,6 +88,8 @@ struct Conn {
     seen: (tcp::State, usize, usize),
     ever_established: bool,
     error: Option<i32>,
+    /// When the application started the connection (None: accepted).
+    started: Option<std::time::Instant>,
 }
 
 struct Listener {
@@ -107,6 +115,8 @@ struct Inner {
     next_listener: u64,
     /// Connections the application closed, finishing their FIN exchange.
     closing: Vec<SocketHandle>,
+    /// Closed sockets kept for their buffers.
+    spare: Vec<SocketHandle>,
     /// When the poll thread wakes by itself next (None: only on a frame).
     wake_at: Option<SInstant>,
 }
@@ -197,6 +207,7 @@ impl Stack {
                 listeners: HashMap::new(),
                 next_listener: 1,
                 closing: Vec::new(),
+                spare: Vec::new(),
                 wake_at: None,
             }),
             kick,
@@ -296,18 +307,23 @@ impl Stack {
     /// an unspecified address picks the source) to `remote`.
     pub fn tcp_connect(&self, local: SocketAddr, remote: SocketAddr, notify: Notify) -> Result<TcpId, Errno> {
         self.with(|g| {
-            let mut sock = new_tcp();
+            let h = fresh_tcp(&mut g.sockets, &mut g.spare);
+            let sock = g.sockets.get_mut::<tcp::Socket>(h);
             let local_ep = IpListenEndpoint {
                 addr: (!local.ip().is_unspecified()).then(|| IpAddress::from(local.ip())),
                 port: local.port(),
             };
             let remote_ep = IpEndpoint::new(IpAddress::from(remote.ip()), remote.port());
-            sock.connect(g.iface.context(), remote_ep, local_ep).map_err(|e| match e {
-                tcp::ConnectError::Unaddressable => Errno::NETUNREACH,
-                tcp::ConnectError::InvalidState => Errno::ISCONN,
-            })?;
-            let h = g.sockets.add(sock);
-            g.conns.insert(h, Conn::new(notify));
+            if let Err(e) = sock.connect(g.iface.context(), remote_ep, local_ep) {
+                retire(&mut g.sockets, &mut g.spare, h);
+                return Err(match e {
+                    tcp::ConnectError::Unaddressable => Errno::NETUNREACH,
+                    tcp::ConnectError::InvalidState => Errno::ISCONN,
+                });
+            }
+            let mut conn = Conn::new(notify);
+            conn.started = Some(std::time::Instant::now());
+            g.conns.insert(h, conn);
             Ok(TcpId(h))
         })
     }
@@ -435,7 +451,7 @@ impl Stack {
                 ready: VecDeque::new(),
                 notify,
             };
-            l.refill(&mut g.sockets)?;
+            l.refill(&mut g.sockets, &mut g.spare)?;
             g.listeners.insert(id, l);
             Ok(ListenId(id))
         })
@@ -544,26 +560,55 @@ fn same_prefix(a: IpAddr, b: IpAddr, prefix: u8) -> bool {
     }
 }
 
-fn new_tcp() -> tcp::Socket<'static> {
-    let mut s = tcp::Socket::new(tcp::SocketBuffer::new(vec![0u8; TCP_RX]), tcp::SocketBuffer::new(vec![0u8; TCP_TX]));
-    // Linux's defaults: Nagle on, keepalive off.
+/// A closed TCP socket with Linux's defaults: a spare one if there is
+/// one, else a new one. Buffers are most of what a connection costs
+/// (allocating and zeroing them took longer than the rest of an HTTP
+/// request), so finished sockets are kept for reuse.
+fn fresh_tcp(sockets: &mut SocketSet<'static>, spare: &mut Vec<SocketHandle>) -> SocketHandle {
+    let h = spare.pop().unwrap_or_else(|| {
+        sockets
+            .add(tcp::Socket::new(tcp::SocketBuffer::new(vec![0u8; TCP_RX]), tcp::SocketBuffer::new(vec![0u8; TCP_TX])))
+    });
+    let s = sockets.get_mut::<tcp::Socket>(h);
+    // Nagle on, keepalive off, delayed ACKs (smoltcp's 10 ms).
     s.set_nagle_enabled(true);
-    s
+    s.set_keep_alive(None);
+    s.set_ack_delay(Some(SDuration::from_millis(10)));
+    s.set_timeout(Some(SDuration::from_micros(GIVE_UP.as_micros() as u64)));
+    h
+}
+
+/// Takes a socket nobody uses any more out of play: reset if still open,
+/// kept as a spare up to `MAX_SPARE`, else dropped.
+fn retire(sockets: &mut SocketSet<'static>, spare: &mut Vec<SocketHandle>, h: SocketHandle) {
+    let s = sockets.get_mut::<tcp::Socket>(h);
+    if s.state() != tcp::State::Closed {
+        s.abort();
+    }
+    if spare.len() < MAX_SPARE {
+        spare.push(h);
+    } else {
+        sockets.remove(h);
+    }
 }
 
 impl Conn {
     fn new(notify: Notify) -> Conn {
-        Conn { notify, seen: (tcp::State::Closed, 0, 0), ever_established: false, error: None }
+        Conn { notify, seen: (tcp::State::Closed, 0, 0), ever_established: false, error: None, started: None }
     }
 }
 
 impl Listener {
     /// Tops the pool of listening sockets up.
-    fn refill(&mut self, sockets: &mut SocketSet<'static>) -> Result<(), Errno> {
+    fn refill(&mut self, sockets: &mut SocketSet<'static>, spare: &mut Vec<SocketHandle>) -> Result<(), Errno> {
         while self.idle.len() < self.pool {
-            let mut s = new_tcp();
-            s.listen(IpListenEndpoint { addr: self.addr, port: self.port }).map_err(|_| Errno::ADDRINUSE)?;
-            self.idle.push(sockets.add(s));
+            let h = fresh_tcp(sockets, spare);
+            let at = IpListenEndpoint { addr: self.addr, port: self.port };
+            if sockets.get_mut::<tcp::Socket>(h).listen(at).is_err() {
+                retire(sockets, spare, h);
+                return Err(Errno::ADDRINUSE);
+            }
+            self.idle.push(h);
         }
         Ok(())
     }
@@ -581,7 +626,7 @@ impl Inner {
     /// to the accept queue, and drops handshakes that failed.
     fn tend_listeners(&mut self) {
         for l in self.listeners.values_mut() {
-            let sockets = &mut self.sockets;
+            let (sockets, spare) = (&mut self.sockets, &mut self.spare);
             let mut grew = false;
             let state = |s: &SocketSet<'static>, h: SocketHandle| s.get::<tcp::Socket>(h).state();
             let (still, taken): (Vec<_>, Vec<_>) =
@@ -592,7 +637,7 @@ impl Inner {
             embryos.retain(|&h| match state(sockets, h) {
                 tcp::State::SynReceived => true,
                 tcp::State::Closed | tcp::State::Listen => {
-                    sockets.remove(h);
+                    retire(sockets, spare, h);
                     false
                 }
                 _ => {
@@ -602,7 +647,7 @@ impl Inner {
                 }
             });
             l.embryos = embryos;
-            if let Err(e) = l.refill(sockets) {
+            if let Err(e) = l.refill(sockets, spare) {
                 tracing::warn!(port = l.port, "refilling the listen pool: {e}");
             }
             if grew {
@@ -611,13 +656,17 @@ impl Inner {
         }
     }
 
-    /// Forgets closed sockets the application has let go of.
+    /// Forgets the sockets the application has let go of once their
+    /// exchange of FINs is over. TIME_WAIT is not kept (nor is it between
+    /// local sockets): a late duplicate of the peer's FIN is answered
+    /// with a reset.
     fn reap(&mut self) {
-        let sockets = &mut self.sockets;
+        let (sockets, spare) = (&mut self.sockets, &mut self.spare);
         self.closing.retain(|&h| {
-            let done = sockets.get::<tcp::Socket>(h).state() == tcp::State::Closed;
+            let state = sockets.get::<tcp::Socket>(h).state();
+            let done = matches!(state, tcp::State::Closed | tcp::State::TimeWait);
             if done {
-                sockets.remove(h);
+                retire(sockets, spare, h);
             }
             !done
         });
@@ -636,8 +685,11 @@ impl Inner {
             match now.0 {
                 SynSent | SynReceived | Listen => {}
                 Closed => {
+                    // A handshake ends in a reset (refused) or in silence
+                    // until the socket's timeout (timed out).
+                    let timed_out = c.started.is_some_and(|t| t.elapsed() >= GIVE_UP);
                     if !c.ever_established {
-                        c.error.get_or_insert(libc_errno(Errno::CONNREFUSED));
+                        c.error.get_or_insert(libc_errno(if timed_out { Errno::TIMEDOUT } else { Errno::CONNREFUSED }));
                     } else if !matches!(before, TimeWait | LastAck | Closing | Closed) {
                         c.error.get_or_insert(libc_errno(Errno::CONNRESET));
                     }

@@ -27,6 +27,9 @@ pub const SIOCGIFNETMASK: u64 = 0x891b;
 pub const SIOCGIFMTU: u64 = 0x8921;
 pub const SIOCGIFHWADDR: u64 = 0x8927;
 pub const SIOCGIFINDEX: u64 = 0x8933;
+pub const SIOCGIFTXQLEN: u64 = 0x8942;
+/// Every interface's transmit queue length, as Linux's default.
+const TXQLEN: i32 = 1000;
 /// `struct ifreq`: a 16-byte name and a 24-byte union.
 pub const IFREQ_LEN: usize = 40;
 
@@ -134,6 +137,7 @@ pub fn is_if_ioctl(cmd: u64) -> bool {
             | SIOCGIFMTU
             | SIOCGIFHWADDR
             | SIOCGIFINDEX
+            | SIOCGIFTXQLEN
     )
 }
 
@@ -166,6 +170,7 @@ pub fn if_ioctl(cmd: u64, req: &[u8; IFREQ_LEN]) -> Result<Vec<u8>, Errno> {
             ifreq(&nic.name, &sa)
         }
         SIOCGIFINDEX => ifreq(&nic.name, &nic.index.to_le_bytes()),
+        SIOCGIFTXQLEN => ifreq(&nic.name, &TXQLEN.to_le_bytes()),
         _ => return Err(Errno::ENOTTY),
     })
 }

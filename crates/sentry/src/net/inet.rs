@@ -1,8 +1,8 @@
-//! AF_INET and AF_INET6 sockets over loopback (gVisor: `pkg/sentry/socket/netstack`
-//! over `pkg/tcpip`'s loopback link). moat runs containers with
-//! `--network=none`: one network namespace whose only interface is `lo`
-//! (127.0.0.1/8 and ::1/128), so every packet an application sends is also
-//! received by the sentry. Nothing here runs TCP or UDP on the wire:
+//! AF_INET and AF_INET6 sockets (gVisor: `pkg/sentry/socket/netstack`).
+//! Traffic between the sandbox's own addresses (loopback, and the
+//! interface's addresses under `--network=sandbox`) never leaves the
+//! sentry; traffic with anyone else goes through the network stack
+//! (`netstack`, smoltcp over the interface's packet socket).
 //!
 //! * **Addresses** (`net::addr`) are kept in IPv6 form, IPv4 ones v4-mapped
 //!   (`::ffff:a.b.c.d`), so one comparison serves both families. An AF_INET
@@ -15,30 +15,38 @@
 //!   (TCP) the older one is not listening, or both set SO_REUSEPORT under
 //!   one uid; `listen` checks again against listeners. Port 0 picks an
 //!   ephemeral port from 32768–60999 (Linux's `ip_local_port_range`).
-//!   Addresses other than 127.0.0.0/8, ::1 and the wildcards are
-//!   EADDRNOTAVAIL for bind and ENETUNREACH for connect (no route).
-//!   TIME_WAIT is not modelled: a closed connection frees its port at once.
-//! * **TCP**: `connect` finds the listener covering the destination and
-//!   queues a new, already-established socket on its accept queue; the two
-//!   sides' data then moves through a pair of joined Unix stream endpoints
-//!   (`fs::unix::Endpoint`: byte queues, shutdown bits, EPIPE, readiness
-//!   and the wait queue all come from there). There is no handshake, no
-//!   segments, no retransmission and no TIME_WAIT: the TCP state machine
-//!   does not run on loopback. A non-blocking connect answers EINPROGRESS,
-//!   as Linux does on loopback, with the outcome already decided: either
-//!   established (the next connect returns 0, then EISCONN) or refused
-//!   (SO_ERROR reads ECONNREFUSED; poll reports POLLERR|POLLHUP). A
-//!   blocking connect that finds more than `backlog` connections pending
-//!   sleeps until an accept makes room (Linux's client retries its SYN);
-//!   a non-blocking one is queued regardless.
-//! * **UDP**: a datagram goes straight into the receiving socket's queue
-//!   (dropped when its receive buffer is full, as Linux does). A datagram
-//!   for a port nobody has bound is dropped; if the sender is connected it
-//!   gets ECONNREFUSED on its next call, Linux's reaction to the ICMP port
-//!   unreachable that loopback delivers at once.
-//!
-//! The next step is an external interface: a netstack (smoltcp) behind a
-//! host tap or a slirp-like device, selected by `boot`.
+//!   Addresses that are not the sandbox's own nor wildcards are
+//!   EADDRNOTAVAIL for bind; a destination neither local nor reachable
+//!   through the stack's interface and routes is ENETUNREACH.
+//!   The table also hands out the ports of the stack's connections.
+//! * **Local TCP**: `connect` finds the listener covering the destination
+//!   and queues a new, already-established socket on its accept queue; the
+//!   two sides' data then moves through a pair of joined Unix stream
+//!   endpoints (`fs::unix::Endpoint`: byte queues, shutdown bits, EPIPE,
+//!   readiness and the wait queue all come from there). There is no
+//!   handshake, no segments, no retransmission and no TIME_WAIT: the TCP
+//!   state machine does not run between local sockets. A non-blocking
+//!   connect answers EINPROGRESS, as Linux does on loopback, with the
+//!   outcome already decided: either established (the next connect
+//!   returns 0, then EISCONN) or refused (SO_ERROR reads ECONNREFUSED;
+//!   poll reports POLLERR|POLLHUP). A blocking connect that finds more
+//!   than `backlog` connections pending sleeps until an accept makes room
+//!   (Linux's client retries its SYN); a non-blocking one is queued
+//!   regardless.
+//! * **Local UDP**: a datagram goes straight into the receiving socket's
+//!   queue (dropped when its receive buffer is full, as Linux does). A
+//!   datagram for a port nobody has bound is dropped; if the sender is
+//!   connected it gets ECONNREFUSED on its next call, Linux's reaction to
+//!   the ICMP port unreachable that loopback delivers at once.
+//! * **Through the stack** (`St::ext`): a connect to a remote address
+//!   starts a handshake in the stack (EINPROGRESS, or the syscall layer
+//!   sleeps until it ends: established, ECONNREFUSED, ETIMEDOUT); a
+//!   listener on the wildcard or an interface address also listens in the
+//!   stack, and `accept` takes local connections first, then the stack's;
+//!   a UDP socket bound to the wildcard or an interface address holds its
+//!   port in the stack too, and reads local datagrams first. Readiness
+//!   comes from the stack's view of the connection, and the stack
+//!   notifies the socket's wait queue when it changes.
 
 use super::addr::{
     ip_to_std, is_loopback, is_mapped, parse_addr, Addr, AddrSet, AF_INET, AF_INET6, ANY4, ANY6, LOOPBACK4, LOOPBACK6,

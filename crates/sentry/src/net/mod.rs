@@ -1,14 +1,17 @@
 //! The socket layer's non-Unix families (gVisor: `pkg/sentry/socket/{netstack,netlink}`).
 //!
-//! * `inet`: AF_INET and AF_INET6 over loopback, with one sentry-wide port
-//!   table (moat runs with `--network=none`: one network namespace that has
-//!   only `lo`). Connected TCP moves bytes through the same stream endpoints
-//!   as Unix sockets (`fs::unix::Endpoint`); nothing runs the TCP state
-//!   machine on loopback. An external interface (a netstack on smoltcp)
-//!   is the next step.
-//! * `netlink`: NETLINK_ROUTE answering link, address and route dumps for
-//!   `lo`, so `getifaddrs()` and `ip addr` work.
-//! * `iface`: the one interface, `lo`, as the ioctls and /proc/net see it.
+//! * `inet`: AF_INET and AF_INET6, with one sentry-wide port table (the
+//!   sandbox is one network namespace). Between the sandbox's own
+//!   addresses, connected TCP moves bytes through the same stream
+//!   endpoints as Unix sockets (`fs::unix::Endpoint`) and no TCP state
+//!   machine runs; with anyone else, through the network stack.
+//! * The network stack (`netstack` crate, started here from the
+//!   `--network=sandbox` interfaces boot took from the container's network
+//!   namespace): smoltcp over the interface's `AF_PACKET` socket.
+//! * `netlink`: NETLINK_ROUTE answering link, address and route dumps, so
+//!   `getifaddrs()`, `ip addr` and `ip route` work.
+//! * `iface`: the interfaces (`lo`, and the stack's card) as the ioctls
+//!   and /proc/net see them.
 //! * `hostinet` (`--network=host`): AF_INET and AF_INET6 sockets whose
 //!   transport is a host socket the sentry drives; the interfaces and
 //!   routes the application sees are the namespace's, read by boot.

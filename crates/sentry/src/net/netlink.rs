@@ -1,6 +1,6 @@
 //! AF_NETLINK, NETLINK_ROUTE only (gVisor: `pkg/sentry/socket/netlink/route`):
-//! the sentry answers link, address and route requests about `lo` from its
-//! own description of the namespace (`iface`), enough for glibc's
+//! the sentry answers link, address and route requests about its
+//! interfaces from its own description of the namespace (`iface`), enough for glibc's
 //! `getifaddrs()`/`if_nameindex()` and `ip addr`/`ip route`. Requests that
 //! would change the configuration are answered EOPNOTSUPP. Each request's
 //! answer (a dump and its NLMSG_DONE) is queued as one datagram.
@@ -112,7 +112,7 @@ fn link_msg(nic: &Nic, flags: u16, seq: u32, pid: u32) -> Vec<u8> {
     let bcast = if nic.is_loopback() { [0; 6] } else { [0xff; 6] };
     Msg::new(RTM_NEWLINK, flags, seq, pid, &body)
         .attr(3, &name) // IFLA_IFNAME
-        .attr(13, &1000u32.to_le_bytes()) // IFLA_TXQLEN
+        .attr(13, &1000u32.to_le_bytes()) // IFLA_TXQLEN, as SIOCGIFTXQLEN
         .attr(16, &[oper]) // IFLA_OPERSTATE
         .attr(17, &[0]) // IFLA_LINKMODE
         .attr(4, &nic.mtu.to_le_bytes()) // IFLA_MTU
