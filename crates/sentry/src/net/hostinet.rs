@@ -77,7 +77,8 @@ fn log_once(what: String) {
 /// host socket, waking each socket's queue when the host says it changed.
 struct Poller {
     epoll: OwnedFd,
-    queues: Mutex<HashMap<u64, Weak<WaitQueue>>>,
+    /// Every live host socket by its key (also what /proc/net lists).
+    socks: Mutex<HashMap<u64, Weak<HostSocket>>>,
     next: AtomicU64,
 }
 
@@ -88,7 +89,7 @@ fn poller() -> Result<&'static Poller, Errno> {
         .get_or_init(|| {
             use rustix::event::epoll;
             let epoll = epoll::create(epoll::CreateFlags::CLOEXEC).map_err(errno)?;
-            Ok(Poller { epoll, queues: Mutex::new(HashMap::new()), next: AtomicU64::new(1) })
+            Ok(Poller { epoll, socks: Mutex::new(HashMap::new()), next: AtomicU64::new(1) })
         })
         .as_ref()
         .map_err(|e| *e)?;
@@ -113,37 +114,42 @@ impl Poller {
                     return;
                 }
             }
-            let woken: Vec<Arc<WaitQueue>> = {
-                let queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
-                events.iter().filter_map(|ev| queues.get(&ev.data.u64()).and_then(Weak::upgrade)).collect()
+            let woken: Vec<Arc<HostSocket>> = {
+                let socks = self.socks.lock().unwrap_or_else(|e| e.into_inner());
+                events.iter().filter_map(|ev| socks.get(&ev.data.u64()).and_then(Weak::upgrade)).collect()
             };
-            for q in woken {
-                q.notify();
+            for s in woken {
+                s.queue.notify();
             }
         }
     }
 
-    /// Watches `fd` for every change, edge-triggered; returns its key.
-    fn add(&self, fd: &OwnedFd, queue: &Arc<WaitQueue>) -> Result<u64, Errno> {
+    /// Watches `sock` for every change, edge-triggered (its key is
+    /// already in it).
+    fn add(&self, sock: &Arc<HostSocket>) -> Result<(), Errno> {
         use rustix::event::epoll;
-        let key = self.next.fetch_add(1, Ordering::Relaxed);
-        self.queues.lock().unwrap_or_else(|e| e.into_inner()).insert(key, Arc::downgrade(queue));
+        self.socks.lock().unwrap_or_else(|e| e.into_inner()).insert(sock.key, Arc::downgrade(sock));
         let flags = epoll::EventFlags::IN
             | epoll::EventFlags::OUT
             | epoll::EventFlags::PRI
             | epoll::EventFlags::RDHUP
             | epoll::EventFlags::ET;
-        if let Err(e) = epoll::add(&self.epoll, fd, epoll::EventData::new_u64(key), flags) {
-            self.queues.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
-            return Err(errno(e));
-        }
-        Ok(key)
+        epoll::add(&self.epoll, &sock.fd, epoll::EventData::new_u64(sock.key), flags).map_err(errno)
     }
 
     fn remove(&self, fd: &OwnedFd, key: u64) {
         let _ = rustix::event::epoll::delete(&self.epoll, fd);
-        self.queues.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+        self.socks.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
     }
+}
+
+/// Every live host socket, oldest first (for /proc/net).
+pub fn sockets() -> Vec<Arc<HostSocket>> {
+    let Some(p) = poller().ok() else { return Vec::new() };
+    let socks = p.socks.lock().unwrap_or_else(|e| e.into_inner());
+    let mut keys: Vec<u64> = socks.keys().copied().collect();
+    keys.sort_unstable();
+    keys.iter().filter_map(|k| socks.get(k).and_then(Weak::upgrade)).collect()
 }
 
 /// An address from the application, parsed (`sockaddr_in` needs 16 bytes,
@@ -316,8 +322,10 @@ pub struct HostSocket {
     pub family: u16,
     ty: i32,
     pub ino: u64,
+    /// The creator's effective uid, for /proc/net.
+    pub uid: u32,
     key: u64,
-    queue: Arc<WaitQueue>,
+    queue: WaitQueue,
     common: Mutex<SockOpts>,
     flags: crate::vfs::StatusFlags,
 }
@@ -325,29 +333,32 @@ pub struct HostSocket {
 impl HostSocket {
     /// socket(2): `ty` is SOCK_STREAM or SOCK_DGRAM and `proto` already
     /// checked against it by the syscall layer.
-    pub fn new(family: u16, ty: i32, proto: i32, nonblock: bool) -> Result<HostSocket, Errno> {
+    pub fn new(family: u16, ty: i32, proto: i32, uid: u32, nonblock: bool) -> Result<Arc<HostSocket>, Errno> {
         let fam = if family == AF_INET { AddressFamily::INET } else { AddressFamily::INET6 };
         let kind = if ty == SOCK_STREAM { SocketType::STREAM } else { SocketType::DGRAM };
         let proto = std::num::NonZeroU32::new(proto as u32).map(rustix::net::Protocol::from_raw);
         let fd =
             rustix::net::socket_with(fam, kind, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC, proto).map_err(errno)?;
-        HostSocket::adopt(fd, family, ty, nonblock)
+        HostSocket::adopt(fd, family, ty, uid, nonblock)
     }
 
-    fn adopt(fd: OwnedFd, family: u16, ty: i32, nonblock: bool) -> Result<HostSocket, Errno> {
+    fn adopt(fd: OwnedFd, family: u16, ty: i32, uid: u32, nonblock: bool) -> Result<Arc<HostSocket>, Errno> {
         static NEXT_INO: AtomicU64 = AtomicU64::new(3 << 20);
-        let queue = Arc::new(WaitQueue::default());
-        let key = poller()?.add(&fd, &queue)?;
-        Ok(HostSocket {
+        let poller = poller()?;
+        let sock = Arc::new(HostSocket {
             fd,
             family,
             ty,
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
-            key,
-            queue,
+            uid,
+            key: poller.next.fetch_add(1, Ordering::Relaxed),
+            queue: WaitQueue::default(),
             common: Mutex::new(SockOpts::default()),
             flags: crate::vfs::StatusFlags::new(nonblock),
-        })
+        });
+        // On failure the socket's drop takes it out again.
+        poller.add(&sock)?;
+        Ok(sock)
     }
 
     pub fn queue(&self) -> &WaitQueue {
@@ -429,11 +440,11 @@ impl HostSocket {
 
     /// accept4(2) on a listener: the connection as a new socket
     /// (`nonblock` its O_NONBLOCK) and the peer's address.
-    pub fn accept(&self, nonblock: bool) -> Result<(HostSocket, Vec<u8>), Errno> {
+    pub fn accept(&self, nonblock: bool) -> Result<(Arc<HostSocket>, Vec<u8>), Errno> {
         let (fd, peer) =
             rustix::net::acceptfrom_with(&self.fd, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC).map_err(errno)?;
         let peer = peer.and_then(any_bytes).unwrap_or_else(|| AF_UNSPEC.to_le_bytes().to_vec());
-        Ok((HostSocket::adopt(fd, self.family, self.ty, nonblock)?, peer))
+        Ok((HostSocket::adopt(fd, self.family, self.ty, self.uid, nonblock)?, peer))
     }
 
     pub fn local(&self) -> Result<Vec<u8>, Errno> {
@@ -555,6 +566,36 @@ impl HostSocket {
         }
     }
 
+    /// (local, peer, state, send queue, receive queue) as /proc/net/tcp
+    /// and udp show them; the state is TCP_INFO's (UDP: 1 when connected,
+    /// else 7, as Linux).
+    pub fn proc_row(&self) -> (SocketAddr, Option<SocketAddr>, u8, i32, i32) {
+        let any = || {
+            if self.family == AF_INET {
+                SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))
+            } else {
+                SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0))
+            }
+        };
+        let local =
+            rustix::net::getsockname(&self.fd).ok().and_then(|a| SocketAddr::try_from(a).ok()).unwrap_or_else(any);
+        let peer = rustix::net::getpeername(&self.fd).ok().flatten().and_then(|a| SocketAddr::try_from(a).ok());
+        let state = if self.ty == SOCK_STREAM {
+            let mut info = [0u8; 8];
+            match hostsys::net::getsockopt(self.fd.as_fd(), SOL_TCP, 11, &mut info) {
+                Ok(n) if n > 0 => info[0],
+                _ => 7,
+            }
+        } else if peer.is_some() {
+            1
+        } else {
+            7
+        };
+        let tx = self.queued(ioctl::TIOCOUTQ).unwrap_or(0);
+        let rx = self.queued(ioctl::FIONREAD).unwrap_or(0);
+        (local, peer, state, tx, rx)
+    }
+
     /// FIONREAD or SIOCOUTQ.
     pub fn queued(&self, cmd: u64) -> Result<i32, Errno> {
         hostsys::net::queued(self.fd.as_fd(), cmd).map_err(io_errno)
@@ -647,13 +688,13 @@ mod tests {
 
     #[test]
     fn tcp_over_host_loopback_with_poller_wakeups() {
-        let l = HostSocket::new(AF_INET, SOCK_STREAM, 0, false).unwrap();
+        let l = HostSocket::new(AF_INET, SOCK_STREAM, 0, 0, false).unwrap();
         l.bind(&v4([127, 0, 0, 1], 0)).unwrap();
         l.listen(4).unwrap();
         let addr = l.local().unwrap();
         assert_eq!(l.accept(false).err(), Some(Errno::EAGAIN));
         let seen = l.queue().generation();
-        let c = HostSocket::new(AF_INET, SOCK_STREAM, 0, false).unwrap();
+        let c = HostSocket::new(AF_INET, SOCK_STREAM, 0, 0, false).unwrap();
         // Loopback connects at once or reports progress; either way it ends.
         if !c.connect(&addr).unwrap() {
             while c.connect_finish() == Err(Errno::EAGAIN) {}
@@ -691,11 +732,11 @@ mod tests {
     #[test]
     fn refused_connect_and_options() {
         // A port nobody listens on: take one, then free it.
-        let t = HostSocket::new(AF_INET, SOCK_STREAM, 0, false).unwrap();
+        let t = HostSocket::new(AF_INET, SOCK_STREAM, 0, 0, false).unwrap();
         t.bind(&v4([127, 0, 0, 1], 0)).unwrap();
         let addr = t.local().unwrap();
         drop(t);
-        let c = HostSocket::new(AF_INET, SOCK_STREAM, 0, true).unwrap();
+        let c = HostSocket::new(AF_INET, SOCK_STREAM, 0, 0, true).unwrap();
         let r = match c.connect(&addr) {
             Ok(true) => Ok(()),
             Ok(false) => loop {
@@ -719,10 +760,10 @@ mod tests {
 
     #[test]
     fn udp_keeps_boundaries_and_names_the_sender() {
-        let r = HostSocket::new(AF_INET, SOCK_DGRAM, 0, true).unwrap();
+        let r = HostSocket::new(AF_INET, SOCK_DGRAM, 0, 0, true).unwrap();
         r.bind(&v4([127, 0, 0, 1], 0)).unwrap();
         let to = r.local().unwrap();
-        let s = HostSocket::new(AF_INET, SOCK_DGRAM, 0, true).unwrap();
+        let s = HostSocket::new(AF_INET, SOCK_DGRAM, 0, 0, true).unwrap();
         assert_eq!(s.send(Some(&to), b"one", 0), Ok(3));
         assert_eq!(s.send(Some(&to), b"three", 0), Ok(5));
         let mut got = r.recv(2, 0x20);

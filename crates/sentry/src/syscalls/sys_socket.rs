@@ -164,7 +164,8 @@ pub fn socket(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
                 _ => return Err(Errno::ESOCKTNOSUPPORT),
             };
             if crate::net::host().is_some() {
-                Arc::new(HostSocket::new(domain as u16, kind, proto as i32, nonblock)?)
+                HostSocket::new(domain as u16, kind, proto as i32, task.creds.euid, nonblock)?
+                    as Arc<dyn FileDescription>
             } else {
                 Arc::new(InetFile::new(InetSocket::new(domain as u16, p, task.creds.euid), nonblock))
             }
@@ -373,7 +374,7 @@ fn accept_common(task: &mut Task, a: &[u64; 6], flags: u64) -> Result<u64, Errno
         }
         SocketRef::Host(h) => {
             let (new, peer) = wait(task, s, nonblock, timeout, || h.accept(flags & SOCK_NONBLOCK != 0))?;
-            (Arc::new(new), peer)
+            (new as Arc<dyn FileDescription>, peer)
         }
         SocketRef::Netlink(_) => return Err(Errno::EOPNOTSUPP),
     };
