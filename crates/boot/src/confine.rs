@@ -12,8 +12,9 @@ fn err(what: &'static str) -> impl Fn(nix::Error) -> BootError {
     move |e| BootError::Confine(format!("{what}: {e}"))
 }
 
-/// New user, mount, IPC, UTS and network namespaces (the PID namespace was
-/// made by the runtime when it started us, so that we are its init).
+/// New user, mount, IPC, UTS and (`new_net`: unless `--network=host`)
+/// network namespaces (the PID namespace was made by the runtime when it
+/// started us, so that we are its init).
 pub fn unshare_namespaces(new_net: bool) -> Result<(), BootError> {
     let mut flags =
         CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWUTS;

@@ -1,7 +1,8 @@
 //! `moat boot`: the sandbox process (gVisor: `runsc/boot`).
 //!
-//! Started by `moat create` in a new PID namespace, it confines itself
-//! (user, mount, IPC, UTS and network namespaces; an empty root; uid
+//! Started by `moat create` in a new PID namespace, it joins the
+//! container's network namespace and takes its interfaces (`network`),
+//! then confines itself (user, mount, IPC, UTS and network namespaces; an empty root; uid
 //! 65534; no capabilities; no_new_privs; a seccomp allowlist), builds the
 //! kernel from the OCI spec, loads the container's init, tells the runtime
 //! it is ready, and runs the init when told to start. It exits with the
@@ -10,10 +11,11 @@
 mod confine;
 mod filter;
 mod logging;
+mod network;
 mod server;
 mod spec;
 
-use control::launch::{BootArgs, SYNC_FAILED, SYNC_MAPPED, SYNC_READY, SYNC_UNSHARED};
+use control::launch::{BootArgs, NetworkMode, SYNC_FAILED, SYNC_MAPPED, SYNC_READY, SYNC_UNSHARED};
 use control::ExitStatus;
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -42,6 +44,8 @@ pub enum BootError {
     Handshake(String),
     #[error("{0}")]
     Spec(String),
+    #[error("network: {0}")]
+    Network(String),
     #[error("confining the sandbox: {0}")]
     Confine(String),
     #[error("{0}")]
@@ -96,10 +100,7 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
     if args.platform != "ptrace" {
         return Err(BootError::Spec(format!("platform {:?} is not supported (only ptrace)", args.platform)));
     }
-    let host_net = args.network == "host";
-    if args.network != "none" && !host_net {
-        return Err(BootError::Spec(format!("network mode {:?} is not supported yet (only none)", args.network)));
-    }
+    let network_mode = NetworkMode::parse_supported(&args.network).map_err(BootError::Spec)?;
     let root_overlay: sentry::RootOverlay = args.overlay2.parse().map_err(BootError::Spec)?;
     // Everything that reads host files happens before confinement.
     let spec = spec::load(&args.bundle)?;
@@ -107,8 +108,31 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
     // spec's memory limit, the same value the runtime wrote into the
     // container's host cgroup (the host-side backstop).
     let total_memory = nix::sys::sysinfo::sysinfo().map(|i| i.ram_total()).unwrap_or(0);
+    // The container's network, while we are still root in the host's user
+    // namespace: the namespace to join, and in sandbox mode its interfaces
+    // (host mode: what the namespace holds, to show the application).
+    let host_mode = network_mode == NetworkMode::Host;
+    let namespace = match &spec.network_namespace {
+        spec::NetNamespace::New if host_mode => {
+            tracing::info!(
+                "network: --network=host: the spec's new network namespace is not made; \
+                 the sandbox uses the runtime's (as runsc)"
+            );
+            spec::NetNamespace::Inherit
+        }
+        ns => ns.clone(),
+    };
+    network::enter_namespace(&namespace)?;
+    let (net, host_network) = match network_mode {
+        NetworkMode::Sandbox => (network::take_interfaces(&namespace)?, None),
+        NetworkMode::Host => (netstack::NetConfig::default(), Some(network::read_host()?)),
+        NetworkMode::None => {
+            tracing::info!("network: --network=none, loopback only");
+            (netstack::NetConfig::default(), None)
+        }
+    };
 
-    confine::unshare_namespaces(!host_net)?;
+    confine::unshare_namespaces(!host_mode)?;
     handshake(sync)?;
     confine::enter_empty_root()?;
     confine::become_nobody()?;
@@ -117,7 +141,7 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
     let platform =
         Arc::new(platform::ptrace::PtracePlatform::new(memfile.clone()).map_err(|e| BootError::Kernel(e.to_string()))?);
     confine::drop_privileges()?;
-    filter::install(host_net).map_err(|e| BootError::Confine(format!("seccomp: {e}")))?;
+    filter::install(host_mode).map_err(|e| BootError::Confine(format!("seccomp: {e}")))?;
     tracing::debug!("sandbox confined");
 
     let kernel = sentry::Kernel::new(sentry::KernelConfig {
@@ -132,8 +156,8 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
         root_readonly: spec.root_readonly,
         root_overlay,
         oom_score_adj: spec.oom_score_adj,
-        network: netstack::NetConfig::default(),
-        host_network: host_net.then(sentry::net::HostNetConfig::default),
+        network: net,
+        host_network,
     });
     let process = spec.process(hostsys::fd::take_stdio().into());
     if spec.terminal {

@@ -3,9 +3,20 @@
 //! the file and the field.
 
 use crate::BootError;
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use std::os::fd::OwnedFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The spec's `network` entry of `linux.namespaces`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetNamespace {
+    /// No entry: the runtime's own namespace (as runc).
+    Inherit,
+    /// An entry without a path: a new, empty namespace.
+    New,
+    /// An entry with a path: that namespace (Docker's, CNI's).
+    Join(PathBuf),
+}
 
 pub struct ContainerSpec {
     pub hostname: String,
@@ -26,6 +37,7 @@ pub struct ContainerSpec {
     pub terminal: bool,
     /// `process.oomScoreAdj` (0 when absent).
     pub oom_score_adj: i32,
+    pub network_namespace: NetNamespace,
 }
 
 pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
@@ -48,7 +60,17 @@ pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
             options: m.options().clone().unwrap_or_default(),
         })
         .collect();
+    let network_namespace = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .and_then(|ns| ns.iter().find(|n| n.typ() == LinuxNamespaceType::Network))
+        .map_or(NetNamespace::Inherit, |n| match n.path() {
+            Some(p) if !p.as_os_str().is_empty() => NetNamespace::Join(p.clone()),
+            _ => NetNamespace::New,
+        });
     Ok(ContainerSpec {
+        network_namespace,
         hostname: spec.hostname().clone().unwrap_or_default(),
         args,
         env: process.env().clone().unwrap_or_default(),

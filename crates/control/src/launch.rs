@@ -5,8 +5,11 @@
 //!
 //! Handshake on `--sync-fd` (a stream socketpair; the runtime holds the
 //! other end):
-//! 1. boot, already in its new PID namespace, unshares user, mount, IPC,
-//!    UTS and network namespaces, then writes [`SYNC_UNSHARED`];
+//! 1. boot, already in its new PID namespace, joins the container's network
+//!    namespace and (with `--network=sandbox`) takes its interfaces, then
+//!    unshares user, mount, IPC, UTS and (but with `--network=host`)
+//!    network namespaces, and writes
+//!    [`SYNC_UNSHARED`];
 //! 2. the runtime writes boot's `uid_map`/`gid_map` (65534 → 65534) and
 //!    answers [`SYNC_MAPPED`];
 //! 3. boot confines itself, builds the kernel from the spec and writes
@@ -23,6 +26,55 @@ pub const SYNC_FAILED: u8 = b'E';
 /// The uid and gid the sandbox runs as, inside its user namespace and on
 /// the host alike (`nobody`).
 pub const SANDBOX_ID: u32 = 65534;
+
+/// `--network`: how the container reaches the network (runsc's modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkMode {
+    /// The sandbox's own TCP/IP stack drives the interfaces of the
+    /// container's network namespace through raw packet sockets; the host
+    /// side keeps no address on them (the default, as in runsc).
+    Sandbox,
+    /// Loopback only.
+    None,
+    /// Application sockets are host sockets the sentry drives, in the
+    /// namespace the sandbox runs in (runsc's hostinet).
+    Host,
+}
+
+impl NetworkMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkMode::Sandbox => "sandbox",
+            NetworkMode::None => "none",
+            NetworkMode::Host => "host",
+        }
+    }
+
+    /// Parses a mode, with the error the user sees (naming the flag).
+    /// Every mode is supported now.
+    pub fn parse_supported(s: &str) -> Result<NetworkMode, String> {
+        s.parse()
+    }
+}
+
+impl std::str::FromStr for NetworkMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "sandbox" => Ok(NetworkMode::Sandbox),
+            "none" => Ok(NetworkMode::None),
+            "host" => Ok(NetworkMode::Host),
+            _ => Err(format!("--network={s}: unknown network mode (one of sandbox, none, host)")),
+        }
+    }
+}
+
+impl std::fmt::Display for NetworkMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Arguments of `moat boot`.
 #[derive(Debug, Clone, clap::Args)]
@@ -58,7 +110,8 @@ pub struct BootArgs {
     pub strace: bool,
     #[arg(long, default_value = "ptrace")]
     pub platform: String,
-    #[arg(long, default_value = "none")]
+    /// `sandbox`, `none` or `host`.
+    #[arg(long, default_value = "sandbox")]
     pub network: String,
     /// runsc's `--overlay2` for the root: `root:memory` or `none`.
     #[arg(long, default_value = "root:memory")]
@@ -158,11 +211,23 @@ mod tests {
             debug: true,
             strace: true,
             platform: "ptrace".into(),
-            network: "none".into(),
+            network: "sandbox".into(),
             overlay2: "none".into(),
         };
         let argv = std::iter::once("x".to_string()).chain(a.to_argv());
         let b = Wrap::parse_from(argv).boot;
         assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    }
+
+    #[test]
+    fn network_modes() {
+        for m in [NetworkMode::Sandbox, NetworkMode::None, NetworkMode::Host] {
+            assert_eq!(m.as_str().parse::<NetworkMode>(), Ok(m));
+        }
+        assert_eq!(NetworkMode::parse_supported("none"), Ok(NetworkMode::None));
+        assert_eq!(NetworkMode::parse_supported("sandbox"), Ok(NetworkMode::Sandbox));
+        assert_eq!(NetworkMode::parse_supported("host"), Ok(NetworkMode::Host));
+        let e = NetworkMode::parse_supported("bridge").unwrap_err();
+        assert!(e.contains("--network=bridge") && e.contains("unknown network mode"), "{e}");
     }
 }

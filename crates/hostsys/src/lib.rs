@@ -5,5 +5,6 @@
 pub mod fd;
 pub mod mount;
 pub mod net;
+pub mod packet;
 pub mod process;
 pub mod tty;

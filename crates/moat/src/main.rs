@@ -24,8 +24,11 @@ struct Cli {
     /// How the sandbox runs application code (only `ptrace` for now).
     #[arg(long, default_value = "ptrace")]
     platform: String,
-    /// Container networking (only `none` for now).
-    #[arg(long, default_value = "none")]
+    /// Container networking: `sandbox` (the sandbox's own TCP/IP stack on
+    /// the interfaces of the container's network namespace), `none`
+    /// (loopback only), `host` (application sockets are host sockets the
+    /// sentry drives, in the sandbox's namespace: isolation traded for speed).
+    #[arg(long, default_value = "sandbox")]
     network: String,
     /// Log every application system call.
     #[arg(long)]
@@ -150,8 +153,8 @@ fn dispatch(cli: Cli) -> Result<i32> {
     if cli.platform != "ptrace" {
         bail!("--platform={}: unknown or unsupported platform (supported: ptrace)", cli.platform);
     }
-    if cli.network != "none" && cli.network != "host" {
-        bail!("--network={}: unsupported network mode (supported: none, host)", cli.network);
+    if let Err(e) = control::launch::NetworkMode::parse_supported(&cli.network) {
+        bail!("{e}");
     }
     if let Err(e) = cli.overlay2.parse::<sentry::RootOverlay>() {
         bail!("{e}");

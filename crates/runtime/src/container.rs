@@ -60,7 +60,7 @@ impl Runtime {
             debug: false,
             strace: false,
             platform: "ptrace".into(),
-            network: "none".into(),
+            network: "sandbox".into(),
             overlay2: "root:memory".into(),
             start_timeout: Duration::from_secs(60),
         }
@@ -87,6 +87,7 @@ impl Runtime {
     ) -> Result<(State, Option<crate::console::Foreground>)> {
         let cd = self.dir(id)?;
         let b = load_bundle(bundle)?;
+        crate::spec::check_network_namespace(&b, &self.network)?;
         crate::console::check(b.terminal(), !opts.foreground, opts.console_socket.as_deref())?;
         hooks::check_supported(b.spec.hooks().as_ref(), &b.dir.join("config.json"))?;
         cd.create()?;

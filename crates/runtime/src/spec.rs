@@ -53,6 +53,73 @@ pub fn load_bundle(bundle: &Path) -> Result<Bundle> {
     Ok(Bundle { dir, spec, rootfs })
 }
 
+/// With `--network=sandbox` and no `network` entry in `linux.namespaces`,
+/// the sandbox would stay in the runtime's own network namespace (as runc's
+/// container does) and take its interfaces and addresses: refused when that
+/// namespace is the host's initial one (that of pid 1).
+pub fn check_network_namespace(b: &Bundle, network: &str) -> Result<()> {
+    if network != "sandbox" {
+        return Ok(());
+    }
+    let has_entry = b
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Network));
+    if has_entry {
+        return Ok(());
+    }
+    if is_initial_netns(b)? {
+        return Err(Error::Spec {
+            path: b.dir.join("config.json"),
+            message: "--network=sandbox: linux.namespaces has no \"network\" entry, so the container would share \
+                      the runtime's network namespace, which is the host's initial one: the sandbox would take \
+                      the host's interfaces and addresses. Add a \"network\" namespace (with the \"path\" of a \
+                      prepared one, or without a path for loopback only) or use --network=none"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// The initial network namespace's inode number since Linux 6.18 (the
+/// kernel's `PROC_NET_INIT_INO`), where /proc/1/ns/net cannot be read.
+const PROC_NET_INIT_INO: u64 = 0xEFFF_FFF9;
+
+/// Whether the calling thread's network namespace is the host's initial
+/// one: the same as pid 1's, or (when a restricted /proc or a missing
+/// capability hides pid 1's, as in some nested setups) the one with the
+/// kernel's fixed initial inode number. Neither answer known: an error.
+fn is_initial_netns(b: &Bundle) -> Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let ours = std::fs::metadata("/proc/thread-self/ns/net")
+        .map_err(Error::io("inspect", Path::new("/proc/thread-self/ns/net")))?;
+    match std::fs::metadata("/proc/1/ns/net") {
+        Ok(init) => Ok((ours.dev(), ours.ino()) == (init.dev(), init.ino())),
+        Err(_) if ours.ino() == PROC_NET_INIT_INO => Ok(true),
+        Err(e) if kernel_has_fixed_init_inodes() => {
+            tracing::debug!("/proc/1/ns/net: {e}; the namespace's inode is not the initial one's");
+            Ok(false)
+        }
+        Err(e) => Err(Error::Spec {
+            path: b.dir.join("config.json"),
+            message: format!(
+                "--network=sandbox: linux.namespaces has no \"network\" entry and moat cannot tell whether its \
+                 own network namespace is the host's initial one (/proc/1/ns/net: {e}); give the container a \
+                 \"network\" namespace or use --network=none"
+            ),
+        }),
+    }
+}
+
+/// Linux 6.18 and later number the initial namespaces with fixed inodes.
+fn kernel_has_fixed_init_inodes() -> bool {
+    let release = rustix::system::uname().release().to_string_lossy().into_owned();
+    let mut parts = release.split(|c: char| !c.is_ascii_digit()).filter_map(|p| p.parse::<u32>().ok());
+    matches!((parts.next(), parts.next()), (Some(major), Some(minor)) if (major, minor) >= (6, 18))
+}
+
 /// Every bind mount's source must exist (a relative one in the bundle),
 /// as runc requires: the gofer opens them all before it serves anything.
 fn check_bind_sources(spec: &Spec, dir: &Path) -> Result<(), String> {
