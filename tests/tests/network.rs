@@ -1,15 +1,16 @@
 //! `--network` (issue #5) through the real binary: the container's network
-//! namespace, what `--network=sandbox` takes from it, and (once the
-//! sandbox's TCP/IP stack serves) traffic between the container and a peer.
+//! namespace, what `--network=sandbox` takes from it, and traffic between
+//! the container and a peer through the sandbox's TCP/IP stack.
 //!
 //! Each test makes its own pair of network namespaces with `ip netns add`
 //! ([`NetPair`]): the container's (A) and a peer's (B), joined by a veth
-//! pair, 198.18.0.1/24 on A's end and 198.18.0.2/24 on B's (198.18.0.0/15
-//! is set aside for benchmarking: no traffic leaves these namespaces).
+//! pair, 198.18.0.1/24 and fd00:198::1/64 on A's end, 198.18.0.2/24 and
+//! fd00:198::2/64 on B's (198.18.0.0/15 is set aside for benchmarking,
+//! fd00::/8 is unique-local: no traffic leaves these namespaces).
 //! Needs root, iproute2, curl, a built `moat` and `scripts/make-bundles`.
 //!
-//! The end-to-end tests (ignored until the netstack lands) pass against runc
-//! (`MOAT_BIN=$PWD/tests/support/runc-shim ... -- --ignored`), except the
+//! The end-to-end tests pass against runc too
+//! (`MOAT_BIN=$PWD/tests/support/runc-shim ...`), except the
 //! `--network=none` one, a mode runc does not have.
 
 mod common;
@@ -22,6 +23,7 @@ use moat_tests::{run_cmd, unique_name, Bundle, Moat, Output};
 
 const CONTAINER_IP: &str = "198.18.0.1";
 const PEER_IP: &str = "198.18.0.2";
+const PEER_IP6: &str = "fd00:198::2";
 
 /// Two fresh network namespaces joined by a veth pair (`eth0` in each),
 /// addressed and up, loopback up in both; deleted (with the veth pair)
@@ -47,6 +49,8 @@ impl NetPair {
             vec!["ip", "-n", a, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", b],
             vec!["ip", "-n", a, "addr", "add", "198.18.0.1/24", "dev", "eth0"],
             vec!["ip", "-n", b, "addr", "add", "198.18.0.2/24", "dev", "eth0"],
+            vec!["ip", "-n", a, "addr", "add", "fd00:198::1/64", "dev", "eth0", "nodad"],
+            vec!["ip", "-n", b, "addr", "add", "fd00:198::2/64", "dev", "eth0", "nodad"],
             vec!["ip", "-n", a, "link", "set", "eth0", "up"],
             vec!["ip", "-n", b, "link", "set", "eth0", "up"],
             vec!["ip", "-n", a, "link", "set", "lo", "up"],
@@ -234,7 +238,6 @@ fn serve_and_fetch(base: Option<&std::path::Path>, script: &str, port: u16, want
 }
 
 #[test]
-#[ignore = "needs the netstack"]
 fn curl_from_the_peer_reaches_python_http_server() {
     serve_and_fetch(
         Some(&moat_tests::debian_bundle()),
@@ -246,7 +249,6 @@ fn curl_from_the_peer_reaches_python_http_server() {
 }
 
 #[test]
-#[ignore = "needs the netstack"]
 fn curl_from_the_peer_reaches_busybox_httpd() {
     serve_and_fetch(
         None,
@@ -280,7 +282,6 @@ fn fetch_from_the_peer(base: Option<&std::path::Path>, client: &str) {
 // Debian's static busybox `wget` crashes (SIGSEGV, natively too), so busybox
 // speaks HTTP through `nc`.
 #[test]
-#[ignore = "needs the netstack"]
 fn the_container_fetches_from_the_peer_with_busybox_nc() {
     fetch_from_the_peer(
         None,
@@ -289,7 +290,6 @@ fn the_container_fetches_from_the_peer_with_busybox_nc() {
 }
 
 #[test]
-#[ignore = "needs the netstack"]
 fn the_container_fetches_from_the_peer_with_python() {
     fetch_from_the_peer(
         Some(&moat_tests::debian_bundle()),
@@ -298,7 +298,6 @@ fn the_container_fetches_from_the_peer_with_python() {
 }
 
 #[test]
-#[ignore = "needs the netstack"]
 fn none_mode_has_only_loopback_inside() {
     let pair = NetPair::new();
     let moat = Moat::new();
@@ -311,4 +310,84 @@ fn none_mode_has_only_loopback_inside() {
     let out = moat.run_bundle(&bundle);
     out.assert_success();
     assert_eq!(out.stdout.trim(), "['eth0', 'lo']", "{out}");
+}
+
+/// The peer's side of `the_container_talks_tcp_udp_and_ipv6_with_the_peer`:
+/// TCP echo on port 7000 (IPv4 and IPv6), UDP echo on 7001 (IPv4), until
+/// killed.
+const PEER_ECHO: &str = r#"
+import socket, sys, threading
+def tcp(family, addr):
+    s = socket.socket(family); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, 7000)); s.listen(8)
+    while True:
+        c, _ = s.accept()
+        def echo(c):
+            while (b := c.recv(1 << 16)):
+                c.sendall(b)
+            c.close()
+        threading.Thread(target=echo, args=(c,), daemon=True).start()
+def udp():
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind((sys.argv[1], 7001))
+    while True:
+        d, a = u.recvfrom(65536); u.sendto(d, a)
+threading.Thread(target=tcp, args=(socket.AF_INET6, sys.argv[2]), daemon=True).start()
+threading.Thread(target=udp, daemon=True).start()
+tcp(socket.AF_INET, sys.argv[1])
+"#;
+
+/// The container's side: 20 MB echoed intact over IPv4 and 2 MB over
+/// IPv6, UDP datagrams keeping their boundaries (one bigger than the MTU:
+/// fragmented and reassembled), and a refused connection.
+const CONTAINER_CLIENT: &str = r#"
+import hashlib, os, socket, sys, threading
+peer4, peer6 = sys.argv[1], sys.argv[2]
+def echo(family, addr, n):
+    c = socket.create_connection((addr, 7000), timeout=20)
+    data = os.urandom(n)
+    t = threading.Thread(target=c.sendall, args=(data,)); t.start()
+    got = bytearray()
+    while len(got) < n:
+        b = c.recv(1 << 20)
+        if not b: break
+        got += b
+    t.join(); c.close()
+    return hashlib.sha256(got).hexdigest() == hashlib.sha256(data).hexdigest()
+print("tcp4", echo(socket.AF_INET, peer4, 20_000_000))
+print("tcp6", echo(socket.AF_INET6, peer6, 2_000_000))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(5)
+sizes = []
+for n in (1, 1000, 1472, 8000):
+    u.sendto(b"d" * n, (peer4, 7001)); sizes.append(len(u.recvfrom(65536)[0]))
+print("udp", sizes)
+try:
+    socket.create_connection((peer4, 7999), timeout=5); print("refused", False)
+except ConnectionRefusedError:
+    print("refused", True)
+"#;
+
+#[test]
+fn the_container_talks_tcp_udp_and_ipv6_with_the_peer() {
+    let pair = NetPair::new();
+    let mut server = pair.in_b(&["python3", "-c", PEER_ECHO, PEER_IP, PEER_IP6]);
+    server.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    let _server = Server(server.spawn().expect("the echo server in the peer namespace"));
+    // Up when B's own client gets an echo.
+    let probe = "import socket,sys; c=socket.create_connection((sys.argv[1],7000),timeout=2); c.sendall(b'x'); assert c.recv(1)==b'x'";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !run_cmd(pair.in_b(&["python3", "-c", probe, PEER_IP]).stdin(Stdio::null()), Duration::from_secs(10))
+        .success()
+    {
+        assert!(Instant::now() < deadline, "the peer's echo server did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let moat = Moat::new();
+    let bundle = in_netns(
+        Some(&moat_tests::debian_bundle()),
+        &pair.a_path(),
+        &["python3", "-c", CONTAINER_CLIENT, PEER_IP, PEER_IP6],
+    );
+    let out = moat.run_bundle(&bundle);
+    out.assert_success();
+    assert_eq!(out.stdout, "tcp4 True\ntcp6 True\nudp [1, 1000, 1472, 8000]\nrefused True\n", "{out}");
 }
