@@ -522,3 +522,34 @@ fn host_mode_without_a_namespace_entry_uses_the_runtimes() {
     assert!(out.stdout.contains("from-the-runtimes-namespace"), "{out}");
     served.join().unwrap();
 }
+
+/// What the namespace's kernel said of its routes is what the container
+/// reads in /proc/net/route once moat took the interface (a gateway route
+/// added for the test).
+#[test]
+fn proc_net_route_matches_the_namespace() {
+    let pair = NetPair::new();
+    sh(&["ip", "-n", &pair.a, "route", "add", "default", "via", PEER_IP]).assert_success();
+    let native = sh(&["ip", "netns", "exec", &pair.a, "cat", "/proc/net/route"]);
+    native.assert_success();
+    assert!(native.stdout.contains("0003"), "the gateway route is there natively:\n{native}");
+    let moat = Moat::new();
+    let out = moat.run_bundle(&in_netns(None, &pair.a_path(), &["/bin/cat", "/proc/net/route"]));
+    out.assert_success();
+    assert_eq!(out.stdout, native.stdout);
+}
+
+/// The same with `--network=host`: the namespace keeps its interface, and
+/// the container reads its routes as the namespace's kernel lists them.
+#[test]
+fn host_mode_proc_net_route_matches_the_namespace() {
+    let pair = NetPair::new();
+    sh(&["ip", "-n", &pair.a, "route", "add", "default", "via", PEER_IP]).assert_success();
+    let native = sh(&["ip", "netns", "exec", &pair.a, "cat", "/proc/net/route"]);
+    native.assert_success();
+    let moat = Moat::new();
+    let bundle = in_netns(None, &pair.a_path(), &["/bin/cat", "/proc/net/route"]);
+    let out = moat.run_global(HOST, &["run", "--bundle", bundle.path_str(), &unique_name("r")]);
+    out.assert_success();
+    assert_eq!(out.stdout, native.stdout);
+}

@@ -198,6 +198,44 @@ pub fn proc_net_dev() -> String {
     s
 }
 
+/// /proc/net/route: the main table's IPv4 routes (the cards' subnets and
+/// the gateway routes), in the order of Linux's FIB walk, each line padded
+/// to 127 columns as Linux pads it.
+pub fn proc_net_route() -> String {
+    let hex = |ip: [u8; 4]| format!("{:08X}", u32::from_le_bytes(ip));
+    /// (destination, prefix, interface, gateway)
+    type V4Route = ([u8; 4], u8, String, Option<[u8; 4]>);
+    let mut routes: Vec<V4Route> = Vec::new();
+    for nic in nics().into_iter().filter(|n| !n.is_loopback()) {
+        for (ip, prefix) in nic.addrs.iter().filter(|(ip, _)| is_mapped(ip)) {
+            let mask = u32::from_be_bytes(netmask(*prefix));
+            let net = u32::from_be_bytes(ip[12..].try_into().unwrap()) & mask;
+            routes.push((net.to_be_bytes(), *prefix, nic.name.clone(), None));
+        }
+    }
+    // The stack's routes, or with --network=host the namespace's.
+    for r in super::routes() {
+        if let (std::net::IpAddr::V4(dst), Some(std::net::IpAddr::V4(gw))) = (r.dst, r.gateway) {
+            routes.push((dst.octets(), r.prefix, r.nic.clone(), Some(gw.octets())));
+        }
+    }
+    routes.sort_by_key(|(dst, prefix, _, _)| (u32::from_be_bytes(*dst), *prefix));
+    let mut s =
+        format!("{:<127}\n", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT");
+    for (dst, prefix, name, gw) in routes {
+        // RTF_UP, and RTF_GATEWAY for a route through a router.
+        let flags = if gw.is_some() { 0x3 } else { 0x1 };
+        let line = format!(
+            "{name}\t{}\t{}\t{flags:04X}\t0\t0\t0\t{}\t0\t0\t0",
+            hex(dst),
+            hex(gw.unwrap_or([0; 4])),
+            hex(netmask(prefix))
+        );
+        s.push_str(&format!("{line:<127}\n"));
+    }
+    s
+}
+
 /// `ip` as /proc/net prints it: each 32-bit word in host order, in hex.
 fn hex_ip(ip: &[u8], port: u16) -> String {
     let mut s: String = ip.chunks(4).map(|w| format!("{:08X}", u32::from_le_bytes(w.try_into().unwrap()))).collect();
