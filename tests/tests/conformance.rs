@@ -9,6 +9,11 @@
 //! `conformance!` list below; `every_program_is_listed` enforces the latter.
 //! A program whose native exit status is not 0 says so in a comment:
 //! `expect-exit: N`.
+//!
+//! The socket programs run a second time with `--network=host`
+//! (`conformance_host!`): the application's sockets are then host sockets
+//! in the test's own network namespace, so natively and inside moat the
+//! same kernel stack answers, through the sentry's socket layer.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -70,9 +75,15 @@ fn diff(native: &str, moat: &str) -> String {
 }
 
 fn check(name: &str) {
+    check_in(name, "", &[]);
+}
+
+/// Runs `name` natively and in moat with `global` flags; `suffix` names
+/// the binary apart from other runs of the same program.
+fn check_in(name: &str, suffix: &str, global: &[&str]) {
     let src_path = sources_dir().join(format!("{name}.c"));
     let src = fs::read_to_string(&src_path).unwrap_or_else(|e| panic!("reading {}: {e}", src_path.display()));
-    let bin = rootfs().join("conformance").join(name);
+    let bin = rootfs().join("conformance").join(format!("{name}{suffix}"));
     gcc_static(&src_path, &bin);
 
     // Native run: the oracle. It must itself behave as the program says.
@@ -89,7 +100,7 @@ fn check(name: &str) {
     assert_eq!(native.exit_code(), want_exit, "{name} misbehaves NATIVELY (a broken test, not a moat bug):\n{native}");
 
     let moat = Moat::new();
-    let guest_path = format!("/conformance/{name}");
+    let guest_path = format!("/conformance/{name}{suffix}");
     let bind_dir = moat_tests::TempDir::new("conf-bind");
     let bundle = match bind {
         None => Bundle::with_rootfs(rootfs(), &[&guest_path]),
@@ -100,7 +111,8 @@ fn check(name: &str) {
             spec["mounts"].as_array_mut().expect("the busybox spec has mounts").push(mount);
         }),
     };
-    let sandboxed = moat.run_bundle(&bundle);
+    let id = moat_tests::unique_name("run");
+    let sandboxed = moat.run_global(global, &["run", "--bundle", bundle.path_str(), &id]);
     let mut sandboxed_report = sandboxed.to_string();
     if sandboxed.success() {
         sandboxed_report += &moat.log_tail(40);
@@ -209,6 +221,31 @@ conformance!(
     bind_writes,
     fifo,
     xattr,
+);
+
+/// The socket programs with `--network=host`, each as `host_network::NAME`.
+macro_rules! conformance_host {
+    ($($name:ident),* $(,)?) => {
+        mod host_network {
+            $(
+                #[test]
+                fn $name() {
+                    super::check_in(stringify!($name), "-host", &["--network=host"]);
+                }
+            )*
+        }
+    };
+}
+
+conformance_host!(
+    inet_tcp_bind,
+    inet_tcp_connect,
+    inet_tcp_shutdown,
+    inet_udp,
+    inet_v6,
+    inet_ifaddrs,
+    inet_epoll,
+    socket_mmsg
 );
 
 /// The host's `user.*` attributes show through the gofer: on a file of

@@ -26,7 +26,8 @@ struct Cli {
     platform: String,
     /// Container networking: `sandbox` (the sandbox's own TCP/IP stack on
     /// the interfaces of the container's network namespace), `none`
-    /// (loopback only); `host` is not supported yet.
+    /// (loopback only), `host` (application sockets are host sockets the
+    /// sentry drives, in the sandbox's namespace: isolation traded for speed).
     #[arg(long, default_value = "sandbox")]
     network: String,
     /// Log every application system call.

@@ -68,6 +68,10 @@ pub struct KernelConfig {
     /// The interfaces and routes of `--network=sandbox` (empty: loopback
     /// only).
     pub network: netstack::NetConfig,
+    /// `--network=host`: AF_INET/AF_INET6 sockets are host sockets the
+    /// sentry drives, and the application sees these interfaces and
+    /// routes (the namespace the sandbox runs in). `None`: the other modes.
+    pub host_network: Option<crate::net::HostNetConfig>,
 }
 
 /// runsc's `--overlay2` for the root: `root:memory` (the default) keeps the
@@ -301,6 +305,9 @@ impl Kernel {
             oom::watch(&kernel, limit);
         }
         crate::net::start(cfg.network);
+        if let Some(host) = cfg.host_network {
+            crate::net::start_host(host);
+        }
         kernel
     }
 
