@@ -102,15 +102,17 @@ fn check_in(name: &str, suffix: &str, global: &[&str]) {
     let moat = Moat::new();
     let guest_path = format!("/conformance/{name}{suffix}");
     let bind_dir = moat_tests::TempDir::new("conf-bind");
-    let bundle = match bind {
-        None => Bundle::with_rootfs(rootfs(), &[&guest_path]),
-        Some(dest) => Bundle::derive_with(|spec| {
-            spec["root"]["path"] = rootfs().to_string_lossy().into_owned().into();
+    // The native run is root with every capability: so is the sandboxed one.
+    let bundle = Bundle::derive_with(|spec| {
+        spec["root"]["path"] = rootfs().to_string_lossy().into_owned().into();
+        spec["process"]["capabilities"] = all_capabilities();
+        spec["process"]["args"] = serde_json::json!([guest_path]);
+        if let Some(dest) = bind {
             spec["process"]["args"] = serde_json::json!([guest_path, dest]);
             let mount = serde_json::json!({"destination": dest, "type": "bind", "source": bind_dir.path(), "options": ["rbind"]});
             spec["mounts"].as_array_mut().expect("the busybox spec has mounts").push(mount);
-        }),
-    };
+        }
+    });
     let id = moat_tests::unique_name("run");
     let sandboxed = moat.run_global(global, &["run", "--bundle", bundle.path_str(), &id]);
     let mut sandboxed_report = sandboxed.to_string();
@@ -151,6 +153,7 @@ conformance!(
     enosys,
     brk,
     uts,
+    caps,
     locks,
     mmap_anon,
     mmap_file,
@@ -291,6 +294,55 @@ fn host_user_xattrs_show_through_the_gofer() {
         out.stdout, "list: 10 bytes: user.bind\nuser.bind=[B]\nset user.new: EOPNOTSUPP\nlist: 10 bytes: user.bind\n",
         "{out}"
     );
+}
+
+/// Every capability Linux 6.x knows, in each set but ambient: what root on
+/// the host holds.
+fn all_capabilities() -> serde_json::Value {
+    const ALL: [&str; 41] = [
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_DAC_READ_SEARCH",
+        "CAP_FOWNER",
+        "CAP_FSETID",
+        "CAP_KILL",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETPCAP",
+        "CAP_LINUX_IMMUTABLE",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_NET_BROADCAST",
+        "CAP_NET_ADMIN",
+        "CAP_NET_RAW",
+        "CAP_IPC_LOCK",
+        "CAP_IPC_OWNER",
+        "CAP_SYS_MODULE",
+        "CAP_SYS_RAWIO",
+        "CAP_SYS_CHROOT",
+        "CAP_SYS_PTRACE",
+        "CAP_SYS_PACCT",
+        "CAP_SYS_ADMIN",
+        "CAP_SYS_BOOT",
+        "CAP_SYS_NICE",
+        "CAP_SYS_RESOURCE",
+        "CAP_SYS_TIME",
+        "CAP_SYS_TTY_CONFIG",
+        "CAP_MKNOD",
+        "CAP_LEASE",
+        "CAP_AUDIT_WRITE",
+        "CAP_AUDIT_CONTROL",
+        "CAP_SETFCAP",
+        "CAP_MAC_OVERRIDE",
+        "CAP_MAC_ADMIN",
+        "CAP_SYSLOG",
+        "CAP_WAKE_ALARM",
+        "CAP_BLOCK_SUSPEND",
+        "CAP_AUDIT_READ",
+        "CAP_PERFMON",
+        "CAP_BPF",
+        "CAP_CHECKPOINT_RESTORE",
+    ];
+    serde_json::json!({"bounding": &ALL[..], "effective": &ALL[..], "permitted": &ALL[..]})
 }
 
 #[test]

@@ -186,6 +186,9 @@ impl Shared {
             uid: spec.uid,
             gid: spec.gid,
             additional_gids: spec.additional_gids,
+            // The exec request carries no capabilities yet: the process
+            // holds what its uid would.
+            caps: None,
             stdio: fds.into_iter().map(Some).collect(),
             terminal: spec.terminal.then_some(false),
         };

@@ -38,6 +38,8 @@ pub struct ContainerSpec {
     /// `process.oomScoreAdj` (0 when absent).
     pub oom_score_adj: i32,
     pub network_namespace: NetNamespace,
+    /// `process.capabilities`, when the spec has them.
+    pub caps: Option<sentry::kernel::caps::Caps>,
 }
 
 pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
@@ -69,7 +71,32 @@ pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
             Some(p) if !p.as_os_str().is_empty() => NetNamespace::Join(p.clone()),
             _ => NetNamespace::New,
         });
+    let caps = match process.capabilities() {
+        None => None,
+        Some(c) => {
+            let set = |which: &str, s: &Option<oci_spec::runtime::Capabilities>| {
+                let names: Vec<String> = s.iter().flatten().map(|c| c.to_string()).collect();
+                sentry::kernel::caps::set_of(names.iter().map(String::as_str)).map_err(|name| {
+                    BootError::Spec(format!(
+                        "{}: process.capabilities.{which}: unknown capability {name}",
+                        path.display()
+                    ))
+                })
+            };
+            let (permitted, inheritable) = (set("permitted", c.permitted())?, set("inheritable", c.inheritable())?);
+            Some(sentry::kernel::caps::Caps {
+                effective: set("effective", c.effective())?,
+                permitted,
+                inheritable,
+                bounding: set("bounding", c.bounding())?,
+                // Linux refuses to raise what is not both permitted and
+                // inheritable (runc ignores that failure).
+                ambient: set("ambient", c.ambient())? & permitted & inheritable,
+            })
+        }
+    };
     Ok(ContainerSpec {
+        caps,
         network_namespace,
         hostname: spec.hostname().clone().unwrap_or_default(),
         args,
@@ -102,6 +129,7 @@ impl ContainerSpec {
             uid: self.uid,
             gid: self.gid,
             additional_gids: self.additional_gids.clone(),
+            caps: self.caps,
             stdio,
             terminal: self.terminal.then_some(true),
         }

@@ -367,7 +367,13 @@ fn status(task: &Task, pid: i32, comm: &str, mine: bool, ppid: i32, threads: usi
         let _ = write!(
             s,
             "Uid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\n",
-            c.uid, c.euid, c.uid, c.euid, c.gid, c.egid, c.gid, c.egid
+            c.uid, c.euid, c.suid, c.euid, c.gid, c.egid, c.sgid, c.egid
+        );
+        let k = c.caps;
+        let _ = write!(
+            s,
+            "CapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\n",
+            k.inheritable, k.permitted, k.effective, k.bounding, k.ambient
         );
     }
     let _ = writeln!(s, "Threads:\t{threads}");

@@ -6,6 +6,7 @@
 //! threads (the control server) reach a task only through its
 //! [`TaskHandle`]: they queue a signal and interrupt the platform.
 
+pub mod caps;
 pub mod control;
 pub mod delivery;
 pub mod fork;
@@ -262,6 +263,9 @@ pub struct ProcessSpec {
     pub uid: u32,
     pub gid: u32,
     pub additional_gids: Vec<u32>,
+    /// `process.capabilities` (None: the spec names none, and the process
+    /// holds what its uid would: all for root).
+    pub caps: Option<caps::Caps>,
     /// Host descriptors that become the process's fds 0, 1, 2...
     pub stdio: Vec<Option<OwnedFd>>,
     /// `process.terminal`: the stdio descriptors are one host terminal,

@@ -1024,7 +1024,9 @@ fn sol_socket_set(task: &Task, s: SocketRef<'_>, name: u64, val: u64, len: u64) 
         (SO_KEEPALIVE, _) => s.set_common(|c| c.keepalive = v != 0),
         (SO_BROADCAST, _) => s.set_common(|c| c.broadcast = v != 0),
         (SO_OOBINLINE, _) => s.set_common(|c| c.oobinline = v != 0),
-        (SO_PRIORITY, _) if !(0..=6).contains(&v) && task.creds.euid != 0 => return Err(Errno::EPERM),
+        (SO_PRIORITY, _) if !(0..=6).contains(&v) && !task.creds.capable(crate::kernel::caps::CAP_NET_ADMIN) => {
+            return Err(Errno::EPERM)
+        }
         (SO_PRIORITY, _) => s.set_common(|c| c.priority = v),
         _ => unreachable!("filtered by `known`"),
     }

@@ -32,7 +32,7 @@ const POSIX_TIMERS: &str = "CLOCK_REALTIME/TAI timers count monotonic time (an a
 const CPU_TIMES: &str =
     "user time is the process's (all threads); system time is the calling thread's; the counters are zero";
 const COPY_NOTE: &str = "copies through the sentry in 64 KiB pieces, up to the first short write";
-const IDS: &str = "emulated ids, per thread; privilege is euid 0 (capabilities are not modelled separately yet)";
+const IDS: &str = "emulated ids, per thread; a uid change adjusts the capability sets (capabilities(7))";
 const VFORK_COPY: &str = "the child gets a copy of memory; the parent waits until it execs or exits";
 const STDIO_ONLY: &str =
     "root file system (gofer), /dev (devfs), /proc (minimal procfs) and tmpfs mounts; no symlink walk across mounts in the root tree; the full VFS comes with issue #4";
@@ -197,6 +197,8 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::setresuid, Partial(IDS), identity::setresuid, &[Dec, Dec, Dec]),
     sys(Sysno::setresgid, Partial(IDS), identity::setresgid, &[Dec, Dec, Dec]),
     sys(Sysno::setgroups, Partial(IDS), identity::setgroups, &[Dec, Hex]),
+    sys(Sysno::capget, Full, identity::capget, &[Hex, Hex]),
+    sys(Sysno::capset, Partial("the calling thread only (as Linux); other processes' sets are their leader's"), identity::capset, &[Hex, Hex]),
     sys(Sysno::getgid, Full, process::getgid, &[]),
     sys(Sysno::geteuid, Full, process::geteuid, &[]),
     sys(Sysno::getegid, Full, process::getegid, &[]),
@@ -313,7 +315,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::copy_file_range, Partial(COPY_NOTE), file::copy_file_range, &[Fd, Hex, Fd, Hex, Dec, Hex]),
     sys(Sysno::fadvise64, Full, file::fadvise64, &[Fd, Dec, Dec, Dec]),
     sys(Sysno::mincore, Full, mmap::mincore, &[Hex, Dec, Hex]),
-    sys(Sysno::prctl, Partial("names, pdeathsig (recorded, not yet sent), dumpable and keepcaps (recorded); subreaper and no_new_privs EINVAL"), process::prctl, &[Dec, Hex, Hex, Hex, Hex]),
+    sys(Sysno::prctl, Partial("names, pdeathsig (recorded, not yet sent), dumpable, keepcaps, the capability bounding and ambient sets; subreaper and no_new_privs EINVAL"), process::prctl, &[Dec, Hex, Hex, Hex, Hex]),
     sys(Sysno::sched_getaffinity, Full, process::sched_getaffinity, &[Dec, Dec, Hex]),
     sys(
         Sysno::getcpu,
