@@ -375,6 +375,23 @@ fn host_pids(moat: &Moat, id: &str) -> Vec<i64> {
         .collect()
 }
 
+/// The spec's capabilities hold for the init and for exec'd processes:
+/// runc's default spec keeps AUDIT_WRITE, KILL and NET_BIND_SERVICE only,
+/// so setting the hostname (CAP_SYS_ADMIN) is refused.
+#[test]
+fn the_specs_capabilities_bound_the_container() {
+    let moat = Moat::new();
+    let bundle = sleeper();
+    let (id, _) = started(&moat, &bundle);
+    let script =
+        "grep -E '^Cap(Eff|Bnd)' /proc/self/status; hostname renamed 2>/dev/null && echo renamed || echo refused";
+    let out = moat.run(&["exec", &id, "/bin/busybox", "sh", "-c", script]);
+    out.assert_success();
+    // (1 << 29) | (1 << 10) | (1 << 5)
+    assert_eq!(out.stdout, "CapEff:\t0000000020000420\nCapBnd:\t0000000020000420\nrefused\n", "{out}");
+    moat.run(&["delete", "--force", &id]).assert_success();
+}
+
 #[test]
 fn exec_runs_in_the_same_kernel_with_the_callers_stdio() {
     let moat = Moat::new();

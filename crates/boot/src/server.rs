@@ -179,6 +179,10 @@ impl Shared {
                 message: format!("exec needs 3 descriptors (stdin, stdout, stderr), got {}", fds.len()),
             };
         }
+        let caps = match spec.capabilities.as_ref().map(crate::spec::caps_of).transpose() {
+            Ok(c) => c,
+            Err(message) => return Response::Error { message },
+        };
         let process = sentry::ProcessSpec {
             argv: spec.args,
             envp: spec.env,
@@ -186,9 +190,7 @@ impl Shared {
             uid: spec.uid,
             gid: spec.gid,
             additional_gids: spec.additional_gids,
-            // The exec request carries no capabilities yet: the process
-            // holds what its uid would.
-            caps: None,
+            caps,
             stdio: fds.into_iter().map(Some).collect(),
             terminal: spec.terminal.then_some(false),
         };

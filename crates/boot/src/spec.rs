@@ -74,25 +74,17 @@ pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
     let caps = match process.capabilities() {
         None => None,
         Some(c) => {
-            let set = |which: &str, s: &Option<oci_spec::runtime::Capabilities>| {
-                let names: Vec<String> = s.iter().flatten().map(|c| c.to_string()).collect();
-                sentry::kernel::caps::set_of(names.iter().map(String::as_str)).map_err(|name| {
-                    BootError::Spec(format!(
-                        "{}: process.capabilities.{which}: unknown capability {name}",
-                        path.display()
-                    ))
-                })
+            let names = |s: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
+                s.iter().flatten().map(|c| c.to_string()).collect()
             };
-            let (permitted, inheritable) = (set("permitted", c.permitted())?, set("inheritable", c.inheritable())?);
-            Some(sentry::kernel::caps::Caps {
-                effective: set("effective", c.effective())?,
-                permitted,
-                inheritable,
-                bounding: set("bounding", c.bounding())?,
-                // Linux refuses to raise what is not both permitted and
-                // inheritable (runc ignores that failure).
-                ambient: set("ambient", c.ambient())? & permitted & inheritable,
-            })
+            let names = control::CapabilityNames {
+                effective: names(c.effective()),
+                permitted: names(c.permitted()),
+                inheritable: names(c.inheritable()),
+                bounding: names(c.bounding()),
+                ambient: names(c.ambient()),
+            };
+            Some(caps_of(&names).map_err(|e| BootError::Spec(format!("{}: {e}", path.display())))?)
         }
     };
     Ok(ContainerSpec {
@@ -117,6 +109,24 @@ pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
         oom_score_adj: process.oom_score_adj().unwrap_or(0),
         root_readonly: spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false),
         terminal: process.terminal().unwrap_or(false),
+    })
+}
+
+/// The capability sets `names` describes (`process.capabilities`).
+pub fn caps_of(names: &control::CapabilityNames) -> Result<sentry::kernel::caps::Caps, String> {
+    let set = |which: &str, list: &[String]| {
+        sentry::kernel::caps::set_of(list.iter().map(String::as_str))
+            .map_err(|name| format!("process.capabilities.{which}: unknown capability {name}"))
+    };
+    let (permitted, inheritable) = (set("permitted", &names.permitted)?, set("inheritable", &names.inheritable)?);
+    Ok(sentry::kernel::caps::Caps {
+        effective: set("effective", &names.effective)?,
+        permitted,
+        inheritable,
+        bounding: set("bounding", &names.bounding)?,
+        // Linux refuses to raise what is not both permitted and
+        // inheritable (runc ignores that failure).
+        ambient: set("ambient", &names.ambient)? & permitted & inheritable,
     })
 }
 
