@@ -130,7 +130,7 @@ impl Shared {
             Request::Exec(spec) => match st.phase {
                 SandboxState::Running => {
                     drop(st);
-                    self.exec(spec, fds)
+                    self.exec(*spec, fds)
                 }
                 other => refuse("exec in", other),
             },

@@ -38,7 +38,7 @@ pub enum Request {
     /// Start a new process in the running container (`moat exec`). The
     /// frame carries its stdin, stdout and stderr, in that order; the
     /// answer is `Pid`.
-    Exec(ExecSpec),
+    Exec(Box<ExecSpec>),
     /// Block until process `pid`, started by `Exec`, has exited; the
     /// answer is `Exited`.
     WaitPid { pid: i32 },

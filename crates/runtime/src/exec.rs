@@ -88,7 +88,7 @@ impl Runtime {
             // forwarding starts.
             let _ = forwarded_signals().thread_block();
         }
-        let pid = match c.call(&Request::Exec(spec), &stdio) {
+        let pid = match c.call(&Request::Exec(Box::new(spec)), &stdio) {
             Ok(Response::Pid(pid)) => pid,
             Ok(other) => return Err(protocol(id, "Exec", other)),
             Err(source) => return Err(Error::Control { id: id.into(), source }),
