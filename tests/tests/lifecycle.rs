@@ -710,9 +710,34 @@ fn features_claims_only_what_is_done() {
     assert_eq!(v["linux"]["seccomp"]["enabled"], false, "{out}");
     assert_eq!(v["linux"]["cgroup"]["v1"], true, "{out}");
     assert_eq!(v["linux"]["cgroup"]["systemd"], false, "{out}");
-    let refused = moat.run_global(&["--systemd-cgroup"], &["features"]);
-    refused.assert_failure();
-    assert!(refused.stderr.contains("cgroupfs driver only"), "{refused}");
+}
+
+/// `--systemd-cgroup` with systemd's `slice:prefix:name`: the container's
+/// cgroup is where systemd would put the scope (this host runs no
+/// systemd; moat makes the directories), and delete removes them all.
+#[test]
+fn systemd_cgroup_paths_name_the_scope() {
+    let moat = Moat::new();
+    // systemd nests a slice at each "-" of its name: none in ours.
+    let top = unique_name("moattest").replace('-', "_");
+    let bundle = with_resources(
+        &["/bin/busybox", "sleep", "1000"],
+        Some(&format!("{top}-x.slice:moat:ctr")),
+        serde_json::json!({"pids": {"limit": 32}}),
+    );
+    let id = unique_name("sd");
+    moat.run_global(&["--systemd-cgroup"], &["create", "--bundle", bundle.path_str(), &id]).assert_success();
+    let inner = format!("/{top}.slice/{top}-x.slice/moat-ctr.scope");
+    assert_eq!(read_cgroup("pids", &inner, "pids.max"), "32");
+    let pid: i64 = read_cgroup("pids", &inner, "cgroup.procs").lines().next().unwrap().parse().unwrap();
+    delete_and_check_gone(&moat, &id, pid, true);
+    let left = cgroup_dirs_named(&format!("{top}.slice"));
+    assert!(left.is_empty(), "cgroup directories left after delete: {left:?}");
+    // A path that is not systemd's form is refused at create, naming it.
+    let plain = with_resources(&["/bin/busybox", "true"], Some("/plain/path"), serde_json::json!({}));
+    let out = moat.run_global(&["--systemd-cgroup"], &["create", "--bundle", plain.path_str(), &unique_name("sd")]);
+    out.assert_failure();
+    assert!(out.stderr.contains("slice:prefix:name"), "{out}");
 }
 
 #[test]

@@ -36,6 +36,9 @@ pub struct Runtime {
     pub network: String,
     /// runsc's `--overlay2` for the root (`root:memory` or `none`).
     pub overlay2: String,
+    /// `--systemd-cgroup`: `linux.cgroupsPath` is systemd's
+    /// `slice:prefix:name` (see `cgroup::systemd_path`).
+    pub systemd_cgroup: bool,
     /// How long `create` waits for the sandbox to become ready.
     pub start_timeout: Duration,
 }
@@ -62,6 +65,7 @@ impl Runtime {
             platform: "ptrace".into(),
             network: "sandbox".into(),
             overlay2: "root:memory".into(),
+            systemd_cgroup: false,
             start_timeout: Duration::from_secs(60),
         }
     }
@@ -126,9 +130,14 @@ impl Runtime {
         };
         cd.save(&st, &lock)?;
         let linux = b.spec.linux().as_ref();
+        let given = linux.and_then(|l| l.cgroups_path().as_deref());
+        let systemd_path = match given {
+            Some(p) if self.systemd_cgroup => Some(crate::cgroup::systemd_path(&p.to_string_lossy())?),
+            _ => None,
+        };
         let cgroup = Cgroup::create(
             &Layout::detect()?,
-            linux.and_then(|l| l.cgroups_path().as_deref()),
+            systemd_path.as_deref().or(given),
             &cd.id,
             linux.and_then(|l| l.resources().as_ref()),
         )?;
