@@ -154,6 +154,7 @@ conformance!(
     brk,
     uts,
     caps,
+    sysfs,
     locks,
     mmap_anon,
     mmap_file,

@@ -20,6 +20,7 @@ pub mod pipe;
 pub mod proc;
 pub mod signalfd;
 pub mod synthetic;
+pub mod sys;
 pub mod timerfd;
 pub mod tmpfs;
 pub mod tty;

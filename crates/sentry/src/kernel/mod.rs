@@ -244,6 +244,7 @@ fn build_mounts(
                 Err(e) => tracing::warn!(destination = dest, "{e}: skipped"),
             },
             "proc" => t.mount(&dest, Arc::new(crate::fs::proc::ProcFs::new())),
+            "sysfs" => t.mount(&dest, Arc::new(crate::fs::sys::SysFs::new())),
             kind => {
                 if unsupported.insert(kind.to_string()) {
                     tracing::info!(kind, destination = dest, "mounts of this type are not supported yet: skipped");
@@ -275,14 +276,18 @@ pub struct ProcessSpec {
     pub terminal: Option<bool>,
 }
 
-/// How many CPUs the sandbox may run on (its own affinity; a cgroup's cpu
-/// limits come with issue #6).
+/// How many CPUs the sandbox may run on: the sandbox's affinity, read the
+/// first time (at boot, before the platform pins each task's thread to one
+/// CPU, which must not show as the sandbox having one).
 pub fn cpus() -> usize {
-    rustix::thread::sched_getaffinity(None).map(|s| s.count() as usize).unwrap_or(1).max(1)
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CPUS.get_or_init(|| rustix::thread::sched_getaffinity(None).map(|s| s.count() as usize).unwrap_or(1).max(1))
 }
 
 impl Kernel {
     pub fn new(cfg: KernelConfig) -> Arc<Kernel> {
+        // Counted on this (unpinned) thread.
+        cpus();
         let limit = cfg.memory_limit;
         let kernel = Arc::new_cyclic(|weak| Kernel {
             platform: cfg.platform,
