@@ -9,7 +9,7 @@
 mod device;
 mod stack;
 
-pub use stack::{ListenId, NicInfo, Notify, Stack, TcpId, TcpStatus, UdpId};
+pub use stack::{IcmpId, ListenId, NicInfo, Notify, Stack, TcpId, TcpStatus, UdpId};
 
 use std::net::IpAddr;
 use std::os::fd::OwnedFd;

@@ -15,7 +15,7 @@ use crate::{NetConfig, NicConfig, RouteConfig};
 use rustix::event::{PollFd, PollFlags};
 use rustix::io::Errno;
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
-use smoltcp::socket::{tcp, udp};
+use smoltcp::socket::{icmp, tcp, udp};
 use smoltcp::time::{Duration as SDuration, Instant as SInstant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint};
 use std::collections::{HashMap, VecDeque};
@@ -53,6 +53,9 @@ pub struct ListenId(u64);
 /// A bound UDP port.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct UdpId(SocketHandle);
+/// An ICMP echo identifier (a ping socket's).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct IcmpId(SocketHandle);
 
 /// A TCP socket as `poll` sees it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -113,7 +116,10 @@ struct Inner {
     dev: PacketDevice,
     sockets: SocketSet<'static>,
     conns: HashMap<SocketHandle, Conn>,
+    /// UDP and ICMP sockets: their notifier and queued bytes last seen.
     udps: HashMap<SocketHandle, (Notify, usize)>,
+    /// An ICMP message a MSG_PEEK took out of its socket.
+    icmp_peeked: HashMap<SocketHandle, (Vec<u8>, IpAddress)>,
     listeners: HashMap<u64, Listener>,
     next_listener: u64,
     /// Connections the application closed, finishing their FIN exchange.
@@ -207,6 +213,7 @@ impl Stack {
                 sockets: SocketSet::new(Vec::new()),
                 conns: HashMap::new(),
                 udps: HashMap::new(),
+                icmp_peeked: HashMap::new(),
                 listeners: HashMap::new(),
                 next_listener: 1,
                 closing: Vec::new(),
@@ -562,6 +569,70 @@ impl Stack {
             g.sockets.remove(id.0);
         })
     }
+
+    // ---- ICMP echo ----
+
+    /// Takes echo identifier `ident`: replies carrying it come here.
+    pub fn icmp_bind(&self, ident: u16, notify: Notify) -> Result<IcmpId, Errno> {
+        self.with(|g| {
+            let rx = icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 64], vec![0u8; 64 << 10]);
+            let tx = icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 64], vec![0u8; 64 << 10]);
+            let mut s = icmp::Socket::new(rx, tx);
+            s.bind(icmp::Endpoint::Ident(ident)).map_err(|_| Errno::ADDRINUSE)?;
+            let h = g.sockets.add(s);
+            g.udps.insert(h, (notify, 0));
+            Ok(IcmpId(h))
+        })
+    }
+
+    /// Sends one ICMP message (header and data, as the application built
+    /// it; the checksum is computed again) to `dst`.
+    pub fn icmp_send(&self, id: IcmpId, dst: IpAddr, message: &[u8]) -> Result<usize, Errno> {
+        self.with(|g| {
+            let s = g.sockets.get_mut::<icmp::Socket>(id.0);
+            match s.send_slice(message, IpAddress::from(dst)) {
+                Ok(()) => Ok(message.len()),
+                Err(icmp::SendError::BufferFull) => Err(Errno::AGAIN),
+                Err(icmp::SendError::Unaddressable) => Err(Errno::NETUNREACH),
+            }
+        })
+    }
+
+    /// The next ICMP message for the identifier: (bytes copied, its full
+    /// length, its sender).
+    pub fn icmp_recv(&self, id: IcmpId, buf: &mut [u8], peek: bool) -> Result<(usize, usize, IpAddr), Errno> {
+        let mut g = self.lock();
+        let g = &mut *g;
+        // smoltcp cannot peek an ICMP socket: a peeked message waits here.
+        let (data, from) = match g.icmp_peeked.remove(&id.0) {
+            Some(m) => m,
+            None => {
+                let s = g.sockets.get_mut::<icmp::Socket>(id.0);
+                let (d, a) = s.recv().map_err(|_| Errno::AGAIN)?;
+                (d.to_vec(), a)
+            }
+        };
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        let full = data.len();
+        if peek {
+            g.icmp_peeked.insert(id.0, (data, from));
+        }
+        Ok((n, full, from.into()))
+    }
+
+    pub fn icmp_pending(&self, id: IcmpId) -> bool {
+        let g = self.lock();
+        g.icmp_peeked.contains_key(&id.0) || g.sockets.get::<icmp::Socket>(id.0).can_recv()
+    }
+
+    pub fn icmp_close(&self, id: IcmpId) {
+        self.with(|g| {
+            g.icmp_peeked.remove(&id.0);
+            g.udps.remove(&id.0);
+            g.sockets.remove(id.0);
+        })
+    }
 }
 
 fn same_prefix(a: IpAddr, b: IpAddr, prefix: u8) -> bool {
@@ -717,8 +788,12 @@ impl Inner {
             (c.notify)();
         }
         for (h, (notify, seen)) in self.udps.iter_mut() {
-            let s = self.sockets.get::<udp::Socket>(*h);
-            let now = s.recv_queue() + s.send_queue();
+            // UDP and ICMP sockets, both datagram queues.
+            let now = match self.sockets.get::<smoltcp::socket::Socket>(*h) {
+                smoltcp::socket::Socket::Udp(s) => s.recv_queue() + s.send_queue(),
+                smoltcp::socket::Socket::Icmp(s) => s.recv_queue() + s.send_queue(),
+                _ => 0,
+            };
             if now != *seen {
                 *seen = now;
                 notify();
