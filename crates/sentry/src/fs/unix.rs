@@ -51,9 +51,9 @@ impl Addr {
         Addr { key: raw.clone(), raw }
     }
     /// A path name: `raw` as given (without the NUL), `absolute` the key.
-    pub fn path(mut raw: Vec<u8>, absolute: &str) -> Addr {
+    pub fn path(mut raw: Vec<u8>, absolute: &[u8]) -> Addr {
         raw.push(0);
-        Addr { raw, key: absolute.as_bytes().to_vec() }
+        Addr { raw, key: absolute.to_vec() }
     }
     pub fn is_abstract(&self) -> bool {
         self.key.first() == Some(&0)

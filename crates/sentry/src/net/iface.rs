@@ -199,8 +199,8 @@ pub fn proc_net_inet(proto: Proto, family: u16) -> String {
         let ip = |a: &[u8; 16]| if family == AF_INET { a[12..].to_vec() } else { a.to_vec() };
         let state = match proto {
             Proto::Tcp => sock.tcp_state(),
-            Proto::Udp if sock.peer().is_ok() => 1,
-            Proto::Udp => 7,
+            Proto::Udp | Proto::UdpLite if sock.peer().is_ok() => 1,
+            Proto::Udp | Proto::UdpLite => 7,
         };
         let (tx, rx) = sock.queues();
         s.push_str(&format!(
