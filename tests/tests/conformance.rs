@@ -202,6 +202,7 @@ conformance!(
     inet_udplite,
     inet6_cmsg,
     unix_path_bytes,
+    unix_path_node,
     wait_thread,
     socket_mmsg,
     eventfd,

@@ -5,7 +5,9 @@
 //! raw `sockaddr` bytes the application wrote or will read, except Unix
 //! path names, which need the caller's working directory.
 
-use crate::fs::unix::{Addr, Cred, Endpoint, UnixSocket, AF_UNIX, SCM_MAX_FD, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM};
+use crate::fs::unix::{
+    Addr, Cred, Endpoint, Node, UnixSocket, AF_UNIX, SCM_MAX_FD, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM,
+};
 use crate::kernel::Task;
 use crate::net::addr::{AF_INET, AF_INET6};
 use crate::net::inet::{InetFile, InetSocket, Proto, SendCtl, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE};
@@ -279,6 +281,59 @@ fn absolute_name(cwd: &str, raw: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A Unix address to send or connect to, with what the file system holds
+/// at its path (followed through symlinks, as Linux's lookup does).
+fn unix_target(task: &Task, buf: &[u8]) -> Result<Option<Addr>, Errno> {
+    let Some(mut addr) = unix_addr(task, buf)? else { return Ok(None) };
+    if let Some(path) = addr.fs_path() {
+        addr.node = match super::sys_file::stat_abs(task, path, true) {
+            Ok(st) if st.mode & 0o170000 == crate::fs::tmpfs::S_IFSOCK => Node::Socket(st.dev, st.ino),
+            Ok(_) => Node::Other,
+            Err(Errno::ENOENT) => Node::Missing,
+            Err(e) => return Err(e),
+        };
+    }
+    Ok(Some(addr))
+}
+
+/// Binding a path name makes a socket node there (Linux `unix_bind_bsd`:
+/// a name that exists is EADDRINUSE; the directory's errors, EROFS...,
+/// are the caller's). Gofer mounts make regular files only: a socket
+/// bound there goes by name alone, without a node.
+fn make_socket_node(task: &Task, mut addr: Addr) -> Result<Addr, Errno> {
+    let Some(path) = addr.fs_path().map(str::to_owned) else { return Ok(addr) };
+    if super::sys_file::stat_abs(task, &path, false).is_ok() {
+        return Err(Errno::EADDRINUSE);
+    }
+    let (fs, inner) = super::sys_file::resolve(task, &path, false)?;
+    match fs.mknod(task, &inner, crate::fs::tmpfs::S_IFSOCK | 0o777, 0) {
+        Ok(()) => {}
+        Err(Errno::EOPNOTSUPP) => return Ok(addr),
+        Err(Errno::EEXIST) => return Err(Errno::EADDRINUSE),
+        Err(e) => return Err(e),
+    }
+    let st = super::sys_file::stat_abs(task, &path, false)?;
+    addr.node = Node::Socket(st.dev, st.ino);
+    Ok(addr)
+}
+
+/// Binds a Unix socket; a node made for it goes again if the bind fails.
+fn unix_bind(task: &Task, ep: &Arc<Endpoint>, raw: &[u8]) -> Result<(), Errno> {
+    let addr = match unix_addr(task, raw)? {
+        Some(a) => Some(make_socket_node(task, a)?),
+        None => None,
+    };
+    let made =
+        addr.as_ref().filter(|a| matches!(a.node, Node::Socket(..))).and_then(|a| a.fs_path().map(str::to_owned));
+    let r = ep.bind(addr);
+    if let (Err(_), Some(path)) = (&r, made) {
+        if let Ok((fs, inner)) = super::sys_file::resolve(task, &path, false) {
+            let _ = fs.unlink(task, &inner);
+        }
+    }
+    r
+}
+
 fn unix_bytes(a: Option<&Addr>) -> Vec<u8> {
     let mut bytes = AF_UNIX.to_le_bytes().to_vec();
     if let Some(a) = a {
@@ -306,7 +361,7 @@ pub fn bind(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = socket_of(task, a[0])?;
     let raw = read_raw_addr(task, a[1], a[2])?;
     match sock(&file) {
-        SocketRef::Unix(u) => u.ep.bind(unix_addr(task, &raw)?)?,
+        SocketRef::Unix(u) => unix_bind(task, &u.ep, &raw)?,
         SocketRef::Inet(i) => {
             if raw.len() < 2 {
                 return Err(Errno::EINVAL);
@@ -341,7 +396,7 @@ pub fn connect(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
                 e.connect(None, cred(task))?;
                 return Ok(0);
             }
-            let addr = unix_addr(task, &raw)?.ok_or(Errno::EINVAL)?;
+            let addr = unix_target(task, &raw)?.ok_or(Errno::EINVAL)?;
             let c = cred(task);
             wait(task, s, nonblock, s.common().sndtimeo, || e.connect(Some(&addr), c))?;
         }
@@ -460,7 +515,7 @@ fn send_common(
     let timeout = s.common().sndtimeo;
     let c = cred(task);
     let unix_to = match (s, &to) {
-        (SocketRef::Unix(_), Some(raw)) => unix_addr(task, raw)?,
+        (SocketRef::Unix(_), Some(raw)) => unix_target(task, raw)?,
         _ => None,
     };
     if !rights.is_empty() && !matches!(s, SocketRef::Unix(_)) {
