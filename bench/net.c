@@ -3,6 +3,9 @@
  *
  *   net sink PORT               accept connections forever; read each to
  *                               EOF, then close it
+ *   net serve PORT              a one-process HTTP server: accept, read the
+ *                               request, answer 200 with a fixed page,
+ *                               close (the network path without a fork)
  *   net send HOST PORT MIB      send MIB MiB on one connection, wait for the
  *                               sink's close; prints "gbit_per_s X"
  *   net http HOST PORT N PATH   N GETs of PATH, each on a fresh connection
@@ -84,6 +87,37 @@ static int sink(const char *port)
     }
 }
 
+static int serve(const char *port)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(port))};
+    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 128)) {
+        perror("net serve: listen");
+        return 1;
+    }
+    static const char page[] = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 16\r\n\r\nmoat bench page\n";
+    char buf[4096];
+    for (;;) {
+        int c = accept(l, NULL, NULL);
+        if (c < 0) {
+            perror("net serve: accept");
+            return 1;
+        }
+        /* The request ends with an empty line. */
+        ssize_t got = 0, r;
+        while ((r = read(c, buf + got, sizeof buf - 1 - got)) > 0) {
+            got += r;
+            buf[got] = 0;
+            if (strstr(buf, "\r\n\r\n") || got == sizeof buf - 1)
+                break;
+        }
+        if (write(c, page, sizeof page - 1) < 0)
+            perror("net serve: write");
+        close(c);
+    }
+}
+
 static int sender(const char *host, const char *port, long mib)
 {
     struct sockaddr_in a = addr_of(host, port);
@@ -155,10 +189,12 @@ int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "sink"))
         return sink(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "serve"))
+        return serve(argv[2]);
     if (argc == 5 && !strcmp(argv[1], "send"))
         return sender(argv[2], argv[3], atol(argv[4]));
     if (argc == 6 && !strcmp(argv[1], "http"))
         return http(argv[2], argv[3], atol(argv[4]), argv[5]);
-    fprintf(stderr, "usage: net sink PORT | send HOST PORT MIB | http HOST PORT N PATH\n");
+    fprintf(stderr, "usage: net sink PORT | serve PORT | send HOST PORT MIB | http HOST PORT N PATH\n");
     return 2;
 }

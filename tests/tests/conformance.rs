@@ -9,6 +9,11 @@
 //! `conformance!` list below; `every_program_is_listed` enforces the latter.
 //! A program whose native exit status is not 0 says so in a comment:
 //! `expect-exit: N`.
+//!
+//! The socket programs run a second time with `--network=host`
+//! (`conformance_host!`): the application's sockets are then host sockets
+//! in the test's own network namespace, so natively and inside moat the
+//! same kernel stack answers, through the sentry's socket layer.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -70,9 +75,15 @@ fn diff(native: &str, moat: &str) -> String {
 }
 
 fn check(name: &str) {
+    check_in(name, "", &[]);
+}
+
+/// Runs `name` natively and in moat with `global` flags; `suffix` names
+/// the binary apart from other runs of the same program.
+fn check_in(name: &str, suffix: &str, global: &[&str]) {
     let src_path = sources_dir().join(format!("{name}.c"));
     let src = fs::read_to_string(&src_path).unwrap_or_else(|e| panic!("reading {}: {e}", src_path.display()));
-    let bin = rootfs().join("conformance").join(name);
+    let bin = rootfs().join("conformance").join(format!("{name}{suffix}"));
     gcc_static(&src_path, &bin);
 
     // Native run: the oracle. It must itself behave as the program says.
@@ -89,18 +100,21 @@ fn check(name: &str) {
     assert_eq!(native.exit_code(), want_exit, "{name} misbehaves NATIVELY (a broken test, not a moat bug):\n{native}");
 
     let moat = Moat::new();
-    let guest_path = format!("/conformance/{name}");
+    let guest_path = format!("/conformance/{name}{suffix}");
     let bind_dir = moat_tests::TempDir::new("conf-bind");
-    let bundle = match bind {
-        None => Bundle::with_rootfs(rootfs(), &[&guest_path]),
-        Some(dest) => Bundle::derive_with(|spec| {
-            spec["root"]["path"] = rootfs().to_string_lossy().into_owned().into();
+    // The native run is root with every capability: so is the sandboxed one.
+    let bundle = Bundle::derive_with(|spec| {
+        spec["root"]["path"] = rootfs().to_string_lossy().into_owned().into();
+        spec["process"]["capabilities"] = all_capabilities();
+        spec["process"]["args"] = serde_json::json!([guest_path]);
+        if let Some(dest) = bind {
             spec["process"]["args"] = serde_json::json!([guest_path, dest]);
             let mount = serde_json::json!({"destination": dest, "type": "bind", "source": bind_dir.path(), "options": ["rbind"]});
             spec["mounts"].as_array_mut().expect("the busybox spec has mounts").push(mount);
-        }),
-    };
-    let sandboxed = moat.run_bundle(&bundle);
+        }
+    });
+    let id = moat_tests::unique_name("run");
+    let sandboxed = moat.run_global(global, &["run", "--bundle", bundle.path_str(), &id]);
     let mut sandboxed_report = sandboxed.to_string();
     if sandboxed.success() {
         sandboxed_report += &moat.log_tail(40);
@@ -139,6 +153,7 @@ conformance!(
     enosys,
     brk,
     uts,
+    caps,
     locks,
     mmap_anon,
     mmap_file,
@@ -217,6 +232,31 @@ conformance!(
     xattr,
 );
 
+/// The socket programs with `--network=host`, each as `host_network::NAME`.
+macro_rules! conformance_host {
+    ($($name:ident),* $(,)?) => {
+        mod host_network {
+            $(
+                #[test]
+                fn $name() {
+                    super::check_in(stringify!($name), "-host", &["--network=host"]);
+                }
+            )*
+        }
+    };
+}
+
+conformance_host!(
+    inet_tcp_bind,
+    inet_tcp_connect,
+    inet_tcp_shutdown,
+    inet_udp,
+    inet_v6,
+    inet_ifaddrs,
+    inet_epoll,
+    socket_mmsg
+);
+
 /// The host's `user.*` attributes show through the gofer: on a file of
 /// the image (the overlay's lower layer; a change copies it up with them)
 /// and on a bind mount's file (whose attributes cannot be changed there).
@@ -260,6 +300,24 @@ fn host_user_xattrs_show_through_the_gofer() {
         out.stdout, "list: 10 bytes: user.bind\nuser.bind=[B]\nset user.new: EOPNOTSUPP\nlist: 10 bytes: user.bind\n",
         "{out}"
     );
+}
+
+/// Every capability the host's headers name (the C programs are built
+/// against them), in each set but ambient: what root on the host holds.
+fn all_capabilities() -> serde_json::Value {
+    let header = "/usr/include/linux/capability.h";
+    let text = fs::read_to_string(header).unwrap_or_else(|e| panic!("{header} (linux-libc-dev): {e}"));
+    let all: Vec<&str> = text
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let (define, name, value) = (w.next()?, w.next()?, w.next()?);
+            let numbered = value.parse::<u32>().is_ok() && w.next().is_none();
+            (define == "#define" && name.starts_with("CAP_") && name != "CAP_LAST_CAP" && numbered).then_some(name)
+        })
+        .collect();
+    assert!(all.len() >= 38, "capability names in {header}: {all:?}");
+    serde_json::json!({"bounding": all, "effective": all, "permitted": all})
 }
 
 #[test]

@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use moat_tests::{busybox_bundle, gcc_static, moat_bin, processes_mentioning, run_cmd, workspace_dir, Output, TempDir};
+use moat_tests::{
+    busybox_bundle, gcc_static, moat_bin, processes_mentioning, run_cmd, unique_name, workspace_dir, Output, TempDir,
+};
 
 const IMAGE: &str = "moat-test-busybox";
 
@@ -186,6 +188,55 @@ fn docker_runs_containers_with_moat() {
     assert_eq!(out.exit_code(), 137, "touching 256 MiB under --memory=64m:\n{out}");
     let out = d.docker(&[&run[..], &["--rm", "--memory=64m", IMAGE, "/touch", "16"]].concat());
     assert!(out.success() && out.stdout.starts_with("ns_per_page"), "touching 16 MiB under --memory=64m:\n{out}");
+}
+
+/// A Docker bridge network of the test's own (198.19.0.0/16 is set aside
+/// for benchmarking): Docker puts the container's veth end, address and
+/// default route in the namespace it hands moat, moat's sandbox takes them,
+/// and the host reaches busybox httpd in the container through the bridge.
+#[test]
+fn docker_bridge_network_reaches_a_moat_container() {
+    let d = Dockerd::start();
+    d.import_image(&[]);
+    let net = unique_name("moatnet");
+    let bridge = format!("mbr{}", std::process::id() % 100_000);
+    let subnet = format!("198.19.{}.0/24", std::process::id() % 250 + 1);
+    d.ok(&["network", "create", "--driver", "bridge", "--subnet", &subnet, "-o"]
+        .into_iter()
+        .chain([format!("com.docker.network.bridge.name={bridge}").as_str(), &net])
+        .collect::<Vec<_>>());
+    let id = d.ok(&[
+        "run",
+        "-d",
+        "--runtime=moat",
+        "--network",
+        &net,
+        IMAGE,
+        "sh",
+        "-c",
+        "mkdir -p /tmp/www && echo moat-behind-a-bridge > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www",
+    ]);
+    let ip = d.ok(&["inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", &id]);
+    assert!(ip.starts_with("198.19."), "the container's address on {net}: {ip:?}");
+    let url = format!("http://{ip}:8080/");
+    let start = Instant::now();
+    let page = loop {
+        let out = run_cmd(Command::new("curl").args(["-s", "-m", "5", &url]), Duration::from_secs(10));
+        if out.success() && !out.stdout.is_empty() {
+            break out.stdout;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "curl {url} never answered:\n{out}\n{}", tail(&d.log(), 30));
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(page, "moat-behind-a-bridge\n");
+    // Inside, the interface Docker made, with its address and the route
+    // out through the bridge.
+    let ifaces = d.ok(&["exec", &id, "ip", "addr"]);
+    assert!(ifaces.contains(&format!("inet {ip}/24")), "ip addr in the container:\n{ifaces}");
+    let routes = d.ok(&["exec", &id, "ip", "route"]);
+    assert!(routes.starts_with("default via 198.19."), "ip route in the container:\n{routes}");
+    d.ok(&["rm", "-f", &id]);
+    d.ok(&["network", "rm", &net]);
 }
 
 #[test]

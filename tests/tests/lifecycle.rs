@@ -375,6 +375,23 @@ fn host_pids(moat: &Moat, id: &str) -> Vec<i64> {
         .collect()
 }
 
+/// The spec's capabilities hold for the init and for exec'd processes:
+/// runc's default spec keeps AUDIT_WRITE, KILL and NET_BIND_SERVICE only,
+/// so setting the hostname (CAP_SYS_ADMIN) is refused.
+#[test]
+fn the_specs_capabilities_bound_the_container() {
+    let moat = Moat::new();
+    let bundle = sleeper();
+    let (id, _) = started(&moat, &bundle);
+    let script =
+        "grep -E '^Cap(Eff|Bnd)' /proc/self/status; hostname renamed 2>/dev/null && echo renamed || echo refused";
+    let out = moat.run(&["exec", &id, "/bin/busybox", "sh", "-c", script]);
+    out.assert_success();
+    // (1 << 29) | (1 << 10) | (1 << 5)
+    assert_eq!(out.stdout, "CapEff:\t0000000020000420\nCapBnd:\t0000000020000420\nrefused\n", "{out}");
+    moat.run(&["delete", "--force", &id]).assert_success();
+}
+
 #[test]
 fn exec_runs_in_the_same_kernel_with_the_callers_stdio() {
     let moat = Moat::new();
@@ -693,9 +710,34 @@ fn features_claims_only_what_is_done() {
     assert_eq!(v["linux"]["seccomp"]["enabled"], false, "{out}");
     assert_eq!(v["linux"]["cgroup"]["v1"], true, "{out}");
     assert_eq!(v["linux"]["cgroup"]["systemd"], false, "{out}");
-    let refused = moat.run_global(&["--systemd-cgroup"], &["features"]);
-    refused.assert_failure();
-    assert!(refused.stderr.contains("cgroupfs driver only"), "{refused}");
+}
+
+/// `--systemd-cgroup` with systemd's `slice:prefix:name`: the container's
+/// cgroup is where systemd would put the scope (this host runs no
+/// systemd; moat makes the directories), and delete removes them all.
+#[test]
+fn systemd_cgroup_paths_name_the_scope() {
+    let moat = Moat::new();
+    // systemd nests a slice at each "-" of its name: none in ours.
+    let top = unique_name("moattest").replace('-', "_");
+    let bundle = with_resources(
+        &["/bin/busybox", "sleep", "1000"],
+        Some(&format!("{top}-x.slice:moat:ctr")),
+        serde_json::json!({"pids": {"limit": 32}}),
+    );
+    let id = unique_name("sd");
+    moat.run_global(&["--systemd-cgroup"], &["create", "--bundle", bundle.path_str(), &id]).assert_success();
+    let inner = format!("/{top}.slice/{top}-x.slice/moat-ctr.scope");
+    assert_eq!(read_cgroup("pids", &inner, "pids.max"), "32");
+    let pid: i64 = read_cgroup("pids", &inner, "cgroup.procs").lines().next().unwrap().parse().unwrap();
+    delete_and_check_gone(&moat, &id, pid, true);
+    let left = cgroup_dirs_named(&format!("{top}.slice"));
+    assert!(left.is_empty(), "cgroup directories left after delete: {left:?}");
+    // A path that is not systemd's form is refused at create, naming it.
+    let plain = with_resources(&["/bin/busybox", "true"], Some("/plain/path"), serde_json::json!({}));
+    let out = moat.run_global(&["--systemd-cgroup"], &["create", "--bundle", plain.path_str(), &unique_name("sd")]);
+    out.assert_failure();
+    assert!(out.stderr.contains("slice:prefix:name"), "{out}");
 }
 
 #[test]

@@ -218,7 +218,7 @@ fn an_unopenable_namespace_path_is_named() {
 #[test]
 fn network_flag_values() {
     let moat = Moat::new();
-    fails_naming(&moat, &["--network=host", "list"], "--network=host is not supported yet", "host mode");
+    moat.run(&["--network=host", "list"]).assert_success();
     fails_naming(&moat, &["--network=bridge", "list"], "--network=bridge", "an unknown mode");
     moat.run(&["--network=sandbox", "list"]).assert_success();
     moat.run(&["--network=none", "list"]).assert_success();
@@ -228,10 +228,15 @@ fn network_flag_values() {
 
 /// A web server in the container (ns A), `curl` from B gets `want`.
 fn serve_and_fetch(base: Option<&std::path::Path>, script: &str, port: u16, want: &str) {
+    serve_and_fetch_in(&[], base, script, port, want);
+}
+
+/// The same with `global` flags (`--network=host`).
+fn serve_and_fetch_in(global: &[&str], base: Option<&std::path::Path>, script: &str, port: u16, want: &str) {
     let pair = NetPair::new();
     let moat = Moat::new();
     let bundle = in_netns(base, &pair.a_path(), &["/bin/sh", "-c", script]);
-    let (id, pid) = started(&moat, &bundle);
+    let (id, pid) = started_with(&moat, global, &bundle);
     let out = curl_until(&pair, &format!("http://{CONTAINER_IP}:{port}/"), Duration::from_secs(30));
     assert!(out.success() && out.stdout.contains(want), "curl from the peer namespace:\n{out}\n{}", moat.log_tail(40));
     delete_and_check_gone(&moat, &id, pid, true);
@@ -262,6 +267,11 @@ fn curl_from_the_peer_reaches_busybox_httpd() {
 /// (ns A) runs `client` (`sh -c`, `URL` set) from `base`, whose output must
 /// hold the file.
 fn fetch_from_the_peer(base: Option<&std::path::Path>, client: &str) {
+    fetch_from_the_peer_in(&[], base, client);
+}
+
+/// The same with `global` flags (`--network=host`).
+fn fetch_from_the_peer_in(global: &[&str], base: Option<&std::path::Path>, client: &str) {
     let pair = NetPair::new();
     let www = moat_tests::TempDir::new("peer-www");
     std::fs::write(www.path().join("hello.txt"), "from-the-peer-namespace\n").unwrap();
@@ -274,7 +284,7 @@ fn fetch_from_the_peer(base: Option<&std::path::Path>, client: &str) {
     let moat = Moat::new();
     let script = format!("URL={url}; for i in 1 2 3 4 5; do {client} && exit 0; sleep 1; done; exit 1");
     let bundle = in_netns(base, &pair.a_path(), &["/bin/sh", "-c", &script]);
-    let out = moat.run_bundle(&bundle);
+    let out = moat.run_global(global, &["run", "--bundle", bundle.path_str(), &unique_name("r")]);
     out.assert_success();
     assert!(out.stdout.contains("from-the-peer-namespace"), "{out}");
 }
@@ -368,6 +378,10 @@ except ConnectionRefusedError:
 
 #[test]
 fn the_container_talks_tcp_udp_and_ipv6_with_the_peer() {
+    talk_tcp_udp_and_ipv6_with_the_peer(&[]);
+}
+
+fn talk_tcp_udp_and_ipv6_with_the_peer(global: &[&str]) {
     let pair = NetPair::new();
     let mut server = pair.in_b(&["python3", "-c", PEER_ECHO, PEER_IP, PEER_IP6]);
     server.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
@@ -387,7 +401,155 @@ fn the_container_talks_tcp_udp_and_ipv6_with_the_peer() {
         &pair.a_path(),
         &["python3", "-c", CONTAINER_CLIENT, PEER_IP, PEER_IP6],
     );
-    let out = moat.run_bundle(&bundle);
+    let out = moat.run_global(global, &["run", "--bundle", bundle.path_str(), &unique_name("r")]);
     out.assert_success();
     assert_eq!(out.stdout, "tcp4 True\ntcp6 True\nudp [1, 1000, 1472, 8000]\nrefused True\n", "{out}");
+}
+
+/// A container created with `global` flags and started: its id and
+/// sandbox pid.
+fn started_with(moat: &Moat, global: &[&str], bundle: &Bundle) -> (String, i64) {
+    let id = unique_name("c");
+    moat.run_global(global, &["create", "--bundle", bundle.path_str(), &id]).assert_success();
+    let pid = moat.state(&id)["pid"].as_i64().expect("state has a pid");
+    moat.run(&["start", &id]).assert_success();
+    (id, pid)
+}
+
+// --- --network=host: the application's sockets are host sockets in ns A ------
+
+const HOST: &[&str] = &["--network=host"];
+
+#[test]
+fn host_mode_serves_python_http_server_to_the_peer() {
+    serve_and_fetch_in(
+        HOST,
+        Some(&moat_tests::debian_bundle()),
+        "mkdir -p /srv/www && echo moat-hostnet-page > /srv/www/index.html && cd /srv/www \
+         && exec python3 -m http.server 8000 --bind 0.0.0.0",
+        8000,
+        "moat-hostnet-page",
+    );
+}
+
+#[test]
+fn host_mode_serves_busybox_httpd_to_the_peer() {
+    serve_and_fetch_in(
+        HOST,
+        None,
+        "mkdir -p /tmp/www && echo moat-hostnet-httpd > /tmp/www/index.html && exec busybox httpd -f -p 8080 -h /tmp/www",
+        8080,
+        "moat-hostnet-httpd",
+    );
+}
+
+#[test]
+fn host_mode_fetches_from_the_peer_with_python() {
+    fetch_from_the_peer_in(
+        HOST,
+        Some(&moat_tests::debian_bundle()),
+        "python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \"$URL\"",
+    );
+}
+
+#[test]
+fn host_mode_fetches_from_the_peer_with_busybox_nc() {
+    fetch_from_the_peer_in(
+        HOST,
+        None,
+        &format!("printf 'GET /hello.txt HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 5 {PEER_IP} 8001"),
+    );
+}
+
+#[test]
+fn host_mode_talks_tcp_udp_and_ipv6_with_the_peer() {
+    talk_tcp_udp_and_ipv6_with_the_peer(HOST);
+}
+
+/// Inside, `ip addr` (busybox's, over NETLINK_ROUTE) and `ip route` show
+/// ns A's own interfaces, addresses and routes; the namespace keeps them
+/// (nothing is taken), and /proc/net/tcp6 lists the container's listener.
+#[test]
+fn host_mode_shows_the_namespaces_interfaces_and_leaves_them() {
+    let pair = NetPair::new();
+    sh(&["ip", "-n", &pair.a, "route", "add", "default", "via", PEER_IP]).assert_success();
+    let moat = Moat::new();
+    let script = "busybox ip addr; echo ---; busybox ip route; echo ---; \
+                  busybox nc -l -p 7123 </dev/null >/dev/null & sleep 0.5; cat /proc/net/tcp /proc/net/tcp6; kill %1";
+    let bundle = in_netns(None, &pair.a_path(), &["/bin/sh", "-c", script]);
+    let out = moat.run_global(HOST, &["run", "--bundle", bundle.path_str(), &unique_name("r")]);
+    out.assert_success();
+    let mut parts = out.stdout.split("---\n");
+    let (addr, route, tcp) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    for want in ["lo:", "127.0.0.1/8", "eth0", "inet 198.18.0.1/24", "inet6 fd00:198::1/64"] {
+        assert!(addr.contains(want), "`ip addr` inside lacks {want:?}:\n{out}");
+    }
+    for want in ["default via 198.18.0.2 dev eth0", "198.18.0.0/24 dev eth0"] {
+        assert!(route.contains(want), "`ip route` inside lacks {want:?}:\n{out}");
+    }
+    // 7123 = 0x1BD3, listening (0A) on the wildcard (busybox nc binds `::`).
+    let listening = tcp.lines().any(|l| l.contains("00000000:1BD3 ") && l.contains(":0000 0A "));
+    assert!(listening, "/proc/net/tcp6 lacks the listener:\n{out}");
+    assert!(pair.a_ipv4().contains("198.18.0.1/24"), "host mode took the address away:\n{}", pair.a_ipv4());
+    assert!(!moat.log_contents().contains("took interface"), "{}", moat.log_tail(40));
+}
+
+/// No network entry in the spec: the sandbox stays in the runtime's own
+/// namespace (as runsc's host mode), here the test's; a server there is
+/// reached over loopback.
+#[test]
+fn host_mode_without_a_namespace_entry_uses_the_runtimes() {
+    let www = moat_tests::TempDir::new("host-www");
+    std::fs::write(www.path().join("hello.txt"), "from-the-runtimes-namespace\n").unwrap();
+    // A port of its own: tests run in parallel in this namespace.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut c, _) = listener.accept().unwrap();
+        let mut req = [0u8; 1024];
+        let n = c.read(&mut req).unwrap();
+        assert!(req[..n].starts_with(b"GET /"), "request: {:?}", String::from_utf8_lossy(&req[..n]));
+        c.write_all(b"HTTP/1.0 200 OK\r\n\r\nfrom-the-runtimes-namespace\n").unwrap();
+    });
+    let bundle = Bundle::derive_with(|spec| {
+        let script = format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 5 127.0.0.1 {port}");
+        spec["process"]["args"] = serde_json::json!(["/bin/sh", "-c", script]);
+        set_netns(spec, None);
+    });
+    let out = Moat::new().run_global(HOST, &["run", "--bundle", bundle.path_str(), &unique_name("r")]);
+    out.assert_success();
+    assert!(out.stdout.contains("from-the-runtimes-namespace"), "{out}");
+    served.join().unwrap();
+}
+
+/// What the namespace's kernel said of its routes is what the container
+/// reads in /proc/net/route once moat took the interface (a gateway route
+/// added for the test).
+#[test]
+fn proc_net_route_matches_the_namespace() {
+    let pair = NetPair::new();
+    sh(&["ip", "-n", &pair.a, "route", "add", "default", "via", PEER_IP]).assert_success();
+    let native = sh(&["ip", "netns", "exec", &pair.a, "cat", "/proc/net/route"]);
+    native.assert_success();
+    assert!(native.stdout.contains("0003"), "the gateway route is there natively:\n{native}");
+    let moat = Moat::new();
+    let out = moat.run_bundle(&in_netns(None, &pair.a_path(), &["/bin/cat", "/proc/net/route"]));
+    out.assert_success();
+    assert_eq!(out.stdout, native.stdout);
+}
+
+/// The same with `--network=host`: the namespace keeps its interface, and
+/// the container reads its routes as the namespace's kernel lists them.
+#[test]
+fn host_mode_proc_net_route_matches_the_namespace() {
+    let pair = NetPair::new();
+    sh(&["ip", "-n", &pair.a, "route", "add", "default", "via", PEER_IP]).assert_success();
+    let native = sh(&["ip", "netns", "exec", &pair.a, "cat", "/proc/net/route"]);
+    native.assert_success();
+    let moat = Moat::new();
+    let bundle = in_netns(None, &pair.a_path(), &["/bin/cat", "/proc/net/route"]);
+    let out = moat.run_global(HOST, &["run", "--bundle", bundle.path_str(), &unique_name("r")]);
+    out.assert_success();
+    assert_eq!(out.stdout, native.stdout);
 }

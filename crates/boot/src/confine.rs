@@ -12,14 +12,15 @@ fn err(what: &'static str) -> impl Fn(nix::Error) -> BootError {
     move |e| BootError::Confine(format!("{what}: {e}"))
 }
 
-/// New user, mount, IPC, UTS and network namespaces (the PID namespace was
-/// made by the runtime when it started us, so that we are its init).
-pub fn unshare_namespaces() -> Result<(), BootError> {
-    let flags = CloneFlags::CLONE_NEWUSER
-        | CloneFlags::CLONE_NEWNS
-        | CloneFlags::CLONE_NEWIPC
-        | CloneFlags::CLONE_NEWUTS
-        | CloneFlags::CLONE_NEWNET;
+/// New user, mount, IPC, UTS and (`new_net`: unless `--network=host`)
+/// network namespaces (the PID namespace was made by the runtime when it
+/// started us, so that we are its init).
+pub fn unshare_namespaces(new_net: bool) -> Result<(), BootError> {
+    let mut flags =
+        CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWUTS;
+    if new_net {
+        flags |= CloneFlags::CLONE_NEWNET;
+    }
     unshare(flags).map_err(err("unshare"))
 }
 

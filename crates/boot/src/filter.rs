@@ -1,7 +1,10 @@
 //! The sentry's seccomp allowlist: every host syscall the sandbox process
 //! (sentry and, by inheritance, its stubs) may make. Anything else kills the
 //! process. The list grows consciously: each entry says who needs it.
-//! (gVisor: `runsc/boot/filter/config`.)
+//! (gVisor: `runsc/boot/filter/config`.) `--network=host` adds the calls
+//! of `sentry::net::hostinet` ([`HOST_NETWORK`], `socket` only for the
+//! families, types and protocols it creates, get/setsockopt only for the
+//! options it forwards); the other modes never make a socket.
 
 use abi::{ioctl, Sysno};
 use seccompiler::{
@@ -78,6 +81,20 @@ const ALLOWED: &[(Sysno, &str)] = &[
     (Sysno::eventfd2, "the network stack's thread is woken when a timer moves earlier"),
 ];
 
+/// `--network=host` only: the calls on host sockets, any arguments (they
+/// act on descriptors the sentry holds), and the poller's epoll set.
+const HOST_NETWORK: &[(Sysno, &str)] = &[
+    (Sysno::bind, "hostinet: bind"),
+    (Sysno::listen, "hostinet: listen"),
+    (Sysno::connect, "hostinet: connect"),
+    (Sysno::getsockname, "hostinet: getsockname"),
+    (Sysno::getpeername, "hostinet: getpeername"),
+    (Sysno::shutdown, "hostinet: shutdown"),
+    (Sysno::epoll_create1, "hostinet: the poller's epoll set"),
+    (Sysno::epoll_ctl, "hostinet: adding and removing host sockets"),
+    (Sysno::epoll_pwait, "hostinet: the poller's wait (rustix spells epoll_wait so)"),
+];
+
 /// `ioctl` only for the terminal calls the sentry makes on host stdio and
 /// on the console (the host pty slave of `process.terminal`), whose
 /// settings are the host line discipline's.
@@ -93,8 +110,29 @@ const IOCTLS: &[(u64, &str)] = &[
     (ioctl::TCFLSH, "tcflush on the console"),
 ];
 
-pub fn rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::BackendError> {
+/// `arg == value` on a 32-bit argument.
+fn eq(arg: u8, value: u64) -> Result<SeccompCondition, seccompiler::BackendError> {
+    SeccompCondition::new(arg, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, value)
+}
+
+/// The rules for `--network=host` (`host`) or the other modes.
+pub fn rules(host: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::BackendError> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = ALLOWED.iter().map(|(s, _)| (s.id() as i64, vec![])).collect();
+    if host {
+        rules.extend(HOST_NETWORK.iter().map(|(s, _)| (s.id() as i64, vec![])));
+        let socket = sentry::net::hostinet::host_socket_args()
+            .into_iter()
+            .map(|(family, ty, proto)| {
+                SeccompRule::new(vec![eq(0, u64::from(family))?, eq(1, u64::from(ty))?, eq(2, u64::from(proto))?])
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        rules.insert(Sysno::socket.id() as i64, socket);
+        let options = sentry::net::hostinet::forwarded_options()
+            .map(|(level, name)| SeccompRule::new(vec![eq(1, level as u64)?, eq(2, name as u64)?]))
+            .collect::<Result<Vec<_>, _>>()?;
+        rules.insert(Sysno::getsockopt.id() as i64, options.clone());
+        rules.insert(Sysno::setsockopt.id() as i64, options);
+    }
     let ioctl_rules = IOCTLS
         .iter()
         .map(|(cmd, _)| {
@@ -105,14 +143,16 @@ pub fn rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::BackendEr
     Ok(rules)
 }
 
-pub fn program() -> Result<BpfProgram, seccompiler::Error> {
-    let filter = SeccompFilter::new(rules()?, SeccompAction::KillProcess, SeccompAction::Allow, TargetArch::x86_64)?;
+pub fn program(host: bool) -> Result<BpfProgram, seccompiler::Error> {
+    let filter =
+        SeccompFilter::new(rules(host)?, SeccompAction::KillProcess, SeccompAction::Allow, TargetArch::x86_64)?;
     Ok(filter.try_into()?)
 }
 
-/// Installs the filter on every thread of the process.
-pub fn install() -> Result<(), seccompiler::Error> {
-    seccompiler::apply_filter_all_threads(&program()?)
+/// Installs the filter (`host`: `--network=host`'s) on every thread of the
+/// process.
+pub fn install(host: bool) -> Result<(), seccompiler::Error> {
+    seccompiler::apply_filter_all_threads(&program(host)?)
 }
 
 #[cfg(test)]
@@ -159,7 +199,7 @@ mod tests {
 
     #[test]
     fn the_filter_allows_what_it_lists_and_kills_the_rest() {
-        let prog = program().unwrap();
+        let prog = program(false).unwrap();
         for (s, _) in ALLOWED {
             assert_eq!(verdict(&prog, *s, [0; 6]), ALLOW, "{} should be allowed", s.name());
         }
@@ -174,18 +214,63 @@ mod tests {
         assert_eq!(verdict(&prog, Sysno::ioctl, [0, ioctl::TIOCGPTPEER, 0, 0, 0, 0]), KILL_PROCESS);
         // TIOCSTI (pushing input into a terminal) must stay out.
         assert_eq!(verdict(&prog, Sysno::ioctl, [0, 0x5412, 0, 0, 0, 0]), KILL_PROCESS);
+        // Outside host mode, no socket of any kind, nor the calls on one.
+        for (s, _) in HOST_NETWORK {
+            assert_eq!(verdict(&prog, *s, [0; 6]), KILL_PROCESS, "{} should kill", s.name());
+        }
+        assert_eq!(verdict(&prog, Sysno::socket, [2, 0x80801, 0, 0, 0, 0]), KILL_PROCESS);
+        assert_eq!(verdict(&prog, Sysno::setsockopt, [3, 6, 1, 0, 4, 0]), KILL_PROCESS);
+    }
+
+    #[test]
+    fn the_host_network_filter_admits_only_hostinets_sockets_and_options() {
+        let prog = program(true).unwrap();
+        for (s, _) in ALLOWED.iter().chain(HOST_NETWORK) {
+            assert_eq!(verdict(&prog, *s, [0; 6]), ALLOW, "{} should be allowed", s.name());
+        }
+        const NB_CLOEXEC: u64 = 0x800 | 0x80000;
+        // AF_INET/AF_INET6, stream (TCP) or datagram (UDP), always
+        // non-blocking and close-on-exec.
+        for (family, ty, proto) in [(2, 1, 0), (2, 1, 6), (10, 2, 0), (10, 2, 17), (2, 2, 17), (10, 1, 6)] {
+            assert_eq!(verdict(&prog, Sysno::socket, [family, ty | NB_CLOEXEC, proto, 0, 0, 0]), ALLOW);
+        }
+        for args in [
+            [2, 1, 0],                   // blocking
+            [1, 1 | NB_CLOEXEC, 0],      // AF_UNIX
+            [16, 3 | NB_CLOEXEC, 0],     // AF_NETLINK
+            [17, 3 | NB_CLOEXEC, 0x300], // AF_PACKET
+            [2, 3 | NB_CLOEXEC, 1],      // SOCK_RAW, ICMP
+            [2, 1 | NB_CLOEXEC, 17],     // a stream over UDP
+            [2, 5 | NB_CLOEXEC, 0],      // SOCK_SEQPACKET
+        ] {
+            assert_eq!(verdict(&prog, Sysno::socket, [args[0], args[1], args[2], 0, 0, 0]), KILL_PROCESS, "{args:?}");
+        }
+        // TCP_NODELAY, SO_REUSEADDR, IPV6_V6ONLY pass; SO_BINDTODEVICE
+        // (25) and IP_RECVERR (11) do not.
+        for (level, name) in [(6, 1), (1, 2), (41, 26)] {
+            assert_eq!(verdict(&prog, Sysno::setsockopt, [3, level, name, 0, 4, 0]), ALLOW);
+            assert_eq!(verdict(&prog, Sysno::getsockopt, [3, level, name, 0, 0, 0]), ALLOW);
+        }
+        for (level, name) in [(1, 25), (0, 11)] {
+            assert_eq!(verdict(&prog, Sysno::setsockopt, [3, level, name, 0, 4, 0]), KILL_PROCESS);
+        }
+        // Still no opening of files, no exec.
+        for s in [Sysno::openat, Sysno::execve, Sysno::socketpair] {
+            assert_eq!(verdict(&prog, s, [0; 6]), KILL_PROCESS, "{} should kill", s.name());
+        }
     }
 
     #[test]
     fn the_filter_compiles_and_lists_each_call_once() {
-        program().unwrap();
+        program(false).unwrap();
+        program(true).unwrap();
         let mut seen = std::collections::HashSet::new();
-        for (s, why) in ALLOWED {
+        for (s, why) in ALLOWED.iter().chain(HOST_NETWORK) {
             assert!(seen.insert(*s), "{} listed twice", s.name());
             assert!(!why.is_empty());
         }
         // Calls the sentry must never make.
-        for s in [Sysno::open, Sysno::openat, Sysno::execve, Sysno::mount, Sysno::connect, Sysno::socket] {
+        for s in [Sysno::open, Sysno::openat, Sysno::execve, Sysno::mount, Sysno::socket] {
             assert!(!seen.contains(&s), "{} must not be allowed", s.name());
         }
     }

@@ -109,18 +109,41 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
     // container's host cgroup (the host-side backstop).
     let total_memory = nix::sys::sysinfo::sysinfo().map(|i| i.ram_total()).unwrap_or(0);
     // The container's network, while we are still root in the host's user
-    // namespace: the namespace to join, and in sandbox mode its interfaces.
-    network::enter_namespace(&spec.network_namespace)?;
-    let net = match network_mode {
-        NetworkMode::Sandbox => network::take_interfaces(&spec.network_namespace)?,
-        _ => {
-            tracing::info!("network: --network={network_mode}, loopback only");
-            netstack::NetConfig::default()
+    // namespace: the namespace to join, and in sandbox mode its interfaces
+    // (host mode: what the namespace holds, to show the application).
+    // A namespace of our own (a spec entry without a path) is made by the
+    // unshare below and filled by the createRuntime hooks the runtime runs
+    // during the handshake (Docker's libnetwork-setkey moves the veth end
+    // in): its interfaces are taken after that, with the capabilities we
+    // hold in our new user namespace, which owns it.
+    let host_mode = network_mode == NetworkMode::Host;
+    let namespace = match &spec.network_namespace {
+        spec::NetNamespace::New if host_mode => {
+            tracing::info!(
+                "network: --network=host: the spec's new network namespace is not made; \
+                 the sandbox uses the runtime's (as runsc)"
+            );
+            spec::NetNamespace::Inherit
+        }
+        ns => ns.clone(),
+    };
+    network::enter_namespace(&namespace)?;
+    let own_namespace = namespace == spec::NetNamespace::New;
+    let (mut net, host_network) = match network_mode {
+        NetworkMode::Sandbox if !own_namespace => (network::take_interfaces()?, None),
+        NetworkMode::Sandbox => (netstack::NetConfig::default(), None),
+        NetworkMode::Host => (netstack::NetConfig::default(), Some(network::read_host()?)),
+        NetworkMode::None => {
+            tracing::info!("network: --network=none, loopback only");
+            (netstack::NetConfig::default(), None)
         }
     };
 
-    confine::unshare_namespaces()?;
+    confine::unshare_namespaces(!host_mode)?;
     handshake(sync)?;
+    if network_mode == NetworkMode::Sandbox && own_namespace {
+        net = network::take_interfaces()?;
+    }
     confine::enter_empty_root()?;
     confine::become_nobody()?;
 
@@ -128,7 +151,7 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
     let platform =
         Arc::new(platform::ptrace::PtracePlatform::new(memfile.clone()).map_err(|e| BootError::Kernel(e.to_string()))?);
     confine::drop_privileges()?;
-    filter::install().map_err(|e| BootError::Confine(format!("seccomp: {e}")))?;
+    filter::install(host_mode).map_err(|e| BootError::Confine(format!("seccomp: {e}")))?;
     tracing::debug!("sandbox confined");
 
     let kernel = sentry::Kernel::new(sentry::KernelConfig {
@@ -144,6 +167,7 @@ fn boot(args: &BootArgs, sync: &UnixStream) -> Result<i32, BootError> {
         root_overlay,
         oom_score_adj: spec.oom_score_adj,
         network: net,
+        host_network,
     });
     let process = spec.process(hostsys::fd::take_stdio().into());
     if spec.terminal {

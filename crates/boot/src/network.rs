@@ -12,8 +12,22 @@
 //!    for them (ARP, NDP, RSTs for the sandbox's connections). What was
 //!    taken goes to the sentry's stack as a [`NetConfig`].
 //!
-//! Both run as root in the host's user namespace; `confine` then unshares
-//! a new network namespace, and the packet sockets keep working from it.
+//! For a joined namespace both run as root in the host's user namespace;
+//! `confine` then unshares a new network namespace, and the packet sockets
+//! keep working from it. A namespace of the sandbox's own (an entry without
+//! a path, as Docker gives) is the one `confine` unshares: the runtime runs
+//! the createRuntime hooks during the handshake (Docker's
+//! `libnetwork-setkey` moves the container's veth end in and addresses it),
+//! and step 2 runs after that, with the capabilities the sandbox holds in
+//! its new user namespace, which owns the network namespace.
+//!
+//! With `--network=host` (runsc's hostinet) step 2 is [`read_host`]
+//! instead: the namespace keeps everything, nothing new is unshared (the
+//! sentry's host sockets live in it), and the sentry is only told what it
+//! holds (every interface, `lo` and those that are down included, their
+//! addresses, and the main table's routes) to show the application.
+//! A spec asking for a new namespace (an entry without a path) gets the
+//! runtime's instead, as with runsc, and a log line says so.
 
 use crate::spec::NetNamespace;
 use crate::BootError;
@@ -59,13 +73,10 @@ pub fn enter_namespace(ns: &NetNamespace) -> Result<(), BootError> {
     }
 }
 
-/// Step 2 for `ns`, the namespace [`enter_namespace`] left us in. A
-/// namespace still to be made (`New`) has only loopback: nothing to take.
-pub fn take_interfaces(ns: &NetNamespace) -> Result<NetConfig, BootError> {
-    if *ns == NetNamespace::New {
-        tracing::info!("network: a new namespace, loopback only");
-        return Ok(NetConfig::default());
-    }
+/// Step 2, in the namespace the calling thread is in: the container's
+/// (joined by [`enter_namespace`]), or the sandbox's own new one once the
+/// runtime's createRuntime hooks have set it up.
+pub fn take_interfaces() -> Result<NetConfig, BootError> {
     let mut nl = Netlink::open().map_err(|e| net_err(format!("rtnetlink socket: {e}")))?;
     let scraped = scrape(&mut nl).map_err(|e| net_err(format!("reading the network namespace: {e}")))?;
     let mut config = NetConfig { nics: Vec::new(), routes: scraped.routes };
@@ -101,6 +112,61 @@ pub fn take_interfaces(ns: &NetNamespace) -> Result<NetConfig, BootError> {
         tracing::info!("network: no interface up besides loopback");
     }
     Ok(config)
+}
+
+/// Step 2 for `--network=host`: the namespace we are in, as the
+/// application will see it. Nothing is taken or changed.
+pub fn read_host() -> Result<sentry::net::HostNetConfig, BootError> {
+    let mut nl = Netlink::open().map_err(|e| net_err(format!("rtnetlink socket: {e}")))?;
+    let read = |nl: &mut Netlink| -> std::io::Result<sentry::net::HostNetConfig> {
+        let mut nics = Vec::new();
+        for msg in nl.dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))? {
+            let RouteNetlinkMessage::NewLink(m) = msg else { continue };
+            let mut nic = sentry::net::HostNic {
+                name: format!("if{}", m.header.index),
+                index: m.header.index,
+                flags: m.header.flags.bits(),
+                arphrd: u16::from(m.header.link_layer_type),
+                mac: [0; 6],
+                mtu: 1500,
+                addrs: Vec::new(),
+            };
+            for a in &m.attributes {
+                match a {
+                    LinkAttribute::IfName(n) => nic.name = n.clone(),
+                    LinkAttribute::Address(b) if b.len() == 6 => nic.mac.copy_from_slice(b),
+                    LinkAttribute::Mtu(v) => nic.mtu = *v,
+                    _ => {}
+                }
+            }
+            nics.push(nic);
+        }
+        for msg in nl.dump(RouteNetlinkMessage::GetAddress(AddressMessage::default()))? {
+            let RouteNetlinkMessage::NewAddress(m) = msg else { continue };
+            if let (Some(nic), Some(a)) = (nics.iter_mut().find(|n| n.index == m.header.index), addr_of(&m)) {
+                nic.addrs.push((a.ip, a.prefix));
+            }
+        }
+        // route_of names a route's interface from this list.
+        let links: Vec<Link> = nics
+            .iter()
+            .map(|n| Link { name: n.name.clone(), index: n.index, mac: n.mac, mtu: n.mtu as usize, addrs: Vec::new() })
+            .collect();
+        let mut routes = Vec::new();
+        for msg in nl.dump(RouteNetlinkMessage::GetRoute(RouteMessage::default()))? {
+            let RouteNetlinkMessage::NewRoute(m) = msg else { continue };
+            if let Some(r) = route_of(&m, &links) {
+                routes.push(r);
+            }
+        }
+        Ok(sentry::net::HostNetConfig { nics, routes })
+    };
+    let host = read(&mut nl).map_err(|e| net_err(format!("reading the network namespace: {e}")))?;
+    for r in &host.routes {
+        let via = r.gateway.map(|g| format!(" via {g}")).unwrap_or_default();
+        tracing::info!("network: --network=host, route {}/{}{via} dev {}", r.dst, r.prefix, r.nic);
+    }
+    Ok(host)
 }
 
 /// An address as the kernel listed it: enough to delete it again.

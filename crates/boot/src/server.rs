@@ -130,7 +130,7 @@ impl Shared {
             Request::Exec(spec) => match st.phase {
                 SandboxState::Running => {
                     drop(st);
-                    self.exec(spec, fds)
+                    self.exec(*spec, fds)
                 }
                 other => refuse("exec in", other),
             },
@@ -179,6 +179,10 @@ impl Shared {
                 message: format!("exec needs 3 descriptors (stdin, stdout, stderr), got {}", fds.len()),
             };
         }
+        let caps = match spec.capabilities.as_ref().map(crate::spec::caps_of).transpose() {
+            Ok(c) => c,
+            Err(message) => return Response::Error { message },
+        };
         let process = sentry::ProcessSpec {
             argv: spec.args,
             envp: spec.env,
@@ -186,6 +190,7 @@ impl Shared {
             uid: spec.uid,
             gid: spec.gid,
             additional_gids: spec.additional_gids,
+            caps,
             stdio: fds.into_iter().map(Some).collect(),
             terminal: spec.terminal.then_some(false),
         };

@@ -38,6 +38,8 @@ pub struct ContainerSpec {
     /// `process.oomScoreAdj` (0 when absent).
     pub oom_score_adj: i32,
     pub network_namespace: NetNamespace,
+    /// `process.capabilities`, when the spec has them.
+    pub caps: Option<sentry::kernel::caps::Caps>,
 }
 
 pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
@@ -69,7 +71,24 @@ pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
             Some(p) if !p.as_os_str().is_empty() => NetNamespace::Join(p.clone()),
             _ => NetNamespace::New,
         });
+    let caps = match process.capabilities() {
+        None => None,
+        Some(c) => {
+            let names = |s: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
+                s.iter().flatten().map(|c| c.to_string()).collect()
+            };
+            let names = control::CapabilityNames {
+                effective: names(c.effective()),
+                permitted: names(c.permitted()),
+                inheritable: names(c.inheritable()),
+                bounding: names(c.bounding()),
+                ambient: names(c.ambient()),
+            };
+            Some(caps_of(&names).map_err(|e| BootError::Spec(format!("{}: {e}", path.display())))?)
+        }
+    };
     Ok(ContainerSpec {
+        caps,
         network_namespace,
         hostname: spec.hostname().clone().unwrap_or_default(),
         args,
@@ -93,6 +112,24 @@ pub fn load(bundle: &Path) -> Result<ContainerSpec, BootError> {
     })
 }
 
+/// The capability sets `names` describes (`process.capabilities`).
+pub fn caps_of(names: &control::CapabilityNames) -> Result<sentry::kernel::caps::Caps, String> {
+    let set = |which: &str, list: &[String]| {
+        sentry::kernel::caps::set_of(list.iter().map(String::as_str))
+            .map_err(|name| format!("process.capabilities.{which}: unknown capability {name}"))
+    };
+    let (permitted, inheritable) = (set("permitted", &names.permitted)?, set("inheritable", &names.inheritable)?);
+    Ok(sentry::kernel::caps::Caps {
+        effective: set("effective", &names.effective)?,
+        permitted,
+        inheritable,
+        bounding: set("bounding", &names.bounding)?,
+        // Linux refuses to raise what is not both permitted and
+        // inheritable (runc ignores that failure).
+        ambient: set("ambient", &names.ambient)? & permitted & inheritable,
+    })
+}
+
 impl ContainerSpec {
     pub fn process(&self, stdio: Vec<Option<OwnedFd>>) -> sentry::ProcessSpec {
         sentry::ProcessSpec {
@@ -102,6 +139,7 @@ impl ContainerSpec {
             uid: self.uid,
             gid: self.gid,
             additional_gids: self.additional_gids.clone(),
+            caps: self.caps,
             stdio,
             terminal: self.terminal.then_some(true),
         }

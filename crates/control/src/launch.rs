@@ -7,7 +7,8 @@
 //! other end):
 //! 1. boot, already in its new PID namespace, joins the container's network
 //!    namespace and (with `--network=sandbox`) takes its interfaces, then
-//!    unshares user, mount, IPC, UTS and network namespaces, and writes
+//!    unshares user, mount, IPC, UTS and (but with `--network=host`)
+//!    network namespaces, and writes
 //!    [`SYNC_UNSHARED`];
 //! 2. the runtime writes boot's `uid_map`/`gid_map` (65534 → 65534) and
 //!    answers [`SYNC_MAPPED`];
@@ -35,7 +36,8 @@ pub enum NetworkMode {
     Sandbox,
     /// Loopback only.
     None,
-    /// Application sockets are host sockets (not implemented yet: refused).
+    /// Application sockets are host sockets the sentry drives, in the
+    /// namespace the sandbox runs in (runsc's hostinet).
     Host,
 }
 
@@ -48,13 +50,10 @@ impl NetworkMode {
         }
     }
 
-    /// Parses a mode and refuses the ones moat cannot run yet, with the
-    /// error the user sees (naming the flag).
+    /// Parses a mode, with the error the user sees (naming the flag).
+    /// Every mode is supported now.
     pub fn parse_supported(s: &str) -> Result<NetworkMode, String> {
-        match s.parse()? {
-            NetworkMode::Host => Err("--network=host is not supported yet (supported: sandbox, none)".into()),
-            mode => Ok(mode),
-        }
+        s.parse()
     }
 }
 
@@ -111,7 +110,7 @@ pub struct BootArgs {
     pub strace: bool,
     #[arg(long, default_value = "ptrace")]
     pub platform: String,
-    /// `sandbox`, `none` (or `host`, refused).
+    /// `sandbox`, `none` or `host`.
     #[arg(long, default_value = "sandbox")]
     pub network: String,
     /// runsc's `--overlay2` for the root: `root:memory` or `none`.
@@ -227,8 +226,7 @@ mod tests {
         }
         assert_eq!(NetworkMode::parse_supported("none"), Ok(NetworkMode::None));
         assert_eq!(NetworkMode::parse_supported("sandbox"), Ok(NetworkMode::Sandbox));
-        let e = NetworkMode::parse_supported("host").unwrap_err();
-        assert!(e.contains("--network=host is not supported yet"), "{e}");
+        assert_eq!(NetworkMode::parse_supported("host"), Ok(NetworkMode::Host));
         let e = NetworkMode::parse_supported("bridge").unwrap_err();
         assert!(e.contains("--network=bridge") && e.contains("unknown network mode"), "{e}");
     }

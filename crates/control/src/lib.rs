@@ -38,7 +38,7 @@ pub enum Request {
     /// Start a new process in the running container (`moat exec`). The
     /// frame carries its stdin, stdout and stderr, in that order; the
     /// answer is `Pid`.
-    Exec(ExecSpec),
+    Exec(Box<ExecSpec>),
     /// Block until process `pid`, started by `Exec`, has exited; the
     /// answer is `Exited`.
     WaitPid { pid: i32 },
@@ -80,6 +80,19 @@ pub struct ExecSpec {
     /// host pty slave), which becomes the process's controlling terminal.
     #[serde(default)]
     pub terminal: bool,
+    /// `process.capabilities`, by name (none: what the uid would hold).
+    #[serde(default)]
+    pub capabilities: Option<CapabilityNames>,
+}
+
+/// The five capability sets of an OCI process, as names (`CAP_KILL`...).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapabilityNames {
+    pub effective: Vec<String>,
+    pub permitted: Vec<String>,
+    pub inheritable: Vec<String>,
+    pub bounding: Vec<String>,
+    pub ambient: Vec<String>,
 }
 
 /// One process as the sandbox's kernel sees it (`moat ps`).

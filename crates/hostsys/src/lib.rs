@@ -4,6 +4,7 @@
 
 pub mod fd;
 pub mod mount;
+pub mod net;
 pub mod packet;
 pub mod process;
 pub mod tty;

@@ -17,7 +17,7 @@ const ETH_P_ALL_BE: u16 = (libc::ETH_P_ALL as u16).to_be();
 /// network namespace. It does not see the frames it sends itself
 /// (`PACKET_IGNORE_OUTGOING`), and its receive buffer is forced to
 /// `rcvbuf` bytes (`SO_RCVBUFFORCE`, past `net.core.rmem_max`; needs
-/// `CAP_NET_ADMIN`). The socket keeps working after its owner moves to
+/// `CAP_NET_ADMIN` in the host's user namespace, else `SO_RCVBUF`). The socket keeps working after its owner moves to
 /// another network namespace.
 pub fn open_bound(ifindex: u32, rcvbuf: usize) -> io::Result<OwnedFd> {
     use rustix::net::{eth, socket_with, AddressFamily, SocketFlags, SocketType};
@@ -67,8 +67,14 @@ pub fn open_bound(ifindex: u32, rcvbuf: usize) -> io::Result<OwnedFd> {
     if r != 0 {
         return Err(ctx(io::Error::last_os_error(), "setsockopt(PACKET_IGNORE_OUTGOING)"));
     }
-    rustix::net::sockopt::set_socket_recv_buffer_size_force(&fd, rcvbuf)
-        .map_err(|e| ctx(e.into(), &format!("setsockopt(SO_RCVBUFFORCE, {rcvbuf})")))?;
+    // SO_RCVBUFFORCE needs CAP_NET_ADMIN in the host's user namespace; a
+    // sandbox in a namespace of its own (Docker's) gets what
+    // net.core.rmem_max allows.
+    match rustix::net::sockopt::set_socket_recv_buffer_size_force(&fd, rcvbuf) {
+        Err(rustix::io::Errno::PERM) => rustix::net::sockopt::set_socket_recv_buffer_size(&fd, rcvbuf)
+            .map_err(|e| ctx(e.into(), &format!("setsockopt(SO_RCVBUF, {rcvbuf})")))?,
+        r => r.map_err(|e| ctx(e.into(), &format!("setsockopt(SO_RCVBUFFORCE, {rcvbuf})")))?,
+    }
     Ok(fd)
 }
 

@@ -26,7 +26,8 @@ struct Cli {
     platform: String,
     /// Container networking: `sandbox` (the sandbox's own TCP/IP stack on
     /// the interfaces of the container's network namespace), `none`
-    /// (loopback only); `host` is not supported yet.
+    /// (loopback only), `host` (application sockets are host sockets the
+    /// sentry drives, in the sandbox's namespace: isolation traded for speed).
     #[arg(long, default_value = "sandbox")]
     network: String,
     /// Log every application system call.
@@ -37,9 +38,10 @@ struct Cli {
     /// memory; `none` writes them through to the bundle's root file system.
     #[arg(long, default_value = "root:memory")]
     overlay2: String,
-    /// Use systemd for cgroups: refused. moat has only the cgroupfs driver
-    /// (it makes the cgroup directories itself); asking systemd for a
-    /// transient scope over D-Bus is not implemented.
+    /// systemd's cgroup naming: `linux.cgroupsPath` is `slice:prefix:name`
+    /// and the container's cgroup is where systemd would put that scope.
+    /// moat makes the directories itself; with systemd running (which
+    /// wants the scope made over D-Bus, not implemented) it is refused.
     #[arg(long)]
     systemd_cgroup: bool,
     #[command(subcommand)]
@@ -142,11 +144,11 @@ fn render(e: &anyhow::Error) -> String {
 }
 
 fn dispatch(cli: Cli) -> Result<i32> {
-    if cli.systemd_cgroup {
+    if cli.systemd_cgroup && std::path::Path::new("/run/systemd/system").exists() {
         bail!(
-            "--systemd-cgroup: the systemd cgroup driver (a transient scope made by systemd over D-Bus, \
-             from a \"slice:prefix:name\" cgroupsPath) is not implemented; moat places containers in \
-             cgroups with the cgroupfs driver only: drop the flag and give linux.cgroupsPath as a path"
+            "--systemd-cgroup: systemd runs this host and would want the container's scope made over \
+             D-Bus, which moat does not do yet; drop the flag and give linux.cgroupsPath as a path \
+             (moat makes the cgroup itself)"
         );
     }
     if cli.platform != "ptrace" {
@@ -166,6 +168,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
     rt.platform = cli.platform.clone();
     rt.network = cli.network.clone();
     rt.overlay2 = cli.overlay2.clone();
+    rt.systemd_cgroup = cli.systemd_cgroup;
     match cli.command {
         Command::Create(c) => c.execute(&rt),
         Command::Start(c) => c.execute(&rt),

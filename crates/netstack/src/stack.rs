@@ -34,6 +34,9 @@ const UDP_BYTES: usize = 256 << 10;
 /// At most this many listening smoltcp sockets stand ready per listener:
 /// each takes one SYN (smoltcp has no SYN queue of its own).
 const MAX_LISTEN_POOL: usize = 16;
+/// How long the poll thread looks for the next frame after one before
+/// it sleeps.
+const SPIN: std::time::Duration = std::time::Duration::from_micros(50);
 /// Closed TCP sockets kept for reuse.
 const MAX_SPARE: usize = 32;
 /// How long a connection waits for an answer before it gives up with
@@ -278,6 +281,8 @@ impl Stack {
     }
 
     fn run(self: Arc<Self>) {
+        let zero = rustix::time::Timespec { tv_sec: 0, tv_nsec: 0 };
+        let mut busy = false;
         loop {
             let timeout = {
                 let mut g = self.lock();
@@ -293,7 +298,20 @@ impl Stack {
                 tv_nsec: ((us % 1_000_000) * 1000) as i64,
             });
             let mut fds = [PollFd::new(&*self.dev_fd, PollFlags::IN), PollFd::new(&self.kick, PollFlags::IN)];
-            let _ = rustix::event::poll(&mut fds, ts.as_ref());
+            // Right after traffic the next frame is usually close behind
+            // (the peer's answer): look for it a little while before
+            // sleeping, which costs a cross-CPU wake-up here.
+            let mut ready = 0;
+            if busy {
+                let until = std::time::Instant::now() + SPIN;
+                while ready == 0 && std::time::Instant::now() < until {
+                    ready = rustix::event::poll(&mut fds, Some(&zero)).unwrap_or(0);
+                }
+            }
+            if ready == 0 {
+                let _ = rustix::event::poll(&mut fds, ts.as_ref());
+            }
+            busy = !fds[0].revents().is_empty();
             if !fds[1].revents().is_empty() {
                 let mut b = [0u8; 8];
                 let _ = rustix::io::read(&self.kick, &mut b);

@@ -175,6 +175,44 @@ fn own_path(proc_cgroup: &str, v2: bool, controllers: &[String]) -> Option<PathB
     })
 }
 
+/// `--systemd-cgroup`'s `linux.cgroupsPath`, `slice:prefix:name` (as
+/// runc takes it), as the cgroup path systemd gives that unit:
+/// `/SLICE-PATH/PREFIX-NAME.scope`, a slice `a-b.slice` nested as
+/// `/a.slice/a-b.slice`, an empty slice `system.slice`, and a name that is
+/// itself a slice used as it is. moat makes the directories itself (the
+/// cgroupfs way): with systemd running, which would want the scope made
+/// over D-Bus, the caller refuses the flag instead.
+pub fn systemd_path(given: &str) -> Result<PathBuf> {
+    let bad = |why: &str| Error::Usage(format!("linux.cgroupsPath {given:?} with --systemd-cgroup: {why}"));
+    let parts: Vec<&str> = given.split(':').collect();
+    let [slice, prefix, name] = parts[..] else { return Err(bad("expected \"slice:prefix:name\"")) };
+    if name.is_empty() || [slice, prefix, name].iter().any(|p| p.contains('/')) {
+        return Err(bad("expected \"slice:prefix:name\" with a name and no \"/\""));
+    }
+    let slice = if slice.is_empty() { "system.slice" } else { slice };
+    let Some(stem) = slice.strip_suffix(".slice") else { return Err(bad("the slice must end in \".slice\"")) };
+    let mut path = PathBuf::from("/");
+    if stem != "-" {
+        if stem.split('-').any(str::is_empty) {
+            return Err(bad("the slice has an empty part"));
+        }
+        // a-b-c.slice lives in a.slice/a-b.slice/a-b-c.slice.
+        let words: Vec<&str> = stem.split('-').collect();
+        for i in 1..=words.len() {
+            path.push(format!("{}.slice", words[..i].join("-")));
+        }
+    }
+    let unit = if name.ends_with(".slice") {
+        name.to_string()
+    } else if prefix.is_empty() {
+        format!("{name}.scope")
+    } else {
+        format!("{prefix}-{name}.scope")
+    };
+    path.push(unit);
+    Ok(path)
+}
+
 /// The container's cgroup path inside each hierarchy, relative to its
 /// mount: see the module header. `own` is the runtime's own cgroup there.
 pub fn inner_path(cgroups_path: Option<&Path>, id: &str, own: &Path) -> Result<PathBuf> {
@@ -599,6 +637,22 @@ mod tests {
 99 31 0:32 / /mnt/again rw,relatime - cgroup cgroup rw,memory
 ";
     const HYBRID_CGROUP: &str = "5:pids:/x/y\n4:memory:/a/b\n2:cpuacct,cpu:/\n1:name=systemd:/s\n0::/u\n";
+
+    #[test]
+    fn systemd_paths_are_systemds() {
+        let p = |s: &str| super::systemd_path(s).map(|p| p.display().to_string());
+        assert_eq!(p("system.slice:docker:abc").unwrap(), "/system.slice/docker-abc.scope");
+        assert_eq!(p(":cri-containerd:x").unwrap(), "/system.slice/cri-containerd-x.scope");
+        assert_eq!(
+            p("kubepods-besteffort-pod1.slice:cri:x").unwrap(),
+            "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/cri-x.scope"
+        );
+        assert_eq!(p("-.slice::unit").unwrap(), "/unit.scope");
+        assert_eq!(p("machine.slice::m.slice").unwrap(), "/machine.slice/m.slice");
+        for bad in ["/a/b", "a:b", "system.slice:x:", "sys:x:y", "a--b.slice:x:y", "s.slice:x:a/b"] {
+            assert!(p(bad).is_err(), "{bad} should be refused");
+        }
+    }
 
     #[test]
     fn parses_the_hybrid_layout() {

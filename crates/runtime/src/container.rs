@@ -36,6 +36,9 @@ pub struct Runtime {
     pub network: String,
     /// runsc's `--overlay2` for the root (`root:memory` or `none`).
     pub overlay2: String,
+    /// `--systemd-cgroup`: `linux.cgroupsPath` is systemd's
+    /// `slice:prefix:name` (see `cgroup::systemd_path`).
+    pub systemd_cgroup: bool,
     /// How long `create` waits for the sandbox to become ready.
     pub start_timeout: Duration,
 }
@@ -62,6 +65,7 @@ impl Runtime {
             platform: "ptrace".into(),
             network: "sandbox".into(),
             overlay2: "root:memory".into(),
+            systemd_cgroup: false,
             start_timeout: Duration::from_secs(60),
         }
     }
@@ -126,9 +130,14 @@ impl Runtime {
         };
         cd.save(&st, &lock)?;
         let linux = b.spec.linux().as_ref();
+        let given = linux.and_then(|l| l.cgroups_path().as_deref());
+        let systemd_path = match given {
+            Some(p) if self.systemd_cgroup => Some(crate::cgroup::systemd_path(&p.to_string_lossy())?),
+            _ => None,
+        };
         let cgroup = Cgroup::create(
             &Layout::detect()?,
-            linux.and_then(|l| l.cgroups_path().as_deref()),
+            systemd_path.as_deref().or(given),
             &cd.id,
             linux.and_then(|l| l.resources().as_ref()),
         )?;
@@ -167,40 +176,45 @@ impl Runtime {
             }
             None => None,
         };
-        let launched = sandbox::launch(&Launch {
-            exe: self.exe.clone(),
-            id: cd.id.clone(),
-            bundle: b.dir.clone(),
-            control_socket: st.control_socket.clone(),
-            exit_file: st.exit_file.clone(),
-            log: self.log.clone(),
-            log_format: self.log_format.clone(),
-            debug: self.debug,
-            strace: self.strace,
-            platform: self.platform.clone(),
-            network: self.network.clone(),
-            overlay2: self.overlay2.clone(),
-            timeout: self.start_timeout,
-            cgroup: st.cgroup.clone(),
-            console,
-            oom_score_adj: b.spec.process().as_ref().and_then(|p| p.oom_score_adj()),
-        })?;
+        let launched = sandbox::launch(
+            &Launch {
+                exe: self.exe.clone(),
+                id: cd.id.clone(),
+                bundle: b.dir.clone(),
+                control_socket: st.control_socket.clone(),
+                exit_file: st.exit_file.clone(),
+                log: self.log.clone(),
+                log_format: self.log_format.clone(),
+                debug: self.debug,
+                strace: self.strace,
+                platform: self.platform.clone(),
+                network: self.network.clone(),
+                overlay2: self.overlay2.clone(),
+                timeout: self.start_timeout,
+                cgroup: st.cgroup.clone(),
+                console,
+                oom_score_adj: b.spec.process().as_ref().and_then(|p| p.oom_score_adj()),
+            },
+            |pid| {
+                // OCI: after the runtime environment exists, before pivot_root;
+                // Docker's network hook fills the sandbox's network namespace.
+                let creating = st.oci_as(Status::Creating, pid);
+                hooks::run(Stage::Prestart, st.hooks.as_ref(), &creating)
+                    .and_then(|()| hooks::run(Stage::CreateRuntime, st.hooks.as_ref(), &creating))
+            },
+        )?;
         st.sandbox_pid = launched.sandbox.pid;
         st.sandbox_start_time = launched.sandbox.start_time;
         st.gofer_pid = launched.gofer.pid;
         st.gofer_start_time = launched.gofer.start_time;
-        let creating = st.oci_as(Status::Creating, st.sandbox_pid);
-        let finish = hooks::run(Stage::Prestart, st.hooks.as_ref(), &creating)
-            .and_then(|()| hooks::run(Stage::CreateRuntime, st.hooks.as_ref(), &creating))
-            .and_then(|()| transition(st, Status::Creating, Action::FinishCreate))
-            .and_then(|to| {
-                st.status = to;
-                cd.save(st, lock)?;
-                match &opts.pid_file {
-                    Some(p) => write_atomic(&absolute(p), st.sandbox_pid.to_string().as_bytes()),
-                    None => Ok(()),
-                }
-            });
+        let finish = transition(st, Status::Creating, Action::FinishCreate).and_then(|to| {
+            st.status = to;
+            cd.save(st, lock)?;
+            match &opts.pid_file {
+                Some(p) => write_atomic(&absolute(p), st.sandbox_pid.to_string().as_bytes()),
+                None => Ok(()),
+            }
+        });
         if let Err(e) = finish {
             kill_all(st);
             return Err(e);

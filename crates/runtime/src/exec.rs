@@ -88,7 +88,7 @@ impl Runtime {
             // forwarding starts.
             let _ = forwarded_signals().thread_block();
         }
-        let pid = match c.call(&Request::Exec(spec), &stdio) {
+        let pid = match c.call(&Request::Exec(Box::new(spec)), &stdio) {
             Ok(Response::Pid(pid)) => pid,
             Ok(other) => return Err(protocol(id, "Exec", other)),
             Err(source) => return Err(Error::Control { id: id.into(), source }),
@@ -346,7 +346,17 @@ pub fn exec_spec(st: &State, opts: &ExecOpts) -> Result<ExecSpec> {
     if !cwd.starts_with('/') {
         return Err(Error::Usage(format!("the working directory {cwd:?} is not an absolute path")));
     }
-    Ok(ExecSpec { args, env, cwd, uid, gid, additional_gids, terminal })
+    let names = |s: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
+        s.iter().flatten().map(|c| c.to_string()).collect()
+    };
+    let capabilities = process.capabilities().as_ref().map(|c| control::CapabilityNames {
+        effective: names(c.effective()),
+        permitted: names(c.permitted()),
+        inheritable: names(c.inheritable()),
+        bounding: names(c.bounding()),
+        ambient: names(c.ambient()),
+    });
+    Ok(ExecSpec { args, env, cwd, uid, gid, additional_gids, terminal, capabilities })
 }
 
 /// `UID[:GID]`, numeric, as runc takes it; the gid stays `gid` if absent.

@@ -67,10 +67,13 @@ pub struct Launched {
     pub gofer: Proc,
 }
 
-/// Starts the gofer and the sandbox and runs the handshake. On failure
-/// both processes are killed and reaped, and the control socket and exit
-/// file removed; the error carries the sandbox's own message.
-pub fn launch(l: &Launch) -> Result<Launched> {
+/// Starts the gofer and the sandbox and runs the handshake. Once the
+/// sandbox has its namespaces (and its ids are mapped), `unshared` runs
+/// with its pid before the sandbox goes on: the createRuntime hooks, which
+/// may set up its network namespace. On failure both processes are killed
+/// and reaped, and the control socket and exit file removed; the error
+/// carries the sandbox's own message, or `unshared`'s error.
+pub fn launch(l: &Launch, unshared: impl FnOnce(i32) -> Result<()>) -> Result<Launched> {
     let id = l.id.clone();
     let start_err = |message: String| Error::SandboxStart { id: id.clone(), message };
     let log = match &l.log {
@@ -194,10 +197,17 @@ pub fn launch(l: &Launch) -> Result<Launched> {
     // would never see the sandbox hang up.
     drop((listener, gofer_sandbox_end, sync_child, exit, devnull, log));
 
-    let result = sync
-        .set_read_timeout(Some(l.timeout))
-        .map_err(|e| e.to_string())
-        .and_then(|()| handshake(&sync, || write_id_maps(sandbox_pid)));
+    let mut unshared_err = None;
+    let result = sync.set_read_timeout(Some(l.timeout)).map_err(|e| e.to_string()).and_then(|()| {
+        handshake(&sync, || {
+            write_id_maps(sandbox_pid).map_err(|e| format!("cannot write the sandbox's uid/gid maps: {e}"))?;
+            unshared(sandbox_pid).map_err(|e| {
+                let message = e.to_string();
+                unshared_err = Some(e);
+                message
+            })
+        })
+    });
     let fail = |message: String| {
         // Give the sandbox a moment to exit by itself, so its status can be told.
         let status = reap(sandbox_pid, Duration::from_millis(500));
@@ -213,7 +223,8 @@ pub fn launch(l: &Launch) -> Result<Launched> {
         start_err(format!("{message}{how}"))
     };
     if let Err(message) = result {
-        return Err(fail(message));
+        let failed = fail(message);
+        return Err(unshared_err.unwrap_or(failed));
     }
     match (Proc::of(sandbox_pid), Proc::of(gofer_pid)) {
         (Some(sandbox), Some(gofer)) => Ok(Launched { sandbox, gofer }),
@@ -231,9 +242,10 @@ fn libc_clone_newpid() -> i32 {
 }
 
 /// The runtime's side of the handshake on `sync` (see `control::launch`).
-/// `map_ids` writes the sandbox's uid/gid maps. On failure, the message
-/// says what the sandbox reported or what went wrong.
-pub fn handshake(sync: &UnixStream, map_ids: impl FnOnce() -> std::io::Result<()>) -> Result<(), String> {
+/// `map_ids` writes the sandbox's uid/gid maps (and does what must happen
+/// before the sandbox goes on). On failure, the message says what the
+/// sandbox reported or what went wrong.
+pub fn handshake(sync: &UnixStream, map_ids: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
     let mut r = sync;
     let mut byte = [0u8; 1];
     let read_byte = |r: &mut &UnixStream, b: &mut [u8; 1], stage: &str| -> Result<bool, String> {
@@ -267,7 +279,7 @@ pub fn handshake(sync: &UnixStream, map_ids: impl FnOnce() -> std::io::Result<()
         SYNC_FAILED => return Err(failed(&mut r)),
         b => return Err(format!("unexpected handshake byte {b:#04x} (expected 'U')")),
     }
-    map_ids().map_err(|e| format!("cannot write the sandbox's uid/gid maps: {e}"))?;
+    map_ids()?;
     let mut w = sync;
     w.write_all(&[SYNC_MAPPED]).map_err(|e| format!("sending the go-ahead to the sandbox: {e}"))?;
     if !read_byte(&mut r, &mut byte, "to become ready")? {
@@ -418,7 +430,7 @@ mod tests {
         t.join().unwrap();
         assert!(handshake(&a, || Ok(())).unwrap_err().contains("exited before"));
         let (a, t) = peer(b"U");
-        let e = handshake(&a, || Err(std::io::Error::other("EPERM"))).unwrap_err();
+        let e = handshake(&a, || Err("cannot write the sandbox's uid/gid maps: EPERM".into())).unwrap_err();
         assert!(e.contains("uid/gid maps") && e.contains("EPERM"), "{e}");
         t.join().unwrap();
     }

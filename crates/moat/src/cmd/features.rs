@@ -32,7 +32,8 @@ fn features() -> serde_json::Value {
             // The spec's namespaces are not consulted: every container
             // gets all of its own, inside the sandbox's kernel.
             // Host cgroups through the cgroupfs driver only, on v1, v2 and
-            // the hybrid (runtime/src/cgroup.rs); no systemd driver.
+            // the hybrid (runtime/src/cgroup.rs); no systemd driver (--systemd-cgroup
+            // only names the cgroup as systemd would; the scope is not made over D-Bus).
             "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false },
             // The spec's seccomp profile, AppArmor and SELinux labels are
             // not applied (the sandbox has its own host seccomp filter).

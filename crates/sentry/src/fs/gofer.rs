@@ -585,7 +585,7 @@ impl RwInner {
         }
         crate::fs::overlay::permit(creds, &d, 3)?;
         if let Some(v) = victim {
-            if d.mode & S_ISVTX != 0 && creds.euid != 0 && creds.euid != d.uid && creds.euid != v.uid {
+            if d.mode & S_ISVTX != 0 && !creds.owns(d.uid) && !creds.owns(v.uid) {
                 return Err(Errno::EPERM);
             }
         }
@@ -603,8 +603,8 @@ impl RwInner {
     fn setattr_checked(&self, task: &Task, path: &str, st: &Stat, a: &SetAttr, by_fd: bool) -> Result<(), Errno> {
         self.writable()?;
         let creds = &task.creds;
-        let root = creds.euid == 0;
-        let owner = root || creds.euid == st.uid;
+        let root = creds.capable(crate::kernel::caps::CAP_CHOWN);
+        let owner = creds.owns(st.uid);
         if a.size.is_some() {
             if is_dir(st) {
                 return Err(Errno::EISDIR);
@@ -625,8 +625,11 @@ impl RwInner {
             if !owner {
                 return Err(Errno::EPERM);
             }
-            // Linux drops set-group-id when a non-member who is not root sets it.
-            if !root && creds.egid != st.gid && !creds.groups.contains(&st.gid) {
+            // Linux drops set-group-id when a non-member without CAP_FSETID sets it.
+            if !creds.capable(crate::kernel::caps::CAP_FSETID)
+                && creds.egid != st.gid
+                && !creds.groups.contains(&st.gid)
+            {
                 *m &= !S_ISGID;
             }
         }

@@ -29,7 +29,7 @@ const DEV: u64 = 0x16;
 const ROOT_FILES: &[&str] = &["cpuinfo", "filesystems", "loadavg", "meminfo", "uptime", "version"];
 /// /proc/net, generated from the sentry's own socket tables (on Linux a
 /// link to `self/net`; one network namespace here, so a directory).
-const NET_FILES: &[&str] = &["dev", "tcp", "tcp6", "udp", "udp6", "unix", "udplite", "udplite6"];
+const NET_FILES: &[&str] = &["dev", "tcp", "tcp6", "udp", "udp6", "unix", "route", "udplite", "udplite6"];
 const SYS_KERNEL_FILES: &[&str] = &["hostname", "ostype", "osrelease", "pid_max"];
 const PID_ENTRIES: &[(&str, u8)] = &[
     ("cgroup", synthetic::DT_REG),
@@ -155,6 +155,7 @@ impl ProcFs {
                     "tcp6" => crate::net::iface::proc_net_inet(Proto::Tcp, AF_INET6),
                     "udp" => crate::net::iface::proc_net_inet(Proto::Udp, AF_INET),
                     "udp6" => crate::net::iface::proc_net_inet(Proto::Udp, AF_INET6),
+                    "route" => crate::net::iface::proc_net_route(),
                     "udplite" => crate::net::iface::proc_net_inet(Proto::UdpLite, AF_INET),
                     "udplite6" => crate::net::iface::proc_net_inet(Proto::UdpLite, AF_INET6),
                     _ => crate::fs::unix::proc_net_unix(),
@@ -368,7 +369,13 @@ fn status(task: &Task, pid: i32, comm: &str, mine: bool, ppid: i32, threads: usi
         let _ = write!(
             s,
             "Uid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\n",
-            c.uid, c.euid, c.uid, c.euid, c.gid, c.egid, c.gid, c.egid
+            c.uid, c.euid, c.suid, c.euid, c.gid, c.egid, c.sgid, c.egid
+        );
+        let k = c.caps;
+        let _ = write!(
+            s,
+            "CapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\n",
+            k.inheritable, k.permitted, k.effective, k.bounding, k.ambient
         );
     }
     let _ = writeln!(s, "Threads:\t{threads}");

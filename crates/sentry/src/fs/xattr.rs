@@ -54,8 +54,9 @@ fn namespace(name: &str) -> Result<Namespace, Errno> {
     Ok(ns)
 }
 
+/// `trusted.*` and writing `security.*` take CAP_SYS_ADMIN.
 fn privileged(creds: &Credentials) -> bool {
-    creds.euid == 0
+    creds.capable(crate::kernel::caps::CAP_SYS_ADMIN)
 }
 
 /// Linux's `xattr_permission` and the capability hook, for `name` on a
@@ -73,7 +74,7 @@ pub fn check(creds: &Credentials, st: &Stat, name: &str, write: bool) -> Result<
             if kind != S_IFREG && kind != S_IFDIR {
                 return Err(denied);
             }
-            if kind == S_IFDIR && st.mode & S_ISVTX != 0 && write && !privileged(creds) && creds.euid != st.uid {
+            if kind == S_IFDIR && st.mode & S_ISVTX != 0 && write && !creds.owns(st.uid) {
                 return Err(Errno::EPERM);
             }
         }
@@ -128,7 +129,7 @@ mod tests {
     use super::*;
 
     fn user(uid: u32) -> Credentials {
-        Credentials { uid, euid: uid, suid: uid, gid: uid, egid: uid, sgid: uid, groups: vec![] }
+        Credentials::of(uid, uid)
     }
 
     fn file(mode: u32, uid: u32) -> Stat {

@@ -151,6 +151,7 @@ impl Task {
                         times,
                         child_times,
                         uid,
+                        caps: self.creds.caps,
                         started,
                         actions,
                         job: None,

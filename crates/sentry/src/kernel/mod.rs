@@ -6,6 +6,7 @@
 //! threads (the control server) reach a task only through its
 //! [`TaskHandle`]: they queue a signal and interrupt the platform.
 
+pub mod caps;
 pub mod control;
 pub mod delivery;
 pub mod fork;
@@ -68,6 +69,10 @@ pub struct KernelConfig {
     /// The interfaces and routes of `--network=sandbox` (empty: loopback
     /// only).
     pub network: netstack::NetConfig,
+    /// `--network=host`: AF_INET/AF_INET6 sockets are host sockets the
+    /// sentry drives, and the application sees these interfaces and
+    /// routes (the namespace the sandbox runs in). `None`: the other modes.
+    pub host_network: Option<crate::net::HostNetConfig>,
 }
 
 /// runsc's `--overlay2` for the root: `root:memory` (the default) keeps the
@@ -258,6 +263,9 @@ pub struct ProcessSpec {
     pub uid: u32,
     pub gid: u32,
     pub additional_gids: Vec<u32>,
+    /// `process.capabilities` (None: the spec names none, and the process
+    /// holds what its uid would: all for root).
+    pub caps: Option<caps::Caps>,
     /// Host descriptors that become the process's fds 0, 1, 2...
     pub stdio: Vec<Option<OwnedFd>>,
     /// `process.terminal`: the stdio descriptors are one host terminal,
@@ -301,6 +309,9 @@ impl Kernel {
             oom::watch(&kernel, limit);
         }
         crate::net::start(cfg.network);
+        if let Some(host) = cfg.host_network {
+            crate::net::start_host(host);
+        }
         kernel
     }
 

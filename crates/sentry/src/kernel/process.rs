@@ -40,6 +40,9 @@ pub struct Process {
     /// The leader's effective uid, as `moat ps` reports it (kept in step by
     /// the set*uid calls).
     pub uid: u32,
+    /// The leader's capability sets, for other processes' capget (kept in
+    /// step like `uid`).
+    pub caps: super::caps::Caps,
     /// When the process was created (wall clock, for `moat ps`).
     pub started: std::time::SystemTime,
     /// Its signal dispositions (whether it wants SIGCHLD for stops).

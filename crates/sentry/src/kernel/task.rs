@@ -31,13 +31,51 @@ pub struct Credentials {
     pub egid: u32,
     pub sgid: u32,
     pub groups: Vec<u32>,
+    pub caps: super::caps::Caps,
 }
 
 impl Credentials {
-    /// Whether the task may do what needs a capability. Capabilities are
-    /// not modelled apart from the effective uid yet: root has them all.
-    pub fn privileged(&self) -> bool {
-        self.euid == 0
+    /// A process of `uid`/`gid` that has dropped nothing: root holds every
+    /// capability, anyone else none.
+    pub fn of(uid: u32, gid: u32) -> Credentials {
+        let caps = if uid == 0 { super::caps::Caps::full() } else { Default::default() };
+        Credentials { uid, euid: uid, suid: uid, gid, egid: gid, sgid: gid, groups: Vec::new(), caps }
+    }
+
+    /// Whether the task holds capability `cap` (`kernel::caps::CAP_*`) in
+    /// its effective set.
+    pub fn capable(&self, cap: u32) -> bool {
+        self.caps.has(cap)
+    }
+
+    /// Linux's `generic_permission`: whether `want` (r=4, w=2, x=1) is
+    /// allowed on a file of `mode`, `uid`, `gid` by its mode bits, or by
+    /// CAP_DAC_OVERRIDE (read and write anything, execute a directory or
+    /// what anyone may execute) or CAP_DAC_READ_SEARCH (read anything,
+    /// search directories).
+    pub fn permits(&self, mode: u32, uid: u32, gid: u32, is_dir: bool, want: u32) -> bool {
+        use super::caps::{CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH};
+        let bits = if self.euid == uid {
+            (mode >> 6) & 7
+        } else if self.egid == gid || self.groups.contains(&gid) {
+            (mode >> 3) & 7
+        } else {
+            mode & 7
+        };
+        if bits & want == want {
+            return true;
+        }
+        let executes = want & 1 != 0 && !is_dir;
+        if self.capable(CAP_DAC_OVERRIDE) && (!executes || mode & 0o111 != 0) {
+            return true;
+        }
+        self.capable(CAP_DAC_READ_SEARCH) && want & 2 == 0 && (want & 1 == 0 || is_dir)
+    }
+
+    /// Whether the task may act as the owner of a file of `uid`
+    /// (`inode_owner_or_capable`).
+    pub fn owns(&self, uid: u32) -> bool {
+        self.euid == uid || self.capable(super::caps::CAP_FOWNER)
     }
 }
 
@@ -304,15 +342,10 @@ impl Task {
         let mut groups = spec.additional_gids;
         groups.sort_unstable();
         groups.dedup();
-        let creds = Credentials {
-            uid: spec.uid,
-            euid: spec.uid,
-            suid: spec.uid,
-            gid: spec.gid,
-            egid: spec.gid,
-            sgid: spec.gid,
-            groups,
-        };
+        let mut creds = Credentials { groups, ..Credentials::of(spec.uid, spec.gid) };
+        if let Some(caps) = spec.caps {
+            creds.caps = caps;
+        }
         let who = crate::fs::tmpfs::Who { creds: creds.clone(), umask: 0o022 };
         let path = loader::resolve_executable(kernel, &who, &name, &spec.cwd, &spec.envp)
             .map_err(|e| format!("executable {name:?} not found in the container (PATH or path): {}", describe(e)))?;
@@ -371,6 +404,7 @@ impl Task {
                 times: Default::default(),
                 child_times: Default::default(),
                 uid: spec.uid,
+                caps: creds.caps,
                 started: std::time::SystemTime::now(),
                 actions: actions.clone(),
                 job: None,

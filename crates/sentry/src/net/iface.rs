@@ -57,6 +57,9 @@ impl Nic {
 
 /// The interfaces, `lo` first.
 pub fn nics() -> Vec<Nic> {
+    if let Some(host) = super::host() {
+        return host_nics(host);
+    }
     let mut out = vec![Nic {
         name: LO_NAME.into(),
         index: LO_INDEX,
@@ -78,6 +81,26 @@ pub fn nics() -> Vec<Nic> {
             addrs: n.addrs.iter().map(|(ip, p)| (ip_from_std(*ip), *p)).collect(),
         });
     }
+    out
+}
+
+/// `--network=host`: the namespace's own interfaces, as boot read them
+/// (loopback first, as Linux lists it).
+fn host_nics(host: &super::HostNetConfig) -> Vec<Nic> {
+    let mut out: Vec<Nic> = host
+        .nics
+        .iter()
+        .map(|n| Nic {
+            name: n.name.clone(),
+            index: n.index as i32,
+            flags: n.flags,
+            arphrd: n.arphrd,
+            mac: n.mac,
+            mtu: n.mtu,
+            addrs: n.addrs.iter().map(|(ip, p)| (ip_from_std(*ip), *p)).collect(),
+        })
+        .collect();
+    out.sort_by_key(|n| (!n.is_loopback(), n.index));
     out
 }
 
@@ -175,6 +198,44 @@ pub fn proc_net_dev() -> String {
     s
 }
 
+/// /proc/net/route: the main table's IPv4 routes (the cards' subnets and
+/// the gateway routes), in the order of Linux's FIB walk, each line padded
+/// to 127 columns as Linux pads it.
+pub fn proc_net_route() -> String {
+    let hex = |ip: [u8; 4]| format!("{:08X}", u32::from_le_bytes(ip));
+    /// (destination, prefix, interface, gateway)
+    type V4Route = ([u8; 4], u8, String, Option<[u8; 4]>);
+    let mut routes: Vec<V4Route> = Vec::new();
+    for nic in nics().into_iter().filter(|n| !n.is_loopback()) {
+        for (ip, prefix) in nic.addrs.iter().filter(|(ip, _)| is_mapped(ip)) {
+            let mask = u32::from_be_bytes(netmask(*prefix));
+            let net = u32::from_be_bytes(ip[12..].try_into().unwrap()) & mask;
+            routes.push((net.to_be_bytes(), *prefix, nic.name.clone(), None));
+        }
+    }
+    // The stack's routes, or with --network=host the namespace's.
+    for r in super::routes() {
+        if let (std::net::IpAddr::V4(dst), Some(std::net::IpAddr::V4(gw))) = (r.dst, r.gateway) {
+            routes.push((dst.octets(), r.prefix, r.nic.clone(), Some(gw.octets())));
+        }
+    }
+    routes.sort_by_key(|(dst, prefix, _, _)| (u32::from_be_bytes(*dst), *prefix));
+    let mut s =
+        format!("{:<127}\n", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT");
+    for (dst, prefix, name, gw) in routes {
+        // RTF_UP, and RTF_GATEWAY for a route through a router.
+        let flags = if gw.is_some() { 0x3 } else { 0x1 };
+        let line = format!(
+            "{name}\t{}\t{}\t{flags:04X}\t0\t0\t0\t{}\t0\t0\t0",
+            hex(dst),
+            hex(gw.unwrap_or([0; 4])),
+            hex(netmask(prefix))
+        );
+        s.push_str(&format!("{line:<127}\n"));
+    }
+    s
+}
+
 /// `ip` as /proc/net prints it: each 32-bit word in host order, in hex.
 fn hex_ip(ip: &[u8], port: u16) -> String {
     let mut s: String = ip.chunks(4).map(|w| format!("{:08X}", u32::from_le_bytes(w.try_into().unwrap()))).collect();
@@ -193,6 +254,9 @@ pub fn proc_net_inet(proto: Proto, family: u16) -> String {
             "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n",
         )
     };
+    if super::host().is_some() {
+        return proc_net_host(s, proto, family);
+    }
     let socks = super::inet::bound_sockets(proto);
     for (i, sock) in socks.iter().filter(|s| s.family == family).enumerate() {
         let (local, peer) = (sock.local(), sock.peer_or_zero());
@@ -211,6 +275,42 @@ pub fn proc_net_inet(proto: Proto, family: u16) -> String {
             0,
             sock.ino,
         ));
+    }
+    s
+}
+
+/// /proc/net/{tcp,tcp6,udp,udp6} with `--network=host`: the sandbox's own
+/// host sockets (not the rest of the namespace's), as the host reports
+/// their addresses, state and queues.
+fn proc_net_host(mut s: String, proto: Proto, family: u16) -> String {
+    use super::addr::Addr;
+    let ty = match proto {
+        Proto::Tcp => super::hostinet::SOCK_STREAM,
+        Proto::Udp => super::hostinet::SOCK_DGRAM,
+        // Host sockets do not record their protocol: a host UDP-Lite
+        // socket is listed with the UDP ones, and udplite stays empty.
+        Proto::UdpLite => return s,
+    };
+    let socks = super::hostinet::sockets();
+    let mut i = 0;
+    for sock in socks.iter().filter(|x| x.family == family && x.ty() == ty) {
+        let (local, peer, state, tx, rx) = sock.proc_row();
+        // Unbound sockets are not listed, as Linux's hash tables hold
+        // only bound ones.
+        if local.port() == 0 {
+            continue;
+        }
+        let (local, peer) = (Addr::from_std(local), peer.map(Addr::from_std).unwrap_or(Addr { ip: [0; 16], port: 0 }));
+        let ip = |a: &[u8; 16]| if family == AF_INET { a[12..].to_vec() } else { a.to_vec() };
+        s.push_str(&format!(
+            "{i:4}: {} {} {state:02X} {tx:08X}:{rx:08X} 00:00000000 00000000 {:5} {:8} {} 1 0000000000000000 100 0 0 10 0\n",
+            hex_ip(&ip(&local.ip), local.port),
+            hex_ip(&ip(&peer.ip), peer.port),
+            sock.uid,
+            0,
+            sock.ino,
+        ));
+        i += 1;
     }
     s
 }

@@ -12,11 +12,15 @@
 //!   `getifaddrs()`, `ip addr` and `ip route` work.
 //! * `iface`: the interfaces (`lo`, and the stack's card) as the ioctls
 //!   and /proc/net see them.
+//! * `hostinet` (`--network=host`): AF_INET and AF_INET6 sockets whose
+//!   transport is a host socket the sentry drives; the interfaces and
+//!   routes the application sees are the namespace's, read by boot.
 //!
 //! Unix-domain sockets stay in `fs::unix`; what the families share (the
 //! socket options every family keeps, the description's flags) is here.
 
 pub mod addr;
+pub mod hostinet;
 pub mod iface;
 pub mod inet;
 pub mod netlink;
@@ -47,11 +51,63 @@ pub fn stack() -> Option<&'static Arc<netstack::Stack>> {
     STACK.get()
 }
 
+/// `--network=host`: the sandbox's network namespace as boot read it
+/// before confinement (every interface, `lo` included, and the main
+/// table's routes), for `ip addr`, `getifaddrs` and the interface ioctls.
+#[derive(Debug, Default, Clone)]
+pub struct HostNetConfig {
+    pub nics: Vec<HostNic>,
+    pub routes: Vec<netstack::RouteConfig>,
+}
+
+/// One interface of the host's namespace.
+#[derive(Debug, Clone)]
+pub struct HostNic {
+    pub name: String,
+    pub index: u32,
+    /// `IFF_*` as the host reports them.
+    pub flags: u32,
+    /// `ARPHRD_*`.
+    pub arphrd: u16,
+    pub mac: [u8; 6],
+    pub mtu: u32,
+    pub addrs: Vec<(std::net::IpAddr, u8)>,
+}
+
+static HOST: OnceLock<HostNetConfig> = OnceLock::new();
+
+/// Switches AF_INET/AF_INET6 sockets to host sockets (`--network=host`).
+pub fn start_host(cfg: HostNetConfig) {
+    for nic in &cfg.nics {
+        let addrs: Vec<String> = nic.addrs.iter().map(|(ip, p)| format!("{ip}/{p}")).collect();
+        tracing::info!(nic = nic.name, index = nic.index, addrs = ?addrs, "--network=host: interface");
+    }
+    if HOST.set(cfg).is_err() {
+        tracing::error!("--network=host was configured twice: the second ignored");
+    }
+}
+
+/// The host network, when inet sockets are host sockets.
+pub fn host() -> Option<&'static HostNetConfig> {
+    HOST.get()
+}
+
+/// The routes through the interfaces besides `lo`: the network stack's or
+/// the host namespace's.
+pub fn routes() -> Vec<netstack::RouteConfig> {
+    if let Some(h) = host() {
+        return h.routes.clone();
+    }
+    stack().map(|s| s.routes().to_vec()).unwrap_or_default()
+}
+
 /// A socket file, by family: what the socket syscalls dispatch on.
 #[derive(Clone, Copy)]
 pub enum SocketRef<'a> {
     Unix(&'a UnixSocket),
     Inet(&'a inet::InetFile),
+    /// AF_INET/AF_INET6 over a host socket (`--network=host`).
+    Host(&'a hostinet::HostSocket),
     Netlink(&'a netlink::NetlinkSocket),
 }
 
@@ -75,6 +131,7 @@ impl SocketRef<'_> {
         match self {
             SocketRef::Unix(s) => &s.ep.queue,
             SocketRef::Inet(s) => s.sock.queue(),
+            SocketRef::Host(s) => s.queue(),
             SocketRef::Netlink(s) => &s.queue,
         }
     }
@@ -83,6 +140,7 @@ impl SocketRef<'_> {
         match self {
             SocketRef::Unix(_) => crate::fs::unix::AF_UNIX,
             SocketRef::Inet(s) => s.sock.family,
+            SocketRef::Host(s) => s.family,
             SocketRef::Netlink(_) => netlink::AF_NETLINK,
         }
     }
@@ -92,6 +150,7 @@ impl SocketRef<'_> {
         match self {
             SocketRef::Unix(s) => s.ep.ty,
             SocketRef::Inet(s) => s.sock.ty(),
+            SocketRef::Host(s) => s.ty(),
             SocketRef::Netlink(s) => s.ty,
         }
     }
@@ -105,6 +164,7 @@ impl SocketRef<'_> {
         match self {
             SocketRef::Unix(s) => *s.opts.lock().unwrap_or_else(|e| e.into_inner()),
             SocketRef::Inet(s) => s.sock.common(),
+            SocketRef::Host(s) => s.common(),
             SocketRef::Netlink(s) => s.common(),
         }
     }
@@ -113,6 +173,7 @@ impl SocketRef<'_> {
         match self {
             SocketRef::Unix(s) => f(&mut s.opts.lock().unwrap_or_else(|e| e.into_inner())),
             SocketRef::Inet(s) => s.sock.set_common(f),
+            SocketRef::Host(s) => s.set_common(f),
             SocketRef::Netlink(s) => s.set_common(f),
         }
     }

@@ -102,7 +102,13 @@ fn link_msg(nic: &Nic, flags: u16, seq: u32, pid: u32) -> Vec<u8> {
     let mut name = nic.name.as_bytes().to_vec();
     name.push(0);
     // IFLA_OPERSTATE: lo reports unknown, a card up.
-    let (oper, qdisc): (u8, &[u8]) = if nic.is_loopback() { (0, b"noqueue\0") } else { (6, b"noqueue\0") };
+    let (oper, qdisc): (u8, &[u8]) = if nic.is_loopback() {
+        (0, b"noqueue\0")
+    } else if nic.flags & 0x1_0000 != 0 {
+        (6, b"noqueue\0")
+    } else {
+        (2, b"noqueue\0") // IF_OPER_DOWN: a host interface without carrier
+    };
     let bcast = if nic.is_loopback() { [0; 6] } else { [0xff; 6] };
     Msg::new(RTM_NEWLINK, flags, seq, pid, &body)
         .attr(3, &name) // IFLA_IFNAME
@@ -240,8 +246,7 @@ fn routes() -> Vec<Route> {
             out.push(on_link);
             out.push(local);
         }
-        let stack = super::stack().expect("a card means a stack");
-        for r in stack.routes().iter().filter(|r| r.nic == nic.name && r.gateway.is_some()) {
+        for r in super::routes().iter().filter(|r| r.nic == nic.name && r.gateway.is_some()) {
             let dst = addr_bytes(&ip_from_std(r.dst));
             let family = if r.dst.is_ipv4() { v4 } else { v6 };
             out.push(Route {
@@ -259,6 +264,17 @@ fn routes() -> Vec<Route> {
             });
         }
     }
+    // IPv4 in the order of Linux's FIB walk: the main table, then the
+    // local one, each by destination (the default route first).
+    out.sort_by(|a, b| {
+        let key = |r: &Route| (r.family, r.family == v4 && r.table != RT_TABLE_MAIN);
+        let order = key(a).cmp(&key(b));
+        if a.family == v4 && b.family == v4 {
+            order.then_with(|| a.dst.cmp(&b.dst)).then(a.prefix.cmp(&b.prefix))
+        } else {
+            order
+        }
+    });
     out
 }
 

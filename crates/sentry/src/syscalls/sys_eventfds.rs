@@ -46,7 +46,7 @@ pub fn timerfd_create(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     match clock {
         CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME => {}
-        CLOCK_REALTIME_ALARM | CLOCK_BOOTTIME_ALARM if task.creds.euid == 0 => {}
+        CLOCK_REALTIME_ALARM | CLOCK_BOOTTIME_ALARM if task.creds.capable(crate::kernel::caps::CAP_WAKE_ALARM) => {}
         CLOCK_REALTIME_ALARM | CLOCK_BOOTTIME_ALARM => return Err(Errno::EPERM),
         _ => return Err(Errno::EINVAL),
     }

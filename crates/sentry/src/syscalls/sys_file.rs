@@ -638,8 +638,12 @@ fn access_check(task: &Task, dirfd: i64, path_addr: u64, mode: u64, flags: u64) 
     if mode == 0 {
         return Ok(0);
     }
-    let bits = if uid == 0 {
-        // root may read and write anything, and execute what anyone may.
+    // Linux's access(2) checks with the real ids, and with the permitted
+    // set for real root (the effective set for AT_EACCESS).
+    let set = if flags & AT_EACCESS != 0 { task.creds.caps.effective } else { task.creds.caps.permitted };
+    let overrides = uid == 0 || flags & AT_EACCESS != 0;
+    let bits = if overrides && set & (1 << crate::kernel::caps::CAP_DAC_OVERRIDE) != 0 {
+        // DAC_OVERRIDE reads and writes anything, and executes what anyone may.
         let x = if st.mode & 0o111 != 0 || st.mode & 0o170000 == 0o040000 { 1 } else { 0 };
         6 | x
     } else if st.uid == uid {

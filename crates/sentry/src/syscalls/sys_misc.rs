@@ -34,7 +34,7 @@ fn set_uts_name(
     len: u64,
     which: fn(&mut crate::kernel::Uts) -> &mut String,
 ) -> Result<u64, Errno> {
-    if !task.creds.privileged() {
+    if !task.creds.capable(crate::kernel::caps::CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     // __NEW_UTS_LEN.

@@ -2,7 +2,8 @@
 //! `sys_identity.go`, `sys_rlimit.go`, `sys_tls.go`).
 
 use super::sys_file::read_path;
-use crate::kernel::{ExitStatus, Task, TaskHandle};
+use super::sys_identity::cap_ambient;
+use crate::kernel::{caps, ExitStatus, Task, TaskHandle};
 use crate::loader::{self, AuxIds};
 use abi::{arch_prctl as ap, rlimit, Errno, Rlimit};
 use std::sync::Arc;
@@ -204,8 +205,8 @@ pub fn prlimit64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         if r.cur > r.max {
             return Err(Errno::EINVAL);
         }
-        // Raising a hard limit needs CAP_SYS_RESOURCE: root in the container.
-        if r.max > cur.max && task.creds.euid != 0 {
+        // Raising a hard limit needs CAP_SYS_RESOURCE.
+        if r.max > cur.max && !task.creds.capable(caps::CAP_SYS_RESOURCE) {
             return Err(Errno::EPERM);
         }
         if resource == rlimit::RLIMIT_NOFILE as usize && r.max > crate::vfs::MAX_FDS as u64 {
@@ -287,7 +288,7 @@ fn set_scheduler(task: &mut Task, pid: u64, policy: Option<i32>, param: u64) -> 
     if !(min..=max).contains(&priority) {
         return Err(Errno::EINVAL);
     }
-    if matches!(s.policy, SCHED_FIFO | SCHED_RR) && !task.creds.privileged() {
+    if matches!(s.policy, SCHED_FIFO | SCHED_RR) && !task.creds.capable(caps::CAP_SYS_NICE) {
         return Err(Errno::EPERM);
     }
     s.priority = priority;
@@ -353,7 +354,7 @@ pub fn setpriority(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let nice = (a[2] as i32).clamp(-20, 19);
     for target in priority_targets(task, a[0], a[1])? {
         let mut s = target.sched();
-        if nice < s.nice && !task.creds.privileged() {
+        if nice < s.nice && !task.creds.capable(caps::CAP_SYS_NICE) {
             return Err(Errno::EACCES);
         }
         s.nice = nice;
@@ -430,6 +431,8 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     task.regs = loaded.regs;
     task.handle().set_comm(crate::kernel::task::comm_of(&loaded.path));
     task.exe = loaded.path;
+    task.creds.caps.after_exec(task.creds.uid, task.creds.euid);
+    super::sys_identity::publish_creds(task);
     task.actions.reset_for_exec();
     crate::kernel::delivery::reset_for_exec(task);
     task.group.timers.delete_posix();
@@ -453,6 +456,8 @@ pub fn prctl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const PR_GET_NAME: u64 = 16;
     const PR_GET_SECCOMP: u64 = 21;
     const PR_CAPBSET_READ: u64 = 23;
+    const PR_CAPBSET_DROP: u64 = 24;
+    const PR_CAP_AMBIENT: u64 = 47;
     const PR_SET_CHILD_SUBREAPER: u64 = 36;
     const PR_GET_CHILD_SUBREAPER: u64 = 37;
     const PR_SET_NO_NEW_PRIVS: u64 = 38;
@@ -499,7 +504,17 @@ pub fn prctl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         // The application has no seccomp filter of its own (seccomp(2) is
         // not implemented), so mode 0 is the truth.
         PR_GET_SECCOMP => Ok(0),
-        PR_CAPBSET_READ if a[1] <= 40 => Ok(u64::from(task.creds.euid == 0)),
+        PR_CAPBSET_READ if a[1] <= u64::from(caps::CAP_LAST_CAP) => Ok((task.creds.caps.bounding >> a[1]) & 1),
+        PR_CAPBSET_READ => Err(Errno::EINVAL),
+        PR_CAPBSET_DROP if a[1] <= u64::from(caps::CAP_LAST_CAP) => {
+            if !task.creds.capable(caps::CAP_SETPCAP) {
+                return Err(Errno::EPERM);
+            }
+            task.creds.caps.bounding &= !(1 << a[1]);
+            Ok(0)
+        }
+        PR_CAPBSET_DROP => Err(Errno::EINVAL),
+        PR_CAP_AMBIENT => cap_ambient(task, a[1], a[2], a[3] | a[4]),
         PR_SET_CHILD_SUBREAPER | PR_GET_CHILD_SUBREAPER | PR_SET_NO_NEW_PRIVS | PR_GET_NO_NEW_PRIVS => {
             if task.kernel.first_unimplemented(u64::MAX - 100 - a[0]) {
                 tracing::warn!(option = a[0], "prctl option not implemented yet: EINVAL (logged once)");
@@ -569,7 +584,7 @@ pub fn unshare(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::EINVAL);
     }
     if flags & CLONE_NEWUTS != 0 {
-        if !task.creds.privileged() {
+        if !task.creds.capable(caps::CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
         let copy = task.uts.lock().unwrap().clone();

@@ -1,7 +1,8 @@
 //! Socket syscalls (gVisor: `sys_socket.go`), dispatched by family:
-//! AF_UNIX (`fs::unix`), AF_INET/AF_INET6 over loopback (`net::inet`) and
-//! AF_NETLINK/NETLINK_ROUTE (`net::netlink`), all the sentry's own, never
-//! host sockets. Addresses travel between here and the families as the
+//! AF_UNIX (`fs::unix`), AF_INET/AF_INET6 (`net::inet`; with
+//! `--network=host`, `net::hostinet`, whose transport is a host socket the
+//! sentry drives) and AF_NETLINK/NETLINK_ROUTE (`net::netlink`), all the
+//! sentry's own file descriptions. Addresses travel between here and the families as the
 //! raw `sockaddr` bytes the application wrote or will read, except Unix
 //! path names, which need the caller's working directory.
 
@@ -10,6 +11,7 @@ use crate::fs::unix::{
 };
 use crate::kernel::Task;
 use crate::net::addr::{AF_INET, AF_INET6};
+use crate::net::hostinet::HostSocket;
 use crate::net::inet::{InetFile, InetSocket, Proto, SendCtl, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE};
 use crate::net::netlink::{NetlinkSocket, AF_NETLINK, NETLINK_ROUTE};
 use crate::net::{iface, SocketRef};
@@ -173,7 +175,12 @@ pub fn socket(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
                 (SOCK_RAW, _) => return Err(Errno::EPERM),
                 _ => return Err(Errno::ESOCKTNOSUPPORT),
             };
-            Arc::new(InetFile::new(InetSocket::new(domain as u16, p, task.creds.euid), nonblock))
+            if crate::net::host().is_some() {
+                HostSocket::new(domain as u16, kind, proto as i32, task.creds.euid, nonblock)?
+                    as Arc<dyn FileDescription>
+            } else {
+                Arc::new(InetFile::new(InetSocket::new(domain as u16, p, task.creds.euid), nonblock))
+            }
         }
         AF_NETLINK if domain == AF_NETLINK as u64 => {
             if kind != SOCK_RAW && kind != SOCK_DGRAM {
@@ -368,6 +375,7 @@ pub fn bind(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             }
             i.sock.bind(&raw)?
         }
+        SocketRef::Host(h) => h.bind(&raw)?,
         SocketRef::Netlink(n) => n.bind(&raw, task.pid)?,
     }
     Ok(0)
@@ -378,6 +386,7 @@ pub fn listen(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     match sock(&file) {
         SocketRef::Unix(u) => u.ep.listen(a[1] as i32)?,
         SocketRef::Inet(i) => i.sock.listen(a[1] as i32)?,
+        SocketRef::Host(h) => h.listen(a[1] as i32)?,
         SocketRef::Netlink(_) => return Err(Errno::EOPNOTSUPP),
     }
     Ok(0)
@@ -411,6 +420,28 @@ pub fn connect(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
                 }
             })?
         }
+        SocketRef::Host(h) => {
+            let done = match h.connect(&raw) {
+                Ok(done) => done,
+                // A blocking connect into one still under way waits for
+                // it, as Linux's does (a restarted connect, say).
+                Err(Errno::EALREADY) if !nonblock => false,
+                Err(e) => return Err(e),
+            };
+            if !done && nonblock {
+                return Err(Errno::EINPROGRESS);
+            }
+            if !done {
+                // SO_SNDTIMEO passing leaves the connect in progress.
+                wait(task, s, false, s.common().sndtimeo, || h.connect_finish()).map_err(|e| {
+                    if e == Errno::EAGAIN {
+                        Errno::EINPROGRESS
+                    } else {
+                        e
+                    }
+                })?
+            }
+        }
         SocketRef::Netlink(n) => n.connect(&raw, task.pid)?,
     }
     Ok(0)
@@ -435,6 +466,10 @@ fn accept_common(task: &mut Task, a: &[u64; 6], flags: u64) -> Result<u64, Errno
             let peer = new.peer()?.to_bytes(new.family);
             (Arc::new(InetFile::new(new, flags & SOCK_NONBLOCK != 0)), peer)
         }
+        SocketRef::Host(h) => {
+            let (new, peer) = wait(task, s, nonblock, timeout, || h.accept(flags & SOCK_NONBLOCK != 0))?;
+            (new as Arc<dyn FileDescription>, peer)
+        }
         SocketRef::Netlink(_) => return Err(Errno::EOPNOTSUPP),
     };
     let fd = task.fds.insert(0, new, flags & SOCK_CLOEXEC != 0)?;
@@ -458,6 +493,7 @@ pub fn getsockname(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let bytes = match sock(&file) {
         SocketRef::Unix(u) => unix_bytes(u.ep.bound().as_ref()),
         SocketRef::Inet(i) => i.sock.local().to_bytes(i.sock.family),
+        SocketRef::Host(h) => h.local()?,
         SocketRef::Netlink(n) => NetlinkSocket::addr_bytes(n.port_id()),
     };
     write_addr(task, a[1], a[2], &bytes)?;
@@ -469,6 +505,7 @@ pub fn getpeername(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let bytes = match sock(&file) {
         SocketRef::Unix(u) => unix_bytes(u.ep.peer_addr()?.as_ref()),
         SocketRef::Inet(i) => i.sock.peer()?.to_bytes(i.sock.family),
+        SocketRef::Host(h) => h.peer()?,
         SocketRef::Netlink(_) => NetlinkSocket::addr_bytes(0),
     };
     write_addr(task, a[1], a[2], &bytes)?;
@@ -480,6 +517,7 @@ pub fn shutdown(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     match sock(&file) {
         SocketRef::Unix(u) => u.ep.shutdown(a[1] as i32)?,
         SocketRef::Inet(i) => i.sock.shutdown(a[1] as i32)?,
+        SocketRef::Host(h) => h.shutdown(a[1] as i32)?,
         SocketRef::Netlink(_) => return Err(Errno::EOPNOTSUPP),
     }
     Ok(0)
@@ -527,6 +565,7 @@ fn send_common(
         let r = wait(task, s, nonblock, timeout, || match s {
             SocketRef::Unix(u) => u.ep.send(unix_to.as_ref(), &data[done..], &rights, c),
             SocketRef::Inet(i) => i.sock.send(to.as_deref(), &data[done..], ctl),
+            SocketRef::Host(h) => h.send(to.as_deref(), &data[done..], flags),
             SocketRef::Netlink(n) => n.send(to.as_deref(), &data[done..], task.pid),
         });
         match r {
@@ -564,8 +603,9 @@ struct Got {
     cmsgs: Vec<(i32, i32, Vec<u8>)>,
 }
 
-/// One receive attempt of up to `len` bytes (EAGAIN when nothing yet).
-fn recv_once(s: SocketRef<'_>, len: usize, peek: bool, nonblock: bool) -> Result<Got, Errno> {
+/// One receive attempt of up to `len` bytes (EAGAIN when nothing yet);
+/// `flags` as the application gave them (MSG_PEEK is `peek`).
+fn recv_once(s: SocketRef<'_>, len: usize, peek: bool, nonblock: bool, flags: u64) -> Result<Got, Errno> {
     match s {
         SocketRef::Unix(u) => {
             let r = u.ep.recv(len, peek)?;
@@ -575,6 +615,18 @@ fn recv_once(s: SocketRef<'_>, len: usize, peek: bool, nonblock: bool) -> Result
         SocketRef::Inet(i) => {
             let r = i.sock.recv(len, peek, nonblock)?;
             Ok(Got { data: r.data, full_len: r.full_len, rights: Vec::new(), cred: None, from: r.from, cmsgs: r.cmsgs })
+        }
+        SocketRef::Host(h) => {
+            let flags = if peek { flags | MSG_PEEK } else { flags & !MSG_PEEK };
+            let r = h.recv(len, flags)?;
+            Ok(Got {
+                data: r.data,
+                full_len: r.full_len,
+                rights: Vec::new(),
+                cred: None,
+                from: r.from,
+                cmsgs: Vec::new(),
+            })
         }
         SocketRef::Netlink(n) => {
             let (data, full_len, from) = n.recv(len, peek)?;
@@ -590,10 +642,10 @@ fn recv_common(task: &Task, file: &Arc<dyn FileDescription>, len: usize, flags: 
     let nonblock = nonblocking(&**file, flags);
     let peek = flags & MSG_PEEK != 0;
     let timeout = s.common().rcvtimeo;
-    let mut got = wait(task, s, nonblock, timeout, || recv_once(s, len, peek, nonblock))?;
+    let mut got = wait(task, s, nonblock, timeout, || recv_once(s, len, peek, nonblock, flags))?;
     if s.is_stream() && flags & MSG_WAITALL != 0 && !peek && !nonblock {
         while got.data.len() < len && !got.data.is_empty() && got.rights.is_empty() {
-            match task.block_on_for(s.queue(), timeout, || recv_once(s, len - got.data.len(), false, false)) {
+            match task.block_on_for(s.queue(), timeout, || recv_once(s, len - got.data.len(), false, false, flags)) {
                 Ok(r) if r.data.is_empty() => break,
                 Ok(mut r) => {
                     got.data.append(&mut r.data);
@@ -661,8 +713,9 @@ struct Control {
 /// and IPV6_TCLASS on an AF_INET6 datagram socket (`ip6_datagram_send_ctl`:
 /// an int each, -1 to 255, else EINVAL; other IPv6 types are EINVAL too);
 /// other levels are skipped (Unix, TCP). IP-level messages on an AF_INET
-/// datagram socket (IP_TTL, IP_TOS, IP_PKTINFO) are not implemented:
-/// EINVAL, logged once.
+/// datagram socket (IP_TTL, IP_TOS, IP_PKTINFO), and any but SOL_SOCKET
+/// on a host socket (`--network=host`), are not implemented: EINVAL,
+/// logged once.
 fn parse_control(task: &Task, s: SocketRef<'_>, addr: u64, len: u64) -> Result<Control, Errno> {
     let mut rights = Vec::new();
     let mut ip = SendCtl::default();
@@ -698,7 +751,8 @@ fn parse_control(task: &Task, s: SocketRef<'_>, addr: u64, len: u64) -> Result<C
             }
             continue;
         }
-        if level as u64 == SOL_IP && dgram4 {
+        // Host sockets (--network=host) forward no ancillary data.
+        if (level as u64 == SOL_IP && dgram4) || (level as u64 != SOL_SOCKET && matches!(s, SocketRef::Host(_))) {
             log_cmsg_once(level, ty);
             return Err(Errno::EINVAL);
         }
@@ -973,6 +1027,8 @@ fn bufs(s: SocketRef<'_>) -> (usize, usize) {
             let o = i.sock.opts();
             (o.sndbuf, o.rcvbuf)
         }
+        // Host sockets forward SO_SNDBUF/SO_RCVBUF (`host_getsockopt`).
+        SocketRef::Host(_) => (0, 0),
         SocketRef::Netlink(n) => n.bufs(),
     }
 }
@@ -990,11 +1046,13 @@ fn sol_socket_get(task: &Task, s: SocketRef<'_>, name: u64, val: u64, lenp: u64)
         SO_ERROR => int(match s {
             SocketRef::Unix(u) => u.ep.take_error(),
             SocketRef::Inet(i) => i.sock.take_error(),
+            SocketRef::Host(h) => h.take_error(),
             SocketRef::Netlink(_) => 0,
         }),
         SO_ACCEPTCONN => int(match s {
             SocketRef::Unix(u) => u.ep.is_listening(),
             SocketRef::Inet(i) => i.sock.is_listening(),
+            SocketRef::Host(h) => h.getsockopt(SOL_SOCKET, SO_ACCEPTCONN, 4)? == 1i32.to_le_bytes(),
             SocketRef::Netlink(_) => false,
         } as i32),
         SO_SNDBUF => int(bufs(s).0 as i32),
@@ -1065,6 +1123,7 @@ pub fn getsockopt(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let s = sock(&file);
     let (level, name, val, lenp) = (a[1], a[2], a[3], a[4]);
     match (s, level) {
+        (SocketRef::Host(h), _) => host_getsockopt(task, h, level, name, val, lenp),
         (_, SOL_SOCKET) => sol_socket_get(task, s, name, val, lenp),
         (SocketRef::Inet(i), _) => inet_get(task, &i.sock, level, name, val, lenp),
         _ => Err(Errno::ENOPROTOOPT),
@@ -1149,7 +1208,9 @@ fn sol_socket_set(task: &Task, s: SocketRef<'_>, name: u64, val: u64, len: u64) 
         (SO_KEEPALIVE, _) => s.set_common(|c| c.keepalive = v != 0),
         (SO_BROADCAST, _) => s.set_common(|c| c.broadcast = v != 0),
         (SO_OOBINLINE, _) => s.set_common(|c| c.oobinline = v != 0),
-        (SO_PRIORITY, _) if !(0..=6).contains(&v) && task.creds.euid != 0 => return Err(Errno::EPERM),
+        (SO_PRIORITY, _) if !(0..=6).contains(&v) && !task.creds.capable(crate::kernel::caps::CAP_NET_ADMIN) => {
+            return Err(Errno::EPERM)
+        }
         (SO_PRIORITY, _) => s.set_common(|c| c.priority = v),
         _ => unreachable!("filtered by `known`"),
     }
@@ -1223,6 +1284,7 @@ pub fn setsockopt(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let s = sock(&file);
     let (level, name, val, len) = (a[1], a[2], a[3], a[4]);
     match (s, level) {
+        (SocketRef::Host(h), _) => host_setsockopt(task, h, level, name, val, len),
         (_, SOL_SOCKET) => sol_socket_set(task, s, name, val, len),
         (SocketRef::Inet(i), _) => inet_set(task, &i.sock, level, name, val, len),
         // NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK...: requests are answered
@@ -1230,6 +1292,36 @@ pub fn setsockopt(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         (SocketRef::Netlink(_), SOL_NETLINK) => Ok(0),
         _ => Err(Errno::ENOPROTOOPT),
     }
+}
+
+/// getsockopt on a host socket: the timeouts (the sentry's own sleeps)
+/// and SO_PEERCRED (no credentials for an inet peer) are answered here,
+/// the options of `hostinet`'s allowlist by the host socket.
+fn host_getsockopt(task: &Task, h: &HostSocket, level: u64, name: u64, val: u64, lenp: u64) -> Result<u64, Errno> {
+    if level == SOL_SOCKET && matches!(name, SO_RCVTIMEO | SO_SNDTIMEO | SO_PEERCRED) {
+        return sol_socket_get(task, SocketRef::Host(h), name, val, lenp);
+    }
+    let cap: i32 = task.mm.read_obj(lenp)?;
+    if cap < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let bytes = h.getsockopt(level, name, cap as usize)?;
+    task.mm.copy_out(val, &bytes)?;
+    task.mm.write_obj(lenp, &(bytes.len() as i32))?;
+    Ok(0)
+}
+
+/// setsockopt on a host socket: timeouts stay the sentry's, the
+/// allowlist goes to the host socket (the value copied in, at most the
+/// largest option's size).
+fn host_setsockopt(task: &Task, h: &HostSocket, level: u64, name: u64, val: u64, len: u64) -> Result<u64, Errno> {
+    if level == SOL_SOCKET && matches!(name, SO_RCVTIMEO | SO_SNDTIMEO) {
+        return sol_socket_set(task, SocketRef::Host(h), name, val, len);
+    }
+    let mut buf = vec![0u8; (len as u32 as usize).min(256)];
+    task.mm.copy_in(val, &mut buf)?;
+    h.setsockopt(level, name, &buf)?;
+    Ok(0)
 }
 
 /// Interface ioctls on any socket (Linux `sock_ioctl` → `dev_ioctl`);

@@ -173,8 +173,8 @@ fn set_controlling(task: &Task, term: &Terminal, steal: u64) -> Result<u64, Errn
     }
     if let Some(owner) = term.job.get().sid {
         // Stealing a terminal from another session takes CAP_SYS_ADMIN
-        // (root here) and `arg` 1; its old session loses it.
-        if steal != 1 || task.creds.euid != 0 {
+        // and `arg` 1; its old session loses it.
+        if steal != 1 || !task.creds.capable(crate::kernel::caps::CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
         for pid in procs.all().filter(|(_, p)| p.sid == owner).map(|(pid, _)| pid).collect::<Vec<_>>() {

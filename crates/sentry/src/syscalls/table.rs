@@ -32,7 +32,7 @@ const POSIX_TIMERS: &str = "CLOCK_REALTIME/TAI timers count monotonic time (an a
 const CPU_TIMES: &str =
     "user time is the process's (all threads); system time is the calling thread's; the counters are zero";
 const COPY_NOTE: &str = "copies through the sentry in 64 KiB pieces, up to the first short write";
-const IDS: &str = "emulated ids, per thread; privilege is euid 0 (capabilities are not modelled separately yet)";
+const IDS: &str = "emulated ids, per thread; a uid change adjusts the capability sets (capabilities(7))";
 const VFORK_COPY: &str = "the child gets a copy of memory; the parent waits until it execs or exits";
 const STDIO_ONLY: &str =
     "root file system (gofer), /dev (devfs), /proc (minimal procfs) and tmpfs mounts; no symlink walk across mounts in the root tree; the full VFS comes with issue #4";
@@ -59,12 +59,12 @@ const POLL_NOTE: &str =
 const EPOLL_NOTE: &str =
     "edge-triggered entries fire again on any change of the file, not only on the events they ask for; ready events come in interest-list order; EPOLLEXCLUSIVE is accepted and wakes every waiter";
 
-const SOCKET_NOTE: &str = "AF_UNIX (sentry sockets; a bound path name makes a socket node, except on gofer mounts and for names that are not UTF-8, which go by name alone), AF_INET/AF_INET6 over loopback only (--network=none: lo with 127.0.0.0/8 and ::1; TCP through in-sentry byte queues, no TCP state machine or TIME_WAIT, a closed peer's reset modelled (the next send succeeds, then EPIPE; ECONNRESET when it closed with data unread); UDP; UDP-Lite (IPPROTO_UDPLITE, its own ports, checksum coverage options; between the sandbox's own addresses only: EOPNOTSUPP beyond them, the network stack has no UDP-Lite)), AF_NETLINK NETLINK_ROUTE (link, address and route dumps of lo); other families EAFNOSUPPORT, raw sockets EPERM";
+const SOCKET_NOTE: &str = "AF_UNIX (sentry sockets; a bound path name makes a socket node, except on gofer mounts and for names that are not UTF-8, which go by name alone), AF_INET/AF_INET6 over loopback only (--network=none: lo with 127.0.0.0/8 and ::1; TCP through in-sentry byte queues, no TCP state machine or TIME_WAIT, a closed peer's reset modelled (the next send succeeds, then EPIPE; ECONNRESET when it closed with data unread); UDP; UDP-Lite (IPPROTO_UDPLITE, its own ports, checksum coverage options; between the sandbox's own addresses only: EOPNOTSUPP beyond them, the network stack has no UDP-Lite)), AF_NETLINK NETLINK_ROUTE (link, address and route dumps of lo); other families EAFNOSUPPORT, raw sockets EPERM; with --network=host AF_INET/AF_INET6 stream and datagram sockets are host sockets the sentry drives (blocking, signals, timeouts and readiness the sentry's; addresses parsed and rebuilt), and the namespace's interfaces and routes are shown";
 const SOCKETPAIR_NOTE: &str = "AF_UNIX; AF_INET/AF_INET6/AF_NETLINK EOPNOTSUPP as Linux";
 const SOCKOPT_NOTE: &str =
-    "SOL_SOCKET: SO_TYPE, SO_ERROR, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN, SO_PEERCRED, SO_PASSCRED, SO_SNDBUF/SO_RCVBUF, SO_REUSEADDR/SO_REUSEPORT (honoured by bind), SO_RCVTIMEO/SO_SNDTIMEO (honoured), SO_KEEPALIVE, SO_LINGER, SO_BROADCAST, SO_PRIORITY, SO_OOBINLINE (recorded); IPPROTO_TCP: TCP_NODELAY, TCP_CORK, TCP_KEEPIDLE/INTVL/CNT (recorded), TCP_INFO, TCP_MAXSEG, TCP_CONGESTION; IP_TTL, IP_TOS, IPV6_V6ONLY (honoured); IPV6_UNICAST_HOPS, IPV6_TCLASS, IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS (honoured by local UDP); UDPLITE_SEND_CSCOV/UDPLITE_RECV_CSCOV (honoured: partial coverage below the receiver's minimum is dropped); others ENOPROTOOPT";
+    "SOL_SOCKET: SO_TYPE, SO_ERROR, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN, SO_PEERCRED, SO_PASSCRED, SO_SNDBUF/SO_RCVBUF, SO_REUSEADDR/SO_REUSEPORT (honoured by bind), SO_RCVTIMEO/SO_SNDTIMEO (honoured), SO_KEEPALIVE, SO_LINGER, SO_BROADCAST, SO_PRIORITY, SO_OOBINLINE (recorded); IPPROTO_TCP: TCP_NODELAY, TCP_CORK, TCP_KEEPIDLE/INTVL/CNT (recorded), TCP_INFO, TCP_MAXSEG, TCP_CONGESTION; IP_TTL, IP_TOS, IPV6_V6ONLY (honoured); IPV6_UNICAST_HOPS, IPV6_TCLASS, IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS (honoured by local UDP); UDPLITE_SEND_CSCOV/UDPLITE_RECV_CSCOV (honoured: partial coverage below the receiver's minimum is dropped); others ENOPROTOOPT; with --network=host an allowlist is forwarded to the host socket (SOL_SOCKET reuse, buffers, keepalive, linger, priority, lowat, type/error/domain/protocol/acceptconn; TCP nodelay, cork, keepalive timers, maxseg, syncnt, linger2, defer_accept, info, quickack, congestion, user_timeout, fastopen, notsent_lowat; IP_TOS/TTL/MTU_DISCOVER/MTU; IPV6_V6ONLY/UNICAST_HOPS/TCLASS/MTU(_DISCOVER)), timeouts stay the sentry's, others ENOPROTOOPT (logged)";
 const MSG_NOTE: &str =
-    "AF_UNIX, AF_INET/AF_INET6 (loopback), AF_NETLINK; SCM_RIGHTS and SCM_CREDENTIALS (AF_UNIX); IPV6_HOPLIMIT and IPV6_TCLASS both ways on AF_INET6 UDP (sent per packet, received after IPV6_RECVHOPLIMIT/IPV6_RECVTCLASS, truncated as Linux's put_cmsg); IP-level control messages on AF_INET UDP EINVAL; MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_TRUNC, MSG_NOSIGNAL, MSG_CMSG_CLOEXEC; descriptors in flight that reference their own socket are not collected";
+    "AF_UNIX, AF_INET/AF_INET6 (loopback), AF_NETLINK; SCM_RIGHTS and SCM_CREDENTIALS (AF_UNIX); IPV6_HOPLIMIT and IPV6_TCLASS both ways on AF_INET6 UDP (sent per packet, received after IPV6_RECVHOPLIMIT/IPV6_RECVTCLASS, truncated as Linux's put_cmsg); IP-level control messages on AF_INET UDP EINVAL; MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_TRUNC, MSG_NOSIGNAL, MSG_CMSG_CLOEXEC; descriptors in flight that reference their own socket are not collected; --network=host forwards MSG_OOB/DONTROUTE/EOR/CONFIRM/MORE (send) and MSG_OOB/PEEK/TRUNC (receive), other flags logged and dropped, no ancillary data";
 const MMSG_NOTE: &str =
     "as sendmsg/recvmsg, message by message; recvmmsg's timeout is checked between messages, as Linux";
 
@@ -197,6 +197,8 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::setresuid, Partial(IDS), identity::setresuid, &[Dec, Dec, Dec]),
     sys(Sysno::setresgid, Partial(IDS), identity::setresgid, &[Dec, Dec, Dec]),
     sys(Sysno::setgroups, Partial(IDS), identity::setgroups, &[Dec, Hex]),
+    sys(Sysno::capget, Full, identity::capget, &[Hex, Hex]),
+    sys(Sysno::capset, Partial("the calling thread only (as Linux); other processes' sets are their leader's"), identity::capset, &[Hex, Hex]),
     sys(Sysno::getgid, Full, process::getgid, &[]),
     sys(Sysno::geteuid, Full, process::geteuid, &[]),
     sys(Sysno::getegid, Full, process::getegid, &[]),
@@ -313,7 +315,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::copy_file_range, Partial(COPY_NOTE), file::copy_file_range, &[Fd, Hex, Fd, Hex, Dec, Hex]),
     sys(Sysno::fadvise64, Full, file::fadvise64, &[Fd, Dec, Dec, Dec]),
     sys(Sysno::mincore, Full, mmap::mincore, &[Hex, Dec, Hex]),
-    sys(Sysno::prctl, Partial("names, pdeathsig (recorded, not yet sent), dumpable and keepcaps (recorded); subreaper and no_new_privs EINVAL"), process::prctl, &[Dec, Hex, Hex, Hex, Hex]),
+    sys(Sysno::prctl, Partial("names, pdeathsig (recorded, not yet sent), dumpable, keepcaps, the capability bounding and ambient sets; subreaper and no_new_privs EINVAL"), process::prctl, &[Dec, Hex, Hex, Hex, Hex]),
     sys(Sysno::sched_getaffinity, Full, process::sched_getaffinity, &[Dec, Dec, Hex]),
     sys(
         Sysno::getcpu,

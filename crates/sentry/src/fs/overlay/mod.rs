@@ -140,16 +140,7 @@ fn child(dir: &str, name: &str) -> String {
 
 /// Checks `want` (r=4, w=2, x=1) against attributes, as tmpfs does.
 pub(crate) fn permit(creds: &Credentials, st: &Stat, want: u32) -> Result<(), Errno> {
-    let bits = if creds.euid == 0 {
-        6 | u32::from(is_dir(st) || st.mode & 0o111 != 0)
-    } else if creds.euid == st.uid {
-        (st.mode >> 6) & 7
-    } else if creds.egid == st.gid || creds.groups.contains(&st.gid) {
-        (st.mode >> 3) & 7
-    } else {
-        st.mode & 7
-    };
-    if bits & want == want {
+    if creds.permits(st.mode, st.uid, st.gid, is_dir(st), want) {
         Ok(())
     } else {
         Err(Errno::EACCES)
@@ -419,7 +410,7 @@ impl Inner {
         permit(&who.creds, &d.stat, 3)?;
         if let Some(v) = victim {
             let c = &who.creds;
-            if d.stat.mode & S_ISVTX != 0 && c.euid != 0 && c.euid != d.stat.uid && c.euid != v.uid {
+            if d.stat.mode & S_ISVTX != 0 && !c.owns(d.stat.uid) && !c.owns(v.uid) {
                 return Err(Errno::EPERM);
             }
         }
@@ -933,10 +924,7 @@ mod tests {
     }
 
     fn user(uid: u32) -> Who {
-        Who {
-            creds: Credentials { uid, euid: uid, suid: uid, gid: uid, egid: uid, sgid: uid, groups: vec![] },
-            umask: 0o022,
-        }
+        Who { creds: Credentials::of(uid, uid), umask: 0o022 }
     }
 
     /// An overlay over a lower tree with /etc/{hostname,passwd}, /etc/sub/x,

@@ -267,7 +267,7 @@ impl State {
         permit(creds, d, 3)?;
         if let Some(v) = victim {
             let v = self.get(v);
-            if d.mode & S_ISVTX != 0 && creds.euid != 0 && creds.euid != d.uid && creds.euid != v.uid {
+            if d.mode & S_ISVTX != 0 && !creds.owns(d.uid) && !creds.owns(v.uid) {
                 return Err(Errno::EPERM);
             }
         }
@@ -480,9 +480,9 @@ impl State {
     }
 
     fn setattr(&mut self, creds: &Credentials, ino: u64, a: &SetAttr, size_by_fd: bool) -> Result<(), Errno> {
-        let root = creds.euid == 0;
+        let root = creds.capable(crate::kernel::caps::CAP_CHOWN);
         let i = self.get(ino);
-        let owner = root || creds.euid == i.uid;
+        let owner = creds.owns(i.uid);
         if let Some(size) = a.size {
             if i.is_dir() {
                 return Err(Errno::EISDIR);
@@ -514,12 +514,13 @@ impl State {
             permit(creds, i, 2).map_err(|_| Errno::EACCES)?;
         }
         let in_group = creds.egid == i.gid || creds.groups.contains(&i.gid);
+        let fsetid = creds.capable(crate::kernel::caps::CAP_FSETID);
         let now = synthetic::now();
         let i = self.get_mut(ino);
         if let Some(mode) = a.mode {
             let mut mode = mode & 0o7777;
-            // Linux drops set-group-id when a non-member who is not root sets it.
-            if !root && !in_group {
+            // Linux drops set-group-id when a non-member without CAP_FSETID sets it.
+            if !fsetid && !in_group {
                 mode &= !S_ISGID;
             }
             i.mode = (i.mode & S_IFMT) | mode;
@@ -559,17 +560,7 @@ impl State {
 /// Root may read and write anything, search any directory, and execute
 /// a file that anyone may execute.
 fn permit(creds: &Credentials, i: &Inode, want: u32) -> Result<(), Errno> {
-    let bits = if creds.euid == 0 {
-        let x = u32::from(i.is_dir() || i.mode & 0o111 != 0);
-        6 | x
-    } else if creds.euid == i.uid {
-        (i.mode >> 6) & 7
-    } else if creds.egid == i.gid || creds.groups.contains(&i.gid) {
-        (i.mode >> 3) & 7
-    } else {
-        i.mode & 7
-    };
-    if bits & want == want {
+    if creds.permits(i.mode, i.uid, i.gid, i.is_dir(), want) {
         Ok(())
     } else {
         Err(Errno::EACCES)
@@ -634,9 +625,9 @@ impl Who {
     pub fn of(task: &Task) -> Who {
         Who { creds: task.creds.clone(), umask: task.umask }
     }
-    /// The kernel itself: root, no umask.
+    /// The kernel itself: root with every capability, no umask.
     pub fn root() -> Who {
-        Who::default()
+        Who { creds: Credentials::of(0, 0), umask: 0 }
     }
 }
 
@@ -1063,7 +1054,7 @@ impl TmpFs {
         self.shared.writable()?;
         st.may_change(creds, dir, None)?;
         let kind = mode & S_IFMT;
-        if (kind == S_IFCHR || kind == S_IFBLK) && creds.euid != 0 {
+        if (kind == S_IFCHR || kind == S_IFBLK) && !creds.capable(crate::kernel::caps::CAP_MKNOD) {
             return Err(Errno::EPERM);
         }
         let (kind, data) = match kind {
@@ -1139,7 +1130,7 @@ mod tests {
     use super::*;
 
     fn user(uid: u32) -> Credentials {
-        Credentials { uid, euid: uid, suid: uid, gid: uid, egid: uid, sgid: uid, groups: vec![] }
+        Credentials::of(uid, uid)
     }
 
     fn fs(size: u64) -> (State, Credentials) {
