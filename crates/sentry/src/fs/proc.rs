@@ -29,7 +29,7 @@ const DEV: u64 = 0x16;
 const ROOT_FILES: &[&str] = &["cpuinfo", "filesystems", "loadavg", "meminfo", "uptime", "version"];
 /// /proc/net, generated from the sentry's own socket tables (on Linux a
 /// link to `self/net`; one network namespace here, so a directory).
-const NET_FILES: &[&str] = &["dev", "tcp", "tcp6", "udp", "udp6", "unix", "route"];
+const NET_FILES: &[&str] = &["dev", "tcp", "tcp6", "udp", "udp6", "unix", "route", "udplite", "udplite6"];
 const SYS_KERNEL_FILES: &[&str] = &["hostname", "ostype", "osrelease", "pid_max"];
 const PID_ENTRIES: &[(&str, u8)] = &[
     ("cgroup", synthetic::DT_REG),
@@ -156,6 +156,8 @@ impl ProcFs {
                     "udp" => crate::net::iface::proc_net_inet(Proto::Udp, AF_INET),
                     "udp6" => crate::net::iface::proc_net_inet(Proto::Udp, AF_INET6),
                     "route" => crate::net::iface::proc_net_route(),
+                    "udplite" => crate::net::iface::proc_net_inet(Proto::UdpLite, AF_INET),
+                    "udplite6" => crate::net::iface::proc_net_inet(Proto::UdpLite, AF_INET6),
                     _ => crate::fs::unix::proc_net_unix(),
                 };
                 Ok((Self::ino(0, 40 + i), Node::File(text.into_bytes())))

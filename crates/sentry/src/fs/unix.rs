@@ -44,16 +44,36 @@ pub const SCM_MAX_FD: usize = 253;
 pub struct Addr {
     pub raw: Vec<u8>,
     key: Vec<u8>,
+    /// The path's file system node, as the syscall layer found or made it.
+    pub node: Node,
+}
+
+/// A path name's node in the file system (Linux finds a bound socket
+/// through its inode; moat through the name, checked against the node).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Node {
+    /// Not looked at: abstract names, names the file systems cannot hold
+    /// (not UTF-8), and sockets bound where no socket node can be made
+    /// (gofer mounts): these go by name alone.
+    Untracked,
+    Missing,
+    /// A socket node: (st_dev, st_ino).
+    Socket(u64, u64),
+    Other,
 }
 
 impl Addr {
     pub fn abstract_name(raw: Vec<u8>) -> Addr {
-        Addr { key: raw.clone(), raw }
+        Addr { key: raw.clone(), raw, node: Node::Untracked }
     }
     /// A path name: `raw` as given (without the NUL), `absolute` the key.
-    pub fn path(mut raw: Vec<u8>, absolute: &str) -> Addr {
+    pub fn path(mut raw: Vec<u8>, absolute: &[u8]) -> Addr {
         raw.push(0);
-        Addr { raw, key: absolute.as_bytes().to_vec() }
+        Addr { raw, key: absolute.to_vec(), node: Node::Untracked }
+    }
+    /// The absolute path of a path name, if the file systems can hold it.
+    pub fn fs_path(&self) -> Option<&str> {
+        (!self.is_abstract()).then(|| std::str::from_utf8(&self.key).ok()).flatten()
     }
     pub fn is_abstract(&self) -> bool {
         self.key.first() == Some(&0)
@@ -118,16 +138,32 @@ pub struct Received {
     pub from: Option<Addr>,
 }
 
-fn names() -> &'static Mutex<HashMap<Vec<u8>, Weak<Endpoint>>> {
-    static NAMES: OnceLock<Mutex<HashMap<Vec<u8>, Weak<Endpoint>>>> = OnceLock::new();
+/// Bound names: the socket and the node its bind made.
+type Names = HashMap<Vec<u8>, (Weak<Endpoint>, Node)>;
+
+fn names() -> &'static Mutex<Names> {
+    static NAMES: OnceLock<Mutex<Names>> = OnceLock::new();
     NAMES.get_or_init(Default::default)
 }
 
 /// The socket bound to `addr`. Abstract names are looked up per socket
 /// type, as Linux hashes them (a mismatch is ECONNREFUSED); a path name of
-/// another type is EPROTOTYPE.
+/// another type is EPROTOTYPE. A path whose bind made a node is found
+/// only through that node: gone (unlinked) is ENOENT, another file in its
+/// place (or a socket node nobody is bound to) ECONNREFUSED, as Linux's
+/// `unix_find_bsd`.
 fn lookup(addr: &Addr, ty: i32) -> Result<Arc<Endpoint>, Errno> {
-    let found = names().lock().unwrap().get(&addr.key).and_then(Weak::upgrade);
+    let entry = names().lock().unwrap().get(&addr.key).and_then(|(w, n)| Some((w.upgrade()?, *n)));
+    let found = match (entry, addr.node) {
+        (Some((ep, Node::Socket(dev, ino))), at) if at != Node::Untracked => match at {
+            Node::Socket(d, i) if (d, i) == (dev, ino) => Some(ep),
+            Node::Missing => return Err(Errno::ENOENT),
+            _ => return Err(Errno::ECONNREFUSED),
+        },
+        (Some((ep, _)), _) => Some(ep),
+        (None, Node::Socket(..) | Node::Other) => return Err(Errno::ECONNREFUSED),
+        (None, _) => None,
+    };
     match found {
         Some(ep) if ep.ty != ty && addr.is_abstract() => Err(Errno::ECONNREFUSED),
         Some(ep) if ep.ty != ty => Err(Errno::EPROTOTYPE),
@@ -220,8 +256,11 @@ impl Endpoint {
         }
         let mut table = names().lock().unwrap();
         let addr = match addr {
+            // A fresh socket node: whoever held the name had its node
+            // unlinked, and lost the name with it.
+            Some(a) if matches!(a.node, Node::Socket(..)) => a,
             Some(a) => {
-                if table.get(&a.key).and_then(Weak::upgrade).is_some() {
+                if table.get(&a.key).and_then(|(w, _)| w.upgrade()).is_some() {
                     return Err(Errno::EADDRINUSE);
                 }
                 a
@@ -234,13 +273,13 @@ impl Endpoint {
                     let mut raw = vec![0u8];
                     raw.extend(format!("{n:05x}").bytes());
                     let a = Addr::abstract_name(raw);
-                    if table.get(&a.key).and_then(Weak::upgrade).is_none() {
+                    if table.get(&a.key).and_then(|(w, _)| w.upgrade()).is_none() {
                         break a;
                     }
                 }
             }
         };
-        table.insert(addr.key.clone(), Arc::downgrade(self));
+        table.insert(addr.key.clone(), (Arc::downgrade(self), addr.node));
         st.bound = Some(addr);
         Ok(())
     }
@@ -563,7 +602,7 @@ impl Endpoint {
             st.shutdown = SHUT_RCV | SHUT_SEND;
             if let Some(a) = st.bound.take() {
                 let mut table = names().lock().unwrap();
-                if table.get(&a.key).is_some_and(|w| std::ptr::eq(w.as_ptr(), self)) {
+                if table.get(&a.key).is_some_and(|(w, _)| std::ptr::eq(w.as_ptr(), self)) {
                     table.remove(&a.key);
                 }
             }
@@ -678,7 +717,7 @@ impl Endpoint {
 /// too).
 pub fn proc_net_unix() -> String {
     let mut out = String::from("Num       RefCount Protocol Flags    Type St Inode Path\n");
-    let live: Vec<Arc<Endpoint>> = names().lock().unwrap().values().filter_map(Weak::upgrade).collect();
+    let live: Vec<Arc<Endpoint>> = names().lock().unwrap().values().filter_map(|(w, _)| w.upgrade()).collect();
     let mut live = live;
     live.sort_by_key(|e| e.ino);
     for ep in live {

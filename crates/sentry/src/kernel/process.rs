@@ -67,6 +67,17 @@ impl Process {
     pub fn signal_target(&self) -> TaskHandle {
         self.group.threads().into_iter().next().map_or_else(|| self.handle.clone(), |(_, h)| h)
     }
+
+    /// Wakes whichever of its threads sleeps in `wait4`/`waitid`: any
+    /// thread of a process may wait for the process's children.
+    pub fn wake_waiters(&self) {
+        self.handle.wake();
+        for (_, h) in self.group.threads() {
+            if !h.same(&self.handle) {
+                h.wake();
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -207,7 +218,7 @@ impl ProcessTable {
         if let Some(init) = self.procs.get_mut(&1) {
             init.children.extend(children);
             if orphan_zombies {
-                init.handle.wake();
+                init.wake_waiters();
             }
         }
         if let Some(parent) = self.procs.get(&ppid) {
@@ -220,7 +231,7 @@ impl ProcessTable {
                 info.signo = exit_signal;
                 parent.handle.send_signal_info(info);
             }
-            parent.handle.wake();
+            parent.wake_waiters();
         }
     }
 
@@ -256,7 +267,7 @@ impl ProcessTable {
             };
             parent.handle.send_signal_info(SigInfo::child(code, pid, status, 0, 0));
         }
-        parent.handle.wake();
+        parent.wake_waiters();
     }
 
     /// Whether process group `pgid` is orphaned: no member has a parent

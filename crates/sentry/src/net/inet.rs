@@ -62,6 +62,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 pub const IPPROTO_TCP: i32 = 6;
 pub const IPPROTO_UDP: i32 = 17;
+pub const IPPROTO_UDPLITE: i32 = 136;
 /// Linux's `ip_local_port_range`.
 pub const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=60999;
 /// Largest UDP payloads over IPv4 and IPv6 (65535 less the headers).
@@ -79,6 +80,23 @@ const UDP_BUF: usize = 212_992;
 pub enum Proto {
     Tcp,
     Udp,
+    /// UDP-Lite (RFC 3828): UDP with a partial checksum coverage and its
+    /// own port space. Local traffic only: smoltcp has no UDP-Lite.
+    UdpLite,
+}
+
+impl Proto {
+    pub fn is_dgram(self) -> bool {
+        self != Proto::Tcp
+    }
+
+    pub fn number(self) -> i32 {
+        match self {
+            Proto::Tcp => IPPROTO_TCP,
+            Proto::Udp => IPPROTO_UDP,
+            Proto::UdpLite => IPPROTO_UDPLITE,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -110,7 +128,7 @@ impl Table {
                 return false;
             }
             let listening = other.listening.load(Ordering::Relaxed);
-            if reuse && other.reuseaddr.load(Ordering::Relaxed) && (sock.proto == Proto::Udp || !listening) {
+            if reuse && other.reuseaddr.load(Ordering::Relaxed) && (sock.proto.is_dgram() || !listening) {
                 return false;
             }
             !(reuseport && other.reuseport.load(Ordering::Relaxed) && other.uid == sock.uid)
@@ -194,6 +212,37 @@ pub struct InetOpts {
     pub rcvbuf: usize,
     /// SO_SNDBUF was set: it bounds what this socket queues at its peer.
     pub sndbuf_locked: bool,
+    /// IPV6_UNICAST_HOPS (-1: the route's default, 64) and IPV6_TCLASS.
+    pub hops6: i32,
+    pub tclass6: i32,
+    /// IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS: deliver them as control messages.
+    pub recv_hoplimit: bool,
+    pub recv_tclass: bool,
+    /// UDPLITE_SEND_CSCOV and UDPLITE_RECV_CSCOV, once set (Linux's
+    /// UDPLITE_SEND_CC / UDPLITE_RECV_CC flags with pcslen / pcrlen).
+    pub cscov_send: Option<u16>,
+    pub cscov_recv: Option<u16>,
+}
+
+/// The IPv6 hop limit a packet leaves with when nothing set one
+/// (`net.ipv6.conf.*.hop_limit`).
+const DEFAULT_HOPS: i32 = 64;
+
+/// Per-packet IPv6 settings from sendmsg's control messages
+/// (IPV6_HOPLIMIT, IPV6_TCLASS; -1 there means the socket's setting).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SendCtl {
+    pub hoplimit: Option<i32>,
+    pub tclass: Option<i32>,
+}
+
+/// A queued datagram and what its IPv6 header carried.
+#[derive(Clone)]
+struct Dgram {
+    data: Vec<u8>,
+    from: Addr,
+    hoplimit: u8,
+    tclass: u8,
 }
 
 struct St {
@@ -204,7 +253,7 @@ struct St {
     peer: Option<Addr>,
     tcp: Tcp,
     error: i32,
-    dgrams: VecDeque<(Vec<u8>, Addr)>,
+    dgrams: VecDeque<Dgram>,
     dgram_bytes: usize,
     /// UDP: the shutdown bits. TCP: the ones this side's own `shutdown`
     /// set (the stream's bits also count the peer's close, which on TCP
@@ -216,6 +265,18 @@ struct St {
     /// a peer beyond this sandbox, a listener for such connections, a UDP
     /// port that hears from off the sandbox.
     ext: Ext,
+    /// Local TCP: the other end, and what became of it (`Gone`: closed,
+    /// the next send meets its reset; `Reset`: the connection is over).
+    local_peer: Option<Weak<InetSocket>>,
+    peer_end: PeerEnd,
+}
+
+/// What a local TCP connection's other end did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum PeerEnd {
+    Open,
+    Gone,
+    Reset,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -268,6 +329,8 @@ pub struct Received {
     pub data: Vec<u8>,
     pub full_len: usize,
     pub from: Option<Vec<u8>>,
+    /// Control messages (level, type, data): IPV6_HOPLIMIT, IPV6_TCLASS.
+    pub cmsgs: Vec<(i32, i32, Vec<u8>)>,
 }
 
 fn no_cred() -> Cred {
@@ -279,7 +342,7 @@ impl InetSocket {
         static NEXT_INO: AtomicU64 = AtomicU64::new(1 << 20);
         let (sndbuf, rcvbuf) = match proto {
             Proto::Tcp => (TCP_SNDBUF, TCP_RCVBUF),
-            Proto::Udp => (UDP_BUF, UDP_BUF),
+            Proto::Udp | Proto::UdpLite => (UDP_BUF, UDP_BUF),
         };
         let stream = Endpoint::new(SOCK_STREAM, no_cred());
         stream.set_bufs(Some(TCP_QUEUE), Some(TCP_QUEUE));
@@ -304,6 +367,8 @@ impl InetSocket {
                 shutdown: 0,
                 common: SockOpts::default(),
                 ext: Ext::default(),
+                local_peer: None,
+                peer_end: PeerEnd::Open,
                 opts: InetOpts {
                     nodelay: false,
                     cork: false,
@@ -315,6 +380,12 @@ impl InetSocket {
                     sndbuf,
                     rcvbuf,
                     sndbuf_locked: false,
+                    hops6: -1,
+                    tclass6: 0,
+                    recv_hoplimit: false,
+                    recv_tclass: false,
+                    cscov_send: None,
+                    cscov_recv: None,
                 },
             }),
         })
@@ -341,7 +412,7 @@ impl InetSocket {
     pub fn ty(&self) -> i32 {
         match self.proto {
             Proto::Tcp => SOCK_STREAM,
-            Proto::Udp => SOCK_DGRAM,
+            Proto::Udp | Proto::UdpLite => SOCK_DGRAM,
         }
     }
 
@@ -382,7 +453,8 @@ impl InetSocket {
     }
 
     /// A UDP socket bound to the wildcard or an interface's address also
-    /// takes its port in the network stack, to hear from off the sandbox.
+    /// takes its port in the network stack, to hear from off the sandbox
+    /// (not UDP-Lite, which the stack does not speak).
     fn open_udp_port(self: &Arc<Self>) -> Result<(), Errno> {
         let Some(stack) = stack() else { return Ok(()) };
         let local = self.local();
@@ -478,7 +550,7 @@ impl InetSocket {
     pub fn peer(&self) -> Result<Addr, Errno> {
         let st = self.lock();
         match (&st.tcp, self.proto) {
-            (Tcp::Connected { .. }, Proto::Tcp) | (_, Proto::Udp) => st.peer.ok_or(Errno::ENOTCONN),
+            (Tcp::Connected { .. }, Proto::Tcp) | (_, Proto::Udp | Proto::UdpLite) => st.peer.ok_or(Errno::ENOTCONN),
             _ => Err(Errno::ENOTCONN),
         }
     }
@@ -486,7 +558,7 @@ impl InetSocket {
     pub fn connect(self: &Arc<Self>, raw: &[u8], nonblock: bool) -> Result<(), Errno> {
         match self.proto {
             Proto::Tcp => self.tcp_connect(raw, nonblock),
-            Proto::Udp => self.udp_connect(raw),
+            Proto::Udp | Proto::UdpLite => self.udp_connect(raw),
         }
     }
 
@@ -548,10 +620,12 @@ impl InetSocket {
             return Err(Errno::ECONNREFUSED);
         };
         Endpoint::join(&self.stream, &server.stream);
+        server.lock().local_peer = Some(Arc::downgrade(self));
         let sndbuf = {
             let mut st = self.lock();
             st.tcp = Tcp::Connected { connecting: nonblock };
             st.peer = Some(dst);
+            st.local_peer = Some(Arc::downgrade(&server));
             st.opts.sndbuf_locked.then_some(st.opts.sndbuf)
         };
         if let Some(b) = sndbuf {
@@ -760,7 +834,10 @@ impl InetSocket {
             return Ok(());
         }
         let (dst, _) = parse_addr(raw, self.family, true)?;
-        let (dst, _) = self.route(dst)?;
+        let (dst, path) = self.route(dst)?;
+        if path == Path::Out && self.proto == Proto::UdpLite {
+            return Err(udplite_out());
+        }
         self.settle_local(&dst)?;
         self.lock().peer = Some(dst);
         Ok(())
@@ -768,15 +845,15 @@ impl InetSocket {
 
     /// Sends `data` (`to`: a datagram's destination, as the application
     /// wrote it). EAGAIN when a TCP peer is full.
-    pub fn send(self: &Arc<Self>, to: Option<&[u8]>, data: &[u8]) -> Result<usize, Errno> {
+    pub fn send(self: &Arc<Self>, to: Option<&[u8]>, data: &[u8], ctl: SendCtl) -> Result<usize, Errno> {
         match self.proto {
             Proto::Tcp => self.tcp_send(data),
-            Proto::Udp => {
+            Proto::Udp | Proto::UdpLite => {
                 let to = match to {
                     Some(raw) => Some(parse_addr(raw, self.family, true)?.0),
                     None => None,
                 };
-                self.udp_send(to, data)
+                self.udp_send(to, data, ctl)
             }
         }
     }
@@ -790,8 +867,20 @@ impl InetSocket {
             if !matches!(st.tcp, Tcp::Connected { .. }) {
                 return Err(Errno::EPIPE);
             }
-            if st.shutdown & SHUT_SEND != 0 {
+            if st.shutdown & SHUT_SEND != 0 || st.peer_end == PeerEnd::Reset {
                 return Err(Errno::EPIPE);
+            }
+            if st.peer_end == PeerEnd::Gone && st.ext.conn.is_none() {
+                // The peer's socket is closed: the data goes out and the
+                // reset it draws arrives in CLOSE_WAIT, which Linux
+                // (`tcp_reset`) records as EPIPE for the next call.
+                if !data.is_empty() {
+                    st.peer_end = PeerEnd::Reset;
+                    st.error = Errno::EPIPE.into_raw();
+                    drop(st);
+                    self.queue().notify();
+                }
+                return Ok(data.len());
             }
             st.ext.conn
         };
@@ -806,14 +895,14 @@ impl InetSocket {
         }
     }
 
-    fn udp_send(self: &Arc<Self>, to: Option<Addr>, data: &[u8]) -> Result<usize, Errno> {
-        let (peer, shut) = {
+    fn udp_send(self: &Arc<Self>, to: Option<Addr>, data: &[u8], ctl: SendCtl) -> Result<usize, Errno> {
+        let (peer, shut, opts) = {
             let mut st = self.lock();
             // A refusal heard earlier is reported by the next call.
             if st.error != 0 {
                 return Err(Errno::new(std::mem::take(&mut st.error)));
             }
-            (st.peer, st.shutdown)
+            (st.peer, st.shutdown, st.opts)
         };
         if shut & SHUT_SEND != 0 {
             return Err(Errno::EPIPE);
@@ -826,6 +915,9 @@ impl InetSocket {
         let (dst, path) = self.route(dst)?;
         let local = self.autobind()?;
         let src = Addr { ip: self.source_for(local, &dst.ip), port: local.port };
+        if path == Path::Out && self.proto == Proto::UdpLite {
+            return Err(udplite_out());
+        }
         if path == Path::Out {
             let (Some(stack), Some(id)) = (stack(), self.lock().ext.udp) else { return Err(Errno::ENETUNREACH) };
             let from = (!is_wildcard(&local.ip)).then(|| ip_to_std(&local.ip));
@@ -834,7 +926,7 @@ impl InetSocket {
         let target = {
             let t = table();
             let mut best: Option<(u8, Arc<InetSocket>)> = None;
-            for s in t.live(Proto::Udp, dst.port) {
+            for s in t.live(self.proto, dst.port) {
                 let (set, peer) = (s.bound_set(), s.lock().peer);
                 if !set.is_some_and(|set| set.covers(&dst.ip)) || peer.is_some_and(|p| p != src) {
                     continue;
@@ -854,11 +946,19 @@ impl InetSocket {
             }
             return Ok(data.len());
         };
+        let hoplimit = match ctl.hoplimit.filter(|h| *h >= 0).unwrap_or(opts.hops6) {
+            -1 => DEFAULT_HOPS,
+            h => h,
+        } as u8;
+        // Linux takes a per-packet -1 as is (it reads back as 255).
+        let tclass = ctl.tclass.unwrap_or(opts.tclass6) as u8;
         {
             let mut ts = target.lock();
-            if ts.dgram_bytes + data.len() <= ts.opts.rcvbuf {
+            let covered =
+                self.proto != Proto::UdpLite || udplite_accepts(opts.cscov_send, ts.opts.cscov_recv, data.len());
+            if covered && ts.dgram_bytes + data.len() <= ts.opts.rcvbuf {
                 ts.dgram_bytes += data.len();
-                ts.dgrams.push_back((data.to_vec(), src));
+                ts.dgrams.push_back(Dgram { data: data.to_vec(), from: src, hoplimit, tclass });
             }
         }
         target.queue().notify();
@@ -870,6 +970,23 @@ impl InetSocket {
     /// blocking caller, as Linux).
     pub fn recv(&self, len: usize, peek: bool, nonblock: bool) -> Result<Received, Errno> {
         let mut st = self.lock();
+        if st.peer_end == PeerEnd::Reset && matches!(st.tcp, Tcp::Connected { .. }) {
+            // Linux `tcp_recvmsg`: queued data first; then a reset met in
+            // ESTABLISHED reports ECONNRESET once, and the end of the
+            // stream (or one the peer had finished, CLOSE_WAIT) reads 0.
+            drop(st);
+            if let Ok(r) = self.stream.recv(len, peek) {
+                if !r.data.is_empty() {
+                    return Ok(Received { full_len: r.data.len(), data: r.data, from: None, cmsgs: Vec::new() });
+                }
+            }
+            let mut st = self.lock();
+            if st.error == Errno::ECONNRESET.into_raw() {
+                st.error = 0;
+                return Err(Errno::ECONNRESET);
+            }
+            return Ok(Received { data: Vec::new(), full_len: 0, from: None, cmsgs: Vec::new() });
+        }
         if st.error != 0 {
             return Err(Errno::new(std::mem::take(&mut st.error)));
         }
@@ -879,7 +996,7 @@ impl InetSocket {
             }
             if let (Some(id), Some(stack)) = (st.ext.conn, stack()) {
                 if st.shutdown & SHUT_RCV != 0 {
-                    return Ok(Received { data: Vec::new(), full_len: 0, from: None });
+                    return Ok(Received { data: Vec::new(), full_len: 0, from: None, cmsgs: Vec::new() });
                 }
                 drop(st);
                 if let Some(e) = stack.tcp_take_error(id) {
@@ -889,11 +1006,11 @@ impl InetSocket {
                 let mut data = vec![0u8; len.min(queued.max(1))];
                 let n = stack.tcp_recv(id, &mut data, peek).map_err(|e| Errno::new(e.raw_os_error()))?;
                 data.truncate(n);
-                return Ok(Received { full_len: n, data, from: None });
+                return Ok(Received { full_len: n, data, from: None, cmsgs: Vec::new() });
             }
             drop(st);
             let r = self.stream.recv(len, peek)?;
-            return Ok(Received { full_len: r.data.len(), data: r.data, from: None });
+            return Ok(Received { full_len: r.data.len(), data: r.data, from: None, cmsgs: Vec::new() });
         }
         let local_dgram = if peek { st.dgrams.front().cloned() } else { st.dgrams.pop_front() };
         if local_dgram.is_none() {
@@ -905,23 +1022,35 @@ impl InetSocket {
                         data: buf,
                         full_len,
                         from: Some(Addr::from_std(from).to_bytes(self.family)),
+                        cmsgs: Vec::new(),
                     });
                 }
             }
         }
-        let Some((data, from)) = local_dgram else {
+        let Some(Dgram { data, from, hoplimit, tclass }) = local_dgram else {
             if st.shutdown & SHUT_RCV != 0 && !nonblock {
-                return Ok(Received { data: Vec::new(), full_len: 0, from: None });
+                return Ok(Received { data: Vec::new(), full_len: 0, from: None, cmsgs: Vec::new() });
             }
             return Err(Errno::EAGAIN);
         };
         if !peek {
             st.dgram_bytes -= data.len();
         }
+        // Linux `ip6_datagram_recv_specific_ctl`, in its order; an IPv4
+        // packet reaching an AF_INET6 socket carries no IPv6 header.
+        let mut cmsgs = Vec::new();
+        if self.family == AF_INET6 && !is_mapped(&from.ip) {
+            if st.opts.recv_hoplimit {
+                cmsgs.push((SOL_IPV6, IPV6_HOPLIMIT, i32::from(hoplimit).to_le_bytes().to_vec()));
+            }
+            if st.opts.recv_tclass {
+                cmsgs.push((SOL_IPV6, IPV6_TCLASS, i32::from(tclass).to_le_bytes().to_vec()));
+            }
+        }
         let full_len = data.len();
         let mut data = data;
         data.truncate(len);
-        Ok(Received { data, full_len, from: Some(from.to_bytes(self.family)) })
+        Ok(Received { data, full_len, from: Some(from.to_bytes(self.family)), cmsgs })
     }
 
     pub fn shutdown(&self, how: i32) -> Result<(), Errno> {
@@ -948,7 +1077,7 @@ impl InetSocket {
             }
             (Proto::Tcp, Tcp::Listening { .. }) => Ok(()),
             (Proto::Tcp, _) => Err(Errno::ENOTCONN),
-            (Proto::Udp, _) => {
+            (Proto::Udp | Proto::UdpLite, _) => {
                 // Linux sets the bits even when it answers ENOTCONN.
                 st.shutdown |= mode;
                 let connected = st.peer.is_some();
@@ -972,13 +1101,39 @@ impl InetSocket {
 
     /// The last file referring to the socket went away.
     pub(crate) fn close(&self) {
+        self.close_as(false);
+    }
+
+    /// Closes; a local TCP connection's peer hears a FIN, or a reset when
+    /// data was left unread here or `reset` (a listener dropping the
+    /// connections nobody accepted), as Linux `tcp_close` decides.
+    fn close_as(&self, reset: bool) {
         self.listening.store(false, Ordering::Relaxed);
         self.release_port();
-        let (tcp, dgrams, ext) = {
+        let (tcp, dgrams, ext, local_peer) = {
             let mut st = self.lock();
             st.dgram_bytes = 0;
-            (std::mem::replace(&mut st.tcp, Tcp::Closed), std::mem::take(&mut st.dgrams), std::mem::take(&mut st.ext))
+            (
+                std::mem::replace(&mut st.tcp, Tcp::Closed),
+                std::mem::take(&mut st.dgrams),
+                std::mem::take(&mut st.ext),
+                st.local_peer.take(),
+            )
         };
+        if let (Tcp::Connected { .. }, Some(peer)) = (&tcp, local_peer.and_then(|w| w.upgrade())) {
+            let reset = reset || self.stream.unread() > 0;
+            let mut ps = peer.lock();
+            if ps.peer_end == PeerEnd::Open {
+                if reset {
+                    ps.peer_end = PeerEnd::Reset;
+                    ps.error = Errno::ECONNRESET.into_raw();
+                } else {
+                    ps.peer_end = PeerEnd::Gone;
+                }
+            }
+            drop(ps);
+            peer.queue().notify();
+        }
         drop(dgrams);
         if let Some(stack) = stack() {
             if let Some(id) = ext.conn {
@@ -993,7 +1148,7 @@ impl InetSocket {
         }
         if let Tcp::Listening { pending, waiting, .. } = tcp {
             for s in pending {
-                s.close();
+                s.close_as(true);
             }
             // Connects waiting for room try again and are refused.
             for w in waiting.iter().filter_map(Weak::upgrade) {
@@ -1008,7 +1163,7 @@ impl InetSocket {
         use abi::poll::*;
         let st = self.lock();
         let err = if st.error != 0 { POLLERR } else { 0 };
-        if self.proto == Proto::Udp {
+        if self.proto.is_dgram() {
             let mut r = POLLOUT | POLLWRNORM | POLLWRBAND | err;
             let ext_ready = || st.ext.udp.zip(stack()).is_some_and(|(id, s)| s.udp_pending(id).is_some());
             if !st.dgrams.is_empty() || ext_ready() {
@@ -1039,6 +1194,9 @@ impl InetSocket {
             }
             Tcp::Closed => POLLOUT | POLLWRNORM | POLLHUP | err,
             Tcp::Refused => POLLIN | POLLRDNORM | POLLRDHUP | POLLOUT | POLLWRNORM | POLLHUP | err,
+            Tcp::Connected { .. } if st.peer_end == PeerEnd::Reset => {
+                POLLIN | POLLRDNORM | POLLRDHUP | POLLOUT | POLLWRNORM | POLLHUP | err
+            }
             Tcp::Connected { .. } => {
                 // POLLHUP once both directions are done: the peer's FIN and
                 // our own SHUT_WR (a closed peer alone is CLOSE_WAIT).
@@ -1066,7 +1224,7 @@ impl InetSocket {
     pub fn unread(&self) -> Result<usize, Errno> {
         let st = self.lock();
         match (&st.tcp, self.proto) {
-            (_, Proto::Udp) => Ok(st.dgrams.front().map_or(0, |d| d.0.len())),
+            (_, Proto::Udp | Proto::UdpLite) => Ok(st.dgrams.front().map_or(0, |d| d.data.len())),
             (Tcp::Listening { .. }, _) => Err(Errno::EINVAL),
             _ => match (st.ext.conn, stack()) {
                 (Some(id), Some(stack)) => Ok(stack.tcp_status(id).recv_queue),
@@ -1105,11 +1263,14 @@ impl InetSocket {
         match st.tcp {
             Tcp::Listening { .. } => 10,
             Tcp::Closed | Tcp::Refused => 7,
+            Tcp::Connected { .. } if st.peer_end == PeerEnd::Reset => 7,
             Tcp::Connected { .. } if st.ext.conn.zip(stack()).is_some() => {
                 let (id, stack) = st.ext.conn.zip(stack()).expect("checked");
                 drop(st);
                 stack.tcp_status(id).linux_state
             }
+            // The peer closed and we have not finished: CLOSE_WAIT.
+            Tcp::Connected { .. } if st.peer_end == PeerEnd::Gone && st.shutdown & SHUT_SEND == 0 => 8,
             Tcp::Connected { .. } => {
                 drop(st);
                 match self.stream.shutdown_bits() {
@@ -1155,7 +1316,7 @@ impl InetSocket {
     pub fn queues(&self) -> (usize, usize) {
         let st = self.lock();
         match self.proto {
-            Proto::Udp => (0, st.dgram_bytes),
+            Proto::Udp | Proto::UdpLite => (0, st.dgram_bytes),
             Proto::Tcp => match st.ext.conn.zip(stack()) {
                 Some((id, stack)) => {
                     drop(st);
@@ -1176,6 +1337,38 @@ impl InetSocket {
 
     pub fn peer_or_zero(&self) -> Addr {
         self.lock().peer.unwrap_or(self.unspecified())
+    }
+}
+
+pub const SOL_IPV6: i32 = 41;
+pub const IPV6_HOPLIMIT: i32 = 52;
+pub const IPV6_TCLASS: i32 = 67;
+
+/// UDP-Lite to a peer beyond the sandbox: the network stack (smoltcp)
+/// has no UDP-Lite, so the sentry says so rather than send plain UDP.
+fn udplite_out() -> Errno {
+    static LOGGED: AtomicBool = AtomicBool::new(false);
+    if !LOGGED.swap(true, Ordering::Relaxed) {
+        tracing::warn!("UDP-Lite beyond the sandbox's own addresses is not supported: EOPNOTSUPP (logged once)");
+    }
+    Errno::EOPNOTSUPP
+}
+
+/// Whether a UDP-Lite receiver takes a datagram of `len` payload bytes
+/// (Linux `udplite_csum_outgoing` on the sender, `udp_queue_rcv_one_skb`
+/// on the receiver): a sender coverage below the whole packet (8-byte
+/// header included) is partial, and a receiver that set
+/// UDPLITE_RECV_CSCOV drops partial coverage below its minimum (0: it
+/// wants full coverage).
+fn udplite_accepts(send: Option<u16>, recv: Option<u16>, len: usize) -> bool {
+    let cscov = match send {
+        Some(c) if c > 0 && usize::from(c) < len + 8 => c,
+        _ => return true,
+    };
+    match recv {
+        None => true,
+        Some(0) => false,
+        Some(min) => cscov >= min,
     }
 }
 
@@ -1244,7 +1437,7 @@ impl FileDescription for InetFile {
     }
 
     fn write(&self, data: &[u8]) -> Result<usize, Errno> {
-        self.sock.send(None, data)
+        self.sock.send(None, data, SendCtl::default())
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
@@ -1308,12 +1501,12 @@ mod tests {
         assert_ne!(l.readiness() & POLLIN, 0);
         let s = l.accept().unwrap();
         assert_eq!(s.peer().unwrap(), c.local());
-        assert_eq!(c.send(None, b"ping"), Ok(4));
+        assert_eq!(c.send(None, b"ping", SendCtl::default()), Ok(4));
         assert_eq!(s.recv(10, false, true).unwrap().data, b"ping");
         c.shutdown(1).unwrap();
         assert_eq!(s.recv(10, false, true).unwrap().data, b"");
         assert_eq!(s.tcp_state(), 8);
-        assert_eq!(c.send(None, b"x"), Err(Errno::EPIPE));
+        assert_eq!(c.send(None, b"x", SendCtl::default()), Err(Errno::EPIPE));
         s.close();
         c.close();
         l.close();
@@ -1368,15 +1561,15 @@ mod tests {
         r.bind(&v4([127, 0, 0, 1], 0)).unwrap();
         let port = r.local().port;
         let s = InetSocket::new(AF_INET6, Proto::Udp, 0);
-        s.send(Some(&v4([127, 0, 0, 1], port)), b"one").unwrap();
-        s.send(Some(&v6(mapped([127, 0, 0, 1]), port)), b"three").unwrap();
+        s.send(Some(&v4([127, 0, 0, 1], port)), b"one", SendCtl::default()).unwrap();
+        s.send(Some(&v6(mapped([127, 0, 0, 1]), port)), b"three", SendCtl::default()).unwrap();
         let got = r.recv(2, false, true).unwrap();
         assert_eq!((got.data.as_slice(), got.full_len), (&b"on"[..], 3));
         assert_eq!(got.from.unwrap(), Addr { ip: LOOPBACK4, port: s.local().port }.to_bytes(AF_INET));
         assert_eq!(r.recv(100, false, true).unwrap().data, b"three");
         r.close();
         s.connect(&v4([127, 0, 0, 1], port), false).unwrap();
-        assert_eq!(s.send(None, b"lost"), Ok(4));
+        assert_eq!(s.send(None, b"lost", SendCtl::default()), Ok(4));
         assert_ne!(s.readiness() & POLLERR, 0);
         assert_eq!(s.recv(10, false, true).err(), Some(Errno::ECONNREFUSED));
         assert_eq!(s.recv(10, false, true).err(), Some(Errno::EAGAIN));

@@ -6,11 +6,13 @@
 //! raw `sockaddr` bytes the application wrote or will read, except Unix
 //! path names, which need the caller's working directory.
 
-use crate::fs::unix::{Addr, Cred, Endpoint, UnixSocket, AF_UNIX, SCM_MAX_FD, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM};
+use crate::fs::unix::{
+    Addr, Cred, Endpoint, Node, UnixSocket, AF_UNIX, SCM_MAX_FD, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM,
+};
 use crate::kernel::Task;
 use crate::net::addr::{AF_INET, AF_INET6};
 use crate::net::hostinet::HostSocket;
-use crate::net::inet::{InetFile, InetSocket, Proto, IPPROTO_TCP, IPPROTO_UDP};
+use crate::net::inet::{InetFile, InetSocket, Proto, SendCtl, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE};
 use crate::net::netlink::{NetlinkSocket, AF_NETLINK, NETLINK_ROUTE};
 use crate::net::{iface, SocketRef};
 use crate::vfs::FileDescription;
@@ -72,7 +74,16 @@ const TCP_INFO: u64 = 11;
 const TCP_CONGESTION: u64 = 13;
 const IP_TOS: u64 = 1;
 const IP_TTL: u64 = 2;
+const IPV6_UNICAST_HOPS: u64 = 16;
 const IPV6_V6ONLY: u64 = 26;
+const IPV6_RECVHOPLIMIT: u64 = 51;
+const IPV6_HOPLIMIT: u64 = 52;
+const IPV6_RECVTCLASS: u64 = 66;
+const IPV6_TCLASS: u64 = 67;
+const SOL_UDP: u64 = 17;
+const SOL_UDPLITE: u64 = 136;
+const UDPLITE_SEND_CSCOV: u64 = 10;
+const UDPLITE_RECV_CSCOV: u64 = 11;
 /// Linux's `net.core.wmem_max`/`rmem_max`.
 const BUF_MAX: u64 = 212_992;
 
@@ -158,6 +169,7 @@ pub fn socket(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             let p = match (kind, proto as i32) {
                 (SOCK_STREAM, 0 | IPPROTO_TCP) => Proto::Tcp,
                 (SOCK_DGRAM, 0 | IPPROTO_UDP) => Proto::Udp,
+                (SOCK_DGRAM, IPPROTO_UDPLITE) => Proto::UdpLite,
                 (SOCK_STREAM | SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
                 // Raw sockets need CAP_NET_RAW, which the sandbox never grants.
                 (SOCK_RAW, _) => return Err(Errno::EPERM),
@@ -242,9 +254,91 @@ fn unix_addr(task: &Task, buf: &[u8]) -> Result<Option<Addr>, Errno> {
     }
     let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
     let raw = path[..end].to_vec();
-    let s = std::str::from_utf8(&raw).map_err(|_| Errno::EINVAL)?;
-    let abs = crate::vfs::mount::normalize(&crate::loader::absolute(&task.cwd, s));
-    Ok(Some(Addr::path(raw, &abs)))
+    Ok(Some(Addr::path(raw.clone(), &absolute_name(&task.cwd, &raw))))
+}
+
+/// A socket path name made absolute and normal, as bytes: Linux takes
+/// any bytes but NUL in a name, UTF-8 or not, and the name table is keyed
+/// by them (moat keeps no file system node for a bound socket).
+fn absolute_name(cwd: &str, raw: &[u8]) -> Vec<u8> {
+    let mut full = Vec::new();
+    if raw.first() != Some(&b'/') {
+        full.extend_from_slice(cwd.as_bytes());
+        full.push(b'/');
+    }
+    full.extend_from_slice(raw);
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for c in full.split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = Vec::new();
+    for p in parts {
+        out.push(b'/');
+        out.extend_from_slice(p);
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    out
+}
+
+/// A Unix address to send or connect to, with what the file system holds
+/// at its path (followed through symlinks, as Linux's lookup does).
+fn unix_target(task: &Task, buf: &[u8]) -> Result<Option<Addr>, Errno> {
+    let Some(mut addr) = unix_addr(task, buf)? else { return Ok(None) };
+    if let Some(path) = addr.fs_path() {
+        addr.node = match super::sys_file::stat_abs(task, path, true) {
+            Ok(st) if st.mode & 0o170000 == crate::fs::tmpfs::S_IFSOCK => Node::Socket(st.dev, st.ino),
+            Ok(_) => Node::Other,
+            Err(Errno::ENOENT) => Node::Missing,
+            Err(e) => return Err(e),
+        };
+    }
+    Ok(Some(addr))
+}
+
+/// Binding a path name makes a socket node there (Linux `unix_bind_bsd`:
+/// a name that exists is EADDRINUSE; the directory's errors, EROFS...,
+/// are the caller's). Gofer mounts make regular files only: a socket
+/// bound there goes by name alone, without a node.
+fn make_socket_node(task: &Task, mut addr: Addr) -> Result<Addr, Errno> {
+    let Some(path) = addr.fs_path().map(str::to_owned) else { return Ok(addr) };
+    if super::sys_file::stat_abs(task, &path, false).is_ok() {
+        return Err(Errno::EADDRINUSE);
+    }
+    let (fs, inner) = super::sys_file::resolve(task, &path, false)?;
+    match fs.mknod(task, &inner, crate::fs::tmpfs::S_IFSOCK | 0o777, 0) {
+        Ok(()) => {}
+        Err(Errno::EOPNOTSUPP) => return Ok(addr),
+        Err(Errno::EEXIST) => return Err(Errno::EADDRINUSE),
+        Err(e) => return Err(e),
+    }
+    let st = super::sys_file::stat_abs(task, &path, false)?;
+    addr.node = Node::Socket(st.dev, st.ino);
+    Ok(addr)
+}
+
+/// Binds a Unix socket; a node made for it goes again if the bind fails.
+fn unix_bind(task: &Task, ep: &Arc<Endpoint>, raw: &[u8]) -> Result<(), Errno> {
+    let addr = match unix_addr(task, raw)? {
+        Some(a) => Some(make_socket_node(task, a)?),
+        None => None,
+    };
+    let made =
+        addr.as_ref().filter(|a| matches!(a.node, Node::Socket(..))).and_then(|a| a.fs_path().map(str::to_owned));
+    let r = ep.bind(addr);
+    if let (Err(_), Some(path)) = (&r, made) {
+        if let Ok((fs, inner)) = super::sys_file::resolve(task, &path, false) {
+            let _ = fs.unlink(task, &inner);
+        }
+    }
+    r
 }
 
 fn unix_bytes(a: Option<&Addr>) -> Vec<u8> {
@@ -274,7 +368,7 @@ pub fn bind(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = socket_of(task, a[0])?;
     let raw = read_raw_addr(task, a[1], a[2])?;
     match sock(&file) {
-        SocketRef::Unix(u) => u.ep.bind(unix_addr(task, &raw)?)?,
+        SocketRef::Unix(u) => unix_bind(task, &u.ep, &raw)?,
         SocketRef::Inet(i) => {
             if raw.len() < 2 {
                 return Err(Errno::EINVAL);
@@ -311,7 +405,7 @@ pub fn connect(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
                 e.connect(None, cred(task))?;
                 return Ok(0);
             }
-            let addr = unix_addr(task, &raw)?.ok_or(Errno::EINVAL)?;
+            let addr = unix_target(task, &raw)?.ok_or(Errno::EINVAL)?;
             let c = cred(task);
             wait(task, s, nonblock, s.common().sndtimeo, || e.connect(Some(&addr), c))?;
         }
@@ -450,15 +544,16 @@ fn send_common(
     file: &Arc<dyn FileDescription>,
     to: Option<Vec<u8>>,
     data: &[u8],
-    rights: Vec<Arc<dyn FileDescription>>,
+    control: Control,
     flags: u64,
 ) -> Result<u64, Errno> {
+    let Control { rights, ip: ctl } = control;
     let s = sock(file);
     let nonblock = nonblocking(&**file, flags);
     let timeout = s.common().sndtimeo;
     let c = cred(task);
     let unix_to = match (s, &to) {
-        (SocketRef::Unix(_), Some(raw)) => unix_addr(task, raw)?,
+        (SocketRef::Unix(_), Some(raw)) => unix_target(task, raw)?,
         _ => None,
     };
     if !rights.is_empty() && !matches!(s, SocketRef::Unix(_)) {
@@ -469,7 +564,7 @@ fn send_common(
     loop {
         let r = wait(task, s, nonblock, timeout, || match s {
             SocketRef::Unix(u) => u.ep.send(unix_to.as_ref(), &data[done..], &rights, c),
-            SocketRef::Inet(i) => i.sock.send(to.as_deref(), &data[done..]),
+            SocketRef::Inet(i) => i.sock.send(to.as_deref(), &data[done..], ctl),
             SocketRef::Host(h) => h.send(to.as_deref(), &data[done..], flags),
             SocketRef::Netlink(n) => n.send(to.as_deref(), &data[done..], task.pid),
         });
@@ -492,7 +587,7 @@ pub fn sendto(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let mut buf = vec![0u8; a[2].min(0x7fff_f000) as usize];
     task.mm.copy_in(a[1], &mut buf)?;
     let to = if a[4] != 0 { Some(read_raw_addr(task, a[4], a[5])?) } else { None };
-    send_common(task, &file, to, &buf, Vec::new(), a[3])
+    send_common(task, &file, to, &buf, Control::default(), a[3])
 }
 
 /// What a receive returned, whatever the family.
@@ -504,6 +599,8 @@ struct Got {
     cred: Option<Cred>,
     /// The sender's address as the application reads it.
     from: Option<Vec<u8>>,
+    /// Protocol-level control messages (level, type, data).
+    cmsgs: Vec<(i32, i32, Vec<u8>)>,
 }
 
 /// One receive attempt of up to `len` bytes (EAGAIN when nothing yet);
@@ -513,20 +610,27 @@ fn recv_once(s: SocketRef<'_>, len: usize, peek: bool, nonblock: bool, flags: u6
         SocketRef::Unix(u) => {
             let r = u.ep.recv(len, peek)?;
             let from = r.from.as_ref().map(|a| unix_bytes(Some(a)));
-            Ok(Got { data: r.data, full_len: r.full_len, rights: r.rights, cred: r.cred, from })
+            Ok(Got { data: r.data, full_len: r.full_len, rights: r.rights, cred: r.cred, from, cmsgs: Vec::new() })
         }
         SocketRef::Inet(i) => {
             let r = i.sock.recv(len, peek, nonblock)?;
-            Ok(Got { data: r.data, full_len: r.full_len, rights: Vec::new(), cred: None, from: r.from })
+            Ok(Got { data: r.data, full_len: r.full_len, rights: Vec::new(), cred: None, from: r.from, cmsgs: r.cmsgs })
         }
         SocketRef::Host(h) => {
             let flags = if peek { flags | MSG_PEEK } else { flags & !MSG_PEEK };
             let r = h.recv(len, flags)?;
-            Ok(Got { data: r.data, full_len: r.full_len, rights: Vec::new(), cred: None, from: r.from })
+            Ok(Got {
+                data: r.data,
+                full_len: r.full_len,
+                rights: Vec::new(),
+                cred: None,
+                from: r.from,
+                cmsgs: Vec::new(),
+            })
         }
         SocketRef::Netlink(n) => {
             let (data, full_len, from) = n.recv(len, peek)?;
-            Ok(Got { data, full_len, rights: Vec::new(), cred: None, from: Some(from) })
+            Ok(Got { data, full_len, rights: Vec::new(), cred: None, from: Some(from), cmsgs: Vec::new() })
         }
     }
 }
@@ -596,12 +700,30 @@ fn cmsg_align(n: usize) -> usize {
     (n + 7) & !7
 }
 
-/// Parses SCM_RIGHTS and SCM_CREDENTIALS control messages.
-fn parse_control(task: &Task, addr: u64, len: u64) -> Result<Vec<Arc<dyn FileDescription>>, Errno> {
+/// What sendmsg's control messages asked for.
+#[derive(Default)]
+struct Control {
+    rights: Vec<Arc<dyn FileDescription>>,
+    ip: SendCtl,
+}
+
+/// Parses sendmsg's control messages as Linux does per family: SOL_SOCKET
+/// ones (SCM_RIGHTS, SCM_CREDENTIALS) everywhere, though only Unix
+/// sockets take them (`__scm_send`; others answer EINVAL); IPV6_HOPLIMIT
+/// and IPV6_TCLASS on an AF_INET6 datagram socket (`ip6_datagram_send_ctl`:
+/// an int each, -1 to 255, else EINVAL; other IPv6 types are EINVAL too);
+/// other levels are skipped (Unix, TCP). IP-level messages on an AF_INET
+/// datagram socket (IP_TTL, IP_TOS, IP_PKTINFO), and any but SOL_SOCKET
+/// on a host socket (`--network=host`), are not implemented: EINVAL,
+/// logged once.
+fn parse_control(task: &Task, s: SocketRef<'_>, addr: u64, len: u64) -> Result<Control, Errno> {
     let mut rights = Vec::new();
+    let mut ip = SendCtl::default();
     if addr == 0 || len == 0 {
-        return Ok(rights);
+        return Ok(Control { rights, ip });
     }
+    let dgram6 = matches!(s, SocketRef::Inet(i) if i.sock.proto.is_dgram() && i.sock.family == AF_INET6);
+    let dgram4 = matches!(s, SocketRef::Inet(i) if i.sock.proto.is_dgram() && i.sock.family == AF_INET);
     if len > 1 << 20 {
         return Err(Errno::ENOBUFS);
     }
@@ -616,8 +738,26 @@ fn parse_control(task: &Task, addr: u64, len: u64) -> Result<Vec<Arc<dyn FileDes
             return Err(Errno::EINVAL);
         }
         let body = &buf[off + CMSG_HDR..off + clen];
-        if level as u64 != SOL_SOCKET {
+        off += cmsg_align(clen);
+        if level as u64 == SOL_IPV6 && dgram6 {
+            let v = match <[u8; 4]>::try_from(body) {
+                Ok(b) if (-1..=255).contains(&i32::from_le_bytes(b)) => i32::from_le_bytes(b),
+                _ => return Err(Errno::EINVAL),
+            };
+            match ty as u64 {
+                IPV6_HOPLIMIT => ip.hoplimit = Some(v),
+                IPV6_TCLASS => ip.tclass = Some(v),
+                _ => return Err(Errno::EINVAL),
+            }
+            continue;
+        }
+        // Host sockets (--network=host) forward no ancillary data.
+        if (level as u64 == SOL_IP && dgram4) || (level as u64 != SOL_SOCKET && matches!(s, SocketRef::Host(_))) {
+            log_cmsg_once(level, ty);
             return Err(Errno::EINVAL);
+        }
+        if level as u64 != SOL_SOCKET {
+            continue;
         }
         match ty {
             SCM_RIGHTS => {
@@ -643,9 +783,17 @@ fn parse_control(task: &Task, addr: u64, len: u64) -> Result<Vec<Arc<dyn FileDes
             }
             _ => return Err(Errno::EINVAL),
         }
-        off += cmsg_align(clen);
     }
-    Ok(rights)
+    Ok(Control { rights, ip })
+}
+
+fn log_cmsg_once(level: i32, ty: i32) {
+    static SEEN: Mutex<Vec<(i32, i32)>> = Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if !seen.contains(&(level, ty)) {
+        seen.push((level, ty));
+        tracing::warn!("sendmsg control message level {level} type {ty} is not supported: EINVAL (logged once)");
+    }
 }
 
 /// sendmsg on the `msghdr` at `hdr`.
@@ -653,8 +801,8 @@ fn sendmsg_at(task: &Task, file: &Arc<dyn FileDescription>, hdr: u64, flags: u64
     let m = read_msghdr(task, hdr)?;
     let to = if m[0] != 0 && m[1] as u32 != 0 { Some(read_raw_addr(task, m[0], m[1])?) } else { None };
     let data = gather(task, m[2], m[3])?;
-    let rights = parse_control(task, m[4], m[5])?;
-    send_common(task, file, to, &data, rights, flags)
+    let control = parse_control(task, sock(file), m[4], m[5])?;
+    send_common(task, file, to, &data, control, flags)
 }
 
 pub fn sendmsg(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -729,6 +877,9 @@ fn recvmsg_at(task: &Task, file: &Arc<dyn FileDescription>, hdr: u64, flags: u64
         if !fds.is_empty() {
             push_cmsg(&mut control, SCM_RIGHTS, &fds);
         }
+    }
+    for (level, ty, body) in &r.cmsgs {
+        put_cmsg(&mut control, cap, &mut out_flags, *level, *ty, body);
     }
     if !control.is_empty() {
         // The last message's padding may not fit; Linux reports the
@@ -817,6 +968,31 @@ pub fn recvmmsg(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(got)
 }
 
+/// Linux `put_cmsg`: a message that does not fit whole is cut to the
+/// room left (MSG_CTRUNC), its header then giving the cut length; without
+/// room for a header nothing is written (MSG_CTRUNC).
+fn put_cmsg(out: &mut Vec<u8>, cap: usize, flags: &mut u32, level: i32, ty: i32, body: &[u8]) {
+    out.resize(cmsg_align(out.len()).min(cap.max(out.len())), 0);
+    let room = cap.saturating_sub(out.len());
+    if room < CMSG_HDR {
+        *flags |= MSG_CTRUNC;
+        return;
+    }
+    let full = CMSG_HDR + body.len();
+    let len = if full > room {
+        *flags |= MSG_CTRUNC;
+        room
+    } else {
+        full
+    };
+    out.extend_from_slice(&(len as u64).to_le_bytes());
+    out.extend_from_slice(&level.to_le_bytes());
+    out.extend_from_slice(&ty.to_le_bytes());
+    out.extend_from_slice(&body[..len - CMSG_HDR]);
+    let end = out.len() - len + cmsg_align(full).min(room);
+    out.resize(end, 0);
+}
+
 fn push_cmsg(out: &mut Vec<u8>, ty: i32, body: &[u8]) {
     out.resize(cmsg_align(out.len()), 0);
     out.extend_from_slice(&((CMSG_HDR + body.len()) as u64).to_le_bytes());
@@ -864,8 +1040,7 @@ fn sol_socket_get(task: &Task, s: SocketRef<'_>, name: u64, val: u64, lenp: u64)
         SO_TYPE => int(s.ty()),
         SO_DOMAIN => int(i32::from(s.family())),
         SO_PROTOCOL => int(match s {
-            SocketRef::Inet(i) if i.sock.proto == Proto::Tcp => IPPROTO_TCP,
-            SocketRef::Inet(_) => IPPROTO_UDP,
+            SocketRef::Inet(i) => i.sock.proto.number(),
             _ => 0,
         }),
         SO_ERROR => int(match s {
@@ -917,6 +1092,15 @@ fn inet_get(task: &Task, sock: &InetSocket, level: u64, name: u64, val: u64, len
         (SOL_IP, IP_TOS) => int(o.tos),
         (SOL_IPV6, IPV6_V6ONLY) if sock.family == AF_INET6 => {
             int(sock.v6only.load(std::sync::atomic::Ordering::Relaxed) as i32)
+        }
+        (SOL_IPV6, IPV6_UNICAST_HOPS) if sock.family == AF_INET6 => int(if o.hops6 < 0 { 64 } else { o.hops6 }),
+        (SOL_IPV6, IPV6_TCLASS) if sock.family == AF_INET6 => int(o.tclass6),
+        (SOL_IPV6, IPV6_RECVHOPLIMIT) if sock.family == AF_INET6 => int(o.recv_hoplimit as i32),
+        (SOL_IPV6, IPV6_RECVTCLASS) if sock.family == AF_INET6 => int(o.recv_tclass as i32),
+        // Linux `udp_lib_getsockopt`: either level; a UDP socket reads 0.
+        (SOL_UDP | SOL_UDPLITE, UDPLITE_SEND_CSCOV | UDPLITE_RECV_CSCOV) if sock.proto.is_dgram() => {
+            let v = if name == UDPLITE_SEND_CSCOV { o.cscov_send } else { o.cscov_recv };
+            int(i32::from(v.unwrap_or(0)))
         }
         (l, _) if l == IPPROTO_TCP as u64 && sock.proto != Proto::Tcp => Err(Errno::EOPNOTSUPP),
         (l, n) if l == IPPROTO_TCP as u64 => match n {
@@ -1051,6 +1235,26 @@ fn inet_set(task: &Task, sock: &InetSocket, level: u64, name: u64, val: u64, len
                 return Err(Errno::EINVAL);
             }
             sock.v6only.store(v != 0, std::sync::atomic::Ordering::Relaxed);
+        }
+        (SOL_IPV6, IPV6_UNICAST_HOPS) if sock.family == AF_INET6 => {
+            let v = in_range(-1, 255)?;
+            sock.set_opts(|o| o.hops6 = v);
+        }
+        (SOL_IPV6, IPV6_TCLASS) if sock.family == AF_INET6 => {
+            let v = in_range(-1, 255)?.max(0);
+            sock.set_opts(|o| o.tclass6 = v);
+        }
+        (SOL_IPV6, IPV6_RECVHOPLIMIT) if sock.family == AF_INET6 => sock.set_opts(|o| o.recv_hoplimit = v != 0),
+        (SOL_IPV6, IPV6_RECVTCLASS) if sock.family == AF_INET6 => sock.set_opts(|o| o.recv_tclass = v != 0),
+        // Linux `udp_lib_setsockopt`: a coverage below 8 (the header) but
+        // not 0 is 8, above 65535 is 65535.
+        (SOL_UDP | SOL_UDPLITE, UDPLITE_SEND_CSCOV | UDPLITE_RECV_CSCOV) if sock.proto == Proto::UdpLite => {
+            let cov = if v != 0 && v < 8 { 8 } else { v.min(0xffff) } as u16;
+            if name == UDPLITE_SEND_CSCOV {
+                sock.set_opts(|o| o.cscov_send = Some(cov));
+            } else {
+                sock.set_opts(|o| o.cscov_recv = Some(cov));
+            }
         }
         (l, _) if l == IPPROTO_TCP as u64 && sock.proto != Proto::Tcp => return Err(Errno::EOPNOTSUPP),
         (l, n) if l == IPPROTO_TCP as u64 => match n {
