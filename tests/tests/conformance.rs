@@ -155,6 +155,7 @@ conformance!(
     uts,
     caps,
     sysfs,
+    icmp_raw,
     locks,
     mmap_anon,
     mmap_file,

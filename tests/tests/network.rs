@@ -553,3 +553,26 @@ fn host_mode_proc_net_route_matches_the_namespace() {
     out.assert_success();
     assert_eq!(out.stdout, native.stdout);
 }
+
+/// `ping` from the container (a raw ICMP socket, with CAP_NET_RAW as
+/// Docker gives it) reaches the peer through the stack; without the
+/// capability busybox falls back to a ping socket, which Linux's default
+/// `ping_group_range` refuses, as it does under runc.
+#[test]
+fn the_container_pings_the_peer() {
+    let pair = NetPair::new();
+    let moat = Moat::new();
+    let ping = ["/bin/busybox", "ping", "-c", "2", "-W", "5", PEER_IP];
+    let bundle = Bundle::derive_with(|spec| {
+        spec["process"]["args"] = serde_json::json!(ping);
+        let caps = serde_json::json!(["CAP_NET_RAW"]);
+        spec["process"]["capabilities"] = serde_json::json!({"bounding": caps, "effective": caps, "permitted": caps});
+        set_netns(spec, Some(&pair.a_path()));
+    });
+    let out = moat.run_bundle(&bundle);
+    out.assert_success();
+    assert!(out.stdout.contains("2 packets transmitted, 2 packets received"), "{out}");
+    let out = moat.run_bundle(&in_netns(None, &pair.a_path(), &ping));
+    out.assert_failure();
+    assert!(out.stderr.contains("ermission denied"), "ping without CAP_NET_RAW:\n{out}");
+}

@@ -263,8 +263,8 @@ pub fn proc_net_inet(proto: Proto, family: u16) -> String {
         let ip = |a: &[u8; 16]| if family == AF_INET { a[12..].to_vec() } else { a.to_vec() };
         let state = match proto {
             Proto::Tcp => sock.tcp_state(),
-            Proto::Udp | Proto::UdpLite if sock.peer().is_ok() => 1,
-            Proto::Udp | Proto::UdpLite => 7,
+            Proto::Udp | Proto::UdpLite | Proto::Icmp if sock.peer().is_ok() => 1,
+            Proto::Udp | Proto::UdpLite | Proto::Icmp => 7,
         };
         let (tx, rx) = sock.queues();
         s.push_str(&format!(
@@ -289,7 +289,7 @@ fn proc_net_host(mut s: String, proto: Proto, family: u16) -> String {
         Proto::Udp => super::hostinet::SOCK_DGRAM,
         // Host sockets do not record their protocol: a host UDP-Lite
         // socket is listed with the UDP ones, and udplite stays empty.
-        Proto::UdpLite => return s,
+        Proto::UdpLite | Proto::Icmp => return s,
     };
     let socks = super::hostinet::sockets();
     let mut i = 0;

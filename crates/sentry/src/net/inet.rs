@@ -63,6 +63,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 pub const IPPROTO_TCP: i32 = 6;
 pub const IPPROTO_UDP: i32 = 17;
 pub const IPPROTO_UDPLITE: i32 = 136;
+pub const IPPROTO_ICMP: i32 = 1;
 /// Linux's `ip_local_port_range`.
 pub const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=60999;
 /// Largest UDP payloads over IPv4 and IPv6 (65535 less the headers).
@@ -83,6 +84,11 @@ pub enum Proto {
     /// UDP-Lite (RFC 3828): UDP with a partial checksum coverage and its
     /// own port space. Local traffic only: smoltcp has no UDP-Lite.
     UdpLite,
+    /// A raw IPv4 ICMP socket (`ping` as root, CAP_NET_RAW): messages go
+    /// out as the application built them, and come back with their IPv4
+    /// header; no port. The sandbox's own addresses answer echo requests
+    /// themselves; others are reached through the stack.
+    Icmp,
 }
 
 impl Proto {
@@ -95,6 +101,7 @@ impl Proto {
             Proto::Tcp => IPPROTO_TCP,
             Proto::Udp => IPPROTO_UDP,
             Proto::UdpLite => IPPROTO_UDPLITE,
+            Proto::Icmp => IPPROTO_ICMP,
         }
     }
 }
@@ -284,6 +291,35 @@ struct Ext {
     conn: Option<netstack::TcpId>,
     listen: Option<netstack::ListenId>,
     udp: Option<netstack::UdpId>,
+    icmp: Option<netstack::IcmpId>,
+}
+
+const SOCK_RAW: i32 = 3;
+const ICMP_ECHOREPLY: u8 = 0;
+const ICMP_ECHO: u8 = 8;
+
+/// The Internet checksum (RFC 1071) of `b`.
+fn inet_checksum(b: &[u8]) -> u16 {
+    let mut sum: u32 = b.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))).sum();
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// An IPv4 packet of protocol ICMP from `src` to `dst` (v4-mapped forms),
+/// as a raw socket receives it: 20-byte header, TTL 64, DF.
+fn ipv4_packet(src: &[u8; 16], dst: &[u8; 16], payload: &[u8]) -> Vec<u8> {
+    let total = (20 + payload.len()) as u16;
+    let mut p = vec![0x45, 0];
+    p.extend_from_slice(&total.to_be_bytes());
+    p.extend_from_slice(&[0, 0, 0x40, 0, 64, IPPROTO_ICMP as u8, 0, 0]);
+    p.extend_from_slice(&src[12..]);
+    p.extend_from_slice(&dst[12..]);
+    let sum = inet_checksum(&p);
+    p[10..12].copy_from_slice(&sum.to_be_bytes());
+    p.extend_from_slice(payload);
+    p
 }
 
 fn stack() -> Option<&'static netstack::Stack> {
@@ -342,7 +378,7 @@ impl InetSocket {
         static NEXT_INO: AtomicU64 = AtomicU64::new(1 << 20);
         let (sndbuf, rcvbuf) = match proto {
             Proto::Tcp => (TCP_SNDBUF, TCP_RCVBUF),
-            Proto::Udp | Proto::UdpLite => (UDP_BUF, UDP_BUF),
+            Proto::Udp | Proto::UdpLite | Proto::Icmp => (UDP_BUF, UDP_BUF),
         };
         let stream = Endpoint::new(SOCK_STREAM, no_cred());
         stream.set_bufs(Some(TCP_QUEUE), Some(TCP_QUEUE));
@@ -413,6 +449,7 @@ impl InetSocket {
         match self.proto {
             Proto::Tcp => SOCK_STREAM,
             Proto::Udp | Proto::UdpLite => SOCK_DGRAM,
+            Proto::Icmp => SOCK_RAW,
         }
     }
 
@@ -440,6 +477,11 @@ impl InetSocket {
         let local_ok = is_local(&addr.ip) || addr.ip == ANY4 || (self.family == AF_INET6 && addr.ip == ANY6);
         if !local_ok {
             return Err(Errno::EADDRNOTAVAIL);
+        }
+        if self.proto == Proto::Icmp {
+            // A raw socket has an address and no port.
+            self.lock().local = Some(Addr { port: 0, ..addr });
+            return Ok(());
         }
         if addr.port != 0 && addr.port < 1024 && self.uid != 0 {
             return Err(Errno::EACCES);
@@ -550,7 +592,9 @@ impl InetSocket {
     pub fn peer(&self) -> Result<Addr, Errno> {
         let st = self.lock();
         match (&st.tcp, self.proto) {
-            (Tcp::Connected { .. }, Proto::Tcp) | (_, Proto::Udp | Proto::UdpLite) => st.peer.ok_or(Errno::ENOTCONN),
+            (Tcp::Connected { .. }, Proto::Tcp) | (_, Proto::Udp | Proto::UdpLite | Proto::Icmp) => {
+                st.peer.ok_or(Errno::ENOTCONN)
+            }
             _ => Err(Errno::ENOTCONN),
         }
     }
@@ -559,6 +603,12 @@ impl InetSocket {
         match self.proto {
             Proto::Tcp => self.tcp_connect(raw, nonblock),
             Proto::Udp | Proto::UdpLite => self.udp_connect(raw),
+            Proto::Icmp => {
+                let (dst, _) = parse_addr(raw, self.family, true)?;
+                let (dst, _) = self.route(dst)?;
+                self.lock().peer = Some(Addr { port: 0, ..dst });
+                Ok(())
+            }
         }
     }
 
@@ -855,7 +905,67 @@ impl InetSocket {
                 };
                 self.udp_send(to, data, ctl)
             }
+            Proto::Icmp => {
+                let to = match to {
+                    Some(raw) => Some(parse_addr(raw, self.family, true)?.0),
+                    None => None,
+                };
+                self.icmp_send(to, data)
+            }
         }
+    }
+
+    /// A raw ICMP send. To one of the sandbox's own addresses the message
+    /// comes back to the socket, as every raw ICMP socket sees it on
+    /// loopback, followed by the echo reply the kernel makes; to anyone
+    /// else it leaves through the stack, whose ICMP socket is bound to the
+    /// first echo request's identifier.
+    fn icmp_send(self: &Arc<Self>, to: Option<Addr>, data: &[u8]) -> Result<usize, Errno> {
+        let dst = to.or(self.lock().peer).ok_or(Errno::EDESTADDRREQ)?;
+        if data.len() > UDP_MAX_V4 + 8 {
+            return Err(Errno::EMSGSIZE);
+        }
+        let (dst, path) = self.route(dst)?;
+        let src = self.source_for(self.local(), &dst.ip);
+        if path == Path::Out {
+            let stack = stack().ok_or(Errno::ENETUNREACH)?;
+            let bound = self.lock().ext.icmp;
+            let id = match bound {
+                Some(id) => id,
+                None => {
+                    let ident = data.get(4..6).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+                    let id = stack.icmp_bind(ident, self.notifier()).map_err(|e| Errno::new(e.raw_os_error()))?;
+                    self.lock().ext.icmp = Some(id);
+                    id
+                }
+            };
+            return stack.icmp_send(id, ip_to_std(&dst.ip), data).map_err(|e| Errno::new(e.raw_os_error()));
+        }
+        let mut packets = vec![(ipv4_packet(&src, &dst.ip, data), src)];
+        if data.len() >= 8 && data[0] == ICMP_ECHO && data[1] == 0 {
+            let mut reply = data.to_vec();
+            reply[0] = ICMP_ECHOREPLY;
+            reply[2..4].copy_from_slice(&[0, 0]);
+            let sum = inet_checksum(&reply);
+            reply[2..4].copy_from_slice(&sum.to_be_bytes());
+            packets.push((ipv4_packet(&dst.ip, &src, &reply), dst.ip));
+        }
+        {
+            let mut st = self.lock();
+            for (packet, from) in packets {
+                if st.dgram_bytes + packet.len() <= st.opts.rcvbuf {
+                    st.dgram_bytes += packet.len();
+                    st.dgrams.push_back(Dgram {
+                        data: packet,
+                        from: Addr { ip: from, port: 0 },
+                        hoplimit: 64,
+                        tclass: 0,
+                    });
+                }
+            }
+        }
+        self.queue().notify();
+        Ok(data.len())
     }
 
     fn tcp_send(&self, data: &[u8]) -> Result<usize, Errno> {
@@ -1014,6 +1124,23 @@ impl InetSocket {
         }
         let local_dgram = if peek { st.dgrams.front().cloned() } else { st.dgrams.pop_front() };
         if local_dgram.is_none() {
+            if let (Some(id), Some(stack)) = (st.ext.icmp, stack()) {
+                let mut buf = vec![0u8; 65536];
+                if let Ok((n, _, from)) = stack.icmp_recv(id, &mut buf, peek) {
+                    let from = Addr::from_std(std::net::SocketAddr::new(from, 0));
+                    let local = st.local.unwrap_or(self.unspecified());
+                    let to = self.source_for(local, &from.ip);
+                    let mut packet = ipv4_packet(&from.ip, &to, &buf[..n]);
+                    let full_len = packet.len();
+                    packet.truncate(len);
+                    return Ok(Received {
+                        data: packet,
+                        full_len,
+                        from: Some(from.to_bytes(self.family)),
+                        cmsgs: Vec::new(),
+                    });
+                }
+            }
             if let (Some(id), Some(stack)) = (st.ext.udp, stack()) {
                 let mut buf = vec![0u8; len];
                 if let Ok((n, full_len, from)) = stack.udp_recv(id, &mut buf, peek) {
@@ -1077,7 +1204,7 @@ impl InetSocket {
             }
             (Proto::Tcp, Tcp::Listening { .. }) => Ok(()),
             (Proto::Tcp, _) => Err(Errno::ENOTCONN),
-            (Proto::Udp | Proto::UdpLite, _) => {
+            (Proto::Udp | Proto::UdpLite | Proto::Icmp, _) => {
                 // Linux sets the bits even when it answers ENOTCONN.
                 st.shutdown |= mode;
                 let connected = st.peer.is_some();
@@ -1142,6 +1269,9 @@ impl InetSocket {
             if let Some(id) = ext.listen {
                 stack.tcp_unlisten(id);
             }
+            if let Some(id) = ext.icmp {
+                stack.icmp_close(id);
+            }
             if let Some(id) = ext.udp {
                 stack.udp_close(id);
             }
@@ -1165,7 +1295,10 @@ impl InetSocket {
         let err = if st.error != 0 { POLLERR } else { 0 };
         if self.proto.is_dgram() {
             let mut r = POLLOUT | POLLWRNORM | POLLWRBAND | err;
-            let ext_ready = || st.ext.udp.zip(stack()).is_some_and(|(id, s)| s.udp_pending(id).is_some());
+            let ext_ready = || {
+                st.ext.udp.zip(stack()).is_some_and(|(id, s)| s.udp_pending(id).is_some())
+                    || st.ext.icmp.zip(stack()).is_some_and(|(id, s)| s.icmp_pending(id))
+            };
             if !st.dgrams.is_empty() || ext_ready() {
                 r |= POLLIN | POLLRDNORM;
             }
@@ -1224,7 +1357,7 @@ impl InetSocket {
     pub fn unread(&self) -> Result<usize, Errno> {
         let st = self.lock();
         match (&st.tcp, self.proto) {
-            (_, Proto::Udp | Proto::UdpLite) => Ok(st.dgrams.front().map_or(0, |d| d.data.len())),
+            (_, Proto::Udp | Proto::UdpLite | Proto::Icmp) => Ok(st.dgrams.front().map_or(0, |d| d.data.len())),
             (Tcp::Listening { .. }, _) => Err(Errno::EINVAL),
             _ => match (st.ext.conn, stack()) {
                 (Some(id), Some(stack)) => Ok(stack.tcp_status(id).recv_queue),
@@ -1316,7 +1449,7 @@ impl InetSocket {
     pub fn queues(&self) -> (usize, usize) {
         let st = self.lock();
         match self.proto {
-            Proto::Udp | Proto::UdpLite => (0, st.dgram_bytes),
+            Proto::Udp | Proto::UdpLite | Proto::Icmp => (0, st.dgram_bytes),
             Proto::Tcp => match st.ext.conn.zip(stack()) {
                 Some((id, stack)) => {
                     drop(st);

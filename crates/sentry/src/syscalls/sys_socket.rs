@@ -12,7 +12,7 @@ use crate::fs::unix::{
 use crate::kernel::Task;
 use crate::net::addr::{AF_INET, AF_INET6};
 use crate::net::hostinet::HostSocket;
-use crate::net::inet::{InetFile, InetSocket, Proto, SendCtl, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE};
+use crate::net::inet::{InetFile, InetSocket, Proto, SendCtl, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE};
 use crate::net::netlink::{NetlinkSocket, AF_NETLINK, NETLINK_ROUTE};
 use crate::net::{iface, SocketRef};
 use crate::vfs::FileDescription;
@@ -170,9 +170,15 @@ pub fn socket(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
                 (SOCK_STREAM, 0 | IPPROTO_TCP) => Proto::Tcp,
                 (SOCK_DGRAM, 0 | IPPROTO_UDP) => Proto::Udp,
                 (SOCK_DGRAM, IPPROTO_UDPLITE) => Proto::UdpLite,
+                // Ping sockets: net.ipv4.ping_group_range is Linux's default
+                // "1 0", no group may.
+                (SOCK_DGRAM, IPPROTO_ICMP) if domain == AF_INET as u64 => return Err(Errno::EACCES),
                 (SOCK_STREAM | SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
-                // Raw sockets need CAP_NET_RAW, which the sandbox never grants.
-                (SOCK_RAW, _) => return Err(Errno::EPERM),
+                // Raw sockets need CAP_NET_RAW; the sentry has raw IPv4 ICMP
+                // (ping) in its own stack, not under --network=host.
+                (SOCK_RAW, _) if !task.creds.capable(crate::kernel::caps::CAP_NET_RAW) => return Err(Errno::EPERM),
+                (SOCK_RAW, IPPROTO_ICMP) if domain == AF_INET as u64 && crate::net::host().is_none() => Proto::Icmp,
+                (SOCK_RAW, _) => return Err(Errno::EPROTONOSUPPORT),
                 _ => return Err(Errno::ESOCKTNOSUPPORT),
             };
             if crate::net::host().is_some() {
