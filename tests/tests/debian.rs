@@ -364,12 +364,15 @@ print([l.split(":")[0].strip() for l in open("/proc/net/dev").read().splitlines(
     /// (2350 tests). Measured on an idle machine: 2 min 38 s under moat,
     /// 2 min under runc.
     ///
-    /// Excluded: `NetworkConnectionAttributesTest.testSourceAddress`, which
-    /// fails about one run in ten under moat (never in 11,474 runs under
-    /// runc): the server thread's close(4) lands on the descriptor the
-    /// client thread's create_connection just got, and getsockname says
-    /// EBADF. main's moat does the same (checked at fefe723); not understood
-    /// yet, kept out so the rest stays a reliable check.
+    /// Excluded: `NetworkConnectionAttributesTest.testSourceAddress`, a race
+    /// in the test itself that moat's slower system calls widen (one run in
+    /// ten here; none in 11,474 under runc). The client thread registers
+    /// `addCleanup(self.cli.close)` after the server registered
+    /// `addCleanup(self.done.wait)`; cleanups run last-in first-out, so when
+    /// the server side finishes first the main thread closes the client's
+    /// socket before waiting for it, and the client's getsockname meets
+    /// EBADF (the strace shows the main thread's close of that descriptor
+    /// right after the listener's). main's moat does the same.
     #[test]
     fn python3_test_socket_selectors_asyncio() {
         let suite = debian_rootfs().join("usr/lib/python3.11/test/test_socket.py");
