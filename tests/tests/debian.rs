@@ -361,8 +361,18 @@ print([l.split(":")[0].strip() for l in open("/proc/net/dev").read().splitlines(
     /// 111 skipped for families and features neither the sandbox nor the
     /// host offers: CAN, RDS, TIPC, VSOCK, AF_ALG..., one fewer than under
     /// runc, which cannot sethostname), test_selectors and test_asyncio
-    /// (2350 tests). Nothing is excluded. Measured on an idle machine:
-    /// 2 min 38 s under moat, 2 min under runc.
+    /// (2350 tests). Measured on an idle machine: 2 min 38 s under moat,
+    /// 2 min under runc.
+    ///
+    /// Excluded: `NetworkConnectionAttributesTest.testSourceAddress`, a race
+    /// in the test itself that moat's slower system calls widen (one run in
+    /// ten here; none in 11,474 under runc). The client thread registers
+    /// `addCleanup(self.cli.close)` after the server registered
+    /// `addCleanup(self.done.wait)`; cleanups run last-in first-out, so when
+    /// the server side finishes first the main thread closes the client's
+    /// socket before waiting for it, and the client's getsockname meets
+    /// EBADF (the strace shows the main thread's close of that descriptor
+    /// right after the listener's). main's moat does the same.
     #[test]
     fn python3_test_socket_selectors_asyncio() {
         let suite = debian_rootfs().join("usr/lib/python3.11/test/test_socket.py");
@@ -373,7 +383,8 @@ print([l.split(":")[0].strip() for l in open("/proc/net/dev").read().splitlines(
         );
         let mut moat = Moat::new();
         moat.timeout = std::time::Duration::from_secs(900);
-        let args = ["python3", "-m", "test", "test_socket", "test_selectors", "test_asyncio"];
+        let args =
+            ["python3", "-m", "test", "test_socket", "test_selectors", "test_asyncio", "-i", "testSourceAddress"];
         let out = moat.run_bundle(&Bundle::derive_debian(&args));
         out.assert_success();
         // "env changed" (children reaped late) is reported under runc too.
