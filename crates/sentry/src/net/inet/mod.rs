@@ -60,6 +60,12 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
+mod external;
+mod ports;
+use external::{ext_readiness, ipv4_packet, stack, Ext, SOCK_RAW};
+pub use ports::bound_sockets;
+use ports::table;
+
 pub const IPPROTO_TCP: i32 = 6;
 pub const IPPROTO_UDP: i32 = 17;
 pub const IPPROTO_UDPLITE: i32 = 136;
@@ -104,80 +110,6 @@ impl Proto {
             Proto::Icmp => IPPROTO_ICMP,
         }
     }
-}
-
-#[derive(Default)]
-struct Table {
-    ports: HashMap<(Proto, u16), Vec<Weak<InetSocket>>>,
-    next_ephemeral: u16,
-}
-
-fn table() -> MutexGuard<'static, Table> {
-    static TABLE: OnceLock<Mutex<Table>> = OnceLock::new();
-    TABLE.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner())
-}
-
-impl Table {
-    fn live(&self, proto: Proto, port: u16) -> Vec<Arc<InetSocket>> {
-        self.ports.get(&(proto, port)).map(|v| v.iter().filter_map(Weak::upgrade).collect()).unwrap_or_default()
-    }
-
-    /// Whether `sock` may take `port` at `ip` (Linux's bind conflict rules).
-    fn conflicts(&self, sock: &InetSocket, ip: [u8; 16], port: u16) -> bool {
-        let mine = AddrSet::of(ip, sock.family, sock.v6only.load(Ordering::Relaxed));
-        let (reuse, reuseport) = (sock.reuseaddr.load(Ordering::Relaxed), sock.reuseport.load(Ordering::Relaxed));
-        self.live(sock.proto, port).iter().any(|other| {
-            if std::ptr::eq(&**other, sock) {
-                return false;
-            }
-            let Some(theirs) = other.bound_set() else { return false };
-            if !mine.overlaps(&theirs) {
-                return false;
-            }
-            let listening = other.listening.load(Ordering::Relaxed);
-            if reuse && other.reuseaddr.load(Ordering::Relaxed) && (sock.proto.is_dgram() || !listening) {
-                return false;
-            }
-            !(reuseport && other.reuseport.load(Ordering::Relaxed) && other.uid == sock.uid)
-        })
-    }
-
-    fn insert(&mut self, sock: &Arc<InetSocket>, port: u16) {
-        let list = self.ports.entry((sock.proto, port)).or_default();
-        list.retain(|w| w.strong_count() > 0);
-        list.push(Arc::downgrade(sock));
-    }
-
-    fn remove(&mut self, sock: &InetSocket, port: u16) {
-        if let Some(list) = self.ports.get_mut(&(sock.proto, port)) {
-            list.retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), sock));
-            if list.is_empty() {
-                self.ports.remove(&(sock.proto, port));
-            }
-        }
-    }
-
-    /// A free ephemeral port (no socket of the protocol holds it).
-    fn ephemeral(&mut self, proto: Proto) -> Result<u16, Errno> {
-        let (lo, hi) = (*EPHEMERAL.start(), *EPHEMERAL.end());
-        let span = hi - lo + 1;
-        for _ in 0..span {
-            let port = lo + self.next_ephemeral % span;
-            self.next_ephemeral = self.next_ephemeral.wrapping_add(1) % span;
-            if self.live(proto, port).is_empty() {
-                return Ok(port);
-            }
-        }
-        Err(Errno::EADDRINUSE)
-    }
-}
-
-/// Every bound socket of `proto`, for /proc/net.
-pub fn bound_sockets(proto: Proto) -> Vec<Arc<InetSocket>> {
-    let t = table();
-    let mut keys: Vec<_> = t.ports.keys().filter(|k| k.0 == proto).copied().collect();
-    keys.sort_by_key(|k| k.1);
-    keys.into_iter().flat_map(|(p, port)| t.live(p, port)).collect()
 }
 
 /// TCP's view of a socket.
@@ -286,46 +218,6 @@ enum PeerEnd {
     Reset,
 }
 
-#[derive(Default, Clone, Copy)]
-struct Ext {
-    conn: Option<netstack::TcpId>,
-    listen: Option<netstack::ListenId>,
-    udp: Option<netstack::UdpId>,
-    icmp: Option<netstack::IcmpId>,
-}
-
-const SOCK_RAW: i32 = 3;
-const ICMP_ECHOREPLY: u8 = 0;
-const ICMP_ECHO: u8 = 8;
-
-/// The Internet checksum (RFC 1071) of `b`.
-fn inet_checksum(b: &[u8]) -> u16 {
-    let mut sum: u32 = b.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))).sum();
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
-/// An IPv4 packet of protocol ICMP from `src` to `dst` (v4-mapped forms),
-/// as a raw socket receives it: 20-byte header, TTL 64, DF.
-fn ipv4_packet(src: &[u8; 16], dst: &[u8; 16], payload: &[u8]) -> Vec<u8> {
-    let total = (20 + payload.len()) as u16;
-    let mut p = vec![0x45, 0];
-    p.extend_from_slice(&total.to_be_bytes());
-    p.extend_from_slice(&[0, 0, 0x40, 0, 64, IPPROTO_ICMP as u8, 0, 0]);
-    p.extend_from_slice(&src[12..]);
-    p.extend_from_slice(&dst[12..]);
-    let sum = inet_checksum(&p);
-    p[10..12].copy_from_slice(&sum.to_be_bytes());
-    p.extend_from_slice(payload);
-    p
-}
-
-fn stack() -> Option<&'static netstack::Stack> {
-    super::stack().map(|s| &**s)
-}
-
 /// Whether `ip` is this sandbox's own: loopback or an interface's address.
 fn is_local(ip: &[u8; 16]) -> bool {
     is_loopback(ip) || stack().is_some_and(|s| s.is_local(ip_to_std(ip)))
@@ -427,16 +319,6 @@ impl InetSocket {
         })
     }
 
-    /// What the network stack calls when this socket may be ready.
-    fn notifier(self: &Arc<Self>) -> netstack::Notify {
-        let me = Arc::downgrade(self);
-        Arc::new(move || {
-            if let Some(s) = me.upgrade() {
-                s.queue().notify();
-            }
-        })
-    }
-
     fn lock(&self) -> MutexGuard<'_, St> {
         self.st.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -492,27 +374,6 @@ impl InetSocket {
         self.take_port(addr)?;
         self.lock().bind_locks = (addr.ip != ANY4 && addr.ip != ANY6, addr.port != 0);
         self.open_udp_port()
-    }
-
-    /// A UDP socket bound to the wildcard or an interface's address also
-    /// takes its port in the network stack, to hear from off the sandbox
-    /// (not UDP-Lite, which the stack does not speak).
-    fn open_udp_port(self: &Arc<Self>) -> Result<(), Errno> {
-        let Some(stack) = stack() else { return Ok(()) };
-        let local = self.local();
-        if self.proto != Proto::Udp || is_loopback(&local.ip) || self.lock().ext.udp.is_some() {
-            return Ok(());
-        }
-        match stack.udp_bind(local.to_std(), self.notifier()) {
-            Ok(id) => {
-                self.lock().ext.udp = Some(id);
-                Ok(())
-            }
-            Err(e) => {
-                self.release_port();
-                Err(Errno::new(e.raw_os_error()))
-            }
-        }
     }
 
     /// Enters the port table at `addr` (port 0: an ephemeral one).
@@ -690,53 +551,6 @@ impl InetSocket {
         Ok(())
     }
 
-    /// Starts a connection through the network stack. The handshake runs
-    /// there; the caller hears EINPROGRESS (non-blocking) or EAGAIN, and
-    /// the syscall layer sleeps and calls connect again until it is over.
-    fn ext_connect(self: &Arc<Self>, local: Addr, dst: Addr, nonblock: bool) -> Result<(), Errno> {
-        let stack = stack().ok_or(Errno::ENETUNREACH)?;
-        let id = match stack.tcp_connect(local.to_std(), dst.to_std(), self.notifier()) {
-            Ok(id) => id,
-            Err(e) => {
-                self.release_port();
-                return Err(Errno::new(e.raw_os_error()));
-            }
-        };
-        let nodelay = {
-            let mut st = self.lock();
-            st.ext.conn = Some(id);
-            st.tcp = Tcp::Connected { connecting: true };
-            st.peer = Some(dst);
-            st.opts.nodelay
-        };
-        stack.tcp_set_nodelay(id, nodelay);
-        Err(if nonblock { Errno::EINPROGRESS } else { Errno::EAGAIN })
-    }
-
-    /// A connect call while the stack's handshake is under way: 0 once it
-    /// is done (then EISCONN), its error if it failed, else EALREADY (or
-    /// EAGAIN for a blocking caller, which sleeps on).
-    fn ext_connect_progress(self: &Arc<Self>, nonblock: bool) -> Result<(), Errno> {
-        let (stack, id) = (stack().ok_or(Errno::ENETUNREACH)?, self.lock().ext.conn.expect("checked"));
-        let status = stack.tcp_status(id);
-        if status.connecting {
-            return Err(if nonblock { Errno::EALREADY } else { Errno::EAGAIN });
-        }
-        if !status.established {
-            let e = stack.tcp_take_error(id).unwrap_or(Errno::ECONNREFUSED.into_raw());
-            stack.tcp_close(id);
-            let mut st = self.lock();
-            st.ext.conn = None;
-            st.tcp = Tcp::Closed;
-            st.peer = None;
-            drop(st);
-            self.release_port();
-            return Err(Errno::new(e));
-        }
-        self.lock().tcp = Tcp::Connected { connecting: false };
-        Ok(())
-    }
-
     /// A listener takes a connection from `client` to `dst`: a new
     /// established socket on its accept queue. A full queue (more than
     /// `backlog` pending, Linux's `sk_acceptq_is_full`) turns `waiter`
@@ -836,34 +650,6 @@ impl InetSocket {
         Ok(taken)
     }
 
-    /// Takes a connection the network stack established.
-    fn ext_accept(&self, listen: Option<netstack::ListenId>) -> Result<Arc<InetSocket>, Errno> {
-        let (Some(stack), Some(listen)) = (stack(), listen) else { return Err(Errno::EAGAIN) };
-        if !stack.tcp_acceptable(listen) {
-            return Err(Errno::EAGAIN);
-        }
-        let server = InetSocket::new(self.family, Proto::Tcp, self.uid);
-        let id = stack.tcp_accept(listen, server.notifier()).ok_or(Errno::EAGAIN)?;
-        let (local, peer) = stack.tcp_endpoints(id).ok_or(Errno::ECONNABORTED)?;
-        let (common, opts) = {
-            let st = self.lock();
-            (st.common, st.opts)
-        };
-        let local = Addr::from_std(local);
-        {
-            let mut ss = server.lock();
-            ss.local = Some(local);
-            ss.peer = Some(Addr::from_std(peer));
-            ss.tcp = Tcp::Connected { connecting: false };
-            ss.common = common;
-            ss.opts = opts;
-            ss.ext.conn = Some(id);
-        }
-        stack.tcp_set_nodelay(id, opts.nodelay);
-        table().insert(&server, local.port);
-        Ok(server)
-    }
-
     fn udp_connect(self: &Arc<Self>, raw: &[u8]) -> Result<(), Errno> {
         if raw.len() >= 2 && raw[..2] == [0, 0] {
             // AF_UNSPEC dissolves the association; what bind did not name
@@ -913,59 +699,6 @@ impl InetSocket {
                 self.icmp_send(to, data)
             }
         }
-    }
-
-    /// A raw ICMP send. To one of the sandbox's own addresses the message
-    /// comes back to the socket, as every raw ICMP socket sees it on
-    /// loopback, followed by the echo reply the kernel makes; to anyone
-    /// else it leaves through the stack, whose ICMP socket is bound to the
-    /// first echo request's identifier.
-    fn icmp_send(self: &Arc<Self>, to: Option<Addr>, data: &[u8]) -> Result<usize, Errno> {
-        let dst = to.or(self.lock().peer).ok_or(Errno::EDESTADDRREQ)?;
-        if data.len() > UDP_MAX_V4 + 8 {
-            return Err(Errno::EMSGSIZE);
-        }
-        let (dst, path) = self.route(dst)?;
-        let src = self.source_for(self.local(), &dst.ip);
-        if path == Path::Out {
-            let stack = stack().ok_or(Errno::ENETUNREACH)?;
-            let bound = self.lock().ext.icmp;
-            let id = match bound {
-                Some(id) => id,
-                None => {
-                    let ident = data.get(4..6).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
-                    let id = stack.icmp_bind(ident, self.notifier()).map_err(|e| Errno::new(e.raw_os_error()))?;
-                    self.lock().ext.icmp = Some(id);
-                    id
-                }
-            };
-            return stack.icmp_send(id, ip_to_std(&dst.ip), data).map_err(|e| Errno::new(e.raw_os_error()));
-        }
-        let mut packets = vec![(ipv4_packet(&src, &dst.ip, data), src)];
-        if data.len() >= 8 && data[0] == ICMP_ECHO && data[1] == 0 {
-            let mut reply = data.to_vec();
-            reply[0] = ICMP_ECHOREPLY;
-            reply[2..4].copy_from_slice(&[0, 0]);
-            let sum = inet_checksum(&reply);
-            reply[2..4].copy_from_slice(&sum.to_be_bytes());
-            packets.push((ipv4_packet(&dst.ip, &src, &reply), dst.ip));
-        }
-        {
-            let mut st = self.lock();
-            for (packet, from) in packets {
-                if st.dgram_bytes + packet.len() <= st.opts.rcvbuf {
-                    st.dgram_bytes += packet.len();
-                    st.dgrams.push_back(Dgram {
-                        data: packet,
-                        from: Addr { ip: from, port: 0 },
-                        hoplimit: 64,
-                        tclass: 0,
-                    });
-                }
-            }
-        }
-        self.queue().notify();
-        Ok(data.len())
     }
 
     fn tcp_send(&self, data: &[u8]) -> Result<usize, Errno> {
@@ -1505,34 +1238,6 @@ fn udplite_accepts(send: Option<u16>, recv: Option<u16>, len: usize) -> bool {
     }
 }
 
-/// Linux `tcp_poll` for a connection of the network stack.
-fn ext_readiness(s: &netstack::TcpStatus, own_shutdown: u8) -> u32 {
-    use abi::poll::*;
-    if s.connecting {
-        return 0;
-    }
-    let mut r = 0;
-    if s.error.is_some() && !s.established {
-        return POLLOUT | POLLWRNORM | POLLERR | POLLHUP;
-    }
-    if s.error.is_some() {
-        r |= POLLERR;
-    }
-    if s.readable {
-        r |= POLLIN | POLLRDNORM;
-    }
-    if s.peer_closed {
-        r |= POLLIN | POLLRDNORM | POLLRDHUP;
-    }
-    if s.writable && own_shutdown & SHUT_SEND == 0 {
-        r |= POLLOUT | POLLWRNORM;
-    }
-    if s.closed || (s.peer_closed && own_shutdown & SHUT_SEND != 0) {
-        r |= POLLHUP;
-    }
-    r
-}
-
 /// A socket as an open file description.
 pub struct InetFile {
     pub sock: Arc<InetSocket>,
@@ -1608,104 +1313,4 @@ impl FileDescription for InetFile {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::net::addr::mapped;
-    use abi::poll::*;
-
-    fn v4(ip: [u8; 4], port: u16) -> Vec<u8> {
-        Addr { ip: mapped(ip), port }.to_bytes(AF_INET)
-    }
-
-    fn v6(ip: [u8; 16], port: u16) -> Vec<u8> {
-        Addr { ip, port }.to_bytes(AF_INET6)
-    }
-
-    #[test]
-    fn tcp_connect_accept_and_data() {
-        let l = InetSocket::new(AF_INET, Proto::Tcp, 0);
-        l.bind(&v4([127, 0, 0, 1], 0)).unwrap();
-        let port = l.local().port;
-        assert!(EPHEMERAL.contains(&port));
-        let c = InetSocket::new(AF_INET, Proto::Tcp, 0);
-        assert_eq!(c.connect(&v4([127, 0, 0, 1], port), false), Err(Errno::ECONNREFUSED));
-        l.listen(1).unwrap();
-        c.connect(&v4([127, 0, 0, 1], port), false).unwrap();
-        assert_ne!(l.readiness() & POLLIN, 0);
-        let s = l.accept().unwrap();
-        assert_eq!(s.peer().unwrap(), c.local());
-        assert_eq!(c.send(None, b"ping", SendCtl::default()), Ok(4));
-        assert_eq!(s.recv(10, false, true).unwrap().data, b"ping");
-        c.shutdown(1).unwrap();
-        assert_eq!(s.recv(10, false, true).unwrap().data, b"");
-        assert_eq!(s.tcp_state(), 8);
-        assert_eq!(c.send(None, b"x", SendCtl::default()), Err(Errno::EPIPE));
-        s.close();
-        c.close();
-        l.close();
-    }
-
-    #[test]
-    fn full_accept_queue_holds_blocking_connects() {
-        let l = InetSocket::new(AF_INET, Proto::Tcp, 0);
-        l.bind(&v4([127, 0, 0, 1], 0)).unwrap();
-        l.listen(0).unwrap();
-        let to = v4([127, 0, 0, 1], l.local().port);
-        let c1 = InetSocket::new(AF_INET, Proto::Tcp, 0);
-        c1.connect(&to, false).unwrap();
-        let c2 = InetSocket::new(AF_INET, Proto::Tcp, 0);
-        assert_eq!(c2.connect(&to, false), Err(Errno::EAGAIN));
-        let seen = c2.queue().generation();
-        let s1 = l.accept().unwrap();
-        assert_ne!(c2.queue().generation(), seen, "the waiting connect is woken");
-        c2.connect(&to, false).unwrap();
-        let c3 = InetSocket::new(AF_INET, Proto::Tcp, 0);
-        assert_eq!(c3.connect(&to, true), Err(Errno::EINPROGRESS));
-        for s in [l, c1, c2, c3, s1] {
-            s.close();
-        }
-    }
-
-    #[test]
-    fn bind_conflicts_and_reuseaddr() {
-        let a = InetSocket::new(AF_INET6, Proto::Tcp, 0);
-        a.bind(&v6(ANY6, 0)).unwrap();
-        let port = a.local().port;
-        let b = InetSocket::new(AF_INET, Proto::Tcp, 0);
-        assert_eq!(b.bind(&v4([127, 0, 0, 1], port)), Err(Errno::EADDRINUSE));
-        a.reuseaddr.store(true, Ordering::Relaxed);
-        b.reuseaddr.store(true, Ordering::Relaxed);
-        b.bind(&v4([127, 0, 0, 1], port)).unwrap();
-        a.listen(5).unwrap();
-        assert_eq!(b.listen(5), Err(Errno::EADDRINUSE));
-        let c = InetSocket::new(AF_INET, Proto::Tcp, 0);
-        assert_eq!(c.bind(&v4([10, 0, 0, 1], 0)), Err(Errno::EADDRNOTAVAIL));
-        let d = InetSocket::new(AF_INET6, Proto::Udp, 0);
-        d.v6only.store(true, Ordering::Relaxed);
-        assert_eq!(d.bind(&v6(LOOPBACK4, 0)), Err(Errno::EINVAL));
-        for s in [a, b, c, d] {
-            s.close();
-        }
-    }
-
-    #[test]
-    fn udp_boundaries_and_refusal() {
-        let r = InetSocket::new(AF_INET, Proto::Udp, 0);
-        r.bind(&v4([127, 0, 0, 1], 0)).unwrap();
-        let port = r.local().port;
-        let s = InetSocket::new(AF_INET6, Proto::Udp, 0);
-        s.send(Some(&v4([127, 0, 0, 1], port)), b"one", SendCtl::default()).unwrap();
-        s.send(Some(&v6(mapped([127, 0, 0, 1]), port)), b"three", SendCtl::default()).unwrap();
-        let got = r.recv(2, false, true).unwrap();
-        assert_eq!((got.data.as_slice(), got.full_len), (&b"on"[..], 3));
-        assert_eq!(got.from.unwrap(), Addr { ip: LOOPBACK4, port: s.local().port }.to_bytes(AF_INET));
-        assert_eq!(r.recv(100, false, true).unwrap().data, b"three");
-        r.close();
-        s.connect(&v4([127, 0, 0, 1], port), false).unwrap();
-        assert_eq!(s.send(None, b"lost", SendCtl::default()), Ok(4));
-        assert_ne!(s.readiness() & POLLERR, 0);
-        assert_eq!(s.recv(10, false, true).err(), Some(Errno::ECONNREFUSED));
-        assert_eq!(s.recv(10, false, true).err(), Some(Errno::EAGAIN));
-        s.close();
-    }
-}
+mod tests;
