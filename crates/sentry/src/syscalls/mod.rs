@@ -17,6 +17,7 @@ mod sys_poll;
 mod sys_process;
 mod sys_signal;
 mod sys_socket;
+mod sys_sockopt;
 mod sys_thread;
 mod sys_time;
 mod sys_tree;

@@ -20,99 +20,99 @@ use abi::{fcntl, Errno};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const SOCK_NONBLOCK: u64 = fcntl::O_NONBLOCK;
-const SOCK_CLOEXEC: u64 = fcntl::O_CLOEXEC;
-const SOCK_RAW: i32 = 3;
-const SUN_LEN: usize = 110;
+pub(super) const SOCK_NONBLOCK: u64 = fcntl::O_NONBLOCK;
+pub(super) const SOCK_CLOEXEC: u64 = fcntl::O_CLOEXEC;
+pub(super) const SOCK_RAW: i32 = 3;
+pub(super) const SUN_LEN: usize = 110;
 /// Largest socket address read from the application (`sockaddr_storage`).
-const ADDR_MAX: usize = 128;
+pub(super) const ADDR_MAX: usize = 128;
 
-const MSG_PEEK: u64 = 0x2;
-const MSG_CTRUNC: u32 = 0x8;
-const MSG_TRUNC: u64 = 0x20;
-const MSG_DONTWAIT: u64 = 0x40;
-const MSG_WAITALL: u64 = 0x100;
-const MSG_NOSIGNAL: u64 = 0x4000;
-const MSG_WAITFORONE: u64 = 0x10000;
-const MSG_CMSG_CLOEXEC: u64 = 0x4000_0000;
+pub(super) const MSG_PEEK: u64 = 0x2;
+pub(super) const MSG_CTRUNC: u32 = 0x8;
+pub(super) const MSG_TRUNC: u64 = 0x20;
+pub(super) const MSG_DONTWAIT: u64 = 0x40;
+pub(super) const MSG_WAITALL: u64 = 0x100;
+pub(super) const MSG_NOSIGNAL: u64 = 0x4000;
+pub(super) const MSG_WAITFORONE: u64 = 0x10000;
+pub(super) const MSG_CMSG_CLOEXEC: u64 = 0x4000_0000;
 
-const SOL_SOCKET: u64 = 1;
-const SOL_IP: u64 = 0;
-const SOL_IPV6: u64 = 41;
-const SOL_NETLINK: u64 = 270;
-const SCM_RIGHTS: i32 = 1;
-const SCM_CREDENTIALS: i32 = 2;
+pub(super) const SOL_SOCKET: u64 = 1;
+pub(super) const SOL_IP: u64 = 0;
+pub(super) const SOL_IPV6: u64 = 41;
+pub(super) const SOL_NETLINK: u64 = 270;
+pub(super) const SCM_RIGHTS: i32 = 1;
+pub(super) const SCM_CREDENTIALS: i32 = 2;
 
-const SO_REUSEADDR: u64 = 2;
-const SO_TYPE: u64 = 3;
-const SO_ERROR: u64 = 4;
-const SO_BROADCAST: u64 = 6;
-const SO_SNDBUF: u64 = 7;
-const SO_RCVBUF: u64 = 8;
-const SO_KEEPALIVE: u64 = 9;
-const SO_OOBINLINE: u64 = 10;
-const SO_PRIORITY: u64 = 12;
-const SO_LINGER: u64 = 13;
-const SO_REUSEPORT: u64 = 15;
-const SO_PASSCRED: u64 = 16;
-const SO_PEERCRED: u64 = 17;
-const SO_RCVLOWAT: u64 = 18;
-const SO_SNDLOWAT: u64 = 19;
-const SO_RCVTIMEO: u64 = 20;
-const SO_SNDTIMEO: u64 = 21;
-const SO_ACCEPTCONN: u64 = 30;
-const SO_PROTOCOL: u64 = 38;
-const SO_DOMAIN: u64 = 39;
+pub(super) const SO_REUSEADDR: u64 = 2;
+pub(super) const SO_TYPE: u64 = 3;
+pub(super) const SO_ERROR: u64 = 4;
+pub(super) const SO_BROADCAST: u64 = 6;
+pub(super) const SO_SNDBUF: u64 = 7;
+pub(super) const SO_RCVBUF: u64 = 8;
+pub(super) const SO_KEEPALIVE: u64 = 9;
+pub(super) const SO_OOBINLINE: u64 = 10;
+pub(super) const SO_PRIORITY: u64 = 12;
+pub(super) const SO_LINGER: u64 = 13;
+pub(super) const SO_REUSEPORT: u64 = 15;
+pub(super) const SO_PASSCRED: u64 = 16;
+pub(super) const SO_PEERCRED: u64 = 17;
+pub(super) const SO_RCVLOWAT: u64 = 18;
+pub(super) const SO_SNDLOWAT: u64 = 19;
+pub(super) const SO_RCVTIMEO: u64 = 20;
+pub(super) const SO_SNDTIMEO: u64 = 21;
+pub(super) const SO_ACCEPTCONN: u64 = 30;
+pub(super) const SO_PROTOCOL: u64 = 38;
+pub(super) const SO_DOMAIN: u64 = 39;
 
-const TCP_NODELAY: u64 = 1;
-const TCP_MAXSEG: u64 = 2;
-const TCP_CORK: u64 = 3;
-const TCP_KEEPIDLE: u64 = 4;
-const TCP_KEEPINTVL: u64 = 5;
-const TCP_KEEPCNT: u64 = 6;
-const TCP_INFO: u64 = 11;
-const TCP_CONGESTION: u64 = 13;
-const IP_TOS: u64 = 1;
-const IP_TTL: u64 = 2;
-const IPV6_UNICAST_HOPS: u64 = 16;
-const IPV6_V6ONLY: u64 = 26;
-const IPV6_RECVHOPLIMIT: u64 = 51;
-const IPV6_HOPLIMIT: u64 = 52;
-const IPV6_RECVTCLASS: u64 = 66;
-const IPV6_TCLASS: u64 = 67;
-const SOL_UDP: u64 = 17;
-const SOL_UDPLITE: u64 = 136;
-const UDPLITE_SEND_CSCOV: u64 = 10;
-const UDPLITE_RECV_CSCOV: u64 = 11;
+pub(super) const TCP_NODELAY: u64 = 1;
+pub(super) const TCP_MAXSEG: u64 = 2;
+pub(super) const TCP_CORK: u64 = 3;
+pub(super) const TCP_KEEPIDLE: u64 = 4;
+pub(super) const TCP_KEEPINTVL: u64 = 5;
+pub(super) const TCP_KEEPCNT: u64 = 6;
+pub(super) const TCP_INFO: u64 = 11;
+pub(super) const TCP_CONGESTION: u64 = 13;
+pub(super) const IP_TOS: u64 = 1;
+pub(super) const IP_TTL: u64 = 2;
+pub(super) const IPV6_UNICAST_HOPS: u64 = 16;
+pub(super) const IPV6_V6ONLY: u64 = 26;
+pub(super) const IPV6_RECVHOPLIMIT: u64 = 51;
+pub(super) const IPV6_HOPLIMIT: u64 = 52;
+pub(super) const IPV6_RECVTCLASS: u64 = 66;
+pub(super) const IPV6_TCLASS: u64 = 67;
+pub(super) const SOL_UDP: u64 = 17;
+pub(super) const SOL_UDPLITE: u64 = 136;
+pub(super) const UDPLITE_SEND_CSCOV: u64 = 10;
+pub(super) const UDPLITE_RECV_CSCOV: u64 = 11;
 /// Linux's `net.core.wmem_max`/`rmem_max`.
-const BUF_MAX: u64 = 212_992;
+pub(super) const BUF_MAX: u64 = 212_992;
 
-fn fd_arg(a: u64) -> i64 {
+pub(super) fn fd_arg(a: u64) -> i64 {
     a as i32 as i64
 }
 
-fn cred(task: &Task) -> Cred {
+pub(super) fn cred(task: &Task) -> Cred {
     Cred { pid: task.pid, uid: task.creds.uid, gid: task.creds.gid }
 }
 
-fn socket_of(task: &Task, fd: u64) -> Result<Arc<dyn FileDescription>, Errno> {
+pub(super) fn socket_of(task: &Task, fd: u64) -> Result<Arc<dyn FileDescription>, Errno> {
     let file = task.fds.get(fd_arg(fd))?;
     file.as_socket().ok_or(Errno::ENOTSOCK)?;
     Ok(file)
 }
 
-fn sock(file: &Arc<dyn FileDescription>) -> SocketRef<'_> {
+pub(super) fn sock(file: &Arc<dyn FileDescription>) -> SocketRef<'_> {
     file.as_socket().expect("checked by socket_of")
 }
 
-fn nonblocking(file: &dyn FileDescription, flags: u64) -> bool {
+pub(super) fn nonblocking(file: &dyn FileDescription, flags: u64) -> bool {
     file.flags() & fcntl::O_NONBLOCK != 0 || flags & MSG_DONTWAIT != 0
 }
 
 /// Runs `op`, sleeping on the socket's queue while it answers EAGAIN
 /// unless the call is non-blocking; `timeout` (SO_RCVTIMEO/SO_SNDTIMEO)
 /// ends the wait with EAGAIN.
-fn wait<T>(
+pub(super) fn wait<T>(
     task: &Task,
     s: SocketRef<'_>,
     nonblock: bool,
@@ -127,7 +127,7 @@ fn wait<T>(
     }
 }
 
-fn log_family_once(domain: u64) {
+pub(super) fn log_family_once(domain: u64) {
     static SEEN: Mutex<Vec<u64>> = Mutex::new(Vec::new());
     let mut seen = SEEN.lock().unwrap();
     if !seen.contains(&domain) {
@@ -137,7 +137,7 @@ fn log_family_once(domain: u64) {
 }
 
 /// Checks type flags; returns (type, nonblock, cloexec).
-fn type_args(ty: u64) -> Result<(i32, bool, bool), Errno> {
+pub(super) fn type_args(ty: u64) -> Result<(i32, bool, bool), Errno> {
     if ty & !(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -145,7 +145,7 @@ fn type_args(ty: u64) -> Result<(i32, bool, bool), Errno> {
 }
 
 /// Checks a Unix socket's type and protocol.
-fn unix_kind(kind: i32, proto: u64) -> Result<i32, Errno> {
+pub(super) fn unix_kind(kind: i32, proto: u64) -> Result<i32, Errno> {
     let kind = match kind {
         SOCK_STREAM => SOCK_STREAM,
         SOCK_DGRAM | SOCK_RAW => SOCK_DGRAM,
@@ -231,7 +231,7 @@ pub fn socketpair(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 /// Reads the raw bytes of a socket address (at most `sockaddr_storage`).
-fn read_raw_addr(task: &Task, addr: u64, len: u64) -> Result<Vec<u8>, Errno> {
+pub(super) fn read_raw_addr(task: &Task, addr: u64, len: u64) -> Result<Vec<u8>, Errno> {
     let len = len as u32 as usize;
     if len > ADDR_MAX {
         return Err(Errno::EINVAL);
@@ -243,7 +243,7 @@ fn read_raw_addr(task: &Task, addr: u64, len: u64) -> Result<Vec<u8>, Errno> {
 
 /// A `sockaddr_un` as a Unix address: `None` for a lone family (autobind,
 /// or AF_UNSPEC for a datagram connect).
-fn unix_addr(task: &Task, buf: &[u8]) -> Result<Option<Addr>, Errno> {
+pub(super) fn unix_addr(task: &Task, buf: &[u8]) -> Result<Option<Addr>, Errno> {
     if !(2..=SUN_LEN).contains(&buf.len()) {
         return Err(Errno::EINVAL);
     }
@@ -266,7 +266,7 @@ fn unix_addr(task: &Task, buf: &[u8]) -> Result<Option<Addr>, Errno> {
 /// A socket path name made absolute and normal, as bytes: Linux takes
 /// any bytes but NUL in a name, UTF-8 or not, and the name table is keyed
 /// by them (moat keeps no file system node for a bound socket).
-fn absolute_name(cwd: &str, raw: &[u8]) -> Vec<u8> {
+pub(super) fn absolute_name(cwd: &str, raw: &[u8]) -> Vec<u8> {
     let mut full = Vec::new();
     if raw.first() != Some(&b'/') {
         full.extend_from_slice(cwd.as_bytes());
@@ -296,7 +296,7 @@ fn absolute_name(cwd: &str, raw: &[u8]) -> Vec<u8> {
 
 /// A Unix address to send or connect to, with what the file system holds
 /// at its path (followed through symlinks, as Linux's lookup does).
-fn unix_target(task: &Task, buf: &[u8]) -> Result<Option<Addr>, Errno> {
+pub(super) fn unix_target(task: &Task, buf: &[u8]) -> Result<Option<Addr>, Errno> {
     let Some(mut addr) = unix_addr(task, buf)? else { return Ok(None) };
     if let Some(path) = addr.fs_path() {
         addr.node = match super::sys_file::stat_abs(task, path, true) {
@@ -313,7 +313,7 @@ fn unix_target(task: &Task, buf: &[u8]) -> Result<Option<Addr>, Errno> {
 /// a name that exists is EADDRINUSE; the directory's errors, EROFS...,
 /// are the caller's). Gofer mounts make regular files only: a socket
 /// bound there goes by name alone, without a node.
-fn make_socket_node(task: &Task, mut addr: Addr) -> Result<Addr, Errno> {
+pub(super) fn make_socket_node(task: &Task, mut addr: Addr) -> Result<Addr, Errno> {
     let Some(path) = addr.fs_path().map(str::to_owned) else { return Ok(addr) };
     if super::sys_file::stat_abs(task, &path, false).is_ok() {
         return Err(Errno::EADDRINUSE);
@@ -331,7 +331,7 @@ fn make_socket_node(task: &Task, mut addr: Addr) -> Result<Addr, Errno> {
 }
 
 /// Binds a Unix socket; a node made for it goes again if the bind fails.
-fn unix_bind(task: &Task, ep: &Arc<Endpoint>, raw: &[u8]) -> Result<(), Errno> {
+pub(super) fn unix_bind(task: &Task, ep: &Arc<Endpoint>, raw: &[u8]) -> Result<(), Errno> {
     let addr = match unix_addr(task, raw)? {
         Some(a) => Some(make_socket_node(task, a)?),
         None => None,
@@ -347,7 +347,7 @@ fn unix_bind(task: &Task, ep: &Arc<Endpoint>, raw: &[u8]) -> Result<(), Errno> {
     r
 }
 
-fn unix_bytes(a: Option<&Addr>) -> Vec<u8> {
+pub(super) fn unix_bytes(a: Option<&Addr>) -> Vec<u8> {
     let mut bytes = AF_UNIX.to_le_bytes().to_vec();
     if let Some(a) = a {
         bytes.extend_from_slice(&a.raw);
@@ -357,7 +357,7 @@ fn unix_bytes(a: Option<&Addr>) -> Vec<u8> {
 
 /// Writes a socket address to `addr` with its length at `lenp` (truncated
 /// to the caller's buffer, the full length reported, as Linux).
-fn write_addr(task: &Task, addr: u64, lenp: u64, bytes: &[u8]) -> Result<(), Errno> {
+pub(super) fn write_addr(task: &Task, addr: u64, lenp: u64, bytes: &[u8]) -> Result<(), Errno> {
     if addr == 0 || lenp == 0 {
         return Ok(());
     }
@@ -453,7 +453,7 @@ pub fn connect(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(0)
 }
 
-fn accept_common(task: &mut Task, a: &[u64; 6], flags: u64) -> Result<u64, Errno> {
+pub(super) fn accept_common(task: &mut Task, a: &[u64; 6], flags: u64) -> Result<u64, Errno> {
     if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -529,7 +529,7 @@ pub fn shutdown(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(0)
 }
 
-fn sigpipe(task: &Task, e: Errno, flags: u64) -> Errno {
+pub(super) fn sigpipe(task: &Task, e: Errno, flags: u64) -> Errno {
     if e == Errno::EPIPE && flags & MSG_NOSIGNAL == 0 {
         let info = crate::kernel::signal::SigInfo::from_sender(
             abi::signal::SIGPIPE,
@@ -545,7 +545,7 @@ fn sigpipe(task: &Task, e: Errno, flags: u64) -> Errno {
 /// Sends `data` (with `rights` on the first piece; `to` the raw
 /// destination): a blocking stream send takes it all in pieces; EPIPE
 /// raises SIGPIPE unless MSG_NOSIGNAL.
-fn send_common(
+pub(super) fn send_common(
     task: &Task,
     file: &Arc<dyn FileDescription>,
     to: Option<Vec<u8>>,
@@ -597,7 +597,7 @@ pub fn sendto(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 /// What a receive returned, whatever the family.
-struct Got {
+pub(super) struct Got {
     data: Vec<u8>,
     /// The whole datagram's length (MSG_TRUNC).
     full_len: usize,
@@ -611,7 +611,7 @@ struct Got {
 
 /// One receive attempt of up to `len` bytes (EAGAIN when nothing yet);
 /// `flags` as the application gave them (MSG_PEEK is `peek`).
-fn recv_once(s: SocketRef<'_>, len: usize, peek: bool, nonblock: bool, flags: u64) -> Result<Got, Errno> {
+pub(super) fn recv_once(s: SocketRef<'_>, len: usize, peek: bool, nonblock: bool, flags: u64) -> Result<Got, Errno> {
     match s {
         SocketRef::Unix(u) => {
             let r = u.ep.recv(len, peek)?;
@@ -643,7 +643,7 @@ fn recv_once(s: SocketRef<'_>, len: usize, peek: bool, nonblock: bool, flags: u6
 
 /// Receives up to `len` bytes; MSG_WAITALL on a stream gathers until
 /// `len` or end of stream.
-fn recv_common(task: &Task, file: &Arc<dyn FileDescription>, len: usize, flags: u64) -> Result<Got, Errno> {
+pub(super) fn recv_common(task: &Task, file: &Arc<dyn FileDescription>, len: usize, flags: u64) -> Result<Got, Errno> {
     let s = sock(file);
     let nonblock = nonblocking(&**file, flags);
     let peek = flags & MSG_PEEK != 0;
@@ -680,11 +680,11 @@ pub fn recvfrom(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 /// `struct msghdr` as seven words: name, namelen, iov, iovlen, control,
 /// controllen, flags.
-fn read_msghdr(task: &Task, addr: u64) -> Result<[u64; 7], Errno> {
+pub(super) fn read_msghdr(task: &Task, addr: u64) -> Result<[u64; 7], Errno> {
     task.mm.read_obj(addr)
 }
 
-fn gather(task: &Task, iov: u64, count: u64) -> Result<Vec<u8>, Errno> {
+pub(super) fn gather(task: &Task, iov: u64, count: u64) -> Result<Vec<u8>, Errno> {
     if count > 1024 {
         return Err(Errno::EMSGSIZE);
     }
@@ -701,14 +701,14 @@ fn gather(task: &Task, iov: u64, count: u64) -> Result<Vec<u8>, Errno> {
     Ok(buf)
 }
 
-const CMSG_HDR: usize = 16;
-fn cmsg_align(n: usize) -> usize {
+pub(super) const CMSG_HDR: usize = 16;
+pub(super) fn cmsg_align(n: usize) -> usize {
     (n + 7) & !7
 }
 
 /// What sendmsg's control messages asked for.
 #[derive(Default)]
-struct Control {
+pub(super) struct Control {
     rights: Vec<Arc<dyn FileDescription>>,
     ip: SendCtl,
 }
@@ -722,7 +722,7 @@ struct Control {
 /// datagram socket (IP_TTL, IP_TOS, IP_PKTINFO), and any but SOL_SOCKET
 /// on a host socket (`--network=host`), are not implemented: EINVAL,
 /// logged once.
-fn parse_control(task: &Task, s: SocketRef<'_>, addr: u64, len: u64) -> Result<Control, Errno> {
+pub(super) fn parse_control(task: &Task, s: SocketRef<'_>, addr: u64, len: u64) -> Result<Control, Errno> {
     let mut rights = Vec::new();
     let mut ip = SendCtl::default();
     if addr == 0 || len == 0 {
@@ -793,7 +793,7 @@ fn parse_control(task: &Task, s: SocketRef<'_>, addr: u64, len: u64) -> Result<C
     Ok(Control { rights, ip })
 }
 
-fn log_cmsg_once(level: i32, ty: i32) {
+pub(super) fn log_cmsg_once(level: i32, ty: i32) {
     static SEEN: Mutex<Vec<(i32, i32)>> = Mutex::new(Vec::new());
     let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
     if !seen.contains(&(level, ty)) {
@@ -803,7 +803,7 @@ fn log_cmsg_once(level: i32, ty: i32) {
 }
 
 /// sendmsg on the `msghdr` at `hdr`.
-fn sendmsg_at(task: &Task, file: &Arc<dyn FileDescription>, hdr: u64, flags: u64) -> Result<u64, Errno> {
+pub(super) fn sendmsg_at(task: &Task, file: &Arc<dyn FileDescription>, hdr: u64, flags: u64) -> Result<u64, Errno> {
     let m = read_msghdr(task, hdr)?;
     let to = if m[0] != 0 && m[1] as u32 != 0 { Some(read_raw_addr(task, m[0], m[1])?) } else { None };
     let data = gather(task, m[2], m[3])?;
@@ -817,7 +817,7 @@ pub fn sendmsg(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 /// recvmsg into the `msghdr` at `hdr`.
-fn recvmsg_at(task: &Task, file: &Arc<dyn FileDescription>, hdr: u64, flags: u64) -> Result<u64, Errno> {
+pub(super) fn recvmsg_at(task: &Task, file: &Arc<dyn FileDescription>, hdr: u64, flags: u64) -> Result<u64, Errno> {
     let m = read_msghdr(task, hdr)?;
     if m[3] > 1024 {
         return Err(Errno::EMSGSIZE);
@@ -914,9 +914,9 @@ pub fn recvmsg(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 /// `struct mmsghdr`: a `msghdr` (56 bytes) and `msg_len`, padded to 64.
-const MMSGHDR: u64 = 64;
+pub(super) const MMSGHDR: u64 = 64;
 /// Linux's `UIO_MAXIOV`: the most messages one call handles.
-const MMSG_MAX: u64 = 1024;
+pub(super) const MMSG_MAX: u64 = 1024;
 
 /// sendmmsg(2): sends until one fails; an error after the first message
 /// is not reported (Linux keeps it for the next call as `sk_err` only for
@@ -977,7 +977,7 @@ pub fn recvmmsg(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 /// Linux `put_cmsg`: a message that does not fit whole is cut to the
 /// room left (MSG_CTRUNC), its header then giving the cut length; without
 /// room for a header nothing is written (MSG_CTRUNC).
-fn put_cmsg(out: &mut Vec<u8>, cap: usize, flags: &mut u32, level: i32, ty: i32, body: &[u8]) {
+pub(super) fn put_cmsg(out: &mut Vec<u8>, cap: usize, flags: &mut u32, level: i32, ty: i32, body: &[u8]) {
     out.resize(cmsg_align(out.len()).min(cap.max(out.len())), 0);
     let room = cap.saturating_sub(out.len());
     if room < CMSG_HDR {
@@ -999,335 +999,13 @@ fn put_cmsg(out: &mut Vec<u8>, cap: usize, flags: &mut u32, level: i32, ty: i32,
     out.resize(end, 0);
 }
 
-fn push_cmsg(out: &mut Vec<u8>, ty: i32, body: &[u8]) {
+pub(super) fn push_cmsg(out: &mut Vec<u8>, ty: i32, body: &[u8]) {
     out.resize(cmsg_align(out.len()), 0);
     out.extend_from_slice(&((CMSG_HDR + body.len()) as u64).to_le_bytes());
     out.extend_from_slice(&(SOL_SOCKET as i32).to_le_bytes());
     out.extend_from_slice(&ty.to_le_bytes());
     out.extend_from_slice(body);
     out.resize(cmsg_align(out.len()), 0);
-}
-
-/// Copies an option value out, truncated to the caller's length.
-fn opt_out(task: &Task, val: u64, lenp: u64, bytes: &[u8]) -> Result<u64, Errno> {
-    let cap: i32 = task.mm.read_obj(lenp)?;
-    if cap < 0 {
-        return Err(Errno::EINVAL);
-    }
-    let n = (cap as usize).min(bytes.len());
-    task.mm.copy_out(val, &bytes[..n])?;
-    task.mm.write_obj(lenp, &(n as i32))?;
-    Ok(0)
-}
-
-fn timeval(t: Option<Duration>) -> Vec<u8> {
-    let t = t.unwrap_or_default();
-    [(t.as_secs() as i64).to_le_bytes(), i64::from(t.subsec_micros()).to_le_bytes()].concat()
-}
-
-/// (send, receive) buffer sizes as SO_SNDBUF/SO_RCVBUF report them.
-fn bufs(s: SocketRef<'_>) -> (usize, usize) {
-    match s {
-        SocketRef::Unix(u) => u.ep.bufs(),
-        SocketRef::Inet(i) => {
-            let o = i.sock.opts();
-            (o.sndbuf, o.rcvbuf)
-        }
-        // Host sockets forward SO_SNDBUF/SO_RCVBUF (`host_getsockopt`).
-        SocketRef::Host(_) => (0, 0),
-        SocketRef::Netlink(n) => n.bufs(),
-    }
-}
-
-fn sol_socket_get(task: &Task, s: SocketRef<'_>, name: u64, val: u64, lenp: u64) -> Result<u64, Errno> {
-    let common = s.common();
-    let int = |v: i32| opt_out(task, val, lenp, &v.to_le_bytes());
-    match name {
-        SO_TYPE => int(s.ty()),
-        SO_DOMAIN => int(i32::from(s.family())),
-        SO_PROTOCOL => int(match s {
-            SocketRef::Inet(i) => i.sock.proto.number(),
-            _ => 0,
-        }),
-        SO_ERROR => int(match s {
-            SocketRef::Unix(u) => u.ep.take_error(),
-            SocketRef::Inet(i) => i.sock.take_error(),
-            SocketRef::Host(h) => h.take_error(),
-            SocketRef::Netlink(_) => 0,
-        }),
-        SO_ACCEPTCONN => int(match s {
-            SocketRef::Unix(u) => u.ep.is_listening(),
-            SocketRef::Inet(i) => i.sock.is_listening(),
-            SocketRef::Host(h) => h.getsockopt(SOL_SOCKET, SO_ACCEPTCONN, 4)? == 1i32.to_le_bytes(),
-            SocketRef::Netlink(_) => false,
-        } as i32),
-        SO_SNDBUF => int(bufs(s).0 as i32),
-        SO_RCVBUF => int(bufs(s).1 as i32),
-        SO_REUSEADDR | SO_REUSEPORT => int(match s {
-            SocketRef::Inet(i) if name == SO_REUSEADDR => i.sock.reuseaddr.load(std::sync::atomic::Ordering::Relaxed),
-            SocketRef::Inet(i) => i.sock.reuseport.load(std::sync::atomic::Ordering::Relaxed),
-            _ => false,
-        } as i32),
-        SO_KEEPALIVE => int(common.keepalive as i32),
-        SO_BROADCAST => int(common.broadcast as i32),
-        SO_OOBINLINE => int(common.oobinline as i32),
-        SO_PRIORITY => int(common.priority),
-        SO_RCVLOWAT | SO_SNDLOWAT => int(1),
-        SO_LINGER => opt_out(task, val, lenp, &[common.linger.0.to_le_bytes(), common.linger.1.to_le_bytes()].concat()),
-        SO_RCVTIMEO => opt_out(task, val, lenp, &timeval(common.rcvtimeo)),
-        SO_SNDTIMEO => opt_out(task, val, lenp, &timeval(common.sndtimeo)),
-        SO_PASSCRED => int(matches!(s, SocketRef::Unix(u) if u.ep.passcred()) as i32),
-        SO_PEERCRED => {
-            let c = match s {
-                SocketRef::Unix(u) => u.ep.peercred(),
-                _ => None,
-            };
-            let c = c.unwrap_or(Cred { pid: 0, uid: u32::MAX, gid: u32::MAX });
-            let bytes = [&c.pid.to_le_bytes()[..], &c.uid.to_le_bytes(), &c.gid.to_le_bytes()].concat();
-            opt_out(task, val, lenp, &bytes)
-        }
-        _ => Err(Errno::ENOPROTOOPT),
-    }
-}
-
-fn inet_get(task: &Task, sock: &InetSocket, level: u64, name: u64, val: u64, lenp: u64) -> Result<u64, Errno> {
-    let o = sock.opts();
-    let int = |v: i32| opt_out(task, val, lenp, &v.to_le_bytes());
-    match (level, name) {
-        (SOL_IP, IP_TTL) => int(o.ttl),
-        (SOL_IP, IP_TOS) => int(o.tos),
-        (SOL_IPV6, IPV6_V6ONLY) if sock.family == AF_INET6 => {
-            int(sock.v6only.load(std::sync::atomic::Ordering::Relaxed) as i32)
-        }
-        (SOL_IPV6, IPV6_UNICAST_HOPS) if sock.family == AF_INET6 => int(if o.hops6 < 0 { 64 } else { o.hops6 }),
-        (SOL_IPV6, IPV6_TCLASS) if sock.family == AF_INET6 => int(o.tclass6),
-        (SOL_IPV6, IPV6_RECVHOPLIMIT) if sock.family == AF_INET6 => int(o.recv_hoplimit as i32),
-        (SOL_IPV6, IPV6_RECVTCLASS) if sock.family == AF_INET6 => int(o.recv_tclass as i32),
-        // Linux `udp_lib_getsockopt`: either level; a UDP socket reads 0.
-        (SOL_UDP | SOL_UDPLITE, UDPLITE_SEND_CSCOV | UDPLITE_RECV_CSCOV) if sock.proto.is_dgram() => {
-            let v = if name == UDPLITE_SEND_CSCOV { o.cscov_send } else { o.cscov_recv };
-            int(i32::from(v.unwrap_or(0)))
-        }
-        (l, _) if l == IPPROTO_TCP as u64 && sock.proto != Proto::Tcp => Err(Errno::EOPNOTSUPP),
-        (l, n) if l == IPPROTO_TCP as u64 => match n {
-            TCP_NODELAY => int(o.nodelay as i32),
-            TCP_CORK => int(o.cork as i32),
-            TCP_KEEPIDLE => int(o.keepidle),
-            TCP_KEEPINTVL => int(o.keepintvl),
-            TCP_KEEPCNT => int(o.keepcnt),
-            TCP_MAXSEG => int(if sock.tcp_state() == 1 { 32768 } else { 536 }),
-            TCP_INFO => opt_out(task, val, lenp, &sock.tcp_info()),
-            TCP_CONGESTION => opt_out(task, val, lenp, b"cubic\0\0\0\0\0\0\0\0\0\0\0"),
-            _ => Err(Errno::ENOPROTOOPT),
-        },
-        _ => Err(Errno::ENOPROTOOPT),
-    }
-}
-
-pub fn getsockopt(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let file = socket_of(task, a[0])?;
-    let s = sock(&file);
-    let (level, name, val, lenp) = (a[1], a[2], a[3], a[4]);
-    match (s, level) {
-        (SocketRef::Host(h), _) => host_getsockopt(task, h, level, name, val, lenp),
-        (_, SOL_SOCKET) => sol_socket_get(task, s, name, val, lenp),
-        (SocketRef::Inet(i), _) => inet_get(task, &i.sock, level, name, val, lenp),
-        _ => Err(Errno::ENOPROTOOPT),
-    }
-}
-
-/// SO_RCVTIMEO/SO_SNDTIMEO's `struct timeval` (zero: no timeout).
-fn read_timeval(task: &Task, val: u64, len: u64) -> Result<Option<Duration>, Errno> {
-    if (len as u32) < 16 {
-        return Err(Errno::EINVAL);
-    }
-    let tv: [i64; 2] = task.mm.read_obj(val)?;
-    if !(0..1_000_000).contains(&tv[1]) {
-        return Err(Errno::EDOM);
-    }
-    if tv[0] < 0 || (tv[0] == 0 && tv[1] == 0) {
-        return Ok(None);
-    }
-    Ok(Some(Duration::new(tv[0] as u64, 0) + Duration::from_micros(tv[1] as u64)))
-}
-
-fn sol_socket_set(task: &Task, s: SocketRef<'_>, name: u64, val: u64, len: u64) -> Result<u64, Errno> {
-    match name {
-        SO_RCVTIMEO => {
-            let t = read_timeval(task, val, len)?;
-            s.set_common(|c| c.rcvtimeo = t);
-            return Ok(0);
-        }
-        SO_SNDTIMEO => {
-            let t = read_timeval(task, val, len)?;
-            s.set_common(|c| c.sndtimeo = t);
-            return Ok(0);
-        }
-        SO_LINGER => {
-            if (len as u32) < 8 {
-                return Err(Errno::EINVAL);
-            }
-            let l: [i32; 2] = task.mm.read_obj(val)?;
-            s.set_common(|c| c.linger = (i32::from(l[0] != 0), l[1].max(0)));
-            return Ok(0);
-        }
-        _ => {}
-    }
-    let known = matches!(
-        name,
-        SO_PASSCRED
-            | SO_SNDBUF
-            | SO_RCVBUF
-            | SO_REUSEADDR
-            | SO_REUSEPORT
-            | SO_KEEPALIVE
-            | SO_BROADCAST
-            | SO_OOBINLINE
-            | SO_PRIORITY
-    );
-    if !known {
-        return Err(Errno::ENOPROTOOPT);
-    }
-    if (len as u32) < 4 {
-        return Err(Errno::EINVAL);
-    }
-    let v: i32 = task.mm.read_obj(val)?;
-    // Linux doubles buffer sizes for bookkeeping and reports the double.
-    let size = |min: u64| ((v.max(0) as u64).min(BUF_MAX) * 2).max(min) as usize;
-    let relaxed = std::sync::atomic::Ordering::Relaxed;
-    match (name, s) {
-        (SO_PASSCRED, SocketRef::Unix(u)) => u.ep.set_passcred(v != 0),
-        (SO_PASSCRED, _) => {}
-        (SO_SNDBUF, SocketRef::Unix(u)) => u.ep.set_bufs(Some(size(4608)), None),
-        (SO_RCVBUF, SocketRef::Unix(u)) => u.ep.set_bufs(None, Some(size(2304))),
-        (SO_SNDBUF, SocketRef::Netlink(n)) => n.set_bufs(Some(size(4608)), None),
-        (SO_RCVBUF, SocketRef::Netlink(n)) => n.set_bufs(None, Some(size(2304))),
-        (SO_SNDBUF, SocketRef::Inet(i)) => i.sock.set_opts(|o| {
-            o.sndbuf = size(4608);
-            o.sndbuf_locked = true;
-        }),
-        (SO_RCVBUF, SocketRef::Inet(i)) => i.sock.set_opts(|o| o.rcvbuf = size(2304)),
-        (SO_REUSEADDR, SocketRef::Inet(i)) => i.sock.reuseaddr.store(v != 0, relaxed),
-        (SO_REUSEPORT, SocketRef::Inet(i)) => i.sock.reuseport.store(v != 0, relaxed),
-        // Unix and netlink sockets have no ports to share.
-        (SO_REUSEADDR | SO_REUSEPORT, _) => {}
-        (SO_KEEPALIVE, _) => s.set_common(|c| c.keepalive = v != 0),
-        (SO_BROADCAST, _) => s.set_common(|c| c.broadcast = v != 0),
-        (SO_OOBINLINE, _) => s.set_common(|c| c.oobinline = v != 0),
-        (SO_PRIORITY, _) if !(0..=6).contains(&v) && !task.creds.capable(crate::kernel::caps::CAP_NET_ADMIN) => {
-            return Err(Errno::EPERM)
-        }
-        (SO_PRIORITY, _) => s.set_common(|c| c.priority = v),
-        _ => unreachable!("filtered by `known`"),
-    }
-    Ok(0)
-}
-
-fn inet_set(task: &Task, sock: &InetSocket, level: u64, name: u64, val: u64, len: u64) -> Result<u64, Errno> {
-    if (len as u32) < 4 {
-        return Err(Errno::EINVAL);
-    }
-    let v: i32 = task.mm.read_obj(val)?;
-    let in_range = |lo: i32, hi: i32| if (lo..=hi).contains(&v) { Ok(v) } else { Err(Errno::EINVAL) };
-    match (level, name) {
-        (SOL_IP, IP_TTL) => {
-            let ttl = if v == -1 { 64 } else { in_range(1, 255)? };
-            sock.set_opts(|o| o.ttl = ttl);
-        }
-        (SOL_IP, IP_TOS) => sock.set_opts(|o| o.tos = v & 0xff),
-        (SOL_IPV6, IPV6_V6ONLY) if sock.family == AF_INET6 => {
-            // Linux: fixed once the socket has a local port.
-            if sock.local().port != 0 {
-                return Err(Errno::EINVAL);
-            }
-            sock.v6only.store(v != 0, std::sync::atomic::Ordering::Relaxed);
-        }
-        (SOL_IPV6, IPV6_UNICAST_HOPS) if sock.family == AF_INET6 => {
-            let v = in_range(-1, 255)?;
-            sock.set_opts(|o| o.hops6 = v);
-        }
-        (SOL_IPV6, IPV6_TCLASS) if sock.family == AF_INET6 => {
-            let v = in_range(-1, 255)?.max(0);
-            sock.set_opts(|o| o.tclass6 = v);
-        }
-        (SOL_IPV6, IPV6_RECVHOPLIMIT) if sock.family == AF_INET6 => sock.set_opts(|o| o.recv_hoplimit = v != 0),
-        (SOL_IPV6, IPV6_RECVTCLASS) if sock.family == AF_INET6 => sock.set_opts(|o| o.recv_tclass = v != 0),
-        // Linux `udp_lib_setsockopt`: a coverage below 8 (the header) but
-        // not 0 is 8, above 65535 is 65535.
-        (SOL_UDP | SOL_UDPLITE, UDPLITE_SEND_CSCOV | UDPLITE_RECV_CSCOV) if sock.proto == Proto::UdpLite => {
-            let cov = if v != 0 && v < 8 { 8 } else { v.min(0xffff) } as u16;
-            if name == UDPLITE_SEND_CSCOV {
-                sock.set_opts(|o| o.cscov_send = Some(cov));
-            } else {
-                sock.set_opts(|o| o.cscov_recv = Some(cov));
-            }
-        }
-        (l, _) if l == IPPROTO_TCP as u64 && sock.proto != Proto::Tcp => return Err(Errno::EOPNOTSUPP),
-        (l, n) if l == IPPROTO_TCP as u64 => match n {
-            TCP_NODELAY => sock.set_opts(|o| o.nodelay = v != 0),
-            TCP_CORK => sock.set_opts(|o| o.cork = v != 0),
-            TCP_KEEPIDLE => {
-                let v = in_range(1, 32767)?;
-                sock.set_opts(|o| o.keepidle = v);
-            }
-            TCP_KEEPINTVL => {
-                let v = in_range(1, 32767)?;
-                sock.set_opts(|o| o.keepintvl = v);
-            }
-            TCP_KEEPCNT => {
-                let v = in_range(1, 127)?;
-                sock.set_opts(|o| o.keepcnt = v);
-            }
-            _ => return Err(Errno::ENOPROTOOPT),
-        },
-        _ => return Err(Errno::ENOPROTOOPT),
-    }
-    Ok(0)
-}
-
-pub fn setsockopt(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let file = socket_of(task, a[0])?;
-    let s = sock(&file);
-    let (level, name, val, len) = (a[1], a[2], a[3], a[4]);
-    match (s, level) {
-        (SocketRef::Host(h), _) => host_setsockopt(task, h, level, name, val, len),
-        (_, SOL_SOCKET) => sol_socket_set(task, s, name, val, len),
-        (SocketRef::Inet(i), _) => inet_set(task, &i.sock, level, name, val, len),
-        // NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK...: requests are answered
-        // the same either way.
-        (SocketRef::Netlink(_), SOL_NETLINK) => Ok(0),
-        _ => Err(Errno::ENOPROTOOPT),
-    }
-}
-
-/// getsockopt on a host socket: the timeouts (the sentry's own sleeps)
-/// and SO_PEERCRED (no credentials for an inet peer) are answered here,
-/// the options of `hostinet`'s allowlist by the host socket.
-fn host_getsockopt(task: &Task, h: &HostSocket, level: u64, name: u64, val: u64, lenp: u64) -> Result<u64, Errno> {
-    if level == SOL_SOCKET && matches!(name, SO_RCVTIMEO | SO_SNDTIMEO | SO_PEERCRED) {
-        return sol_socket_get(task, SocketRef::Host(h), name, val, lenp);
-    }
-    let cap: i32 = task.mm.read_obj(lenp)?;
-    if cap < 0 {
-        return Err(Errno::EINVAL);
-    }
-    let bytes = h.getsockopt(level, name, cap as usize)?;
-    task.mm.copy_out(val, &bytes)?;
-    task.mm.write_obj(lenp, &(bytes.len() as i32))?;
-    Ok(0)
-}
-
-/// setsockopt on a host socket: timeouts stay the sentry's, the
-/// allowlist goes to the host socket (the value copied in, at most the
-/// largest option's size).
-fn host_setsockopt(task: &Task, h: &HostSocket, level: u64, name: u64, val: u64, len: u64) -> Result<u64, Errno> {
-    if level == SOL_SOCKET && matches!(name, SO_RCVTIMEO | SO_SNDTIMEO) {
-        return sol_socket_set(task, SocketRef::Host(h), name, val, len);
-    }
-    let mut buf = vec![0u8; (len as u32 as usize).min(256)];
-    task.mm.copy_in(val, &mut buf)?;
-    h.setsockopt(level, name, &buf)?;
-    Ok(0)
 }
 
 /// Interface ioctls on any socket (Linux `sock_ioctl` → `dev_ioctl`);

@@ -363,6 +363,6 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::recvmsg, Partial(MSG_NOTE), super::sys_socket::recvmsg, &[Fd, Hex, Hex]),
     sys(Sysno::sendmmsg, Partial(MMSG_NOTE), super::sys_socket::sendmmsg, &[Fd, Hex, Dec, Hex]),
     sys(Sysno::recvmmsg, Partial(MMSG_NOTE), super::sys_socket::recvmmsg, &[Fd, Hex, Dec, Hex, Hex]),
-    sys(Sysno::getsockopt, Partial(SOCKOPT_NOTE), super::sys_socket::getsockopt, &[Fd, Dec, Dec, Hex, Hex]),
-    sys(Sysno::setsockopt, Partial(SOCKOPT_NOTE), super::sys_socket::setsockopt, &[Fd, Dec, Dec, Hex, Dec]),
+    sys(Sysno::getsockopt, Partial(SOCKOPT_NOTE), super::sys_sockopt::getsockopt, &[Fd, Dec, Dec, Hex, Hex]),
+    sys(Sysno::setsockopt, Partial(SOCKOPT_NOTE), super::sys_sockopt::setsockopt, &[Fd, Dec, Dec, Hex, Dec]),
 ];
