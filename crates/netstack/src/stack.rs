@@ -448,11 +448,6 @@ impl Stack {
         self.lock().sockets.get_mut::<tcp::Socket>(id.0).set_nagle_enabled(!nodelay);
     }
 
-    pub fn tcp_set_keepalive(&self, id: TcpId, interval: Option<std::time::Duration>) {
-        let iv = interval.map(|d| SDuration::from_micros(d.as_micros() as u64));
-        self.lock().sockets.get_mut::<tcp::Socket>(id.0).set_keep_alive(iv);
-    }
-
     pub fn tcp_endpoints(&self, id: TcpId) -> Option<(SocketAddr, SocketAddr)> {
         let g = self.lock();
         let s = g.sockets.get::<tcp::Socket>(id.0);
