@@ -170,6 +170,7 @@ conformance!(
     uname,
     exit42,
     fork_wait,
+    fork_cow,
     futex,
     threads,
     itimer,

@@ -9,6 +9,12 @@
 //!
 //! The file is sparse: allocating a range costs nothing until it is
 //! touched, and freeing punches a hole so the host reclaims the pages.
+//!
+//! A range can have several owners: `fork` shares a process's private
+//! pages with its child copy-on-write instead of copying them. An
+//! allocation starts with one reference; [`MemoryFile::share`] adds one to
+//! every page of a range and [`MemoryFile::release`] drops one, freeing the
+//! pages whose last reference went (gVisor: `pgalloc`'s reference counts).
 
 use rustix::fs::{fallocate, ftruncate, FallocateFlags, MemfdFlags};
 use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
@@ -35,6 +41,10 @@ pub struct MemoryFile {
     base: NonNull<u8>,
     size: u64,
     free: Mutex<FreeList>,
+    /// Pages with more than one reference, as runs `start -> (end, extra)`:
+    /// each page of `[start, end)` has `1 + extra` references. Pages not
+    /// listed have one (or are free).
+    shares: Mutex<BTreeMap<u64, (u64, u32)>>,
 }
 
 // SAFETY: the mapping is process-wide shared memory; all access goes through
@@ -65,7 +75,7 @@ impl MemoryFile {
         }
         .map_err(io)?;
         let base = NonNull::new(ptr.cast::<u8>()).ok_or(MemfileError::Create(std::io::Error::other("null mapping")))?;
-        Ok(MemoryFile { fd, base, size, free: Mutex::new(FreeList::new(size)) })
+        Ok(MemoryFile { fd, base, size, free: Mutex::new(FreeList::new(size)), shares: Mutex::new(BTreeMap::new()) })
     }
 
     /// The memfd, for mapping ranges of it elsewhere.
@@ -116,6 +126,74 @@ impl MemoryFile {
         self.decommit(offset, len)?;
         self.free.lock().unwrap().give(offset, len);
         Ok(())
+    }
+
+    /// Adds a reference to every page of `[offset, offset+len)` (page
+    /// aligned, allocated): one more owner must `release` it before the
+    /// pages are freed.
+    pub fn share(&self, offset: u64, len: u64) -> Result<(), MemfileError> {
+        self.check(offset, len)?;
+        let end = offset + len;
+        let mut shares = self.shares.lock().unwrap();
+        split_run(&mut shares, offset);
+        split_run(&mut shares, end);
+        let mut cur = offset;
+        while cur < end {
+            match shares.range(cur..end).next().map(|(&s, &r)| (s, r)) {
+                Some((s, (e, extra))) if s == cur => {
+                    shares.insert(s, (e, extra + 1));
+                    cur = e;
+                }
+                next => {
+                    let gap_end = next.map_or(end, |(s, _)| s);
+                    shares.insert(cur, (gap_end, 1));
+                    cur = gap_end;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops a reference to every page of `[offset, offset+len)`; the pages
+    /// whose last reference this was are freed (see `free`).
+    pub fn release(&self, offset: u64, len: u64) -> Result<(), MemfileError> {
+        self.check(offset, len)?;
+        let end = offset + len;
+        let mut unowned = Vec::new();
+        {
+            let mut shares = self.shares.lock().unwrap();
+            split_run(&mut shares, offset);
+            split_run(&mut shares, end);
+            let mut cur = offset;
+            while cur < end {
+                match shares.range(cur..end).next().map(|(&s, &r)| (s, r)) {
+                    Some((s, (e, extra))) if s == cur => {
+                        if extra > 1 {
+                            shares.insert(s, (e, extra - 1));
+                        } else {
+                            shares.remove(&s);
+                        }
+                        cur = e;
+                    }
+                    next => {
+                        let gap_end = next.map_or(end, |(s, _)| s);
+                        unowned.push((cur, gap_end - cur));
+                        cur = gap_end;
+                    }
+                }
+            }
+        }
+        for (at, n) in unowned {
+            self.free(at, n)?;
+        }
+        Ok(())
+    }
+
+    /// Whether any page of `[offset, offset+len)` has more than one owner.
+    pub fn is_shared(&self, offset: u64, len: u64) -> bool {
+        let end = offset.saturating_add(len);
+        let shares = self.shares.lock().unwrap();
+        shares.range(..end).next_back().is_some_and(|(_, &(e, _))| e > offset)
     }
 
     /// Gives the pages of a range back to the host; the range stays
@@ -222,6 +300,17 @@ impl Drop for MemoryFile {
     }
 }
 
+/// Splits the run of `shares` that contains `at` (strictly inside it) in two
+/// at `at`.
+fn split_run(shares: &mut BTreeMap<u64, (u64, u32)>, at: u64) {
+    if let Some((&s, &(e, extra))) = shares.range(..at).next_back() {
+        if e > at {
+            shares.insert(s, (at, extra));
+            shares.insert(at, (e, extra));
+        }
+    }
+}
+
 /// Free ranges of the file, keyed by offset, merged with their neighbours.
 struct FreeList {
     ranges: BTreeMap<u64, u64>,
@@ -300,6 +389,37 @@ mod tests {
         let hole = rustix::fs::seek(&mf.fd, rustix::fs::SeekFrom::Hole(b + PAGE)).unwrap();
         assert!(hole <= b + 40 * PAGE);
         assert!(mf.copy(a, a + PAGE, 2 * PAGE).is_err());
+    }
+
+    #[test]
+    fn shared_pages_are_freed_with_their_last_reference() {
+        let mf = MemoryFile::new(1 << 24).unwrap();
+        let a = mf.allocate(8 * PAGE).unwrap();
+        mf.write(a, b"kept").unwrap();
+        mf.write(a + 6 * PAGE, b"gone").unwrap();
+        mf.share(a, 4 * PAGE).unwrap();
+        mf.share(a + 2 * PAGE, 4 * PAGE).unwrap();
+        assert!(mf.is_shared(a + 3 * PAGE, PAGE));
+        assert!(!mf.is_shared(a + 6 * PAGE, 2 * PAGE));
+        // The one owner of pages 6..8 lets them go: freed and zeroed.
+        mf.release(a + 6 * PAGE, 2 * PAGE).unwrap();
+        let mut buf = [0u8; 4];
+        mf.read(a + 6 * PAGE, &mut buf).unwrap();
+        assert_eq!(buf, [0; 4]);
+        // Pages 0..4 have two owners, 2..4 three: one release frees nothing.
+        mf.release(a, 8 * PAGE - 2 * PAGE).unwrap();
+        mf.read(a, &mut buf).unwrap();
+        assert_eq!(&buf, b"kept");
+        assert!(mf.is_shared(a + 2 * PAGE, 2 * PAGE));
+        assert!(!mf.is_shared(a, 2 * PAGE));
+        // Pages 0..2 and 4..6 had one owner left: the allocator has them back.
+        mf.release(a, 2 * PAGE).unwrap();
+        mf.release(a + 4 * PAGE, 2 * PAGE).unwrap();
+        mf.release(a + 2 * PAGE, 2 * PAGE).unwrap();
+        mf.release(a + 2 * PAGE, 2 * PAGE).unwrap();
+        assert!(!mf.is_shared(a, 8 * PAGE));
+        assert!(mf.shares.lock().unwrap().is_empty());
+        assert_eq!(mf.allocate(8 * PAGE).unwrap(), a);
     }
 
     #[test]

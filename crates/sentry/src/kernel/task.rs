@@ -603,9 +603,22 @@ impl Task {
                     );
                     // A fault just below a MAP_GROWSDOWN mapping grows it.
                     const SEGV_MAPERR: i32 = 1;
+                    const SEGV_ACCERR: i32 = 2;
                     let limit = self.rlimits[rlimit::RLIMIT_STACK as usize].cur;
                     if signo == abi::signal::SIGSEGV && code == SEGV_MAPERR && self.mm.grow_down(addr, limit) {
                         continue;
+                    }
+                    // A write to memory shared copy-on-write since a fork.
+                    if signo == abi::signal::SIGSEGV && code == SEGV_ACCERR {
+                        match self.mm.write_fault(addr, self.regs.rip) {
+                            Ok(true) => continue,
+                            Ok(false) => {}
+                            Err(_) => {
+                                tracing::warn!(pid = self.pid, "out of memory copying a copy-on-write page; killing");
+                                self.exit = Some(ExitStatus::Signal(SIGKILL));
+                                continue;
+                            }
+                        }
                     }
                     super::delivery::force_signal(self, SigInfo::fault(signo, code, addr));
                 }

@@ -11,8 +11,14 @@
 //! (`MAP_PRIVATE`), so those pages are the host's page cache, shared by
 //! every process and sandbox and never copied. Such a VMA becomes a memory
 //! file copy the moment it is made writable, so the sentry always sees what
-//! the application sees. Copy-on-write across fork of anonymous memory is
-//! still to come (fork copies the pages that were touched).
+//! the application sees.
+//!
+//! `fork` shares private memory copy-on-write: parent and child map the
+//! same memory-file pages (reference-counted there) without write
+//! permission, and the first write to them, a fault in the stub or a
+//! `copy_out` by the sentry, copies the 64 KiB around it (`unshare`).
+//! Mappings with little memory in them are copied at fork instead, which
+//! costs less than the faults would.
 
 use abi::{mman, page_down, page_up, Errno, PAGE_SIZE};
 use memfile::MemoryFile;
@@ -67,6 +73,10 @@ pub struct Vma {
     /// A private, non-writable mapping of this host-backed file (see the
     /// module comment); no memory-file pages.
     pub host: Option<HostFile>,
+    /// Private pages that may be shared with another address space since
+    /// a fork: mapped without write permission until `unshare` copies them
+    /// (or finds them no longer shared).
+    pub cow: bool,
 }
 
 /// A run of application memory in one VMA: `(offset, len, host file)`.
@@ -99,11 +109,22 @@ impl HostFile {
 }
 
 impl Vma {
-    /// Returns the VMA's memory to the memory file, unless other mappings
-    /// share it (then the last one's `SharedPages` does) or it has none.
+    /// Drops the VMA's reference to its memory-file pages (freeing those it
+    /// was the last owner of), unless they are `MAP_SHARED` pages (then the
+    /// last mapping's `SharedPages` frees them) or it has none.
     fn release(&self, memfile: &MemoryFile, start: u64) {
         if self.shared.is_none() && self.host.is_none() {
-            let _ = memfile.free(self.memfile_offset, self.end - start);
+            let _ = memfile.release(self.memfile_offset, self.end - start);
+        }
+    }
+
+    /// The protection the stub maps the VMA with: its own, less write
+    /// permission while its pages may be shared copy-on-write.
+    fn mapped_prot(&self) -> u64 {
+        if self.cow {
+            self.prot & !mman::PROT_WRITE
+        } else {
+            self.prot
         }
     }
 
@@ -115,7 +136,7 @@ impl Vma {
                 let fd = h.0.host_fd().ok_or(Errno::EFAULT)?;
                 space.map_file(start, len, fd, self.memfile_offset, self.prot)
             }
-            None => space.map(start, len, self.memfile_offset, self.prot),
+            None => space.map(start, len, self.memfile_offset, self.mapped_prot()),
         };
         mapped.map_err(platform_err)
     }
@@ -214,11 +235,20 @@ impl Drop for MmImage {
     }
 }
 
+/// A private mapping holding at most this much memory is copied at fork;
+/// a larger one is shared copy-on-write.
+const FORK_COPY_MAX: u64 = 64 << 10;
+/// How much a write to copy-on-write memory copies: the aligned run of this
+/// size around it (within its VMA), so that a process writing through a
+/// large buffer takes one fault per run, not per page.
+const COW_UNIT: u64 = 64 << 10;
+
 impl Inner {
-    /// Copies every mapping into fresh memory-file ranges. The copy is
-    /// eager (pages never touched stay holes and cost nothing); sharing
-    /// pages copy-on-write comes later.
-    pub fn fork_image(&self) -> Result<MmImage, Errno> {
+    /// The child's copy of every mapping. Private memory is shared with
+    /// the child copy-on-write (both sides lose write access to it until
+    /// `unshare`), or copied outright when little of it is in memory;
+    /// shared memory and host file mappings are the same in both.
+    pub fn fork_image(&mut self) -> Result<MmImage, Errno> {
         let mut image = MmImage {
             vmas: BTreeMap::new(),
             brk_start: self.brk_start,
@@ -227,7 +257,9 @@ impl Inner {
             environ: self.environ.clone(),
             memfile: self.memfile.clone(),
         };
-        for (&start, vma) in &self.vmas {
+        // Ranges of the parent to map without write access, merged.
+        let mut protect: Vec<(u64, u64, u64)> = Vec::new();
+        for (&start, vma) in self.vmas.iter_mut() {
             if vma.shared.is_some() || vma.host.is_some() {
                 // Shared memory stays shared with the child; a host file
                 // mapping maps the same file.
@@ -235,12 +267,115 @@ impl Inner {
                 continue;
             }
             let len = vma.end - start;
-            let offset = self.memfile.allocate(len).map_err(|_| Errno::ENOMEM)?;
-            // Inserted first, so the image frees it if the copy fails.
-            image.vmas.insert(start, Vma { memfile_offset: offset, ..vma.clone() });
-            self.memfile.copy(vma.memfile_offset, offset, len).map_err(|_| Errno::ENOMEM)?;
+            if self.memfile.committed_in(vma.memfile_offset, len) <= FORK_COPY_MAX {
+                let offset = self.memfile.allocate(len).map_err(|_| Errno::ENOMEM)?;
+                // Inserted first, so the image frees it if the copy fails.
+                image.vmas.insert(start, Vma { memfile_offset: offset, cow: false, ..vma.clone() });
+                self.memfile.copy(vma.memfile_offset, offset, len).map_err(|_| Errno::ENOMEM)?;
+                continue;
+            }
+            self.memfile.share(vma.memfile_offset, len).map_err(|_| Errno::ENOMEM)?;
+            image.vmas.insert(start, Vma { cow: true, ..vma.clone() });
+            if !vma.cow && vma.prot & mman::PROT_WRITE != 0 {
+                let prot = vma.prot & !mman::PROT_WRITE;
+                match protect.last_mut() {
+                    Some((_, end, p)) if *end == start && *p == prot => *end = vma.end,
+                    _ => protect.push((start, vma.end, prot)),
+                }
+            }
+            vma.cow = true;
+        }
+        // The parent's stub writes no more to what the child now shares.
+        for (start, end, prot) in protect {
+            self.space.protect(start, end - start, prot).map_err(platform_err)?;
         }
         Ok(image)
+    }
+
+    /// Makes the private memory of `[addr, end)` this address space's own
+    /// to write: copy-on-write pages still shared with another address
+    /// space are copied (the `COW_UNIT` around the range), those no longer
+    /// shared are simply taken back, and either way the stub may write them
+    /// again. True if there was copy-on-write memory in the range.
+    fn unshare(&mut self, addr: u64, end: u64) -> Result<bool, Errno> {
+        let starts: Vec<u64> = self.vmas.range(..end).filter(|(_, v)| v.end > addr && v.cow).map(|(&s, _)| s).collect();
+        for start in &starts {
+            let vma = &self.vmas[start];
+            let len = vma.end - start;
+            if !self.memfile.is_shared(vma.memfile_offset, len) {
+                // The other owners are gone: all of it is ours again.
+                let prot = vma.prot;
+                self.vmas.get_mut(start).expect("listed above").cow = false;
+                self.space.protect(*start, len, prot).map_err(platform_err)?;
+                self.merge_around(*start);
+                continue;
+            }
+            let lo = page_down(addr.max(*start)) & !(COW_UNIT - 1);
+            let hi = page_up(end.min(vma.end)).and_then(|e| e.checked_next_multiple_of(COW_UNIT)).unwrap_or(vma.end);
+            let (lo, hi) = (lo.max(*start), hi.min(vma.end));
+            let (at, mut piece) = self.carve(lo, hi).pop().expect("inside one VMA");
+            let n = hi - lo;
+            if self.memfile.is_shared(piece.memfile_offset, n) {
+                let copy = match self.memfile.allocate(n) {
+                    Ok(copy) => copy,
+                    Err(_) => {
+                        self.vmas.insert(at, piece);
+                        return Err(Errno::ENOMEM);
+                    }
+                };
+                let _ = self.memfile.copy(piece.memfile_offset, copy, n);
+                let _ = self.memfile.release(piece.memfile_offset, n);
+                piece.memfile_offset = copy;
+                piece.cow = false;
+                let mapped = self.space.map(at, n, copy, piece.prot);
+                self.vmas.insert(at, piece);
+                mapped.map_err(platform_err)?;
+            } else {
+                piece.cow = false;
+                let prot = piece.prot;
+                self.vmas.insert(at, piece);
+                self.space.protect(at, n, prot).map_err(platform_err)?;
+            }
+            self.merge_around(at);
+        }
+        Ok(!starts.is_empty())
+    }
+
+    /// Joins the VMA at `start` with its neighbours where they are one
+    /// mapping in all but name: private anonymous memory, adjacent in the
+    /// address space and in the memory file, with the same protection,
+    /// kind and copy-on-write state (so that writes that copy a run at a
+    /// time do not leave a trail of small VMAs).
+    fn merge_around(&mut self, start: u64) {
+        let joinable = |a: &Vma, a_start: u64, b: &Vma| {
+            a.shared.is_none()
+                && b.shared.is_none()
+                && a.host.is_none()
+                && b.host.is_none()
+                && a.prot == b.prot
+                && a.cow == b.cow
+                && a.kind == b.kind
+                && matches!(a.kind, VmaKind::Anonymous | VmaKind::Heap | VmaKind::Stack)
+                && a.memfile_offset + (a.end - a_start) == b.memfile_offset
+        };
+        let mut start = start;
+        if let Some((&prev, p)) = self.vmas.range(..start).next_back() {
+            let this = &self.vmas[&start];
+            if p.end == start && joinable(p, prev, this) {
+                let end = this.end;
+                self.vmas.remove(&start);
+                self.vmas.get_mut(&prev).expect("just seen").end = end;
+                start = prev;
+            }
+        }
+        let this = &self.vmas[&start];
+        if let Some(next) = self.vmas.get(&this.end) {
+            if joinable(this, start, next) {
+                let (next_start, next_end) = (this.end, next.end);
+                self.vmas.remove(&next_start);
+                self.vmas.get_mut(&start).expect("just seen").end = next_end;
+            }
+        }
     }
 
     /// Maps a fork image into the new, empty address space `space`.
@@ -289,7 +424,8 @@ impl Inner {
             return Err(platform_err(e));
         }
         let shared = shared.then(|| Arc::new(SharedPages { memfile: self.memfile.clone(), offset, len }));
-        self.vmas.insert(addr, Vma { end: addr + len, prot, memfile_offset: offset, kind, shared, host: None });
+        self.vmas
+            .insert(addr, Vma { end: addr + len, prot, memfile_offset: offset, kind, shared, host: None, cow: false });
         Ok(addr)
     }
 
@@ -357,27 +493,33 @@ impl Inner {
         // Up to where the change is made: all of it, unless copying a host
         // file mapping about to become writable runs out of memory (then,
         // as on Linux, the change stops part way).
-        let mut done = Ok(end);
+        let mut done = Ok(());
+        // The stub's side, as runs of one protection (copy-on-write memory
+        // stays without write access).
+        let mut runs: Vec<(u64, u64, u64)> = Vec::new();
         for (start, mut vma) in cut {
             if done.is_ok() {
                 let old = std::mem::replace(&mut vma.prot, prot);
                 if vma.host.is_some() && prot & mman::PROT_WRITE != 0 {
                     if let Err(e) = self.privatize(start, &mut vma) {
                         vma.prot = old;
-                        done = Err((start, e));
+                        done = Err(e);
+                    }
+                }
+                if done.is_ok() {
+                    let mapped = vma.mapped_prot();
+                    match runs.last_mut() {
+                        Some((_, e, p)) if *e == start && *p == mapped => *e = vma.end,
+                        _ => runs.push((start, vma.end, mapped)),
                     }
                 }
             }
             self.vmas.insert(start, vma);
         }
-        let (changed_end, result) = match done {
-            Ok(end) => (end, Ok(())),
-            Err((at, e)) => (at, Err(e)),
-        };
-        if changed_end > addr {
-            self.space.protect(addr, changed_end - addr, prot).map_err(platform_err)?;
+        for (start, end, prot) in runs {
+            self.space.protect(start, end - start, prot).map_err(platform_err)?;
         }
-        result
+        done
     }
 
     /// Replaces a host file mapping with a memory-file copy of its bytes,
@@ -415,7 +557,9 @@ impl Inner {
         if !self.is_mapped(addr, end) {
             return Err(Errno::ENOMEM);
         }
-        for (&start, vma) in self.vmas.range(..end).filter(|(_, v)| v.end > addr) {
+        let starts: Vec<u64> = self.vmas.range(..end).filter(|(_, v)| v.end > addr).map(|(&s, _)| s).collect();
+        for start in starts {
+            let vma = &self.vmas[&start];
             // Private file copies keep their contents; shared memory keeps
             // what the other mappings see.
             if matches!(vma.kind, VmaKind::File { .. }) || vma.shared.is_some() {
@@ -423,7 +567,21 @@ impl Inner {
             }
             let lo = start.max(addr);
             let hi = vma.end.min(end);
-            self.memfile.decommit(vma.memfile_offset + (lo - start), hi - lo).map_err(|_| Errno::EFAULT)?;
+            let offset = vma.memfile_offset + (lo - start);
+            if !(vma.cow && self.memfile.is_shared(offset, hi - lo)) {
+                self.memfile.decommit(offset, hi - lo).map_err(|_| Errno::EFAULT)?;
+                continue;
+            }
+            // Pages another address space still shares: this one lets go
+            // of them and takes fresh zeroed ones.
+            let fresh = self.memfile.allocate(hi - lo).map_err(|_| Errno::ENOMEM)?;
+            let (at, mut piece) = self.carve(lo, hi).pop().expect("inside one VMA");
+            let _ = self.memfile.release(piece.memfile_offset, hi - lo);
+            piece.memfile_offset = fresh;
+            piece.cow = false;
+            let mapped = self.space.map(at, hi - lo, fresh, piece.prot);
+            self.vmas.insert(at, piece);
+            mapped.map_err(platform_err)?;
         }
         Ok(())
     }
@@ -473,7 +631,8 @@ impl Inner {
     }
 
     /// Copies `data` into application memory at `addr`.
-    pub fn copy_out(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+    pub fn copy_out(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.unshare(addr, addr.saturating_add(data.len() as u64))?;
         let mut done = 0usize;
         for (off, chunk, host) in self.pieces(addr, data.len() as u64, mman::PROT_WRITE)? {
             if host.is_some() {
@@ -488,7 +647,8 @@ impl Inner {
 
     /// Writes into application memory regardless of its protection, as the
     /// loader does when it fills a read-only segment.
-    pub fn poke(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+    pub fn poke(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.unshare(addr, addr.saturating_add(data.len() as u64))?;
         let mut done = 0usize;
         for (off, chunk, host) in self.pieces(addr, data.len() as u64, 0)? {
             if host.is_some() {
@@ -807,7 +967,8 @@ impl MemoryManager {
             Errno::ENODEV
         })?;
         let host = Some(HostFile(file.clone()));
-        inner.vmas.insert(addr, Vma { end: addr + len, prot, memfile_offset: offset, kind, shared: None, host });
+        let vma = Vma { end: addr + len, prot, memfile_offset: offset, kind, shared: None, host, cow: false };
+        inner.vmas.insert(addr, vma);
         Ok(addr)
     }
 
@@ -837,6 +998,7 @@ impl MemoryManager {
                 kind: kind.clone(),
                 shared: Some(page),
                 host: None,
+                cow: false,
             };
             inner.vmas.insert(at, vma);
         }
@@ -876,6 +1038,29 @@ impl MemoryManager {
             old.kind = VmaKind::Anonymous;
         }
         true
+    }
+
+    /// A protection fault at `addr` (`SEGV_ACCERR`) by the instruction at
+    /// `rip`: if it was a write to copy-on-write memory the process may
+    /// write, makes that memory its own and returns true (the instruction
+    /// can run again). ENOMEM if the copy finds no memory.
+    pub fn write_fault(&self, addr: u64, rip: u64) -> Result<bool, Errno> {
+        let mut inner = self.lock();
+        let Some((_, vma)) = inner.vmas.range(..=addr).next_back().filter(|(_, v)| addr < v.end) else {
+            return Ok(false);
+        };
+        // The stub maps readable memory readable, so a protection fault on
+        // writable memory is a write, or an instruction fetch from a page
+        // without PROT_EXEC (the fault is then at the instruction's page).
+        let fetch = vma.prot & mman::PROT_EXEC == 0 && page_down(addr) == page_down(rip);
+        if vma.prot & mman::PROT_WRITE == 0 || fetch {
+            return Ok(false);
+        }
+        if !vma.cow {
+            // Another thread of this process made it writable first.
+            return Ok(true);
+        }
+        inner.unshare(addr, addr + 1)
     }
 
     /// Whether `[addr, addr+len)` is mapped throughout.
