@@ -1,8 +1,10 @@
 /* MAP_SHARED anonymous memory is shared with children across fork (and
  * MAP_PRIVATE is not); a futex in it wakes across processes; mremap moves
- * and grows mappings keeping their contents. */
+ * and grows mappings keeping their contents; a MAP_SHARED mapping of
+ * /dev/zero is shared anonymous memory, a private one private. */
 #include "conf.h"
 #include <linux/futex.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -44,5 +46,17 @@ int main(void) {
     REPORT("grow without MAYMOVE into a mapping", mremap(r, 4096, 8192, 0) == MAP_FAILED ? -1 : 0);
     REPORT("mremap unaligned", mremap(r + 1, 4096, 8192, MREMAP_MAYMOVE) == MAP_FAILED ? -1 : 0);
     REPORT("mremap of unmapped", mremap((void *)0x10000000, 4096, 8192, MREMAP_MAYMOVE) == MAP_FAILED ? -1 : 0);
+    int zero = open("/dev/zero", O_RDWR);
+    volatile char *zs = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, zero, 0);
+    volatile char *zp = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, zero, 0);
+    say("/dev/zero mappings: %s %s, start zeroed: %d %d", zs == MAP_FAILED ? errname(errno) : "ok",
+        zp == MAP_FAILED ? errname(errno) : "ok", zs[5000], zp[5000]);
+    if (fork() == 0) {
+        zs[5000] = 'S';
+        zp[5000] = 'P';
+        _exit(0);
+    }
+    wait(NULL);
+    say("after the child's stores: shared %c, private %d", zs[5000], zp[5000]);
     return 0;
 }

@@ -231,6 +231,7 @@ conformance!(
     pty_canon,
     pty_jobs,
     bind_writes,
+    mmap_shared_bind,
     fifo,
     xattr,
 );

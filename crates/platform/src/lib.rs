@@ -74,10 +74,12 @@ pub trait AddressSpace: Send + Sync + Any {
     /// Maps `len` bytes of the memory file at `offset` to `addr` (both page
     /// aligned), replacing whatever was there.
     fn map(&self, addr: u64, len: u64, offset: u64, prot: u64) -> Result<(), PlatformError>;
-    /// Maps `len` bytes of the host file `fd` at `offset` to `addr`
-    /// privately (`MAP_PRIVATE`), replacing whatever was there: the
-    /// application reads the host's page cache of the file, and no store
-    /// can reach the file. Callers map it without PROT_WRITE.
+    /// Maps `len` bytes of the host file `fd` at `offset` to `addr`,
+    /// replacing whatever was there: the application's pages are the
+    /// host's page cache of the file. `shared` maps it `MAP_SHARED`
+    /// (stores reach the file); otherwise `MAP_PRIVATE`, which callers map
+    /// without PROT_WRITE, so that no store is lost in a private copy the
+    /// sentry cannot see.
     fn map_file(
         &self,
         addr: u64,
@@ -85,6 +87,7 @@ pub trait AddressSpace: Send + Sync + Any {
         fd: std::os::fd::BorrowedFd<'_>,
         offset: u64,
         prot: u64,
+        shared: bool,
     ) -> Result<(), PlatformError>;
     fn unmap(&self, addr: u64, len: u64) -> Result<(), PlatformError>;
     fn protect(&self, addr: u64, len: u64, prot: u64) -> Result<(), PlatformError>;

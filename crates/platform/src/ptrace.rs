@@ -493,7 +493,15 @@ impl AddressSpace for Stub {
         self.inject(Sysno::mmap, [addr, len, prot, flags, self.memfd as u64, offset]).map(drop)
     }
 
-    fn map_file(&self, addr: u64, len: u64, fd: BorrowedFd<'_>, offset: u64, prot: u64) -> Result<(), PlatformError> {
+    fn map_file(
+        &self,
+        addr: u64,
+        len: u64,
+        fd: BorrowedFd<'_>,
+        offset: u64,
+        prot: u64,
+        shared: bool,
+    ) -> Result<(), PlatformError> {
         let pass = &self.pass;
         let _one_at_a_time = pass.lock.lock().unwrap();
         pass.give(fd)?;
@@ -505,7 +513,7 @@ impl AddressSpace for Stub {
                 return Err(e);
             }
         };
-        let flags = mman::MAP_PRIVATE | mman::MAP_FIXED;
+        let flags = if shared { mman::MAP_SHARED } else { mman::MAP_PRIVATE } | mman::MAP_FIXED;
         let mapped = self.inject(Sysno::mmap, [addr, len, prot, flags, stub_fd as u64, offset]);
         let closed = self.inject(Sysno::close, [stub_fd as u64, 0, 0, 0, 0, 0]);
         mapped.and(closed).map(drop)

@@ -420,7 +420,7 @@ fn maps(mm: &crate::mm::MemoryManager) -> String {
     let mut s = String::new();
     for (start, v) in mm.vmas() {
         let perm = |bit: u64, c: char| if v.prot & bit != 0 { c } else { '-' };
-        let shared = if v.shared.is_some() { 's' } else { 'p' };
+        let shared = if v.shared.is_some() || v.host.as_ref().is_some_and(|h| h.shared) { 's' } else { 'p' };
         let (offset, name) = match &v.kind {
             // A host file mapping's offset follows its splits; a copy's is where it began.
             VmaKind::File { path, offset } => (if v.host.is_some() { v.memfile_offset } else { *offset }, path.clone()),
@@ -461,7 +461,7 @@ fn statm(mm: &crate::mm::MemoryManager) -> String {
         if v.prot & abi::mman::PROT_EXEC != 0 && matches!(v.kind, crate::mm::VmaKind::File { .. }) {
             text += n;
         }
-        if v.prot & abi::mman::PROT_WRITE != 0 && v.shared.is_none() {
+        if v.prot & abi::mman::PROT_WRITE != 0 && v.shared.is_none() && v.host.is_none() {
             data += n;
         }
     }

@@ -2,25 +2,23 @@
 //! user address, with the compare-and-sleep that makes them race-free.
 //!
 //! Keys are (process, address) for private futexes and words in private
-//! memory (threads share their process's key space), and (-1, memory-file
-//! offset) for words in shared memory, so processes sharing a MAP_SHARED
-//! mapping meet on the same key.
+//! memory (threads share their process's key space); a word in shared
+//! memory is keyed by where it lives, its memory-file offset or its host
+//! file and offset, so processes sharing a MAP_SHARED mapping meet on the
+//! same key.
 
 use super::task::TaskHandle;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-pub type Key = (i32, u64);
-
-/// The "process" of keys in shared memory.
-const SHARED: i32 = -1;
+pub type Key = (crate::mm::WordSpace, u64);
 
 /// The key of the futex word at `addr` in process `pid`'s memory `mm`.
 pub fn key(mm: &crate::mm::MemoryManager, pid: i32, addr: u64, private: bool) -> Key {
-    match (private, mm.shared_key(addr)) {
-        (false, Some(offset)) => (SHARED, offset),
-        _ => (pid, addr),
+    match mm.shared_key(addr).filter(|_| !private) {
+        Some(key) => key,
+        None => (crate::mm::WordSpace::Process(pid), addr),
     }
 }
 

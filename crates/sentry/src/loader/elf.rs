@@ -109,7 +109,9 @@ pub fn load(mm: &mut MemoryManager, file: &Arc<dyn FileDescription>, role: Role)
         // Text and read-only data are the host file itself, when it is one;
         // a segment with zero-filled memory past its file bytes is a copy.
         let at = Placement::Replace(start);
-        if filesz == memsz && mm.map_host_file(at, end - start, prot, file, page_down(offset), kind.clone()).is_ok() {
+        if filesz == memsz
+            && mm.map_host_file(at, end - start, prot, file, page_down(offset), kind.clone(), false).is_ok()
+        {
             brk_start = brk_start.max(end);
             continue;
         }

@@ -70,8 +70,8 @@ pub struct Vma {
     /// For `MAP_SHARED` memory: the pages, shared with every other mapping
     /// of them (in this and other processes). Private VMAs own their range.
     pub shared: Option<Arc<SharedPages>>,
-    /// A private, non-writable mapping of this host-backed file (see the
-    /// module comment); no memory-file pages.
+    /// A mapping of this host-backed file itself (see the module comment):
+    /// private and never writable, or `MAP_SHARED`; no memory-file pages.
     pub host: Option<HostFile>,
     /// Private pages that may be shared with another address space since
     /// a fork: mapped without write permission until `unshare` copies them
@@ -84,11 +84,16 @@ type Piece<'a> = (u64, u64, Option<&'a HostFile>);
 
 /// The file of a host file mapping, kept open while any VMA maps it.
 #[derive(Clone)]
-pub struct HostFile(pub Arc<dyn crate::vfs::FileDescription>);
+pub struct HostFile {
+    pub file: Arc<dyn crate::vfs::FileDescription>,
+    /// `MAP_SHARED`: the application's stores reach the file, and so must
+    /// the sentry's (`write`).
+    pub shared: bool,
+}
 
 impl std::fmt::Debug for HostFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "HostFile({})", self.0.path())
+        write!(f, "HostFile({}, shared: {})", self.file.path(), self.shared)
     }
 }
 
@@ -98,12 +103,35 @@ impl HostFile {
     fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), Errno> {
         let mut done = 0;
         while done < buf.len() {
-            match self.0.pread(&mut buf[done..], offset + done as u64).map_err(|_| Errno::EFAULT)? {
+            match self.file.pread(&mut buf[done..], offset + done as u64).map_err(|_| Errno::EFAULT)? {
                 0 => break,
                 n => done += n,
             }
         }
         buf[done..].fill(0);
+        Ok(())
+    }
+
+    /// Stores `data` at file offset `offset` of a shared mapping, as a
+    /// store through the mapping would: to the host file's pages, never
+    /// growing the file. Bytes in the last page past the end of the file
+    /// are dropped (the page shows them until it is reclaimed, on Linux);
+    /// EFAULT beyond that page, where the mapping has no page.
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), Errno> {
+        let fd = self.file.host_fd().filter(|_| self.shared).ok_or(Errno::EFAULT)?;
+        let size = rustix::fs::fstat(fd).map_err(|_| Errno::EFAULT)?.st_size as u64;
+        let end = offset + data.len() as u64;
+        if end > page_up(size).unwrap_or(u64::MAX) {
+            return Err(Errno::EFAULT);
+        }
+        let mut done = 0;
+        let stored = (size.saturating_sub(offset) as usize).min(data.len());
+        while done < stored {
+            match rustix::io::pwrite(fd, &data[done..stored], offset + done as u64) {
+                Ok(0) | Err(_) => return Err(Errno::EFAULT),
+                Ok(n) => done += n,
+            }
+        }
         Ok(())
     }
 }
@@ -133,8 +161,8 @@ impl Vma {
         let len = self.end - start;
         let mapped = match &self.host {
             Some(h) => {
-                let fd = h.0.host_fd().ok_or(Errno::EFAULT)?;
-                space.map_file(start, len, fd, self.memfile_offset, self.prot)
+                let fd = h.file.host_fd().ok_or(Errno::EFAULT)?;
+                space.map_file(start, len, fd, self.memfile_offset, self.prot, h.shared)
             }
             None => space.map(start, len, self.memfile_offset, self.mapped_prot()),
         };
@@ -183,6 +211,16 @@ impl Drop for SharedPages {
     fn drop(&mut self) {
         let _ = self.memfile.free(self.offset, self.len);
     }
+}
+
+/// Where a memory word lives, for keying futexes: a process's private
+/// memory (by address), the memory file's shared pages or a host file (by
+/// offset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WordSpace {
+    Process(i32),
+    Memory,
+    File(u64, u64),
 }
 
 /// How a new mapping may treat what is already at its address.
@@ -500,8 +538,8 @@ impl Inner {
         for (start, mut vma) in cut {
             if done.is_ok() {
                 let old = std::mem::replace(&mut vma.prot, prot);
-                if vma.host.is_some() && prot & mman::PROT_WRITE != 0 {
-                    if let Err(e) = self.privatize(start, &mut vma) {
+                if prot & mman::PROT_WRITE != 0 {
+                    if let Err(e) = self.make_writable(start, &mut vma) {
                         vma.prot = old;
                         done = Err(e);
                     }
@@ -522,10 +560,16 @@ impl Inner {
         done
     }
 
-    /// Replaces a host file mapping with a memory-file copy of its bytes,
-    /// mapped at the same place with the VMA's (new) protection.
-    fn privatize(&mut self, start: u64, vma: &mut Vma) -> Result<(), Errno> {
+    /// Readies a VMA for `mprotect` to add write permission: a private host
+    /// file mapping becomes a memory-file copy of its bytes, mapped at the
+    /// same place with the VMA's (new) protection; a shared one must be of
+    /// a file opened for writing (EACCES, as Linux).
+    fn make_writable(&mut self, start: u64, vma: &mut Vma) -> Result<(), Errno> {
         let Some(host) = vma.host.clone() else { return Ok(()) };
+        if host.shared {
+            let access = host.file.flags() & abi::fcntl::O_ACCMODE;
+            return if access == abi::fcntl::O_RDWR { Ok(()) } else { Err(Errno::EACCES) };
+        }
         let len = vma.end - start;
         let offset = self.memfile.allocate(len).map_err(|_| Errno::ENOMEM)?;
         let copied = (|| {
@@ -632,30 +676,28 @@ impl Inner {
 
     /// Copies `data` into application memory at `addr`.
     pub fn copy_out(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
-        self.unshare(addr, addr.saturating_add(data.len() as u64))?;
-        let mut done = 0usize;
-        for (off, chunk, host) in self.pieces(addr, data.len() as u64, mman::PROT_WRITE)? {
-            if host.is_some() {
-                return Err(Errno::EFAULT); // never writable: see privatize
-            }
-            let n = chunk as usize;
-            self.memfile.write(off, &data[done..done + n]).map_err(|_| Errno::EFAULT)?;
-            done += n;
-        }
-        Ok(())
+        self.store(addr, data, mman::PROT_WRITE)
     }
 
     /// Writes into application memory regardless of its protection, as the
     /// loader does when it fills a read-only segment.
     pub fn poke(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.store(addr, data, 0)
+    }
+
+    /// Writes `data` at `addr`, into VMAs allowing `need`: the memory
+    /// file's pages (made this address space's own first, if shared
+    /// copy-on-write) or a shared host file mapping's file; a private host
+    /// file mapping is never written (see `make_writable`).
+    fn store(&mut self, addr: u64, data: &[u8], need: u64) -> Result<(), Errno> {
         self.unshare(addr, addr.saturating_add(data.len() as u64))?;
         let mut done = 0usize;
-        for (off, chunk, host) in self.pieces(addr, data.len() as u64, 0)? {
-            if host.is_some() {
-                return Err(Errno::EFAULT); // the host file is not ours to change
-            }
+        for (off, chunk, host) in self.pieces(addr, data.len() as u64, need)? {
             let n = chunk as usize;
-            self.memfile.write(off, &data[done..done + n]).map_err(|_| Errno::EFAULT)?;
+            match host {
+                Some(h) => h.write(off, &data[done..done + n])?,
+                None => self.memfile.write(off, &data[done..done + n]).map_err(|_| Errno::EFAULT)?,
+            }
             done += n;
         }
         Ok(())
@@ -945,10 +987,12 @@ impl MemoryManager {
         self.lock().map_anonymous(at, len, prot, kind)
     }
 
-    /// Maps `len` bytes of `file` from `offset`, privately, as the host file
-    /// itself (see the module comment). ENODEV when that cannot be: the
-    /// mapping is writable, the file has no host descriptor, or the host
-    /// refuses; the caller then makes a copy.
+    /// Maps `len` bytes of `file` from `offset` as the host file itself
+    /// (see the module comment): privately, or `shared` (`MAP_SHARED`: the
+    /// application's stores reach the file). ENODEV when that cannot be:
+    /// the file has no host descriptor, a private mapping is writable, or
+    /// the host refuses; the caller then makes a copy, or fails.
+    #[allow(clippy::too_many_arguments)]
     pub fn map_host_file(
         &self,
         at: Placement,
@@ -957,16 +1001,17 @@ impl MemoryManager {
         file: &Arc<dyn crate::vfs::FileDescription>,
         offset: u64,
         kind: VmaKind,
+        shared: bool,
     ) -> Result<u64, Errno> {
-        let fd = file.host_fd().filter(|_| prot & mman::PROT_WRITE == 0).ok_or(Errno::ENODEV)?;
+        let fd = file.host_fd().filter(|_| shared || prot & mman::PROT_WRITE == 0).ok_or(Errno::ENODEV)?;
         let len = page_up(len).filter(|&l| l > 0).ok_or(Errno::EINVAL)?;
         let mut inner = self.lock();
         let addr = inner.place(at, len)?;
-        inner.space.map_file(addr, len, fd, offset, prot).map_err(|e| {
-            tracing::debug!("mapping {} from the host failed ({e}); copying it", file.path());
+        inner.space.map_file(addr, len, fd, offset, prot, shared).map_err(|e| {
+            tracing::debug!("mapping {} from the host failed ({e})", file.path());
             Errno::ENODEV
         })?;
-        let host = Some(HostFile(file.clone()));
+        let host = Some(HostFile { file: file.clone(), shared });
         let vma = Vma { end: addr + len, prot, memfile_offset: offset, kind, shared: None, host, cow: false };
         inner.vmas.insert(addr, vma);
         Ok(addr)
@@ -1068,12 +1113,20 @@ impl MemoryManager {
         addr.checked_add(len).is_some_and(|end| self.lock().is_mapped(addr, end))
     }
 
-    /// The futex key of a word in shared memory (its memory-file offset),
-    /// or `None` for private memory.
-    pub fn shared_key(&self, addr: u64) -> Option<u64> {
+    /// The futex key of a word in shared memory (where it lives and its
+    /// offset there), or `None` for private memory.
+    pub fn shared_key(&self, addr: u64) -> Option<(WordSpace, u64)> {
         let inner = self.lock();
-        let (&start, vma) = inner.vmas.range(..=addr).next_back()?;
-        (addr < vma.end && vma.shared.is_some()).then(|| vma.memfile_offset + (addr - start))
+        let (&start, vma) = inner.vmas.range(..=addr).next_back().filter(|(_, v)| addr < v.end)?;
+        let offset = vma.memfile_offset + (addr - start);
+        match &vma.host {
+            Some(h) if h.shared => {
+                let st = h.file.stat().ok()?;
+                Some((WordSpace::File(st.dev, st.ino), offset))
+            }
+            Some(_) => None,
+            None => vma.shared.is_some().then_some((WordSpace::Memory, offset)),
+        }
     }
 
     /// Removes every mapping in `[addr, addr+len)`; unmapped holes are fine.

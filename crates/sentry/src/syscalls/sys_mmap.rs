@@ -42,6 +42,14 @@ pub fn mmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     let file = task.fds.get(fd.into())?;
     readable(&*file).map_err(|_| Errno::EACCES)?;
+    if is_dev_zero(&*file) {
+        // Linux maps /dev/zero as anonymous memory, shared or private.
+        return if shared {
+            task.mm.map_shared_anonymous(placement, len, prot)
+        } else {
+            task.mm.map_anonymous(placement, len, prot, VmaKind::Anonymous)
+        };
+    }
     if shared && prot & PROT_WRITE != 0 && file.flags() & fcntl::O_ACCMODE != fcntl::O_RDWR {
         return Err(Errno::EACCES);
     }
@@ -58,22 +66,29 @@ pub fn mmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let kind = VmaKind::File { path: file.path(), offset };
     if shared {
         // The file's own pages (tmpfs): stores reach the file and every
-        // other mapping. Files served by the gofer have no such pages yet:
-        // a read-only shared mapping of one is served as a copy (it differs
-        // only if the file changes later), a writable one is ENODEV.
+        // other mapping. A file the gofer serves has its host descriptor
+        // mapped shared instead: its pages are the host's page cache, so
+        // stores reach the host file and every mapping of it.
+        // A read-only shared mapping of a file with neither is served as
+        // a copy (it differs only if the file changes later).
         match file.shared_pages(&task.kernel.memfile, offset, len) {
             Ok(pages) => return task.mm.map_shared_pages(placement, prot, pages, kind),
-            Err(Errno::ENODEV) if prot & PROT_WRITE == 0 => {}
             Err(Errno::ENODEV) => {
-                tracing::warn!(path = file.path(), "writable MAP_SHARED of a gofer file is not supported yet: ENODEV");
-                return Err(Errno::ENODEV);
+                match task.mm.map_host_file(placement, len, prot, &file, offset, kind.clone(), true) {
+                    Err(Errno::ENODEV) if prot & PROT_WRITE == 0 => {}
+                    Err(Errno::ENODEV) => {
+                        tracing::warn!(path = file.path(), "writable MAP_SHARED of this file is not supported: ENODEV");
+                        return Err(Errno::ENODEV);
+                    }
+                    mapped => return mapped,
+                }
             }
             Err(e) => return Err(e),
         }
     }
     // A private mapping that is not writable is the host file itself when
     // the file has one (libraries' text); otherwise a copy of its bytes.
-    match task.mm.map_host_file(placement, len, prot, &file, offset, kind.clone()) {
+    match task.mm.map_host_file(placement, len, prot, &file, offset, kind.clone(), false) {
         Err(Errno::ENODEV) => {}
         mapped => return mapped,
     }
@@ -83,6 +98,13 @@ pub fn mmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(e);
     }
     Ok(at)
+}
+
+/// Whether `file` is the zero device (character device 1:5).
+fn is_dev_zero(file: &dyn crate::vfs::FileDescription) -> bool {
+    const S_IFMT: u32 = 0o170000;
+    const S_IFCHR: u32 = 0o020000;
+    file.stat().is_ok_and(|st| st.mode & S_IFMT == S_IFCHR && st.rdev == crate::fs::synthetic::makedev(1, 5))
 }
 
 pub fn munmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {

@@ -19,7 +19,7 @@ const fn todo(sysno: Sysno, note: &'static str) -> Syscall {
 }
 
 const ONE_PENDING: &str = "a pending real-time signal is not queued twice yet";
-const PRIVATE_COPY: &str = "MAP_SHARED of tmpfs files and anonymous memory is shared (across fork too); root file system files map as private copies (writable MAP_SHARED of them: ENODEV)";
+const PRIVATE_COPY: &str = "MAP_SHARED of anonymous memory, /dev/zero, tmpfs files and memfds is the memory file's shared pages (across fork too); of files the gofer serves (the root's lower layer, bind mounts) the host file itself, mapped shared (the sentry's cached attributes of the file notice the application's stores within 1 s); on other files a read-only shared mapping is a private copy and a writable one ENODEV; private memory is shared copy-on-write across fork";
 const PROCESSES_ONLY: &str =
     "processes and threads; CLONE_VM without CLONE_THREAD or CLONE_VFORK, namespaces and pidfds are refused";
 const SCHED_RECORDED: &str =
