@@ -171,6 +171,8 @@ conformance!(
     exit42,
     fork_wait,
     fork_cow,
+    robust_mutex,
+    rt_queue,
     futex,
     threads,
     itimer,

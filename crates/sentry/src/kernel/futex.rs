@@ -136,3 +136,74 @@ impl Futexes {
         Ok(wake_n + move_n)
     }
 }
+
+/// Bits of a robust futex word (`futex(2)`): the owner's tid, "a waiter
+/// sleeps" and "the owner died".
+const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+const FUTEX_WAITERS: u32 = 0x8000_0000;
+const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+/// Linux's `ROBUST_LIST_LIMIT`: a cyclic list cannot hold the exit forever.
+const ROBUST_LIST_LIMIT: usize = 2048;
+
+/// Linux's `exit_robust_list`, run when a thread exits or execs: every
+/// robust mutex the thread still holds (its `set_robust_list` list, and
+/// the one it was taking or releasing) is marked FUTEX_OWNER_DIED and one
+/// waiter is woken, so the next owner learns of it (EOWNERDEAD).
+pub fn release_robust_list(task: &super::Task) {
+    let handle = task.handle();
+    let head = handle.robust_list();
+    if head == 0 {
+        return;
+    }
+    handle.set_robust_list(0);
+    let mm = &task.mm;
+    let (Ok(first), Ok(offset), Ok(pending)) =
+        (mm.read_obj::<u64>(head), mm.read_obj::<i64>(head + 8), mm.read_obj::<u64>(head + 16))
+    else {
+        return;
+    };
+    // Each pointer's low bit says whether the mutex is a PI one.
+    let word = |entry: u64| (entry & !1).wrapping_add(offset as u64);
+    let mut entry = first;
+    for _ in 0..ROBUST_LIST_LIMIT {
+        if entry & !1 == head {
+            break;
+        }
+        let next = mm.read_obj::<u64>(entry & !1);
+        if entry != pending {
+            owner_died(task, word(entry), false);
+        }
+        match next {
+            Ok(next) => entry = next,
+            Err(_) => return,
+        }
+    }
+    if pending != 0 {
+        owner_died(task, word(pending), pending & 1 == 0);
+    }
+}
+
+/// Linux's `handle_futex_death` for the word at `addr`: if the exiting
+/// thread owns it, mark the owner dead and wake a waiter. A pending
+/// operation on a free non-PI word wakes a waiter too (the thread may have
+/// died between releasing it and waking).
+fn owner_died(task: &super::Task, addr: u64, pending_plain: bool) {
+    if !addr.is_multiple_of(4) {
+        return;
+    }
+    let Ok(value) = task.mm.read_obj::<u32>(addr) else { return };
+    let wake = |task: &super::Task| {
+        let key = key(&task.mm, task.pid, addr, false);
+        task.kernel.futexes.wake(key, 1, u32::MAX);
+    };
+    if pending_plain && value == 0 {
+        wake(task);
+        return;
+    }
+    if value & FUTEX_TID_MASK != task.tid as u32 {
+        return;
+    }
+    if task.mm.write_obj(addr, &((value & FUTEX_WAITERS) | FUTEX_OWNER_DIED)).is_ok() && value & FUTEX_WAITERS != 0 {
+        wake(task);
+    }
+}

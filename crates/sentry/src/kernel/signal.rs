@@ -82,40 +82,64 @@ impl SigInfo {
     }
 }
 
-/// Signals pending for a task, with the siginfo of each. Like Linux for
-/// standard signals, a signal already pending is not queued twice; unlike
-/// Linux, real-time signals are not queued more than once either (yet).
+/// Signals pending for a task, with the siginfo of each. As on Linux, a
+/// standard signal already pending is not queued twice, while every
+/// instance of a real-time signal is queued, each with its own siginfo,
+/// and delivered in the order sent.
 #[derive(Clone)]
 pub struct PendingSignals {
     pub set: SigSet,
+    /// The siginfo of the first pending instance of each signal.
     info: [SigInfo; NSIG as usize],
+    /// Further instances of pending real-time signals, oldest first.
+    queued: std::collections::VecDeque<SigInfo>,
 }
+
+/// At most this many further real-time signal instances wait per task
+/// (Linux counts RLIMIT_SIGPENDING per user; it is about this size).
+const MAX_QUEUED: usize = 1 << 15;
 
 impl Default for PendingSignals {
     fn default() -> PendingSignals {
-        PendingSignals { set: SigSet::default(), info: [SigInfo::new(0, 0); NSIG as usize] }
+        PendingSignals {
+            set: SigSet::default(),
+            info: [SigInfo::new(0, 0); NSIG as usize],
+            queued: std::collections::VecDeque::new(),
+        }
     }
 }
 
 impl PendingSignals {
-    /// Queues `info`; false if the signal was already pending (dropped).
+    /// Queues `info`; false if it was dropped: a standard signal already
+    /// pending, or a real-time one over the queue's limit.
     pub fn add(&mut self, info: SigInfo) -> bool {
         let sig = info.signo;
-        if !(1..=NSIG).contains(&sig) || self.set.contains(sig) {
+        if !(1..=NSIG).contains(&sig) {
             return false;
+        }
+        if self.set.contains(sig) {
+            if sig < SIGRTMIN || self.queued.len() >= MAX_QUEUED {
+                return false;
+            }
+            self.queued.push_back(info);
+            return true;
         }
         self.set.0 |= 1 << (sig - 1);
         self.info[(sig - 1) as usize] = info;
         true
     }
 
-    /// Dequeues `sig`, with its siginfo.
+    /// Dequeues the oldest instance of `sig`, with its siginfo.
     pub fn take(&mut self, sig: i32) -> Option<SigInfo> {
         if !self.set.contains(sig) {
             return None;
         }
-        self.set.0 &= !(1 << (sig - 1));
-        Some(self.info[(sig - 1) as usize])
+        let first = self.info[(sig - 1) as usize];
+        match self.queued.iter().position(|i| i.signo == sig) {
+            Some(at) => self.info[(sig - 1) as usize] = self.queued.remove(at).expect("found above"),
+            None => self.set.0 &= !(1 << (sig - 1)),
+        }
+        Some(first)
     }
 
     /// The signal Linux would dequeue first among `among`: synchronous
@@ -287,5 +311,20 @@ mod tests {
         assert_eq!(p.take(SIGHUP).unwrap().code, SI_USER);
         assert_eq!(p.next(!(1 << (SIGUSR2 - 1))), None);
         assert_eq!(p.take(SIGHUP), None);
+    }
+
+    #[test]
+    fn real_time_signals_queue_every_instance_in_order() {
+        let mut p = PendingSignals::default();
+        for code in [-1, -2, -3] {
+            assert!(p.add(SigInfo::new(SIGRTMIN + 1, code)));
+        }
+        assert!(p.add(SigInfo::new(SIGRTMIN, -9)));
+        assert_eq!(p.next(u64::MAX), Some(SIGRTMIN));
+        assert_eq!(p.take(SIGRTMIN).unwrap().code, -9);
+        assert_eq!(p.take(SIGRTMIN), None);
+        let codes: Vec<i32> = std::iter::from_fn(|| p.take(SIGRTMIN + 1)).map(|i| i.code).collect();
+        assert_eq!(codes, [-1, -2, -3]);
+        assert!(p.set.0 == 0);
     }
 }

@@ -94,6 +94,9 @@ struct TaskShared {
     /// base name until set, at most 15 bytes. Here, not in `Task`, so that
     /// procfs and `ps` can read any task's.
     comm: Mutex<String>,
+    /// The head of the thread's robust futex list (`set_robust_list`), 0
+    /// for none; here so that `get_robust_list` can read any thread's.
+    robust_list: AtomicU64,
 }
 
 /// A task's scheduling attributes (`setpriority`, `sched_setscheduler`).
@@ -148,6 +151,7 @@ impl TaskShared {
             interrupter: ctx.interrupter(),
             sched: Mutex::default(),
             comm: Mutex::new(comm),
+            robust_list: AtomicU64::new(0),
         })
     }
 }
@@ -179,6 +183,15 @@ impl TaskHandle {
         self.0.wakeups.fetch_add(1, Ordering::SeqCst);
         self.0.wake.notify_all();
         self.0.interrupter.interrupt();
+    }
+
+    /// The head of the thread's robust futex list (0: none).
+    pub fn robust_list(&self) -> u64 {
+        self.0.robust_list.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_robust_list(&self, head: u64) {
+        self.0.robust_list.store(head, Ordering::Relaxed);
     }
 
     /// The task served by the calling sentry thread (each task has its
@@ -529,6 +542,7 @@ impl Task {
         if !self.exit_thread_only && !self.group.execing() {
             self.group.begin_exit(self.tid, own);
         }
+        super::futex::release_robust_list(&self);
         self.clear_tid_at_exit();
         // Release a vfork parent.
         self.vfork_done.take();

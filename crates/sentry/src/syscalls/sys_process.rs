@@ -154,11 +154,34 @@ pub fn set_tid_address(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(task.tid as u64)
 }
 
-pub fn set_robust_list(_: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    // sizeof(struct robust_list_head)
-    if a[1] != 24 {
+/// sizeof(struct robust_list_head): next, futex_offset, list_op_pending.
+const ROBUST_HEAD_SIZE: u64 = 24;
+
+pub fn set_robust_list(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if a[1] != ROBUST_HEAD_SIZE {
         return Err(Errno::EINVAL);
     }
+    task.handle().set_robust_list(a[0]);
+    Ok(0)
+}
+
+/// `get_robust_list(pid, head_ptr, len_ptr)`: a thread of the caller's own
+/// process, or any thread for a caller with CAP_SYS_PTRACE. (Linux's
+/// ptrace-read check also lets a process of the same user read it; here
+/// that is EPERM.)
+pub fn get_robust_list(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let tid = a[0] as i32;
+    let head = if tid == 0 {
+        task.handle().robust_list()
+    } else {
+        let (pid, handle) = task.kernel.procs().thread(tid).ok_or(Errno::ESRCH)?;
+        if pid != task.pid && !task.creds.capable(crate::kernel::caps::CAP_SYS_PTRACE) {
+            return Err(Errno::EPERM);
+        }
+        handle.robust_list()
+    };
+    task.mm.write_obj(a[1], &head)?;
+    task.mm.write_obj(a[2], &ROBUST_HEAD_SIZE)?;
     Ok(0)
 }
 
@@ -408,6 +431,8 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             return Err(Errno::EINTR);
         }
     }
+    // The robust mutexes this thread holds are released as at exit.
+    crate::kernel::futex::release_robust_list(task);
     if task.tid != task.pid {
         // Another thread exec'd: it becomes the process's only thread and
         // takes the pid, as in Linux. The old leader's sentry thread stays
@@ -440,6 +465,7 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         task.kernel.locks.closed(task.pid, file);
     }
     task.clear_child_tid = 0;
+    task.handle().set_robust_list(0);
     // A vfork parent resumes once the child has its own image.
     task.vfork_done.take();
     Ok(0)

@@ -59,18 +59,6 @@ pub fn rt_sigprocmask(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(0)
 }
 
-/// Sends `sig` to the task itself (tkill/tgkill of our own tid), with
-/// our pid and real uid in the siginfo.
-fn signal_init(task: &mut Task, sig: u64, code: i32) -> Result<u64, Errno> {
-    if sig == 0 {
-        return Ok(0); // existence check
-    }
-    let sig = valid(sig)?;
-    jobctl::on_send(&task.kernel, task.pid, sig);
-    task.signal_self(SigInfo::from_sender(sig, code, task.pid, task.creds.uid));
-    Ok(0)
-}
-
 pub fn kill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let sig = a[1];
     if sig != 0 {
@@ -97,15 +85,22 @@ pub fn kill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 /// Sends `sig` to thread `tid`, which must belong to process `tgid` if
 /// one is given (tgkill) — any thread of the namespace otherwise (tkill).
-fn signal_thread(task: &mut Task, tgid: Option<i32>, tid: i32, sig: u64) -> Result<u64, Errno> {
+/// Sends signal `sig` to thread `tid` (of process `tgid` if given) with
+/// the siginfo `info` (SI_TKILL from the caller when `None`).
+fn signal_thread(task: &mut Task, tgid: Option<i32>, tid: i32, sig: u64, info: Option<SigInfo>) -> Result<u64, Errno> {
     if tid <= 0 || tgid.is_some_and(|g| g <= 0) {
         return Err(Errno::EINVAL);
     }
     if sig != 0 {
         valid(sig)?;
     }
+    let info = info.unwrap_or_else(|| SigInfo::from_sender(sig as i32, SI_TKILL, task.pid, task.creds.uid));
     if tid == task.tid && tgid.is_none_or(|g| g == task.pid) {
-        return signal_init(task, sig, SI_TKILL);
+        if sig != 0 {
+            jobctl::on_send(&task.kernel, task.pid, sig as i32);
+            task.signal_self(info);
+        }
+        return Ok(0);
     }
     let (pid, handle) = task.kernel.procs().thread(tid).ok_or(Errno::ESRCH)?;
     if tgid.is_some_and(|g| g != pid) {
@@ -113,17 +108,31 @@ fn signal_thread(task: &mut Task, tgid: Option<i32>, tid: i32, sig: u64) -> Resu
     }
     if sig != 0 {
         jobctl::on_send(&task.kernel, pid, sig as i32);
-        handle.send_signal_info(SigInfo::from_sender(sig as i32, SI_TKILL, task.pid, task.creds.uid));
+        handle.send_signal_info(info);
     }
     Ok(0)
 }
 
 pub fn tkill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    signal_thread(task, None, a[0] as i32, a[1])
+    signal_thread(task, None, a[0] as i32, a[1], None)
 }
 
 pub fn tgkill(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    signal_thread(task, Some(a[0] as i32), a[1] as i32, a[2])
+    signal_thread(task, Some(a[0] as i32), a[1] as i32, a[2], None)
+}
+
+/// `rt_tgsigqueueinfo(tgid, tid, sig, info)`: a signal with the caller's
+/// own siginfo, to one thread. As with `rt_sigqueueinfo`, only the kernel
+/// may claim SI_USER/SI_KERNEL (si_code >= 0) or SI_TKILL towards another
+/// process.
+pub fn rt_tgsigqueueinfo(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let mut info: SigInfo = task.mm.read_obj(a[3])?;
+    let tgid = a[0] as i32;
+    if (info.code >= 0 || info.code == SI_TKILL) && tgid != task.pid {
+        return Err(Errno::EPERM);
+    }
+    info.signo = a[2] as i32;
+    signal_thread(task, Some(tgid), a[1] as i32, a[2], Some(info))
 }
 
 /// `struct stack_t`.

@@ -18,8 +18,9 @@ const fn todo(sysno: Sysno, note: &'static str) -> Syscall {
     Syscall { sysno, support: Unimplemented(note), handler: None, args: &[] }
 }
 
-const ONE_PENDING: &str = "a pending real-time signal is not queued twice yet";
 const PRIVATE_COPY: &str = "MAP_SHARED of anonymous memory, /dev/zero, tmpfs files and memfds is the memory file's shared pages (across fork too); of files the gofer serves (the root's lower layer, bind mounts) the host file itself, mapped shared (the sentry's cached attributes of the file notice the application's stores within 1 s); on other files a read-only shared mapping is a private copy and a writable one ENODEV; private memory is shared copy-on-write across fork";
+const QUEUE_NOTE: &str =
+    "real-time signals queue each instance (up to 32768 per task); past that the signal is dropped rather than EAGAIN";
 const PROCESSES_ONLY: &str =
     "processes and threads; CLONE_VM without CLONE_THREAD or CLONE_VFORK, namespaces and pidfds are refused";
 const SCHED_RECORDED: &str =
@@ -148,7 +149,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::execve, Full, process::execve, &[Path, StrVec, StrVec]),
     sys(Sysno::exit, Full, process::exit, &[Dec]),
     sys(Sysno::wait4, Partial("rusage has the CPU times only; its counters are zero"), thread::wait4, &[Dec, Hex, Hex, Hex]),
-    sys(Sysno::kill, Partial(ONE_PENDING), signal::kill, &[Dec, Signal]),
+    sys(Sysno::kill, Full, signal::kill, &[Dec, Signal]),
     sys(Sysno::uname, Full, misc::uname, &[Hex]),
     sys(
         Sysno::fcntl,
@@ -214,10 +215,10 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::statfs, Partial(NO_FSID), file::statfs, &[Path, Hex]),
     sys(Sysno::fstatfs, Partial(NO_FSID), file::fstatfs, &[Fd, Hex]),
     sys(Sysno::rt_sigpending, Full, signal::rt_sigpending, &[Hex, Dec]),
-    sys(Sysno::rt_sigtimedwait, Partial(ONE_PENDING), signal::rt_sigtimedwait, &[Hex, Hex, Hex, Dec]),
+    sys(Sysno::rt_sigtimedwait, Full, signal::rt_sigtimedwait, &[Hex, Hex, Hex, Dec]),
     sys(
         Sysno::rt_sigqueueinfo,
-        Partial("to the process itself; a pending real-time signal is not queued twice yet"),
+        Partial(QUEUE_NOTE),
         signal::rt_sigqueueinfo,
         &[Dec, Signal, Hex],
     ),
@@ -264,6 +265,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::clock_nanosleep, Full, time::clock_nanosleep, &[Dec, Hex, Hex, Hex]),
     sys(Sysno::exit_group, Full, process::exit_group, &[Dec]),
     sys(Sysno::tgkill, Full, signal::tgkill, &[Dec, Dec, Signal]),
+    sys(Sysno::rt_tgsigqueueinfo, Partial(QUEUE_NOTE), signal::rt_tgsigqueueinfo, &[Dec, Dec, Signal, Hex]),
     sys(Sysno::openat, Partial(OPEN_NOTE), file::openat, &[Fd, Path, Hex, Oct]),
     sys(Sysno::mkdirat, Partial(TMPFS_ONLY), tree::mkdirat, &[Fd, Path, Oct]),
     sys(Sysno::fchownat, Partial(TMPFS_ONLY), tree::fchownat, &[Fd, Path, Dec, Dec, Hex]),
@@ -275,11 +277,12 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::readlinkat, Partial(STDIO_ONLY), file::readlinkat, &[Fd, Path, Hex, Dec]),
     sys(Sysno::fchmodat, Partial(TMPFS_ONLY), tree::fchmodat, &[Fd, Path, Oct]),
     sys(Sysno::faccessat, Partial(STDIO_ONLY), file::faccessat, &[Fd, Path, Oct]),
+    sys(Sysno::set_robust_list, Full, process::set_robust_list, &[Hex, Dec]),
     sys(
-        Sysno::set_robust_list,
-        Partial("recorded; futex cleanup at exit comes with issue #3"),
-        process::set_robust_list,
-        &[Hex, Dec],
+        Sysno::get_robust_list,
+        Partial("of the caller's own process, or any with CAP_SYS_PTRACE (another process of the same user: EPERM)"),
+        process::get_robust_list,
+        &[Dec, Hex, Hex],
     ),
     sys(Sysno::utimensat, Partial(TMPFS_ONLY), tree::utimensat, &[Fd, Path, Hex, Hex]),
     sys(Sysno::utime, Partial(TMPFS_ONLY), tree::utime, &[Path, Hex]),
