@@ -234,6 +234,8 @@ conformance!(
     pty_jobs,
     bind_writes,
     mmap_shared_bind,
+    opath_link,
+    pipe_size,
     fifo,
     xattr,
 );

@@ -17,14 +17,18 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-/// Default capacity (`/proc/sys/fs/pipe-max-size` default is larger; this
-/// is Linux's default per pipe).
+/// Default capacity, Linux's default per pipe.
 pub const PIPE_CAPACITY: usize = 65536;
+/// The most `F_SETPIPE_SZ` grants without CAP_SYS_RESOURCE
+/// (`/proc/sys/fs/pipe-max-size`).
+pub const PIPE_MAX_SIZE: usize = 1 << 20;
 /// Writes up to this size are atomic.
 pub const PIPE_BUF: usize = 4096;
 
 struct State {
     buf: VecDeque<u8>,
+    /// How many bytes the buffer may hold (`F_SETPIPE_SZ`).
+    capacity: usize,
     readers: usize,
     writers: usize,
     /// Opens of a read (write) side so far: a FIFO opener waits until
@@ -58,7 +62,14 @@ static NEXT_INO: AtomicU64 = AtomicU64::new(1);
 
 fn new_shared() -> Arc<Pipe> {
     Arc::new(Pipe {
-        state: Mutex::new(State { buf: VecDeque::new(), readers: 0, writers: 0, read_opens: 0, write_opens: 0 }),
+        state: Mutex::new(State {
+            buf: VecDeque::new(),
+            capacity: PIPE_CAPACITY,
+            readers: 0,
+            writers: 0,
+            read_opens: 0,
+            write_opens: 0,
+        }),
         queue: WaitQueue::default(),
         ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
     })
@@ -207,7 +218,7 @@ impl FileDescription for PipeEnd {
         if st.readers == 0 {
             return Err(Errno::EPIPE);
         }
-        let room = PIPE_CAPACITY - st.buf.len();
+        let room = st.capacity.saturating_sub(st.buf.len());
         if data.is_empty() {
             return Ok(0);
         }
@@ -239,6 +250,30 @@ impl FileDescription for PipeEnd {
         format!("pipe:[{}]", self.pipe.ino)
     }
 
+    fn pipe_size(&self) -> Result<usize, Errno> {
+        Ok(self.pipe.state.lock().unwrap().capacity)
+    }
+
+    /// Linux's `pipe_set_size`: rounded up to a power-of-two number of
+    /// pages; above `PIPE_MAX_SIZE` only with CAP_SYS_RESOURCE (EPERM);
+    /// never below what the pipe holds (EBUSY).
+    fn set_pipe_size(&self, size: u64, privileged: bool) -> Result<usize, Errno> {
+        let size =
+            size.max(abi::PAGE_SIZE).checked_next_power_of_two().filter(|&s| s <= 1 << 31).ok_or(Errno::EINVAL)?
+                as usize;
+        if size > PIPE_MAX_SIZE && !privileged {
+            return Err(Errno::EPERM);
+        }
+        let mut st = self.pipe.state.lock().unwrap();
+        if st.buf.len() > size {
+            return Err(Errno::EBUSY);
+        }
+        st.capacity = size;
+        drop(st);
+        self.pipe.queue.notify();
+        Ok(size)
+    }
+
     fn wait_queue(&self) -> Option<&WaitQueue> {
         Some(&self.pipe.queue)
     }
@@ -261,7 +296,7 @@ impl FileDescription for PipeEnd {
             }
         }
         if self.writer {
-            if PIPE_CAPACITY - st.buf.len() >= PIPE_BUF {
+            if st.capacity.saturating_sub(st.buf.len()) >= PIPE_BUF {
                 ready |= POLLOUT | POLLWRNORM;
             }
             if st.readers == 0 {

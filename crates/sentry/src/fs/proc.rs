@@ -200,13 +200,13 @@ impl ProcFs {
                             ("fd", []) => Node::Dir(if mine { fd_entries(task, pid) } else { Vec::new() }),
                             ("fd", [n]) if mine => {
                                 let fd: i64 = n.parse().map_err(|_| Errno::ENOENT)?;
-                                task.fds.get(fd).map_err(|_| Errno::ENOENT)?;
+                                task.fds.get_raw(fd).map_err(|_| Errno::ENOENT)?;
                                 return Ok((Self::ino(pid, 100 + fd as usize), Node::Fd(fd)));
                             }
                             ("fdinfo", []) => Node::Dir(if mine { fd_entries(task, pid) } else { Vec::new() }),
                             ("fdinfo", [n]) if mine => {
                                 let fd: i64 = n.parse().map_err(|_| Errno::ENOENT)?;
-                                let file = task.fds.get(fd).map_err(|_| Errno::ENOENT)?;
+                                let file = task.fds.get_raw(fd).map_err(|_| Errno::ENOENT)?;
                                 let pos = file.seek(0, 1).unwrap_or(0);
                                 let text = format!("pos:\t{pos}\nflags:\t0{:o}\nmnt_id:\t0\n", file.flags());
                                 return Ok((Self::ino(pid, 2000 + fd as usize), Node::File(text.into_bytes())));
@@ -414,6 +414,20 @@ fn limits(rlimits: &[abi::Rlimit]) -> String {
     s
 }
 
+/// The absolute path descriptor `fd` of `task` was opened by, if it still
+/// names the same file (same device and inode).
+fn path_of_fd(task: &Task, fd: i64) -> Option<String> {
+    let file = task.fds.get_raw(fd).ok()?;
+    let path = file.path();
+    if !path.starts_with('/') {
+        return None;
+    }
+    let want = file.stat().ok()?;
+    let (fs, inner) = task.kernel.mounts.resolve(task, &path, false).ok()?;
+    let st = fs.stat(task, &inner, false).ok()?;
+    (st.dev == want.dev && st.ino == want.ino).then_some(path)
+}
+
 /// `/proc/PID/maps`, from the address space's VMAs.
 fn maps(mm: &crate::mm::MemoryManager) -> String {
     use crate::mm::VmaKind;
@@ -496,7 +510,7 @@ fn mounts(task: &Task, info: bool) -> String {
 
 fn fd_entries(task: &Task, pid: i32) -> Vec<Entry> {
     (0..1024)
-        .filter(|&fd| task.fds.get(fd).is_ok())
+        .filter(|&fd| task.fds.get_raw(fd).is_ok())
         .map(|fd| Entry { name: fd.to_string(), ino: ProcFs::ino(pid, 100 + fd as usize), d_type: synthetic::DT_LNK })
         .collect()
 }
@@ -512,8 +526,16 @@ impl FileSystem for ProcFs {
             let last = i + 1 == comps.len();
             let target = match self.node(task, &comps[..=i]) {
                 Ok((_, Node::Link(t))) if !last || follow_last => t,
-                // A followed `fd/<n>` last is the description itself.
-                Ok((_, Node::Fd(fd))) if !last => task.fds.get(fd)?.path(),
+                Ok((_, Node::Fd(fd))) if !last => task.fds.get_raw(fd)?.path(),
+                // Followed last, `fd/<n>` leads to the file the description
+                // names when its path still reaches it (so `chmod` of it
+                // changes the file and `open` opens the file anew, as
+                // Linux's magic link does); otherwise (pipes, sockets,
+                // unlinked files) `open` gives the description itself.
+                Ok((_, Node::Fd(fd))) if follow_last => match path_of_fd(task, fd) {
+                    Some(path) => path,
+                    None => return Ok(None),
+                },
                 Ok((_, Node::Dir(_))) => continue,
                 Ok(_) if last => return Ok(None),
                 Ok(_) => return Err(Errno::ENOTDIR),
@@ -534,7 +556,7 @@ impl FileSystem for ProcFs {
             if flags & fcntl::O_NOFOLLOW != 0 {
                 return Err(Errno::ELOOP);
             }
-            return task.fds.get(fd);
+            return task.fds.get_raw(fd);
         }
         let stat = self.stat_of(ino, &node);
         check_open(stat.mode, flags)?;
@@ -554,7 +576,7 @@ impl FileSystem for ProcFs {
     fn stat(&self, task: &Task, path: &str, follow: bool) -> Result<Stat, Errno> {
         let (ino, node) = self.node(task, &Self::comps(path))?;
         match node {
-            Node::Fd(fd) if follow => task.fds.get(fd)?.stat(),
+            Node::Fd(fd) if follow => task.fds.get_raw(fd)?.stat(),
             node => Ok(self.stat_of(ino, &node)),
         }
     }
@@ -562,7 +584,7 @@ impl FileSystem for ProcFs {
     fn readlink(&self, task: &Task, path: &str) -> Result<String, Errno> {
         match self.node(task, &Self::comps(path))? {
             (_, Node::Link(t)) => Ok(t),
-            (_, Node::Fd(fd)) => Ok(task.fds.get(fd)?.path()),
+            (_, Node::Fd(fd)) => Ok(task.fds.get_raw(fd)?.path()),
             _ => Err(Errno::EINVAL),
         }
     }

@@ -33,7 +33,7 @@ pub(super) fn at_path(task: &Task, dirfd: i64, path: &str) -> Result<String, Err
     if path.starts_with('/') {
         return Ok(path.to_string());
     }
-    let base = if dirfd == fcntl::AT_FDCWD { task.cwd.clone() } else { task.fds.get(dirfd)?.path() };
+    let base = if dirfd == fcntl::AT_FDCWD { task.cwd.clone() } else { task.fds.get_raw(dirfd)?.path() };
     Ok(crate::loader::absolute(&base, path))
 }
 
@@ -468,6 +468,10 @@ pub(crate) fn open_path(task: &Task, path: &str, flags: u64) -> Result<Arc<dyn F
 
 fn open_common(task: &mut Task, dirfd: i64, path_addr: u64, flags: u64, mode: u64) -> Result<u64, Errno> {
     let path = at_path(task, dirfd, &read_path(task, path_addr)?)?;
+    if flags & fcntl::O_PATH != 0 {
+        let file = open_o_path(task, &path, flags)?;
+        return task.fds.insert(0, file, flags & fcntl::O_CLOEXEC != 0).map(|fd| fd as u64);
+    }
     // O_CREAT|O_EXCL never follows a link in the last component.
     let excl = flags & (fcntl::O_CREAT | fcntl::O_EXCL) == fcntl::O_CREAT | fcntl::O_EXCL;
     let (fs, inner) = resolve(task, &path, flags & fcntl::O_NOFOLLOW == 0 && !excl)?;
@@ -484,6 +488,22 @@ fn open_common(task: &mut Task, dirfd: i64, path_addr: u64, flags: u64, mode: u6
         }
     }
     task.fds.insert(0, file, flags & fcntl::O_CLOEXEC != 0).map(|fd| fd as u64)
+}
+
+/// `open(O_PATH)`: names the file at `path` (the link itself with
+/// O_NOFOLLOW) without opening it; only search permission on the way is
+/// needed. Linux ignores every other flag but O_DIRECTORY, O_NOFOLLOW and
+/// O_CLOEXEC.
+fn open_o_path(task: &Task, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno> {
+    let follow = flags & fcntl::O_NOFOLLOW == 0;
+    let (fs, inner, named) = task.kernel.mounts.resolve_named(task, path, follow)?;
+    let stat = fs.stat(task, &inner, follow)?;
+    if flags & fcntl::O_DIRECTORY != 0 && stat.mode & 0o170000 != 0o040000 {
+        return Err(Errno::ENOTDIR);
+    }
+    let statfs = fs.statfs(task, &inner).ok();
+    let kept = fcntl::O_PATH | (flags & (fcntl::O_DIRECTORY | fcntl::O_NOFOLLOW));
+    Ok(Arc::new(crate::vfs::PathFile { path: normalize(&named), stat, statfs, flags: kept }))
 }
 
 pub fn open(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -508,7 +528,7 @@ fn stat_path(task: &Task, dirfd: i64, path_addr: u64, flags: u64) -> Result<abi:
     let raw = task.mm.read_cstring(path_addr, PATH_MAX)?;
     if raw.is_empty() {
         if flags & fcntl::AT_EMPTY_PATH != 0 {
-            return task.fds.get(dirfd)?.stat();
+            return task.fds.get_raw(dirfd)?.stat();
         }
         return Err(Errno::ENOENT);
     }
@@ -527,7 +547,7 @@ pub fn lstat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 pub fn fstat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let st = task.fds.get(fd_arg(a[0]))?.stat()?;
+    let st = task.fds.get_raw(fd_arg(a[0]))?.stat()?;
     task.mm.write_obj(a[1], &st).map(|_| 0)
 }
 
@@ -569,12 +589,19 @@ pub fn ioctl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 /// memfd seals (linux/fcntl.h).
+const F_SETPIPE_SZ: u64 = 1031;
+const F_GETPIPE_SZ: u64 = 1032;
 const F_ADD_SEALS: u64 = 1033;
 const F_GET_SEALS: u64 = 1034;
 
 pub fn fcntl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let fd = fd_arg(a[0]);
-    let file = task.fds.get(fd)?;
+    let file = task.fds.get_raw(fd)?;
+    // An O_PATH descriptor has only the commands on the descriptor itself.
+    let on_descriptor = [fcntl::F_DUPFD, fcntl::F_DUPFD_CLOEXEC, fcntl::F_GETFD, fcntl::F_SETFD, fcntl::F_GETFL];
+    if file.flags() & fcntl::O_PATH != 0 && !on_descriptor.contains(&a[1]) {
+        return Err(Errno::EBADF);
+    }
     match a[1] {
         fcntl::F_DUPFD | fcntl::F_DUPFD_CLOEXEC => {
             let min = usize::try_from(a[2] as i32).map_err(|_| Errno::EINVAL)?;
@@ -593,17 +620,22 @@ pub fn fcntl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             lock::fcntl_lock(task, &file, a[1], a[2])
         }
         F_GET_SEALS => file.seals().map(u64::from).ok_or(Errno::EINVAL),
+        F_SETPIPE_SZ => {
+            let privileged = task.creds.capable(crate::kernel::caps::CAP_SYS_RESOURCE);
+            file.set_pipe_size(a[2], privileged).map(|n| n as u64)
+        }
+        F_GETPIPE_SZ => file.pipe_size().map(|n| n as u64),
         _ => Err(Errno::EINVAL),
     }
 }
 
 pub fn dup(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let file = task.fds.get(fd_arg(a[0]))?;
+    let file = task.fds.get_raw(fd_arg(a[0]))?;
     task.fds.insert(0, file, false).map(|fd| fd as u64)
 }
 
 fn dup_to(task: &mut Task, old: i64, new: i64, cloexec: bool) -> Result<u64, Errno> {
-    let file = task.fds.get(old)?;
+    let file = task.fds.get_raw(old)?;
     let new_idx = usize::try_from(new).ok().filter(|&n| n < crate::vfs::MAX_FDS).ok_or(Errno::EBADF)?;
     if let Some(old) = task.fds.set(new_idx, file, cloexec) {
         task.kernel.locks.closed(task.pid, old);
@@ -614,7 +646,7 @@ fn dup_to(task: &mut Task, old: i64, new: i64, cloexec: bool) -> Result<u64, Err
 pub fn dup2(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let (old, new) = (fd_arg(a[0]), fd_arg(a[1]));
     if old == new {
-        return task.fds.get(old).map(|_| new as u64);
+        return task.fds.get_raw(old).map(|_| new as u64);
     }
     dup_to(task, old, new, false)
 }
@@ -676,7 +708,18 @@ fn readlink_common(task: &mut Task, dirfd: i64, path_addr: u64, buf: u64, size: 
     if (size as i64) <= 0 {
         return Err(Errno::EINVAL);
     }
-    let path = at_path(task, dirfd, &read_path(task, path_addr)?)?;
+    let raw = task.mm.read_cstring(path_addr, PATH_MAX)?;
+    let path = if raw.is_empty() && dirfd != fcntl::AT_FDCWD {
+        // An empty path reads the link `dirfd` names (an O_PATH|O_NOFOLLOW
+        // descriptor of it).
+        let file = task.fds.get_raw(dirfd)?;
+        if file.stat()?.mode & 0o170000 != 0o120000 {
+            return Err(Errno::ENOENT);
+        }
+        file.path()
+    } else {
+        at_path(task, dirfd, &read_path(task, path_addr)?)?
+    };
     let (fs, inner) = resolve(task, &path, false)?;
     let target = fs.readlink(task, &inner)?;
     let n = target.len().min(size as usize);
@@ -855,7 +898,7 @@ pub fn statx(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         if dirfd == fcntl::AT_FDCWD {
             stat_abs(task, &task.cwd, true)?
         } else {
-            task.fds.get(dirfd)?.stat()?
+            task.fds.get_raw(dirfd)?.stat()?
         }
     } else {
         stat_path(task, dirfd, path_addr, flags)?
@@ -877,7 +920,7 @@ pub fn statfs(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 pub fn fstatfs(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let st = task.fds.get(fd_arg(a[0]))?.statfs()?;
+    let st = task.fds.get_raw(fd_arg(a[0]))?.statfs()?;
     task.mm.write_obj(a[1], &st).map(|_| 0)
 }
 
@@ -905,7 +948,7 @@ pub fn fsync(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 pub fn fchdir(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let file = task.fds.get(fd_arg(a[0]))?;
+    let file = task.fds.get_raw(fd_arg(a[0]))?;
     if file.stat()?.mode & 0o170000 != 0o040000 {
         return Err(Errno::ENOTDIR);
     }

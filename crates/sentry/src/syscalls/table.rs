@@ -45,7 +45,7 @@ const TMPFS_RENAME: &str =
     "within the root overlay or one tmpfs mount (EXDEV across mounts, and for root directories with lower contents, as overlayfs); RENAME_NOREPLACE; no RENAME_EXCHANGE or RENAME_WHITEOUT; EROFS on /dev, /proc (issue #4)";
 const TMPFS_LINK: &str = "within the root overlay or one tmpfs mount (EXDEV across mounts); no AT_EMPTY_PATH; EROFS on /dev, /proc (issue #4)";
 const OPEN_NOTE: &str =
-    "root (overlay: writing copies up into sandbox memory; EROFS if root.readonly) and tmpfs files read-write and created; /dev devices and /proc files (issue #4)";
+    "every mounted file system; O_PATH descriptors name a file without opening it (their fstat shows the file as it was at open); file names must be UTF-8 (others: ENOENT)";
 const SYNC_ALL_NOTE: &str =
     "nothing to write back: the overlay and tmpfs live in memory, host-backed writes are already \
      in the host's page cache (fsync reaches the host file)";
@@ -155,8 +155,8 @@ pub(super) static TABLE: &[Syscall] = &[
         Sysno::fcntl,
         Partial(
             "F_DUPFD, F_GETFD/SETFD, F_GETFL/SETFL, F_ADD_SEALS/F_GET_SEALS (memfds), record locks \
-             F_GETLK/F_SETLK/F_SETLKW and F_OFD_* (EDEADLK for F_SETLKW cycles); no leases, F_NOTIFY or \
-             F_SETPIPE_SZ"
+             F_GETLK/F_SETLK/F_SETLKW and F_OFD_* (EDEADLK for F_SETLKW cycles), F_GETPIPE_SZ/F_SETPIPE_SZ; \
+             no leases, F_NOTIFY (dnotify), F_SETOWN/F_SETSIG (EINVAL)"
         ),
         file::fcntl,
         &[Fd, Dec, Hex],

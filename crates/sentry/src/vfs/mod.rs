@@ -103,6 +103,15 @@ pub trait FileDescription: Send + Sync {
     fn add_seals(&self, _seals: u32) -> Result<(), Errno> {
         Err(Errno::EINVAL)
     }
+    /// A pipe's capacity (`F_GETPIPE_SZ`); EBADF for other files.
+    fn pipe_size(&self) -> Result<usize, Errno> {
+        Err(Errno::EBADF)
+    }
+    /// Sets a pipe's capacity (`F_SETPIPE_SZ`), `privileged` with
+    /// CAP_SYS_RESOURCE; returns the size granted. EBADF for other files.
+    fn set_pipe_size(&self, _size: u64, _privileged: bool) -> Result<usize, Errno> {
+        Err(Errno::EBADF)
+    }
     /// The terminal this description is, if it is one (a terminal's
     /// slave side, a host terminal, or a pty's master).
     fn as_tty(&self) -> Option<crate::fs::tty::TtyRef<'_>> {
@@ -158,6 +167,32 @@ pub trait FileDescription: Send + Sync {
     /// (gofer-donated files), for reading it into memory mappings.
     fn host_fd(&self) -> Option<BorrowedFd<'_>> {
         None
+    }
+}
+
+/// An `O_PATH` description: it names a file (a symbolic link itself with
+/// `O_NOFOLLOW`) without opening it, so nothing is read or written
+/// through it and no permission on the file is needed. Its attributes are
+/// those at open (the file systems' stat needs the caller).
+pub struct PathFile {
+    pub path: String,
+    pub stat: Stat,
+    pub statfs: Option<Statfs>,
+    pub flags: u64,
+}
+
+impl FileDescription for PathFile {
+    fn flags(&self) -> u64 {
+        self.flags
+    }
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.stat)
+    }
+    fn statfs(&self) -> Result<Statfs, Errno> {
+        self.statfs.ok_or(Errno::ENOSYS)
+    }
+    fn path(&self) -> String {
+        self.path.clone()
     }
 }
 
@@ -235,7 +270,16 @@ impl FdTable {
         FdTable { slots: Mutex::new(self.lock().clone()) }
     }
 
+    /// The description at `fd`, for an operation on the file: EBADF for
+    /// an `O_PATH` descriptor, which only names a file (Linux's `fdget`).
     pub fn get(&self, fd: i64) -> Result<Arc<dyn FileDescription>, Errno> {
+        self.get_raw(fd).and_then(|f| if f.flags() & fcntl::O_PATH != 0 { Err(Errno::EBADF) } else { Ok(f) })
+    }
+
+    /// The description at `fd`, `O_PATH` ones included, for what works on
+    /// them: fstat, fstatfs, fchdir, dup, fcntl's descriptor commands, a
+    /// directory for the *at calls (Linux's `fdget_raw`).
+    pub fn get_raw(&self, fd: i64) -> Result<Arc<dyn FileDescription>, Errno> {
         let slots = self.lock();
         let slot = usize::try_from(fd).ok().and_then(|i| slots.get(i)).and_then(|s| s.as_ref());
         slot.map(|s| s.file.clone()).ok_or(Errno::EBADF)

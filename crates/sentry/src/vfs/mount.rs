@@ -222,12 +222,23 @@ impl MountTable {
     /// Like [`lookup`](Self::lookup), after following the synthetic file
     /// systems' symlinks (the last component's too when `follow_last`).
     pub fn resolve(&self, task: &Task, path: &str, follow_last: bool) -> Result<(Arc<dyn FileSystem>, String), Errno> {
+        self.resolve_named(task, path, follow_last).map(|(fs, inner, _)| (fs, inner))
+    }
+
+    /// Like [`resolve`](Self::resolve), with the absolute path reached
+    /// (after the synthetic file systems' links).
+    pub fn resolve_named(
+        &self,
+        task: &Task,
+        path: &str,
+        follow_last: bool,
+    ) -> Result<(Arc<dyn FileSystem>, String, String), Errno> {
         let mut path = path.to_string();
         for _ in 0..=MAX_SYMLINKS {
             let (fs, inner) = self.lookup(&path);
             match fs.follow(task, &inner, follow_last)? {
                 Some(next) => path = next,
-                None => return Ok((fs.clone(), inner)),
+                None => return Ok((fs.clone(), inner, path)),
             }
         }
         Err(Errno::ELOOP)
