@@ -236,6 +236,7 @@ conformance!(
     mmap_shared_bind,
     opath_link,
     pipe_size,
+    fallocate,
     fifo,
     xattr,
 );

@@ -283,6 +283,20 @@ impl FileDescription for GoferFile {
         self.pwrite_at(data, offset)
     }
 
+    /// On the host file itself, as its file system does it.
+    fn fallocate(&self, mode: u32, offset: u64, len: u64) -> Result<(), Errno> {
+        if self.rw.is_none() {
+            return Err(Errno::EBADF);
+        }
+        if self.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        let mode = rustix::fs::FallocateFlags::from_bits(mode).ok_or(Errno::EOPNOTSUPP)?;
+        let done = rustix::fs::fallocate(&self.fd, mode, offset, len).map_err(host_errno);
+        self.client.cache.forget_inode(self.attr.dev, self.attr.ino);
+        done
+    }
+
     // The host file's `user.*` attributes, asked by the path it was
     // opened by.
     fn getxattr(&self, task: &Task, name: &str) -> Result<Vec<u8>, Errno> {

@@ -250,6 +250,10 @@ impl FileDescription for PipeEnd {
         format!("pipe:[{}]", self.pipe.ino)
     }
 
+    fn fallocate(&self, _mode: u32, _offset: u64, _len: u64) -> Result<(), Errno> {
+        Err(Errno::ESPIPE)
+    }
+
     fn pipe_size(&self) -> Result<usize, Errno> {
         Ok(self.pipe.state.lock().unwrap().capacity)
     }

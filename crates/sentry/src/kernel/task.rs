@@ -108,6 +108,10 @@ pub struct Sched {
     /// SCHED_RESET_ON_FORK: children do not inherit a real-time policy
     /// or a negative nice value.
     pub reset_on_fork: bool,
+    /// The CPUs the thread may run on (`sched_setaffinity`), a bit each;
+    /// 0 until set, meaning all of them. Recorded and read back: the host
+    /// places the sentry's threads.
+    pub affinity: u64,
 }
 
 impl Sched {
@@ -123,6 +127,7 @@ impl Sched {
             policy: if realtime { 0 } else { self.policy },
             priority: if realtime { 0 } else { self.priority },
             reset_on_fork: false,
+            affinity: self.affinity,
         }
     }
 }

@@ -552,18 +552,28 @@ pub fn prctl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 /// `sched_getaffinity`: every CPU the sandbox may use.
+/// Every CPU the sandbox has, as an affinity mask (at most 64 modelled).
+fn all_cpus() -> u64 {
+    match crate::kernel::cpus() {
+        n if n >= 64 => u64::MAX,
+        n => (1 << n) - 1,
+    }
+}
+
 pub fn sched_getaffinity(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let cpus = crate::kernel::cpus();
+    let target = sched_target(task, a[0])?;
     let len = a[1] as usize;
     // The kernel's mask size: 8 bytes per 64 CPUs; smaller buffers fail.
-    let need = cpus.div_ceil(64) * 8;
+    let need = crate::kernel::cpus().div_ceil(64) * 8;
     if len < need || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
+    let set = match target.sched().affinity {
+        0 => all_cpus(),
+        set => set,
+    };
     let mut mask = vec![0u8; need];
-    for c in 0..cpus {
-        mask[c / 8] |= 1 << (c % 8);
-    }
+    mask[..8.min(need)].copy_from_slice(&set.to_le_bytes()[..8.min(need)]);
     task.mm.copy_out(a[2], &mask)?;
     Ok(need as u64)
 }
@@ -583,16 +593,22 @@ pub fn getcpu(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 /// `sched_setaffinity`: the sentry schedules its own threads; a mask that
 /// names at least one CPU is accepted and has no effect.
+/// `sched_setaffinity`: records the CPUs of the mask the sandbox has
+/// (EINVAL if none), read back by `sched_getaffinity` and inherited by
+/// children.
 pub fn sched_setaffinity(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let target = sched_target(task, a[0])?;
     let mut mask = vec![0u8; (a[1] as usize).min(1024)];
     task.mm.copy_in(a[2], &mut mask)?;
-    let cpus = crate::kernel::cpus();
-    let any = (0..cpus.min(mask.len() * 8)).any(|c| mask[c / 8] & (1 << (c % 8)) != 0);
-    if any {
-        Ok(0)
-    } else {
-        Err(Errno::EINVAL)
+    let mut word = [0u8; 8];
+    let n = mask.len().min(8);
+    word[..n].copy_from_slice(&mask[..n]);
+    let set = u64::from_le_bytes(word) & all_cpus();
+    if set == 0 {
+        return Err(Errno::EINVAL);
     }
+    target.set_sched(crate::kernel::task::Sched { affinity: set, ..target.sched() });
+    Ok(0)
 }
 
 /// `unshare(2)` of what moat models apart per task: the UTS namespace

@@ -258,6 +258,29 @@ pub fn ftruncate(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     file.setattr(task, &SetAttr { size: Some(size), ..SetAttr::default() }).map(|()| 0)
 }
 
+/// `fallocate(fd, mode, offset, len)`: Linux's argument checks, then the
+/// file's own (`FileDescription::fallocate`).
+pub fn fallocate(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const KNOWN: u64 = 0x7f; // KEEP_SIZE..UNSHARE_RANGE
+    let (mode, offset, len) = (a[1], a[2] as i64, a[3] as i64);
+    let file = task.fds.get(fd_arg(a[0]))?;
+    const KEEP_SIZE: u64 = 0x1;
+    const PUNCH_HOLE: u64 = 0x2;
+    if offset < 0 || len <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if mode & !KNOWN != 0 || (mode & PUNCH_HOLE != 0 && mode & KEEP_SIZE == 0) {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if writable(&*file).is_err() {
+        return Err(Errno::EBADF);
+    }
+    if offset.checked_add(len).is_none() {
+        return Err(Errno::EFBIG);
+    }
+    file.fallocate(mode as u32, offset as u64, len as u64).map(|()| 0)
+}
+
 pub fn utimensat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const UTIME_NOW: i64 = (1 << 30) - 1;
     const UTIME_OMIT: i64 = (1 << 30) - 2;

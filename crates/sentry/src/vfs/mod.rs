@@ -103,6 +103,12 @@ pub trait FileDescription: Send + Sync {
     fn add_seals(&self, _seals: u32) -> Result<(), Errno> {
         Err(Errno::EINVAL)
     }
+    /// `fallocate(mode, offset, len)` (`FALLOC_FL_*` in `mode`; the
+    /// syscall layer has checked the arguments and that the description
+    /// is open for writing). ENODEV for files that have no storage.
+    fn fallocate(&self, _mode: u32, _offset: u64, _len: u64) -> Result<(), Errno> {
+        Err(Errno::ENODEV)
+    }
     /// A pipe's capacity (`F_GETPIPE_SZ`); EBADF for other files.
     fn pipe_size(&self) -> Result<usize, Errno> {
         Err(Errno::EBADF)

@@ -62,6 +62,18 @@ impl FileDescription for OverlayFile {
     fn sync(&self) -> Result<(), Errno> {
         Ok(())
     }
+    fn fallocate(&self, mode: u32, offset: u64, len: u64) -> Result<(), Errno> {
+        // Open for writing, so copied up: the upper file's.
+        self.inner.fallocate(mode, offset, len)
+    }
+    fn shared_pages(
+        &self,
+        memfile: &Arc<memfile::MemoryFile>,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<Arc<crate::mm::SharedPages>>, Errno> {
+        self.inner.shared_pages(memfile, offset, len)
+    }
     fn seek(&self, offset: i64, whence: u32) -> Result<u64, Errno> {
         self.inner.seek(offset, whence)
     }

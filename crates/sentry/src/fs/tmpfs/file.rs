@@ -90,6 +90,10 @@ impl FileDescription for TmpFile {
         // Memory is the backing store: nothing to write back.
         Ok(())
     }
+    fn fallocate(&self, mode: u32, offset: u64, len: u64) -> Result<(), Errno> {
+        self.fs.writable()?;
+        self.fs.lock().fallocate(self.ino, mode, offset, len)
+    }
     fn getxattr(&self, task: &Task, name: &str) -> Result<Vec<u8>, Errno> {
         self.fs.lock().getxattr(self.fs.dev, &task.creds, self.ino, name)
     }

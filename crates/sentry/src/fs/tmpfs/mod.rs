@@ -389,6 +389,61 @@ impl State {
         Ok(done)
     }
 
+    /// `fallocate` as Linux's tmpfs does it: the pages of the range made
+    /// real (ENOSPC past `size=`, nothing kept then) and, without
+    /// FALLOC_FL_KEEP_SIZE, the file grown to cover it; or, with
+    /// FALLOC_FL_PUNCH_HOLE (and KEEP_SIZE), the range zeroed and its whole
+    /// pages freed. Other modes are EOPNOTSUPP, as on tmpfs.
+    fn fallocate(&mut self, ino: u64, mode: u32, offset: u64, len: u64) -> Result<(), Errno> {
+        const KEEP_SIZE: u32 = 0x1;
+        const PUNCH_HOLE: u32 = 0x2;
+        let end = offset + len;
+        let i = self.inodes.get_mut(&ino).expect("open inodes are live");
+        let Data::File { size, pages } = &mut i.data else {
+            return Err(if i.is_dir() { Errno::EISDIR } else { Errno::ENODEV });
+        };
+        let (first, last) = (offset / PAGE, end.div_ceil(PAGE));
+        match mode {
+            m if m == PUNCH_HOLE | KEEP_SIZE => {
+                let end = end.min(*size).max(offset);
+                let (lo, hi) = (offset.div_ceil(PAGE), end / PAGE);
+                let whole: Vec<u64> = pages.range(lo..hi.max(lo)).map(|(k, _)| *k).collect();
+                for k in &whole {
+                    pages.remove(k);
+                }
+                // The partial pages at either edge keep their other bytes.
+                for (from, to) in
+                    [(offset, end.min(offset.div_ceil(PAGE) * PAGE)), ((end / PAGE * PAGE).max(offset), end)]
+                {
+                    if from < to {
+                        if let Some(p) = pages.get_mut(&(from / PAGE)) {
+                            p.write((from % PAGE) as usize, &vec![0u8; (to - from) as usize]);
+                        }
+                    }
+                }
+                i.touch_mc();
+                self.pages -= whole.len() as u64;
+                Ok(())
+            }
+            0 | KEEP_SIZE => {
+                let missing = (first..last).filter(|p| !pages.contains_key(p)).count() as u64;
+                if missing > self.max_pages.saturating_sub(self.pages) {
+                    return Err(Errno::ENOSPC);
+                }
+                for p in first..last {
+                    pages.entry(p).or_insert_with(|| Page::Heap(vec![0u8; PAGE as usize].into_boxed_slice()));
+                }
+                if mode == 0 && end > *size {
+                    *size = end;
+                    i.touch_mc();
+                }
+                self.pages += missing;
+                Ok(())
+            }
+            _ => Err(Errno::EOPNOTSUPP),
+        }
+    }
+
     /// The pages of `[offset, offset+len)` as memory-file pages, moving
     /// heap pages there and making holes real (they count against `size=`).
     fn share_pages(
