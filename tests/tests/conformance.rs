@@ -237,6 +237,7 @@ conformance!(
     opath_link,
     pipe_size,
     fallocate,
+    affinity,
     fifo,
     xattr,
 );

@@ -560,8 +560,17 @@ fn all_cpus() -> u64 {
     }
 }
 
+/// The thread whose affinity `sched_{get,set}affinity` reads or sets: as
+/// `sched_target`, but a negative id is no thread (ESRCH), not EINVAL.
+fn affinity_target(task: &Task, pid: u64) -> Result<TaskHandle, Errno> {
+    if (pid as i32) < 0 {
+        return Err(Errno::ESRCH);
+    }
+    sched_target(task, pid)
+}
+
 pub fn sched_getaffinity(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let target = sched_target(task, a[0])?;
+    let target = affinity_target(task, a[0])?;
     let len = a[1] as usize;
     // The kernel's mask size: 8 bytes per 64 CPUs; smaller buffers fail.
     let need = crate::kernel::cpus().div_ceil(64) * 8;
@@ -597,7 +606,7 @@ pub fn getcpu(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 /// (EINVAL if none), read back by `sched_getaffinity` and inherited by
 /// children.
 pub fn sched_setaffinity(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let target = sched_target(task, a[0])?;
+    let target = affinity_target(task, a[0])?;
     let mut mask = vec![0u8; (a[1] as usize).min(1024)];
     task.mm.copy_in(a[2], &mut mask)?;
     let mut word = [0u8; 8];
