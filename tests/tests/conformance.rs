@@ -238,6 +238,7 @@ conformance!(
     pipe_size,
     fifo,
     xattr,
+    inotify,
 );
 
 /// The socket programs with `--network=host`, each as `host_network::NAME`.

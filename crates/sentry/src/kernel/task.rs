@@ -571,6 +571,7 @@ impl Task {
         let status = group.exit_status().unwrap_or(own);
         let times = self.cpu_times();
         let (kernel, pid) = (self.kernel.clone(), self.pid);
+        crate::vfs::notify::exit_closes(&self);
         // The address space (and its stub) go before the parent can see the exit.
         drop(self);
         kernel.locks.exited(pid);

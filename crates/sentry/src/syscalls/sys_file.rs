@@ -5,6 +5,7 @@ use super::sys_lock as lock;
 use crate::kernel::waiter::WaitQueue;
 use crate::kernel::Task;
 use crate::vfs::mount::FileSystem;
+use crate::vfs::notify::{self, accessed, modified};
 use crate::vfs::{readable, writable, DirEntry, FileDescription, IoctlReply};
 use abi::{fcntl, ioctl as io, stat, Errno, IoVec, Statx, StatxTimestamp};
 use std::sync::Arc;
@@ -147,7 +148,7 @@ pub fn read(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let mut buf = task.take_buffer(len);
     let n = read_waiting(task, &*file, &mut buf[..len]).and_then(|n| task.mm.copy_out(a[1], &buf[..n]).map(|()| n));
     task.give_buffer(buf);
-    Ok(n? as u64)
+    Ok(accessed(task, &*file, n?) as u64)
 }
 
 pub fn pread64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -160,7 +161,7 @@ pub fn pread64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let mut buf = task.take_buffer(len);
     let n = file.pread(&mut buf[..len], a[3]).and_then(|n| task.mm.copy_out(a[1], &buf[..n]).map(|()| n));
     task.give_buffer(buf);
-    Ok(n? as u64)
+    Ok(accessed(task, &*file, n?) as u64)
 }
 
 pub fn write(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -170,7 +171,7 @@ pub fn write(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let mut buf = task.take_buffer(len);
     let n = task.mm.copy_in(a[1], &mut buf[..len]).and_then(|()| write_waiting(task, &*file, &buf[..len]));
     task.give_buffer(buf);
-    Ok(n? as u64)
+    Ok(modified(task, &*file, n?) as u64)
 }
 
 pub fn pwrite64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -183,7 +184,7 @@ pub fn pwrite64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let mut buf = task.take_buffer(len);
     let n = task.mm.copy_in(a[1], &mut buf[..len]).and_then(|()| file.pwrite(&buf[..len], a[3]));
     task.give_buffer(buf);
-    Ok(n? as u64)
+    Ok(modified(task, &*file, n?) as u64)
 }
 
 /// Moves up to `count` bytes from `input` to `output` in the sentry (no
@@ -249,6 +250,8 @@ pub fn sendfile(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     let mut pos = off.map(|o| o as u64);
     let n = transfer(task, &*input, pos.as_mut(), &*output, None, a[3])?;
+    accessed(task, &*input, n as usize);
+    modified(task, &*output, n as usize);
     if let (Some(p), Some(o)) = (pos, off.as_mut()) {
         *o = p as i64;
         task.mm.write_obj(a[2], o)?;
@@ -279,6 +282,8 @@ pub fn copy_file_range(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     };
     let (mut in_off, mut out_off) = (read_off(a[1])?, read_off(a[3])?);
     let n = transfer(task, &*input, in_off.as_mut(), &*output, out_off.as_mut(), a[4])?;
+    accessed(task, &*input, n as usize);
+    modified(task, &*output, n as usize);
     if let Some(o) = in_off {
         task.mm.write_obj(a[1], &(o as i64))?;
     }
@@ -343,7 +348,8 @@ pub fn writev(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = task.fds.get(fd_arg(a[0]))?;
     writable(&*file)?;
     let buf = gather(task, &iovecs(task, a[1], a[2])?)?;
-    Ok(write_waiting(task, &*file, &buf)? as u64)
+    let n = write_waiting(task, &*file, &buf)?;
+    Ok(modified(task, &*file, n) as u64)
 }
 
 pub fn readv(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -353,7 +359,7 @@ pub fn readv(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let mut buf = read_buffer(&iovs);
     let n = read_waiting(task, &*file, &mut buf)?;
     scatter(task, &iovs, &buf[..n])?;
-    Ok(n as u64)
+    Ok(accessed(task, &*file, n) as u64)
 }
 
 /// `RWF_*` flags of preadv2/pwritev2 (uapi/linux/fs.h).
@@ -412,7 +418,7 @@ fn preadv_common(task: &Task, a: &[u64; 6], current: bool, flags: u64) -> Result
         None => read_waiting(task, &*file, &mut buf)?,
     };
     scatter(task, &iovs, &buf[..n])?;
-    Ok(n as u64)
+    Ok(accessed(task, &*file, n) as u64)
 }
 
 fn pwritev_common(task: &Task, a: &[u64; 6], current: bool, flags: u64) -> Result<u64, Errno> {
@@ -440,7 +446,7 @@ fn pwritev_common(task: &Task, a: &[u64; 6], current: bool, flags: u64) -> Resul
         None if flags & RWF_NOWAIT != 0 => file.write(&buf).map_err(|e| sigpipe(task, e))?,
         None => write_waiting(task, &*file, &buf)?,
     };
-    Ok(n as u64)
+    Ok(modified(task, &*file, n) as u64)
 }
 
 pub fn preadv(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -475,7 +481,11 @@ fn open_common(task: &mut Task, dirfd: i64, path_addr: u64, flags: u64, mode: u6
     // O_CREAT|O_EXCL never follows a link in the last component.
     let excl = flags & (fcntl::O_CREAT | fcntl::O_EXCL) == fcntl::O_CREAT | fcntl::O_EXCL;
     let (fs, inner) = resolve(task, &path, flags & fcntl::O_NOFOLLOW == 0 && !excl)?;
+    // Whether the open makes the file (IN_CREATE), asked only if watched.
+    let existed = (flags & fcntl::O_CREAT != 0 && task.kernel.inotify.active())
+        .then(|| fs.stat(task, &inner, flags & fcntl::O_NOFOLLOW == 0).is_ok());
     let file = fs.open(task, &inner, flags & !fcntl::O_CLOEXEC, (mode & 0o7777) as u32)?;
+    notify::opened(task, &path, &*file, existed, flags);
     if let Some(end) = file.as_fifo().filter(|e| e.waits_for_partner()) {
         // A FIFO opened for reading (writing) alone waits for a writer
         // (reader). A signal ends the wait; the open restarts under
@@ -520,8 +530,15 @@ pub fn creat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 pub fn close(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = task.fds.remove(fd_arg(a[0]))?;
-    task.kernel.locks.closed(task.pid, file);
+    release(task, file);
     Ok(0)
+}
+
+/// A descriptor of `file` was closed: its locks go, and inotify hears of
+/// the description's last close.
+pub(super) fn release(task: &Task, file: Arc<dyn FileDescription>) {
+    notify::closing(task, &file);
+    task.kernel.locks.closed(task.pid, file);
 }
 
 fn stat_path(task: &Task, dirfd: i64, path_addr: u64, flags: u64) -> Result<abi::Stat, Errno> {
@@ -638,7 +655,7 @@ fn dup_to(task: &mut Task, old: i64, new: i64, cloexec: bool) -> Result<u64, Err
     let file = task.fds.get_raw(old)?;
     let new_idx = usize::try_from(new).ok().filter(|&n| n < crate::vfs::MAX_FDS).ok_or(Errno::EBADF)?;
     if let Some(old) = task.fds.set(new_idx, file, cloexec) {
-        task.kernel.locks.closed(task.pid, old);
+        release(task, old);
     }
     Ok(new as u64)
 }
@@ -818,6 +835,8 @@ fn getdents_common(task: &mut Task, a: &[u64; 6], record: fn(&DirEntry<'_>) -> V
         return Err(Errno::EINVAL);
     }
     task.mm.copy_out(a[1], &buf)?;
+    // Linux's iterate_dir reports an access even at the end.
+    notify::file_event(task, &*file, crate::fs::inotify::IN_ACCESS);
     Ok(buf.len() as u64)
 }
 
@@ -968,7 +987,7 @@ pub fn close_range(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         task.fds = Arc::new(task.fds.fork_copy());
     }
     for file in task.fds.close_range(first as usize, last as usize, flags & CLOSE_RANGE_CLOEXEC != 0) {
-        task.kernel.locks.closed(task.pid, file);
+        release(task, file);
     }
     Ok(0)
 }

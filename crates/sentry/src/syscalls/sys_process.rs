@@ -462,7 +462,7 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     crate::kernel::delivery::reset_for_exec(task);
     task.group.timers.delete_posix();
     for file in task.fds.close_on_exec() {
-        task.kernel.locks.closed(task.pid, file);
+        super::sys_file::release(task, file);
     }
     task.clear_child_tid = 0;
     task.handle().set_robust_list(0);
