@@ -239,6 +239,7 @@ conformance!(
     fifo,
     xattr,
     inotify,
+    chroot,
 );
 
 /// The socket programs with `--network=host`, each as `host_network::NAME`.

@@ -200,10 +200,11 @@ impl ProcFs {
             }
             [pid, rest @ ..] => {
                 let pid: i32 = pid.parse().map_err(|_| Errno::ENOENT)?;
-                let (ppid, pgid, sid, threads, comm, mm, group) = {
+                let (ppid, pgid, sid, threads, comm, mm, group, root_of) = {
                     let procs = task.kernel.procs();
                     let p = procs.get(pid).filter(|p| p.exit.is_none()).ok_or(Errno::ENOENT)?;
-                    (p.ppid, p.pgid, p.sid, p.group.live().max(1), p.handle.comm(), p.mm.clone(), p.group.clone())
+                    let (comm, root) = (p.handle.comm(), p.handle.root());
+                    (p.ppid, p.pgid, p.sid, p.group.live().max(1), comm, p.mm.clone(), p.group.clone(), root)
                 };
                 let mine = pid == own;
                 match rest {
@@ -221,6 +222,8 @@ impl ProcFs {
                         let node = match (*name, more) {
                             ("exe", []) if mine => Node::Link(task.exe.clone()),
                             ("cwd", []) if mine => Node::Link(task.cwd.clone()),
+                            ("root", []) if mine => Node::Link(task.root.clone()),
+                            ("root", []) => Node::Link(root_of.clone()),
                             ("exe" | "cwd", []) => return Err(Errno::EACCES),
                             ("cmdline", []) => Node::File(mm.upgrade().map(|mm| mm.cmdline()).unwrap_or_default()),
                             ("comm", []) => Node::File(format!("{comm}\n").into_bytes()),
@@ -258,7 +261,6 @@ impl ProcFs {
                             ("oom_score_adj", []) => {
                                 Node::File(format!("{}\n", task.kernel.oom_score_adj).into_bytes())
                             }
-                            ("root", []) => Node::Link("/".into()),
                             ("task", []) => Node::Dir(
                                 group
                                     .threads()

@@ -97,6 +97,8 @@ struct TaskShared {
     /// The head of the thread's robust futex list (`set_robust_list`), 0
     /// for none; here so that `get_robust_list` can read any thread's.
     robust_list: AtomicU64,
+    /// The task's root (`chroot`), for other processes' `/proc/PID/root`.
+    root: Mutex<String>,
 }
 
 /// A task's scheduling attributes (`setpriority`, `sched_setscheduler`).
@@ -152,6 +154,7 @@ impl TaskShared {
             sched: Mutex::default(),
             comm: Mutex::new(comm),
             robust_list: AtomicU64::new(0),
+            root: Mutex::new("/".into()),
         })
     }
 }
@@ -247,6 +250,14 @@ impl TaskHandle {
         *self.0.comm.lock().unwrap() = comm;
     }
 
+    pub fn root(&self) -> String {
+        self.0.root.lock().unwrap().clone()
+    }
+
+    pub(crate) fn set_root(&self, root: String) {
+        *self.0.root.lock().unwrap() = root;
+    }
+
     /// Whether two handles name the same task.
     pub fn same(&self, other: &TaskHandle) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
@@ -289,6 +300,9 @@ pub struct Task {
     pub(crate) mask: SigSet,
     pub(crate) creds: Credentials,
     pub(crate) cwd: String,
+    /// The root directory (`chroot`), a whole-namespace path: `/` unless
+    /// changed. Absolute paths the task gives start there.
+    pub(crate) root: String,
     pub(crate) umask: u32,
     pub(crate) exe: String,
     /// `PR_SET_PDEATHSIG`, recorded.
@@ -436,6 +450,7 @@ impl Task {
             mask: SigSet::default(),
             creds,
             cwd: spec.cwd,
+            root: "/".into(),
             umask: 0o022,
             pdeath_signal: 0,
             dumpable: true,
@@ -498,6 +513,8 @@ impl Task {
         let (cwd, umask, exe, rlimits, altstack, personality) =
             (self.cwd.clone(), self.umask, self.exe.clone(), self.rlimits, self.altstack, self.personality);
         let uts = self.uts.clone();
+        let root = self.root.clone();
+        handle.set_root(root.clone());
         let make = move |mm| Task {
             kernel,
             pid,
@@ -516,6 +533,7 @@ impl Task {
             mask,
             creds,
             cwd,
+            root,
             umask,
             exe,
             rlimits,

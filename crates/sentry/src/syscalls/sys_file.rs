@@ -29,13 +29,13 @@ pub(super) fn read_path(task: &Task, addr: u64) -> Result<String, Errno> {
 }
 
 /// Resolves `path` relative to `dirfd` into an absolute path inside the
-/// container's root.
+/// container's root, confined to the task's root (`chroot`).
 pub(super) fn at_path(task: &Task, dirfd: i64, path: &str) -> Result<String, Errno> {
     if path.starts_with('/') {
-        return Ok(path.to_string());
+        return Ok(crate::vfs::mount::rooted(&task.root, &task.cwd, path));
     }
     let base = if dirfd == fcntl::AT_FDCWD { task.cwd.clone() } else { task.fds.get_raw(dirfd)?.path() };
-    Ok(crate::loader::absolute(&base, path))
+    Ok(crate::vfs::mount::rooted(&task.root, &base, path))
 }
 
 /// The file system serving the absolute `path` and the path within it,
@@ -738,7 +738,14 @@ fn readlink_common(task: &mut Task, dirfd: i64, path_addr: u64, buf: u64, size: 
         at_path(task, dirfd, &read_path(task, path_addr)?)?
     };
     let (fs, inner) = resolve(task, &path, false)?;
-    let target = fs.readlink(task, &inner)?;
+    let mut target = fs.readlink(task, &inner)?;
+    // procfs's links (cwd, exe, root, fd/N) name whole-namespace paths:
+    // shown relative to the reader's root, as Linux's d_path.
+    if fs.name() == "proc" && target.starts_with('/') {
+        if let Some(seen) = crate::vfs::mount::view(&task.root, &target) {
+            target = seen;
+        }
+    }
     let n = target.len().min(size as usize);
     task.mm.copy_out(buf, &target.as_bytes()[..n])?;
     Ok(n as u64)
@@ -753,13 +760,37 @@ pub fn readlinkat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 pub fn getcwd(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let mut bytes = task.cwd.clone().into_bytes();
+    // Relative to the task's root; Linux marks a directory outside it.
+    let cwd = crate::vfs::mount::view(&task.root, &task.cwd).unwrap_or_else(|| format!("(unreachable){}", task.cwd));
+    let mut bytes = cwd.into_bytes();
     bytes.push(0);
     if (a[1] as usize) < bytes.len() {
         return Err(Errno::ERANGE);
     }
     task.mm.copy_out(a[0], &bytes)?;
     Ok(bytes.len() as u64)
+}
+
+/// `chroot(2)`: the path is walked with the caller's credentials (ENOENT,
+/// ENOTDIR, EACCES), needs search permission, then CAP_SYS_CHROOT (EPERM),
+/// in Linux's order. Only the calling task's root changes: tasks keep
+/// their own working directory and root (CLONE_FS sharing is not
+/// modelled), and children inherit both.
+pub fn chroot(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let path = at_path(task, fcntl::AT_FDCWD, &read_path(task, a[0])?)?;
+    let st = stat_abs(task, &path, true)?;
+    if st.mode & 0o170000 != 0o040000 {
+        return Err(Errno::ENOTDIR);
+    }
+    if !task.creds.permits(st.mode, st.uid, st.gid, true, 1) {
+        return Err(Errno::EACCES);
+    }
+    if !task.creds.capable(crate::kernel::caps::CAP_SYS_CHROOT) {
+        return Err(Errno::EPERM);
+    }
+    task.root = normalize(&path);
+    task.handle().set_root(task.root.clone());
+    Ok(0)
 }
 
 pub fn chdir(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
