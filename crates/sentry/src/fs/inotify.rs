@@ -137,14 +137,13 @@ impl Notifier {
         if !self.active() {
             return;
         }
-        let watchers = match self.lock().remove(&id) {
-            Some(v) => v,
-            None => return,
-        };
+        let Some(watchers) = self.lock().remove(&id) else { return };
+        // Whoever takes an entry out of the map uncounts it: a dying
+        // instance's Drop or a racing rm_watch will not find these.
+        self.watches.fetch_sub(watchers.len(), Ordering::Relaxed);
         for (inst, wd) in watchers.iter().filter_map(|(i, wd)| Some((i.upgrade()?, *wd))) {
             inst.event(self, wd, IN_DELETE_SELF, 0, None, false);
             if inst.forget(wd) {
-                self.watches.fetch_sub(1, Ordering::Relaxed);
                 inst.push(wd, IN_IGNORED, 0, None);
             }
         }
