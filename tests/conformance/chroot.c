@@ -3,7 +3,8 @@
  * directory without search permission, then EPERM without
  * CAP_SYS_CHROOT), absolute paths starting at the new root, `..` stopping
  * there, getcwd outside and inside it, a relative chroot("."), children
- * inheriting the root, execve of a program inside it, and
+ * inheriting the root, execve of a program inside it, symlinks (absolute,
+ * or climbing with `..`) resolved inside it, and
  * /proc/PID/root as the process itself and its parent read it.
  * expect-exit: 0 */
 #include "conf.h"
@@ -83,7 +84,7 @@ static void errors(void) {
     say("unprivileged child: %d", wait_status(pid));
 }
 
-static void inside(int procfd, int report) {
+static void inside(int procfd, int report, int ack) {
     struct stat jail, now;
     stat(at("jail"), &jail);
     say("chroot jail: %s", R(chroot(at("jail"))));
@@ -101,10 +102,15 @@ static void inside(int procfd, int report) {
     stat("/..", &dotdot);
     say("/.. is /: %d", dotdot.st_ino == now.st_ino);
     say("host file hidden: %s", R(access(at("jail/etc/hello"), F_OK)));
+    say("absolute link: %s", slurp("/abs/hello"));
+    say("climbing relative link: %s", slurp("/sub/up/etc/hello"));
+    say("link to the root's parent: %s", slurp("/sub/top/etc/hello"));
     char link[4200] = {0};
     ssize_t n = readlinkat(procfd, "self/root", link, sizeof link - 1);
     say("own /proc/self/root: %s", n < 0 ? errname(errno) : link);
     (void)!write(report, "c", 1);
+    char c;
+    (void)!read(ack, &c, 1); /* the parent has looked and said so */
     /* A child inherits the root. */
     pid_t pid = fork();
     if (pid == 0) {
@@ -146,19 +152,25 @@ int main(int argc, char **argv) {
     put(at("jail/etc/hello"), "inside\n");
     put(at("jail/sub/deep"), "deep\n");
     copy_self(at("jail/sub/prog"));
+    symlink("/etc", at("jail/abs"));
+    symlink("../../../../..", at("jail/sub/up"));
+    symlink("/..", at("jail/sub/top"));
     mkdir(at("locked"), 0700);
     mkdir(at("locked/in"), 0755);
     errors();
     int procfd = open("/proc", O_RDONLY | O_DIRECTORY);
-    int sync[2];
+    int sync[2], ack[2];
     (void)!pipe(sync);
+    (void)!pipe(ack);
     pid_t pid = fork();
     if (pid == 0) {
         close(sync[0]);
-        inside(procfd, sync[1]);
+        close(ack[1]);
+        inside(procfd, sync[1], ack[0]);
         _exit(0);
     }
     close(sync[1]);
+    close(ack[0]);
     char c;
     if (read(sync[0], &c, 1) == 1) {
         char path[64], link[4200] = {0};
@@ -166,9 +178,13 @@ int main(int argc, char **argv) {
         ssize_t n = readlink(path, link, sizeof link - 1);
         say("parent sees the child's root as the jail: %d", n > 0 && strcmp(link, at("jail")) == 0);
     }
+    (void)!write(ack[1], "a", 1);
     say("child: %d", wait_status(pid));
     say("parent's root unchanged: %s", slurp(at("jail/etc/hello")));
     unlink(at("jail/sub/prog"));
+    unlink(at("jail/abs"));
+    unlink(at("jail/sub/up"));
+    unlink(at("jail/sub/top"));
     unlink(at("jail/sub/deep"));
     unlink(at("jail/etc/hello"));
     rmdir(at("jail/sub"));

@@ -237,12 +237,25 @@ impl MountTable {
         for _ in 0..=MAX_SYMLINKS {
             let (fs, inner) = self.lookup(&path);
             match fs.follow(task, &inner, follow_last)? {
-                Some(next) => path = next,
+                Some(next) => path = confine(&task.root, fs.name(), next),
                 None => return Ok((fs.clone(), inner, path)),
             }
         }
         Err(Errno::ELOOP)
     }
+}
+
+/// Where a symlink a file system followed leads for a task whose root is
+/// `root`: a link's target starts at the root if absolute, and `..` in it
+/// stops there (the file system composed the path in the whole namespace).
+/// procfs's and devfs's links name whole-namespace paths already (a
+/// descriptor's file, a working directory) and stay as they are.
+fn confine(root: &str, fs: &str, next: String) -> String {
+    if root == "/" || matches!(fs, "proc" | "devfs") {
+        return next;
+    }
+    let inner = view(root, &next).unwrap_or(next);
+    rooted(root, root, &inner)
 }
 
 /// Lexically removes `.`, `..` and repeated slashes from an absolute path.
@@ -392,6 +405,12 @@ mod tests {
         assert_eq!(view("/jail", "/jailbreak"), None);
         assert_eq!(view("/jail", "/etc"), None);
         assert_eq!(view("/", "/etc"), Some("/etc".into()));
+        // Links followed by a file system: absolute targets start at the
+        // root, `..` stops there; synthetic links stay whole-namespace.
+        assert_eq!(confine("/jail", "overlay", "/etc".into()), "/jail/etc");
+        assert_eq!(confine("/jail", "overlay", "/jail/sub/../../../x".into()), "/jail/x");
+        assert_eq!(confine("/jail", "proc", "/elsewhere".into()), "/elsewhere");
+        assert_eq!(confine("/", "overlay", "/a/../b".into()), "/a/../b");
     }
 
     #[test]
