@@ -9,7 +9,8 @@
  * and IN_IGNORED), IN_ONESHOT, IN_EXCL_UNLINK, rm_watch, coalescing of an
  * identical event, whole-event reads (EINVAL when the buffer is too
  * short), FIONREAD, EAGAIN, a blocking read woken by another process,
- * poll and epoll readiness, and IN_Q_OVERFLOW past max_queued_events.
+ * poll and epoll readiness, IN_Q_OVERFLOW past max_queued_events, and
+ * the events of an execve of a watched program.
  * Run on the root file system and again on the /dev/shm tmpfs. */
 #include "conf.h"
 #include <fcntl.h>
@@ -377,7 +378,28 @@ static void overflow(void) {
     close(fd);
 }
 
-int main(void) {
+/* execve of a watched program: opened and read at exec, closed when the
+ * process running it exits. */
+static void exec_events(void) {
+    char self[4096] = {0};
+    if (readlink("/proc/self/exe", self, sizeof self - 1) < 0) return;
+    int fd = inotify_init1(IN_NONBLOCK);
+    inotify_add_watch(fd, self, IN_ALL_EVENTS);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *argv[] = {self, "exec-child", NULL};
+        execv(self, argv);
+        _exit(1);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    say("exec child exit=%d", WEXITSTATUS(st));
+    drain(fd, "exec of the watched program");
+    close(fd);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "exec-child") == 0) return 0;
     /* The root file system (in moat the overlay), then the /dev/shm tmpfs. */
     const char *bases[] = {"/tmp", "/dev/shm"};
     for (int b = 0; b < 2; b++) {
@@ -395,7 +417,10 @@ int main(void) {
         oneshot_mask_add_excl_unlink();
         reading();
         readiness_and_blocking();
-        if (b == 0) overflow();
+        if (b == 0) {
+            overflow();
+            exec_events();
+        }
         say("rmdir scratch: %s", R(rmdir(dir)));
     }
     return 0;

@@ -305,6 +305,10 @@ pub struct Task {
     pub(crate) root: String,
     pub(crate) umask: u32,
     pub(crate) exe: String,
+    /// The program's open file as inotify sees it (IN_CLOSE_NOWRITE when
+    /// the last process running this exec of it is gone); made only while
+    /// watches exist.
+    pub(crate) exe_file: Option<Arc<crate::vfs::notify::ExecFile>>,
     /// `PR_SET_PDEATHSIG`, recorded.
     pub(crate) pdeath_signal: i32,
     /// `PR_SET_DUMPABLE` and `PR_SET_KEEPCAPS`, recorded (no core dumps or
@@ -459,6 +463,7 @@ impl Task {
             uts: kernel.uts.clone(),
             keepcaps: false,
             exe: loaded.path,
+            exe_file: None,
             rlimits: default_rlimits(),
             clear_child_tid: 0,
             altstack: crate::syscalls::StackT { flags: 2, ..Default::default() },
@@ -513,6 +518,7 @@ impl Task {
         let (cwd, umask, exe, rlimits, altstack, personality) =
             (self.cwd.clone(), self.umask, self.exe.clone(), self.rlimits, self.altstack, self.personality);
         let uts = self.uts.clone();
+        let exe_file = self.exe_file.clone();
         let root = self.root.clone();
         handle.set_root(root.clone());
         let make = move |mm| Task {
@@ -536,6 +542,7 @@ impl Task {
             root,
             umask,
             exe,
+            exe_file,
             rlimits,
             clear_child_tid: 0,
             altstack,
@@ -589,6 +596,9 @@ impl Task {
         let status = group.exit_status().unwrap_or(own);
         let times = self.cpu_times();
         let (kernel, pid) = (self.kernel.clone(), self.pid);
+        // Linux lets go of the program file with the address space, then
+        // of the descriptors (inotify sees the closes in that order).
+        drop(self.exe_file.take());
         crate::vfs::notify::exit_closes(&self);
         // The address space (and its stub) go before the parent can see the exit.
         drop(self);

@@ -460,6 +460,9 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     task.regs = loaded.regs;
     task.handle().set_comm(crate::kernel::task::comm_of(&loaded.path));
     task.exe = crate::vfs::mount::rooted(&task.root, &task.cwd, &loaded.path);
+    // The old image's program file goes with it (its close, if this was
+    // its last holder), the new one was opened and read.
+    task.exe_file = crate::vfs::notify::executed(task, &task.exe);
     task.creds.caps.after_exec(task.creds.uid, task.creds.euid);
     super::sys_identity::publish_creds(task);
     task.actions.reset_for_exec();

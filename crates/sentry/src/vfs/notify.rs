@@ -235,6 +235,39 @@ pub fn renamed(task: &Task, old: &str, new: &str, source: Option<Before>, target
     }
 }
 
+/// The program file an execve opened, held by every process running that
+/// exec of it (forks share it): Linux keeps the `struct file` as the
+/// address space's `exe_file`, so IN_CLOSE_NOWRITE comes when the last of
+/// them exits or execs again.
+pub struct ExecFile {
+    notifier: Arc<Notifier>,
+    inode: InodeId,
+    parent: Option<(InodeId, String)>,
+}
+
+impl Drop for ExecFile {
+    fn drop(&mut self) {
+        let parent = self.parent.as_ref().map(|(p, name)| (*p, name.as_str()));
+        self.notifier.notify(Target { inode: Some(self.inode), parent, unlinked: false }, ino::IN_CLOSE_NOWRITE, 0);
+    }
+}
+
+/// execve opened and read the program at `path` (a whole-namespace path):
+/// IN_OPEN and IN_ACCESS now, and the file whose drop reports the close.
+pub fn executed(task: &Task, path: &str) -> Option<Arc<ExecFile>> {
+    let n = notifier(task)?;
+    let st = stat_path(task, path, true)?;
+    let parent = parent_of(task, path);
+    let target = Target {
+        inode: Some(inode_id(&st)),
+        parent: parent.as_ref().map(|(p, name)| (*p, name.as_str())),
+        unlinked: false,
+    };
+    n.notify(target, ino::IN_OPEN, 0);
+    n.notify(target, ino::IN_ACCESS, 0);
+    Some(Arc::new(ExecFile { notifier: task.kernel.inotify.clone(), inode: inode_id(&st), parent }))
+}
+
 /// A descriptor of `file` is being closed: when it is the description's
 /// last, IN_CLOSE_WRITE (opened for writing) or IN_CLOSE_NOWRITE.
 pub fn closing(task: &Task, file: &Arc<dyn FileDescription>) {
