@@ -240,6 +240,8 @@ conformance!(
     affinity,
     fifo,
     xattr,
+    inotify,
+    chroot,
 );
 
 /// The socket programs with `--network=host`, each as `host_network::NAME`.

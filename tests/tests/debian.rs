@@ -178,6 +178,36 @@ print(len(results), sum(results), os.waitstatus_to_exitcode(status), caught == [
     }
 
     #[test]
+    fn tail_follows_through_inotify() {
+        // coreutils' tail -f waits on inotify; without it, it would poll
+        // every 60 s here (-s 60) and miss the appended line. On the /dev/shm
+        // tmpfs: tail counts overlayfs (the root's f_type) as remote and
+        // polls there, natively too.
+        let script =
+            "echo one > /dev/shm/log; tail -s 60 -f /dev/shm/log & sleep 1; echo two >> /dev/shm/log; sleep 3; kill $!";
+        let (_moat, out) = run(&["bash", "-c", script]);
+        assert_stdout(&out, "one\ntwo\n");
+    }
+
+    #[test]
+    fn python3_inotify_through_ctypes() {
+        let script = "import ctypes, os, struct\n\
+                      libc = ctypes.CDLL(None, use_errno=True)\n\
+                      fd = libc.inotify_init1(os.O_NONBLOCK)\n\
+                      libc.inotify_add_watch(fd, b'/tmp', 0x100 | 0x2 | 0x8 | 0x200)\n\
+                      open('/tmp/x', 'w').write('hi')\n\
+                      os.unlink('/tmp/x')\n\
+                      buf, i, out = os.read(fd, 4096), 0, []\n\
+                      while i < len(buf):\n\
+                      \x20   wd, mask, cookie, n = struct.unpack_from('iIII', buf, i)\n\
+                      \x20   out.append('%x:%s' % (mask, buf[i + 16:i + 16 + n].rstrip(b'\\0').decode()))\n\
+                      \x20   i += 16 + n\n\
+                      print(' '.join(out))";
+        let (_moat, out) = run(&["python3", "-c", script]);
+        assert_stdout(&out, "100:x 2:x 8:x 200:x\n");
+    }
+
+    #[test]
     fn bash_files_in_dev_shm() {
         // The spec's /dev/shm tmpfs: create, read, mkdir, rename, rm -r.
         let script = "cd /dev/shm && echo data > f && cat f && mkdir d && mv f d/g && ls d && rm -r d && ls -A";

@@ -3,7 +3,7 @@
 //! the root mount), devfs at `/dev` (`dev`), a minimal procfs at `/proc`
 //! (`proc`, over `synthetic`'s open files), tmpfs (`tmpfs`, the spec's
 //! tmpfs mounts), pipes and epoll instances (`epoll`), eventfd, timerfd,
-//! signalfd and memfds (`eventfd`, `timerfd`, `signalfd`, `memfd`), FIFOs (`pipe`) and the extended attribute rules (`xattr`). Overlay, sysfs, devpts and the rest come with
+//! signalfd and memfds (`eventfd`, `timerfd`, `signalfd`, `memfd`), inotify instances and watches (`inotify`), FIFOs (`pipe`) and the extended attribute rules (`xattr`). Overlay, sysfs, devpts and the rest come with
 //! issue #4.
 
 pub mod dev;
@@ -13,6 +13,7 @@ pub mod eventfd;
 pub mod gofer;
 pub mod gofer_cache;
 pub mod host;
+pub mod inotify;
 pub mod lock;
 pub mod memfd;
 pub mod overlay;

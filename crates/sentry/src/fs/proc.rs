@@ -31,6 +31,12 @@ const ROOT_FILES: &[&str] = &["cpuinfo", "filesystems", "loadavg", "meminfo", "u
 /// link to `self/net`; one network namespace here, so a directory).
 const NET_FILES: &[&str] = &["dev", "tcp", "tcp6", "udp", "udp6", "unix", "route", "udplite", "udplite6"];
 const SYS_KERNEL_FILES: &[&str] = &["hostname", "ostype", "osrelease", "pid_max"];
+/// `sys/fs/inotify/`: the limits of `fs::inotify`, read-only.
+const SYS_FS_INOTIFY_FILES: &[(&str, usize)] = &[
+    ("max_queued_events", crate::fs::inotify::MAX_QUEUED_EVENTS),
+    ("max_user_instances", crate::fs::inotify::MAX_USER_INSTANCES),
+    ("max_user_watches", crate::fs::inotify::MAX_USER_WATCHES),
+];
 const PID_ENTRIES: &[(&str, u8)] = &[
     ("cgroup", synthetic::DT_REG),
     ("cmdline", synthetic::DT_REG),
@@ -105,8 +111,34 @@ impl ProcFs {
             ["mounts"] => Ok((Self::ino(0, 14), Node::Link("self/mounts".into()))),
             ["sys"] => Ok((
                 Self::ino(0, 11),
-                Node::Dir(vec![Entry { name: "kernel".into(), ino: Self::ino(0, 12), d_type: synthetic::DT_DIR }]),
+                Node::Dir(vec![
+                    Entry { name: "fs".into(), ino: Self::ino(0, 60), d_type: synthetic::DT_DIR },
+                    Entry { name: "kernel".into(), ino: Self::ino(0, 12), d_type: synthetic::DT_DIR },
+                ]),
             )),
+            ["sys", "fs"] => Ok((
+                Self::ino(0, 60),
+                Node::Dir(vec![Entry { name: "inotify".into(), ino: Self::ino(0, 61), d_type: synthetic::DT_DIR }]),
+            )),
+            ["sys", "fs", "inotify"] => Ok((
+                Self::ino(0, 61),
+                Node::Dir(
+                    SYS_FS_INOTIFY_FILES
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (f, _))| Entry {
+                            name: f.to_string(),
+                            ino: Self::ino(0, 62 + i),
+                            d_type: synthetic::DT_REG,
+                        })
+                        .collect(),
+                ),
+            )),
+            ["sys", "fs", "inotify", f] => {
+                let i = SYS_FS_INOTIFY_FILES.iter().position(|(x, _)| x == f).ok_or(Errno::ENOENT)?;
+                let text = format!("{}\n", SYS_FS_INOTIFY_FILES[i].1);
+                Ok((Self::ino(0, 62 + i), Node::File(text.into_bytes())))
+            }
             ["sys", "kernel"] => Ok((
                 Self::ino(0, 12),
                 Node::Dir(
@@ -168,10 +200,11 @@ impl ProcFs {
             }
             [pid, rest @ ..] => {
                 let pid: i32 = pid.parse().map_err(|_| Errno::ENOENT)?;
-                let (ppid, pgid, sid, threads, comm, mm, group) = {
+                let (ppid, pgid, sid, threads, comm, mm, group, root_of) = {
                     let procs = task.kernel.procs();
                     let p = procs.get(pid).filter(|p| p.exit.is_none()).ok_or(Errno::ENOENT)?;
-                    (p.ppid, p.pgid, p.sid, p.group.live().max(1), p.handle.comm(), p.mm.clone(), p.group.clone())
+                    let (comm, root) = (p.handle.comm(), p.handle.root());
+                    (p.ppid, p.pgid, p.sid, p.group.live().max(1), comm, p.mm.clone(), p.group.clone(), root)
                 };
                 let mine = pid == own;
                 match rest {
@@ -189,6 +222,8 @@ impl ProcFs {
                         let node = match (*name, more) {
                             ("exe", []) if mine => Node::Link(task.exe.clone()),
                             ("cwd", []) if mine => Node::Link(task.cwd.clone()),
+                            ("root", []) if mine => Node::Link(task.root.clone()),
+                            ("root", []) => Node::Link(root_of.clone()),
                             ("exe" | "cwd", []) => return Err(Errno::EACCES),
                             ("cmdline", []) => Node::File(mm.upgrade().map(|mm| mm.cmdline()).unwrap_or_default()),
                             ("comm", []) => Node::File(format!("{comm}\n").into_bytes()),
@@ -226,7 +261,6 @@ impl ProcFs {
                             ("oom_score_adj", []) => {
                                 Node::File(format!("{}\n", task.kernel.oom_score_adj).into_bytes())
                             }
-                            ("root", []) => Node::Link("/".into()),
                             ("task", []) => Node::Dir(
                                 group
                                     .threads()

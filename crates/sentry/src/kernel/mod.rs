@@ -135,6 +135,8 @@ pub struct Kernel {
     pub(crate) futexes: futex::Futexes,
     /// flock and fcntl record locks.
     pub(crate) locks: crate::fs::lock::FileLocks,
+    /// inotify watches: which instances hear of which inodes.
+    pub(crate) inotify: Arc<crate::fs::inotify::Notifier>,
     /// The memory limit the OOM watcher enforces, and its kills so far.
     pub(crate) memory_limit: Option<u64>,
     pub(crate) oom_score_adj: i32,
@@ -301,6 +303,7 @@ impl Kernel {
             procs: Mutex::new(process::ProcessTable::default()),
             futexes: futex::Futexes::default(),
             locks: Default::default(),
+            inotify: Default::default(),
             memory_limit: limit,
             oom_score_adj: cfg.oom_score_adj,
             oom_kills: Default::default(),

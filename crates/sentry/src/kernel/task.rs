@@ -97,6 +97,8 @@ struct TaskShared {
     /// The head of the thread's robust futex list (`set_robust_list`), 0
     /// for none; here so that `get_robust_list` can read any thread's.
     robust_list: AtomicU64,
+    /// The task's root (`chroot`), for other processes' `/proc/PID/root`.
+    root: Mutex<String>,
 }
 
 /// A task's scheduling attributes (`setpriority`, `sched_setscheduler`).
@@ -157,6 +159,7 @@ impl TaskShared {
             sched: Mutex::default(),
             comm: Mutex::new(comm),
             robust_list: AtomicU64::new(0),
+            root: Mutex::new("/".into()),
         })
     }
 }
@@ -252,6 +255,14 @@ impl TaskHandle {
         *self.0.comm.lock().unwrap() = comm;
     }
 
+    pub fn root(&self) -> String {
+        self.0.root.lock().unwrap().clone()
+    }
+
+    pub(crate) fn set_root(&self, root: String) {
+        *self.0.root.lock().unwrap() = root;
+    }
+
     /// Whether two handles name the same task.
     pub fn same(&self, other: &TaskHandle) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
@@ -294,8 +305,15 @@ pub struct Task {
     pub(crate) mask: SigSet,
     pub(crate) creds: Credentials,
     pub(crate) cwd: String,
+    /// The root directory (`chroot`), a whole-namespace path: `/` unless
+    /// changed. Absolute paths the task gives start there.
+    pub(crate) root: String,
     pub(crate) umask: u32,
     pub(crate) exe: String,
+    /// The program's open file as inotify sees it (IN_CLOSE_NOWRITE when
+    /// the last process running this exec of it is gone); made only while
+    /// watches exist.
+    pub(crate) exe_file: Option<Arc<crate::vfs::notify::ExecFile>>,
     /// `PR_SET_PDEATHSIG`, recorded.
     pub(crate) pdeath_signal: i32,
     /// `PR_SET_DUMPABLE` and `PR_SET_KEEPCAPS`, recorded (no core dumps or
@@ -441,6 +459,7 @@ impl Task {
             mask: SigSet::default(),
             creds,
             cwd: spec.cwd,
+            root: "/".into(),
             umask: 0o022,
             pdeath_signal: 0,
             dumpable: true,
@@ -449,6 +468,7 @@ impl Task {
             uts: kernel.uts.clone(),
             keepcaps: false,
             exe: loaded.path,
+            exe_file: None,
             rlimits: default_rlimits(),
             clear_child_tid: 0,
             altstack: crate::syscalls::StackT { flags: 2, ..Default::default() },
@@ -503,6 +523,9 @@ impl Task {
         let (cwd, umask, exe, rlimits, altstack, personality) =
             (self.cwd.clone(), self.umask, self.exe.clone(), self.rlimits, self.altstack, self.personality);
         let uts = self.uts.clone();
+        let exe_file = self.exe_file.clone();
+        let root = self.root.clone();
+        handle.set_root(root.clone());
         let make = move |mm| Task {
             kernel,
             pid,
@@ -521,8 +544,10 @@ impl Task {
             mask,
             creds,
             cwd,
+            root,
             umask,
             exe,
+            exe_file,
             rlimits,
             clear_child_tid: 0,
             altstack,
@@ -576,6 +601,10 @@ impl Task {
         let status = group.exit_status().unwrap_or(own);
         let times = self.cpu_times();
         let (kernel, pid) = (self.kernel.clone(), self.pid);
+        // Linux lets go of the program file with the address space, then
+        // of the descriptors (inotify sees the closes in that order).
+        drop(self.exe_file.take());
+        crate::vfs::notify::exit_closes(&self);
         // The address space (and its stub) go before the parent can see the exit.
         drop(self);
         kernel.locks.exited(pid);

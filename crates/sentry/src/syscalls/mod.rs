@@ -10,6 +10,7 @@ mod sys_eventfds;
 mod sys_file;
 mod sys_futex;
 mod sys_identity;
+mod sys_inotify;
 mod sys_lock;
 mod sys_misc;
 mod sys_mmap;

@@ -5,6 +5,7 @@ use super::sys_lock as lock;
 use crate::kernel::waiter::WaitQueue;
 use crate::kernel::Task;
 use crate::vfs::mount::FileSystem;
+use crate::vfs::notify::{self, accessed, modified};
 use crate::vfs::{readable, writable, DirEntry, FileDescription, IoctlReply};
 use abi::{fcntl, ioctl as io, stat, Errno, IoVec, Statx, StatxTimestamp};
 use std::sync::Arc;
@@ -28,13 +29,13 @@ pub(super) fn read_path(task: &Task, addr: u64) -> Result<String, Errno> {
 }
 
 /// Resolves `path` relative to `dirfd` into an absolute path inside the
-/// container's root.
+/// container's root, confined to the task's root (`chroot`).
 pub(super) fn at_path(task: &Task, dirfd: i64, path: &str) -> Result<String, Errno> {
     if path.starts_with('/') {
-        return Ok(path.to_string());
+        return Ok(crate::vfs::mount::rooted(&task.root, &task.cwd, path));
     }
     let base = if dirfd == fcntl::AT_FDCWD { task.cwd.clone() } else { task.fds.get_raw(dirfd)?.path() };
-    Ok(crate::loader::absolute(&base, path))
+    Ok(crate::vfs::mount::rooted(&task.root, &base, path))
 }
 
 /// The file system serving the absolute `path` and the path within it,
@@ -147,7 +148,7 @@ pub fn read(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let mut buf = task.take_buffer(len);
     let n = read_waiting(task, &*file, &mut buf[..len]).and_then(|n| task.mm.copy_out(a[1], &buf[..n]).map(|()| n));
     task.give_buffer(buf);
-    Ok(n? as u64)
+    Ok(accessed(task, &*file, n?) as u64)
 }
 
 pub fn pread64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -160,7 +161,7 @@ pub fn pread64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let mut buf = task.take_buffer(len);
     let n = file.pread(&mut buf[..len], a[3]).and_then(|n| task.mm.copy_out(a[1], &buf[..n]).map(|()| n));
     task.give_buffer(buf);
-    Ok(n? as u64)
+    Ok(accessed(task, &*file, n?) as u64)
 }
 
 pub fn write(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -170,7 +171,7 @@ pub fn write(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let mut buf = task.take_buffer(len);
     let n = task.mm.copy_in(a[1], &mut buf[..len]).and_then(|()| write_waiting(task, &*file, &buf[..len]));
     task.give_buffer(buf);
-    Ok(n? as u64)
+    Ok(modified(task, &*file, n?) as u64)
 }
 
 pub fn pwrite64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -183,7 +184,7 @@ pub fn pwrite64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let mut buf = task.take_buffer(len);
     let n = task.mm.copy_in(a[1], &mut buf[..len]).and_then(|()| file.pwrite(&buf[..len], a[3]));
     task.give_buffer(buf);
-    Ok(n? as u64)
+    Ok(modified(task, &*file, n?) as u64)
 }
 
 /// Moves up to `count` bytes from `input` to `output` in the sentry (no
@@ -249,6 +250,8 @@ pub fn sendfile(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     let mut pos = off.map(|o| o as u64);
     let n = transfer(task, &*input, pos.as_mut(), &*output, None, a[3])?;
+    accessed(task, &*input, n as usize);
+    modified(task, &*output, n as usize);
     if let (Some(p), Some(o)) = (pos, off.as_mut()) {
         *o = p as i64;
         task.mm.write_obj(a[2], o)?;
@@ -279,6 +282,8 @@ pub fn copy_file_range(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     };
     let (mut in_off, mut out_off) = (read_off(a[1])?, read_off(a[3])?);
     let n = transfer(task, &*input, in_off.as_mut(), &*output, out_off.as_mut(), a[4])?;
+    accessed(task, &*input, n as usize);
+    modified(task, &*output, n as usize);
     if let Some(o) = in_off {
         task.mm.write_obj(a[1], &(o as i64))?;
     }
@@ -343,7 +348,8 @@ pub fn writev(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = task.fds.get(fd_arg(a[0]))?;
     writable(&*file)?;
     let buf = gather(task, &iovecs(task, a[1], a[2])?)?;
-    Ok(write_waiting(task, &*file, &buf)? as u64)
+    let n = write_waiting(task, &*file, &buf)?;
+    Ok(modified(task, &*file, n) as u64)
 }
 
 pub fn readv(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -353,7 +359,7 @@ pub fn readv(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let mut buf = read_buffer(&iovs);
     let n = read_waiting(task, &*file, &mut buf)?;
     scatter(task, &iovs, &buf[..n])?;
-    Ok(n as u64)
+    Ok(accessed(task, &*file, n) as u64)
 }
 
 /// `RWF_*` flags of preadv2/pwritev2 (uapi/linux/fs.h).
@@ -412,7 +418,7 @@ fn preadv_common(task: &Task, a: &[u64; 6], current: bool, flags: u64) -> Result
         None => read_waiting(task, &*file, &mut buf)?,
     };
     scatter(task, &iovs, &buf[..n])?;
-    Ok(n as u64)
+    Ok(accessed(task, &*file, n) as u64)
 }
 
 fn pwritev_common(task: &Task, a: &[u64; 6], current: bool, flags: u64) -> Result<u64, Errno> {
@@ -440,7 +446,7 @@ fn pwritev_common(task: &Task, a: &[u64; 6], current: bool, flags: u64) -> Resul
         None if flags & RWF_NOWAIT != 0 => file.write(&buf).map_err(|e| sigpipe(task, e))?,
         None => write_waiting(task, &*file, &buf)?,
     };
-    Ok(n as u64)
+    Ok(modified(task, &*file, n) as u64)
 }
 
 pub fn preadv(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -475,7 +481,11 @@ fn open_common(task: &mut Task, dirfd: i64, path_addr: u64, flags: u64, mode: u6
     // O_CREAT|O_EXCL never follows a link in the last component.
     let excl = flags & (fcntl::O_CREAT | fcntl::O_EXCL) == fcntl::O_CREAT | fcntl::O_EXCL;
     let (fs, inner) = resolve(task, &path, flags & fcntl::O_NOFOLLOW == 0 && !excl)?;
+    // Whether the open makes the file (IN_CREATE), asked only if watched.
+    let existed = (flags & fcntl::O_CREAT != 0 && task.kernel.inotify.active())
+        .then(|| fs.stat(task, &inner, flags & fcntl::O_NOFOLLOW == 0).is_ok());
     let file = fs.open(task, &inner, flags & !fcntl::O_CLOEXEC, (mode & 0o7777) as u32)?;
+    notify::opened(task, &path, &*file, existed, flags);
     if let Some(end) = file.as_fifo().filter(|e| e.waits_for_partner()) {
         // A FIFO opened for reading (writing) alone waits for a writer
         // (reader). A signal ends the wait; the open restarts under
@@ -520,8 +530,15 @@ pub fn creat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 pub fn close(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = task.fds.remove(fd_arg(a[0]))?;
-    task.kernel.locks.closed(task.pid, file);
+    release(task, file);
     Ok(0)
+}
+
+/// A descriptor of `file` was closed: its locks go, and inotify hears of
+/// the description's last close.
+pub(super) fn release(task: &Task, file: Arc<dyn FileDescription>) {
+    notify::closing(task, &file);
+    task.kernel.locks.closed(task.pid, file);
 }
 
 fn stat_path(task: &Task, dirfd: i64, path_addr: u64, flags: u64) -> Result<abi::Stat, Errno> {
@@ -638,7 +655,7 @@ fn dup_to(task: &mut Task, old: i64, new: i64, cloexec: bool) -> Result<u64, Err
     let file = task.fds.get_raw(old)?;
     let new_idx = usize::try_from(new).ok().filter(|&n| n < crate::vfs::MAX_FDS).ok_or(Errno::EBADF)?;
     if let Some(old) = task.fds.set(new_idx, file, cloexec) {
-        task.kernel.locks.closed(task.pid, old);
+        release(task, old);
     }
     Ok(new as u64)
 }
@@ -721,7 +738,14 @@ fn readlink_common(task: &mut Task, dirfd: i64, path_addr: u64, buf: u64, size: 
         at_path(task, dirfd, &read_path(task, path_addr)?)?
     };
     let (fs, inner) = resolve(task, &path, false)?;
-    let target = fs.readlink(task, &inner)?;
+    let mut target = fs.readlink(task, &inner)?;
+    // procfs's links (cwd, exe, root, fd/N) name whole-namespace paths:
+    // shown relative to the reader's root, as Linux's d_path.
+    if fs.name() == "proc" && target.starts_with('/') {
+        if let Some(seen) = crate::vfs::mount::view(&task.root, &target) {
+            target = seen;
+        }
+    }
     let n = target.len().min(size as usize);
     task.mm.copy_out(buf, &target.as_bytes()[..n])?;
     Ok(n as u64)
@@ -736,13 +760,37 @@ pub fn readlinkat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 pub fn getcwd(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let mut bytes = task.cwd.clone().into_bytes();
+    // Relative to the task's root; Linux marks a directory outside it.
+    let cwd = crate::vfs::mount::view(&task.root, &task.cwd).unwrap_or_else(|| format!("(unreachable){}", task.cwd));
+    let mut bytes = cwd.into_bytes();
     bytes.push(0);
     if (a[1] as usize) < bytes.len() {
         return Err(Errno::ERANGE);
     }
     task.mm.copy_out(a[0], &bytes)?;
     Ok(bytes.len() as u64)
+}
+
+/// `chroot(2)`: the path is walked with the caller's credentials (ENOENT,
+/// ENOTDIR, EACCES), needs search permission, then CAP_SYS_CHROOT (EPERM),
+/// in Linux's order. Only the calling task's root changes: tasks keep
+/// their own working directory and root (CLONE_FS sharing is not
+/// modelled), and children inherit both.
+pub fn chroot(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let path = at_path(task, fcntl::AT_FDCWD, &read_path(task, a[0])?)?;
+    let st = stat_abs(task, &path, true)?;
+    if st.mode & 0o170000 != 0o040000 {
+        return Err(Errno::ENOTDIR);
+    }
+    if !task.creds.permits(st.mode, st.uid, st.gid, true, 1) {
+        return Err(Errno::EACCES);
+    }
+    if !task.creds.capable(crate::kernel::caps::CAP_SYS_CHROOT) {
+        return Err(Errno::EPERM);
+    }
+    task.root = normalize(&path);
+    task.handle().set_root(task.root.clone());
+    Ok(0)
 }
 
 pub fn chdir(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -818,6 +866,8 @@ fn getdents_common(task: &mut Task, a: &[u64; 6], record: fn(&DirEntry<'_>) -> V
         return Err(Errno::EINVAL);
     }
     task.mm.copy_out(a[1], &buf)?;
+    // Linux's iterate_dir reports an access even at the end.
+    notify::file_event(task, &*file, crate::fs::inotify::IN_ACCESS);
     Ok(buf.len() as u64)
 }
 
@@ -968,7 +1018,7 @@ pub fn close_range(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         task.fds = Arc::new(task.fds.fork_copy());
     }
     for file in task.fds.close_range(first as usize, last as usize, flags & CLOSE_RANGE_CLOEXEC != 0) {
-        task.kernel.locks.closed(task.pid, file);
+        release(task, file);
     }
     Ok(0)
 }

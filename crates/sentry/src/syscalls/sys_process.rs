@@ -417,11 +417,15 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let name = read_path(task, a[0])?;
     let argv = read_strings(task, a[1])?;
     let envp = read_strings(task, a[2])?;
+    // The program and its interpreters are named as the task sees the
+    // tree (under its root) and opened where that leads.
     let path = loader::absolute(&task.cwd, &name);
+    let path = crate::vfs::mount::view(&task.root, &path).unwrap_or(path);
     let c = &task.creds;
     let ids = AuxIds { uid: c.uid, euid: c.euid, gid: c.gid, egid: c.egid };
+    let rooted = |p: &str| crate::vfs::mount::rooted(&task.root, &task.cwd, p);
     // Through the mount table: programs in tmpfs or the root's upper layer run too.
-    let open = |p: &str| super::sys_file::open_path(task, p, abi::fcntl::O_RDONLY);
+    let open = |p: &str| super::sys_file::open_path(task, &rooted(p), abi::fcntl::O_RDONLY);
     let loaded = loader::load(&task.kernel, &open, &path, &argv, &envp, ids)?;
     // The new image is ready: past this point execve does not fail. The
     // other threads go first (Linux's de_thread).
@@ -455,14 +459,17 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     task.regs = loaded.regs;
     task.handle().set_comm(crate::kernel::task::comm_of(&loaded.path));
-    task.exe = loaded.path;
+    task.exe = crate::vfs::mount::rooted(&task.root, &task.cwd, &loaded.path);
+    // The old image's program file goes with it (its close, if this was
+    // its last holder), the new one was opened and read.
+    task.exe_file = crate::vfs::notify::executed(task, &task.exe);
     task.creds.caps.after_exec(task.creds.uid, task.creds.euid);
     super::sys_identity::publish_creds(task);
     task.actions.reset_for_exec();
     crate::kernel::delivery::reset_for_exec(task);
     task.group.timers.delete_posix();
     for file in task.fds.close_on_exec() {
-        task.kernel.locks.closed(task.pid, file);
+        super::sys_file::release(task, file);
     }
     task.clear_child_tid = 0;
     task.handle().set_robust_list(0);

@@ -260,7 +260,13 @@ pub(super) fn unix_addr(task: &Task, buf: &[u8]) -> Result<Option<Addr>, Errno> 
     }
     let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
     let raw = path[..end].to_vec();
-    Ok(Some(Addr::path(raw.clone(), &absolute_name(&task.cwd, &raw))))
+    // An absolute name starts at the task's root (chroot).
+    let name = if raw.starts_with(b"/") && task.root != "/" {
+        [task.root.as_bytes(), &absolute_name("/", &raw)].concat()
+    } else {
+        absolute_name(&task.cwd, &raw)
+    };
+    Ok(Some(Addr::path(raw.clone(), &name)))
 }
 
 /// A socket path name made absolute and normal, as bytes: Linux takes

@@ -6,7 +6,7 @@
 use super::sys_file::{at_path, fd_arg, first_byte, read_path, resolve, stat_abs};
 use crate::kernel::Task;
 use crate::vfs::mount::{FileSystem, MountTable, SetAttr, TimeSet};
-use crate::vfs::writable;
+use crate::vfs::{notify, writable, FileDescription};
 use abi::{fcntl, Errno};
 use std::sync::Arc;
 
@@ -32,7 +32,9 @@ fn mkdir_common(task: &Task, dirfd: i64, addr: u64, mode: u64) -> Result<u64, Er
     let path = path_at(task, dirfd, addr)?;
     must_not_exist(task, &path)?;
     let (fs, inner) = resolve(task, &path, false)?;
-    fs.mkdir(task, &inner, (mode & 0o7777) as u32).map(|()| 0)
+    fs.mkdir(task, &inner, (mode & 0o7777) as u32)?;
+    notify::created(task, &path);
+    Ok(0)
 }
 
 pub fn mkdir(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -64,7 +66,9 @@ fn mknod_common(task: &Task, dirfd: i64, addr: u64, mode: u64, dev: u64) -> Resu
     let (major, minor) = ((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00));
     let rdev = crate::fs::synthetic::makedev(major, minor);
     let (fs, inner) = resolve(task, &path, false)?;
-    fs.mknod(task, &inner, mode & (S_IFMT | 0o7777), rdev).map(|()| 0)
+    fs.mknod(task, &inner, mode & (S_IFMT | 0o7777), rdev)?;
+    notify::created(task, &path);
+    Ok(0)
 }
 
 pub fn mknod(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -86,7 +90,10 @@ fn rmdir_common(task: &Task, dirfd: i64, addr: u64) -> Result<u64, Errno> {
     let path = at_path(task, dirfd, &raw)?;
     let (fs, inner) = resolve(task, &path, false)?;
     fs.stat(task, &inner, false)?;
-    fs.rmdir(task, &inner).map(|()| 0)
+    let before = notify::before(task, &path);
+    fs.rmdir(task, &inner)?;
+    notify::removed(task, &path, before);
+    Ok(0)
 }
 
 pub fn rmdir(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -97,7 +104,10 @@ fn unlink_common(task: &Task, dirfd: i64, addr: u64) -> Result<u64, Errno> {
     let path = path_at(task, dirfd, addr)?;
     let (fs, inner) = resolve(task, &path, false)?;
     fs.stat(task, &inner, false)?;
-    fs.unlink(task, &inner).map(|()| 0)
+    let before = notify::before(task, &path);
+    fs.unlink(task, &inner)?;
+    notify::removed(task, &path, before);
+    Ok(0)
 }
 
 pub fn unlink(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -131,9 +141,12 @@ fn same_mount(
 
 fn rename_common(task: &Task, olddir: i64, old: u64, newdir: i64, new: u64, flags: u64) -> Result<u64, Errno> {
     let flags = u32::try_from(flags).map_err(|_| Errno::EINVAL)?;
-    let (old, new) = (path_at(task, olddir, old)?, path_at(task, newdir, new)?);
-    let (fs, old, new) = same_mount(task, &old, false, &new)?;
-    fs.rename(task, &old, &new, flags).map(|()| 0)
+    let (old_path, new_path) = (path_at(task, olddir, old)?, path_at(task, newdir, new)?);
+    let (fs, old, new) = same_mount(task, &old_path, false, &new_path)?;
+    let (source, target) = (notify::before(task, &old_path), notify::before(task, &new_path));
+    fs.rename(task, &old, &new, flags)?;
+    notify::renamed(task, &old_path, &new_path, source, target);
+    Ok(0)
 }
 
 pub fn rename(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -153,7 +166,9 @@ fn symlink_common(task: &Task, target: u64, dirfd: i64, addr: u64) -> Result<u64
     let path = path_at(task, dirfd, addr)?;
     must_not_exist(task, &path)?;
     let (fs, inner) = resolve(task, &path, false)?;
-    fs.symlink(task, &target, &inner).map(|()| 0)
+    fs.symlink(task, &target, &inner)?;
+    notify::created(task, &path);
+    Ok(0)
 }
 
 pub fn symlink(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -169,10 +184,12 @@ fn link_common(task: &Task, olddir: i64, old: u64, newdir: i64, new: u64, flags:
         // AT_EMPTY_PATH (linking an open file) is not supported yet.
         return Err(Errno::EINVAL);
     }
-    let (old, new) = (path_at(task, olddir, old)?, path_at(task, newdir, new)?);
-    must_not_exist(task, &new)?;
-    let (fs, old, new) = same_mount(task, &old, flags & AT_SYMLINK_FOLLOW != 0, &new)?;
-    fs.link(task, &old, &new).map(|()| 0)
+    let (old, new_path) = (path_at(task, olddir, old)?, path_at(task, newdir, new)?);
+    must_not_exist(task, &new_path)?;
+    let (fs, old, new) = same_mount(task, &old, flags & AT_SYMLINK_FOLLOW != 0, &new_path)?;
+    fs.link(task, &old, &new)?;
+    notify::linked(task, &new_path);
+    Ok(0)
 }
 
 pub fn link(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -187,7 +204,16 @@ pub fn linkat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 fn setattr_path(task: &Task, path: &str, follow: bool, attr: &SetAttr) -> Result<u64, Errno> {
     let (fs, inner) = resolve(task, path, follow)?;
     fs.stat(task, &inner, follow)?;
-    fs.setattr(task, &inner, attr).map(|()| 0)
+    fs.setattr(task, &inner, attr)?;
+    notify::path_event(task, path, follow, notify::setattr_mask(attr));
+    Ok(0)
+}
+
+/// Applies `attr` to an open file (fchmod, fchown, ftruncate, futimens).
+fn setattr_file(task: &Task, file: &dyn FileDescription, attr: &SetAttr) -> Result<u64, Errno> {
+    file.setattr(task, attr)?;
+    notify::file_event(task, file, notify::setattr_mask(attr));
+    Ok(0)
 }
 
 fn chmod_attr(mode: u64) -> SetAttr {
@@ -203,7 +229,7 @@ pub fn fchmodat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 pub fn fchmod(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    task.fds.get(fd_arg(a[0]))?.setattr(task, &chmod_attr(a[1])).map(|()| 0)
+    setattr_file(task, &*task.fds.get(fd_arg(a[0]))?, &chmod_attr(a[1]))
 }
 
 /// uid/gid arguments of the chown family: -1 leaves one unchanged.
@@ -221,7 +247,7 @@ pub fn lchown(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 pub fn fchown(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    task.fds.get(fd_arg(a[0]))?.setattr(task, &chown_attr(a[1], a[2])).map(|()| 0)
+    setattr_file(task, &*task.fds.get(fd_arg(a[0]))?, &chown_attr(a[1], a[2]))
 }
 
 pub fn fchownat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -231,7 +257,7 @@ pub fn fchownat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     let attr = chown_attr(a[2], a[3]);
     if flags & fcntl::AT_EMPTY_PATH != 0 && first_byte(task, a[1])? == 0 {
-        return task.fds.get(fd_arg(a[0]))?.setattr(task, &attr).map(|()| 0);
+        return setattr_file(task, &*task.fds.get(fd_arg(a[0]))?, &attr);
     }
     setattr_path(task, &path_at(task, fd_arg(a[0]), a[1])?, flags & fcntl::AT_SYMLINK_NOFOLLOW == 0, &attr)
 }
@@ -255,7 +281,7 @@ pub fn ftruncate(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if writable(&*file).is_err() || file.stat()?.mode & 0o170000 != 0o100000 {
         return Err(Errno::EINVAL);
     }
-    file.setattr(task, &SetAttr { size: Some(size), ..SetAttr::default() }).map(|()| 0)
+    setattr_file(task, &*file, &SetAttr { size: Some(size), ..SetAttr::default() })
 }
 
 /// `fallocate(fd, mode, offset, len)`: Linux's argument checks, then the
@@ -306,7 +332,7 @@ pub fn utimensat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let attr = SetAttr { atime, mtime, ..SetAttr::default() };
     // A null path is futimens: the descriptor itself.
     if path_addr == 0 || (flags & fcntl::AT_EMPTY_PATH != 0 && first_byte(task, path_addr)? == 0) {
-        return task.fds.get(dirfd)?.setattr(task, &attr).map(|()| 0);
+        return setattr_file(task, &*task.fds.get(dirfd)?, &attr);
     }
     setattr_path(task, &path_at(task, dirfd, path_addr)?, flags & fcntl::AT_SYMLINK_NOFOLLOW == 0, &attr)
 }

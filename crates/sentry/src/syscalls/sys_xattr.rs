@@ -4,8 +4,10 @@
 //! description. Policy (namespaces, permissions) is `fs::xattr`.
 
 use super::sys_file::{at_path, fd_arg, read_path};
+use crate::fs::inotify::IN_ATTRIB;
 use crate::fs::xattr::{LIST_MAX, NAME_MAX, SIZE_MAX, XATTR_CREATE, XATTR_REPLACE};
 use crate::kernel::Task;
+use crate::vfs::notify;
 use crate::vfs::FileDescription;
 use abi::{fcntl, Errno};
 use std::sync::Arc;
@@ -71,9 +73,13 @@ fn set(task: &Task, target: Target, a: &[u64; 6]) -> Result<u64, Errno> {
     match target {
         Target::Path(p, follow) => {
             let (fs, inner) = task.kernel.mounts.resolve(task, &p, follow)?;
-            fs.setxattr(task, &inner, &name, &data, flags as u32)?
+            fs.setxattr(task, &inner, &name, &data, flags as u32)?;
+            notify::path_event(task, &p, follow, IN_ATTRIB);
         }
-        Target::File(f) => f.setxattr(task, &name, &data, flags as u32)?,
+        Target::File(f) => {
+            f.setxattr(task, &name, &data, flags as u32)?;
+            notify::file_event(task, &*f, IN_ATTRIB);
+        }
     }
     Ok(0)
 }
@@ -106,9 +112,13 @@ fn remove(task: &Task, target: Target, name: u64) -> Result<u64, Errno> {
     match target {
         Target::Path(p, follow) => {
             let (fs, inner) = task.kernel.mounts.resolve(task, &p, follow)?;
-            fs.removexattr(task, &inner, &name)?
+            fs.removexattr(task, &inner, &name)?;
+            notify::path_event(task, &p, follow, IN_ATTRIB);
         }
-        Target::File(f) => f.removexattr(task, &name)?,
+        Target::File(f) => {
+            f.removexattr(task, &name)?;
+            notify::file_event(task, &*f, IN_ATTRIB);
+        }
     }
     Ok(0)
 }

@@ -55,6 +55,9 @@ const MKNOD_NOTE: &str = "FIFOs, sockets and empty regular files on tmpfs and th
 const NO_FSID: &str =
     "root files: the host file system holding them; /dev and tmpfs mounts: tmpfs, /proc: procfs; f_fsid is zero";
 
+const CHROOT_NOTE: &str = "the calling thread's root (threads do not share it: CLONE_FS is not modelled); children inherit it; `..` and symlinks are confined lexically; with root.readonly the gofer resolves symlinks itself, from the container's root";
+const INOTIFY_NOTE: &str = "changes made inside the sandbox, on every file system (changes made on the host to bind-mounted files are not seen); a watch on a file unlinked while open ends with its last link, not its last close; events for an open file reach the directory of the path it was opened by; IN_UNMOUNT never comes; max_queued_events is 16384, the instance and watch limits are not enforced";
+
 const POLL_NOTE: &str =
     "pipes, sockets, epoll instances and host stdio (polled every 50 ms while waiting); other files are always ready; an interrupted poll restarts with its whole timeout";
 const EPOLL_NOTE: &str =
@@ -349,6 +352,11 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::epoll_wait, Partial(EPOLL_NOTE), super::sys_poll::epoll_wait, &[Fd, Hex, Dec, Dec]),
     sys(Sysno::epoll_pwait, Partial(EPOLL_NOTE), super::sys_poll::epoll_pwait, &[Fd, Hex, Dec, Dec, Hex, Dec]),
     sys(Sysno::epoll_pwait2, Partial(EPOLL_NOTE), super::sys_poll::epoll_pwait2, &[Fd, Hex, Dec, Hex, Hex, Dec]),
+    sys(Sysno::chroot, Partial(CHROOT_NOTE), file::chroot, &[Path]),
+    sys(Sysno::inotify_init, Partial(INOTIFY_NOTE), super::sys_inotify::inotify_init, &[]),
+    sys(Sysno::inotify_init1, Partial(INOTIFY_NOTE), super::sys_inotify::inotify_init1, &[Hex]),
+    sys(Sysno::inotify_add_watch, Partial(INOTIFY_NOTE), super::sys_inotify::inotify_add_watch, &[Fd, Path, Hex]),
+    sys(Sysno::inotify_rm_watch, Full, super::sys_inotify::inotify_rm_watch, &[Fd, Dec]),
     sys(Sysno::eventfd, Full, fds::eventfd, &[Dec]),
     sys(Sysno::eventfd2, Full, fds::eventfd2, &[Dec, Hex]),
     sys(Sysno::timerfd_create, Partial(TIMERFD_NOTE), fds::timerfd_create, &[Dec, Hex]),

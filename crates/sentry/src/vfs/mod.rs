@@ -6,6 +6,7 @@
 //! root.
 
 pub mod mount;
+pub mod notify;
 
 use abi::{fcntl, Errno, Stat, Statfs};
 use std::os::fd::BorrowedFd;
@@ -89,6 +90,10 @@ pub trait FileDescription: Send + Sync {
     }
     /// The timerfd this description is, if it is one.
     fn as_timerfd(&self) -> Option<&crate::fs::timerfd::TimerFd> {
+        None
+    }
+    /// The inotify instance this description is, if it is one.
+    fn as_inotify(&self) -> Option<&Arc<crate::fs::inotify::Instance>> {
         None
     }
     /// The signalfd this description is, if it is one.

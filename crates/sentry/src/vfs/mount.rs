@@ -237,12 +237,25 @@ impl MountTable {
         for _ in 0..=MAX_SYMLINKS {
             let (fs, inner) = self.lookup(&path);
             match fs.follow(task, &inner, follow_last)? {
-                Some(next) => path = next,
+                Some(next) => path = confine(&task.root, fs.name(), next),
                 None => return Ok((fs.clone(), inner, path)),
             }
         }
         Err(Errno::ELOOP)
     }
+}
+
+/// Where a symlink a file system followed leads for a task whose root is
+/// `root`: a link's target starts at the root if absolute, and `..` in it
+/// stops there (the file system composed the path in the whole namespace).
+/// procfs's and devfs's links name whole-namespace paths already (a
+/// descriptor's file, a working directory) and stay as they are.
+fn confine(root: &str, fs: &str, next: String) -> String {
+    if root == "/" || matches!(fs, "proc" | "devfs") {
+        return next;
+    }
+    let inner = view(root, &next).unwrap_or(next);
+    rooted(root, root, &inner)
 }
 
 /// Lexically removes `.`, `..` and repeated slashes from an absolute path.
@@ -258,6 +271,43 @@ pub fn normalize(path: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
+}
+
+/// The path in the sandbox's whole namespace that `path` names for a
+/// process whose root (`chroot`) is `root`: an absolute path starts at
+/// `root`, a relative one at `base` (a whole-namespace path: the working
+/// directory or a directory descriptor's), and `..` does not climb above
+/// `root` while the walk is inside it (Linux's `follow_dotdot`). A `base`
+/// outside the root (a chroot without chdir) walks where it leads, as on
+/// Linux. With `/` as the root this is `loader::absolute`: the path is not
+/// touched.
+pub fn rooted(root: &str, base: &str, path: &str) -> String {
+    if root == "/" {
+        return crate::loader::absolute(base, path);
+    }
+    let at_root = |p: String| if p == "/" { root.to_string() } else { format!("{root}{p}") };
+    if path.starts_with('/') {
+        return at_root(normalize(path));
+    }
+    match view(root, &normalize(base)) {
+        Some(inner) => at_root(normalize(&format!("{inner}/{path}"))),
+        None => crate::loader::absolute(base, path),
+    }
+}
+
+/// How a process whose root is `root` names the whole-namespace `path`
+/// (Linux's `d_path` against the caller's root); None when it lies
+/// outside.
+pub fn view(root: &str, path: &str) -> Option<String> {
+    if root == "/" {
+        return Some(path.to_string());
+    }
+    let rest = path.strip_prefix(root)?;
+    match rest {
+        "" => Some("/".into()),
+        r if r.starts_with('/') => Some(r.to_string()),
+        _ => None,
+    }
 }
 
 /// Joins `base` (absolute) and a link target, as a symlink's target is
@@ -335,6 +385,32 @@ mod tests {
         t.mount("/dev", Arc::new(Named("dev2")));
         assert_eq!(at(&t, "/dev/null"), ("dev2", "/null".into()));
         assert_eq!(t.mounts.len(), 4);
+    }
+
+    #[test]
+    fn a_root_confines_paths_and_dotdot() {
+        assert_eq!(rooted("/", "/w", "../x/./y"), "/w/../x/./y");
+        assert_eq!(rooted("/", "/w", "/abs//p"), "/abs//p");
+        assert_eq!(rooted("/jail", "/jail/w", "/etc/passwd"), "/jail/etc/passwd");
+        assert_eq!(rooted("/jail", "/jail/w", "/"), "/jail");
+        assert_eq!(rooted("/jail", "/jail/w", "/../../etc"), "/jail/etc");
+        assert_eq!(rooted("/jail", "/jail/w", "../../../x"), "/jail/x");
+        assert_eq!(rooted("/jail", "/jail", ".."), "/jail");
+        assert_eq!(rooted("/jail", "/jail/w", "f"), "/jail/w/f");
+        // A working directory outside the root is not confined (Linux).
+        assert_eq!(rooted("/jail", "/out", "../x"), "/out/../x");
+        assert_eq!(rooted("/jail", "/jailbreak", "x"), "/jailbreak/x");
+        assert_eq!(view("/jail", "/jail/a/b"), Some("/a/b".into()));
+        assert_eq!(view("/jail", "/jail"), Some("/".into()));
+        assert_eq!(view("/jail", "/jailbreak"), None);
+        assert_eq!(view("/jail", "/etc"), None);
+        assert_eq!(view("/", "/etc"), Some("/etc".into()));
+        // Links followed by a file system: absolute targets start at the
+        // root, `..` stops there; synthetic links stay whole-namespace.
+        assert_eq!(confine("/jail", "overlay", "/etc".into()), "/jail/etc");
+        assert_eq!(confine("/jail", "overlay", "/jail/sub/../../../x".into()), "/jail/x");
+        assert_eq!(confine("/jail", "proc", "/elsewhere".into()), "/elsewhere");
+        assert_eq!(confine("/", "overlay", "/a/../b".into()), "/a/../b");
     }
 
     #[test]
