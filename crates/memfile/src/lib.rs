@@ -139,24 +139,10 @@ impl MemoryFile {
     /// pages are freed.
     pub fn share(&self, offset: u64, len: u64) -> Result<(), MemfileError> {
         self.check(offset, len)?;
-        let end = offset + len;
         let mut shares = self.shares.lock().unwrap();
-        split_run(&mut shares, offset);
-        split_run(&mut shares, end);
-        let mut cur = offset;
-        while cur < end {
-            match shares.range(cur..end).next().map(|(&s, &r)| (s, r)) {
-                Some((s, (e, extra))) if s == cur => {
-                    shares.insert(s, (e, extra + 1));
-                    cur = e;
-                }
-                next => {
-                    let gap_end = next.map_or(end, |(s, _)| s);
-                    shares.insert(cur, (gap_end, 1));
-                    cur = gap_end;
-                }
-            }
-        }
+        each_run(&mut shares, offset, offset + len, |shares, start, end, extra| {
+            shares.insert(start, (end, extra.map_or(1, |n| n + 1)));
+        });
         Ok(())
     }
 
@@ -164,31 +150,12 @@ impl MemoryFile {
     /// whose last reference this was are freed (see `free`).
     pub fn release(&self, offset: u64, len: u64) -> Result<(), MemfileError> {
         self.check(offset, len)?;
-        let end = offset + len;
         let mut unowned = Vec::new();
-        {
-            let mut shares = self.shares.lock().unwrap();
-            split_run(&mut shares, offset);
-            split_run(&mut shares, end);
-            let mut cur = offset;
-            while cur < end {
-                match shares.range(cur..end).next().map(|(&s, &r)| (s, r)) {
-                    Some((s, (e, extra))) if s == cur => {
-                        if extra > 1 {
-                            shares.insert(s, (e, extra - 1));
-                        } else {
-                            shares.remove(&s);
-                        }
-                        cur = e;
-                    }
-                    next => {
-                        let gap_end = next.map_or(end, |(s, _)| s);
-                        unowned.push((cur, gap_end - cur));
-                        cur = gap_end;
-                    }
-                }
-            }
-        }
+        each_run(&mut self.shares.lock().unwrap(), offset, offset + len, |shares, start, end, extra| match extra {
+            Some(n) if n > 1 => drop(shares.insert(start, (end, n - 1))),
+            Some(_) => drop(shares.remove(&start)),
+            None => unowned.push((start, end - start)),
+        });
         for (at, n) in unowned {
             self.free(at, n)?;
         }
@@ -304,6 +271,33 @@ impl Drop for MemoryFile {
         // SAFETY: we created this mapping in `new` and hand out no references
         // into it, so nothing uses it after drop.
         let _ = unsafe { munmap(self.base.as_ptr().cast(), self.size as usize) };
+    }
+}
+
+/// Calls `f(shares, start, end, extra)` for each piece of `[from, to)`, in
+/// order: a run of shared pages (`Some(extra)`, split at `from` and `to`
+/// first, so the run lies inside) or a gap of pages with one owner (`None`).
+fn each_run(
+    shares: &mut BTreeMap<u64, (u64, u32)>,
+    from: u64,
+    to: u64,
+    mut f: impl FnMut(&mut BTreeMap<u64, (u64, u32)>, u64, u64, Option<u32>),
+) {
+    split_run(shares, from);
+    split_run(shares, to);
+    let mut cur = from;
+    while cur < to {
+        match shares.range(cur..to).next().map(|(&s, &r)| (s, r)) {
+            Some((s, (e, extra))) if s == cur => {
+                f(shares, s, e, Some(extra));
+                cur = e;
+            }
+            next => {
+                let gap_end = next.map_or(to, |(s, _)| s);
+                f(shares, cur, gap_end, None);
+                cur = gap_end;
+            }
+        }
     }
 }
 
