@@ -5,6 +5,7 @@
 #include "conf.h"
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 static long size_of(int fd) {
@@ -26,6 +27,8 @@ int main(void) {
     char dir[] = "/tmp/falloc-XXXXXX";
     if (!mkdtemp(dir) || chdir(dir) != 0) return 1;
     int fd = open("f", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    int in = inotify_init1(IN_NONBLOCK);
+    inotify_add_watch(in, "f", IN_MODIFY);
     TRY("allocate 0..10000", fallocate(fd, 0, 0, 10000));
     TRY("KEEP_SIZE to 50000", fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 50000));
     char buf[12000];
@@ -41,8 +44,15 @@ int main(void) {
     say("PUNCH_HOLE alone: %s", rc(fallocate(fd, FALLOC_FL_PUNCH_HOLE, 0, 10)));
     say("len 0: %s", rc(fallocate(fd, 0, 0, 0)));
     say("negative offset: %s", rc(fallocate(fd, 0, -1, 10)));
+    char ev[4096];
+    while (read(in, ev, sizeof ev) > 0) {
+    }
     int pf = posix_fallocate(fd, 0, 20000);
     say("posix_fallocate to 20000: %d, size %ld", pf, size_of(fd));
+    /* The fallocate under posix_fallocate is an IN_MODIFY. */
+    ssize_t got = read(in, ev, sizeof ev);
+    struct inotify_event *e = (struct inotify_event *)ev;
+    say("inotify: %zd bytes, first mask %#x", got, got > 0 ? e->mask : 0);
     int ro = open("f", O_RDONLY);
     say("read-only descriptor: %s", rc(fallocate(ro, 0, 0, 10)));
     int p[2];

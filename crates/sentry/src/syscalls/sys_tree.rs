@@ -285,13 +285,13 @@ pub fn ftruncate(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 /// `fallocate(fd, mode, offset, len)`: Linux's argument checks, then the
-/// file's own (`FileDescription::fallocate`).
+/// file's own (`FileDescription::fallocate`), then IN_MODIFY.
 pub fn fallocate(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const KEEP_SIZE: u64 = 0x1;
+    const PUNCH_HOLE: u64 = 0x2;
     const KNOWN: u64 = 0x7f; // KEEP_SIZE..UNSHARE_RANGE
     let (mode, offset, len) = (a[1], a[2] as i64, a[3] as i64);
     let file = task.fds.get(fd_arg(a[0]))?;
-    const KEEP_SIZE: u64 = 0x1;
-    const PUNCH_HOLE: u64 = 0x2;
     if offset < 0 || len <= 0 {
         return Err(Errno::EINVAL);
     }
@@ -304,7 +304,9 @@ pub fn fallocate(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if offset.checked_add(len).is_none() {
         return Err(Errno::EFBIG);
     }
-    file.fallocate(mode as u32, offset as u64, len as u64).map(|()| 0)
+    file.fallocate(mode as u32, offset as u64, len as u64)?;
+    notify::modified(task, &*file, 1);
+    Ok(0)
 }
 
 pub fn utimensat(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
