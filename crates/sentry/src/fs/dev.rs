@@ -257,6 +257,10 @@ impl FileDescription for Device {
     fn path(&self) -> String {
         self.path.clone()
     }
+    /// Linux maps /dev/zero as anonymous memory, shared or private.
+    fn maps_anonymous(&self) -> bool {
+        self.kind == Kind::Zero
+    }
 }
 
 #[cfg(test)]

@@ -42,8 +42,7 @@ pub fn mmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     let file = task.fds.get(fd.into())?;
     readable(&*file).map_err(|_| Errno::EACCES)?;
-    if is_dev_zero(&*file) {
-        // Linux maps /dev/zero as anonymous memory, shared or private.
+    if file.maps_anonymous() {
         return if shared {
             task.mm.map_shared_anonymous(placement, len, prot)
         } else {
@@ -98,13 +97,6 @@ pub fn mmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(e);
     }
     Ok(at)
-}
-
-/// Whether `file` is the zero device (character device 1:5).
-fn is_dev_zero(file: &dyn crate::vfs::FileDescription) -> bool {
-    const S_IFMT: u32 = 0o170000;
-    const S_IFCHR: u32 = 0o020000;
-    file.stat().is_ok_and(|st| st.mode & S_IFMT == S_IFCHR && st.rdev == crate::fs::synthetic::makedev(1, 5))
 }
 
 pub fn munmap(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {

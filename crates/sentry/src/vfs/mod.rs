@@ -114,6 +114,11 @@ pub trait FileDescription: Send + Sync {
     fn fallocate(&self, _mode: u32, _offset: u64, _len: u64) -> Result<(), Errno> {
         Err(Errno::ENODEV)
     }
+    /// Whether `mmap` of the file makes anonymous memory rather than a
+    /// mapping of it (shared or private, as asked): `/dev/zero`.
+    fn maps_anonymous(&self) -> bool {
+        false
+    }
     /// A pipe's capacity (`F_GETPIPE_SZ`); EBADF for other files.
     fn pipe_size(&self) -> Result<usize, Errno> {
         Err(Errno::EBADF)

@@ -61,8 +61,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 mod external;
+mod file;
 mod ports;
+mod report;
 use external::{ext_readiness, ipv4_packet, stack, Ext, SOCK_RAW};
+pub use file::InetFile;
 pub use ports::bound_sockets;
 use ports::table;
 
@@ -1121,89 +1124,6 @@ impl InetSocket {
             stack.tcp_set_nodelay(id, nodelay);
         }
     }
-
-    /// Linux's TCP state number (`TCP_ESTABLISHED` 1 ... `TCP_LISTEN` 10),
-    /// derived from the connection and its shutdown bits.
-    pub fn tcp_state(&self) -> u8 {
-        let st = self.lock();
-        match st.tcp {
-            Tcp::Listening { .. } => 10,
-            Tcp::Closed | Tcp::Refused => 7,
-            Tcp::Connected { .. } if st.peer_end == PeerEnd::Reset => 7,
-            Tcp::Connected { .. } if st.ext.conn.zip(stack()).is_some() => {
-                let (id, stack) = st.ext.conn.zip(stack()).expect("checked");
-                drop(st);
-                stack.tcp_status(id).linux_state
-            }
-            // The peer closed and we have not finished: CLOSE_WAIT.
-            Tcp::Connected { .. } if st.peer_end == PeerEnd::Gone && st.shutdown & SHUT_SEND == 0 => 8,
-            Tcp::Connected { .. } => {
-                drop(st);
-                match self.stream.shutdown_bits() {
-                    0 => 1,         // ESTABLISHED
-                    SHUT_RCV => 8,  // CLOSE_WAIT: the peer finished
-                    SHUT_SEND => 5, // FIN_WAIT2: we finished
-                    _ => 7,         // CLOSE
-                }
-            }
-        }
-    }
-
-    /// `struct tcp_info`: the state and plausible loopback figures.
-    pub fn tcp_info(&self) -> Vec<u8> {
-        let mut b = vec![0u8; 232];
-        let state = self.tcp_state();
-        b[0] = state;
-        if state != 10 && state != 7 {
-            b[5] = 0x7; // TCPI_OPT_TIMESTAMPS | SACK | WSCALE
-            b[6] = 0x77; // window scale 7 both ways
-        }
-        let words: [(usize, u32); 12] = [
-            (8, 204_000),      // rto (µs)
-            (12, 40_000),      // ato
-            (16, 32768),       // snd_mss
-            (20, 536),         // rcv_mss
-            (60, 65535),       // pmtu
-            (64, 65483),       // rcv_ssthresh
-            (68, 20),          // rtt
-            (72, 10),          // rttvar
-            (76, 0x7fff_ffff), // snd_ssthresh
-            (80, 10),          // snd_cwnd
-            (84, 65483),       // advmss
-            (88, 3),           // reordering
-        ];
-        for (off, v) in words {
-            b[off..off + 4].copy_from_slice(&v.to_le_bytes());
-        }
-        b
-    }
-
-    /// Queued bytes for /proc/net: (transmit, receive).
-    pub fn queues(&self) -> (usize, usize) {
-        let st = self.lock();
-        match self.proto {
-            Proto::Udp | Proto::UdpLite | Proto::Icmp => (0, st.dgram_bytes),
-            Proto::Tcp => match st.ext.conn.zip(stack()) {
-                Some((id, stack)) => {
-                    drop(st);
-                    let s = stack.tcp_status(id);
-                    (s.send_queue, s.recv_queue)
-                }
-                None => {
-                    drop(st);
-                    (0, self.stream.unread())
-                }
-            },
-        }
-    }
-
-    pub fn uid(&self) -> u32 {
-        self.uid
-    }
-
-    pub fn peer_or_zero(&self) -> Addr {
-        self.lock().peer.unwrap_or(self.unspecified())
-    }
 }
 
 pub const SOL_IPV6: i32 = 41;
@@ -1235,80 +1155,6 @@ fn udplite_accepts(send: Option<u16>, recv: Option<u16>, len: usize) -> bool {
         None => true,
         Some(0) => false,
         Some(min) => cscov >= min,
-    }
-}
-
-/// A socket as an open file description.
-pub struct InetFile {
-    pub sock: Arc<InetSocket>,
-    flags: crate::vfs::StatusFlags,
-}
-
-impl InetFile {
-    pub fn new(sock: Arc<InetSocket>, nonblock: bool) -> InetFile {
-        InetFile { sock, flags: crate::vfs::StatusFlags::new(nonblock) }
-    }
-}
-
-impl Drop for InetFile {
-    fn drop(&mut self) {
-        self.sock.close();
-    }
-}
-
-impl FileDescription for InetFile {
-    fn flags(&self) -> u64 {
-        self.flags.get()
-    }
-
-    fn set_flags(&self, flags: u64) {
-        self.flags.set(flags);
-    }
-
-    fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
-        if buf.is_empty() && self.sock.proto == Proto::Tcp {
-            return Ok(0);
-        }
-        let r = self.sock.recv(buf.len(), false, self.flags.nonblocking())?;
-        buf[..r.data.len()].copy_from_slice(&r.data);
-        Ok(r.data.len())
-    }
-
-    fn write(&self, data: &[u8]) -> Result<usize, Errno> {
-        self.sock.send(None, data, SendCtl::default())
-    }
-
-    fn stat(&self) -> Result<Stat, Errno> {
-        Ok(crate::net::socket_stat(self.sock.ino))
-    }
-
-    fn ioctl(&self, cmd: u64) -> Result<IoctlReply, Errno> {
-        match cmd {
-            ioctl::FIONREAD => Ok(IoctlReply::Out((self.sock.unread()? as i32).to_le_bytes().to_vec())),
-            // SIOCOUTQ: loopback hands data over at once.
-            ioctl::TIOCOUTQ => Ok(IoctlReply::Out((self.sock.queues().0 as i32).to_le_bytes().to_vec())),
-            _ => Err(Errno::ENOTTY),
-        }
-    }
-
-    fn path(&self) -> String {
-        crate::net::socket_path(self.sock.ino)
-    }
-
-    fn wait_queue(&self) -> Option<&WaitQueue> {
-        Some(self.sock.queue())
-    }
-
-    fn readiness(&self, _mask: u32) -> u32 {
-        self.sock.readiness()
-    }
-
-    fn pollable(&self) -> bool {
-        true
-    }
-
-    fn as_socket(&self) -> Option<super::SocketRef<'_>> {
-        Some(super::SocketRef::Inet(self))
     }
 }
 
