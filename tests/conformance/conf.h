@@ -54,6 +54,7 @@ __attribute__((unused)) static const char *errname(int e) {
     case ENOTDIR: return "ENOTDIR";
     case ENOTEMPTY: return "ENOTEMPTY";
     case EXDEV: return "EXDEV";
+    case E2BIG: return "E2BIG";
     case ENOSPC: return "ENOSPC";
     case EROFS: return "EROFS";
     case ELOOP: return "ELOOP";

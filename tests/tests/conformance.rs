@@ -237,6 +237,8 @@ conformance!(
     opath_link,
     pipe_size,
     fallocate,
+    splice,
+    openat2,
     affinity,
     fifo,
     xattr,

@@ -169,6 +169,93 @@ impl PipeEnd {
     pub fn waits_for_partner(&self) -> bool {
         self.partner_opens.is_some()
     }
+
+    /// Whether `self` and `other` are ends of one pipe.
+    pub fn same_pipe(&self, other: &PipeEnd) -> bool {
+        Arc::ptr_eq(&self.pipe, &other.pipe)
+    }
+
+    pub fn queue(&self) -> &WaitQueue {
+        &self.pipe.queue
+    }
+
+    /// Splices into the pipe (Linux `wait_for_space` then the source's
+    /// `splice_read`): `fill` is lent room for up to `max` bytes, as much
+    /// as the pipe takes now, and says how many it wrote there. EPIPE
+    /// once no reader is left, EAGAIN while the pipe is full or `fill`
+    /// has nothing yet. The pipe stays locked while `fill` runs, so
+    /// nothing it reads can be lost to another writer.
+    pub fn fill_from(&self, max: usize, fill: impl FnOnce(&mut [u8]) -> Result<usize, Errno>) -> Result<usize, Errno> {
+        let mut st = self.pipe.state.lock().unwrap();
+        if st.readers == 0 {
+            return Err(Errno::EPIPE);
+        }
+        let room = st.capacity.saturating_sub(st.buf.len()).min(max);
+        if room == 0 {
+            return Err(Errno::EAGAIN);
+        }
+        let mut chunk = vec![0u8; room];
+        let n = fill(&mut chunk)?;
+        st.buf.extend(&chunk[..n]);
+        drop(st);
+        if n > 0 {
+            self.pipe.queue.notify();
+        }
+        Ok(n)
+    }
+
+    /// Splices out of the pipe (Linux `splice_from_pipe`): `drain` is
+    /// offered up to `max` of the pipe's bytes and says how many it
+    /// took; those leave the pipe. 0 when the pipe is empty and has no
+    /// writer, EAGAIN when it is empty and has one, or when `drain` can
+    /// take nothing yet. The pipe stays locked while `drain` runs (as
+    /// Linux holds its pipe mutex), so no reader sees the bytes twice.
+    pub fn drain_to(&self, max: usize, drain: impl FnOnce(&[u8]) -> Result<usize, Errno>) -> Result<usize, Errno> {
+        let mut st = self.pipe.state.lock().unwrap();
+        if st.buf.is_empty() {
+            return if st.writers == 0 { Ok(0) } else { Err(Errno::EAGAIN) };
+        }
+        let n = max.min(st.buf.len());
+        let taken = drain(&st.buf.make_contiguous()[..n])?;
+        st.buf.drain(..taken);
+        drop(st);
+        if taken > 0 {
+            self.pipe.queue.notify();
+        }
+        Ok(taken)
+    }
+
+    /// Moves up to `max` bytes from this pipe to `dst`'s (`keep`: copies
+    /// them, as `tee` does), as much as both allow now. The checks run in
+    /// Linux's order (`ipipe_prep`, then `opipe_prep`): 0 when this pipe
+    /// is empty with no writer, EAGAIN while it is empty, EPIPE when
+    /// `dst` has no reader, EAGAIN while `dst` is full. The caller has
+    /// refused two ends of one pipe.
+    pub fn pipe_to(&self, dst: &PipeEnd, max: usize, keep: bool) -> Result<usize, Errno> {
+        // Two splices in opposite directions lock in the same order.
+        let src_first = Arc::as_ptr(&self.pipe) < Arc::as_ptr(&dst.pipe);
+        let (a, b) = if src_first { (&self.pipe, &dst.pipe) } else { (&dst.pipe, &self.pipe) };
+        let (mut first, mut second) = (a.state.lock().unwrap(), b.state.lock().unwrap());
+        let (src, out) = if src_first { (&mut *first, &mut *second) } else { (&mut *second, &mut *first) };
+        if src.buf.is_empty() {
+            return if src.writers == 0 { Ok(0) } else { Err(Errno::EAGAIN) };
+        }
+        if out.readers == 0 {
+            return Err(Errno::EPIPE);
+        }
+        let n = max.min(src.buf.len()).min(out.capacity.saturating_sub(out.buf.len()));
+        if n == 0 {
+            return Err(Errno::EAGAIN);
+        }
+        out.buf.extend(src.buf.range(..n));
+        if !keep {
+            src.buf.drain(..n);
+        }
+        drop((first, second));
+        self.pipe.queue.notify();
+        dst.pipe.queue.notify();
+        Ok(n)
+    }
 }
 
 impl Drop for PipeEnd {
@@ -282,6 +369,10 @@ impl FileDescription for PipeEnd {
         Some(&self.pipe.queue)
     }
 
+    fn as_pipe(&self) -> Option<&PipeEnd> {
+        Some(self)
+    }
+
     /// Linux `pipe_poll`: the read end is readable with data and hung up
     /// once no writer is left; the write end is writable while a
     /// PIPE_BUF write fits and in error once no reader is left.
@@ -381,7 +472,7 @@ impl FileDescription for FifoFile {
     fn pollable(&self) -> bool {
         true
     }
-    fn as_fifo(&self) -> Option<&PipeEnd> {
+    fn as_pipe(&self) -> Option<&PipeEnd> {
         Some(&self.end)
     }
     fn getxattr(&self, task: &crate::kernel::Task, name: &str) -> Result<Vec<u8>, Errno> {

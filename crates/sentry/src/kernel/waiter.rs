@@ -56,11 +56,25 @@ impl Task {
         &self,
         queue: &WaitQueue,
         timeout: Option<Duration>,
+        op: impl FnMut() -> Result<T, Errno>,
+    ) -> Result<T, Errno> {
+        self.block_on_queues(&[queue], timeout, op)
+    }
+
+    /// Like [`block_on_for`](Self::block_on_for), woken by any of
+    /// `queues` (a splice waits for its pipe and the file at the other
+    /// end).
+    pub(crate) fn block_on_queues<T>(
+        &self,
+        queues: &[&WaitQueue],
+        timeout: Option<Duration>,
         mut op: impl FnMut() -> Result<T, Errno>,
     ) -> Result<T, Errno> {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let me = self.handle();
-        queue.register(&me);
+        for q in queues {
+            q.register(&me);
+        }
         let result = loop {
             let seen = self.wakeups();
             match op() {
@@ -72,7 +86,9 @@ impl Task {
                 other => break other,
             }
         };
-        queue.unregister(&me);
+        for q in queues {
+            q.unregister(&me);
+        }
         result
     }
 }

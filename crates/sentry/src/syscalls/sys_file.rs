@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// Longest path accepted (`PATH_MAX`).
 const PATH_MAX: usize = 4096;
 /// Largest single transfer Linux performs (`MAX_RW_COUNT`).
-const MAX_RW: u64 = 0x7fff_f000;
+pub(super) const MAX_RW: u64 = 0x7fff_f000;
 const IOV_MAX: u64 = 1024;
 
 pub(super) fn fd_arg(a: u64) -> i64 {
@@ -128,7 +128,7 @@ fn write_waiting(task: &Task, file: &dyn FileDescription, data: &[u8]) -> Result
     result.map_err(|e| sigpipe(task, e))
 }
 
-fn sigpipe(task: &Task, e: Errno) -> Errno {
+pub(super) fn sigpipe(task: &Task, e: Errno) -> Errno {
     if e == Errno::EPIPE {
         let info = crate::kernel::signal::SigInfo::from_sender(
             abi::signal::SIGPIPE,
@@ -293,7 +293,7 @@ pub fn copy_file_range(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(n)
 }
 
-fn iovecs(task: &Task, addr: u64, count: u64) -> Result<Vec<IoVec>, Errno> {
+pub(super) fn iovecs(task: &Task, addr: u64, count: u64) -> Result<Vec<IoVec>, Errno> {
     if count > IOV_MAX {
         return Err(Errno::EINVAL);
     }
@@ -315,7 +315,7 @@ fn iovecs(task: &Task, addr: u64, count: u64) -> Result<Vec<IoVec>, Errno> {
 
 /// Gathers the buffers of `iovs` into one (up to MAX_RW bytes), so that a
 /// vectored write is one write, as atomic as a write(2) of the same bytes.
-fn gather(task: &Task, iovs: &[IoVec]) -> Result<Vec<u8>, Errno> {
+pub(super) fn gather(task: &Task, iovs: &[IoVec]) -> Result<Vec<u8>, Errno> {
     let mut buf = Vec::new();
     for iov in iovs {
         let take = iov.len.min(MAX_RW - buf.len() as u64) as usize;
@@ -327,7 +327,7 @@ fn gather(task: &Task, iovs: &[IoVec]) -> Result<Vec<u8>, Errno> {
 }
 
 /// Spreads the first `n` bytes of `buf` over `iovs`.
-fn scatter(task: &Task, iovs: &[IoVec], buf: &[u8]) -> Result<(), Errno> {
+pub(super) fn scatter(task: &Task, iovs: &[IoVec], buf: &[u8]) -> Result<(), Errno> {
     let mut done = 0;
     for iov in iovs {
         if done >= buf.len() {
@@ -474,6 +474,13 @@ pub(crate) fn open_path(task: &Task, path: &str, flags: u64) -> Result<Arc<dyn F
 
 fn open_common(task: &mut Task, dirfd: i64, path_addr: u64, flags: u64, mode: u64) -> Result<u64, Errno> {
     let path = at_path(task, dirfd, &read_path(task, path_addr)?)?;
+    open_abs(task, &path, flags, mode)
+}
+
+/// Opens the whole-namespace `path` with `open(2)` `flags` into a new
+/// descriptor.
+pub(super) fn open_abs(task: &mut Task, path: &str, flags: u64, mode: u64) -> Result<u64, Errno> {
+    let path = path.to_string();
     if flags & fcntl::O_PATH != 0 {
         let file = open_o_path(task, &path, flags)?;
         return task.fds.insert(0, file, flags & fcntl::O_CLOEXEC != 0).map(|fd| fd as u64);
@@ -486,7 +493,7 @@ fn open_common(task: &mut Task, dirfd: i64, path_addr: u64, flags: u64, mode: u6
         .then(|| fs.stat(task, &inner, flags & fcntl::O_NOFOLLOW == 0).is_ok());
     let file = fs.open(task, &inner, flags & !fcntl::O_CLOEXEC, (mode & 0o7777) as u32)?;
     notify::opened(task, &path, &*file, existed, flags);
-    if let Some(end) = file.as_fifo().filter(|e| e.waits_for_partner()) {
+    if let Some(end) = file.as_pipe().filter(|e| e.waits_for_partner()) {
         // A FIFO opened for reading (writing) alone waits for a writer
         // (reader). A signal ends the wait; the open restarts under
         // SA_RESTART (Linux: ERESTARTSYS from `wait_for_partner`).
@@ -1019,6 +1026,41 @@ pub fn close_range(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     for file in task.fds.close_range(first as usize, last as usize, flags & CLOSE_RANGE_CLOEXEC != 0) {
         release(task, file);
+    }
+    Ok(0)
+}
+
+/// `sync_file_range`: a range of a file's dirty pages written back, as
+/// `fsync` would (the whole file; the range is what Linux checks).
+pub fn sync_file_range(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const WAIT_BEFORE: u64 = 1;
+    const WRITE: u64 = 2;
+    const WAIT_AFTER: u64 = 4;
+    let (offset, nbytes, flags) = (a[1] as i64, a[2] as i64, a[3]);
+    if flags & !(WAIT_BEFORE | WRITE | WAIT_AFTER) != 0
+        || offset < 0
+        || nbytes < 0
+        || offset.checked_add(nbytes).is_none()
+    {
+        return Err(Errno::EINVAL);
+    }
+    let file = task.fds.get(fd_arg(a[0]))?;
+    if !matches!(file.stat()?.mode & 0o170000, 0o100000 | 0o040000 | 0o120000 | 0o060000) {
+        return Err(Errno::ESPIPE);
+    }
+    if flags & (WRITE | WAIT_AFTER) != 0 {
+        file.sync()?;
+    }
+    Ok(0)
+}
+
+/// `readahead`: a hint, like `fadvise64`'s WILLNEED, checked as Linux
+/// checks it (a readable regular file).
+pub fn readahead(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let file = task.fds.get(fd_arg(a[0]))?;
+    readable(&*file).map_err(|_| Errno::EBADF)?;
+    if file.stat()?.mode & 0o170000 != 0o100000 {
+        return Err(Errno::EINVAL);
     }
     Ok(0)
 }

@@ -4,8 +4,8 @@ use super::Arg::*;
 use super::Support::*;
 use super::{
     sys_eventfds as fds, sys_file as file, sys_futex, sys_identity as identity, sys_lock as lock, sys_misc as misc,
-    sys_mmap as mmap, sys_process as process, sys_signal as signal, sys_thread as thread, sys_time as time,
-    sys_tree as tree, sys_xattr as xattr,
+    sys_mmap as mmap, sys_openat2, sys_process as process, sys_signal as signal, sys_splice as splice,
+    sys_thread as thread, sys_time as time, sys_tree as tree, sys_xattr as xattr,
 };
 use super::{Arg, Handler, Support, Syscall};
 use abi::Sysno;
@@ -32,6 +32,7 @@ const CPU_TIMERS: &str = "ITIMER_VIRTUAL and ITIMER_PROF both count the applicat
 const POSIX_TIMERS: &str = "CLOCK_REALTIME/TAI timers count monotonic time (an absolute time is converted when the timer is set, so a later host clock step does not move it); CPU-time timers count the process's application CPU time (a thread's CPU clock counts its process's); overruns count only periods missed by a late sentry thread, not expiries while the signal was still pending";
 const CPU_TIMES: &str =
     "user time is the process's (all threads); system time is the calling thread's; the counters are zero";
+const SPLICE_NOTE: &str = "the bytes are copied through the sentry, never lent by reference (SPLICE_F_MOVE and SPLICE_F_GIFT are hints); a pipe's capacity is counted in bytes, not in page slots";
 const COPY_NOTE: &str = "copies through the sentry in 64 KiB pieces, up to the first short write";
 const IDS: &str = "emulated ids, per thread; a uid change adjusts the capability sets (capabilities(7))";
 const VFORK_COPY: &str = "the child gets a copy of memory; the parent waits until it execs or exits";
@@ -46,6 +47,7 @@ const TMPFS_RENAME: &str =
 const TMPFS_LINK: &str = "within the root overlay or one tmpfs mount (EXDEV across mounts); no AT_EMPTY_PATH; EROFS on /dev, /proc (issue #4)";
 const OPEN_NOTE: &str =
     "every mounted file system; O_PATH descriptors name a file without opening it (their fstat shows the file as it was at open); file names must be UTF-8 (others: ENOENT)";
+const OPENAT2_NOTE: &str = "as openat, with every RESOLVE_* flag; a RESOLVE_* lookup walks the path and then opens what it reached, so a rename inside the sandbox between the two could redirect it; RESOLVE_CACHED never fails for want of a cached lookup";
 const SYNC_ALL_NOTE: &str =
     "nothing to write back: the overlay and tmpfs live in memory, host-backed writes are already \
      in the host's page cache (fsync reaches the host file)";
@@ -276,6 +278,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::tgkill, Full, signal::tgkill, &[Dec, Dec, Signal]),
     sys(Sysno::rt_tgsigqueueinfo, Partial(QUEUE_NOTE), signal::rt_tgsigqueueinfo, &[Dec, Dec, Signal, Hex]),
     sys(Sysno::openat, Partial(OPEN_NOTE), file::openat, &[Fd, Path, Hex, Oct]),
+    sys(Sysno::openat2, Partial(OPENAT2_NOTE), sys_openat2::openat2, &[Fd, Path, Hex, Dec]),
     sys(Sysno::mkdirat, Partial(TMPFS_ONLY), tree::mkdirat, &[Fd, Path, Oct]),
     sys(Sysno::fchownat, Partial(TMPFS_ONLY), tree::fchownat, &[Fd, Path, Dec, Dec, Hex]),
     sys(Sysno::newfstatat, Partial(STDIO_ONLY), file::newfstatat, &[Fd, Path, Hex, Hex]),
@@ -326,6 +329,11 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::sendfile, Partial(COPY_NOTE), file::sendfile, &[Fd, Fd, Hex, Dec]),
     sys(Sysno::copy_file_range, Partial(COPY_NOTE), file::copy_file_range, &[Fd, Hex, Fd, Hex, Dec, Hex]),
     sys(Sysno::fadvise64, Full, file::fadvise64, &[Fd, Dec, Dec, Dec]),
+    sys(Sysno::splice, Partial(SPLICE_NOTE), splice::splice, &[Fd, Hex, Fd, Hex, Dec, Hex]),
+    sys(Sysno::tee, Partial(SPLICE_NOTE), splice::tee, &[Fd, Fd, Dec, Hex]),
+    sys(Sysno::vmsplice, Partial(SPLICE_NOTE), splice::vmsplice, &[Fd, Hex, Dec, Hex]),
+    sys(Sysno::readahead, Full, file::readahead, &[Fd, Dec, Dec]),
+    sys(Sysno::sync_file_range, Partial(SYNC_NOTE), file::sync_file_range, &[Fd, Dec, Dec, Hex]),
     sys(Sysno::mincore, Full, mmap::mincore, &[Hex, Dec, Hex]),
     sys(Sysno::prctl, Partial("names, pdeathsig (recorded, not yet sent), dumpable, keepcaps, the capability bounding and ambient sets; subreaper and no_new_privs EINVAL"), process::prctl, &[Dec, Hex, Hex, Hex, Hex]),
     sys(Sysno::sched_getaffinity, Full, process::sched_getaffinity, &[Dec, Dec, Hex]),

@@ -159,9 +159,9 @@ pub trait FileDescription: Send + Sync {
     fn exec_forbidden(&self) -> bool {
         false
     }
-    /// The pipe end this description is, if it is an open FIFO (whose
-    /// `open` may have to wait for the other side).
-    fn as_fifo(&self) -> Option<&crate::fs::pipe::PipeEnd> {
+    /// The pipe end this description is: a pipe's, or an open FIFO's
+    /// (whose `open` may have to wait for the other side).
+    fn as_pipe(&self) -> Option<&crate::fs::pipe::PipeEnd> {
         None
     }
     // Extended attributes of the open file (`fgetxattr` & co.): names are
