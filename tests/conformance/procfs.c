@@ -1,6 +1,6 @@
 /* procfs: /proc/self and the caller's own entries (exe, cmdline, stat,
  * status, fd), the system files' shapes (meminfo, cpuinfo, uptime,
- * loadavg, version, sys/kernel), the listing of /proc, its statfs type.
+ * loadavg, version, sys/{kernel,fs,vm}), the listing of /proc, its statfs type.
  * Prints relations only: pids and sizes differ between the runs. */
 #include "conf.h"
 #include <dirent.h>
@@ -90,6 +90,28 @@ int main(int argc, char **argv) {
     say("hostname is uname's: %s", YN(strncmp(data, u.nodename, strlen(u.nodename)) == 0));
     slurp("/proc/sys/kernel/pid_max");
     say("pid_max positive: %s", YN(atol(data) > 0));
+    const char *fixed[] = {"kernel/cap_last_cap", "kernel/ngroups_max", "kernel/random/entropy_avail",
+                          "kernel/random/poolsize", "fs/nr_open", "fs/pipe-max-size"};
+    for (unsigned i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/sys/%s", fixed[i]);
+        slurp(path);
+        say("%s: %s", fixed[i], strtok(data, "\n"));
+    }
+    char first[64] = {0};
+    slurp("/proc/sys/kernel/random/boot_id");
+    strncpy(first, data, sizeof first - 1);
+    slurp("/proc/sys/kernel/random/boot_id");
+    say("boot_id: a UUID %s, the same twice %s", YN(strlen(first) == 37 && first[8] == '-' && first[14] == '4'),
+        YN(strcmp(first, data) == 0));
+    slurp("/proc/sys/kernel/random/uuid");
+    strncpy(first, data, sizeof first - 1);
+    slurp("/proc/sys/kernel/random/uuid");
+    say("uuid: a UUID %s, new each read %s", YN(strlen(first) == 37 && first[14] == '4' && strchr("89ab", first[19])),
+        YN(strcmp(first, data) != 0));
+    say("max_map_count positive: %s", YN(slurp("/proc/sys/vm/max_map_count") > 0 && atol(data) > 0));
+    say("overcommit_memory 0-2: %s", YN(slurp("/proc/sys/vm/overcommit_memory") > 0 && atol(data) >= 0 && atol(data) <= 2));
+    say("file-max positive: %s", YN(slurp("/proc/sys/fs/file-max") > 0 && atol(data) > 0));
     say("filesystems lists proc: %s", YN(slurp("/proc/filesystems") > 0 && strstr(data, "\tproc\n") != NULL));
 
     struct stat st;

@@ -30,13 +30,84 @@ const ROOT_FILES: &[&str] = &["cpuinfo", "filesystems", "loadavg", "meminfo", "u
 /// /proc/net, generated from the sentry's own socket tables (on Linux a
 /// link to `self/net`; one network namespace here, so a directory).
 const NET_FILES: &[&str] = &["dev", "tcp", "tcp6", "udp", "udp6", "unix", "route", "udplite", "udplite6"];
-const SYS_KERNEL_FILES: &[&str] = &["hostname", "ostype", "osrelease", "pid_max"];
-/// `sys/fs/inotify/`: the limits of `fs::inotify`, read-only.
-const SYS_FS_INOTIFY_FILES: &[(&str, usize)] = &[
-    ("max_queued_events", crate::fs::inotify::MAX_QUEUED_EVENTS),
-    ("max_user_instances", crate::fs::inotify::MAX_USER_INSTANCES),
-    ("max_user_watches", crate::fs::inotify::MAX_USER_WATCHES),
+/// `/proc/sys`: each file's path below it and how its value is made,
+/// from the sentry's own limits and state. Read-only (Docker mounts
+/// `/proc/sys` read-only too).
+const SYS_FILES: &[(&str, fn(&Task) -> String)] = &[
+    // The sandbox keeps no system-wide count of open files: no limit.
+    ("fs/file-max", |_| i64::MAX.to_string()),
+    ("fs/inotify/max_queued_events", |_| crate::fs::inotify::MAX_QUEUED_EVENTS.to_string()),
+    ("fs/inotify/max_user_instances", |_| crate::fs::inotify::MAX_USER_INSTANCES.to_string()),
+    ("fs/inotify/max_user_watches", |_| crate::fs::inotify::MAX_USER_WATCHES.to_string()),
+    ("fs/nr_open", |_| crate::vfs::MAX_FDS.to_string()),
+    ("fs/pipe-max-size", |_| crate::fs::pipe::PIPE_MAX_SIZE.to_string()),
+    ("kernel/cap_last_cap", |_| crate::kernel::caps::CAP_LAST_CAP.to_string()),
+    ("kernel/hostname", |t| t.uts.lock().unwrap().hostname.clone()),
+    ("kernel/ngroups_max", |_| crate::kernel::NGROUPS_MAX.to_string()),
+    ("kernel/ostype", |_| "Linux".into()),
+    ("kernel/osrelease", |_| RELEASE.into()),
+    ("kernel/pid_max", |_| PID_MAX.to_string()),
+    ("kernel/random/boot_id", |_| boot_id().to_string()),
+    // Linux 5.18 and later: a full pool, always.
+    ("kernel/random/entropy_avail", |_| "256".into()),
+    ("kernel/random/poolsize", |_| "256".into()),
+    ("kernel/random/uuid", |_| random_uuid()),
+    // Each mapping is one in the stub's host address space, which holds
+    // Linux's default count.
+    ("vm/max_map_count", |_| "65530".into()),
+    ("vm/mmap_min_addr", |_| crate::mm::MIN_ADDRESS.to_string()),
+    // Heuristic: a mapping larger than the memory file can hold fails.
+    ("vm/overcommit_memory", |_| "0".into()),
 ];
+/// The directories of `/proc/sys`, itself first.
+const SYS_DIRS: &[&str] = &["", "fs", "fs/inotify", "kernel", "kernel/random", "vm"];
+
+fn sys_dir_ino(i: usize) -> u64 {
+    ProcFs::ino(0, 100 + i)
+}
+
+/// The node at `comps` below `/proc/sys`.
+fn sys_node(task: &Task, comps: &[&str]) -> Result<(u64, Node), Errno> {
+    let path = comps.join("/");
+    if let Some(i) = SYS_FILES.iter().position(|(p, _)| *p == path) {
+        return Ok((ProcFs::ino(0, 200 + i), Node::File(format!("{}\n", (SYS_FILES[i].1)(task)).into_bytes())));
+    }
+    let dir = SYS_DIRS.iter().position(|d| *d == path).ok_or(Errno::ENOENT)?;
+    let prefix = if path.is_empty() { String::new() } else { format!("{path}/") };
+    let mut entries: Vec<Entry> = Vec::new();
+    let children = SYS_FILES.iter().enumerate().filter_map(|(i, (p, _))| Some((i, p.strip_prefix(&prefix)?)));
+    for (i, rest) in children {
+        let entry = match rest.split_once('/') {
+            Some((sub, _)) => {
+                let j = SYS_DIRS.iter().position(|d| *d == format!("{prefix}{sub}")).expect("listed");
+                Entry { name: sub.into(), ino: sys_dir_ino(j), d_type: synthetic::DT_DIR }
+            }
+            None => Entry { name: rest.into(), ino: ProcFs::ino(0, 200 + i), d_type: synthetic::DT_REG },
+        };
+        if !entries.iter().any(|e| e.name == entry.name) {
+            entries.push(entry);
+        }
+    }
+    Ok((sys_dir_ino(dir), Node::Dir(entries)))
+}
+
+/// This boot's `random/boot_id`, made on first use.
+fn boot_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(random_uuid)
+}
+
+/// A random (version 4) UUID, as `random/uuid` gives one per read.
+fn random_uuid() -> String {
+    let mut b = [0u8; 16];
+    // The host's generator cannot fail once the sandbox runs; zeroes if so.
+    let _ = rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty());
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
 const PID_ENTRIES: &[(&str, u8)] = &[
     ("cgroup", synthetic::DT_REG),
     ("cmdline", synthetic::DT_REG),
@@ -99,7 +170,7 @@ impl ProcFs {
                 }
                 e.push(Entry { name: "self".into(), ino: Self::ino(0, 10), d_type: synthetic::DT_LNK });
                 e.push(Entry { name: "mounts".into(), ino: Self::ino(0, 14), d_type: synthetic::DT_LNK });
-                e.push(Entry { name: "sys".into(), ino: Self::ino(0, 11), d_type: synthetic::DT_DIR });
+                e.push(Entry { name: "sys".into(), ino: sys_dir_ino(0), d_type: synthetic::DT_DIR });
                 e.push(Entry { name: "net".into(), ino: Self::ino(0, 13), d_type: synthetic::DT_DIR });
                 let pids: Vec<i32> = task.kernel.procs().live().map(|(p, _)| p).collect();
                 for p in pids {
@@ -109,60 +180,7 @@ impl ProcFs {
             }
             ["self"] => Ok((Self::ino(0, 10), Node::Link(own.to_string()))),
             ["mounts"] => Ok((Self::ino(0, 14), Node::Link("self/mounts".into()))),
-            ["sys"] => Ok((
-                Self::ino(0, 11),
-                Node::Dir(vec![
-                    Entry { name: "fs".into(), ino: Self::ino(0, 60), d_type: synthetic::DT_DIR },
-                    Entry { name: "kernel".into(), ino: Self::ino(0, 12), d_type: synthetic::DT_DIR },
-                ]),
-            )),
-            ["sys", "fs"] => Ok((
-                Self::ino(0, 60),
-                Node::Dir(vec![Entry { name: "inotify".into(), ino: Self::ino(0, 61), d_type: synthetic::DT_DIR }]),
-            )),
-            ["sys", "fs", "inotify"] => Ok((
-                Self::ino(0, 61),
-                Node::Dir(
-                    SYS_FS_INOTIFY_FILES
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (f, _))| Entry {
-                            name: f.to_string(),
-                            ino: Self::ino(0, 62 + i),
-                            d_type: synthetic::DT_REG,
-                        })
-                        .collect(),
-                ),
-            )),
-            ["sys", "fs", "inotify", f] => {
-                let i = SYS_FS_INOTIFY_FILES.iter().position(|(x, _)| x == f).ok_or(Errno::ENOENT)?;
-                let text = format!("{}\n", SYS_FS_INOTIFY_FILES[i].1);
-                Ok((Self::ino(0, 62 + i), Node::File(text.into_bytes())))
-            }
-            ["sys", "kernel"] => Ok((
-                Self::ino(0, 12),
-                Node::Dir(
-                    SYS_KERNEL_FILES
-                        .iter()
-                        .enumerate()
-                        .map(|(i, f)| Entry {
-                            name: f.to_string(),
-                            ino: Self::ino(0, 20 + i),
-                            d_type: synthetic::DT_REG,
-                        })
-                        .collect(),
-                ),
-            )),
-            ["sys", "kernel", f] => {
-                let i = SYS_KERNEL_FILES.iter().position(|x| x == f).ok_or(Errno::ENOENT)?;
-                let text = match *f {
-                    "hostname" => task.uts.lock().unwrap().hostname.clone(),
-                    "ostype" => "Linux".into(),
-                    "osrelease" => RELEASE.into(),
-                    _ => PID_MAX.to_string(),
-                };
-                Ok((Self::ino(0, 20 + i), Node::File(format!("{text}\n").into_bytes())))
-            }
+            ["sys", rest @ ..] => sys_node(task, rest),
             ["net"] => Ok((
                 Self::ino(0, 13),
                 Node::Dir(

@@ -35,6 +35,8 @@ pub use task::{Task, TaskHandle};
 pub const RELEASE: &str = "6.1.0";
 /// `uname -v`.
 pub const VERSION: &str = concat!("#1 SMP moat ", env!("CARGO_PKG_VERSION"));
+/// Most supplementary groups a process may hold (`NGROUPS_MAX`).
+pub const NGROUPS_MAX: u64 = 65536;
 
 /// How a task (or thread group) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

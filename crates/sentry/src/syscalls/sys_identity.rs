@@ -143,8 +143,7 @@ pub fn setregid(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 pub fn setgroups(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    const NGROUPS_MAX: u64 = 65536;
-    if a[0] > NGROUPS_MAX {
+    if a[0] > crate::kernel::NGROUPS_MAX {
         return Err(Errno::EINVAL);
     }
     if !may_setgid(task) {
