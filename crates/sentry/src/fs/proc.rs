@@ -30,10 +30,13 @@ const ROOT_FILES: &[&str] = &["cpuinfo", "filesystems", "loadavg", "meminfo", "u
 /// /proc/net, generated from the sentry's own socket tables (on Linux a
 /// link to `self/net`; one network namespace here, so a directory).
 const NET_FILES: &[&str] = &["dev", "tcp", "tcp6", "udp", "udp6", "unix", "route", "udplite", "udplite6"];
+/// How a `/proc/sys` file's text is made.
+type SysValue = fn(&Task) -> String;
+
 /// `/proc/sys`: each file's path below it and how its value is made,
 /// from the sentry's own limits and state. Read-only (Docker mounts
 /// `/proc/sys` read-only too).
-const SYS_FILES: &[(&str, fn(&Task) -> String)] = &[
+const SYS_FILES: &[(&str, SysValue)] = &[
     // The sandbox keeps no system-wide count of open files: no limit.
     ("fs/file-max", |_| i64::MAX.to_string()),
     ("fs/inotify/max_queued_events", |_| crate::fs::inotify::MAX_QUEUED_EVENTS.to_string()),
