@@ -223,6 +223,7 @@ conformance!(
     inet6_cmsg,
     unix_path_bytes,
     unix_path_node,
+    unix_bind_mount,
     wait_thread,
     socket_mmsg,
     eventfd,

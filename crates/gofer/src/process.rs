@@ -298,6 +298,7 @@ pub const ALLOWED_SYSCALLS: &[(i64, &str)] = &[
     (libc::SYS_lseek, "resuming a directory listing at a page's cookie (Readdir)"),
     (libc::SYS_fstatfs, "file system statistics of a resolved path (Statfs)"),
     (libc::SYS_mkdirat, "Mkdir"),
+    (libc::SYS_mknodat, "MknodSocket (sockets only; the request carries no type)"),
     (libc::SYS_symlinkat, "Symlink"),
     (libc::SYS_linkat, "Link"),
     (libc::SYS_unlinkat, "Unlink, Rmdir"),

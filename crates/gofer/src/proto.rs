@@ -152,6 +152,16 @@ pub enum Request {
         uid: u32,
         gid: u32,
     },
+    /// Makes a Unix socket node at `path` (`mknod` with S_IFSOCK; the
+    /// sentry serves the socket, the node names it on the host), with
+    /// permission bits `mode`, owned by `uid`:`gid`: `Done`. No other
+    /// type: the gofer never makes devices or FIFOs on the host.
+    MknodSocket {
+        path: String,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
     /// A new name `new` for the file `old` (not followed).
     Link {
         old: String,

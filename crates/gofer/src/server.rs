@@ -138,6 +138,7 @@ pub fn handle(tree: Tree<'_>, req: &Request) -> (Response, Vec<OwnedFd>) {
         Request::Open { path, flags, mode, uid, gid } => open(tree, path, *flags, *mode, *uid, *gid),
         Request::Mkdir { path, mode, uid, gid } => done(mkdir(tree, path, *mode, *uid, *gid)),
         Request::Symlink { target, path, uid, gid } => done(symlink(tree, target, path, *uid, *gid)),
+        Request::MknodSocket { path, mode, uid, gid } => done(mknod_socket(tree, path, *mode, *uid, *gid)),
         Request::Link { old, new } => done(link(tree, old, new)),
         Request::Unlink { path } => done(remove(tree, path, false)),
         Request::Rmdir { path } => done(remove(tree, path, true)),
@@ -273,6 +274,16 @@ fn symlink(tree: Tree<'_>, target: &str, path: &str, uid: u32, gid: u32) -> Resu
     }
     let (dir, name) = tree.parent(path, Errno::EXIST)?;
     rustix::fs::symlinkat(target, &dir, name.as_str())?;
+    chown_new(&dir, &name, uid, gid)
+}
+
+fn mknod_socket(tree: Tree<'_>, path: &str, mode: u32, uid: u32, gid: u32) -> Result<(), Errno> {
+    tree.writable()?;
+    if mode & !0o7777 != 0 {
+        return Err(Errno::INVAL);
+    }
+    let (dir, name) = tree.parent(path, Errno::EXIST)?;
+    rustix::fs::mknodat(&dir, name.as_str(), FileType::Socket, Mode::from_raw_mode(mode), 0)?;
     chown_new(&dir, &name, uid, gid)
 }
 
@@ -623,6 +634,13 @@ mod tests {
         let done = |r: Request| assert_eq!(handle(t, &r).0, Response::Done, "{r:?}");
         done(Request::Rename { old: "/f".into(), new: "/d/g".into(), flags: 0 });
         done(Request::Link { old: "/d/g".into(), new: "/h".into() });
+        done(Request::MknodSocket { path: "/sock".into(), mode: 0o755, uid: 7, gid: 8 });
+        let sock = std::fs::symlink_metadata(dir.join("sock")).unwrap();
+        use std::os::unix::fs::FileTypeExt;
+        assert!(sock.file_type().is_socket());
+        assert_eq!(std::os::unix::fs::MetadataExt::uid(&sock), 7);
+        let again = Request::MknodSocket { path: "/sock".into(), mode: 0o755, uid: 0, gid: 0 };
+        assert_eq!(errno(&handle(t, &again).0), Errno::EXIST.raw_os_error());
         done(Request::Symlink { target: "/etc/passwd".into(), path: "/s".into(), uid: 0, gid: 0 });
         let attr =
             SetAttrs { mode: Some(0o600), size: Some(3), mtime: Some(TimeSpec::At(1000, 5)), ..SetAttrs::default() };
@@ -640,6 +658,7 @@ mod tests {
         done(Request::Unlink { path: "/d/g".into() });
         done(Request::Rmdir { path: "/d".into() });
         done(Request::Unlink { path: "/s".into() });
+        done(Request::Unlink { path: "/sock".into() });
         // The root has no parent: removing or renaming it is EBUSY.
         assert_eq!(errno(&handle(t, &Request::Rmdir { path: "/".into() }).0), Errno::BUSY.raw_os_error());
         assert_eq!(errno(&handle(t, &Request::Unlink { path: "/..".into() }).0), Errno::BUSY.raw_os_error());

@@ -213,6 +213,7 @@ const S_IFMT: u32 = 0o170000;
 const S_IFDIR: u32 = 0o040000;
 const S_IFLNK: u32 = 0o120000;
 const S_IFREG: u32 = 0o100000;
+const S_IFSOCK: u32 = 0o140000;
 const S_ISGID: u32 = 0o2000;
 const S_ISVTX: u32 = 0o1000;
 
@@ -924,8 +925,13 @@ impl FileSystem for GoferRwFs {
                 let flags = abi::fcntl::O_CREAT | abi::fcntl::O_EXCL | abi::fcntl::O_WRONLY;
                 self.open(task, raw, flags, mode & 0o7777).map(drop)
             }
+            S_IFSOCK => {
+                let (p, _, (uid, gid)) = self.new_entry(task, raw)?;
+                let mode = mode & 0o7777 & !task.umask;
+                self.inner.client.change(Request::MknodSocket { path: p, mode, uid, gid })
+            }
             _ => {
-                tracing::warn!(path = raw, "mknod of FIFOs, sockets and devices on gofer mounts is not supported");
+                tracing::warn!(path = raw, "mknod of FIFOs and devices on gofer mounts is not supported");
                 Err(Errno::EOPNOTSUPP)
             }
         }

@@ -54,7 +54,7 @@ pub struct Addr {
 pub enum Node {
     /// Not looked at: abstract names, names the file systems cannot hold
     /// (not UTF-8), and sockets bound where no socket node can be made
-    /// (gofer mounts): these go by name alone.
+    /// (a file system that makes none): these go by name alone.
     Untracked,
     Missing,
     /// A socket node: (st_dev, st_ino).

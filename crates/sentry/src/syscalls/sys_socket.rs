@@ -317,8 +317,8 @@ pub(super) fn unix_target(task: &Task, buf: &[u8]) -> Result<Option<Addr>, Errno
 
 /// Binding a path name makes a socket node there (Linux `unix_bind_bsd`:
 /// a name that exists is EADDRINUSE; the directory's errors, EROFS...,
-/// are the caller's). Gofer mounts make regular files only: a socket
-/// bound there goes by name alone, without a node.
+/// are the caller's). A file system that makes no socket nodes
+/// (EOPNOTSUPP) leaves the socket to go by name alone.
 pub(super) fn make_socket_node(task: &Task, mut addr: Addr) -> Result<Addr, Errno> {
     let Some(path) = addr.fs_path().map(str::to_owned) else { return Ok(addr) };
     if super::sys_file::stat_abs(task, &path, false).is_ok() {
