@@ -234,6 +234,7 @@ conformance!(
     pty_canon,
     pty_jobs,
     bind_writes,
+    bind_direct_io,
     mmap_shared_bind,
     opath_link,
     pipe_size,

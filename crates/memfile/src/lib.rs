@@ -35,6 +35,16 @@ pub enum MemfileError {
     OutOfRange { offset: u64, len: u64 },
 }
 
+/// Why [`MemoryFile::read_from`] or [`MemoryFile::write_to`] failed: the
+/// range, or the host's answer about its file.
+#[derive(Debug, thiserror::Error)]
+pub enum FileIoError {
+    #[error(transparent)]
+    Range(#[from] MemfileError),
+    #[error("host file I/O: {0}")]
+    Host(#[from] rustix::io::Errno),
+}
+
 /// A sparse memfd, mapped once into this process, with a page allocator.
 pub struct MemoryFile {
     fd: OwnedFd,
@@ -197,6 +207,41 @@ impl MemoryFile {
             std::ptr::copy_nonoverlapping(data.as_ptr(), self.base.as_ptr().add(offset as usize), data.len());
         }
         Ok(())
+    }
+
+    /// Reads up to `len` bytes of the host file `fd` at `file_offset`
+    /// straight into the memory file at `offset` (one `pread`: the host
+    /// copies from its page cache into our pages, with no buffer between).
+    /// Returns how many bytes came, as `pread` does.
+    pub fn read_from(
+        &self,
+        offset: u64,
+        len: usize,
+        fd: BorrowedFd<'_>,
+        file_offset: u64,
+    ) -> Result<usize, FileIoError> {
+        self.check(offset, len as u64)?;
+        // SAFETY: the range is inside our mapping (checked above), which
+        // lives as long as `self`; the slice is only handed to the host
+        // kernel to write into, and other writers of the same pages can
+        // change only which bytes land there, as with `write`.
+        let dst = unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr().add(offset as usize), len) };
+        Ok(rustix::io::pread(fd, dst, file_offset)?)
+    }
+
+    /// Writes up to `len` bytes of the memory file at `offset` to the host
+    /// file `fd` at `file_offset` (one `pwrite`, no buffer between).
+    pub fn write_to(
+        &self,
+        offset: u64,
+        len: usize,
+        fd: BorrowedFd<'_>,
+        file_offset: u64,
+    ) -> Result<usize, FileIoError> {
+        self.check(offset, len as u64)?;
+        // SAFETY: as in `read_from`; the host kernel only reads the range.
+        let src = unsafe { std::slice::from_raw_parts(self.base.as_ptr().add(offset as usize), len) };
+        Ok(rustix::io::pwrite(fd, src, file_offset)?)
     }
 
     /// Stores `value` at `offset` (4-byte aligned) as one atomic write with

@@ -218,16 +218,41 @@ const S_ISGID: u32 = 0o2000;
 const S_ISVTX: u32 = 0o1000;
 
 impl GoferFile {
-    fn pwrite_at(&self, data: &[u8], offset: u64) -> Result<usize, Errno> {
+    /// A write at `offset` (None: at the position, advancing it) through
+    /// `put`, which stores the bytes into the host descriptor at the file
+    /// offset it is given and returns the count. On an O_APPEND
+    /// description every write goes to the end, whatever the offset, as
+    /// Linux's pwrite does: the donated descriptor is O_APPEND only if
+    /// opened so, so the sentry places the data itself.
+    fn write_with(
+        &self,
+        offset: Option<u64>,
+        put: &mut dyn FnMut(BorrowedFd<'_>, u64) -> Result<usize, Errno>,
+    ) -> Result<usize, Errno> {
         if self.rw.is_none() {
             return Err(Errno::EBADF);
         }
         if self.is_dir() {
             return Err(Errno::EISDIR);
         }
-        let n = rustix::io::pwrite(&self.fd, data, offset).map_err(host_errno);
+        let append = self.flags() & fcntl::O_APPEND != 0;
+        let mut pos = self.offset.lock().unwrap();
+        let at = match offset {
+            _ if append => self.fresh_stat()?.size as u64,
+            Some(at) => at,
+            None => *pos,
+        };
+        let n = put(self.fd.as_fd(), at);
         self.client.cache.forget_inode(self.attr.dev, self.attr.ino);
-        n
+        let n = n?;
+        if offset.is_none() {
+            *pos = at + n as u64;
+        }
+        Ok(n)
+    }
+
+    fn pwrite_host(data: &[u8]) -> impl FnMut(BorrowedFd<'_>, u64) -> Result<usize, Errno> + '_ {
+        move |fd, at| rustix::io::pwrite(fd, data, at).map_err(host_errno)
     }
 }
 
@@ -261,27 +286,19 @@ impl FileDescription for GoferFile {
     }
 
     fn write(&self, data: &[u8]) -> Result<usize, Errno> {
-        let mut off = self.offset.lock().unwrap();
-        if self.flags() & fcntl::O_APPEND != 0 {
-            // Always at the end: the donated descriptor is O_APPEND only if
-            // opened so, so the sentry places the data itself.
-            let end = self.fresh_stat()?.size as u64;
-            let n = self.pwrite_at(data, end)?;
-            *off = end + n as u64;
-            return Ok(n);
-        }
-        let n = self.pwrite_at(data, *off)?;
-        *off += n as u64;
-        Ok(n)
+        self.write_with(None, &mut Self::pwrite_host(data))
     }
 
     fn pwrite(&self, data: &[u8], offset: u64) -> Result<usize, Errno> {
-        if self.flags() & fcntl::O_APPEND != 0 {
-            // Linux's pwrite appends on an O_APPEND description, whatever the offset.
-            let end = self.fresh_stat()?.size as u64;
-            return self.pwrite_at(data, end);
-        }
-        self.pwrite_at(data, offset)
+        self.write_with(Some(offset), &mut Self::pwrite_host(data))
+    }
+
+    fn write_direct(
+        &self,
+        offset: Option<u64>,
+        from: &mut dyn FnMut(BorrowedFd<'_>, u64) -> Result<usize, Errno>,
+    ) -> Option<Result<usize, Errno>> {
+        Some(self.write_with(offset, from))
     }
 
     /// On the host file itself, as its file system does it.
@@ -353,6 +370,23 @@ impl FileDescription for GoferFile {
             return Err(Errno::EISDIR);
         }
         rustix::io::pread(&self.fd, buf, offset).map_err(host_errno)
+    }
+
+    fn read_direct(
+        &self,
+        offset: Option<u64>,
+        into: &mut dyn FnMut(BorrowedFd<'_>, u64) -> Result<usize, Errno>,
+    ) -> Option<Result<usize, Errno>> {
+        if self.is_dir() {
+            return Some(Err(Errno::EISDIR));
+        }
+        Some(match offset {
+            Some(at) => into(self.fd.as_fd(), at),
+            None => {
+                let mut pos = self.offset.lock().unwrap();
+                into(self.fd.as_fd(), *pos).inspect(|&n| *pos += n as u64)
+            }
+        })
     }
 
     fn seek(&self, offset: i64, whence: u32) -> Result<u64, Errno> {

@@ -24,6 +24,7 @@ use abi::{mman, page_down, page_up, Errno, PAGE_SIZE};
 use memfile::MemoryFile;
 use platform::{AddressSpace, MAX_USER_ADDRESS};
 use std::collections::BTreeMap;
+use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex};
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 
@@ -94,6 +95,15 @@ pub struct HostFile {
 impl std::fmt::Debug for HostFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "HostFile({}, shared: {})", self.file.path(), self.shared)
+    }
+}
+
+/// The errno for a failed direct transfer between a host file and the
+/// memory file: the host's, or EFAULT for a range outside the file.
+fn file_io_errno(e: memfile::FileIoError) -> Errno {
+    match e {
+        memfile::FileIoError::Host(e) => Errno::new(e.raw_os_error()),
+        memfile::FileIoError::Range(_) => Errno::EFAULT,
     }
 }
 
@@ -679,6 +689,78 @@ impl Inner {
         self.store(addr, data, mman::PROT_WRITE)
     }
 
+    /// Reads up to `len` bytes of the host file `fd` at `file_offset`
+    /// into application memory at `addr` (up to its first unwritable
+    /// byte, as Linux's copy stops at a fault; EFAULT if that is the
+    /// first), straight into the memory file's
+    /// pages: `read` of a host-backed file with no copy through the
+    /// sentry. Returns the count, short at the end of the file.
+    pub fn read_file_into(
+        &mut self,
+        addr: u64,
+        len: usize,
+        fd: BorrowedFd<'_>,
+        file_offset: u64,
+    ) -> Result<usize, Errno> {
+        self.unshare(addr, addr.saturating_add(len as u64))?;
+        let mut done = 0usize;
+        for (off, chunk, host) in self.leading_pieces(addr, len as u64, mman::PROT_WRITE)? {
+            let n = chunk as usize;
+            let got = match host {
+                // A shared mapping of another host file: through a buffer.
+                Some(h) => {
+                    let mut buf = vec![0u8; n];
+                    let got = rustix::io::pread(fd, &mut buf, file_offset + done as u64);
+                    let got = got.map_err(|e| Errno::new(e.raw_os_error()));
+                    got.and_then(|got| h.write(off, &buf[..got]).map(|()| got))
+                }
+                None => self.memfile.read_from(off, n, fd, file_offset + done as u64).map_err(file_io_errno),
+            };
+            match got {
+                Ok(got) => {
+                    done += got;
+                    if got < n {
+                        break;
+                    }
+                }
+                Err(_) if done > 0 => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
+    }
+
+    /// Writes up to `len` bytes of application memory at `addr` (up to its
+    /// first unreadable byte; EFAULT if that is the first) to the host
+    /// file `fd` at `file_offset`, straight from the memory file's pages.
+    pub fn write_file_from(&self, addr: u64, len: usize, fd: BorrowedFd<'_>, file_offset: u64) -> Result<usize, Errno> {
+        let mut done = 0usize;
+        for (off, chunk, host) in self.leading_pieces(addr, len as u64, mman::PROT_READ)? {
+            let n = chunk as usize;
+            let put = match host {
+                Some(h) => {
+                    let mut buf = vec![0u8; n];
+                    h.read(off, &mut buf).and_then(|()| {
+                        rustix::io::pwrite(fd, &buf, file_offset + done as u64)
+                            .map_err(|e| Errno::new(e.raw_os_error()))
+                    })
+                }
+                None => self.memfile.write_to(off, n, fd, file_offset + done as u64).map_err(file_io_errno),
+            };
+            match put {
+                Ok(put) => {
+                    done += put;
+                    if put < n {
+                        break;
+                    }
+                }
+                Err(_) if done > 0 => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
+    }
+
     /// Writes into application memory regardless of its protection, as the
     /// loader does when it fills a read-only segment.
     pub fn poke(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
@@ -726,17 +808,31 @@ impl Inner {
     /// each in a VMA allowing `need` (a PROT_* mask): offsets in the host
     /// file if there is one, else in the memory file.
     fn pieces(&self, addr: u64, len: u64, need: u64) -> Result<Vec<Piece<'_>>, Errno> {
+        let out = self.leading_pieces(addr, len, need)?;
+        if out.iter().map(|p| p.1).sum::<u64>() < len {
+            return Err(Errno::EFAULT);
+        }
+        Ok(out)
+    }
+
+    /// Like `pieces`, for the start of the range that allows `need`: up to
+    /// the first byte that is unmapped or does not (EFAULT if that is the
+    /// first byte), as a transfer that stops at a fault sees it.
+    fn leading_pieces(&self, addr: u64, len: u64, need: u64) -> Result<Vec<Piece<'_>>, Errno> {
         let end = addr.checked_add(len).ok_or(Errno::EFAULT)?;
         let mut out = Vec::new();
         let mut cur = addr;
         while cur < end {
-            let (&start, vma) = self.vmas.range(..=cur).next_back().ok_or(Errno::EFAULT)?;
+            let Some((&start, vma)) = self.vmas.range(..=cur).next_back() else { break };
             if cur >= vma.end || vma.prot & need != need {
-                return Err(Errno::EFAULT);
+                break;
             }
             let n = vma.end.min(end) - cur;
             out.push((vma.memfile_offset + (cur - start), n, vma.host.as_ref()));
             cur += n;
+        }
+        if out.is_empty() && len > 0 {
+            return Err(Errno::EFAULT);
         }
         Ok(out)
     }
@@ -1162,6 +1258,18 @@ impl MemoryManager {
     /// Copies `data` into application memory at `addr`.
     pub fn copy_out(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
         self.lock().copy_out(addr, data)
+    }
+
+    /// Reads a host file's bytes straight into application memory, with
+    /// no copy through the sentry (see `Inner::read_file_into`).
+    pub fn read_file_into(&self, addr: u64, len: usize, fd: BorrowedFd<'_>, file_offset: u64) -> Result<usize, Errno> {
+        self.lock().read_file_into(addr, len, fd, file_offset)
+    }
+
+    /// Writes application memory straight to a host file, with no copy
+    /// through the sentry (see `Inner::write_file_from`).
+    pub fn write_file_from(&self, addr: u64, len: usize, fd: BorrowedFd<'_>, file_offset: u64) -> Result<usize, Errno> {
+        self.lock().write_file_from(addr, len, fd, file_offset)
     }
 
     /// Writes regardless of protection, as the loader fills read-only segments.

@@ -141,10 +141,37 @@ pub(super) fn sigpipe(task: &Task, e: Errno) -> Errno {
     e
 }
 
+/// `read`/`pread` of a host-backed file straight into application memory
+/// (`FileDescription::read_direct`); None for other files.
+fn read_direct(
+    task: &Task,
+    file: &dyn FileDescription,
+    addr: u64,
+    len: usize,
+    at: Option<u64>,
+) -> Option<Result<usize, Errno>> {
+    file.read_direct(at, &mut |fd, offset| task.mm.read_file_into(addr, len, fd, offset))
+}
+
+/// `write`/`pwrite` of a host-backed file straight from application
+/// memory (`FileDescription::write_direct`); None for other files.
+fn write_direct(
+    task: &Task,
+    file: &dyn FileDescription,
+    addr: u64,
+    len: usize,
+    at: Option<u64>,
+) -> Option<Result<usize, Errno>> {
+    file.write_direct(at, &mut |fd, offset| task.mm.write_file_from(addr, len, fd, offset))
+}
+
 pub fn read(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = task.fds.get(fd_arg(a[0]))?;
     readable(&*file)?;
     let len = a[2].min(MAX_RW) as usize;
+    if let Some(n) = read_direct(task, &*file, a[1], len, None) {
+        return Ok(accessed(task, &*file, n?) as u64);
+    }
     let mut buf = task.take_buffer(len);
     let n = read_waiting(task, &*file, &mut buf[..len]).and_then(|n| task.mm.copy_out(a[1], &buf[..n]).map(|()| n));
     task.give_buffer(buf);
@@ -158,6 +185,9 @@ pub fn pread64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::EINVAL);
     }
     let len = a[2].min(MAX_RW) as usize;
+    if let Some(n) = read_direct(task, &*file, a[1], len, Some(a[3])) {
+        return Ok(accessed(task, &*file, n?) as u64);
+    }
     let mut buf = task.take_buffer(len);
     let n = file.pread(&mut buf[..len], a[3]).and_then(|n| task.mm.copy_out(a[1], &buf[..n]).map(|()| n));
     task.give_buffer(buf);
@@ -168,6 +198,9 @@ pub fn write(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let file = task.fds.get(fd_arg(a[0]))?;
     writable(&*file)?;
     let len = a[2].min(MAX_RW) as usize;
+    if let Some(n) = write_direct(task, &*file, a[1], len, None) {
+        return Ok(modified(task, &*file, n?) as u64);
+    }
     let mut buf = task.take_buffer(len);
     let n = task.mm.copy_in(a[1], &mut buf[..len]).and_then(|()| write_waiting(task, &*file, &buf[..len]));
     task.give_buffer(buf);
@@ -181,6 +214,9 @@ pub fn pwrite64(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::EINVAL);
     }
     let len = a[2].min(MAX_RW) as usize;
+    if let Some(n) = write_direct(task, &*file, a[1], len, Some(a[3])) {
+        return Ok(modified(task, &*file, n?) as u64);
+    }
     let mut buf = task.take_buffer(len);
     let n = task.mm.copy_in(a[1], &mut buf[..len]).and_then(|()| file.pwrite(&buf[..len], a[3]));
     task.give_buffer(buf);

@@ -179,6 +179,29 @@ pub trait FileDescription: Send + Sync {
     fn removexattr(&self, _task: &crate::kernel::Task, _name: &str) -> Result<(), Errno> {
         Err(Errno::EOPNOTSUPP)
     }
+    /// `read` (at the position, advancing it) or `pread` (at `offset`)
+    /// of a file whose bytes are a host file's: the description hands
+    /// `into` the host descriptor and the file offset, and `into` moves
+    /// the bytes from there to application memory with no copy through
+    /// the sentry, returning the count. None for other files (the caller
+    /// reads into a buffer).
+    fn read_direct(
+        &self,
+        _offset: Option<u64>,
+        _into: &mut dyn FnMut(BorrowedFd<'_>, u64) -> Result<usize, Errno>,
+    ) -> Option<Result<usize, Errno>> {
+        None
+    }
+    /// `write`/`pwrite` twin of [`read_direct`](Self::read_direct):
+    /// `from` moves the bytes from application memory into the host
+    /// descriptor at the file offset it is given.
+    fn write_direct(
+        &self,
+        _offset: Option<u64>,
+        _from: &mut dyn FnMut(BorrowedFd<'_>, u64) -> Result<usize, Errno>,
+    ) -> Option<Result<usize, Errno>> {
+        None
+    }
     /// A host descriptor holding the file's data, if there is one
     /// (gofer-donated files), for reading it into memory mappings.
     fn host_fd(&self) -> Option<BorrowedFd<'_>> {

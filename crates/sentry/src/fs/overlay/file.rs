@@ -44,6 +44,20 @@ impl FileDescription for OverlayFile {
     fn pread(&self, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
         self.inner.pread(buf, offset)
     }
+    fn read_direct(
+        &self,
+        offset: Option<u64>,
+        into: &mut dyn FnMut(std::os::fd::BorrowedFd<'_>, u64) -> Result<usize, Errno>,
+    ) -> Option<Result<usize, Errno>> {
+        self.inner.read_direct(offset, into)
+    }
+    fn write_direct(
+        &self,
+        offset: Option<u64>,
+        from: &mut dyn FnMut(std::os::fd::BorrowedFd<'_>, u64) -> Result<usize, Errno>,
+    ) -> Option<Result<usize, Errno>> {
+        self.inner.write_direct(offset, from)
+    }
     fn write(&self, data: &[u8]) -> Result<usize, Errno> {
         self.inner.write(data)
     }
