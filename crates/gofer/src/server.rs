@@ -109,12 +109,27 @@ pub fn serve(trees: &[Tree<'_>], sock: &UnixStream) -> Result<(), FrameError> {
             }
             Err(e) => return Err(e),
         };
-        let (resp, fds) = match usize::try_from(call.mount).ok().and_then(|i| trees.get(i)) {
-            Some(tree) => handle(*tree, &call.req),
-            None => (Response::Error { errno: Errno::INVAL.raw_os_error() }, vec![]),
-        };
+        let (resp, fds) = answer(trees, &call);
         tracing::debug!(?call, ?resp, "gofer");
         send_frame(sock, &resp, &fds)?;
+    }
+}
+
+/// Answers one call: on the tree it names (EINVAL for none).
+fn answer(trees: &[Tree<'_>], call: &Call) -> (Response, Vec<OwnedFd>) {
+    match usize::try_from(call.mount).ok().and_then(|i| trees.get(i)) {
+        Some(tree) => handle(*tree, &call.req),
+        None => (Response::Error { errno: Errno::INVAL.raw_os_error() }, vec![]),
+    }
+}
+
+/// Answers the body of one frame as [`serve`] does (a body that does not
+/// decode is EINVAL): the entry point of the protocol's fuzz target
+/// (`crates/gofer/fuzz`).
+pub fn answer_body(trees: &[Tree<'_>], body: &[u8]) -> Response {
+    match serde_json::from_slice::<Call>(body) {
+        Ok(call) => answer(trees, &call).0,
+        Err(_) => Response::Error { errno: Errno::INVAL.raw_os_error() },
     }
 }
 
