@@ -163,6 +163,50 @@ int main(int argc, char **argv) {
     stat("n", &s);
     say("times atime=%ld mtime=%ld.%ld", (long)s.st_atime, (long)s.st_mtime, (long)s.st_mtim.tv_nsec);
 
+    /* What tar -x does to each file, and the attributes seen after each
+     * step through the path and through the descriptor. */
+    fd = open("t", O_WRONLY | O_CREAT | O_EXCL, 0644);
+    struct stat byfd;
+    fstat(fd, &byfd);
+    stat("t", &s);
+    say("new file: fstat owner is stat's %s, size %ld", byfd.st_uid == s.st_uid && byfd.st_gid == s.st_gid ? "yes" : "no",
+        (long)s.st_size);
+    say("write 10: %zd", write(fd, "0123456789", 10));
+    stat("t", &s);
+    fstat(fd, &byfd);
+    say("size by path %ld, by fd %ld", (long)s.st_size, (long)byfd.st_size);
+    rc("fchmod 0600", fchmod(fd, 0600));
+    close(fd);
+    rc("chown to the same owner", chown("t", s.st_uid, s.st_gid));
+    struct timespec old_times[2] = {{946684800, 0}, {946684800, 0}};
+    rc("utimensat", utimensat(AT_FDCWD, "t", old_times, 0));
+    lstat("t", &s);
+    say("t: mode %o size %ld mtime %ld", s.st_mode & 07777, (long)s.st_size, (long)s.st_mtime);
+    rc("unlink t", unlink("t"));
+
+    /* Relative to a directory descriptor of the mount (what nftw, rm -r
+     * and openat users do): the descriptor names the directory on it. */
+    int dfd = open("e", O_RDONLY | O_DIRECTORY);
+    rc("fstatat e/in", fstatat(dfd, "in", &s, AT_SYMLINK_NOFOLLOW));
+    fd = openat(dfd, "made", O_WRONLY | O_CREAT, 0600);
+    rc("openat O_CREAT", fd);
+    close(fd);
+    rc("mkdirat", mkdirat(dfd, "sub", 0700));
+    int sub = openat(dfd, "sub", O_RDONLY | O_DIRECTORY);
+    rc("openat a subdirectory", sub);
+    rc("unlinkat made", unlinkat(dfd, "made", 0));
+    rc("unlinkat sub", unlinkat(dfd, "sub", AT_REMOVEDIR));
+    char link[64], shown[4096] = {0}, want[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", dfd);
+    ssize_t tn = readlink(link, shown, sizeof shown - 1);
+    snprintf(want, sizeof want, "%s/e", argv[1]);
+    say("fd link names the directory: %s", tn > 0 && strcmp(shown, want) == 0 ? "yes" : shown);
+    rc("fchdir", fchdir(dfd));
+    rc("stat in after fchdir", stat("in", &s));
+    rc("chdir back", chdir(argv[1]));
+    close(sub);
+    close(dfd);
+
     rc("unlink e/in", unlink("e/in"));
     rc("rmdir e", rmdir("e"));
     rc("unlink l", unlink("l"));

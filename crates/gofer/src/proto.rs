@@ -179,7 +179,8 @@ pub enum Request {
         new: String,
         flags: u32,
     },
-    /// Changes attributes of `path` (a final symlink is not followed).
+    /// Changes attributes of `path` (a final symlink is not followed):
+    /// `Attr`, the attributes after the change.
     SetAttr {
         path: String,
         attr: SetAttrs,
@@ -291,13 +292,20 @@ pub struct Dirent {
     pub d_type: u8,
     /// The name's bytes: host names need not be UTF-8.
     pub name: Vec<u8>,
+    /// The entry's attributes (its symlink's own, not followed), so that
+    /// a listing followed by a `stat` of each entry (`find`, `ls -l`,
+    /// `git status`) costs one round trip; None for `.` and `..` and for
+    /// an entry gone before it could be looked at.
+    #[serde(default)]
+    pub attr: Option<FileAttr>,
 }
 
 impl Dirent {
     /// An upper bound on the bytes this entry takes in a JSON frame (a name
-    /// byte is at most `255,`), for keeping a page under the frame limit.
+    /// byte is at most `255,`; the attributes' thirteen numbers at most
+    /// 512 bytes with their keys), for keeping a page under the frame limit.
     pub fn encoded_bound(&self) -> usize {
-        64 + 4 * self.name.len()
+        64 + 4 * self.name.len() + if self.attr.is_some() { 512 } else { 0 }
     }
 }
 

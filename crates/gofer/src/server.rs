@@ -158,7 +158,7 @@ pub fn handle(tree: Tree<'_>, req: &Request) -> (Response, Vec<OwnedFd>) {
         Request::Unlink { path } => done(remove(tree, path, false)),
         Request::Rmdir { path } => done(remove(tree, path, true)),
         Request::Rename { old, new, flags } => done(rename(tree, old, new, *flags)),
-        Request::SetAttr { path, attr } => done(setattr(tree, path, attr)),
+        Request::SetAttr { path, attr } => setattr(tree, path, attr).map(|a| (Response::Attr(a), vec![])),
         Request::Xattrs { path } => xattrs(tree, path).map(|x| (Response::Xattrs(x), vec![])),
     };
     result.unwrap_or_else(|e| (Response::Error { errno: e.raw_os_error() }, vec![]))
@@ -331,7 +331,7 @@ fn rename(tree: Tree<'_>, old: &str, new: &str, flags: u32) -> Result<(), Errno>
 /// Owner, mode, size, times, in that order, on the file `path` names
 /// (not following a final symlink), through an `O_PATH` descriptor so the
 /// file is named once.
-fn setattr(tree: Tree<'_>, path: &str, a: &SetAttrs) -> Result<(), Errno> {
+fn setattr(tree: Tree<'_>, path: &str, a: &SetAttrs) -> Result<FileAttr, Errno> {
     tree.writable()?;
     let fd = resolve(tree, path, OFlags::PATH | OFlags::NOFOLLOW)?;
     let st = rustix::fs::fstat(&fd)?;
@@ -369,7 +369,7 @@ fn setattr(tree: Tree<'_>, path: &str, a: &SetAttrs) -> Result<(), Errno> {
         let times = rustix::fs::Timestamps { last_access: ts(a.atime), last_modification: ts(a.mtime) };
         rustix::fs::utimensat(&fd, "", &times, AtFlags::EMPTY_PATH)?;
     }
-    Ok(())
+    Ok(FileAttr::from(&rustix::fs::fstat(&fd)?))
 }
 
 fn owner(st: &rustix::fs::Stat) -> Owner {
@@ -456,7 +456,12 @@ fn readdir(tree: Tree<'_>, path: &str, cookie: u64) -> Result<(Vec<Dirent>, Opti
             FileType::Unknown => 0,
             t => (t.as_raw_mode() >> 12) as u8,
         };
-        let dirent = Dirent { ino: entry.ino(), d_type, name: entry.file_name().to_bytes().to_vec() };
+        let name = entry.file_name();
+        let attr = match name.to_bytes() {
+            b"." | b".." => None,
+            _ => rustix::fs::statat(&fd, name, AtFlags::SYMLINK_NOFOLLOW).ok().map(|st| FileAttr::from(&st)),
+        };
+        let dirent = Dirent { ino: entry.ino(), d_type, name: name.to_bytes().to_vec(), attr };
         if used + dirent.encoded_bound() > PAGE_BUDGET {
             return Ok((entries, Some(last)));
         }
@@ -659,7 +664,7 @@ mod tests {
         done(Request::Symlink { target: "/etc/passwd".into(), path: "/s".into(), uid: 0, gid: 0 });
         let attr =
             SetAttrs { mode: Some(0o600), size: Some(3), mtime: Some(TimeSpec::At(1000, 5)), ..SetAttrs::default() };
-        done(Request::SetAttr { path: "/h".into(), attr });
+        assert!(matches!(handle(t, &Request::SetAttr { path: "/h".into(), attr }).0, Response::Attr(a) if a.size == 3));
         let (resp, _) = handle(t, &Request::Stat { path: "/d/g".into(), follow: false });
         let a = attr_of(&resp);
         assert_eq!((a.mode & 0o7777, a.size, a.mtime, a.nlink), (0o600, 3, (1000, 5), 2));

@@ -53,8 +53,15 @@ impl GoferClient {
         let answer = control::recv_frame(&sock);
         // Still under the connection's lock: no lookup can be answered
         // between the change and the cache's forgetting it.
-        self.cache.after(req);
+        self.cache.after(self.mount, req);
         let (resp, fds) = answer.map_err(gofer_lost)?;
+        // A change that answers with the file's attributes (not followed)
+        // leaves them in the cache, for the stat that usually comes next.
+        if let (Request::SetAttr { path, .. } | Request::Open { path, .. }, Response::Attr(a) | Response::Opened(a)) =
+            (req, &resp)
+        {
+            self.cache.put_lstat(self.cache.generation(), self.mount, path, &crate::fs::stat_from_attr(a));
+        }
         match resp {
             Response::Error { errno } => Err(Errno::new(errno)),
             resp => Ok((resp, fds)),
@@ -200,7 +207,11 @@ impl GoferFile {
             (true, Some(c)) => c,
             (true, None) => return Ok(()),
         };
+        let gen = self.client.cache.generation();
         let (entries, next) = self.client.readdir(&self.path, cookie)?;
+        if let Some(rw) = &self.rw {
+            rw.remember_listing(gen, &self.path, &entries);
+        }
         cache.loaded = true;
         // An empty page that claims more would loop forever: take it as the end.
         cache.next = next.filter(|_| !entries.is_empty());
@@ -243,7 +254,12 @@ impl GoferFile {
             None => *pos,
         };
         let n = put(self.fd.as_fd(), at);
-        self.client.cache.forget_inode(self.attr.dev, self.attr.ino);
+        // The size and times moved: the cache learns them from the host
+        // descriptor (no round trip), or forgets them.
+        match self.fresh_stat() {
+            Ok(st) => self.client.cache.refresh_inode(&st),
+            Err(_) => self.client.cache.forget_inode(self.attr.dev, self.attr.ino),
+        }
         let n = n?;
         if offset.is_none() {
             *pos = at + n as u64;
@@ -263,7 +279,11 @@ impl GoferFile {
             return Ok(crate::fs::stat_from_attr(&self.attr));
         }
         let st = rustix::fs::fstat(&self.fd).map_err(host_errno)?;
-        Ok(crate::fs::stat_from_attr(&FileAttr::from(&st)))
+        let mut st = crate::fs::stat_from_attr(&FileAttr::from(&st));
+        // The sandbox's user namespace maps no host owner (its own fstat
+        // says 65534): the owner is the gofer's word, as last heard.
+        (st.uid, st.gid) = self.client.cache.owner(st.dev, st.ino).unwrap_or((self.attr.uid, self.attr.gid));
+        Ok(st)
     }
 }
 
@@ -438,8 +458,14 @@ impl FileDescription for GoferFile {
         self.fresh_stat()
     }
 
+    /// The whole namespace's path: a bind mount's files are named below
+    /// its mount point (the gofer knows them by their path in its tree).
     fn path(&self) -> String {
-        self.path.clone()
+        match &self.rw {
+            Some(rw) if rw.point != "/" && self.path == "/" => rw.point.clone(),
+            Some(rw) if rw.point != "/" => join(&rw.point, self.path.trim_start_matches('/')),
+            _ => self.path.clone(),
+        }
     }
 
     fn sync(&self) -> Result<(), Errno> {
@@ -602,10 +628,68 @@ impl RwInner {
         Ok(st)
     }
 
+    /// The walk of `path` (normalised) as its directory's known walk
+    /// implies it: the same directories searched, and the directory
+    /// itself; so long as the last component need not be followed (it is
+    /// known not to be a symlink, or `follow_last` is false).
+    fn walk_from_parent(&self, path: &str, follow_last: bool) -> Option<crate::fs::gofer_cache::Walked> {
+        let (cache, mount) = (&self.client.cache, self.client.mount);
+        let (dir, name) = path.rsplit_once('/')?;
+        if name.is_empty() || matches!(name, "." | "..") || dir.contains("/.") || dir.contains("//") {
+            return None;
+        }
+        let dir = if dir.is_empty() { "/" } else { dir };
+        if follow_last && cache.lstat(mount, path).is_none_or(|st| st.mode & S_IFMT == S_IFLNK) {
+            return None;
+        }
+        let st = cache.lstat(mount, dir).filter(is_dir)?;
+        let (link, mut searched) = match dir {
+            // The tree's root: nothing searched to reach it.
+            "/" => (None, Vec::new()),
+            _ => cache.walk(mount, dir, true).or_else(|| self.walk_from_parent(dir, true))?,
+        };
+        if link.is_some() {
+            return None;
+        }
+        searched.push(gofer::proto::Owner { mode: st.mode, uid: st.uid, gid: st.gid });
+        Some((None, searched))
+    }
+
+    /// Fills the cache from a page of the directory `dir`'s listing,
+    /// fetched at generation `gen`: each entry's attributes, and, when the
+    /// walk to `dir` is known, the walk to each entry (the same
+    /// directories searched, and `dir` itself): a `stat` of every entry
+    /// after the listing then costs no round trip.
+    fn remember_listing(&self, gen: u64, dir: &str, entries: &[Dirent]) {
+        let (cache, mount) = (&self.client.cache, self.client.mount);
+        let dir_walk = cache.walk(mount, dir, true).filter(|(link, _)| link.is_none());
+        let child_walk = dir_walk.zip(cache.lstat(mount, dir).filter(is_dir)).map(|((_, mut searched), st)| {
+            searched.push(gofer::proto::Owner { mode: st.mode, uid: st.uid, gid: st.gid });
+            (None, searched)
+        });
+        for e in entries {
+            let Ok(name) = std::str::from_utf8(&e.name) else { continue };
+            if matches!(name, "." | "..") {
+                continue;
+            }
+            let path = join(dir, name);
+            let st = e.attr.as_ref().map(crate::fs::stat_from_attr);
+            if let Some(st) = &st {
+                cache.put_lstat(gen, mount, &path, st);
+            }
+            if let Some(w) = &child_walk {
+                cache.put_walk(gen, mount, &path, false, w);
+                if st.is_some_and(|st| st.mode & S_IFMT != S_IFLNK) {
+                    cache.put_walk(gen, mount, &path, true, w);
+                }
+            }
+        }
+    }
+
     /// The gofer's walk of `path`, from the cache while fresh.
     fn walk(&self, path: &str, follow_last: bool) -> Result<crate::fs::gofer_cache::Walked, Errno> {
         let (cache, mount) = (&self.client.cache, self.client.mount);
-        if let Some(w) = cache.walk(mount, path, follow_last) {
+        if let Some(w) = cache.walk(mount, path, follow_last).or_else(|| self.walk_from_parent(path, follow_last)) {
             return Ok(w);
         }
         let gen = cache.generation();
@@ -697,7 +781,10 @@ impl RwInner {
             atime: time_spec(a.atime),
             mtime: time_spec(a.mtime),
         };
-        self.client.change(Request::SetAttr { path: path.to_string(), attr })
+        match self.client.call(&Request::SetAttr { path: path.to_string(), attr })? {
+            (Response::Attr(_), _) => Ok(()),
+            other => Err(protocol_error(&other.0)),
+        }
     }
 }
 
