@@ -76,6 +76,9 @@ pub struct Notifier {
     watches: AtomicUsize,
     by_inode: Mutex<WatchMap>,
     cookie: AtomicU32,
+    /// Instances and watches per user (effective uid), held to
+    /// `MAX_USER_INSTANCES` and `MAX_USER_WATCHES` (Linux's ucounts).
+    users: Mutex<HashMap<u32, (usize, usize)>>,
 }
 
 /// One event to report: to the watches of `inode` without a name, and to
@@ -149,6 +152,37 @@ impl Notifier {
         }
     }
 
+    /// Counts one more instance (`instance`) or watch for `uid`, if the
+    /// limit allows: EMFILE past the instances, ENOSPC past the watches.
+    fn charge(&self, uid: u32, instance: bool) -> Result<(), Errno> {
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        let (instances, watches) = users.entry(uid).or_default();
+        match instance {
+            true if *instances >= MAX_USER_INSTANCES => Err(Errno::EMFILE),
+            true => {
+                *instances += 1;
+                Ok(())
+            }
+            false if *watches >= MAX_USER_WATCHES => Err(Errno::ENOSPC),
+            false => {
+                *watches += 1;
+                Ok(())
+            }
+        }
+    }
+
+    /// Uncounts `instances` instances and `watches` watches of `uid`.
+    fn uncharge(&self, uid: u32, instances: usize, watches: usize) {
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = users.get_mut(&uid) {
+            n.0 = n.0.saturating_sub(instances);
+            n.1 = n.1.saturating_sub(watches);
+            if *n == (0, 0) {
+                users.remove(&uid);
+            }
+        }
+    }
+
     fn add(&self, id: InodeId, inst: &Arc<Instance>, wd: i32) {
         self.lock().entry(id).or_default().push((Arc::downgrade(inst), wd));
         self.watches.fetch_add(1, Ordering::Relaxed);
@@ -216,20 +250,26 @@ pub struct Instance {
     queue: WaitQueue,
     ino: u64,
     notifier: Arc<Notifier>,
+    /// The user the instance and its watches count against.
+    uid: u32,
 }
 
 impl Instance {
-    pub fn new(notifier: Arc<Notifier>, nonblock: bool) -> Arc<Instance> {
+    /// A new instance of user `uid`: EMFILE past its
+    /// `max_user_instances`.
+    pub fn new(notifier: Arc<Notifier>, nonblock: bool, uid: u32) -> Result<Arc<Instance>, Errno> {
+        notifier.charge(uid, true)?;
         // Linux opens the instance O_RDONLY: a write is EBADF.
         let flags = StatusFlags::new(nonblock);
         flags.set(flags.get() & !fcntl::O_ACCMODE);
-        Arc::new(Instance {
+        Ok(Arc::new(Instance {
             state: Mutex::default(),
             flags,
             queue: WaitQueue::default(),
             ino: super::eventfd::anon_ino(),
             notifier,
-        })
+            uid,
+        }))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -249,6 +289,7 @@ impl Instance {
             w.mask = if mask & IN_MASK_ADD != 0 { w.mask | events } else { events };
             return Ok(wd);
         }
+        self.notifier.charge(self.uid, false)?;
         let wd = st.last_wd.checked_add(1).unwrap_or(1);
         st.last_wd = wd;
         st.watches.insert(wd, Watch { inode, mask: events });
@@ -266,6 +307,7 @@ impl Instance {
             st.by_inode.remove(&w.inode);
             w.inode
         };
+        self.notifier.uncharge(self.uid, 0, 1);
         self.notifier.remove(inode, self, wd);
         self.push(wd, IN_IGNORED, 0, None);
         Ok(())
@@ -277,6 +319,7 @@ impl Instance {
         match st.watches.remove(&wd) {
             Some(w) => {
                 st.by_inode.remove(&w.inode);
+                self.notifier.uncharge(self.uid, 0, 1);
                 true
             }
             None => false,
@@ -331,9 +374,10 @@ impl Drop for Instance {
     /// The last descriptor closed: the instance's watches go with it.
     fn drop(&mut self) {
         let watches: Vec<(i32, InodeId)> = self.lock().watches.iter().map(|(wd, w)| (*wd, w.inode)).collect();
-        for (wd, inode) in watches {
-            self.notifier.remove(inode, self, wd);
+        for (wd, inode) in &watches {
+            self.notifier.remove(*inode, self, *wd);
         }
+        self.notifier.uncharge(self.uid, 1, watches.len());
     }
 }
 
@@ -450,7 +494,7 @@ mod tests {
     #[test]
     fn watches_share_wds_per_inode_and_coalesce() {
         let n = Arc::new(Notifier::default());
-        let i = Instance::new(n.clone(), true);
+        let i = Instance::new(n.clone(), true, 0).unwrap();
         let f = InotifyFile(i.clone());
         assert!(!n.active());
         assert_eq!(i.add_watch((1, 2), IN_MODIFY), Ok(1));
@@ -479,7 +523,7 @@ mod tests {
     #[test]
     fn reads_take_whole_events_and_the_queue_overflows_once() {
         let n = Arc::new(Notifier::default());
-        let i = Instance::new(n.clone(), true);
+        let i = Instance::new(n.clone(), true, 0).unwrap();
         let f = InotifyFile(i.clone());
         i.add_watch((1, 1), IN_OPEN | IN_CLOSE_NOWRITE).unwrap();
         for k in 0..MAX_QUEUED_EVENTS + 5 {
@@ -494,7 +538,7 @@ mod tests {
     #[test]
     fn oneshot_and_inode_gone_end_the_watch() {
         let n = Arc::new(Notifier::default());
-        let i = Instance::new(n.clone(), true);
+        let i = Instance::new(n.clone(), true, 0).unwrap();
         let f = InotifyFile(i.clone());
         i.add_watch((1, 1), IN_ATTRIB | IN_ONESHOT).unwrap();
         i.add_watch((1, 2), IN_ATTRIB).unwrap();
@@ -506,5 +550,24 @@ mod tests {
             vec![(1, IN_ATTRIB, 0, "".into()), (1, IN_IGNORED, 0, "".into()), (2, IN_IGNORED, 0, "".into())]
         );
         assert!(!n.active());
+    }
+
+    #[test]
+    fn instances_and_watches_count_against_their_user() {
+        let n = Arc::new(Notifier::default());
+        let mine: Vec<_> = (0..MAX_USER_INSTANCES).map(|_| Instance::new(n.clone(), true, 7).unwrap()).collect();
+        assert_eq!(Instance::new(n.clone(), true, 7).err(), Some(Errno::EMFILE));
+        assert!(Instance::new(n.clone(), true, 8).is_ok(), "another user's count");
+        let i = &mine[0];
+        for ino in 0..MAX_USER_WATCHES as u64 {
+            i.add_watch((1, ino), IN_MODIFY).unwrap();
+        }
+        assert_eq!(i.add_watch((1, u64::MAX), IN_MODIFY), Err(Errno::ENOSPC));
+        assert!(i.add_watch((1, 0), IN_ACCESS).is_ok(), "changing a watch adds none");
+        i.rm_watch(1).unwrap();
+        assert!(mine[1].add_watch((2, 0), IN_MODIFY).is_ok(), "a removed watch frees its place");
+        drop(mine);
+        let again: Vec<_> = (0..MAX_USER_INSTANCES).map(|_| Instance::new(n.clone(), true, 7)).collect();
+        assert!(again.iter().all(Result::is_ok), "closed instances and their watches are uncounted");
     }
 }

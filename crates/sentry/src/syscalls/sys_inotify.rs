@@ -13,7 +13,7 @@ fn init_common(task: &Task, flags: u64) -> Result<u64, Errno> {
     if flags & !(fcntl::O_CLOEXEC | fcntl::O_NONBLOCK) != 0 {
         return Err(Errno::EINVAL);
     }
-    let instance = Instance::new(task.kernel.inotify.clone(), flags & fcntl::O_NONBLOCK != 0);
+    let instance = Instance::new(task.kernel.inotify.clone(), flags & fcntl::O_NONBLOCK != 0, task.creds.euid)?;
     task.fds.insert(0, Arc::new(InotifyFile(instance)), flags & fcntl::O_CLOEXEC != 0).map(|fd| fd as u64)
 }
 
