@@ -245,6 +245,7 @@ conformance!(
     fifo,
     xattr,
     inotify,
+    dnotify,
     chroot,
 );
 

@@ -431,8 +431,6 @@ print([l.split(":")[0].strip() for l in open("/proc/net/dev").read().splitlines(
     /// Excluded, each a known gap:
     /// - `Pep383Tests` (4 tests): file names that are not UTF-8. The
     ///   sentry's paths are Rust strings; such a name is ENOENT.
-    /// - `test_fcntl_64_bit`: it calls `F_NOTIFY` (dnotify), not
-    ///   implemented (EINVAL).
     /// - `test_disk_usage`: it wants `statvfs` of the root to show blocks
     ///   in use. As Linux's overlayfs does, the root overlay reports its
     ///   upper layer, the sandbox's memory, where nothing was written.
@@ -470,7 +468,7 @@ print([l.split(":")[0].strip() for l in open("/proc/net/dev").read().splitlines(
         ];
         let mut args = vec!["python3", "-m", "test"];
         args.extend(suites);
-        args.extend(["-i", "Pep383Tests", "-i", "test_fcntl_64_bit", "-i", "test_disk_usage"]);
+        args.extend(["-i", "Pep383Tests", "-i", "test_disk_usage"]);
         let bundle = Bundle::derive_debian_with(|spec| {
             spec["process"]["args"] = serde_json::json!(args);
             for set in ["bounding", "effective", "permitted"] {

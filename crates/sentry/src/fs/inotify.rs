@@ -79,6 +79,50 @@ pub struct Notifier {
     /// Instances and watches per user (effective uid), held to
     /// `MAX_USER_INSTANCES` and `MAX_USER_WATCHES` (Linux's ucounts).
     users: Mutex<HashMap<u32, (usize, usize)>>,
+    /// dnotify registrations (`fcntl(F_NOTIFY)`), by directory; each
+    /// counts in `watches` too.
+    dnotify: Mutex<HashMap<InodeId, Vec<DnMark>>>,
+    /// How a dnotify event reaches its process: SIGIO to the pid; false
+    /// if the process is gone (its registrations go too). Set by the
+    /// kernel.
+    signaller: std::sync::OnceLock<Box<dyn Fn(i32) -> bool + Send + Sync>>,
+}
+
+/// One dnotify registration: a directory's open file description (by
+/// identity) in one process, and the events (`IN_*`) it asked for.
+struct DnMark {
+    description: usize,
+    owner: i32,
+    mask: u32,
+    multishot: bool,
+}
+
+/// `F_NOTIFY`'s argument bits.
+pub const DN_ACCESS: u32 = 0x1;
+pub const DN_MODIFY: u32 = 0x2;
+pub const DN_CREATE: u32 = 0x4;
+pub const DN_DELETE: u32 = 0x8;
+pub const DN_RENAME: u32 = 0x10;
+pub const DN_ATTRIB: u32 = 0x20;
+pub const DN_MULTISHOT: u32 = 0x8000_0000;
+
+/// The inotify events a dnotify mask hears (Linux `convert_arg`; a rename
+/// within the directory is its moves).
+fn dnotify_events(arg: u32) -> u32 {
+    let mut mask = 0;
+    for (dn, events) in [
+        (DN_ACCESS, IN_ACCESS),
+        (DN_MODIFY, IN_MODIFY),
+        (DN_CREATE, IN_CREATE | IN_MOVED_TO),
+        (DN_DELETE, IN_DELETE | IN_MOVED_FROM),
+        (DN_RENAME, IN_MOVED_FROM | IN_MOVED_TO),
+        (DN_ATTRIB, IN_ATTRIB),
+    ] {
+        if arg & dn != 0 {
+            mask |= events;
+        }
+    }
+    mask
 }
 
 /// One event to report: to the watches of `inode` without a name, and to
@@ -125,10 +169,79 @@ impl Notifier {
             for (inst, wd) in self.watchers(dir) {
                 inst.event(self, wd, mask, cookie, Some(name), target.unlinked);
             }
+            self.dnotify_event(dir, mask);
         }
         if let Some(id) = target.inode {
             for (inst, wd) in self.watchers(id) {
                 inst.event(self, wd, mask, cookie, None, false);
+            }
+        }
+    }
+
+    /// Whether any dnotify registration exists (close's fast path).
+    pub fn has_dnotify(&self) -> bool {
+        self.active() && !self.dnotify.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+    }
+
+    /// Sets how dnotify signals a process (see the field).
+    pub fn set_signaller(&self, signal: Box<dyn Fn(i32) -> bool + Send + Sync>) {
+        let _ = self.signaller.set(signal);
+    }
+
+    /// `fcntl(F_NOTIFY)` with a non-empty `arg` on the directory `dir`
+    /// through `description` by process `owner`: a registration, or more
+    /// events for the one it has (Linux `attach_dn` adds masks up).
+    pub fn dnotify_set(&self, dir: InodeId, description: usize, owner: i32, arg: u32) {
+        let (mask, multishot) = (dnotify_events(arg), arg & DN_MULTISHOT != 0);
+        let mut map = self.dnotify.lock().unwrap_or_else(|e| e.into_inner());
+        let marks = map.entry(dir).or_default();
+        match marks.iter_mut().find(|m| m.description == description && m.owner == owner) {
+            Some(m) => {
+                m.mask |= mask;
+                m.multishot |= multishot;
+            }
+            None => {
+                marks.push(DnMark { description, owner, mask, multishot });
+                self.watches.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Drops the registration of `description` by `owner` on `dir`: an
+    /// empty `F_NOTIFY`, or any close of a descriptor of it by the owner
+    /// (Linux `dnotify_flush`).
+    pub fn dnotify_clear(&self, dir: InodeId, description: usize, owner: i32) {
+        self.dnotify_retain(dir, |m| !(m.description == description && m.owner == owner));
+    }
+
+    /// Keeps the registrations on `dir` that `keep` says to.
+    fn dnotify_retain(&self, dir: InodeId, keep: impl FnMut(&mut DnMark) -> bool) {
+        let mut map = self.dnotify.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(marks) = map.get_mut(&dir) else { return };
+        let before = marks.len();
+        marks.retain_mut(keep);
+        self.watches.fetch_sub(before - marks.len(), Ordering::Relaxed);
+        if marks.is_empty() {
+            map.remove(&dir);
+        }
+    }
+
+    /// dnotify's part of an event `mask` on an entry of `dir`: SIGIO to
+    /// each registration that asked for it, which then goes unless
+    /// DN_MULTISHOT (and goes anyway once its process has).
+    fn dnotify_event(&self, dir: InodeId, mask: u32) {
+        let mut to_signal = Vec::new();
+        self.dnotify_retain(dir, |m| {
+            if m.mask & mask & IN_ALL_EVENTS == 0 {
+                return true;
+            }
+            to_signal.push(m.owner);
+            m.multishot
+        });
+        let Some(signal) = self.signaller.get() else { return };
+        for owner in to_signal {
+            if !signal(owner) {
+                self.dnotify_retain(dir, |m| m.owner != owner);
             }
         }
     }

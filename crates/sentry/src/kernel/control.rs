@@ -125,9 +125,20 @@ impl Kernel {
     /// exist or has exited.
     pub fn signal_process(&self, pid: i32, signo: i32) -> bool {
         super::jobctl::on_send(self, pid, signo);
+        self.signal_live(pid, super::signal::SigInfo::from_sender(signo, super::signal::SI_USER, 0, 0))
+    }
+
+    /// Sends `sig` from the kernel (SI_KERNEL) to process `pid`, as
+    /// dnotify's SIGIO; false if it does not exist or has exited.
+    pub fn signal_process_from_kernel(&self, pid: i32, sig: i32) -> bool {
+        super::jobctl::on_send(self, pid, sig);
+        self.signal_live(pid, super::signal::SigInfo::kernel(sig))
+    }
+
+    fn signal_live(&self, pid: i32, info: super::signal::SigInfo) -> bool {
         match self.procs().get(pid) {
             Some(p) if p.exit.is_none() => {
-                p.signal_target().send_signal(signo);
+                p.signal_target().send_signal_info(info);
                 true
             }
             _ => false,

@@ -315,6 +315,10 @@ impl Kernel {
                 .map_err(|e| tracing::error!("no vDSO: {e}; clocks are system calls"))
                 .ok(),
         });
+        let weak = Arc::downgrade(&kernel);
+        kernel.inotify.set_signaller(Box::new(move |pid| {
+            weak.upgrade().is_some_and(|k| k.signal_process_from_kernel(pid, abi::signal::SIGIO))
+        }));
         if let Some(limit) = limit {
             oom::watch(&kernel, limit);
         }

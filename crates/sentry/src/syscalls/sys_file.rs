@@ -577,9 +577,16 @@ pub fn close(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(0)
 }
 
-/// A descriptor of `file` was closed: its locks go, and inotify hears of
-/// the description's last close.
+/// A descriptor of `file` was closed: its locks go, its process's dnotify
+/// registration through it goes, and inotify hears of the description's
+/// last close.
 pub(super) fn release(task: &Task, file: Arc<dyn FileDescription>) {
+    if task.kernel.inotify.has_dnotify() {
+        if let Ok(st) = file.stat() {
+            let dir = crate::fs::inotify::inode_id(&st);
+            task.kernel.inotify.dnotify_clear(dir, description_id(&file), task.pid);
+        }
+    }
     notify::closing(task, &file);
     task.kernel.locks.closed(task.pid, file);
 }
@@ -653,6 +660,7 @@ const F_SETPIPE_SZ: u64 = 1031;
 const F_GETPIPE_SZ: u64 = 1032;
 const F_ADD_SEALS: u64 = 1033;
 const F_GET_SEALS: u64 = 1034;
+const F_NOTIFY: u64 = 1026;
 
 pub fn fcntl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let fd = fd_arg(a[0]);
@@ -685,8 +693,31 @@ pub fn fcntl(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             file.set_pipe_size(a[2], privileged).map(|n| n as u64)
         }
         F_GETPIPE_SZ => file.pipe_size().map(|n| n as u64),
+        F_NOTIFY => dnotify(task, &file, a[2] as u32),
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// `fcntl(F_NOTIFY)`: SIGIO to this process on the events `arg` asks for
+/// in a directory (`fs::inotify`'s dnotify part); an empty mask clears.
+fn dnotify(task: &Task, file: &Arc<dyn FileDescription>, arg: u32) -> Result<u64, Errno> {
+    use crate::fs::inotify::{inode_id, DN_MULTISHOT};
+    let st = file.stat()?;
+    let (dir, description) = (inode_id(&st), description_id(file));
+    if arg & !DN_MULTISHOT == 0 {
+        task.kernel.inotify.dnotify_clear(dir, description, task.pid);
+        return Ok(0);
+    }
+    if st.mode & 0o170000 != 0o040000 {
+        return Err(Errno::ENOTDIR);
+    }
+    task.kernel.inotify.dnotify_set(dir, description, task.pid, arg);
+    Ok(0)
+}
+
+/// An open file description's identity (what dnotify registrations name).
+fn description_id(file: &Arc<dyn FileDescription>) -> usize {
+    Arc::as_ptr(file) as *const () as usize
 }
 
 pub fn dup(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {

@@ -160,8 +160,9 @@ pub(super) static TABLE: &[Syscall] = &[
         Sysno::fcntl,
         Partial(
             "F_DUPFD, F_GETFD/SETFD, F_GETFL/SETFL, F_ADD_SEALS/F_GET_SEALS (memfds), record locks \
-             F_GETLK/F_SETLK/F_SETLKW and F_OFD_* (EDEADLK for F_SETLKW cycles), F_GETPIPE_SZ/F_SETPIPE_SZ; \
-             no leases, F_NOTIFY (dnotify), F_SETOWN/F_SETSIG (EINVAL)"
+             F_GETLK/F_SETLK/F_SETLKW and F_OFD_* (EDEADLK for F_SETLKW cycles), F_GETPIPE_SZ/F_SETPIPE_SZ, \
+             F_NOTIFY (dnotify: SIGIO from the kernel to the caller's process, for changes made in the sandbox); \
+             no leases, F_SETOWN/F_SETSIG (EINVAL)"
         ),
         file::fcntl,
         &[Fd, Dec, Hex],
