@@ -247,6 +247,7 @@ conformance!(
     inotify,
     dnotify,
     chroot,
+    clone_fs,
 );
 
 /// The socket programs with `--network=host`, each as `host_network::NAME`.

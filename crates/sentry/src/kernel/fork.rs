@@ -117,6 +117,7 @@ impl Task {
             fds: if f & CLONE_FILES != 0 { self.fds.clone() } else { Arc::new(self.fds.fork_copy()) },
             actions: if f & CLONE_SIGHAND != 0 { self.actions.clone() } else { Arc::new(self.actions.fork_copy()) },
             group: if thread { self.group.clone() } else { Arc::new(ThreadGroup::default()) },
+            fs: if f & CLONE_FS != 0 { self.fs.clone() } else { self.fs_copy() },
         };
         let (group, share_actions) = (share.group.clone(), share.actions.clone());
         let (handle, make) = self.cloned(pid, id, regs, share);

@@ -139,6 +139,31 @@ pub(crate) struct Shared {
     pub fds: Arc<FdTable>,
     pub actions: Arc<SignalActions>,
     pub group: Arc<ThreadGroup>,
+    pub fs: Arc<FsShared>,
+}
+
+/// What `CLONE_FS` shares (Linux's `fs_struct`): the working directory,
+/// the root and the umask. Each task keeps its own copy in `Task::cwd`,
+/// `root` and `umask` for its system calls; a change is published here
+/// (`Task::publish_fs`) and the other sharers take it up at their next
+/// system call (`Task::sync_fs`: one atomic load when nothing changed),
+/// as threads on other CPUs would see it.
+pub(crate) struct FsShared {
+    generation: AtomicU64,
+    ctx: Mutex<FsContext>,
+}
+
+#[derive(Clone)]
+struct FsContext {
+    cwd: String,
+    root: String,
+    umask: u32,
+}
+
+impl FsShared {
+    fn new(cwd: String, root: String, umask: u32) -> Arc<FsShared> {
+        Arc::new(FsShared { generation: AtomicU64::new(0), ctx: Mutex::new(FsContext { cwd, root, umask }) })
+    }
 }
 
 /// How a wait ended.
@@ -309,6 +334,11 @@ pub struct Task {
     /// changed. Absolute paths the task gives start there.
     pub(crate) root: String,
     pub(crate) umask: u32,
+    /// Shared with the tasks cloned with `CLONE_FS` (threads): `cwd`,
+    /// `root` and `umask` as last published, and the generation of them
+    /// this task has taken up.
+    pub(crate) fs: Arc<FsShared>,
+    fs_seen: u64,
     pub(crate) exe: String,
     /// The program's open file as inotify sees it (IN_CLOSE_NOWRITE when
     /// the last process running this exec of it is gone); made only while
@@ -458,6 +488,8 @@ impl Task {
             group,
             mask: SigSet::default(),
             creds,
+            fs: FsShared::new(spec.cwd.clone(), "/".into(), 0o022),
+            fs_seen: 0,
             cwd: spec.cwd,
             root: "/".into(),
             umask: 0o022,
@@ -543,6 +575,8 @@ impl Task {
             group: share.group,
             mask,
             creds,
+            fs_seen: share.fs.generation.load(Ordering::Acquire),
+            fs: share.fs,
             cwd,
             root,
             umask,
@@ -803,4 +837,41 @@ pub fn comm_of(exe: &str) -> String {
 /// An errno as strerror would say it.
 pub fn describe(e: Errno) -> String {
     e.description().map(str::to_string).unwrap_or_else(|| format!("errno {}", e.into_raw()))
+}
+
+impl Task {
+    /// The filesystem context a child cloned without `CLONE_FS` starts
+    /// with: a copy of this task's.
+    pub(crate) fn fs_copy(&self) -> Arc<FsShared> {
+        FsShared::new(self.cwd.clone(), self.root.clone(), self.umask)
+    }
+
+    /// Publishes this task's `cwd`, `root` and `umask` to the tasks that
+    /// share them (after chdir, fchdir, chroot, umask).
+    pub(crate) fn publish_fs(&mut self) {
+        let mut ctx = self.fs.ctx.lock().unwrap_or_else(|e| e.into_inner());
+        *ctx = FsContext { cwd: self.cwd.clone(), root: self.root.clone(), umask: self.umask };
+        self.fs_seen = self.fs.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        drop(ctx);
+        self.handle().set_root(self.root.clone());
+    }
+
+    /// Takes up a change another sharer published (at each system call).
+    pub(crate) fn sync_fs(&mut self) {
+        if self.fs.generation.load(Ordering::Acquire) == self.fs_seen {
+            return;
+        }
+        let ctx = self.fs.ctx.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        self.fs_seen = self.fs.generation.load(Ordering::Acquire);
+        (self.cwd, self.root, self.umask) = (ctx.cwd, ctx.root, ctx.umask);
+        self.handle().set_root(self.root.clone());
+    }
+
+    /// `unshare(CLONE_FS)`: this task's context stops being shared.
+    pub(crate) fn unshare_fs(&mut self) {
+        if Arc::strong_count(&self.fs) > 1 {
+            self.fs = self.fs_copy();
+            self.fs_seen = 0;
+        }
+    }
 }

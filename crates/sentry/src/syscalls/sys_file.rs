@@ -847,9 +847,9 @@ pub fn getcwd(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 /// `chroot(2)`: the path is walked with the caller's credentials (ENOENT,
 /// ENOTDIR, EACCES), needs search permission, then CAP_SYS_CHROOT (EPERM),
-/// in Linux's order. Only the calling task's root changes: tasks keep
-/// their own working directory and root (CLONE_FS sharing is not
-/// modelled), and children inherit both.
+/// in Linux's order. The root is shared with the tasks sharing the
+/// caller's filesystem context (CLONE_FS: its threads); children inherit
+/// it.
 pub fn chroot(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let path = at_path(task, fcntl::AT_FDCWD, &read_path(task, a[0])?)?;
     let st = stat_abs(task, &path, true)?;
@@ -863,7 +863,7 @@ pub fn chroot(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::EPERM);
     }
     task.root = normalize(&path);
-    task.handle().set_root(task.root.clone());
+    task.publish_fs();
     Ok(0)
 }
 
@@ -874,6 +874,7 @@ pub fn chdir(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::ENOTDIR);
     }
     task.cwd = normalize(&path);
+    task.publish_fs();
     Ok(0)
 }
 
@@ -915,6 +916,7 @@ pub fn pipe(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 pub fn umask(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let old = task.umask;
     task.umask = (a[0] & 0o777) as u32;
+    task.publish_fs();
     Ok(old.into())
 }
 
@@ -1077,6 +1079,7 @@ pub fn fchdir(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::ENOTDIR);
     }
     task.cwd = normalize(&file.path());
+    task.publish_fs();
     Ok(0)
 }
 

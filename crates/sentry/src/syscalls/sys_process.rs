@@ -628,10 +628,10 @@ pub fn sched_setaffinity(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 /// `unshare(2)` of what moat models apart per task: the UTS namespace
-/// (a copy of the caller's names, for a privileged caller) and the
-/// descriptor table. CLONE_FS and CLONE_SYSVSEM have nothing to undo here
-/// (a task's cwd, root and umask are its own already; there are no SysV
-/// semaphores). Other namespaces are not modelled: EINVAL.
+/// (a copy of the caller's names, for a privileged caller), the
+/// descriptor table and the filesystem context (cwd, root, umask).
+/// CLONE_SYSVSEM has nothing to undo (there are no SysV semaphores).
+/// Other namespaces are not modelled: EINVAL.
 pub fn unshare(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const CLONE_FS: u64 = 0x200;
     const CLONE_FILES: u64 = 0x400;
@@ -650,6 +650,9 @@ pub fn unshare(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     if flags & CLONE_FILES != 0 && Arc::strong_count(&task.fds) > 1 {
         task.fds = Arc::new(task.fds.fork_copy());
+    }
+    if flags & CLONE_FS != 0 {
+        task.unshare_fs();
     }
     Ok(0)
 }

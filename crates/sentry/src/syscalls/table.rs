@@ -57,7 +57,7 @@ const MKNOD_NOTE: &str = "FIFOs, sockets and empty regular files on tmpfs and th
 const NO_FSID: &str =
     "root files: the host file system holding them; /dev and tmpfs mounts: tmpfs, /proc: procfs; f_fsid is zero";
 
-const CHROOT_NOTE: &str = "the calling thread's root (threads do not share it: CLONE_FS is not modelled); children inherit it; `..` and symlinks are confined lexically; with root.readonly the gofer resolves symlinks itself, from the container's root";
+const CHROOT_NOTE: &str = "the root of the caller's filesystem context (shared by CLONE_FS, so by its threads); children inherit it; `..` and symlinks are confined lexically; with root.readonly the gofer resolves symlinks itself, from the container's root";
 const INOTIFY_NOTE: &str = "changes made inside the sandbox, on every file system (changes made on the host to bind-mounted files are not seen); a watch on a file unlinked while open ends with its last link, not its last close; events for an open file reach the directory of the path it was opened by; IN_UNMOUNT never comes; max_queued_events is 16384; max_user_instances (128, EMFILE) and max_user_watches (8192, ENOSPC) count per effective uid";
 
 const POLL_NOTE: &str =
@@ -240,7 +240,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::sethostname, Full, misc::sethostname, &[InBuf(1), Dec]),
     sys(
         Sysno::unshare,
-        Partial("CLONE_NEWUTS and CLONE_FILES (CLONE_FS, CLONE_SYSVSEM: nothing to undo); other namespaces EINVAL"),
+        Partial("CLONE_NEWUTS, CLONE_FILES and CLONE_FS (CLONE_SYSVSEM: nothing to undo); other namespaces EINVAL"),
         process::unshare,
         &[Hex],
     ),
