@@ -635,7 +635,7 @@ impl RwInner {
     fn walk_from_parent(&self, path: &str, follow_last: bool) -> Option<crate::fs::gofer_cache::Walked> {
         let (cache, mount) = (&self.client.cache, self.client.mount);
         let (dir, name) = path.rsplit_once('/')?;
-        if name.is_empty() || matches!(name, "." | "..") || dir.contains("/.") || dir.contains("//") {
+        if [name].into_iter().chain(dir.split('/').skip(1)).any(|c| matches!(c, "" | "." | "..")) {
             return None;
         }
         let dir = if dir.is_empty() { "/" } else { dir };
@@ -655,33 +655,16 @@ impl RwInner {
         Some((None, searched))
     }
 
-    /// Fills the cache from a page of the directory `dir`'s listing,
-    /// fetched at generation `gen`: each entry's attributes, and, when the
-    /// walk to `dir` is known, the walk to each entry (the same
-    /// directories searched, and `dir` itself): a `stat` of every entry
-    /// after the listing then costs no round trip.
+    /// Fills the cache with the attributes of a page of the directory
+    /// `dir`'s entries, fetched at generation `gen`; with the directory's
+    /// walk (`walk_from_parent`), a `stat` of every entry after the
+    /// listing then costs no round trip.
     fn remember_listing(&self, gen: u64, dir: &str, entries: &[Dirent]) {
         let (cache, mount) = (&self.client.cache, self.client.mount);
-        let dir_walk = cache.walk(mount, dir, true).filter(|(link, _)| link.is_none());
-        let child_walk = dir_walk.zip(cache.lstat(mount, dir).filter(is_dir)).map(|((_, mut searched), st)| {
-            searched.push(gofer::proto::Owner { mode: st.mode, uid: st.uid, gid: st.gid });
-            (None, searched)
-        });
         for e in entries {
-            let Ok(name) = std::str::from_utf8(&e.name) else { continue };
-            if matches!(name, "." | "..") {
-                continue;
-            }
-            let path = join(dir, name);
-            let st = e.attr.as_ref().map(crate::fs::stat_from_attr);
-            if let Some(st) = &st {
-                cache.put_lstat(gen, mount, &path, st);
-            }
-            if let Some(w) = &child_walk {
-                cache.put_walk(gen, mount, &path, false, w);
-                if st.is_some_and(|st| st.mode & S_IFMT != S_IFLNK) {
-                    cache.put_walk(gen, mount, &path, true, w);
-                }
+            let (Ok(name), Some(attr)) = (std::str::from_utf8(&e.name), &e.attr) else { continue };
+            if !matches!(name, "." | "..") {
+                cache.put_lstat(gen, mount, &join(dir, name), &crate::fs::stat_from_attr(attr));
             }
         }
     }
