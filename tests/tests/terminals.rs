@@ -193,6 +193,15 @@ fn exec_tty_console_socket() {
     let out = moat.run(&["exec", "-t", &id, "/bin/busybox", "sh", "-c", "[ -t 0 ] && echo is a tty; exit 6"]);
     out.assert_exit(6);
     assert_eq!(out.stdout, "is a tty\r\n", "ONLCR of the pty shows in the copied output:\n{out}");
+    // Its terminal has a name, as runc's exec'd terminal is a devpts node:
+    // ttyname finds /dev/pts/N, whose node is the descriptor's.
+    let script = "t=$(tty) && echo name $t && [ -c $t ] && [ $t -ef /proc/self/fd/0 ] && ls /dev/pts | grep -qx ${t##*/} && echo same node";
+    let out = moat.run(&["exec", "-t", &id, "/bin/busybox", "sh", "-c", script]);
+    out.assert_success();
+    assert!(
+        out.stdout.contains("name /dev/pts/") && out.stdout.contains("same node"),
+        "tty in an exec'd terminal:\n{out}"
+    );
     delete_and_check_gone(&moat, &id, pid, true);
 }
 

@@ -589,6 +589,50 @@ impl FileDescription for Master {
 }
 
 /// The devpts file system: `ptmx` and one node per live pty.
+/// Host terminals named in devpts: an exec'd process's terminal is a
+/// host pty (`tty::HostTty`), and `ttyname` wants a node whose `stat`
+/// matches its descriptor's. They take indexes from [`HOST_BASE`] up, apart
+/// from the sentry's own ptys, in every devpts instance.
+pub const HOST_BASE: u32 = 1024;
+
+struct HostEntry {
+    driver: Weak<dyn TtyDriver>,
+    job: Weak<Job>,
+    stat: Stat,
+}
+
+fn host_entries() -> std::sync::MutexGuard<'static, BTreeMap<u32, HostEntry>> {
+    static HOSTS: Mutex<BTreeMap<u32, HostEntry>> = Mutex::new(BTreeMap::new());
+    let mut hosts = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
+    hosts.retain(|_, h| h.driver.strong_count() > 0);
+    hosts
+}
+
+/// Names the host terminal `term` (owned by `owner`) in devpts: its index,
+/// and the node's attributes, which the terminal's descriptors report too.
+pub fn name_host_terminal(term: &Terminal, owner: (u32, u32)) -> (u32, Stat) {
+    let mut hosts = host_entries();
+    let index = (HOST_BASE..).find(|i| !hosts.contains_key(i)).expect("fewer than 2^32 terminals");
+    let mut stat = synthetic::stat(
+        DEV,
+        u64::from(index) + 3,
+        S_IFCHR | 0o620,
+        synthetic::makedev(SLAVE_MAJOR, u64::from(index)),
+        0,
+        synthetic::now(),
+    );
+    (stat.uid, stat.gid) = owner;
+    hosts.insert(index, HostEntry { driver: Arc::downgrade(&term.driver), job: Arc::downgrade(&term.job), stat });
+    (index, stat)
+}
+
+/// The named host terminal at `index`, if it is still open somewhere.
+fn host_terminal(index: u32) -> Option<(Terminal, Stat)> {
+    let hosts = host_entries();
+    let h = hosts.get(&index)?;
+    Some((Terminal { driver: h.driver.upgrade()?, job: h.job.upgrade()? }, h.stat))
+}
+
 pub struct DevPts {
     kernel: Weak<crate::kernel::Kernel>,
     ptys: Mutex<BTreeMap<u32, Weak<Pty>>>,
@@ -673,9 +717,10 @@ impl FileSystem for DevPts {
                 ];
                 let mut live = self.live();
                 live.sort_by_key(|p| p.index);
-                entries.extend(live.iter().map(|p| Entry {
-                    name: p.index.to_string(),
-                    ino: u64::from(p.index) + 3,
+                let hosts: Vec<u32> = host_entries().keys().copied().collect();
+                entries.extend(live.iter().map(|p| p.index).chain(hosts).map(|index| Entry {
+                    name: index.to_string(),
+                    ino: u64::from(index) + 3,
                     d_type: synthetic::DT_CHR,
                 }));
                 Ok(Arc::new(synthetic::Dir {
@@ -692,6 +737,10 @@ impl FileSystem for DevPts {
                 self.open_master(task, flags)
             }
             _ => {
+                if let Some((term, stat)) = index_of(path).and_then(host_terminal) {
+                    check_open(stat.mode, flags)?;
+                    return Ok(Arc::new(TtyFile::new(term, flags & !fcntl::O_CLOEXEC)));
+                }
                 let pty = index_of(path).and_then(|i| self.lookup(i));
                 let Some(pty) = pty else {
                     return Err(if flags & fcntl::O_CREAT != 0 { Errno::EACCES } else { Errno::ENOENT });
@@ -711,7 +760,9 @@ impl FileSystem for DevPts {
         match path {
             "/" => Ok(self.root_stat()),
             "/ptmx" => Ok(self.ptmx_stat()),
-            _ => index_of(path).and_then(|i| self.lookup(i)).map(|p| p.slave_stat()).ok_or(Errno::ENOENT),
+            _ => index_of(path)
+                .and_then(|i| self.lookup(i).map(|p| p.slave_stat()).or_else(|| host_terminal(i).map(|(_, st)| st)))
+                .ok_or(Errno::ENOENT),
         }
     }
 

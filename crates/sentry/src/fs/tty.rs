@@ -51,6 +51,10 @@ pub trait TtyDriver: Send + Sync {
     fn flush(&self, queue: u32) -> Result<(), Errno>;
     fn stat(&self) -> Result<Stat, Errno>;
     fn path(&self) -> String;
+    /// The host terminal this is, if it is one.
+    fn as_host(&self) -> Option<&HostTty> {
+        None
+    }
 }
 
 /// Who a terminal belongs to, as Linux's `tty->session` and `tty->pgrp`.
@@ -188,6 +192,9 @@ pub struct HostTty {
     /// Whether this is the console (`/dev/console`), or an exec'd
     /// process's terminal.
     console: bool,
+    /// An exec'd process's terminal's name in devpts (`/dev/pts/N`) and
+    /// the node's attributes, once named (`devpts::name_host_terminal`).
+    named: std::sync::OnceLock<(u32, Stat)>,
 }
 
 fn host_errno(e: std::io::Error) -> Errno {
@@ -196,7 +203,19 @@ fn host_errno(e: std::io::Error) -> Errno {
 
 impl HostTty {
     pub fn new(fd: OwnedFd, console: bool) -> HostTty {
-        HostTty { fd, console }
+        HostTty { fd, console, named: std::sync::OnceLock::new() }
+    }
+}
+
+impl Terminal {
+    /// Names an exec'd process's host terminal in devpts (owned by
+    /// `owner`), so that `ttyname` finds it as `/dev/pts/N`.
+    pub fn name_in_devpts(&self, owner: (u32, u32)) {
+        if let Some(host) = self.driver.as_host() {
+            if !host.console && host.named.get().is_none() {
+                let _ = host.named.set(super::devpts::name_host_terminal(self, owner));
+            }
+        }
     }
 }
 
@@ -257,18 +276,24 @@ impl TtyDriver for HostTty {
         if self.console {
             return Ok(crate::fs::dev::console_stat());
         }
+        if let Some((_, st)) = self.named.get() {
+            return Ok(*st);
+        }
         let st = rustix::fs::fstat(&self.fd).map_err(|e| Errno::new(e.raw_os_error()))?;
         let mut s = crate::fs::stat_from_attr(&gofer::proto::FileAttr::from(&st));
         // The host's device numbers mean nothing inside; keep the type only.
         s.dev = 0;
         Ok(s)
     }
+    fn as_host(&self) -> Option<&HostTty> {
+        Some(self)
+    }
     fn path(&self) -> String {
-        if self.console {
-            "/dev/console".into()
-        } else {
+        match self.named.get() {
+            _ if self.console => "/dev/console".into(),
+            Some((index, _)) => format!("/dev/pts/{index}"),
             // Its host name (/dev/pts/N of the host) means nothing inside.
-            "host:[tty]".into()
+            None => "host:[tty]".into(),
         }
     }
 }

@@ -431,6 +431,9 @@ impl Task {
                         job: crate::fs::tty::Job::new(kernel),
                     };
                     term.job.set(crate::fs::tty::JobState { sid: Some(pid), pgrp: Some(pid) });
+                    if !console {
+                        term.name_in_devpts((spec.uid, spec.gid));
+                    }
                     for i in 0..3 {
                         fds.set(i, Arc::new(crate::fs::tty::TtyFile::new(term.clone(), fcntl::O_RDWR)), false);
                     }
