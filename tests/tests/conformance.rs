@@ -242,6 +242,7 @@ conformance!(
     xattr,
     inotify,
     chroot,
+    mount,
 );
 
 /// The socket programs with `--network=host`, each as `host_network::NAME`.

@@ -457,7 +457,7 @@ fn path_of_fd(task: &Task, fd: i64) -> Option<String> {
         return None;
     }
     let want = file.stat().ok()?;
-    let (fs, inner) = task.kernel.mounts.resolve(task, &path, false).ok()?;
+    let (fs, inner) = task.mnt.resolve(task, &path, false).ok()?;
     let st = fs.stat(task, &inner, false).ok()?;
     (st.dev == want.dev && st.ino == want.ino).then_some(path)
 }
@@ -517,26 +517,40 @@ fn statm(mm: &crate::mm::MemoryManager) -> String {
 }
 
 /// `/proc/PID/mounts` (as `/proc/mounts`) or, with `info`, `mountinfo`:
-/// the sentry's mount table. Mount ids count from 1 in the table's order.
+/// the mounts of the reader's mount namespace, in the order they were
+/// attached (every mount is private: no `shared:N` fields).
 fn mounts(task: &Task, info: bool) -> String {
+    use crate::vfs::mount::ms;
     let mut s = String::new();
-    let table = task.kernel.mounts.mounts();
-    for (i, (point, fs)) in table.iter().enumerate() {
-        let ro = fs.statfs(task, "/").is_ok_and(|st| st.f_flags & ST_RDONLY != 0);
-        let opts = if ro { "ro" } else { "rw" };
-        let kind = fs.name();
+    let table = task.mnt.read().all().to_vec();
+    for m in &table {
+        let sb_ro = m.fs.statfs(task, &m.root).is_ok_and(|st| st.f_flags & ST_RDONLY != 0);
+        let ro = sb_ro || m.flags & ms::RDONLY != 0;
+        let mut opts = String::from(if ro { "ro" } else { "rw" });
+        for (flag, name) in [
+            (ms::NOSUID, "nosuid"),
+            (ms::NODEV, "nodev"),
+            (ms::NOEXEC, "noexec"),
+            (ms::NOATIME, "noatime"),
+            (ms::NODIRATIME, "nodiratime"),
+            (ms::RELATIME, "relatime"),
+        ] {
+            if m.flags & flag != 0 {
+                opts.push(',');
+                opts.push_str(name);
+            }
+        }
+        let kind = m.fs.name();
+        let extra = if m.options.is_empty() { String::new() } else { format!(",{}", m.options) };
         if info {
-            // The parent: the longest other mount point above this one.
-            let parent = table
-                .iter()
-                .enumerate()
-                .filter(|(j, (p, _))| *j != i && (*p == "/" || point.starts_with(&format!("{p}/"))) && *point != "/")
-                .max_by_key(|(_, (p, _))| p.len())
-                .map_or(i, |(j, _)| j);
-            let _ =
-                writeln!(s, "{} {} 0:{} / {point} {opts},relatime - {kind} {kind} {opts}", i + 1, parent + 1, i + 1);
+            let sb = if sb_ro { "ro" } else { "rw" };
+            let _ = writeln!(
+                s,
+                "{} {} 0:{} {} {} {opts} - {kind} {} {sb}{extra}",
+                m.id, m.parent, m.id, m.root, m.point, m.source
+            );
         } else {
-            let _ = writeln!(s, "{kind} {point} {kind} {opts},relatime 0 0");
+            let _ = writeln!(s, "{} {} {kind} {opts}{extra} 0 0", m.source, m.point);
         }
     }
     s

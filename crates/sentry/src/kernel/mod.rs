@@ -118,9 +118,10 @@ pub struct Uts {
 pub struct Kernel {
     pub(crate) platform: Arc<dyn Platform>,
     pub(crate) memfile: Arc<MemoryFile>,
-    /// Which file system serves which path: the gofer at `/`, devfs at
-    /// `/dev`, procfs at `/proc`, and the spec's tmpfs mounts.
-    pub(crate) mounts: crate::vfs::mount::MountTable,
+    /// The container's mount namespace, as built at boot: the gofer at
+    /// `/`, devfs at `/dev`, procfs at `/proc`, and the spec's mounts. A
+    /// task that unshares CLONE_NEWNS gets a copy of its own (`Task::mnt`).
+    pub(crate) mounts: Arc<crate::vfs::mount::MountNamespace>,
     /// The container's UTS namespace (`sethostname`, `setdomainname`): the
     /// spec's hostname and "(none)" at first. A task that unshares
     /// CLONE_NEWUTS gets a copy of its own (`Task::uts`).
@@ -294,7 +295,14 @@ impl Kernel {
         let kernel = Arc::new_cyclic(|weak| Kernel {
             platform: cfg.platform,
             memfile: cfg.memfile.clone(),
-            mounts: build_mounts(weak, &cfg.gofer, &cfg.mounts, cfg.total_memory, cfg.root_readonly, cfg.root_overlay),
+            mounts: crate::vfs::mount::MountNamespace::new(build_mounts(
+                weak,
+                &cfg.gofer,
+                &cfg.mounts,
+                cfg.total_memory,
+                cfg.root_readonly,
+                cfg.root_overlay,
+            )),
             uts: Arc::new(Mutex::new(Uts { hostname: cfg.hostname, domainname: "(none)".into() })),
             strace: cfg.strace,
             total_memory: limit.map_or(cfg.total_memory, |l| l.min(cfg.total_memory)),

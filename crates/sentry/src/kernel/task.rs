@@ -139,6 +139,7 @@ pub(crate) struct Shared {
     pub fds: Arc<FdTable>,
     pub actions: Arc<SignalActions>,
     pub group: Arc<ThreadGroup>,
+    pub mnt: Arc<crate::vfs::mount::MountNamespace>,
 }
 
 /// How a wait ended.
@@ -326,6 +327,9 @@ pub struct Task {
     buffer: Vec<u8>,
     /// The UTS namespace: the kernel's, unless unshared (`unshare`).
     pub(crate) uts: Arc<Mutex<super::Uts>>,
+    /// The mount namespace: the kernel's, unless unshared or cloned with
+    /// CLONE_NEWNS.
+    pub(crate) mnt: Arc<crate::vfs::mount::MountNamespace>,
     pub(crate) keepcaps: bool,
     pub(crate) rlimits: [Rlimit; rlimit::RLIM_NLIMITS],
     pub(crate) clear_child_tid: u64,
@@ -466,6 +470,7 @@ impl Task {
             personality: 0,
             buffer: Vec::new(),
             uts: kernel.uts.clone(),
+            mnt: kernel.mounts.clone(),
             keepcaps: false,
             exe: loaded.path,
             exe_file: None,
@@ -535,6 +540,7 @@ impl Task {
             personality,
             buffer: Vec::new(),
             uts,
+            mnt: share.mnt,
             keepcaps: false,
             regs,
             mm,

@@ -14,6 +14,7 @@ mod sys_inotify;
 mod sys_lock;
 mod sys_misc;
 mod sys_mmap;
+mod sys_mount;
 mod sys_poll;
 mod sys_process;
 mod sys_signal;

@@ -425,7 +425,15 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let ids = AuxIds { uid: c.uid, euid: c.euid, gid: c.gid, egid: c.egid };
     let rooted = |p: &str| crate::vfs::mount::rooted(&task.root, &task.cwd, p);
     // Through the mount table: programs in tmpfs or the root's upper layer run too.
-    let open = |p: &str| super::sys_file::open_path(task, &rooted(p), abi::fcntl::O_RDONLY);
+    let open = |p: &str| {
+        let p = rooted(p);
+        // A file on a noexec mount (remounted so: a file system's own
+        // noexec shows in its files).
+        if task.mnt.exec_forbidden(task, &p)? {
+            return Err(Errno::EACCES);
+        }
+        super::sys_file::open_path(task, &p, abi::fcntl::O_RDONLY)
+    };
     let loaded = loader::load(&task.kernel, &open, &path, &argv, &envp, ids)?;
     // The new image is ready: past this point execve does not fail. The
     // other threads go first (Linux's de_thread).
@@ -627,8 +635,8 @@ pub fn sched_setaffinity(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(0)
 }
 
-/// `unshare(2)` of what moat models apart per task: the UTS namespace
-/// (a copy of the caller's names, for a privileged caller) and the
+/// `unshare(2)` of what moat models apart per task: the UTS and mount
+/// namespaces (a copy of the caller's, for a privileged caller) and the
 /// descriptor table. CLONE_FS and CLONE_SYSVSEM have nothing to undo here
 /// (a task's cwd, root and umask are its own already; there are no SysV
 /// semaphores). Other namespaces are not modelled: EINVAL.
@@ -637,9 +645,16 @@ pub fn unshare(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const CLONE_FILES: u64 = 0x400;
     const CLONE_SYSVSEM: u64 = 0x40000;
     const CLONE_NEWUTS: u64 = 0x0400_0000;
+    const CLONE_NEWNS: u64 = 0x2_0000;
     let flags = a[0];
-    if flags & !(CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | CLONE_NEWUTS) != 0 {
+    if flags & !(CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | CLONE_NEWUTS | CLONE_NEWNS) != 0 {
         return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_NEWNS != 0 {
+        if !task.creds.capable(caps::CAP_SYS_ADMIN) {
+            return Err(Errno::EPERM);
+        }
+        task.mnt = task.mnt.copy();
     }
     if flags & CLONE_NEWUTS != 0 {
         if !task.creds.capable(caps::CAP_SYS_ADMIN) {

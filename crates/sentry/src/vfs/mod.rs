@@ -7,6 +7,7 @@
 
 pub mod mount;
 pub mod notify;
+pub mod view;
 
 use abi::{fcntl, Errno, Stat, Statfs};
 use std::os::fd::BorrowedFd;
