@@ -243,6 +243,7 @@ conformance!(
     inotify,
     chroot,
     mount,
+    pivot_root,
 );
 
 /// The socket programs with `--network=host`, each as `host_network::NAME`.

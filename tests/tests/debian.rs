@@ -216,6 +216,29 @@ print(len(results), sum(results), os.waitstatus_to_exitcode(status), caught == [
     }
 
     #[test]
+    fn util_linux_mounts_in_a_private_namespace() {
+        // unshare(1), mount(8), findmnt(8) and umount(8) from util-linux
+        // (libmount) with CAP_SYS_ADMIN: a tmpfs and a read-only bind mount
+        // in a new mount namespace, none of it seen outside.
+        let script = "unshare -m sh -c 'mount -t tmpfs -o size=2m none /mnt && echo hi > /mnt/x && cat /mnt/x \
+                      && findmnt -n -r -o FSTYPE,OPTIONS /mnt && mount --bind /etc /srv \
+                      && mount -o remount,bind,ro /srv && (touch /srv/x 2>/dev/null || echo refused) \
+                      && umount /srv && umount /mnt && ls -A /mnt && echo inner done'; \
+                      ls -A /mnt; findmnt /mnt > /dev/null || echo outer: no mount on /mnt";
+        let bundle = moat_tests::Bundle::derive_debian_with(|spec| {
+            spec["process"]["args"] = serde_json::json!(["bash", "-c", script]);
+            for set in ["bounding", "effective", "permitted"] {
+                if let Some(caps) = spec["process"]["capabilities"][set].as_array_mut() {
+                    caps.push("CAP_SYS_ADMIN".into());
+                }
+            }
+        });
+        let moat = Moat::new();
+        let out = moat.run_bundle(&bundle);
+        assert_stdout(&out, "hi\ntmpfs rw,relatime,size=2048k\nrefused\ninner done\nouter: no mount on /mnt\n");
+    }
+
+    #[test]
     fn root_overlay_keeps_writes_in_the_sandbox() {
         // The root is an overlay (issue #4): the rootfs is the lower layer,
         // writes go to the sandbox's memory. Expected output as bash gives
