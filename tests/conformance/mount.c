@@ -66,7 +66,7 @@ static int mount_line(const char *file, const char *point, char **f, int max) {
     close(fd);
     data[len] = 0;
     int found = 0;
-    int pos = strcmp(file, "/proc/self/mountinfo") == 0 ? 4 : 1;
+    int pos = strstr(file, "mountinfo") ? 4 : 1;
     for (char *l = data; *l;) {
         char *nl = strchr(l, '\n');
         size_t ll = nl ? (size_t)(nl - l) : strlen(l);
@@ -332,16 +332,32 @@ int main(int argc, char **argv) {
     info("proc", at("p"), NULL);
     say("umount2 p: %s", R(umount2(at("p"), 0)));
 
-    /* A child's new namespace: its mounts stay its own. */
+    /* A child's new namespace: its mounts stay its own, and its
+     * /proc/PID/mountinfo shows them to the parent. */
+    int ready[2], done[2];
+    if (pipe(ready) < 0 || pipe(done) < 0) return 1;
     pid_t pid = fork();
     if (pid == 0) {
         int a = unshare(CLONE_NEWNS);
+        int e1 = errno;
         int b = mount("none", at("m"), "tmpfs", 0, NULL);
+        int e2 = errno;
         put(at("m/child"), "child");
-        say("child: unshare %s mount %s sees %s", a < 0 ? errname(errno) : "0", b < 0 ? errname(errno) : "0",
+        say("child: unshare %s mount %s sees %s", a < 0 ? errname(e1) : "0", b < 0 ? errname(e2) : "0",
             slurp(at("m/child")));
+        (void)!write(ready[1], "r", 1);
+        char c;
+        (void)!read(done[0], &c, 1);
         _exit(0);
     }
+    char c;
+    (void)!read(ready[0], &c, 1);
+    char theirs[64];
+    snprintf(theirs, sizeof theirs, "/proc/%d/mountinfo", pid);
+    char *g[12];
+    say("the child's mountinfo has m: %s, ours: %s", mount_line(theirs, at("m"), g, 12) ? "yes" : "no",
+        mount_line("/proc/self/mountinfo", at("m"), g, 12) ? "yes" : "no");
+    (void)!write(done[1], "d", 1);
     waitpid(pid, NULL, 0);
     say("parent sees m/child: %s, m/old: %s", R(stat(at("m/child"), &s2)), slurp(at("m/old")));
     remove_tree(top);

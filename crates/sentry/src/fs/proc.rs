@@ -200,12 +200,14 @@ impl ProcFs {
             }
             [pid, rest @ ..] => {
                 let pid: i32 = pid.parse().map_err(|_| Errno::ENOENT)?;
-                let (ppid, pgid, sid, threads, comm, mm, group, root_of) = {
+                let (ppid, pgid, sid, threads, comm, mm, group, root_of, mnt_of) = {
                     let procs = task.kernel.procs();
                     let p = procs.get(pid).filter(|p| p.exit.is_none()).ok_or(Errno::ENOENT)?;
-                    let (comm, root) = (p.handle.comm(), p.handle.root());
-                    (p.ppid, p.pgid, p.sid, p.group.live().max(1), comm, p.mm.clone(), p.group.clone(), root)
+                    let (comm, root, mnt) = (p.handle.comm(), p.handle.root(), p.handle.mnt());
+                    (p.ppid, p.pgid, p.sid, p.group.live().max(1), comm, p.mm.clone(), p.group.clone(), root, mnt)
                 };
+                // The namespace whose mounts `mounts`/`mountinfo` show.
+                let mnt_of = if pid == own { task.mnt.clone() } else { mnt_of.unwrap_or_else(|| task.mnt.clone()) };
                 let mine = pid == own;
                 match rest {
                     [] => {
@@ -256,8 +258,8 @@ impl ProcFs {
                             ("statm", []) => {
                                 Node::File(mm.upgrade().map(|mm| statm(&mm)).unwrap_or_default().into_bytes())
                             }
-                            ("mounts", []) => Node::File(mounts(task, false).into_bytes()),
-                            ("mountinfo", []) => Node::File(mounts(task, true).into_bytes()),
+                            ("mounts", []) => Node::File(mounts(task, &mnt_of, false).into_bytes()),
+                            ("mountinfo", []) => Node::File(mounts(task, &mnt_of, true).into_bytes()),
                             ("oom_score_adj", []) => {
                                 Node::File(format!("{}\n", task.kernel.oom_score_adj).into_bytes())
                             }
@@ -517,12 +519,12 @@ fn statm(mm: &crate::mm::MemoryManager) -> String {
 }
 
 /// `/proc/PID/mounts` (as `/proc/mounts`) or, with `info`, `mountinfo`:
-/// the mounts of the reader's mount namespace, in the order they were
-/// attached (every mount is private: no `shared:N` fields).
-fn mounts(task: &Task, info: bool) -> String {
+/// the mounts of the process's mount namespace `ns`, in the order they
+/// were attached (every mount is private: no `shared:N` fields).
+fn mounts(task: &Task, ns: &crate::vfs::mount::MountNamespace, info: bool) -> String {
     use crate::vfs::mount::ms;
     let mut s = String::new();
-    let table = task.mnt.read().all().to_vec();
+    let table = ns.read().all().to_vec();
     for m in &table {
         let sb_ro = m.fs.statfs(task, &m.root).is_ok_and(|st| st.f_flags & ST_RDONLY != 0);
         let ro = sb_ro || m.flags & ms::RDONLY != 0;

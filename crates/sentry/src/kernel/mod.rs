@@ -199,6 +199,9 @@ fn build_mounts(
     let mut bind_index = 0u32;
     for m in specs {
         let dest = normalize(&m.destination);
+        // The mount's own flags (nosuid, nodev, noexec, ro, atime), which
+        // mountinfo shows and a `MountView` enforces.
+        let flags = crate::vfs::mount::spec_flags(&m.options);
         if is_bind(&m.kind, &m.options) {
             bind_index += 1;
             if dest == "/" {
@@ -233,21 +236,28 @@ fn build_mounts(
             if !unknown.is_empty() {
                 tracing::warn!(destination = dest, ?unknown, "bind mount options not supported: ignored");
             }
-            t.mount(&dest, Arc::new(GoferRwFs::new(gofer.for_mount(bind_index), &dest, opts)));
+            let fs = Arc::new(GoferRwFs::new(gofer.for_mount(bind_index), &dest, opts));
+            t.mount_with(&dest, fs, flags, String::new());
             continue;
         }
         match m.kind.as_str() {
             _ if dest == "/" => tracing::warn!(kind = m.kind, "a mount over the root is not supported: skipped"),
-            "tmpfs" if dest == "/dev" => {}
-            "proc" if dest == "/proc" => {}
-            "devpts" if dest == "/dev/pts" => {}
-            "devpts" => t.mount(&dest, Arc::new(crate::fs::devpts::DevPts::new(kernel.clone()))),
+            // Mounted already: the spec's flags apply to them.
+            "tmpfs" if dest == "/dev" => t.set_flags_at(&dest, flags),
+            "proc" if dest == "/proc" => t.set_flags_at(&dest, flags),
+            "devpts" if dest == "/dev/pts" => t.set_flags_at(&dest, flags),
+            "devpts" => {
+                t.mount_with(&dest, Arc::new(crate::fs::devpts::DevPts::new(kernel.clone())), flags, String::new())
+            }
             "tmpfs" => match crate::fs::tmpfs::Options::parse(&m.options, memory) {
-                Ok(o) => t.mount(&dest, Arc::new(crate::fs::tmpfs::TmpFs::new(&dest, o))),
+                Ok(o) => {
+                    let shown = o.shown();
+                    t.mount_with(&dest, Arc::new(crate::fs::tmpfs::TmpFs::new(&dest, o)), flags, shown)
+                }
                 Err(e) => tracing::warn!(destination = dest, "{e}: skipped"),
             },
-            "proc" => t.mount(&dest, Arc::new(crate::fs::proc::ProcFs::new())),
-            "sysfs" => t.mount(&dest, Arc::new(crate::fs::sys::SysFs::new())),
+            "proc" => t.mount_with(&dest, Arc::new(crate::fs::proc::ProcFs::new()), flags, String::new()),
+            "sysfs" => t.mount_with(&dest, Arc::new(crate::fs::sys::SysFs::new()), flags, String::new()),
             kind => {
                 if unsupported.insert(kind.to_string()) {
                     tracing::info!(kind, destination = dest, "mounts of this type are not supported yet: skipped");

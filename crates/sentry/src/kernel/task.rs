@@ -99,6 +99,9 @@ struct TaskShared {
     robust_list: AtomicU64,
     /// The task's root (`chroot`), for other processes' `/proc/PID/root`.
     root: Mutex<String>,
+    /// The task's mount namespace, for other processes'
+    /// `/proc/PID/mounts`; None until the task is made.
+    mnt: Mutex<Option<Arc<crate::vfs::mount::MountNamespace>>>,
 }
 
 /// A task's scheduling attributes (`setpriority`, `sched_setscheduler`).
@@ -161,6 +164,7 @@ impl TaskShared {
             comm: Mutex::new(comm),
             robust_list: AtomicU64::new(0),
             root: Mutex::new("/".into()),
+            mnt: Mutex::new(None),
         })
     }
 }
@@ -262,6 +266,15 @@ impl TaskHandle {
 
     pub(crate) fn set_root(&self, root: String) {
         *self.0.root.lock().unwrap() = root;
+    }
+
+    /// The task's mount namespace (the kernel's until the task is made).
+    pub(crate) fn mnt(&self) -> Option<Arc<crate::vfs::mount::MountNamespace>> {
+        self.0.mnt.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set_mnt(&self, mnt: Arc<crate::vfs::mount::MountNamespace>) {
+        *self.0.mnt.lock().unwrap_or_else(|e| e.into_inner()) = Some(mnt);
     }
 
     /// Whether two handles name the same task.
@@ -425,6 +438,7 @@ impl Task {
         }
         let ctx = kernel.platform.new_context();
         let shared = TaskShared::new(&*ctx, comm_of(&loaded.path));
+        TaskHandle(shared.clone()).set_mnt(kernel.mounts.clone());
         let group = Arc::new(ThreadGroup::default());
         group.add(pid, TaskHandle(shared.clone()));
         let mm = Arc::new(loaded.mm);
@@ -531,6 +545,7 @@ impl Task {
         let exe_file = self.exe_file.clone();
         let root = self.root.clone();
         handle.set_root(root.clone());
+        handle.set_mnt(share.mnt.clone());
         let make = move |mm| Task {
             kernel,
             pid,

@@ -44,15 +44,7 @@ fn read_str(task: &Task, addr: u64) -> Result<Option<String>, Errno> {
     Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
-/// The mount's own flags that `flags` asks for (Linux: relatime unless
-/// noatime or strictatime).
-fn mount_flags(flags: u64) -> u64 {
-    let mut f = flags & (ms::RDONLY | ms::NOSUID | ms::NODEV | ms::NOEXEC | ms::NOATIME | ms::NODIRATIME);
-    if flags & (ms::NOATIME | ms::STRICTATIME) == 0 {
-        f |= ms::RELATIME;
-    }
-    f
-}
+use crate::vfs::mount::mount_flags;
 
 pub fn mount(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let mut flags = a[3];
@@ -167,16 +159,7 @@ fn new_fs(task: &Task, kind: &str, target: &str, data: &str) -> Result<(Arc<dyn 
                 tracing::warn!(target, "{e}: EINVAL");
                 Errno::EINVAL
             })?;
-            let mut shown = format!("size={}k", o.size.div_ceil(abi::PAGE_SIZE) * abi::PAGE_SIZE / 1024);
-            if o.mode != 0o1777 {
-                shown += &format!(",mode={:03o}", o.mode);
-            }
-            if o.uid != 0 {
-                shown += &format!(",uid={}", o.uid);
-            }
-            if o.gid != 0 {
-                shown += &format!(",gid={}", o.gid);
-            }
+            let shown = o.shown();
             Ok((Arc::new(crate::fs::tmpfs::TmpFs::new(target, o)), shown))
         }
         "proc" | "sysfs" => {

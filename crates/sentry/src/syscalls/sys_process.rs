@@ -655,6 +655,7 @@ pub fn unshare(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             return Err(Errno::EPERM);
         }
         task.mnt = task.mnt.copy();
+        task.handle().set_mnt(task.mnt.clone());
     }
     if flags & CLONE_NEWUTS != 0 {
         if !task.creds.capable(caps::CAP_SYS_ADMIN) {

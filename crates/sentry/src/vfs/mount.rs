@@ -1,14 +1,24 @@
-//! The mount table (gVisor: `vfs/mount.go`, much reduced): which file
-//! system serves an absolute path. One table per kernel, fixed at boot:
-//! the gofer's tree at `/`, devfs at `/dev`, procfs at `/proc`.
+//! Mount namespaces and their mount tables (gVisor: `vfs/mount.go`, much
+//! reduced): which file system serves an absolute path. The kernel builds
+//! one table at boot (the gofer's tree at `/`, devfs at `/dev`, procfs at
+//! `/proc`, the spec's mounts); each task holds a [`MountNamespace`], shared
+//! across fork and copied by CLONE_NEWNS, which mount(2), umount2(2) and
+//! pivot_root(2) change (`syscalls/sys_mount.rs`).
 //!
-//! A path is matched by the longest mount point that is a prefix of it on
-//! a component boundary, after lexical normalisation (`.`, `..` and
-//! repeated slashes removed).
+//! A table is a tree, as Linux's: each [`Mount`] names its parent, and a
+//! path is served by the mount a walk from the namespace's root reaches
+//! (at each prefix of the path, the child mount attached there; of mounts
+//! stacked on one point, the last). The walk is done when the table
+//! changes, into a list of the mounts it reaches, longest point first; a
+//! lookup matches the longest of those points that is a prefix of the
+//! path on a component boundary, after lexical normalisation (`.`, `..`
+//! and repeated slashes removed), under a read lock. A mount that shows a
+//! subtree (a bind), has flags to enforce or was moved is served through a
+//! [`MountView`]; any other is its file system.
 //!
 //! Limits, today:
 //! * There is no dentry tree and no walk across mounts inside the gofer's
-//!   tree. The root mount receives the caller's path unchanged and the
+//!   tree. The boot root receives the caller's path unchanged and the
 //!   gofer resolves it inside the container root: a symlink there that
 //!   points into `/dev` or `/proc` resolves in the gofer's tree (the empty
 //!   directories of the rootfs), not in devfs or procfs. Likewise a `..`
@@ -16,7 +26,7 @@
 //! * Symlinks of the synthetic file systems (`/dev/fd`, `/proc/self`,
 //!   `/proc/<pid>/exe`...) are followed here, by [`FileSystem::follow`],
 //!   so they may lead anywhere, the gofer's tree included.
-//! * Mounts are not visible to `mount(2)`/`/proc/self/mounts` yet.
+//! * Every mount is private: propagation types are recorded only.
 
 use super::view::MountView;
 use super::FileDescription;
@@ -181,6 +191,39 @@ pub mod ms {
     pub const PROPAGATION: u64 = UNBINDABLE | PRIVATE | SLAVE | SHARED;
 }
 
+/// The mount's own flags that mount(2) `flags` ask for (Linux: relatime
+/// unless noatime or strictatime).
+pub fn mount_flags(flags: u64) -> u64 {
+    let mut f = flags & (ms::RDONLY | ms::NOSUID | ms::NODEV | ms::NOEXEC | ms::NOATIME | ms::NODIRATIME);
+    if flags & (ms::NOATIME | ms::STRICTATIME) == 0 {
+        f |= ms::RELATIME;
+    }
+    f
+}
+
+/// The mount's own flags an OCI spec's `options` ask for (mount(8)'s
+/// names); the others are the file system's.
+pub fn spec_flags(options: &[String]) -> u64 {
+    let mut f = 0;
+    for o in options {
+        match o.as_str() {
+            "ro" => f |= ms::RDONLY,
+            "rw" => f &= !ms::RDONLY,
+            "nosuid" => f |= ms::NOSUID,
+            "suid" => f &= !ms::NOSUID,
+            "nodev" => f |= ms::NODEV,
+            "dev" => f &= !ms::NODEV,
+            "noexec" => f |= ms::NOEXEC,
+            "exec" => f &= !ms::NOEXEC,
+            "noatime" => f |= ms::NOATIME,
+            "nodiratime" => f |= ms::NODIRATIME,
+            "strictatime" => f |= ms::STRICTATIME,
+            _ => {}
+        }
+    }
+    mount_flags(f)
+}
+
 /// One mount: a file system (or a subtree of one, for a bind mount)
 /// attached at a path, with its own flags.
 #[derive(Clone)]
@@ -285,8 +328,14 @@ impl MountTable {
     /// Mounts `fs` at `point` (the sandbox's boot mounts), on top of what
     /// is there.
     pub fn mount(&mut self, point: &str, fs: Arc<dyn FileSystem>) {
+        self.mount_with(point, fs, ms::RELATIME, String::new());
+    }
+
+    /// Like [`mount`](Self::mount), with the mount's own `flags` and the
+    /// file system's `options` as mountinfo shows them.
+    pub fn mount_with(&mut self, point: &str, fs: Arc<dyn FileSystem>, flags: u64, options: String) {
         let source = fs.name().to_string();
-        self.attach(point, fs, "/", ms::RELATIME, &source, String::new());
+        self.attach(point, fs, "/", flags, &source, options);
     }
 
     /// Attaches `fs` (its subtree `root`) at `point` with per-mount
@@ -420,6 +469,13 @@ impl MountTable {
             m.flags = flags & ms::PER_MOUNT;
         }
         self.refresh();
+    }
+
+    /// Sets the per-mount flags of the mount whose root `point` is.
+    pub fn set_flags_at(&mut self, point: &str, flags: u64) {
+        if let Some(id) = self.mount_at(point).map(|m| m.id) {
+            self.set_flags(id, flags);
+        }
     }
 
     /// Records propagation type `kind` on mount `id`, and on every mount
