@@ -16,6 +16,7 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -108,6 +109,18 @@ static void info(const char *label, const char *point, const char *want) {
     snprintf(key, sizeof key, ",%s,", want ? want : "");
     say("%s: mountinfo opts %s type %s parent-is-number %s fsopt %s %s", label, f[5], f[sep + 1],
         atoi(f[1]) > 0 ? "yes" : "no", want ? want : "-", want ? (strstr(opts, key) ? "yes" : "no") : "-");
+}
+
+/* Where /proc/self/fd/FD leads, the scratch tree shown as TOP. */
+static const char *fd_path(int fd) {
+    static char out[600];
+    char link[64], buf[512] = {0};
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    if (readlink(link, buf, sizeof buf - 1) < 0) return errname(errno);
+    size_t n = strlen(top);
+    if (strncmp(buf, top, n) == 0) snprintf(out, sizeof out, "TOP%s", buf + n);
+    else snprintf(out, sizeof out, "%s", buf);
+    return out;
 }
 
 static int copy_file(const char *from, const char *to) {
@@ -271,7 +284,16 @@ int main(int argc, char **argv) {
     say("open b/f O_RDWR: %s", R(open(at("b/f"), O_RDWR)));
     fd = open(at("b/f"), O_RDONLY);
     say("open b/f O_RDONLY: %s", fd < 0 ? errname(errno) : "0");
+    say("its path: %s", fd_path(fd));
+    say("fchmod through it: %s", R(fchmod(fd, 0600)));
+    struct statvfs fsv;
+    say("fstatvfs read-only: %s", fstatvfs(fd, &fsv) == 0 && (fsv.f_flag & ST_RDONLY) ? "yes" : "no");
     close(fd);
+    int dfd = open(at("b"), O_RDONLY | O_DIRECTORY);
+    fd = openat(dfd, "f", O_RDONLY);
+    say("openat in b: %s, path %s", fd < 0 ? errname(errno) : "0", fd_path(fd));
+    close(fd);
+    close(dfd);
     say("mkdir b/d: %s, mkdir b/f: %s", R(mkdir(at("b/d"), 0755)), R(mkdir(at("b/f"), 0755)));
     say("unlink b/f: %s", R(unlink(at("b/f"))));
     say("chmod b/f: %s", R(chmod(at("b/f"), 0600)));
@@ -298,6 +320,11 @@ int main(int argc, char **argv) {
         R(mount("none", at("m"), "tmpfs", MS_NOEXEC | MS_NOSUID | MS_NODEV, "mode=755")));
     say("copy the program: %s", R(copy_file("/proc/self/exe", at("m/prog"))));
     say("execve on noexec: %s", try_exec(at("m/prog")));
+    fd = open(at("m/prog"), O_RDONLY);
+    void *map = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+    say("mmap PROT_EXEC on noexec: %s", map == MAP_FAILED ? errname(errno) : "0");
+    if (map != MAP_FAILED) munmap(map, 4096);
+    close(fd);
     statvfs(at("m"), &sv);
     say("statvfs noexec %s nosuid %s nodev %s", sv.f_flag & ST_NOEXEC ? "yes" : "no",
         sv.f_flag & ST_NOSUID ? "yes" : "no", sv.f_flag & ST_NODEV ? "yes" : "no");

@@ -119,10 +119,15 @@ static void with_put_old(void) {
     char cwd[512];
     say("cwd: %s", getcwd(cwd, sizeof cwd) ? cwd : errname(errno));
     say("/hello: %s", slurp("/hello"));
+    int hello = open("/hello", O_RDONLY);
     char old[600];
     snprintf(old, sizeof old, "/old%s", at("marker"));
     say("old root's file at put_old: %s", slurp(old));
     say("mount proc: %s", R(mount("proc", "/proc", "proc", 0, NULL)));
+    char link[64], target[512] = {0};
+    snprintf(link, sizeof link, "/proc/self/fd/%d", hello);
+    say("a file of the new root is %s", readlink(link, target, sizeof target - 1) < 0 ? errname(errno) : target);
+    close(hello);
     struct statfs sf;
     statfs("/", &sf);
     say("/ is tmpfs: %s", sf.f_type == TMPFS_MAGIC ? "yes" : "no");

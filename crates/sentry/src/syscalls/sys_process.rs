@@ -425,15 +425,7 @@ pub fn execve(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let ids = AuxIds { uid: c.uid, euid: c.euid, gid: c.gid, egid: c.egid };
     let rooted = |p: &str| crate::vfs::mount::rooted(&task.root, &task.cwd, p);
     // Through the mount table: programs in tmpfs or the root's upper layer run too.
-    let open = |p: &str| {
-        let p = rooted(p);
-        // A file on a noexec mount (remounted so: a file system's own
-        // noexec shows in its files).
-        if task.mnt.exec_forbidden(task, &p)? {
-            return Err(Errno::EACCES);
-        }
-        super::sys_file::open_path(task, &p, abi::fcntl::O_RDONLY)
-    };
+    let open = |p: &str| super::sys_file::open_path(task, &rooted(p), abi::fcntl::O_RDONLY);
     let loaded = loader::load(&task.kernel, &open, &path, &argv, &envp, ids)?;
     // The new image is ready: past this point execve does not fail. The
     // other threads go first (Linux's de_thread).

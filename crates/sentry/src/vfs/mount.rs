@@ -669,12 +669,6 @@ impl MountNamespace {
         Err(Errno::ELOOP)
     }
 
-    /// Whether the mount holding `path` (links followed) is `noexec`.
-    pub fn exec_forbidden(&self, task: &Task, path: &str) -> Result<bool, Errno> {
-        let (_, _, named) = self.resolve_named(task, path, true)?;
-        Ok(self.read().mount_of(&named).0.flags & ms::NOEXEC != 0)
-    }
-
     /// Like [`lookup`](MountTable::lookup), after following the synthetic
     /// file systems' symlinks (the last component's too when
     /// `follow_last`).

@@ -8,17 +8,19 @@
 //! system mounted somewhere other than where it was first mounted);
 //! plain mounts are their file system, at no cost.
 //!
-//! `noexec` is checked by execve through the table
-//! (`MountNamespace::exec_forbidden`); descriptions opened through a view
-//! are the file system's own, so `mmap(PROT_EXEC)` of a file opened on a
-//! remounted-noexec mount, and `fchmod` & co. through a descriptor of a
-//! remounted-read-only one, are not refused.
+//! Descriptions opened through a view are wrapped ([`MountFile`]) when the
+//! mount is `ro` or `noexec` or shows its files at other paths than their
+//! file system names them: attribute changes through them are EROFS,
+//! execve and `mmap(PROT_EXEC)` refused, and their path is the mount's.
+//! Descriptors opened before a read-only remount keep writing (Linux
+//! refuses such a remount with EBUSY).
 
 use super::mount::{ms, rebase, under, FileSystem, SetAttr};
-use super::FileDescription;
+use super::{DirEntry, FileDescription, IoctlReply};
 use crate::fs::tmpfs::Who;
 use crate::kernel::Task;
 use abi::{fcntl, Errno, Stat, Statfs};
+use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 
 const S_IFMT: u32 = 0o170000;
@@ -32,6 +34,18 @@ const ST_NOSUID: i64 = 2;
 const ST_NODEV: i64 = 4;
 const ST_NOEXEC: i64 = 8;
 
+/// `statfs` of a file on a mount with `flags`.
+fn with_flags(mut st: Statfs, flags: u64) -> Statfs {
+    for (flag, st_flag) in
+        [(ms::RDONLY, ST_RDONLY), (ms::NOSUID, ST_NOSUID), (ms::NODEV, ST_NODEV), (ms::NOEXEC, ST_NOEXEC)]
+    {
+        if flags & flag != 0 {
+            st.f_flags |= st_flag;
+        }
+    }
+    st
+}
+
 pub struct MountView {
     fs: Arc<dyn FileSystem>,
     /// The directory of `fs` the mount shows.
@@ -41,6 +55,10 @@ pub struct MountView {
     /// `Mount::home`): the prefix of link targets to translate.
     point: String,
     from: Option<String>,
+    /// Where `fs` puts the paths of its descriptions (its first mount
+    /// point joined with `root`), when that is not `point`: they are
+    /// translated.
+    paths_from: Option<String>,
 }
 
 impl MountView {
@@ -48,7 +66,8 @@ impl MountView {
         // The boot root composes its links from `/`, which cannot be told
         // from absolute targets: they stay as they are.
         let from = (home != "/").then(|| rebase(root, "/", home));
-        MountView { fs, root: root.to_string(), flags, point: point.to_string(), from }
+        let paths_from = Some(rebase(root, "/", home)).filter(|p| p != point);
+        MountView { fs, root: root.to_string(), flags, point: point.to_string(), from, paths_from }
     }
 
     fn inner(&self, path: &str) -> String {
@@ -79,6 +98,19 @@ impl MountView {
         }
     }
 
+    /// A description opened through this mount: wrapped when the mount
+    /// has something to say about it (its flags, its path).
+    fn wrap(&self, file: Arc<dyn FileDescription>) -> Arc<dyn FileDescription> {
+        if self.flags & (ms::RDONLY | ms::NOEXEC) == 0 && self.paths_from.is_none() {
+            return file;
+        }
+        Arc::new(MountFile {
+            inner: file,
+            flags: self.flags,
+            paths: self.paths_from.clone().map(|from| (from, self.point.clone())),
+        })
+    }
+
     /// A link target `fs` composed where it lives, as this mount shows it.
     fn translate(&self, next: String) -> String {
         match &self.from {
@@ -102,7 +134,7 @@ impl FileSystem for MountView {
     }
 
     fn open_read_as(&self, who: &Who, path: &str) -> Result<Arc<dyn FileDescription>, Errno> {
-        self.fs.open_read_as(who, &self.inner(path))
+        self.fs.open_read_as(who, &self.inner(path)).map(|f| self.wrap(f))
     }
 
     fn open(&self, task: &Task, path: &str, flags: u64, mode: u32) -> Result<Arc<dyn FileDescription>, Errno> {
@@ -124,7 +156,7 @@ impl FileSystem for MountView {
                 _ => {}
             }
         }
-        self.fs.open(task, &inner, flags, mode)
+        self.fs.open(task, &inner, flags, mode).map(|f| self.wrap(f))
     }
 
     fn stat(&self, task: &Task, path: &str, follow: bool) -> Result<Stat, Errno> {
@@ -136,15 +168,7 @@ impl FileSystem for MountView {
     }
 
     fn statfs(&self, task: &Task, path: &str) -> Result<Statfs, Errno> {
-        let mut st = self.fs.statfs(task, &self.inner(path))?;
-        for (flag, st_flag) in
-            [(ms::RDONLY, ST_RDONLY), (ms::NOSUID, ST_NOSUID), (ms::NODEV, ST_NODEV), (ms::NOEXEC, ST_NOEXEC)]
-        {
-            if self.flags & flag != 0 {
-                st.f_flags |= st_flag;
-            }
-        }
-        Ok(st)
+        Ok(with_flags(self.fs.statfs(task, &self.inner(path))?, self.flags))
     }
 
     fn mkdir(&self, task: &Task, path: &str, mode: u32) -> Result<(), Errno> {
@@ -192,5 +216,161 @@ impl FileSystem for MountView {
     fn removexattr(&self, task: &Task, path: &str, name: &str) -> Result<(), Errno> {
         self.read_only()?;
         self.fs.removexattr(task, &self.inner(path), name)
+    }
+}
+
+/// A description opened through a [`MountView`]: the file system's own,
+/// with the mount's say: `ro` refuses attribute changes (EROFS, as Linux's
+/// `mnt_want_write_file`), `noexec` refuses execve and executable
+/// mappings, statfs carries the flags, and the path is where the mount
+/// shows the file. Everything else is the file system's description's.
+struct MountFile {
+    inner: Arc<dyn FileDescription>,
+    flags: u64,
+    /// (where the file system puts its paths, where the mount is).
+    paths: Option<(String, String)>,
+}
+
+impl MountFile {
+    fn read_only(&self) -> Result<(), Errno> {
+        if self.flags & ms::RDONLY != 0 {
+            Err(Errno::EROFS)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl FileDescription for MountFile {
+    fn setattr(&self, task: &Task, attr: &SetAttr) -> Result<(), Errno> {
+        self.read_only()?;
+        self.inner.setattr(task, attr)
+    }
+    fn setxattr(&self, task: &Task, name: &str, value: &[u8], flags: u32) -> Result<(), Errno> {
+        self.read_only()?;
+        self.inner.setxattr(task, name, value, flags)
+    }
+    fn removexattr(&self, task: &Task, name: &str) -> Result<(), Errno> {
+        self.read_only()?;
+        self.inner.removexattr(task, name)
+    }
+    fn exec_forbidden(&self) -> bool {
+        self.flags & ms::NOEXEC != 0 || self.inner.exec_forbidden()
+    }
+    fn statfs(&self) -> Result<Statfs, Errno> {
+        Ok(with_flags(self.inner.statfs()?, self.flags))
+    }
+    fn path(&self) -> String {
+        let path = self.inner.path();
+        match &self.paths {
+            Some((from, point)) if path.starts_with('/') && under(&path, from) => rebase(&path, from, point),
+            _ => path,
+        }
+    }
+    // The rest is the file system's description's (every method of the
+    // trait: one added there must be added here).
+    fn flags(&self) -> u64 {
+        self.inner.flags()
+    }
+    fn set_flags(&self, flags: u64) {
+        self.inner.set_flags(flags)
+    }
+    fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        self.inner.read(buf)
+    }
+    fn pread(&self, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
+        self.inner.pread(buf, offset)
+    }
+    fn write(&self, data: &[u8]) -> Result<usize, Errno> {
+        self.inner.write(data)
+    }
+    fn pwrite(&self, data: &[u8], offset: u64) -> Result<usize, Errno> {
+        self.inner.pwrite(data, offset)
+    }
+    fn sync(&self) -> Result<(), Errno> {
+        self.inner.sync()
+    }
+    fn seek(&self, offset: i64, whence: u32) -> Result<u64, Errno> {
+        self.inner.seek(offset, whence)
+    }
+    fn stat(&self) -> Result<Stat, Errno> {
+        self.inner.stat()
+    }
+    fn ioctl(&self, cmd: u64) -> Result<IoctlReply, Errno> {
+        self.inner.ioctl(cmd)
+    }
+    fn readdir(&self, emit: &mut dyn FnMut(&DirEntry<'_>) -> bool) -> Result<(), Errno> {
+        self.inner.readdir(emit)
+    }
+    fn wait_queue(&self) -> Option<&crate::kernel::waiter::WaitQueue> {
+        self.inner.wait_queue()
+    }
+    fn readiness(&self, mask: u32) -> u32 {
+        self.inner.readiness(mask)
+    }
+    fn pollable(&self) -> bool {
+        self.inner.pollable()
+    }
+    fn watched(&self) -> Vec<Arc<dyn FileDescription>> {
+        self.inner.watched()
+    }
+    fn as_epoll(&self) -> Option<&crate::fs::epoll::EpollFile> {
+        self.inner.as_epoll()
+    }
+    fn as_timerfd(&self) -> Option<&crate::fs::timerfd::TimerFd> {
+        self.inner.as_timerfd()
+    }
+    fn as_inotify(&self) -> Option<&Arc<crate::fs::inotify::Instance>> {
+        self.inner.as_inotify()
+    }
+    fn as_signalfd(&self) -> Option<&crate::fs::signalfd::SignalFd> {
+        self.inner.as_signalfd()
+    }
+    fn seals(&self) -> Option<u32> {
+        self.inner.seals()
+    }
+    fn add_seals(&self, seals: u32) -> Result<(), Errno> {
+        self.inner.add_seals(seals)
+    }
+    fn fallocate(&self, mode: u32, offset: u64, len: u64) -> Result<(), Errno> {
+        self.inner.fallocate(mode, offset, len)
+    }
+    fn maps_anonymous(&self) -> bool {
+        self.inner.maps_anonymous()
+    }
+    fn pipe_size(&self) -> Result<usize, Errno> {
+        self.inner.pipe_size()
+    }
+    fn set_pipe_size(&self, size: u64, privileged: bool) -> Result<usize, Errno> {
+        self.inner.set_pipe_size(size, privileged)
+    }
+    fn as_tty(&self) -> Option<crate::fs::tty::TtyRef<'_>> {
+        self.inner.as_tty()
+    }
+    fn as_socket(&self) -> Option<crate::net::SocketRef<'_>> {
+        self.inner.as_socket()
+    }
+    fn host_stream(&self) -> Option<BorrowedFd<'_>> {
+        self.inner.host_stream()
+    }
+    fn shared_pages(
+        &self,
+        memfile: &Arc<memfile::MemoryFile>,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<Arc<crate::mm::SharedPages>>, Errno> {
+        self.inner.shared_pages(memfile, offset, len)
+    }
+    fn as_fifo(&self) -> Option<&crate::fs::pipe::PipeEnd> {
+        self.inner.as_fifo()
+    }
+    fn getxattr(&self, task: &Task, name: &str) -> Result<Vec<u8>, Errno> {
+        self.inner.getxattr(task, name)
+    }
+    fn listxattr(&self, task: &Task) -> Result<Vec<String>, Errno> {
+        self.inner.listxattr(task)
+    }
+    fn host_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.inner.host_fd()
     }
 }
