@@ -946,6 +946,32 @@ mod tests {
         assert_eq!(confine("/", "overlay", "/a/../b".into()), "/a/../b");
     }
 
+    /// The cost of a lookup, with and without the namespace's lock:
+    /// `cargo test --release -p sentry lookup_cost -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement"]
+    fn lookup_cost() {
+        let mut t = table();
+        t.mount("/dev/shm", Arc::new(Named("shm")));
+        t.mount("/sys", Arc::new(Named("sys")));
+        t.mount("/dev/mqueue", Arc::new(Named("mq")));
+        let ns = MountNamespace::new(t.clone());
+        const N: u32 = 1_000_000;
+        for path in ["/usr/lib/x86_64-linux-gnu/libc.so.6", "/dev/null"] {
+            let start = std::time::Instant::now();
+            for _ in 0..N {
+                std::hint::black_box(t.lookup(std::hint::black_box(path)));
+            }
+            let bare = start.elapsed() / N;
+            let start = std::time::Instant::now();
+            for _ in 0..N {
+                std::hint::black_box(ns.lookup(std::hint::black_box(path)));
+            }
+            let locked = start.elapsed() / N;
+            println!("{path}: table {bare:?}, through the namespace's lock {locked:?}");
+        }
+    }
+
     #[test]
     fn paths_normalise_and_join() {
         assert_eq!(normalize("/a/./b/../c//d"), "/a/c/d");
