@@ -258,7 +258,9 @@ int main(int argc, char **argv) {
     say("read through the open file: %s (%s)", R(pread(fd, buf, sizeof buf - 1, 0)), buf);
     say("write through the open file: %s", R(pwrite(fd, "more", 4, 0)));
     close(fd);
-    say("after unmount: old %s, new %s", slurp(at("m/old")), slurp(at("m/new")));
+    char old_text[64];
+    snprintf(old_text, sizeof old_text, "%s", slurp(at("m/old")));
+    say("after unmount: old %s, new %s", old_text, slurp(at("m/new")));
 
     /* Bind mounts: a directory, then a file. */
     mkdir(at("src"), 0755);

@@ -114,8 +114,31 @@ static void with_put_old(void) {
     say("new_root no mount point: %s", R(pivot_root(at("nr/old"), at("nr/old"))));
     say("put_old outside new_root: %s", R(pivot_root(at("nr"), at("other"))));
 
+    /* A sibling in the namespace, working in the old root: it follows. */
+    int go[2], ready[2];
+    if (pipe(go) < 0 || pipe(ready) < 0) return;
+    pid_t sibling = fork();
+    if (sibling == 0) {
+        say("sibling: chdir %s", R(chdir(top)));
+        (void)!write(ready[1], "r", 1);
+        char c;
+        (void)!read(go[0], &c, 1);
+        char wd[512], shown[600];
+        if (!getcwd(wd, sizeof wd)) snprintf(wd, sizeof wd, "%s", errname(errno));
+        char *t = strstr(wd, top);
+        if (t) snprintf(shown, sizeof shown, "%.*sTOP%s", (int)(t - wd), wd, t + strlen(top));
+        else snprintf(shown, sizeof shown, "%s", wd);
+        char hello[64];
+        snprintf(hello, sizeof hello, "%s", slurp("/hello"));
+        say("sibling: cwd %s, /hello %s, marker %s", shown, hello, slurp("marker"));
+        _exit(0);
+    }
+    char c;
+    (void)!read(ready[0], &c, 1);
     say("chdir nr: %s", R(chdir(at("nr"))));
     say("pivot_root: %s", R(pivot_root(at("nr"), at("nr/old"))));
+    (void)!write(go[1], "g", 1);
+    waitpid(sibling, NULL, 0);
     char cwd[512];
     say("cwd: %s", getcwd(cwd, sizeof cwd) ? cwd : errname(errno));
     say("/hello: %s", slurp("/hello"));

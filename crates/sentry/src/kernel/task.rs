@@ -343,6 +343,8 @@ pub struct Task {
     /// The mount namespace: the kernel's, unless unshared or cloned with
     /// CLONE_NEWNS.
     pub(crate) mnt: Arc<crate::vfs::mount::MountNamespace>,
+    /// The namespace's pivot_roots `cwd` and `root` have followed.
+    pub(crate) pivots_seen: usize,
     pub(crate) keepcaps: bool,
     pub(crate) rlimits: [Rlimit; rlimit::RLIM_NLIMITS],
     pub(crate) clear_child_tid: u64,
@@ -485,6 +487,7 @@ impl Task {
             buffer: Vec::new(),
             uts: kernel.uts.clone(),
             mnt: kernel.mounts.clone(),
+            pivots_seen: kernel.mounts.pivot_count(),
             keepcaps: false,
             exe: loaded.path,
             exe_file: None,
@@ -523,6 +526,23 @@ impl Task {
         TaskHandle(self.shared.clone())
     }
 
+    /// Renames the working directory and root after the pivot_roots done
+    /// in the task's mount namespace since it last looked (one atomic load
+    /// when there are none).
+    pub(crate) fn follow_pivots(&mut self) {
+        let count = self.mnt.pivot_count();
+        if count == self.pivots_seen {
+            return;
+        }
+        self.cwd = self.mnt.after_pivots(self.pivots_seen, &self.cwd);
+        let root = self.mnt.after_pivots(self.pivots_seen, &self.root);
+        if root != self.root {
+            self.root = root;
+            self.handle().set_root(self.root.clone());
+        }
+        self.pivots_seen = count;
+    }
+
     /// A new task cloned from this one, as process `pid` thread `tid`
     /// sharing what `share` says: returns its handle and a constructor that
     /// completes it on its own sentry thread once its address space is
@@ -543,6 +563,8 @@ impl Task {
             (self.cwd.clone(), self.umask, self.exe.clone(), self.rlimits, self.altstack, self.personality);
         let uts = self.uts.clone();
         let exe_file = self.exe_file.clone();
+        // A copied namespace starts with no pivots behind it.
+        let pivots_seen = if Arc::ptr_eq(&share.mnt, &self.mnt) { self.pivots_seen } else { 0 };
         let root = self.root.clone();
         handle.set_root(root.clone());
         handle.set_mnt(share.mnt.clone());
@@ -556,6 +578,7 @@ impl Task {
             buffer: Vec::new(),
             uts,
             mnt: share.mnt,
+            pivots_seen,
             keepcaps: false,
             regs,
             mm,

@@ -84,6 +84,7 @@ pub fn lookup(nr: u64) -> Option<&'static Syscall> {
 
 /// Services the syscall the task just trapped with.
 pub fn dispatch(task: &mut Task) {
+    task.follow_pivots();
     let nr = task.regs.orig_rax;
     let args = task.regs.syscall_args();
     let entry = lookup(nr);

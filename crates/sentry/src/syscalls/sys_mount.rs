@@ -9,7 +9,7 @@
 use super::sys_file::{at_path, read_path};
 use crate::kernel::caps::CAP_SYS_ADMIN;
 use crate::kernel::Task;
-use crate::vfs::mount::{ms, normalize, rebase, under, FileSystem};
+use crate::vfs::mount::{ms, normalize, under, FileSystem};
 use abi::{fcntl, Errno};
 use std::sync::Arc;
 
@@ -283,21 +283,10 @@ pub fn pivot_root(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::EINVAL);
     }
     table.pivot(&new_root, &put_old)?;
+    task.mnt.record_pivot(&new_root, &put_old);
     drop(table);
-    // The caller's root and working directory, named anew: in new_root
-    // they lose its prefix, elsewhere they are under put_old. (Other
-    // tasks keep their paths; see docs/architecture.md.)
-    let old_at = rebase(&put_old, &new_root, "/");
-    let moved = |p: &str| {
-        let norm = normalize(p);
-        if under(&norm, &new_root) {
-            rebase(&norm, &new_root, "/")
-        } else {
-            rebase(&norm, "/", &old_at)
-        }
-    };
-    if task.cwd != "/" {
-        task.cwd = moved(&task.cwd);
-    }
+    // The caller's working directory, named anew now; the other tasks of
+    // the namespace follow when they next enter the kernel.
+    task.follow_pivots();
     Ok(0)
 }

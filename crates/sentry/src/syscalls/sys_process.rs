@@ -646,7 +646,9 @@ pub fn unshare(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         if !task.creds.capable(caps::CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
+        task.follow_pivots();
         task.mnt = task.mnt.copy();
+        task.pivots_seen = 0;
         task.handle().set_mnt(task.mnt.clone());
     }
     if flags & CLONE_NEWUTS != 0 {

@@ -630,11 +630,46 @@ impl MountTable {
 /// mount, umount2 and pivot_root take the write side.
 pub struct MountNamespace {
     table: std::sync::RwLock<MountTable>,
+    /// The pivot_roots done in this namespace, as (new_root, put_old),
+    /// whole-namespace paths before each: the other tasks' working
+    /// directories and roots follow them when they next enter the kernel
+    /// (`Task::follow_pivots`).
+    pivots: std::sync::Mutex<Vec<(String, String)>>,
+    pivot_count: std::sync::atomic::AtomicUsize,
 }
 
 impl MountNamespace {
     pub fn new(table: MountTable) -> Arc<MountNamespace> {
-        Arc::new(MountNamespace { table: std::sync::RwLock::new(table) })
+        Arc::new(MountNamespace {
+            table: std::sync::RwLock::new(table),
+            pivots: Default::default(),
+            pivot_count: Default::default(),
+        })
+    }
+
+    /// How many pivot_roots this namespace has seen.
+    pub fn pivot_count(&self) -> usize {
+        self.pivot_count.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Records a pivot_root (the table has changed already).
+    pub fn record_pivot(&self, new_root: &str, put_old: &str) {
+        let mut p = self.pivots.lock().unwrap_or_else(|e| e.into_inner());
+        p.push((new_root.to_string(), put_old.to_string()));
+        self.pivot_count.store(p.len(), std::sync::atomic::Ordering::Release);
+    }
+
+    /// `path` (a whole-namespace path named before pivot_root number
+    /// `since`) as it is named now: Linux's `chroot_fs_refs` moves a root
+    /// or working directory that was the old root to the new one; any other
+    /// moves with its mount.
+    pub fn after_pivots(&self, since: usize, path: &str) -> String {
+        let pivots = self.pivots.lock().unwrap_or_else(|e| e.into_inner());
+        let mut path = path.to_string();
+        for (new_root, put_old) in pivots.iter().skip(since) {
+            path = pivoted(new_root, put_old, &path);
+        }
+        path
     }
 
     /// A new namespace holding a copy of this one's mounts
@@ -693,6 +728,19 @@ impl MountNamespace {
             }
         }
         Err(Errno::ELOOP)
+    }
+}
+
+/// Where the whole-namespace `path` is after `pivot(new_root, put_old)`.
+pub fn pivoted(new_root: &str, put_old: &str, path: &str) -> String {
+    let norm = normalize(path);
+    if norm == "/" {
+        return norm;
+    }
+    if under(&norm, new_root) {
+        rebase(&norm, new_root, "/")
+    } else {
+        rebase(&norm, "/", &rebase(put_old, new_root, "/"))
     }
 }
 
@@ -903,6 +951,22 @@ mod tests {
         t.unmount(old, true).unwrap();
         assert_eq!(at(&t, "/etc"), ("new", "/etc".into()));
         assert_eq!(at(&t, "/dev/null"), ("new", "/dev/null".into()));
+    }
+
+    #[test]
+    fn paths_follow_a_pivot() {
+        // The old root stays the root (chroot_fs_refs); the rest moves.
+        assert_eq!(pivoted("/new", "/new/old", "/"), "/");
+        assert_eq!(pivoted("/new", "/new/old", "/new"), "/");
+        assert_eq!(pivoted("/new", "/new/old", "/new/a"), "/a");
+        assert_eq!(pivoted("/new", "/new/old", "/etc"), "/old/etc");
+        assert_eq!(pivoted("/new", "/new", "/etc"), "/etc");
+        let ns = MountNamespace::new(table());
+        ns.record_pivot("/a", "/a/o");
+        ns.record_pivot("/b", "/b/p");
+        assert_eq!(ns.pivot_count(), 2);
+        assert_eq!(ns.after_pivots(0, "/x"), "/p/o/x");
+        assert_eq!(ns.after_pivots(1, "/b/c"), "/c");
     }
 
     #[test]
