@@ -4,8 +4,9 @@
  * (ENOTDIR, ENOENT, EINVAL for a new_root that is no mount point and for a
  * put_old outside it), the working directory following new_root, the old
  * root reachable at put_old until a lazy umount2, a proc mount and execve
- * in the new root, and mountinfo of what is left. Then runc's
- * pivot_root(".", ".") followed by umount2(".", MNT_DETACH).
+ * in the new root, a sibling process whose working directory follows, and
+ * mountinfo of what is left. Then pivot_root(".", ".") followed by
+ * umount2(".", MNT_DETACH), and runc's own sequence of the same.
  * expect-exit: 0 */
 #include "conf.h"
 #include <dirent.h>
@@ -194,6 +195,27 @@ static void dot_dot(void) {
     mountinfo("left");
 }
 
+/* runc's own sequence (libcontainer's pivotRoot): descriptors of both
+ * roots, fchdir to the new one, pivot_root(".", "."), fchdir back to the
+ * old one (now on top), make it a slave, unmount it lazily, chdir("/"). */
+static void runc_way(void) {
+    say("unshare: %s", R(unshare(CLONE_NEWNS)));
+    mkdir(at("nr3"), 0755);
+    say("mount tmpfs nr3: %s", R(mount("none", at("nr3"), "tmpfs", 0, NULL)));
+    put(at("nr3/hello3"), "runc");
+    int oldroot = open("/", O_DIRECTORY | O_RDONLY);
+    int newroot = open(at("nr3"), O_DIRECTORY | O_RDONLY);
+    say("fchdir newroot: %s", R(fchdir(newroot)));
+    say("pivot_root(\".\", \".\"): %s", R(pivot_root(".", ".")));
+    say("fchdir oldroot: %s", R(fchdir(oldroot)));
+    say("MS_SLAVE|MS_REC on .: %s", R(mount("", ".", "", MS_SLAVE | MS_REC, "")));
+    say("umount2(\".\", MNT_DETACH): %s", R(umount2(".", MNT_DETACH)));
+    say("chdir /: %s", R(chdir("/")));
+    close(oldroot);
+    close(newroot);
+    say("/hello3: %s, entries of /: %d", slurp("/hello3"), entries("/"));
+}
+
 static void in_child(void (*f)(void)) {
     pid_t pid = fork();
     if (pid == 0) {
@@ -237,6 +259,7 @@ int main(int argc, char **argv) {
     put(at("marker"), "old root");
     in_child(with_put_old);
     in_child(dot_dot);
+    in_child(runc_way);
     struct stat st;
     say("parent still sees nr/hello: %s, marker: %s", R(stat(at("nr/hello"), &st)), slurp(at("marker")));
     remove_tree(top);
