@@ -191,6 +191,8 @@ static void no_cap_sys_admin(void) {
         say("no CAP_SYS_ADMIN: mount %s umount2 %s pivot_root %s unshare(NEWNS) %s",
             R(mount("none", at("m"), "tmpfs", 0, NULL)), R(umount2(at("m"), 0)),
             R(syscall(SYS_pivot_root, at("m"), at("m"))), R(unshare(CLONE_NEWNS)));
+        say("no CAP_SYS_ADMIN, missing target: mount %s umount2 %s", R(mount("none", at("missing"), "tmpfs", 0, NULL)),
+            R(umount2(at("missing"), 0)));
         _exit(0);
     }
     waitpid(pid, NULL, 0);

@@ -216,6 +216,25 @@ static void runc_way(void) {
     say("/hello3: %s, entries of /: %d", slurp("/hello3"), entries("/"));
 }
 
+/* A directory of the root bound onto itself becomes a mount point to
+ * pivot into: its links, relative and absolute, resolve in it. */
+static void bind_self(void) {
+    say("unshare: %s", R(unshare(CLONE_NEWNS)));
+    mkdir(at("br"), 0755);
+    mkdir(at("br/old"), 0755);
+    mkdir(at("br/dir"), 0755);
+    put(at("br/dir/target"), "through the link");
+    say("symlinks: %s %s %s", R(symlink("dir/target", at("br/rel"))), R(symlink("/dir/target", at("br/abs"))),
+        R(symlink("../dir", at("br/old/up"))));
+    say("bind br on itself: %s", R(mount(at("br"), at("br"), NULL, MS_BIND, NULL)));
+    say("pivot_root: %s", R(pivot_root(at("br"), at("br/old"))));
+    char rel[64];
+    snprintf(rel, sizeof rel, "%s", slurp("/rel"));
+    say("/rel: %s, /abs: %s", rel, slurp("/abs"));
+    say("umount2 /old MNT_DETACH: %s", R(umount2("/old", MNT_DETACH)));
+    say("/old/up/target: %s", slurp("/old/up/target"));
+}
+
 static void in_child(void (*f)(void)) {
     pid_t pid = fork();
     if (pid == 0) {
@@ -260,6 +279,7 @@ int main(int argc, char **argv) {
     in_child(with_put_old);
     in_child(dot_dot);
     in_child(runc_way);
+    in_child(bind_self);
     struct stat st;
     say("parent still sees nr/hello: %s, marker: %s", R(stat(at("nr/hello"), &st)), slurp(at("marker")));
     remove_tree(top);

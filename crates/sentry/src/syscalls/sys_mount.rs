@@ -51,16 +51,18 @@ pub fn mount(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if flags & MS_MGC_MSK == MS_MGC_VAL {
         flags &= !MS_MGC_MSK;
     }
-    if !task.creds.capable(CAP_SYS_ADMIN) {
-        return Err(Errno::EPERM);
-    }
+    // Linux's order: the arguments copied, the target walked, then the
+    // checks of `path_mount`.
     let target_raw = read_path(task, a[1])?;
     let kind = read_str(task, a[2])?;
     let data = read_str(task, a[4])?.unwrap_or_default();
+    let (target, target_dir) = walk(task, &target_raw, true)?;
     if flags & MS_NOUSER != 0 {
         return Err(Errno::EINVAL);
     }
-    let (target, target_dir) = walk(task, &target_raw, true)?;
+    if !task.creds.capable(CAP_SYS_ADMIN) {
+        return Err(Errno::EPERM);
+    }
     const KNOWN: u64 = ms::PER_MOUNT
         | ms::PROPAGATION
         | ms::REMOUNT
@@ -77,6 +79,9 @@ pub fn mount(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if unmodelled != 0 {
         tracing::warn!(flags = format_args!("{unmodelled:#x}"), target, "mount flags not supported: EINVAL");
         return Err(Errno::EINVAL);
+    }
+    if flags & ms::LAZYTIME != 0 {
+        tracing::info!(target, "MS_LAZYTIME accepted without effect: timestamps live in the sandbox's memory");
     }
     if flags & ms::REMOUNT != 0 {
         return remount(task, &target, flags, &data);
@@ -225,16 +230,17 @@ pub fn umount2(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if flags & !(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW) != 0 {
         return Err(Errno::EINVAL);
     }
+    // Linux's order: the walk, then `can_umount`, then `do_umount`.
+    let raw = read_path(task, a[0])?;
+    let (target, _) = walk(task, &raw, flags & UMOUNT_NOFOLLOW == 0)?;
     if !task.creds.capable(CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
-    let raw = read_path(task, a[0])?;
-    let (target, _) = walk(task, &raw, flags & UMOUNT_NOFOLLOW == 0)?;
+    let mut table = task.mnt.write();
+    let m = table.mount_at(&target).ok_or(Errno::EINVAL)?;
     if flags & MNT_EXPIRE != 0 && flags & (MNT_FORCE | MNT_DETACH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let mut table = task.mnt.write();
-    let m = table.mount_at(&target).ok_or(Errno::EINVAL)?;
     let id = m.id;
     if flags & MNT_DETACH == 0 {
         // Busy if the caller works inside it (other tasks' working

@@ -64,8 +64,10 @@ pub struct MountView {
 impl MountView {
     pub fn new(fs: Arc<dyn FileSystem>, root: &str, flags: u64, point: &str, home: &str) -> MountView {
         // The boot root composes its links from `/`, which cannot be told
-        // from absolute targets: they stay as they are.
-        let from = (home != "/").then(|| rebase(root, "/", home));
+        // from absolute targets: a view of all of it leaves them as they
+        // are; a view of a subtree translates those under the subtree (an
+        // absolute target there names the same file through the view).
+        let from = if home != "/" { Some(rebase(root, "/", home)) } else { (root != "/").then(|| root.to_string()) };
         let paths_from = Some(rebase(root, "/", home)).filter(|p| p != point);
         MountView { fs, root: root.to_string(), flags, point: point.to_string(), from, paths_from }
     }
