@@ -402,10 +402,14 @@ impl Task {
             creds.caps = caps;
         }
         let who = crate::fs::tmpfs::Who { creds: creds.clone(), umask: 0o022 };
-        let path = loader::resolve_executable(kernel, &who, &name, &spec.cwd, &spec.envp)
+        // The init's mount namespace (what `runc exec` joins), the kernel's
+        // for the init itself.
+        let init_mnt = kernel.procs().get(1).filter(|p| p.exit.is_none()).and_then(|p| p.handle.mnt());
+        let mnt = init_mnt.unwrap_or_else(|| kernel.mounts.clone());
+        let path = loader::resolve_executable(&mnt, &who, &name, &spec.cwd, &spec.envp)
             .map_err(|e| format!("executable {name:?} not found in the container (PATH or path): {}", describe(e)))?;
         let ids = AuxIds { uid: spec.uid, euid: spec.uid, gid: spec.gid, egid: spec.gid };
-        let loaded = loader::load(kernel, &loader::kernel_opener(kernel, &who), &path, &spec.argv, &spec.envp, ids)
+        let loaded = loader::load(kernel, &loader::kernel_opener(&mnt, &who), &path, &spec.argv, &spec.envp, ids)
             .map_err(|e| format!("cannot execute {path}: {}", describe(e)))?;
         let fds = Arc::new(FdTable::default());
         let mut tty = None;
@@ -440,7 +444,7 @@ impl Task {
         }
         let ctx = kernel.platform.new_context();
         let shared = TaskShared::new(&*ctx, comm_of(&loaded.path));
-        TaskHandle(shared.clone()).set_mnt(kernel.mounts.clone());
+        TaskHandle(shared.clone()).set_mnt(mnt.clone());
         let group = Arc::new(ThreadGroup::default());
         group.add(pid, TaskHandle(shared.clone()));
         let mm = Arc::new(loaded.mm);
@@ -486,8 +490,8 @@ impl Task {
             personality: 0,
             buffer: Vec::new(),
             uts: kernel.uts.clone(),
-            mnt: kernel.mounts.clone(),
-            pivots_seen: kernel.mounts.pivot_count(),
+            pivots_seen: mnt.pivot_count(),
+            mnt,
             keepcaps: false,
             exe: loaded.path,
             exe_file: None,
