@@ -363,11 +363,26 @@ int main(int argc, char **argv) {
     info("proc", at("p"), NULL);
     say("umount2 p: %s", R(umount2(at("p"), 0)));
 
+    /* Chrooted, mountinfo names mount points from the new root. */
+    mkdir(at("proc"), 0755);
+    say("mount tmpfs on p: %s, proc on proc: %s", R(mount("none", at("p"), "tmpfs", 0, NULL)),
+        R(mount("proc", at("proc"), "proc", 0, NULL)));
+    pid_t pid = fork();
+    if (pid == 0) {
+        say("chroot: %s", R(chroot(top)));
+        char *h[12];
+        say("chrooted mountinfo has /p: %s, the scratch path: %s", mount_line("/proc/self/mountinfo", "/p", h, 12) ? "yes" : "no",
+            mount_line("/proc/self/mountinfo", at("p"), h, 12) ? "yes" : "no");
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    say("umount2 p: %s, proc: %s", R(umount2(at("p"), 0)), R(umount2(at("proc"), 0)));
+
     /* A child's new namespace: its mounts stay its own, and its
      * /proc/PID/mountinfo shows them to the parent. */
     int ready[2], done[2];
     if (pipe(ready) < 0 || pipe(done) < 0) return 1;
-    pid_t pid = fork();
+    pid = fork();
     if (pid == 0) {
         int a = unshare(CLONE_NEWNS);
         int e1 = errno;

@@ -258,8 +258,14 @@ impl ProcFs {
                             ("statm", []) => {
                                 Node::File(mm.upgrade().map(|mm| statm(&mm)).unwrap_or_default().into_bytes())
                             }
-                            ("mounts", []) => Node::File(mounts(task, &mnt_of, false).into_bytes()),
-                            ("mountinfo", []) => Node::File(mounts(task, &mnt_of, true).into_bytes()),
+                            ("mounts", []) => {
+                                let root = if mine { &task.root } else { &root_of };
+                                Node::File(mounts(task, &mnt_of, root, false).into_bytes())
+                            }
+                            ("mountinfo", []) => {
+                                let root = if mine { &task.root } else { &root_of };
+                                Node::File(mounts(task, &mnt_of, root, true).into_bytes())
+                            }
                             ("oom_score_adj", []) => {
                                 Node::File(format!("{}\n", task.kernel.oom_score_adj).into_bytes())
                             }
@@ -520,12 +526,14 @@ fn statm(mm: &crate::mm::MemoryManager) -> String {
 
 /// `/proc/PID/mounts` (as `/proc/mounts`) or, with `info`, `mountinfo`:
 /// the mounts of the process's mount namespace `ns`, in the order they
-/// were attached (every mount is private: no `shared:N` fields).
-fn mounts(task: &Task, ns: &crate::vfs::mount::MountNamespace, info: bool) -> String {
+/// were attached (every mount is private: no `shared:N` fields), as seen
+/// from the process's `root`: mounts outside it are left out.
+fn mounts(task: &Task, ns: &crate::vfs::mount::MountNamespace, root: &str, info: bool) -> String {
     use crate::vfs::mount::ms;
     let mut s = String::new();
     let table = ns.read().all().to_vec();
     for m in &table {
+        let Some(point) = crate::vfs::mount::view(root, &m.point) else { continue };
         let sb_ro = m.fs.statfs(task, &m.root).is_ok_and(|st| st.f_flags & ST_RDONLY != 0);
         let ro = sb_ro || m.flags & ms::RDONLY != 0;
         let mut opts = String::from(if ro { "ro" } else { "rw" });
@@ -548,11 +556,11 @@ fn mounts(task: &Task, ns: &crate::vfs::mount::MountNamespace, info: bool) -> St
             let sb = if sb_ro { "ro" } else { "rw" };
             let _ = writeln!(
                 s,
-                "{} {} 0:{} {} {} {opts} - {kind} {} {sb}{extra}",
-                m.id, m.parent, m.id, m.root, m.point, m.source
+                "{} {} 0:{} {} {point} {opts} - {kind} {} {sb}{extra}",
+                m.id, m.parent, m.id, m.root, m.source
             );
         } else {
-            let _ = writeln!(s, "{} {} {kind} {opts}{extra} 0 0", m.source, m.point);
+            let _ = writeln!(s, "{} {point} {kind} {opts}{extra} 0 0", m.source);
         }
     }
     s
