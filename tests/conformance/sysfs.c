@@ -1,11 +1,12 @@
 /* sysfs: the CPU files glibc reads for sysconf(_SC_NPROCESSORS_ONLN), the
  * cpuN directories, the affinity mask's count, and loopback's attributes
- * in /sys/class/net/lo. */
+ * in /sys/class/net/lo; a write refused on the read-only mount. */
 #define _GNU_SOURCE
 #include "conf.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
@@ -44,6 +45,12 @@ int main(void)
         show(p);
     }
     show("/sys/class/net/no-such-interface/mtu");
+    /* /sys read-only, as runc's spec mounts it (in a private mount
+     * namespace natively, so the host keeps its own): a write is EROFS. */
+    say("private namespace: %s", unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0
+                                     ? "ok" : errname(errno));
+    say("remount /sys read-only: %s",
+        mount(NULL, "/sys", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0 ? "ok" : errname(errno));
     int fd = open("/sys/devices/system/cpu/online", O_WRONLY);
     say("open online for writing: %s", fd >= 0 ? "ok" : errname(errno));
     return 0;

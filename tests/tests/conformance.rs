@@ -248,6 +248,8 @@ conformance!(
     dnotify,
     chroot,
     clone_fs,
+    mount,
+    pivot_root,
 );
 
 /// The socket programs with `--network=host`, each as `host_network::NAME`.

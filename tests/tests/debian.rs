@@ -216,6 +216,29 @@ print(len(results), sum(results), os.waitstatus_to_exitcode(status), caught == [
     }
 
     #[test]
+    fn util_linux_mounts_in_a_private_namespace() {
+        // unshare(1), mount(8), findmnt(8) and umount(8) from util-linux
+        // (libmount) with CAP_SYS_ADMIN: a tmpfs and a read-only bind mount
+        // in a new mount namespace, none of it seen outside.
+        let script = "unshare -m sh -c 'mount -t tmpfs -o size=2m none /mnt && echo hi > /mnt/x && cat /mnt/x \
+                      && findmnt -n -r -o FSTYPE,OPTIONS /mnt && mount --bind /etc /srv \
+                      && mount -o remount,bind,ro /srv && (touch /srv/x 2>/dev/null || echo refused) \
+                      && umount /srv && umount /mnt && ls -A /mnt && echo inner done'; \
+                      ls -A /mnt; findmnt /mnt > /dev/null || echo outer: no mount on /mnt";
+        let bundle = moat_tests::Bundle::derive_debian_with(|spec| {
+            spec["process"]["args"] = serde_json::json!(["bash", "-c", script]);
+            for set in ["bounding", "effective", "permitted"] {
+                if let Some(caps) = spec["process"]["capabilities"][set].as_array_mut() {
+                    caps.push("CAP_SYS_ADMIN".into());
+                }
+            }
+        });
+        let moat = Moat::new();
+        let out = moat.run_bundle(&bundle);
+        assert_stdout(&out, "hi\ntmpfs rw,relatime,size=2048k\nrefused\ninner done\nouter: no mount on /mnt\n");
+    }
+
+    #[test]
     fn root_overlay_keeps_writes_in_the_sandbox() {
         // The root is an overlay (issue #4): the rootfs is the lower layer,
         // writes go to the sandbox's memory. Expected output as bash gives
@@ -276,13 +299,25 @@ print(sorted(os.listdir(p)), sorted(os.listdir(p + "/a")), os.stat(p + "/log").s
     }
 
     /// Programs written inside the container run: a script and a copied
-    /// binary in the root's upper layer, and a binary in the /dev/shm tmpfs.
+    /// binary in the root's upper layer, and a binary in the /dev/shm tmpfs
+    /// once its spec entry drops `noexec`; with it, as runc and Docker
+    /// mount /dev/shm, execve is refused (bash: 126).
     #[test]
     fn programs_created_in_the_container_run() {
         let script = r#"printf '#!/bin/sh\necho script ran\n' > /tmp/s.sh; chmod +x /tmp/s.sh; /tmp/s.sh; cp /bin/true /tmp/t && /tmp/t && echo binary ran; cp /bin/ls /dev/shm/ls && /dev/shm/ls -d /dev/shm"#;
-        let (_moat, out) = run(&["bash", "-c", script]);
+        let bundle = moat_tests::Bundle::derive_debian_with(|spec| {
+            spec["process"]["args"] = serde_json::json!(["bash", "-c", script]);
+            for m in spec["mounts"].as_array_mut().expect("the Debian spec has mounts") {
+                if m["destination"] == "/dev/shm" {
+                    m["options"].as_array_mut().expect("/dev/shm has options").retain(|o| o != "noexec");
+                }
+            }
+        });
+        let out = Moat::new().run_bundle(&bundle);
         assert_stdout(&out, "script ran\nbinary ran\n/dev/shm\n");
         assert!(!debian_rootfs().join("tmp/s.sh").exists(), "the script leaked into the host rootfs");
+        let (_moat, out) = run(&["bash", "-c", "cp /bin/true /dev/shm/t; /dev/shm/t 2> /dev/null; echo $?"]);
+        assert_stdout(&out, "126\n");
     }
 
     /// Issue #3's Python check in one program: 8 threads, a forked child,

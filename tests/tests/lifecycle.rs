@@ -392,6 +392,36 @@ fn the_specs_capabilities_bound_the_container() {
     moat.run(&["delete", "--force", &id]).assert_success();
 }
 
+/// `moat exec` joins the init's mount namespace, as `runc exec` does: the
+/// init unshared one and mounted a tmpfs in it, which the exec'd process
+/// sees (and a process of the sandbox's first namespace would not).
+#[test]
+fn exec_joins_the_inits_mount_namespace() {
+    let moat = Moat::new();
+    let script = "/bin/busybox mount -t tmpfs none /tmp && echo private > /tmp/f && exec /bin/busybox sleep 1000";
+    let bundle = Bundle::derive_with(|spec| {
+        spec["process"]["args"] =
+            serde_json::json!(["/bin/busybox", "unshare", "-m", "/bin/busybox", "sh", "-c", script]);
+        for set in ["bounding", "effective", "permitted"] {
+            if let Some(caps) = spec["process"]["capabilities"][set].as_array_mut() {
+                caps.push("CAP_SYS_ADMIN".into());
+            }
+        }
+    });
+    let (id, _) = started(&moat, &bundle);
+    let start = std::time::Instant::now();
+    let out = loop {
+        let out = moat.run(&["exec", &id, "/bin/busybox", "cat", "/tmp/f"]);
+        if out.success() || start.elapsed() > DEADLINE {
+            break out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    out.assert_success();
+    assert_eq!(out.stdout, "private\n", "{out}");
+    moat.run(&["delete", "--force", &id]).assert_success();
+}
+
 #[test]
 fn exec_runs_in_the_same_kernel_with_the_callers_stdio() {
     let moat = Moat::new();

@@ -221,12 +221,14 @@ impl ProcFs {
             }
             [pid, rest @ ..] => {
                 let pid: i32 = pid.parse().map_err(|_| Errno::ENOENT)?;
-                let (ppid, pgid, sid, threads, comm, mm, group, root_of) = {
+                let (ppid, pgid, sid, threads, comm, mm, group, root_of, mnt_of) = {
                     let procs = task.kernel.procs();
                     let p = procs.get(pid).filter(|p| p.exit.is_none()).ok_or(Errno::ENOENT)?;
-                    let (comm, root) = (p.handle.comm(), p.handle.root());
-                    (p.ppid, p.pgid, p.sid, p.group.live().max(1), comm, p.mm.clone(), p.group.clone(), root)
+                    let (comm, root, mnt) = (p.handle.comm(), p.handle.root(), p.handle.mnt());
+                    (p.ppid, p.pgid, p.sid, p.group.live().max(1), comm, p.mm.clone(), p.group.clone(), root, mnt)
                 };
+                // The namespace whose mounts `mounts`/`mountinfo` show.
+                let mnt_of = if pid == own { task.mnt.clone() } else { mnt_of.unwrap_or_else(|| task.mnt.clone()) };
                 let mine = pid == own;
                 match rest {
                     [] => {
@@ -277,8 +279,14 @@ impl ProcFs {
                             ("statm", []) => {
                                 Node::File(mm.upgrade().map(|mm| statm(&mm)).unwrap_or_default().into_bytes())
                             }
-                            ("mounts", []) => Node::File(mounts(task, false).into_bytes()),
-                            ("mountinfo", []) => Node::File(mounts(task, true).into_bytes()),
+                            ("mounts", []) => {
+                                let root = if mine { &task.root } else { &root_of };
+                                Node::File(mounts(task, &mnt_of, root, false).into_bytes())
+                            }
+                            ("mountinfo", []) => {
+                                let root = if mine { &task.root } else { &root_of };
+                                Node::File(mounts(task, &mnt_of, root, true).into_bytes())
+                            }
                             ("oom_score_adj", []) => {
                                 Node::File(format!("{}\n", task.kernel.oom_score_adj).into_bytes())
                             }
@@ -478,7 +486,7 @@ fn path_of_fd(task: &Task, fd: i64) -> Option<String> {
         return None;
     }
     let want = file.stat().ok()?;
-    let (fs, inner) = task.kernel.mounts.resolve(task, &path, false).ok()?;
+    let (fs, inner) = task.mnt.resolve(task, &path, false).ok()?;
     let st = fs.stat(task, &inner, false).ok()?;
     (st.dev == want.dev && st.ino == want.ino).then_some(path)
 }
@@ -538,26 +546,42 @@ fn statm(mm: &crate::mm::MemoryManager) -> String {
 }
 
 /// `/proc/PID/mounts` (as `/proc/mounts`) or, with `info`, `mountinfo`:
-/// the sentry's mount table. Mount ids count from 1 in the table's order.
-fn mounts(task: &Task, info: bool) -> String {
+/// the mounts of the process's mount namespace `ns`, in the order they
+/// were attached (every mount is private: no `shared:N` fields), as seen
+/// from the process's `root`: mounts outside it are left out.
+fn mounts(task: &Task, ns: &crate::vfs::mount::MountNamespace, root: &str, info: bool) -> String {
+    use crate::vfs::mount::ms;
     let mut s = String::new();
-    let table = task.kernel.mounts.mounts();
-    for (i, (point, fs)) in table.iter().enumerate() {
-        let ro = fs.statfs(task, "/").is_ok_and(|st| st.f_flags & ST_RDONLY != 0);
-        let opts = if ro { "ro" } else { "rw" };
-        let kind = fs.name();
+    let table = ns.read().all().to_vec();
+    for m in &table {
+        let Some(point) = crate::vfs::mount::view(root, &m.point) else { continue };
+        let sb_ro = m.fs.statfs(task, &m.root).is_ok_and(|st| st.f_flags & ST_RDONLY != 0);
+        let ro = sb_ro || m.flags & ms::RDONLY != 0;
+        let mut opts = String::from(if ro { "ro" } else { "rw" });
+        for (flag, name) in [
+            (ms::NOSUID, "nosuid"),
+            (ms::NODEV, "nodev"),
+            (ms::NOEXEC, "noexec"),
+            (ms::NOATIME, "noatime"),
+            (ms::NODIRATIME, "nodiratime"),
+            (ms::RELATIME, "relatime"),
+        ] {
+            if m.flags & flag != 0 {
+                opts.push(',');
+                opts.push_str(name);
+            }
+        }
+        let kind = m.fs.name();
+        let extra = if m.options.is_empty() { String::new() } else { format!(",{}", m.options) };
         if info {
-            // The parent: the longest other mount point above this one.
-            let parent = table
-                .iter()
-                .enumerate()
-                .filter(|(j, (p, _))| *j != i && (*p == "/" || point.starts_with(&format!("{p}/"))) && *point != "/")
-                .max_by_key(|(_, (p, _))| p.len())
-                .map_or(i, |(j, _)| j);
-            let _ =
-                writeln!(s, "{} {} 0:{} / {point} {opts},relatime - {kind} {kind} {opts}", i + 1, parent + 1, i + 1);
+            let sb = if sb_ro { "ro" } else { "rw" };
+            let _ = writeln!(
+                s,
+                "{} {} 0:{} {} {point} {opts} - {kind} {} {sb}{extra}",
+                m.id, m.parent, m.id, m.root, m.source
+            );
         } else {
-            let _ = writeln!(s, "{kind} {point} {kind} {opts},relatime 0 0");
+            let _ = writeln!(s, "{} {point} {kind} {opts}{extra} 0 0", m.source);
         }
     }
     s

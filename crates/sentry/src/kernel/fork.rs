@@ -77,10 +77,18 @@ impl Task {
             }
             return Err(Errno::ENOSYS);
         }
-        if f & (CLONE_NEW_ANY | CLONE_PIDFD) != 0 {
+        // A new mount namespace is the one namespace clone makes; it
+        // cannot go with a shared root and cwd.
+        if f & CLONE_NEWNS != 0 && f & CLONE_FS != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if f & CLONE_NEWNS != 0 && !self.creds.capable(super::caps::CAP_SYS_ADMIN) {
+            return Err(Errno::EPERM);
+        }
+        if f & ((CLONE_NEW_ANY & !CLONE_NEWNS) | CLONE_PIDFD) != 0 {
             tracing::warn!(
                 flags = format_args!("{f:#x}"),
-                "clone with namespaces or pidfd is not implemented yet: EINVAL"
+                "clone with namespaces other than CLONE_NEWNS, or pidfd, is not implemented yet: EINVAL"
             );
             return Err(Errno::EINVAL);
         }
@@ -118,6 +126,7 @@ impl Task {
             actions: if f & CLONE_SIGHAND != 0 { self.actions.clone() } else { Arc::new(self.actions.fork_copy()) },
             group: if thread { self.group.clone() } else { Arc::new(ThreadGroup::default()) },
             fs: if f & CLONE_FS != 0 { self.fs.clone() } else { self.fs_copy() },
+            mnt: if f & CLONE_NEWNS != 0 { self.mnt.copy() } else { self.mnt.clone() },
         };
         let (group, share_actions) = (share.group.clone(), share.actions.clone());
         let (handle, make) = self.cloned(pid, id, regs, share);

@@ -120,9 +120,10 @@ pub struct Uts {
 pub struct Kernel {
     pub(crate) platform: Arc<dyn Platform>,
     pub(crate) memfile: Arc<MemoryFile>,
-    /// Which file system serves which path: the gofer at `/`, devfs at
-    /// `/dev`, procfs at `/proc`, and the spec's tmpfs mounts.
-    pub(crate) mounts: crate::vfs::mount::MountTable,
+    /// The container's mount namespace, as built at boot: the gofer at
+    /// `/`, devfs at `/dev`, procfs at `/proc`, and the spec's mounts. A
+    /// task that unshares CLONE_NEWNS gets a copy of its own (`Task::mnt`).
+    pub(crate) mounts: Arc<crate::vfs::mount::MountNamespace>,
     /// The container's UTS namespace (`sethostname`, `setdomainname`): the
     /// spec's hostname and "(none)" at first. A task that unshares
     /// CLONE_NEWUTS gets a copy of its own (`Task::uts`).
@@ -200,6 +201,9 @@ fn build_mounts(
     let mut bind_index = 0u32;
     for m in specs {
         let dest = normalize(&m.destination);
+        // The mount's own flags (nosuid, nodev, noexec, ro, atime), which
+        // mountinfo shows and a `MountView` enforces.
+        let flags = crate::vfs::mount::spec_flags(&m.options);
         if is_bind(&m.kind, &m.options) {
             bind_index += 1;
             if dest == "/" {
@@ -234,21 +238,28 @@ fn build_mounts(
             if !unknown.is_empty() {
                 tracing::warn!(destination = dest, ?unknown, "bind mount options not supported: ignored");
             }
-            t.mount(&dest, Arc::new(GoferRwFs::new(gofer.for_mount(bind_index), &dest, opts)));
+            let fs = Arc::new(GoferRwFs::new(gofer.for_mount(bind_index), &dest, opts));
+            t.mount_with(&dest, fs, flags, String::new());
             continue;
         }
         match m.kind.as_str() {
             _ if dest == "/" => tracing::warn!(kind = m.kind, "a mount over the root is not supported: skipped"),
-            "tmpfs" if dest == "/dev" => {}
-            "proc" if dest == "/proc" => {}
-            "devpts" if dest == "/dev/pts" => {}
-            "devpts" => t.mount(&dest, Arc::new(crate::fs::devpts::DevPts::new(kernel.clone()))),
+            // Mounted already: the spec's flags apply to them.
+            "tmpfs" if dest == "/dev" => t.set_flags_at(&dest, flags),
+            "proc" if dest == "/proc" => t.set_flags_at(&dest, flags),
+            "devpts" if dest == "/dev/pts" => t.set_flags_at(&dest, flags),
+            "devpts" => {
+                t.mount_with(&dest, Arc::new(crate::fs::devpts::DevPts::new(kernel.clone())), flags, String::new())
+            }
             "tmpfs" => match crate::fs::tmpfs::Options::parse(&m.options, memory) {
-                Ok(o) => t.mount(&dest, Arc::new(crate::fs::tmpfs::TmpFs::new(&dest, o))),
+                Ok(o) => {
+                    let shown = o.shown();
+                    t.mount_with(&dest, Arc::new(crate::fs::tmpfs::TmpFs::new(&dest, o)), flags, shown)
+                }
                 Err(e) => tracing::warn!(destination = dest, "{e}: skipped"),
             },
-            "proc" => t.mount(&dest, Arc::new(crate::fs::proc::ProcFs::new())),
-            "sysfs" => t.mount(&dest, Arc::new(crate::fs::sys::SysFs::new())),
+            "proc" => t.mount_with(&dest, Arc::new(crate::fs::proc::ProcFs::new()), flags, String::new()),
+            "sysfs" => t.mount_with(&dest, Arc::new(crate::fs::sys::SysFs::new()), flags, String::new()),
             kind => {
                 if unsupported.insert(kind.to_string()) {
                     tracing::info!(kind, destination = dest, "mounts of this type are not supported yet: skipped");
@@ -296,7 +307,14 @@ impl Kernel {
         let kernel = Arc::new_cyclic(|weak| Kernel {
             platform: cfg.platform,
             memfile: cfg.memfile.clone(),
-            mounts: build_mounts(weak, &cfg.gofer, &cfg.mounts, cfg.total_memory, cfg.root_readonly, cfg.root_overlay),
+            mounts: crate::vfs::mount::MountNamespace::new(build_mounts(
+                weak,
+                &cfg.gofer,
+                &cfg.mounts,
+                cfg.total_memory,
+                cfg.root_readonly,
+                cfg.root_overlay,
+            )),
             uts: Arc::new(Mutex::new(Uts { hostname: cfg.hostname, domainname: "(none)".into() })),
             strace: cfg.strace,
             total_memory: limit.map_or(cfg.total_memory, |l| l.min(cfg.total_memory)),

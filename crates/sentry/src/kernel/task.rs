@@ -99,6 +99,9 @@ struct TaskShared {
     robust_list: AtomicU64,
     /// The task's root (`chroot`), for other processes' `/proc/PID/root`.
     root: Mutex<String>,
+    /// The task's mount namespace, for other processes'
+    /// `/proc/PID/mounts`; None until the task is made.
+    mnt: Mutex<Option<Arc<crate::vfs::mount::MountNamespace>>>,
 }
 
 /// A task's scheduling attributes (`setpriority`, `sched_setscheduler`).
@@ -140,6 +143,7 @@ pub(crate) struct Shared {
     pub actions: Arc<SignalActions>,
     pub group: Arc<ThreadGroup>,
     pub fs: Arc<FsShared>,
+    pub mnt: Arc<crate::vfs::mount::MountNamespace>,
 }
 
 /// What `CLONE_FS` shares (Linux's `fs_struct`): the working directory,
@@ -147,7 +151,8 @@ pub(crate) struct Shared {
 /// `root` and `umask` for its system calls; a change is published here
 /// (`Task::publish_fs`) and the other sharers take it up at their next
 /// system call (`Task::sync_fs`: one atomic load when nothing changed),
-/// as threads on other CPUs would see it.
+/// as threads on other CPUs would see it, renamed by the pivot_roots
+/// done since (`MountNamespace::after_pivots`).
 pub(crate) struct FsShared {
     generation: AtomicU64,
     ctx: Mutex<FsContext>,
@@ -158,11 +163,14 @@ struct FsContext {
     cwd: String,
     root: String,
     umask: u32,
+    /// The mount namespace's pivot_roots `cwd` and `root` had followed
+    /// when published (the sharers share the namespace).
+    pivots: usize,
 }
 
 impl FsShared {
     fn new(cwd: String, root: String, umask: u32) -> Arc<FsShared> {
-        Arc::new(FsShared { generation: AtomicU64::new(0), ctx: Mutex::new(FsContext { cwd, root, umask }) })
+        Arc::new(FsShared { generation: AtomicU64::new(0), ctx: Mutex::new(FsContext { cwd, root, umask, pivots: 0 }) })
     }
 }
 
@@ -185,6 +193,7 @@ impl TaskShared {
             comm: Mutex::new(comm),
             robust_list: AtomicU64::new(0),
             root: Mutex::new("/".into()),
+            mnt: Mutex::new(None),
         })
     }
 }
@@ -288,6 +297,15 @@ impl TaskHandle {
         *self.0.root.lock().unwrap() = root;
     }
 
+    /// The task's mount namespace (the kernel's until the task is made).
+    pub(crate) fn mnt(&self) -> Option<Arc<crate::vfs::mount::MountNamespace>> {
+        self.0.mnt.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set_mnt(&self, mnt: Arc<crate::vfs::mount::MountNamespace>) {
+        *self.0.mnt.lock().unwrap_or_else(|e| e.into_inner()) = Some(mnt);
+    }
+
     /// Whether two handles name the same task.
     pub fn same(&self, other: &TaskHandle) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
@@ -356,6 +374,11 @@ pub struct Task {
     buffer: Vec<u8>,
     /// The UTS namespace: the kernel's, unless unshared (`unshare`).
     pub(crate) uts: Arc<Mutex<super::Uts>>,
+    /// The mount namespace: the kernel's, unless unshared or cloned with
+    /// CLONE_NEWNS.
+    pub(crate) mnt: Arc<crate::vfs::mount::MountNamespace>,
+    /// The namespace's pivot_roots `cwd` and `root` have followed.
+    pub(crate) pivots_seen: usize,
     pub(crate) keepcaps: bool,
     pub(crate) rlimits: [Rlimit; rlimit::RLIM_NLIMITS],
     pub(crate) clear_child_tid: u64,
@@ -413,10 +436,14 @@ impl Task {
             creds.caps = caps;
         }
         let who = crate::fs::tmpfs::Who { creds: creds.clone(), umask: 0o022 };
-        let path = loader::resolve_executable(kernel, &who, &name, &spec.cwd, &spec.envp)
+        // The init's mount namespace (what `runc exec` joins), the kernel's
+        // for the init itself.
+        let init_mnt = kernel.procs().get(1).filter(|p| p.exit.is_none()).and_then(|p| p.handle.mnt());
+        let mnt = init_mnt.unwrap_or_else(|| kernel.mounts.clone());
+        let path = loader::resolve_executable(&mnt, &who, &name, &spec.cwd, &spec.envp)
             .map_err(|e| format!("executable {name:?} not found in the container (PATH or path): {}", describe(e)))?;
         let ids = AuxIds { uid: spec.uid, euid: spec.uid, gid: spec.gid, egid: spec.gid };
-        let loaded = loader::load(kernel, &loader::kernel_opener(kernel, &who), &path, &spec.argv, &spec.envp, ids)
+        let loaded = loader::load(kernel, &loader::kernel_opener(&mnt, &who), &path, &spec.argv, &spec.envp, ids)
             .map_err(|e| format!("cannot execute {path}: {}", describe(e)))?;
         let fds = Arc::new(FdTable::default());
         let mut tty = None;
@@ -454,6 +481,7 @@ impl Task {
         }
         let ctx = kernel.platform.new_context();
         let shared = TaskShared::new(&*ctx, comm_of(&loaded.path));
+        TaskHandle(shared.clone()).set_mnt(mnt.clone());
         let group = Arc::new(ThreadGroup::default());
         group.add(pid, TaskHandle(shared.clone()));
         let mm = Arc::new(loaded.mm);
@@ -501,6 +529,8 @@ impl Task {
             personality: 0,
             buffer: Vec::new(),
             uts: kernel.uts.clone(),
+            pivots_seen: mnt.pivot_count(),
+            mnt,
             keepcaps: false,
             exe: loaded.path,
             exe_file: None,
@@ -539,6 +569,23 @@ impl Task {
         TaskHandle(self.shared.clone())
     }
 
+    /// Renames the working directory and root after the pivot_roots done
+    /// in the task's mount namespace since it last looked (one atomic load
+    /// when there are none).
+    pub(crate) fn follow_pivots(&mut self) {
+        let count = self.mnt.pivot_count();
+        if count == self.pivots_seen {
+            return;
+        }
+        self.cwd = self.mnt.after_pivots(self.pivots_seen, &self.cwd);
+        let root = self.mnt.after_pivots(self.pivots_seen, &self.root);
+        if root != self.root {
+            self.root = root;
+            self.handle().set_root(self.root.clone());
+        }
+        self.pivots_seen = count;
+    }
+
     /// A new task cloned from this one, as process `pid` thread `tid`
     /// sharing what `share` says: returns its handle and a constructor that
     /// completes it on its own sentry thread once its address space is
@@ -559,8 +606,11 @@ impl Task {
             (self.cwd.clone(), self.umask, self.exe.clone(), self.rlimits, self.altstack, self.personality);
         let uts = self.uts.clone();
         let exe_file = self.exe_file.clone();
+        // A copied namespace starts with no pivots behind it.
+        let pivots_seen = if Arc::ptr_eq(&share.mnt, &self.mnt) { self.pivots_seen } else { 0 };
         let root = self.root.clone();
         handle.set_root(root.clone());
+        handle.set_mnt(share.mnt.clone());
         let make = move |mm| Task {
             kernel,
             pid,
@@ -570,6 +620,8 @@ impl Task {
             personality,
             buffer: Vec::new(),
             uts,
+            mnt: share.mnt,
+            pivots_seen,
             keepcaps: false,
             regs,
             mm,
@@ -846,14 +898,17 @@ impl Task {
     /// The filesystem context a child cloned without `CLONE_FS` starts
     /// with: a copy of this task's.
     pub(crate) fn fs_copy(&self) -> Arc<FsShared> {
-        FsShared::new(self.cwd.clone(), self.root.clone(), self.umask)
+        let fs = FsShared::new(self.cwd.clone(), self.root.clone(), self.umask);
+        fs.ctx.lock().unwrap_or_else(|e| e.into_inner()).pivots = self.pivots_seen;
+        fs
     }
 
     /// Publishes this task's `cwd`, `root` and `umask` to the tasks that
     /// share them (after chdir, fchdir, chroot, umask).
     pub(crate) fn publish_fs(&mut self) {
         let mut ctx = self.fs.ctx.lock().unwrap_or_else(|e| e.into_inner());
-        *ctx = FsContext { cwd: self.cwd.clone(), root: self.root.clone(), umask: self.umask };
+        *ctx =
+            FsContext { cwd: self.cwd.clone(), root: self.root.clone(), umask: self.umask, pivots: self.pivots_seen };
         self.fs_seen = self.fs.generation.fetch_add(1, Ordering::AcqRel) + 1;
         drop(ctx);
         self.handle().set_root(self.root.clone());
@@ -866,7 +921,10 @@ impl Task {
         }
         let ctx = self.fs.ctx.lock().unwrap_or_else(|e| e.into_inner()).clone();
         self.fs_seen = self.fs.generation.load(Ordering::Acquire);
-        (self.cwd, self.root, self.umask) = (ctx.cwd, ctx.root, ctx.umask);
+        self.pivots_seen = self.mnt.pivot_count();
+        self.cwd = self.mnt.after_pivots(ctx.pivots, &ctx.cwd);
+        self.root = self.mnt.after_pivots(ctx.pivots, &ctx.root);
+        self.umask = ctx.umask;
         self.handle().set_root(self.root.clone());
     }
 

@@ -11,6 +11,7 @@ pub use elf::copy_from_file;
 use crate::fs::tmpfs::Who;
 use crate::kernel::Kernel;
 use crate::mm::{MemoryManager, Placement, VmaKind, STACK_SIZE, STACK_TOP};
+use crate::vfs::mount::MountNamespace;
 use crate::vfs::FileDescription;
 use abi::{auxv, mman, Errno, PtRegs};
 use std::sync::Arc;
@@ -34,7 +35,13 @@ pub struct AuxIds {
 
 /// Resolves `name` the way execvp does: a name without `/` is looked up in
 /// the `PATH` of `envp` (the default path if there is none).
-pub fn resolve_executable(kernel: &Kernel, who: &Who, name: &str, cwd: &str, envp: &[String]) -> Result<String, Errno> {
+pub fn resolve_executable(
+    mnt: &MountNamespace,
+    who: &Who,
+    name: &str,
+    cwd: &str,
+    envp: &[String],
+) -> Result<String, Errno> {
     if name.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -47,7 +54,7 @@ pub fn resolve_executable(kernel: &Kernel, who: &Who, name: &str, cwd: &str, env
         .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     for dir in path.split(':').filter(|d| !d.is_empty()) {
         let candidate = absolute(cwd, &format!("{dir}/{name}"));
-        if let Ok(st) = kernel.mounts.open_read_as(who, &candidate).and_then(|f| f.stat()) {
+        if let Ok(st) = mnt.open_read_as(who, &candidate).and_then(|f| f.stat()) {
             if st.mode & 0o170000 == 0o100000 {
                 return Ok(candidate);
             }
@@ -72,14 +79,15 @@ pub fn absolute(cwd: &str, path: &str) -> String {
 /// systems (a task's for execve; the kernel's own for a new process).
 pub type Opener<'a> = &'a dyn Fn(&str) -> Result<Arc<dyn FileDescription>, Errno>;
 
-/// Opens files through the mount table for a process about to be made (the
-/// container's init, a `moat exec`), with its credentials: programs in bind
-/// mounts, tmpfs or the root's upper layer start too.
+/// Opens files through the mount table of namespace `mnt` for a process
+/// about to be made (the container's init, a `moat exec`), with its
+/// credentials: programs in bind mounts, tmpfs or the root's upper layer
+/// start too.
 pub fn kernel_opener<'a>(
-    kernel: &'a Kernel,
+    mnt: &'a MountNamespace,
     who: &'a Who,
 ) -> impl Fn(&str) -> Result<Arc<dyn FileDescription>, Errno> + 'a {
-    move |path| kernel.mounts.open_read_as(who, path)
+    move |path| mnt.open_read_as(who, path)
 }
 
 pub fn load(

@@ -14,6 +14,7 @@ mod sys_inotify;
 mod sys_lock;
 mod sys_misc;
 mod sys_mmap;
+mod sys_mount;
 mod sys_openat2;
 mod sys_poll;
 mod sys_process;
@@ -86,6 +87,7 @@ pub fn lookup(nr: u64) -> Option<&'static Syscall> {
 /// Services the syscall the task just trapped with.
 pub fn dispatch(task: &mut Task) {
     task.sync_fs();
+    task.follow_pivots();
     let nr = task.regs.orig_rax;
     let args = task.regs.syscall_args();
     let entry = lookup(nr);

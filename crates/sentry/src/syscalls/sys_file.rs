@@ -41,7 +41,7 @@ pub(super) fn at_path(task: &Task, dirfd: i64, path: &str) -> Result<String, Err
 /// The file system serving the absolute `path` and the path within it,
 /// after following the synthetic file systems' links on the way.
 pub(super) fn resolve(task: &Task, path: &str, follow: bool) -> Result<(Arc<dyn FileSystem>, String), Errno> {
-    task.kernel.mounts.resolve(task, path, follow)
+    task.mnt.resolve(task, path, follow)
 }
 
 /// The attributes of the absolute `path`.
@@ -549,7 +549,7 @@ pub(super) fn open_abs(task: &mut Task, path: &str, flags: u64, mode: u64) -> Re
 /// O_CLOEXEC.
 fn open_o_path(task: &Task, path: &str, flags: u64) -> Result<Arc<dyn FileDescription>, Errno> {
     let follow = flags & fcntl::O_NOFOLLOW == 0;
-    let (fs, inner, named) = task.kernel.mounts.resolve_named(task, path, follow)?;
+    let (fs, inner, named) = task.mnt.resolve_named(task, path, follow)?;
     let stat = fs.stat(task, &inner, follow)?;
     if flags & fcntl::O_DIRECTORY != 0 && stat.mode & 0o170000 != 0o040000 {
         return Err(Errno::ENOTDIR);

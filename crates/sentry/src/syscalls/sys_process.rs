@@ -627,9 +627,10 @@ pub fn sched_setaffinity(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(0)
 }
 
-/// `unshare(2)` of what moat models apart per task: the UTS namespace
-/// (a copy of the caller's names, for a privileged caller), the
-/// descriptor table and the filesystem context (cwd, root, umask).
+/// `unshare(2)` of what moat models apart per task: the UTS and mount
+/// namespaces (a copy of the caller's, for a privileged caller), the
+/// descriptor table and the filesystem context (cwd, root, umask; a new
+/// mount namespace takes a context of its own too, as on Linux).
 /// CLONE_SYSVSEM has nothing to undo (there are no SysV semaphores).
 /// Other namespaces are not modelled: EINVAL.
 pub fn unshare(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -637,9 +638,19 @@ pub fn unshare(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const CLONE_FILES: u64 = 0x400;
     const CLONE_SYSVSEM: u64 = 0x40000;
     const CLONE_NEWUTS: u64 = 0x0400_0000;
+    const CLONE_NEWNS: u64 = 0x2_0000;
     let flags = a[0];
-    if flags & !(CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | CLONE_NEWUTS) != 0 {
+    if flags & !(CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | CLONE_NEWUTS | CLONE_NEWNS) != 0 {
         return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_NEWNS != 0 {
+        if !task.creds.capable(caps::CAP_SYS_ADMIN) {
+            return Err(Errno::EPERM);
+        }
+        task.follow_pivots();
+        task.mnt = task.mnt.copy();
+        task.pivots_seen = 0;
+        task.handle().set_mnt(task.mnt.clone());
     }
     if flags & CLONE_NEWUTS != 0 {
         if !task.creds.capable(caps::CAP_SYS_ADMIN) {
@@ -651,7 +662,9 @@ pub fn unshare(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if flags & CLONE_FILES != 0 && Arc::strong_count(&task.fds) > 1 {
         task.fds = Arc::new(task.fds.fork_copy());
     }
-    if flags & CLONE_FS != 0 {
+    // A new mount namespace takes its filesystem context along (Linux:
+    // CLONE_NEWNS implies CLONE_FS).
+    if flags & (CLONE_FS | CLONE_NEWNS) != 0 {
         task.unshare_fs();
     }
     Ok(0)

@@ -44,7 +44,7 @@ fn get(task: &Task, target: Target, name: u64, value: u64, size: u64) -> Result<
     let name = read_name(task, name)?;
     let data = match target {
         Target::Path(p, follow) => {
-            let (fs, inner) = task.kernel.mounts.resolve(task, &p, follow)?;
+            let (fs, inner) = task.mnt.resolve(task, &p, follow)?;
             fs.getxattr(task, &inner, &name)?
         }
         Target::File(f) => f.getxattr(task, &name)?,
@@ -72,7 +72,7 @@ fn set(task: &Task, target: Target, a: &[u64; 6]) -> Result<u64, Errno> {
     task.mm.copy_in(value, &mut data)?;
     match target {
         Target::Path(p, follow) => {
-            let (fs, inner) = task.kernel.mounts.resolve(task, &p, follow)?;
+            let (fs, inner) = task.mnt.resolve(task, &p, follow)?;
             fs.setxattr(task, &inner, &name, &data, flags as u32)?;
             notify::path_event(task, &p, follow, IN_ATTRIB);
         }
@@ -87,7 +87,7 @@ fn set(task: &Task, target: Target, a: &[u64; 6]) -> Result<u64, Errno> {
 fn list(task: &Task, target: Target, buf: u64, size: u64) -> Result<u64, Errno> {
     let names = match target {
         Target::Path(p, follow) => {
-            let (fs, inner) = task.kernel.mounts.resolve(task, &p, follow)?;
+            let (fs, inner) = task.mnt.resolve(task, &p, follow)?;
             fs.listxattr(task, &inner)?
         }
         Target::File(f) => f.listxattr(task)?,
@@ -111,7 +111,7 @@ fn remove(task: &Task, target: Target, name: u64) -> Result<u64, Errno> {
     let name = read_name(task, name)?;
     match target {
         Target::Path(p, follow) => {
-            let (fs, inner) = task.kernel.mounts.resolve(task, &p, follow)?;
+            let (fs, inner) = task.mnt.resolve(task, &p, follow)?;
             fs.removexattr(task, &inner, &name)?;
             notify::path_event(task, &p, follow, IN_ATTRIB);
         }

@@ -22,7 +22,7 @@ const PRIVATE_COPY: &str = "MAP_SHARED of anonymous memory, /dev/zero, tmpfs fil
 const QUEUE_NOTE: &str =
     "real-time signals queue each instance (up to 32768 per task); past that the signal is dropped rather than EAGAIN";
 const PROCESSES_ONLY: &str =
-    "processes and threads; CLONE_VM without CLONE_THREAD or CLONE_VFORK, namespaces and pidfds are refused";
+    "processes and threads; CLONE_NEWNS (a copy of the mount table); CLONE_VM without CLONE_THREAD or CLONE_VFORK, other namespaces and pidfds are refused";
 const SCHED_RECORDED: &str =
     "policy and priority are recorded and read back; the host schedules the sentry's threads as it likes";
 const PRIO_NOTE: &str = "nice values are recorded and read back, not applied; PRIO_USER addresses every process (the sandbox runs one user's processes)";
@@ -57,6 +57,9 @@ const MKNOD_NOTE: &str = "FIFOs, sockets and empty regular files on tmpfs and th
 const NO_FSID: &str =
     "root files: the host file system holding them; /dev and tmpfs mounts: tmpfs, /proc: procfs; f_fsid is zero";
 
+const MOUNT_NOTE: &str = "new mounts of tmpfs (size, mode, uid, gid; nr_inodes, huge, mpol accepted without effect), proc, sysfs and devpts (other types ENODEV); MS_BIND and MS_BIND|MS_REC; MS_REMOUNT of a mount's flags (ro: EROFS through it and its descriptors; nodev: EACCES opening devices; noexec: execve EACCES, mmap PROT_EXEC EPERM; nosuid recorded; statfs and mountinfo show them), file system options on remount EINVAL; MS_MOVE; MS_PRIVATE/MS_SLAVE/MS_SHARED/MS_UNBINDABLE (with MS_REC) recorded, every mount behaves as private; MS_SYNCHRONOUS, MS_DIRSYNC, MS_MANDLOCK, MS_NOSYMFOLLOW EINVAL (logged); descriptors opened for writing before a read-only remount keep writing";
+const UMOUNT_NOTE: &str = "MNT_DETACH (the mounts below go too), MNT_FORCE (as a plain unmount), MNT_EXPIRE, UMOUNT_NOFOLLOW; EBUSY for mounts below and for the caller's working directory inside, not for other tasks' working directories or open files (which keep working)";
+const PIVOT_ROOT_NOTE: &str = "Linux's checks (EBUSY, EINVAL, ENOTDIR); pivot_root(\".\", \".\") stacks the old root on the new one as runc uses it; every task's working directory and root follow the move (the old root's to the new root); links of the old root that are relative resolve as if it were still at /";
 const CHROOT_NOTE: &str = "the root of the caller's filesystem context (shared by CLONE_FS, so by its threads); children inherit it; `..` and symlinks are confined lexically; with root.readonly the gofer resolves symlinks itself, from the container's root";
 const INOTIFY_NOTE: &str = "changes made inside the sandbox, on every file system (changes made on the host to bind-mounted files are not seen); a watch on a file unlinked while open ends with its last link, not its last close; events for an open file reach the directory of the path it was opened by; IN_UNMOUNT never comes; max_queued_events is 16384; max_user_instances (128, EMFILE) and max_user_watches (8192, ENOSPC) count per effective uid";
 
@@ -240,7 +243,7 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::sethostname, Full, misc::sethostname, &[InBuf(1), Dec]),
     sys(
         Sysno::unshare,
-        Partial("CLONE_NEWUTS, CLONE_FILES and CLONE_FS (CLONE_SYSVSEM: nothing to undo); other namespaces EINVAL"),
+        Partial("CLONE_NEWUTS, CLONE_NEWNS (a copy of the mount table; it takes a filesystem context of its own too), CLONE_FILES and CLONE_FS (CLONE_SYSVSEM: nothing to undo); other namespaces EINVAL"),
         process::unshare,
         &[Hex],
     ),
@@ -362,6 +365,9 @@ pub(super) static TABLE: &[Syscall] = &[
     sys(Sysno::epoll_pwait, Partial(EPOLL_NOTE), super::sys_poll::epoll_pwait, &[Fd, Hex, Dec, Dec, Hex, Dec]),
     sys(Sysno::epoll_pwait2, Partial(EPOLL_NOTE), super::sys_poll::epoll_pwait2, &[Fd, Hex, Dec, Hex, Hex, Dec]),
     sys(Sysno::chroot, Partial(CHROOT_NOTE), file::chroot, &[Path]),
+    sys(Sysno::mount, Partial(MOUNT_NOTE), super::sys_mount::mount, &[Path, Path, Path, Hex, Hex]),
+    sys(Sysno::umount2, Partial(UMOUNT_NOTE), super::sys_mount::umount2, &[Path, Hex]),
+    sys(Sysno::pivot_root, Partial(PIVOT_ROOT_NOTE), super::sys_mount::pivot_root, &[Path, Path]),
     sys(Sysno::inotify_init, Partial(INOTIFY_NOTE), super::sys_inotify::inotify_init, &[]),
     sys(Sysno::inotify_init1, Partial(INOTIFY_NOTE), super::sys_inotify::inotify_init1, &[Hex]),
     sys(Sysno::inotify_add_watch, Partial(INOTIFY_NOTE), super::sys_inotify::inotify_add_watch, &[Fd, Path, Hex]),

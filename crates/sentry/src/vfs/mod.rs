@@ -7,12 +7,14 @@
 
 pub mod mount;
 pub mod notify;
+pub mod view;
 
 use abi::{fcntl, Errno, Stat, Statfs};
 use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex};
 
 /// An open file description: what `open` creates and `dup` shares.
+/// (`view::MountFile` forwards every method: a new one goes there too.)
 pub trait FileDescription: Send + Sync {
     /// Status flags (`O_ACCMODE`, `O_APPEND`, `O_NONBLOCK`...).
     fn flags(&self) -> u64;

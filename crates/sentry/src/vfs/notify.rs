@@ -48,7 +48,7 @@ fn split(path: &str) -> Option<(String, String)> {
 }
 
 fn stat_path(task: &Task, path: &str, follow: bool) -> Option<Stat> {
-    let (fs, inner) = task.kernel.mounts.resolve(task, path, follow).ok()?;
+    let (fs, inner) = task.mnt.resolve(task, path, follow).ok()?;
     fs.stat(task, &inner, follow).ok()
 }
 

@@ -110,6 +110,24 @@ impl Options {
     }
 }
 
+impl Options {
+    /// The options as Linux's tmpfs shows them in mountinfo (`size=` in
+    /// KiB; `mode=`, `uid=`, `gid=` when not the defaults).
+    pub fn shown(&self) -> String {
+        let mut s = format!("size={}k", self.size.div_ceil(PAGE) * PAGE / 1024);
+        if self.mode != 0o1777 {
+            s += &format!(",mode={:03o}", self.mode);
+        }
+        if self.uid != 0 {
+            s += &format!(",uid={}", self.uid);
+        }
+        if self.gid != 0 {
+            s += &format!(",gid={}", self.gid);
+        }
+        s
+    }
+}
+
 enum Data {
     Dir {
         entries: BTreeMap<String, u64>,
