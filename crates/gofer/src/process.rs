@@ -309,6 +309,8 @@ pub const ALLOWED_SYSCALLS: &[(i64, &str)] = &[
     (libc::SYS_ftruncate, "SetAttr (size)"),
     (libc::SYS_utimensat, "SetAttr (times)"),
     (libc::SYS_recvmsg, "requests with their descriptors"),
+    (libc::SYS_poll, "looking for the next request before sleeping"),
+    (libc::SYS_ppoll, "looking for the next request before sleeping (rustix may use ppoll)"),
     (libc::SYS_sendmsg, "responses with donated descriptors"),
     (libc::SYS_read, "the rest of a request frame"),
     (libc::SYS_recvfrom, "the rest of a request frame (std may use recv)"),

@@ -95,10 +95,17 @@ fn normalize(path: &str) -> Vec<&str> {
     out
 }
 
+/// How long the gofer looks for the next request before it sleeps.
+const NEXT_REQUEST_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
+
 /// Serves requests on `sock` until the sentry hangs up. `trees[i]` serves
 /// mount `i` (0: the container's root).
 pub fn serve(trees: &[Tree<'_>], sock: &UnixStream) -> Result<(), FrameError> {
     loop {
+        // The sentry's requests come in bursts (a lookup, then an open, a
+        // setattr...): after an answer, look for the next one awake for a
+        // while before sleeping.
+        control::frame::spin_until_readable(sock, NEXT_REQUEST_SPIN);
         let call: Call = match recv_frame(sock) {
             Ok((call, _fds)) => call,
             Err(FrameError::Closed) => return Ok(()),

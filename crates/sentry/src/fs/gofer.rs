@@ -50,6 +50,8 @@ impl GoferClient {
         let sock = self.sock.lock().unwrap();
         let call = Call { mount: self.mount, req: req.clone() };
         control::send_frame(&sock, &call, &[]).map_err(gofer_lost)?;
+        // Most answers come within this; a longer one is slept for.
+        control::frame::spin_until_readable(&sock, ANSWER_SPIN);
         let answer = control::recv_frame(&sock);
         // Still under the connection's lock: no lookup can be answered
         // between the change and the cache's forgetting it.
@@ -154,6 +156,9 @@ impl GoferClient {
         }
     }
 }
+
+/// How long a request waits for the gofer's answer before it sleeps.
+const ANSWER_SPIN: std::time::Duration = std::time::Duration::from_micros(200);
 
 fn gofer_lost(e: control::FrameError) -> Errno {
     tracing::error!("gofer connection: {e}");
