@@ -1,8 +1,10 @@
 /* sched_setaffinity is read back by sched_getaffinity and inherited by a
  * child; an empty mask is EINVAL, a negative pid ESRCH, a buffer smaller
- * than the kernel's mask EINVAL. */
+ * than the kernel's mask EINVAL; another user's process is EPERM for
+ * sched_setaffinity, sched_setscheduler and setpriority. */
 #include "conf.h"
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 int main(void) {
@@ -31,5 +33,19 @@ int main(void) {
     long r = syscall(SYS_sched_getaffinity, 0, 4, &got);
     say("4-byte buffer: %s", r >= 0 ? "ok" : errname(errno));
     say("restore: %d", sched_setaffinity(0, sizeof all, &all));
+
+    pid_t parent = getpid();
+    c = fork();
+    if (c == 0) {
+        if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534)) _exit(2);
+        say("other user: setaffinity %s", sched_setaffinity(parent, sizeof all, &all) == 0 ? "ok" : errname(errno));
+        struct sched_param sp = {0};
+        say("other user: setscheduler %s", sched_setscheduler(parent, SCHED_OTHER, &sp) == 0 ? "ok" : errname(errno));
+        say("other user: setpriority %s", setpriority(PRIO_PROCESS, parent, 5) == 0 ? "ok" : errname(errno));
+        say("own: setaffinity %s", sched_setaffinity(0, sizeof all, &all) == 0 ? "ok" : errname(errno));
+        say("own: setpriority %s", setpriority(PRIO_PROCESS, 0, 5) == 0 ? "ok" : errname(errno));
+        _exit(0);
+    }
+    waitpid(c, &st, 0);
     return 0;
 }

@@ -263,6 +263,25 @@ fn sched_target(task: &Task, pid: u64) -> Result<TaskHandle, Errno> {
     }
 }
 
+/// Linux's `check_same_owner` for changing another process's scheduling
+/// (sched_setaffinity, sched_setscheduler, setpriority): the caller's
+/// effective uid is the target's, or it has CAP_SYS_NICE; EPERM
+/// otherwise. The target is known by its effective uid only (the process
+/// table's), where Linux also accepts its real uid.
+fn may_reschedule(task: &Task, pid: u64) -> Result<(), Errno> {
+    let tid = pid as i32;
+    if tid == 0 || tid == task.tid || task.creds.capable(caps::CAP_SYS_NICE) {
+        return Ok(());
+    }
+    let procs = task.kernel.procs();
+    let owner = procs.thread(tid).and_then(|(p, _)| procs.get(p)).map(|p| p.uid).ok_or(Errno::ESRCH)?;
+    if owner == task.creds.euid {
+        Ok(())
+    } else {
+        Err(Errno::EPERM)
+    }
+}
+
 /// The real-time priority range of `policy` (`sched_get_priority_min/max`).
 fn priority_range(policy: i32) -> Result<(i32, i32), Errno> {
     match policy {
@@ -299,6 +318,7 @@ fn set_scheduler(task: &mut Task, pid: u64, policy: Option<i32>, param: u64) -> 
     }
     let priority: i32 = task.mm.read_obj(param)?;
     let target = sched_target(task, pid)?;
+    may_reschedule(task, pid)?;
     let mut s = target.sched();
     if let Some(p) = policy {
         s.reset_on_fork = p & SCHED_RESET_ON_FORK != 0;
@@ -375,6 +395,10 @@ pub fn getpriority(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 /// privilege (EACCES otherwise).
 pub fn setpriority(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let nice = (a[2] as i32).clamp(-20, 19);
+    if a[0] == PRIO_PROCESS {
+        sched_target(task, a[1])?;
+        may_reschedule(task, a[1])?;
+    }
     for target in priority_targets(task, a[0], a[1])? {
         let mut s = target.sched();
         if nice < s.nice && !task.creds.capable(caps::CAP_SYS_NICE) {
@@ -614,6 +638,7 @@ pub fn getcpu(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 /// children.
 pub fn sched_setaffinity(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let target = affinity_target(task, a[0])?;
+    may_reschedule(task, a[0])?;
     let mut mask = vec![0u8; (a[1] as usize).min(1024)];
     task.mm.copy_in(a[2], &mut mask)?;
     let mut word = [0u8; 8];

@@ -349,7 +349,7 @@ pub(super) static TABLE: &[Syscall] = &[
     ),
     sys(
         Sysno::sched_setaffinity,
-        Partial("recorded per thread (up to 64 CPUs), read back and inherited, with no permission check between processes; the host places the sentry's threads"),
+        Partial("recorded per thread (up to 64 CPUs), read back and inherited, another process only if it has the caller's effective uid or with CAP_SYS_NICE (EPERM); the host places the sentry's threads"),
         process::sched_setaffinity,
         &[Dec, Dec, Hex],
     ),
