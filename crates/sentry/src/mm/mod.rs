@@ -703,54 +703,53 @@ impl Inner {
         file_offset: u64,
     ) -> Result<usize, Errno> {
         self.unshare(addr, addr.saturating_add(len as u64))?;
-        let mut done = 0usize;
-        for (off, chunk, host) in self.leading_pieces(addr, len as u64, mman::PROT_WRITE)? {
-            let n = chunk as usize;
-            let got = match host {
-                // A shared mapping of another host file: through a buffer.
-                Some(h) => {
-                    let mut buf = vec![0u8; n];
-                    let got = rustix::io::pread(fd, &mut buf, file_offset + done as u64);
-                    let got = got.map_err(|e| Errno::new(e.raw_os_error()));
-                    got.and_then(|got| h.write(off, &buf[..got]).map(|()| got))
-                }
-                None => self.memfile.read_from(off, n, fd, file_offset + done as u64).map_err(file_io_errno),
-            };
-            match got {
-                Ok(got) => {
-                    done += got;
-                    if got < n {
-                        break;
-                    }
-                }
-                Err(_) if done > 0 => break,
-                Err(e) => return Err(e),
+        self.transfer(addr, len, mman::PROT_WRITE, |off, n, host, done| match host {
+            // A shared mapping of another host file: through a buffer.
+            Some(h) => {
+                let mut buf = vec![0u8; n];
+                let got = rustix::io::pread(fd, &mut buf, file_offset + done as u64);
+                let got = got.map_err(|e| Errno::new(e.raw_os_error()));
+                got.and_then(|got| h.write(off, &buf[..got]).map(|()| got))
             }
-        }
-        Ok(done)
+            None => self.memfile.read_from(off, n, fd, file_offset + done as u64).map_err(file_io_errno),
+        })
     }
 
     /// Writes up to `len` bytes of application memory at `addr` (up to its
     /// first unreadable byte; EFAULT if that is the first) to the host
     /// file `fd` at `file_offset`, straight from the memory file's pages.
     pub fn write_file_from(&self, addr: u64, len: usize, fd: BorrowedFd<'_>, file_offset: u64) -> Result<usize, Errno> {
+        self.transfer(addr, len, mman::PROT_READ, |off, n, host, done| match host {
+            Some(h) => {
+                let mut buf = vec![0u8; n];
+                h.read(off, &mut buf).and_then(|()| {
+                    rustix::io::pwrite(fd, &buf, file_offset + done as u64).map_err(|e| Errno::new(e.raw_os_error()))
+                })
+            }
+            None => self.memfile.write_to(off, n, fd, file_offset + done as u64).map_err(file_io_errno),
+        })
+    }
+
+    /// Moves up to `len` bytes between application memory at `addr`
+    /// (allowing `need`) and a host file, piece by piece: `step` is given a
+    /// piece's place in the memory file, its length, its shared host file
+    /// mapping if it is one, and the bytes done so far, and returns how
+    /// many it moved. Stops at a short step, and at a failing one after
+    /// some bytes (as Linux's copies stop at a fault).
+    fn transfer(
+        &self,
+        addr: u64,
+        len: usize,
+        need: u64,
+        mut step: impl FnMut(u64, usize, Option<&HostFile>, usize) -> Result<usize, Errno>,
+    ) -> Result<usize, Errno> {
         let mut done = 0usize;
-        for (off, chunk, host) in self.leading_pieces(addr, len as u64, mman::PROT_READ)? {
+        for (off, chunk, host) in self.leading_pieces(addr, len as u64, need)? {
             let n = chunk as usize;
-            let put = match host {
-                Some(h) => {
-                    let mut buf = vec![0u8; n];
-                    h.read(off, &mut buf).and_then(|()| {
-                        rustix::io::pwrite(fd, &buf, file_offset + done as u64)
-                            .map_err(|e| Errno::new(e.raw_os_error()))
-                    })
-                }
-                None => self.memfile.write_to(off, n, fd, file_offset + done as u64).map_err(file_io_errno),
-            };
-            match put {
-                Ok(put) => {
-                    done += put;
-                    if put < n {
+            match step(off, n, host, done) {
+                Ok(moved) => {
+                    done += moved;
+                    if moved < n {
                         break;
                     }
                 }
