@@ -221,10 +221,10 @@ impl MemoryFile {
         file_offset: u64,
     ) -> Result<usize, FileIoError> {
         self.check(offset, len as u64)?;
+        // The slice is only handed to the host kernel to write into; other
+        // writers of the same pages change only which bytes land there.
         // SAFETY: the range is inside our mapping (checked above), which
-        // lives as long as `self`; the slice is only handed to the host
-        // kernel to write into, and other writers of the same pages can
-        // change only which bytes land there, as with `write`.
+        // lives as long as `self`.
         let dst = unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr().add(offset as usize), len) };
         Ok(rustix::io::pread(fd, dst, file_offset)?)
     }
