@@ -245,6 +245,7 @@ conformance!(
     fifo,
     xattr,
     inotify,
+    inotify_unmount,
     dnotify,
     chroot,
     clone_fs,

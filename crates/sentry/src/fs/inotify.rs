@@ -86,6 +86,8 @@ pub struct Notifier {
     /// if the process is gone (its registrations go too). Set by the
     /// kernel.
     signaller: std::sync::OnceLock<Box<dyn Fn(i32) -> bool + Send + Sync>>,
+    /// Watched inodes that are directories (IN_UNMOUNT carries IN_ISDIR).
+    dirs: Mutex<std::collections::HashSet<InodeId>>,
 }
 
 /// One dnotify registration: a directory's open file description (by
@@ -250,15 +252,51 @@ impl Notifier {
     /// watches (without IN_ISDIR, as Linux), then each watch goes with
     /// `IN_IGNORED`.
     pub fn inode_gone(&self, id: InodeId) {
+        if self.active() {
+            self.end_watches(id, IN_DELETE_SELF);
+        }
+    }
+
+    /// The file system whose inodes have device number `dev` was
+    /// unmounted: each watch on one of them hears IN_UNMOUNT (with
+    /// IN_ISDIR for a directory) and goes with IN_IGNORED, the newest
+    /// inode first, as Linux walks a superblock's inodes; its dnotify
+    /// registrations go silently.
+    pub fn unmounted(&self, dev: u64) {
         if !self.active() {
             return;
         }
+        let mut ids: Vec<InodeId> = self.lock().keys().filter(|id| id.0 == dev).copied().collect();
+        ids.sort_by_key(|id| std::cmp::Reverse(id.1));
+        for id in ids {
+            let isdir = self.dirs.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            self.end_watches(id, IN_UNMOUNT | if isdir { IN_ISDIR } else { 0 });
+        }
+        let dirs: Vec<InodeId> =
+            self.dnotify.lock().unwrap_or_else(|e| e.into_inner()).keys().filter(|id| id.0 == dev).copied().collect();
+        for dir in dirs {
+            self.dnotify_retain(dir, |_| false);
+        }
+    }
+
+    /// Records that the watched inode `id` is a directory.
+    pub fn watched_dir(&self, id: InodeId) {
+        self.dirs.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
+    }
+
+    /// Ends every watch on `id`: `last` to each, then IN_IGNORED.
+    fn end_watches(&self, id: InodeId, last: u32) {
         let Some(watchers) = self.lock().remove(&id) else { return };
         // Whoever takes an entry out of the map uncounts it: a dying
         // instance's Drop or a racing rm_watch will not find these.
         self.watches.fetch_sub(watchers.len(), Ordering::Relaxed);
         for (inst, wd) in watchers.iter().filter_map(|(i, wd)| Some((i.upgrade()?, *wd))) {
-            inst.event(self, wd, IN_DELETE_SELF, 0, None, false);
+            if last & IN_UNMOUNT != 0 {
+                // Like IN_IGNORED, heard whatever the watch asked for.
+                inst.push(wd, last, 0, None);
+            } else {
+                inst.event(self, wd, last, 0, None, false);
+            }
             if inst.forget(wd) {
                 inst.push(wd, IN_IGNORED, 0, None);
             }

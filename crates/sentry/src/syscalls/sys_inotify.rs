@@ -47,6 +47,9 @@ pub fn inotify_add_watch(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if !task.creds.permits(st.mode, st.uid, st.gid, is_dir, 4) {
         return Err(Errno::EACCES);
     }
+    if is_dir {
+        task.kernel.inotify.watched_dir(ino::inode_id(&st));
+    }
     instance.add_watch(ino::inode_id(&st), mask).map(|wd| wd as u64)
 }
 

@@ -9,7 +9,7 @@
 use super::sys_file::{at_path, read_path};
 use crate::kernel::caps::CAP_SYS_ADMIN;
 use crate::kernel::Task;
-use crate::vfs::mount::{ms, normalize, under, FileSystem};
+use crate::vfs::mount::{ms, normalize, under, FileSystem, MountTable};
 use abi::{fcntl, Errno};
 use std::sync::Arc;
 
@@ -241,7 +241,7 @@ pub fn umount2(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if flags & MNT_EXPIRE != 0 && flags & (MNT_FORCE | MNT_DETACH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let id = m.id;
+    let (id, fs) = (m.id, m.fs.clone());
     if flags & MNT_DETACH == 0 {
         // Busy if the caller works inside it (other tasks' working
         // directories and open files are not counted).
@@ -258,6 +258,17 @@ pub fn umount2(task: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::EAGAIN);
     }
     table.unmount(id, flags & MNT_DETACH != 0)?;
+    let still_mounted = table.all().iter().any(|m| MountTable::same(&m.fs, &fs));
+    drop(table);
+    // A file system with device numbers of its own is gone with its last
+    // mount here: inotify's watches on it end (IN_UNMOUNT). Those on the
+    // host's devices (gofer mounts, the root) are left alone: other mounts
+    // show the same devices.
+    if !still_mounted && matches!(fs.name(), "tmpfs" | "proc" | "sysfs" | "devpts") {
+        if let Ok(st) = fs.stat(task, "/", false) {
+            task.kernel.inotify.unmounted(st.dev);
+        }
+    }
     Ok(0)
 }
 
