@@ -8,39 +8,12 @@
  * /proc/PID/root as the process itself and its parent read it.
  * expect-exit: 0 */
 #include "conf.h"
+#include "scratch.h"
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#define R(call) (((call) < 0) ? errname(errno) : "0")
-
-static char top[4096];
-
-static const char *at(const char *rel) {
-    static char buf[4][4200];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", top, rel);
-    return buf[i];
-}
-
-static void put(const char *path, const char *text) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    (void)!write(fd, text, strlen(text));
-    close(fd);
-}
-
-static const char *slurp(const char *path) {
-    static char buf[256];
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return errname(errno);
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    buf[n < 0 ? 0 : n] = 0;
-    if (n > 0 && buf[n - 1] == '\n') buf[n - 1] = 0;
-    return buf;
-}
 
 static const char *cwd(void) {
     static char buf[4200];

@@ -12,6 +12,7 @@
  * lines of the new mounts (the fields that do not depend on the host).
  * expect-exit: 0 */
 #include "conf.h"
+#include "scratch.h"
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sched.h>
@@ -24,35 +25,8 @@
 #include <sys/wait.h>
 #include <dirent.h>
 
-#define R(call) (((call) < 0) ? errname(errno) : "0")
 #define TMPFS_MAGIC 0x01021994
 #define PROC_SUPER_MAGIC 0x9fa0
-
-static char top[256];
-
-static const char *at(const char *rel) {
-    static char buf[4][512];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", top, rel);
-    return buf[i];
-}
-
-static void put(const char *path, const char *text) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    (void)!write(fd, text, strlen(text));
-    close(fd);
-}
-
-static const char *slurp(const char *path) {
-    static char buf[256];
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return errname(errno);
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    buf[n < 0 ? 0 : n] = 0;
-    return buf;
-}
 
 /* The line of `file` (mountinfo or mounts) for mount point `point`, the
  * last one (the top of a stack); fields split in place into `f`. */

@@ -9,6 +9,7 @@
  * umount2(".", MNT_DETACH), and runc's own sequence of the same.
  * expect-exit: 0 */
 #include "conf.h"
+#include "scratch.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -18,34 +19,7 @@
 #include <sys/statfs.h>
 #include <sys/wait.h>
 
-#define R(call) (((call) < 0) ? errname(errno) : "0")
 #define TMPFS_MAGIC 0x01021994
-
-static char top[256];
-
-static const char *at(const char *rel) {
-    static char buf[4][512];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", top, rel);
-    return buf[i];
-}
-
-static void put(const char *path, const char *text) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    (void)!write(fd, text, strlen(text));
-    close(fd);
-}
-
-static const char *slurp(const char *path) {
-    static char buf[256];
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return errname(errno);
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    buf[n < 0 ? 0 : n] = 0;
-    return buf;
-}
 
 static int pivot_root(const char *new_root, const char *put_old) {
     return syscall(SYS_pivot_root, new_root, put_old);

@@ -194,6 +194,14 @@ pub struct Statfs {
     pub f_spare: [i64; 4],
 }
 
+/// `Statfs::f_flags` bits (`ST_*`, linux/statfs.h) for the per-mount flags.
+pub mod st {
+    pub const RDONLY: i64 = 1;
+    pub const NOSUID: i64 = 2;
+    pub const NODEV: i64 = 4;
+    pub const NOEXEC: i64 = 8;
+}
+
 #[cfg(test)]
 mod stat_layout_tests {
     #[test]

@@ -20,8 +20,6 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
-/// `statfs`'s `f_flags` bit for a read-only mount.
-const ST_RDONLY: i64 = 1;
 /// `st_dev` of procfs's nodes.
 const DEV: u64 = 0x16;
 
@@ -555,7 +553,7 @@ fn mounts(task: &Task, ns: &crate::vfs::mount::MountNamespace, root: &str, info:
     let table = ns.read().all().to_vec();
     for m in &table {
         let Some(point) = crate::vfs::mount::view(root, &m.point) else { continue };
-        let sb_ro = m.fs.statfs(task, &m.root).is_ok_and(|st| st.f_flags & ST_RDONLY != 0);
+        let sb_ro = m.fs.statfs(task, &m.root).is_ok_and(|st| st.f_flags & abi::st::RDONLY != 0);
         let ro = sb_ro || m.flags & ms::RDONLY != 0;
         let mut opts = String::from(if ro { "ro" } else { "rw" });
         for (flag, name) in [

@@ -138,26 +138,17 @@ fn from_pipe(
     len: usize,
     nonblock: bool,
 ) -> Result<usize, Errno> {
-    // A stream output that cannot take the bytes yet (a full socket)
-    // says EAGAIN, and the splice waits for it as for the pipe.
-    let nonblock = nonblock || (output.wait_queue().is_some() && nonblocking(output));
-    let queues: Vec<&WaitQueue> = std::iter::once(src.queue()).chain(output.wait_queue()).collect();
-    let n = until_moved(task, &queues, output, nonblock, || {
+    with_file(task, src, output, off, nonblock, |at| {
         src.drain_to(len, |data| {
             if !host_ready(output, rustix::event::PollFlags::OUT) {
                 return Err(Errno::EAGAIN);
             }
-            match off.as_deref() {
-                Some(&o) => output.pwrite(data, o),
+            match at {
+                Some(o) => output.pwrite(data, o),
                 None => output.write(data),
             }
         })
     })
-    .map_err(|e| sigpipe(task, e))?;
-    if let Some(o) = off {
-        *o += n as u64;
-    }
-    Ok(n)
 }
 
 /// Reads from `input` (at `*off` when given, advancing it, or at its
@@ -171,20 +162,35 @@ fn to_pipe(
     len: usize,
     nonblock: bool,
 ) -> Result<usize, Errno> {
-    let nonblock = nonblock || (input.wait_queue().is_some() && nonblocking(input));
-    let queues: Vec<&WaitQueue> = std::iter::once(dst.queue()).chain(input.wait_queue()).collect();
-    let n = until_moved(task, &queues, input, nonblock, || {
+    with_file(task, dst, input, off, nonblock, |at| {
         dst.fill_from(len, |buf| {
             if !host_ready(input, rustix::event::PollFlags::IN) {
                 return Err(Errno::EAGAIN);
             }
-            match off.as_deref() {
-                Some(&o) => input.pread(buf, o),
+            match at {
+                Some(o) => input.pread(buf, o),
                 None => input.read(buf),
             }
         })
     })
-    .map_err(|e| sigpipe(task, e))?;
+}
+
+/// Runs `op` (one move between `pipe` and `file`, at the offset it is
+/// given or at the file's position) until it moves something, waiting
+/// for the pipe and for `file` (a stream that is not ready says EAGAIN,
+/// and is waited for unless it is non-blocking); then advances `*off`.
+fn with_file(
+    task: &Task,
+    pipe: &PipeEnd,
+    file: &dyn FileDescription,
+    off: Option<&mut u64>,
+    nonblock: bool,
+    mut op: impl FnMut(Option<u64>) -> Result<usize, Errno>,
+) -> Result<usize, Errno> {
+    let nonblock = nonblock || (file.wait_queue().is_some() && nonblocking(file));
+    let queues: Vec<&WaitQueue> = std::iter::once(pipe.queue()).chain(file.wait_queue()).collect();
+    let at = off.as_deref().copied();
+    let n = until_moved(task, &queues, file, nonblock, || op(at)).map_err(|e| sigpipe(task, e))?;
     if let Some(o) = off {
         *o += n as u64;
     }

@@ -19,7 +19,7 @@ use super::mount::{ms, rebase, under, FileSystem, SetAttr};
 use super::{DirEntry, FileDescription, IoctlReply};
 use crate::fs::tmpfs::Who;
 use crate::kernel::Task;
-use abi::{fcntl, Errno, Stat, Statfs};
+use abi::{fcntl, st, Errno, Stat, Statfs};
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 
@@ -28,16 +28,10 @@ const S_IFREG: u32 = 0o100000;
 const S_IFCHR: u32 = 0o020000;
 const S_IFBLK: u32 = 0o060000;
 
-/// `statfs` f_flags of the per-mount flags.
-const ST_RDONLY: i64 = 1;
-const ST_NOSUID: i64 = 2;
-const ST_NODEV: i64 = 4;
-const ST_NOEXEC: i64 = 8;
-
 /// `statfs` of a file on a mount with `flags`.
 fn with_flags(mut st: Statfs, flags: u64) -> Statfs {
     for (flag, st_flag) in
-        [(ms::RDONLY, ST_RDONLY), (ms::NOSUID, ST_NOSUID), (ms::NODEV, ST_NODEV), (ms::NOEXEC, ST_NOEXEC)]
+        [(ms::RDONLY, st::RDONLY), (ms::NOSUID, st::NOSUID), (ms::NODEV, st::NODEV), (ms::NOEXEC, st::NOEXEC)]
     {
         if flags & flag != 0 {
             st.f_flags |= st_flag;

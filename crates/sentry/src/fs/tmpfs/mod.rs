@@ -48,10 +48,6 @@ const S_ISVTX: u32 = 0o1000;
 const BOGO_DIRENT_SIZE: i64 = 20;
 const NAME_MAX: usize = 255;
 pub const RENAME_NOREPLACE: u32 = 1;
-const ST_RDONLY: i64 = 1;
-const ST_NOSUID: i64 = 2;
-const ST_NODEV: i64 = 4;
-const ST_NOEXEC: i64 = 8;
 
 /// Anonymous device numbers (major 0), one per mounted instance.
 static NEXT_MINOR: AtomicU64 = AtomicU64::new(64);

@@ -1,7 +1,8 @@
 //! tmpfs's mount options: parsed from the spec or `mount(2)`'s data, and
 //! shown as Linux's tmpfs shows them in mountinfo.
 
-use super::{PAGE, ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RDONLY};
+use super::PAGE;
+use abi::st;
 
 /// Mount options (`size=`, `mode=`, `uid=`, `gid=`, `ro` and the
 /// `nosuid`/`nodev`/`noexec` flags statfs reports).
@@ -46,14 +47,14 @@ impl Options {
                 "gid" => o.gid = num(value, 10)? as u32,
                 "ro" => o.read_only = true,
                 "rw" => o.read_only = false,
-                "nosuid" => o.flags |= ST_NOSUID,
-                "nodev" => o.flags |= ST_NODEV,
-                "noexec" => o.flags |= ST_NOEXEC,
+                "nosuid" => o.flags |= st::NOSUID,
+                "nodev" => o.flags |= st::NODEV,
+                "noexec" => o.flags |= st::NOEXEC,
                 _ => {}
             }
         }
         if o.read_only {
-            o.flags |= ST_RDONLY;
+            o.flags |= st::RDONLY;
         }
         Ok(o)
     }

@@ -19,7 +19,7 @@ fn mkfile(st: &mut State, c: &Credentials, dir: u64, name: &str) -> u64 {
 #[test]
 fn options_parse() {
     let o = Options::parse(&["mode=755".into(), "size=65536k".into(), "nosuid".into()], 1 << 30).unwrap();
-    assert_eq!((o.mode, o.size, o.flags), (0o755, 64 << 20, ST_NOSUID));
+    assert_eq!((o.mode, o.size, o.flags), (0o755, 64 << 20, abi::st::NOSUID));
     assert_eq!(Options::parse(&[], 1 << 30).unwrap().size, 1 << 29);
     assert_eq!(Options::parse(&["size=50%".into()], 1000).unwrap().size, 500);
     assert!(Options::parse(&["size=1x".into()], 0).is_err());
